@@ -1,0 +1,97 @@
+package broker
+
+import (
+	"fmt"
+	"time"
+)
+
+// Listener is one entry of listeners or advertised.listeners.
+type Listener struct {
+	Name string // PLAINTEXT, or any name mapped in listener.security.protocol.map
+	Host string // empty binds every interface
+	Port int
+}
+
+// Addr is host:port for net.Listen and net.Dial.
+func (l Listener) Addr() string { return fmt.Sprintf("%s:%d", l.Host, l.Port) }
+
+// Config is the broker side of server.properties.
+type Config struct {
+	NodeID int32  // node.id (broker.id)
+	Rack   string // broker.rack
+	// Listeners are the client listeners this broker serves (the
+	// controller listener belongs to the coordinator).
+	Listeners []Listener
+	// AdvertisedListeners are what Metadata tells clients, by listener name.
+	AdvertisedListeners []Listener
+
+	AutoCreateTopics         bool          // auto.create.topics.enable
+	NumPartitions            int32         // num.partitions
+	DefaultReplicationFactor int16         // default.replication.factor
+	MinInsyncReplicas        int           // min.insync.replicas
+	SocketRequestMaxBytes    int32         // socket.request.max.bytes
+	SocketSendBufferBytes    int           // socket.send.buffer.bytes; -1 = OS default
+	SocketReceiveBufferBytes int           // socket.receive.buffer.bytes; -1 = OS default
+	NumNetworkThreads        int           // num.network.threads (accepted; goroutines serve connections)
+	NumIOThreads             int           // num.io.threads: bound on requests handled at once
+	ReplicaLagTimeMax        time.Duration // replica.lag.time.max.ms
+	// MaxInFlightPerConn bounds the responses queued on one connection; a
+	// client pipelining beyond it is simply not read until one is written.
+	MaxInFlightPerConn int
+}
+
+// DefaultConfig returns Kafka's defaults for a broker with id 1 listening on
+// :9092 and advertising localhost:9092.
+func DefaultConfig() Config {
+	return Config{
+		NodeID:                   1,
+		Listeners:                []Listener{{Name: "PLAINTEXT", Port: 9092}},
+		AdvertisedListeners:      []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}},
+		AutoCreateTopics:         true,
+		NumPartitions:            1,
+		DefaultReplicationFactor: 1,
+		MinInsyncReplicas:        1,
+		SocketRequestMaxBytes:    100 << 20,
+		SocketSendBufferBytes:    100 << 10,
+		SocketReceiveBufferBytes: 100 << 10,
+		NumNetworkThreads:        3,
+		NumIOThreads:             8,
+		ReplicaLagTimeMax:        30 * time.Second,
+		MaxInFlightPerConn:       64,
+	}
+}
+
+// Validate reports the first setting Kafka would reject, naming its key.
+func (c Config) Validate() error {
+	switch {
+	case c.NodeID < 0:
+		return fmt.Errorf("node.id %d: must not be negative", c.NodeID)
+	case len(c.Listeners) == 0:
+		return fmt.Errorf("listeners: no client listener (only the controller listener is set)")
+	case c.NumPartitions < 1:
+		return fmt.Errorf("num.partitions %d: must be at least 1", c.NumPartitions)
+	case c.DefaultReplicationFactor < 1:
+		return fmt.Errorf("default.replication.factor %d: must be at least 1", c.DefaultReplicationFactor)
+	case c.MinInsyncReplicas < 1:
+		return fmt.Errorf("min.insync.replicas %d: must be at least 1", c.MinInsyncReplicas)
+	case c.SocketRequestMaxBytes < 1:
+		return fmt.Errorf("socket.request.max.bytes %d: must be positive", c.SocketRequestMaxBytes)
+	case c.NumNetworkThreads < 1:
+		return fmt.Errorf("num.network.threads %d: must be at least 1", c.NumNetworkThreads)
+	case c.NumIOThreads < 1:
+		return fmt.Errorf("num.io.threads %d: must be at least 1", c.NumIOThreads)
+	case c.MaxInFlightPerConn < 1:
+		return fmt.Errorf("max in-flight requests per connection %d: must be at least 1", c.MaxInFlightPerConn)
+	}
+	seen := map[int]string{}
+	for _, l := range c.Listeners {
+		if l.Port <= 0 || l.Port > 65535 {
+			return fmt.Errorf("listeners: %s has port %d", l.Name, l.Port)
+		}
+		if other, ok := seen[l.Port]; ok {
+			return fmt.Errorf("listeners: %s and %s both use port %d", other, l.Name, l.Port)
+		}
+		seen[l.Port] = l.Name
+	}
+	return nil
+}

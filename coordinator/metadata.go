@@ -1,0 +1,65 @@
+package coordinator
+
+// Metadata is one immutable image of the cluster metadata, as of a Raft
+// applied index. The state machine never mutates an image it has published:
+// each applied command produces a new image (copy-on-write of what changed),
+// so readers hold an image without locks and compare two images to see what
+// changed between them.
+type Metadata struct {
+	ClusterID    string
+	AppliedIndex uint64 // Raft index of the last command reflected here
+	ControllerID int32  // current Raft leader's node id, -1 if none is known
+
+	Brokers    map[int32]*Broker
+	Topics     map[string]*Topic
+	TopicsByID map[[16]byte]*Topic
+
+	NextProducerID int64 // first id of the next unallocated block
+}
+
+// Broker is a registered broker and its liveness as the controller sees it.
+type Broker struct {
+	ID        int32
+	Epoch     int64 // bumps on every registration (Raft index of the registration)
+	Listeners []Endpoint
+	Rack      string
+	Fenced    bool
+	// ControlledShutdown is set while the broker moves its leaderships away.
+	ControlledShutdown bool
+}
+
+// Endpoint is one advertised listener.
+type Endpoint struct {
+	Name string // listener name, e.g. PLAINTEXT
+	Host string
+	Port int32
+}
+
+// Topic is one topic with its partitions and its config overrides.
+type Topic struct {
+	Name       string
+	ID         [16]byte
+	Partitions []Partition // index == partition id
+	Configs    map[string]string
+}
+
+// Partition is the replication state of one partition.
+type Partition struct {
+	ID       int32
+	Replicas []int32 // the first is the preferred leader
+	ISR      []int32
+	Leader   int32 // -1 when no replica can lead
+	// LeaderEpoch bumps on every leader change; PartitionEpoch on every
+	// change of the partition at all (leader or ISR), as in KRaft.
+	LeaderEpoch    int32
+	PartitionEpoch int32
+}
+
+// Broker returns the broker with id, or nil.
+func (m *Metadata) Broker(id int32) *Broker { return m.Brokers[id] }
+
+// Topic returns the topic named name, or nil.
+func (m *Metadata) Topic(name string) *Topic { return m.Topics[name] }
+
+// TopicByID returns the topic with id, or nil.
+func (m *Metadata) TopicByID(id [16]byte) *Topic { return m.TopicsByID[id] }

@@ -1,0 +1,49 @@
+package protocol
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// VersionRange is the inclusive range of versions served for one API key.
+type VersionRange struct{ Min, Max int16 }
+
+// supported is the table of APIs this broker serves, advertised verbatim in
+// ApiVersions. An API is listed only once its handler exists end to end.
+var supported = map[kmsg.Key]VersionRange{
+	kmsg.Produce:         {3, 12},
+	kmsg.Fetch:           {4, 16},
+	kmsg.ListOffsets:     {0, 8},
+	kmsg.Metadata:        {0, 12},
+	kmsg.FindCoordinator: {0, 4},
+	kmsg.ApiVersions:     {0, 4},
+	kmsg.CreateTopics:    {0, 7},
+	kmsg.DeleteTopics:    {0, 6},
+	kmsg.InitProducerID:  {0, 4},
+}
+
+// Supported reports whether the broker serves key at version v.
+func Supported(key, v int16) bool {
+	r, ok := supported[kmsg.Key(key)]
+	return ok && v >= r.Min && v <= r.Max
+}
+
+// SupportedVersions returns the served range for key, and false if the API is
+// not served at all.
+func SupportedVersions(key int16) (VersionRange, bool) {
+	r, ok := supported[kmsg.Key(key)]
+	return r, ok
+}
+
+// APIKeys returns every served key with its range, ordered by key, in the
+// shape ApiVersions answers with.
+func APIKeys() []kmsg.ApiVersionsResponseApiKey {
+	keys := make([]kmsg.ApiVersionsResponseApiKey, 0, len(supported))
+	for k := int16(0); k <= kmsg.MaxKey; k++ {
+		if r, ok := supported[kmsg.Key(k)]; ok {
+			keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: r.Min, MaxVersion: r.Max})
+		}
+	}
+	return keys
+}
+
+// SetSupported changes the served range of one API. Later issues register
+// their APIs here as they land; tests use it to probe version fallbacks.
+func SetSupported(key kmsg.Key, r VersionRange) { supported[key] = r }
