@@ -1,0 +1,780 @@
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gokafka/gokafka/broker"
+	"github.com/gokafka/gokafka/coordinator"
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/properties"
+)
+
+// defaultProperties is the single-node configuration used without --config.
+//
+//go:embed default.properties
+var defaultProperties string
+
+// serverConfig is everything server.properties configures, one Config per
+// package that consumes it.
+type serverConfig struct {
+	Roles        []string // process.roles: broker, controller or both
+	Broker       broker.Config
+	Log          klog.ManagerConfig
+	Coordinator  coordinator.Config
+	HTTPListener string // http.listener: serves /metrics, /healthz and /readyz
+}
+
+// hasRole reports whether process.roles includes role.
+func (c *serverConfig) hasRole(role string) bool { return slices.Contains(c.Roles, role) }
+
+// loadConfig reads path ("" = the embedded default.properties) and returns
+// the config and one warning per ignored key.
+func loadConfig(path string) (*serverConfig, []string, error) {
+	var p *properties.Properties
+	var err error
+	if path == "" {
+		p, err = properties.Parse(strings.NewReader(defaultProperties))
+	} else {
+		p, err = properties.Load(path)
+	}
+	if err != nil {
+		return nil, nil, err // names the file (and line) already
+	}
+	return parseConfig(p)
+}
+
+// parseConfig maps p onto the package configs: each package's DefaultConfig,
+// then every key of settings, then what depends on several keys, then each
+// package's Validate.
+func parseConfig(p *properties.Properties) (*serverConfig, []string, error) {
+	b := &build{
+		props:  p,
+		source: map[string]properties.Entry{},
+		cfg: serverConfig{
+			Broker:      broker.DefaultConfig(),
+			Log:         klog.DefaultManagerConfig(),
+			Coordinator: coordinator.DefaultConfig(),
+		},
+	}
+	b.warnDuplicatesAndUnknown()
+	if err := b.checkZooKeeper(); err != nil {
+		return nil, nil, err
+	}
+	for _, s := range settings {
+		if err := b.apply(s); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := b.resolve(); err != nil {
+		return nil, nil, err
+	}
+	if err := b.cfg.validate(); err != nil {
+		return nil, nil, fmt.Errorf("server.properties: %w", err)
+	}
+	return &b.cfg, b.warningList(), nil
+}
+
+// A setting maps one server.properties key onto the package configs.
+type setting struct {
+	key string
+	// alias is another name for the same key (broker.id for node.id); when
+	// both are given they must agree.
+	alias string
+	// overriddenBy lists keys that win over this one when given, as Kafka
+	// lets log.retention.ms win over log.retention.hours. Those keys have
+	// no def of their own, so an absent one never overrides.
+	overriddenBy []string
+	// def is applied when the key is absent, so a missing key behaves as if
+	// its documented default were written. "" = no value: the field keeps
+	// its package default or is derived from other keys (see resolve).
+	def string
+	// required, when set, makes the key mandatory and says why.
+	required string
+	parse    parser
+}
+
+// parser checks one trimmed value and stores it.
+type parser func(b *build, v string) error
+
+const (
+	maxInt32  = math.MaxInt32
+	maxInt64  = math.MaxInt64
+	msPerHour = int64(time.Hour / time.Millisecond)
+	msPerMin  = int64(time.Minute / time.Millisecond)
+)
+
+// settings is every key gokafka reads, with Kafka's name, default and range.
+var settings = []setting{
+	// Identity and roles.
+	{key: "node.id", alias: "broker.id", required: "every node needs its own id (broker.id is accepted too)",
+		parse: number(0, maxInt32, func(b *build, id int32) { b.cfg.Broker.NodeID, b.cfg.Coordinator.NodeID = id, id })},
+	{key: "process.roles", required: "set broker, controller, or broker,controller", parse: parseRoles},
+	{key: "broker.rack", parse: text(func(b *build, s string) { b.cfg.Broker.Rack = s })},
+
+	// Listeners: the controller listener is the coordinator's, the rest serve clients.
+	{key: "listeners", def: "PLAINTEXT://:9092,CONTROLLER://:9093", parse: parseBoundListeners},
+	{key: "advertised.listeners", parse: func(b *build, v string) (err error) { b.advertised, err = parseListeners(v); return err }},
+	{key: "listener.security.protocol.map", def: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", parse: parseProtocolMap},
+	{key: "controller.listener.names", def: "CONTROLLER", parse: parseControllerNames},
+	{key: "http.listener", def: ":9644", parse: parseHTTPListener},
+
+	// The metadata quorum.
+	{key: "controller.quorum.voters", required: "list the controller nodes as id@host:port,...", parse: parseVoters},
+	{key: "metadata.log.dir", parse: text(func(b *build, s string) { b.metadataDir = s })},
+	{key: "broker.session.timeout.ms", def: "9000", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.SessionTimeout = d })},
+	{key: "broker.heartbeat.interval.ms", def: "2000", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.HeartbeatInterval = d })},
+
+	// Log directories.
+	{key: "log.dirs", parse: parseLogDirs},
+	{key: "log.dir", overriddenBy: []string{"log.dirs"}, def: "./data", parse: parseLogDirs},
+	{key: "num.recovery.threads.per.data.dir", def: "1", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Log.RecoveryThreadsPerDir = n })},
+
+	// Topic defaults.
+	{key: "num.partitions", def: "1", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.NumPartitions, b.cfg.Coordinator.NumPartitions = n, n })},
+	{key: "default.replication.factor", def: "1", parse: number(1, math.MaxInt16, func(b *build, n int16) {
+		b.cfg.Broker.DefaultReplicationFactor, b.cfg.Coordinator.DefaultReplicationFactor = n, n
+	})},
+	{key: "min.insync.replicas", def: "1", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.MinInsyncReplicas = n })},
+	{key: "auto.create.topics.enable", def: "true", parse: boolean(func(b *build, on bool) { b.cfg.Broker.AutoCreateTopics = on })},
+	{key: "message.max.bytes", def: "1048588", parse: number(0, maxInt32, func(b *build, n int32) { b.log().MaxMessageBytes = n })},
+	{key: "log.cleanup.policy", def: "delete", parse: parseCleanupPolicy},
+	{key: "log.message.timestamp.type", def: "CreateTime", parse: oneOf([]string{"CreateTime", "LogAppendTime"}, func(b *build, s string) {
+		b.log().LogAppendTime = s == "LogAppendTime"
+	})},
+
+	// Segments and retention. The finer unit wins, as in Kafka; a negative
+	// retention keeps logs forever.
+	{key: "log.segment.bytes", def: "1073741824", parse: number(14, maxInt32, func(b *build, n int64) { b.log().SegmentBytes = n })},
+	{key: "log.roll.hours", overriddenBy: []string{"log.roll.ms"}, def: "168", parse: number(1, maxInt32, func(b *build, h int64) { b.log().SegmentMs = h * msPerHour })},
+	{key: "log.roll.ms", parse: number(1, maxInt64, func(b *build, ms int64) { b.log().SegmentMs = ms })},
+	{key: "log.retention.hours", overriddenBy: []string{"log.retention.minutes", "log.retention.ms"}, def: "168", parse: number(math.MinInt32, maxInt32, retentionIn(msPerHour))},
+	{key: "log.retention.minutes", overriddenBy: []string{"log.retention.ms"}, parse: number(math.MinInt32, maxInt32, retentionIn(msPerMin))},
+	{key: "log.retention.ms", parse: number(math.MinInt64, maxInt64, retentionIn(1))},
+	{key: "log.retention.bytes", def: "-1", parse: number(math.MinInt64, maxInt64, func(b *build, n int64) { b.log().RetentionBytes = max(n, -1) })},
+	{key: "log.retention.check.interval.ms", def: "300000", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.RetentionCheckInterval = d })},
+	{key: "log.segment.delete.delay.ms", def: "60000", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().FileDeleteDelayMs = ms })},
+	{key: "log.index.interval.bytes", def: "4096", parse: number(0, maxInt32, func(b *build, n int32) { b.log().IndexIntervalBytes = n })},
+	{key: "log.index.size.max.bytes", def: "10485760", parse: number(8, maxInt32, func(b *build, n int32) { b.log().IndexSizeMaxBytes = n })},
+
+	// Flushing. Kafka leaves fsync to the OS by default and relies on
+	// replication; so does gokafka.
+	{key: "log.flush.interval.messages", def: "9223372036854775807", parse: number(1, maxInt64, func(b *build, n int64) { b.log().FlushIntervalMessages = n })},
+	{key: "log.flush.interval.ms", def: "9223372036854775807", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().FlushIntervalMs = ms })},
+	{key: "log.flush.scheduler.interval.ms", def: "1000", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.FlushSchedulerInterval = d })},
+	{key: "log.flush.offset.checkpoint.interval.ms", def: "60000", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Log.FlushCheckpointInterval = d })},
+	{key: "log.flush.start.offset.checkpoint.interval.ms", def: "60000", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Log.FlushStartOffsetInterval = d })},
+
+	// Network and threads.
+	{key: "socket.send.buffer.bytes", def: "102400", parse: number(-1, maxInt32, func(b *build, n int) { b.cfg.Broker.SocketSendBufferBytes = n })},
+	{key: "socket.receive.buffer.bytes", def: "102400", parse: number(-1, maxInt32, func(b *build, n int) { b.cfg.Broker.SocketReceiveBufferBytes = n })},
+	{key: "socket.request.max.bytes", def: "104857600", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.SocketRequestMaxBytes = n })},
+	{key: "num.network.threads", def: "3", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumNetworkThreads = n })},
+	{key: "num.io.threads", def: "8", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumIOThreads = n })},
+
+	// Replication.
+	{key: "replica.lag.time.max.ms", def: "30000", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Broker.ReplicaLagTimeMax = d })},
+
+	// Kafka keys that later work will use: accepted and checked, not applied
+	// yet. Each has no field in the package configs so far.
+	{key: "unclean.leader.election.enable", def: "false", parse: boolean(ignore)},
+	{key: "auto.leader.rebalance.enable", def: "true", parse: boolean(ignore)},
+	{key: "leader.imbalance.check.interval.seconds", def: "300", parse: number(1, maxInt64, ignore[int64])},
+	{key: "leader.imbalance.per.broker.percentage", def: "10", parse: number(0, 100, ignore[int])},
+	{key: "offsets.topic.num.partitions", def: "50", parse: number(1, maxInt32, ignore[int32])},
+	{key: "offsets.topic.replication.factor", def: "3", parse: number(1, math.MaxInt16, ignore[int16])},
+	{key: "offsets.retention.minutes", def: "10080", parse: number(1, maxInt32, ignore[int32])},
+	{key: "group.initial.rebalance.delay.ms", def: "3000", parse: number(0, maxInt32, ignore[int32])},
+	{key: "group.min.session.timeout.ms", def: "6000", parse: number(0, maxInt32, ignore[int32])},
+	{key: "group.max.session.timeout.ms", def: "1800000", parse: number(0, maxInt32, ignore[int32])},
+	{key: "group.max.size", def: "2147483647", parse: number(1, maxInt32, ignore[int32])},
+	{key: "transaction.state.log.replication.factor", def: "3", parse: number(1, math.MaxInt16, ignore[int16])},
+	{key: "transaction.state.log.min.isr", def: "2", parse: number(1, maxInt32, ignore[int32])},
+}
+
+// zookeeperConnect is recognised only to explain what replaces it.
+const zookeeperConnect = "zookeeper.connect"
+
+// build holds the config under construction, the values that other keys
+// complete (listeners, advertised listeners, …) and the warnings so far.
+type build struct {
+	props *properties.Properties
+	// source is the entry each applied key came from (Line 0 for a def),
+	// so that errors found later still show the line and value.
+	source   map[string]properties.Entry
+	warnings []warning
+	cfg      serverConfig
+
+	listeners       []broker.Listener // listeners, controller listener included
+	advertised      []broker.Listener // advertised.listeners as given, nil if absent
+	protocols       map[string]string // listener.security.protocol.map
+	controllerNames []string          // controller.listener.names
+	metadataDir     string            // metadata.log.dir, "" = first of log.dirs
+}
+
+type warning struct {
+	line int
+	msg  string
+}
+
+func (b *build) warn(line int, format string, args ...any) {
+	b.warnings = append(b.warnings, warning{line, fmt.Sprintf(format, args...)})
+}
+
+// warningList returns the warnings in file order.
+func (b *build) warningList() []string {
+	sort.SliceStable(b.warnings, func(i, j int) bool { return b.warnings[i].line < b.warnings[j].line })
+	out := make([]string, len(b.warnings))
+	for i, w := range b.warnings {
+		out[i] = w.msg
+	}
+	return out
+}
+
+func (b *build) log() *klog.Config { return &b.cfg.Log.Defaults }
+
+func (b *build) warnDuplicatesAndUnknown() {
+	for _, d := range b.props.Duplicates() {
+		last := d.Lines[len(d.Lines)-1]
+		b.warn(last, "duplicate key %q on lines %s: the last one is used", d.Key, joinLines(d.Lines))
+	}
+	known := map[string]bool{zookeeperConnect: true}
+	for _, s := range settings {
+		known[s.key] = true
+		if s.alias != "" {
+			known[s.alias] = true
+		}
+	}
+	for _, k := range b.props.Keys() {
+		if !known[k] {
+			e, _ := b.props.Entry(k)
+			b.warn(e.Line, "unknown key %q ignored (line %d)", k, e.Line)
+		}
+	}
+}
+
+// joinLines writes 3, 5 and 7.
+func joinLines(lines []int) string {
+	s := make([]string, len(lines))
+	for i, l := range lines {
+		s[i] = strconv.Itoa(l)
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// checkZooKeeper explains that the embedded coordinator replaces ZooKeeper,
+// suggesting controller.quorum.voters from the ZooKeeper hosts. Without
+// voters the node cannot start, so then it is an error.
+func (b *build) checkZooKeeper() error {
+	zk, ok := b.props.Entry(zookeeperConnect)
+	if !ok {
+		return nil
+	}
+	suggestion := "controller.quorum.voters=" + votersFromZooKeeper(zk.Value)
+	if _, ok := b.props.Entry("controller.quorum.voters"); ok {
+		b.warn(zk.Line, "%s ignored (line %d): gokafka's embedded coordinator replaces ZooKeeper and controller.quorum.voters takes its place (for these hosts: %s)",
+			zookeeperConnect, zk.Line, suggestion)
+		return nil
+	}
+	return badValue(zk, fmt.Errorf("gokafka's embedded coordinator replaces ZooKeeper; use %s instead, with the ids and hosts of the nodes whose process.roles include controller", suggestion))
+}
+
+// votersFromZooKeeper turns zk1:2181,zk2:2181/kafka into
+// 1@zk1:9093,2@zk2:9093.
+func votersFromZooKeeper(connect string) string {
+	hosts, _, _ := strings.Cut(strings.TrimSpace(connect), "/") // drop the chroot
+	var voters []string
+	for _, hp := range splitList(hosts) {
+		host := hp
+		if h, _, err := net.SplitHostPort(hp); err == nil {
+			host = h
+		}
+		voters = append(voters, fmt.Sprintf("%d@%s", len(voters)+1, net.JoinHostPort(host, "9093")))
+	}
+	if len(voters) == 0 {
+		return "1@localhost:9093"
+	}
+	return strings.Join(voters, ",")
+}
+
+// apply finds the value of s (its key, its alias or its def) and parses it.
+func (b *build) apply(s setting) error {
+	for _, k := range s.overriddenBy {
+		if winner, ok := b.props.Entry(k); ok {
+			if e, ok := b.props.Entry(s.key); ok {
+				b.warn(e.Line, "%s ignored (line %d): %s on line %d takes precedence", s.key, e.Line, k, winner.Line)
+			}
+			return nil
+		}
+	}
+	e, ok, err := b.entry(s)
+	switch {
+	case err != nil:
+		return err
+	case !ok && s.required != "":
+		return fmt.Errorf("server.properties: %s is missing: %s", s.key, s.required)
+	case !ok && s.def == "":
+		return nil
+	case !ok:
+		e = properties.Entry{Key: s.key, Value: s.def}
+	}
+	b.source[s.key] = e
+	if err := s.parse(b, strings.TrimSpace(e.Value)); err != nil {
+		return badValue(e, err)
+	}
+	return nil
+}
+
+// entry returns the entry that sets s: its key or else its alias.
+func (b *build) entry(s setting) (properties.Entry, bool, error) {
+	e, ok := b.props.Entry(s.key)
+	if s.alias == "" {
+		return e, ok, nil
+	}
+	a, aliased := b.props.Entry(s.alias)
+	switch {
+	case aliased && !ok:
+		return a, true, nil
+	case aliased && strings.TrimSpace(a.Value) != strings.TrimSpace(e.Value):
+		return e, ok, badValue(e, fmt.Errorf("conflicts with %s=%s on line %d; set only %s", a.Key, shown(a.Value), a.Line, s.key))
+	}
+	return e, ok, nil
+}
+
+// badValue is the one-line error for a bad value:
+// server.properties:<line>: <key>=<value>: <what is wrong>.
+func badValue(e properties.Entry, err error) error {
+	if e.Line == 0 {
+		return fmt.Errorf("server.properties: %s=%s: %w", e.Key, shown(e.Value), err)
+	}
+	return fmt.Errorf("server.properties:%d: %s=%s: %w", e.Line, e.Key, shown(e.Value), err)
+}
+
+// badKey is badValue for a key already applied (or derived, if absent).
+func (b *build) badKey(key string, err error) error {
+	e, ok := b.source[key]
+	if !ok {
+		return fmt.Errorf("server.properties: %s: %w", key, err)
+	}
+	return badValue(e, err)
+}
+
+// shown quotes a value only where it would not read as one line.
+func shown(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(v)
+	}
+	return v
+}
+
+// integer is the Go types Kafka's SHORT, INT and LONG keys land in.
+type integer interface {
+	~int | ~int16 | ~int32 | ~int64
+}
+
+// number parses a decimal integer within [lo, hi], as Kafka's Integer.parseInt
+// and Long.parseLong do, and stores it.
+func number[T integer](lo, hi T, set func(*build, T)) parser {
+	return func(b *build, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		tooSmall := err != nil && strings.HasPrefix(v, "-") || err == nil && n < int64(lo)
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			return errors.New("not a whole number")
+		case tooSmall:
+			return fmt.Errorf("must be at least %d", lo)
+		case err != nil || n > int64(hi):
+			return fmt.Errorf("must be at most %d", hi)
+		}
+		set(b, T(n))
+		return nil
+	}
+}
+
+// millis parses a duration in milliseconds within [lo, hi]. Kafka writes
+// "never" as Long.MAX_VALUE, which time.Duration cannot hold: anything
+// beyond its range means the longest duration it can.
+func millis(lo, hi int64, set func(*build, time.Duration)) parser {
+	const maxMillis = math.MaxInt64 / int64(time.Millisecond)
+	return number(lo, hi, func(b *build, ms int64) { set(b, time.Duration(min(ms, maxMillis))*time.Millisecond) })
+}
+
+// retentionIn sets the retention time from a value in the given unit.
+func retentionIn(unitMs int64) func(*build, int64) {
+	return func(b *build, n int64) { b.log().RetentionMs = max(n*unitMs, -1) }
+}
+
+// boolean parses true or false in any case, as Kafka's BOOLEAN keys do.
+func boolean(set func(*build, bool)) parser {
+	return func(b *build, v string) error {
+		switch strings.ToLower(v) {
+		case "true":
+			set(b, true)
+		case "false":
+			set(b, false)
+		default:
+			return errors.New("must be true or false")
+		}
+		return nil
+	}
+}
+
+func text(set func(*build, string)) parser {
+	return func(b *build, v string) error { set(b, v); return nil }
+}
+
+func oneOf(allowed []string, set func(*build, string)) parser {
+	return func(b *build, v string) error {
+		if !slices.Contains(allowed, v) {
+			return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+		}
+		set(b, v)
+		return nil
+	}
+}
+
+// ignore discards a checked value of a key not applied yet.
+func ignore[T any](*build, T) {}
+
+// splitList splits a Kafka LIST value at commas, trimming each item and
+// skipping empty ones (Java's split drops a trailing empty item too).
+func splitList(v string) []string {
+	var items []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
+}
+
+func parseRoles(b *build, v string) error {
+	roles := splitList(v)
+	if len(roles) == 0 {
+		return errors.New("no role given: use broker, controller or broker,controller")
+	}
+	for i, r := range roles {
+		switch {
+		case r != "broker" && r != "controller":
+			return fmt.Errorf("unknown role %q: use broker, controller or broker,controller", r)
+		case slices.Contains(roles[:i], r):
+			return fmt.Errorf("role %s appears twice", r)
+		}
+	}
+	b.cfg.Roles = roles
+	return nil
+}
+
+func parseLogDirs(b *build, v string) error {
+	dirs := splitList(v)
+	if len(dirs) == 0 {
+		return errors.New("no directory given")
+	}
+	for i, d := range dirs {
+		if slices.Contains(dirs[:i], d) {
+			return fmt.Errorf("directory %s appears twice", d)
+		}
+	}
+	b.cfg.Log.Dirs = dirs
+	return nil
+}
+
+func parseCleanupPolicy(b *build, v string) error {
+	var policy []string
+	for _, p := range splitList(v) {
+		if p != "delete" && p != "compact" {
+			return fmt.Errorf("unknown policy %q: use delete, compact or compact,delete", p)
+		}
+		if !slices.Contains(policy, p) {
+			policy = append(policy, p)
+		}
+	}
+	if len(policy) == 0 {
+		return errors.New("no policy given: use delete, compact or compact,delete")
+	}
+	b.log().CleanupPolicy = strings.Join(policy, ",")
+	return nil
+}
+
+// parseListeners reads NAME://host:port,... with names in upper case, as
+// Kafka normalises them.
+func parseListeners(v string) ([]broker.Listener, error) {
+	var ls []broker.Listener
+	for _, item := range splitList(v) {
+		name, hostPort, ok := strings.Cut(item, "://")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%s is not NAME://host:port", item)
+		}
+		name = strings.ToUpper(name)
+		host, port, err := splitHostPort(hostPort)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", name, err)
+		}
+		if slices.ContainsFunc(ls, func(l broker.Listener) bool { return l.Name == name }) {
+			return nil, fmt.Errorf("listener name %s appears twice", name)
+		}
+		ls = append(ls, broker.Listener{Name: name, Host: host, Port: port})
+	}
+	if len(ls) == 0 {
+		return nil, errors.New("no listener given")
+	}
+	return ls, nil
+}
+
+// parseBoundListeners reads listeners, which must not share a port.
+func parseBoundListeners(b *build, v string) error {
+	ls, err := parseListeners(v)
+	if err != nil {
+		return err
+	}
+	for i, l := range ls {
+		for _, other := range ls[:i] {
+			if other.Port == l.Port {
+				return fmt.Errorf("%s and %s both use port %d", other.Name, l.Name, l.Port)
+			}
+		}
+	}
+	b.listeners = ls
+	return nil
+}
+
+// splitHostPort reads host:port or [v6addr]:port; the host may be empty.
+func splitHostPort(hostPort string) (string, int, error) {
+	if !strings.Contains(hostPort, ":") {
+		return "", 0, fmt.Errorf("%q has no port", hostPort)
+	}
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", 0, fmt.Errorf("bad port %q: must be from 1 to 65535", port)
+	}
+	return host, n, nil
+}
+
+func parseHTTPListener(b *build, v string) error {
+	if _, _, err := splitHostPort(v); err != nil {
+		return err
+	}
+	b.cfg.HTTPListener = v
+	return nil
+}
+
+// parseProtocolMap reads NAME:PROTOCOL,... as Kafka does; whether each
+// listener is served is decided in resolve, once all listeners are known.
+func parseProtocolMap(b *build, v string) error {
+	m := map[string]string{}
+	for _, item := range splitList(v) {
+		name, proto, ok := strings.Cut(item, ":")
+		name, proto = strings.ToUpper(strings.TrimSpace(name)), strings.ToUpper(strings.TrimSpace(proto))
+		switch {
+		case !ok || name == "":
+			return fmt.Errorf("%s is not LISTENER_NAME:SECURITY_PROTOCOL", item)
+		case !slices.Contains([]string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, proto):
+			return fmt.Errorf("unknown security protocol %q: use PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", proto)
+		case m[name] != "":
+			return fmt.Errorf("listener name %s appears twice", name)
+		}
+		m[name] = proto
+	}
+	b.protocols = m
+	return nil
+}
+
+func parseControllerNames(b *build, v string) error {
+	names := splitList(strings.ToUpper(v))
+	if len(names) == 0 {
+		return errors.New("no listener name given")
+	}
+	b.controllerNames = names
+	return nil
+}
+
+// parseVoters reads id@host:port,... .
+func parseVoters(b *build, v string) error {
+	var voters []coordinator.Voter
+	for _, item := range splitList(v) {
+		idText, hostPort, ok := strings.Cut(item, "@")
+		if !ok {
+			return fmt.Errorf("%s is not id@host:port", item)
+		}
+		id, err := strconv.ParseInt(idText, 10, 32)
+		if err != nil || id < 0 {
+			return fmt.Errorf("%s: node id %q must be a number from 0 to %d", item, idText, maxInt32)
+		}
+		host, port, err := splitHostPort(hostPort)
+		if err == nil && host == "" {
+			err = errors.New("no host")
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", item, err)
+		}
+		if slices.ContainsFunc(voters, func(o coordinator.Voter) bool { return o.ID == int32(id) }) {
+			return fmt.Errorf("node id %d appears twice", id)
+		}
+		voters = append(voters, coordinator.Voter{ID: int32(id), Addr: net.JoinHostPort(host, strconv.Itoa(port))})
+	}
+	if len(voters) == 0 {
+		return errors.New("no voter given")
+	}
+	b.cfg.Coordinator.Voters = voters
+	return nil
+}
+
+// resolve sets what depends on several keys: which listener is the
+// controller's, what each listener advertises, and the coordinator's
+// addresses and directory.
+func (b *build) resolve() error {
+	ctrl, err := b.controllerListener()
+	if err != nil {
+		return err
+	}
+	if err := b.checkProtocols(); err != nil {
+		return err
+	}
+	c := &b.cfg
+	c.Broker.Listeners = slices.DeleteFunc(slices.Clone(b.listeners), func(l broker.Listener) bool { return l.Name == ctrl.Name })
+	switch {
+	case c.hasRole("broker") && len(c.Broker.Listeners) == 0:
+		return b.badKey("listeners", errors.New("no client listener, although process.roles includes broker"))
+	case !c.hasRole("broker") && len(c.Broker.Listeners) > 0:
+		return b.badKey("listeners", fmt.Errorf("%s serves clients, but process.roles=controller runs no broker; keep only the controller listener", c.Broker.Listeners[0].Name))
+	}
+	advertised, err := b.advertise()
+	if err != nil {
+		return err
+	}
+	var ctrlAdvertised broker.Listener
+	c.Broker.AdvertisedListeners = nil
+	for _, l := range advertised {
+		if l.Name == ctrl.Name {
+			ctrlAdvertised = l
+		} else {
+			c.Broker.AdvertisedListeners = append(c.Broker.AdvertisedListeners, l)
+		}
+	}
+	c.Coordinator.Voter = c.hasRole("controller")
+	c.Coordinator.ListenAddr = net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))
+	if c.Coordinator.AdvertisedAddr, err = b.controllerAddr(ctrlAdvertised); err != nil {
+		return err
+	}
+	dir := b.metadataDir
+	if dir == "" {
+		dir = c.Log.Dirs[0]
+	}
+	c.Coordinator.Dir = filepath.Join(dir, "__cluster_metadata-0")
+	return nil
+}
+
+// controllerListener finds the one listener named in controller.listener.names.
+func (b *build) controllerListener() (broker.Listener, error) {
+	var found []broker.Listener
+	for _, l := range b.listeners {
+		if slices.Contains(b.controllerNames, l.Name) {
+			found = append(found, l)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return broker.Listener{}, b.badKey("listeners", fmt.Errorf(
+			"no controller listener: add one named %s (controller.listener.names), e.g. %s://:9093; every node needs one, a broker-only node too, since Raft replicates the metadata to it there",
+			b.controllerNames[0], b.controllerNames[0]))
+	case 1:
+		return found[0], nil
+	}
+	return broker.Listener{}, b.badKey("listeners", fmt.Errorf("%s and %s are both controller listeners; gokafka serves one", found[0].Name, found[1].Name))
+}
+
+// checkProtocols accepts only PLAINTEXT listeners. While the map is left
+// at its default, Kafka maps controller listeners to PLAINTEXT; so do we.
+func (b *build) checkProtocols() error {
+	_, explicit := b.props.Entry("listener.security.protocol.map")
+	for _, l := range b.listeners {
+		proto, ok := b.protocols[l.Name]
+		if !ok && !explicit && slices.Contains(b.controllerNames, l.Name) {
+			proto, ok = "PLAINTEXT", true
+		}
+		switch {
+		case !ok:
+			return b.badKey("listeners", fmt.Errorf("listener %s has no security protocol in listener.security.protocol.map", l.Name))
+		case proto != "PLAINTEXT" && explicit:
+			return b.badKey("listener.security.protocol.map", fmt.Errorf("listener %s maps to %s: TLS/SASL are not supported yet, use PLAINTEXT", l.Name, proto))
+		case proto != "PLAINTEXT":
+			return b.badKey("listeners", fmt.Errorf("listener %s is %s by default (listener.security.protocol.map): TLS/SASL are not supported yet, use PLAINTEXT", l.Name, proto))
+		}
+	}
+	return nil
+}
+
+// advertise returns the address advertised for each listener, in the order
+// of listeners: the advertised.listeners entry of the same name, or else the
+// listener itself; an empty or wildcard host becomes this machine's name.
+func (b *build) advertise() ([]broker.Listener, error) {
+	for _, a := range b.advertised {
+		switch {
+		case !slices.ContainsFunc(b.listeners, func(l broker.Listener) bool { return l.Name == a.Name }):
+			return nil, b.badKey("advertised.listeners", fmt.Errorf("listener name %s is not in listeners", a.Name))
+		case a.Host == "0.0.0.0" || a.Host == "::":
+			return nil, b.badKey("advertised.listeners", fmt.Errorf("%s advertises the wildcard address %s; clients need a hostname or routable IP", a.Name, a.Host))
+		}
+	}
+	out := make([]broker.Listener, 0, len(b.listeners))
+	for _, l := range b.listeners {
+		if i := slices.IndexFunc(b.advertised, func(a broker.Listener) bool { return a.Name == l.Name }); i >= 0 {
+			l = b.advertised[i]
+		}
+		if l.Host == "" || l.Host == "0.0.0.0" || l.Host == "::" {
+			host, err := os.Hostname()
+			if err != nil {
+				return nil, b.badKey("advertised.listeners", fmt.Errorf("listener %s: no host to advertise: %w", l.Name, err))
+			}
+			l.Host = host
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// controllerAddr is how other nodes reach this node's controller listener:
+// its own controller.quorum.voters entry for a voter, the advertised
+// controller listener for a broker-only node (a Raft non-voter).
+func (b *build) controllerAddr(advertised broker.Listener) (string, error) {
+	c := &b.cfg.Coordinator
+	i := slices.IndexFunc(c.Voters, func(v coordinator.Voter) bool { return v.ID == c.NodeID })
+	switch {
+	case c.Voter && i < 0:
+		return "", b.badKey("controller.quorum.voters", fmt.Errorf("node.id %d is not listed, although process.roles includes controller", c.NodeID))
+	case !c.Voter && i >= 0:
+		return "", b.badKey("controller.quorum.voters", fmt.Errorf("node.id %d is listed, but process.roles lacks controller; a broker-only node joins as a non-voter", c.NodeID))
+	case c.Voter:
+		return c.Voters[i].Addr, nil
+	}
+	return net.JoinHostPort(advertised.Host, strconv.Itoa(advertised.Port)), nil
+}
+
+// validate runs each package's own checks on what this node runs.
+func (c *serverConfig) validate() error {
+	if c.hasRole("broker") {
+		if err := c.Broker.Validate(); err != nil {
+			return err
+		}
+		if err := c.Log.Validate(); err != nil {
+			return fmt.Errorf("log defaults: %w", err)
+		}
+	}
+	return c.Coordinator.Validate()
+}
