@@ -728,7 +728,7 @@ func (b *build) advertise() ([]broker.Listener, error) {
 		switch {
 		case !slices.ContainsFunc(b.listeners, func(l broker.Listener) bool { return l.Name == a.Name }):
 			return nil, b.badKey("advertised.listeners", fmt.Errorf("listener name %s is not in listeners", a.Name))
-		case a.Host == "0.0.0.0" || a.Host == "::":
+		case wildcard(a.Host):
 			return nil, b.badKey("advertised.listeners", fmt.Errorf("%s advertises the wildcard address %s; clients need a hostname or routable IP", a.Name, a.Host))
 		}
 	}
@@ -737,7 +737,7 @@ func (b *build) advertise() ([]broker.Listener, error) {
 		if i := slices.IndexFunc(b.advertised, func(a broker.Listener) bool { return a.Name == l.Name }); i >= 0 {
 			l = b.advertised[i]
 		}
-		if l.Host == "" || l.Host == "0.0.0.0" || l.Host == "::" {
+		if l.Host == "" || wildcard(l.Host) {
 			host, err := os.Hostname()
 			if err != nil {
 				return nil, b.badKey("advertised.listeners", fmt.Errorf("listener %s: no host to advertise: %w", l.Name, err))
@@ -748,6 +748,10 @@ func (b *build) advertise() ([]broker.Listener, error) {
 	}
 	return out, nil
 }
+
+// wildcard reports whether host binds every interface, which a client
+// cannot connect to.
+func wildcard(host string) bool { return host == "0.0.0.0" || host == "::" }
 
 // controllerAddr is how other nodes reach this node's controller listener:
 // its own controller.quorum.voters entry for a voter, the advertised

@@ -466,3 +466,30 @@ func TestExample(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConfig checks that no server.properties panics the process and
+// that every error is one line.
+func FuzzParseConfig(f *testing.F) {
+	example, err := os.ReadFile("../../deploy/server.properties.example")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{defaultProperties, minimal, string(example), minimal + "zookeeper.connect=zk:2181/x",
+		minimal + "listeners=A://[::1]:1,CONTROLLER://:2\nlistener.security.protocol.map=A:PLAINTEXT",
+		"broker.id=2\nprocess.roles=broker\ncontroller.quorum.voters=1@a:1\nlog.retention.minutes=-5"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		p, err := properties.Parse(strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		c, _, err := parseConfig(p)
+		switch {
+		case err != nil && strings.Contains(err.Error(), "\n"):
+			t.Fatalf("error is not one line: %q", err)
+		case err == nil && (len(c.Roles) == 0 || len(c.Coordinator.Voters) == 0 || c.Coordinator.ListenAddr == ""):
+			t.Fatalf("accepted an incomplete config: %+v", c)
+		}
+	})
+}
