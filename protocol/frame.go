@@ -31,6 +31,11 @@ func ReadFrame(r io.Reader, max int32, buf []byte) ([]byte, error) {
 	}
 	buf = buf[:size]
 	if _, err := io.ReadFull(r, buf); err != nil {
+		// EOF right after a size prefix is a frame cut short, not the clean
+		// close between frames that a bare io.EOF tells the caller.
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, fmt.Errorf("reading %d-byte frame: %w", size, err)
 	}
 	return buf, nil
