@@ -168,8 +168,10 @@ func NextBatch(b []byte) (BatchHeader, []byte, []byte, error) {
 	if len(b) < LogOverhead {
 		return BatchHeader{}, nil, b, ErrIncompleteBatch
 	}
+	// A length too small for a header is corrupt however few bytes follow
+	// it; only a plausible length can make the batch merely incomplete.
 	length := int32(binary.BigEndian.Uint32(b[8:]))
-	if length >= 0 && int64(length)+LogOverhead > int64(len(b)) {
+	if length >= BatchHeaderSize-LogOverhead && int64(length)+LogOverhead > int64(len(b)) {
 		return BatchHeader{}, nil, b, ErrIncompleteBatch
 	}
 	h, err := ParseBatchHeader(b)

@@ -318,6 +318,9 @@ func TestNextBatchCorrupt(t *testing.T) {
 		{name: "min int32 length", in: withLength(math.MinInt32), want: ErrCorruptBatch},
 		{name: "zero length", in: withLength(0), want: ErrCorruptBatch},
 		{name: "length one short of a header", in: withLength(BatchHeaderSize - LogOverhead - 1), want: ErrCorruptBatch},
+		// Kafka rejects a too-small length before waiting for more bytes.
+		{name: "zero length, only the length present", in: withLength(0)[:LogOverhead], want: ErrCorruptBatch},
+		{name: "short length, half a header present", in: withLength(20)[:30], want: ErrCorruptBatch},
 		{name: "magic 1", in: with(16, 1), want: ErrBadMagic},
 		{name: "magic 3", in: with(16, 3), want: ErrBadMagic},
 		{name: "negative last offset delta", in: with(23, 0xff, 0xff, 0xff, 0xff), want: ErrCorruptBatch},
