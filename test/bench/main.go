@@ -163,7 +163,9 @@ func selectCases(arg string) ([]workload, error) {
 type target struct {
 	name  string
 	seeds func(nodes int) ([]string, error)
-	close func()
+	// health explains a failed run when the target itself died; may be nil.
+	health func() error
+	close  func()
 }
 
 // gokafkaTarget keeps one cluster per size for the whole bench: restarting
@@ -174,7 +176,7 @@ func gokafkaTarget(bin, dir string) *target {
 		name: "gokafka",
 		seeds: func(n int) ([]string, error) {
 			if c, ok := clusters[n]; ok {
-				return c.Seeds(), nil
+				return c.Seeds(), c.exited()
 			}
 			c, err := startCluster(bin, fmt.Sprintf("%s/bench-%dn", dir, n), n)
 			if err != nil {
@@ -186,6 +188,14 @@ func gokafkaTarget(bin, dir string) *target {
 			}
 			clusters[n] = c
 			return c.Seeds(), nil
+		},
+		health: func() error {
+			for _, c := range clusters {
+				if err := c.exited(); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 		close: func() {
 			for _, c := range clusters {
@@ -263,7 +273,15 @@ func runCases(ctx context.Context, targets []*target, cases []workload, rounds i
 				seeds, err := t.seeds(c.Nodes)
 				var res result
 				if err == nil {
-					res, err = c.run(ctx, seeds, fmt.Sprintf("bench-%s-%d", c.Name, round), o)
+					// Bounded, so that a wedged broker costs one case, not the bench.
+					rctx, cancel := context.WithTimeout(ctx, o.Warmup+o.Duration+time.Minute)
+					res, err = c.run(rctx, seeds, fmt.Sprintf("bench-%s-%d", c.Name, round), o)
+					cancel()
+				}
+				if err != nil && t.health != nil {
+					if herr := t.health(); herr != nil {
+						err = fmt.Errorf("%w; %w", herr, err)
+					}
 				}
 				if err != nil {
 					fmt.Printf("FAILED: %v\n", err)

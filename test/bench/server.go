@@ -162,6 +162,20 @@ func (c *cluster) waitReady(timeout time.Duration) error {
 	return nil
 }
 
+// exited reports the first node whose process has ended, with its last log
+// lines: a crash mid-bench is a finding, so it is shown, not hidden by a
+// restart.
+func (c *cluster) exited() error {
+	for _, n := range c.nodes {
+		select {
+		case <-n.exited:
+			return fmt.Errorf("node %d exited: %v\n%s", n.id, n.cmd.ProcessState, n.tail())
+		default:
+		}
+	}
+	return nil
+}
+
 // stop sends SIGTERM (controlled shutdown), then SIGKILL after 10 s.
 func (c *cluster) stop() {
 	for _, n := range c.nodes {
