@@ -100,6 +100,17 @@ var (
 // declared length is sane and that b holds the whole batch; it does not
 // check the CRC (see VerifyCRC).
 func ParseBatchHeader(b []byte) (BatchHeader, error) {
+	h, err := DecodeHeader(b)
+	if err == nil && int64(h.Length)+LogOverhead > int64(len(b)) {
+		err = fmt.Errorf("%w: batch length %d with %d bytes present", ErrCorruptBatch, h.Length, len(b))
+	}
+	return h, err
+}
+
+// DecodeHeader decodes the fixed header at the start of b without requiring
+// the records that follow, for readers that look at headers only (a log
+// seeking to an offset).
+func DecodeHeader(b []byte) (BatchHeader, error) {
 	var h BatchHeader
 	if len(b) < BatchHeaderSize {
 		return h, fmt.Errorf("%w: %d bytes, header needs %d", ErrCorruptBatch, len(b), BatchHeaderSize)
@@ -111,8 +122,8 @@ func ParseBatchHeader(b []byte) (BatchHeader, error) {
 	if h.Magic != 2 {
 		return h, fmt.Errorf("%w: magic %d", ErrBadMagic, h.Magic)
 	}
-	if h.Length < BatchHeaderSize-LogOverhead || int64(h.Length)+LogOverhead > int64(len(b)) {
-		return h, fmt.Errorf("%w: batch length %d with %d bytes present", ErrCorruptBatch, h.Length, len(b))
+	if h.Length < BatchHeaderSize-LogOverhead {
+		return h, fmt.Errorf("%w: batch length %d is shorter than a header", ErrCorruptBatch, h.Length)
 	}
 	h.CRC = binary.BigEndian.Uint32(b[17:])
 	h.Attributes = int16(binary.BigEndian.Uint16(b[21:]))

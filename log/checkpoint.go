@@ -1,0 +1,146 @@
+package log
+
+import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Files in Kafka's own formats, so that an operator who knows Kafka's data
+// directory finds the same things here.
+const (
+	recoveryPointFile    = "recovery-point-offset-checkpoint"
+	logStartOffsetFile   = "log-start-offset-checkpoint"
+	cleanShutdownFile    = ".kafka_cleanshutdown"
+	leaderEpochFile      = "leader-epoch-checkpoint"
+	partitionMetaFile    = "partition.metadata"
+	checkpointVersion    = 0
+	lockFile             = ".lock"
+	deleteDirSuffix      = ".delete"
+	metadataPartitionDir = "__cluster_metadata-0"
+)
+
+// writeCheckpoint writes Kafka's checkpoint layout: a version line, a count
+// line, then one line per entry.
+func writeCheckpoint(path string, lines []string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d\n%d\n", checkpointVersion, len(lines))
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return writeFileSync(path, []byte(b.String()))
+}
+
+// readCheckpoint returns the entry lines split into fields. A missing file
+// is empty; a malformed one is an error naming the file.
+func readCheckpoint(path string, fields int) ([][]string, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var header []string
+	var out [][]string
+	for sc.Scan() {
+		if len(header) < 2 {
+			header = append(header, sc.Text())
+			continue
+		}
+		parts := strings.Fields(sc.Text())
+		if len(parts) != fields {
+			return nil, fmt.Errorf("%s: line %q: want %d fields", path, sc.Text(), fields)
+		}
+		out = append(out, parts)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(header) < 2 || header[0] != strconv.Itoa(checkpointVersion) || header[1] != strconv.Itoa(len(out)) {
+		return nil, fmt.Errorf("%s: bad header %q for %d entries", path, header, len(out))
+	}
+	return out, nil
+}
+
+// writeOffsets writes a per-directory checkpoint of topic partition offset.
+func writeOffsets(path string, offsets map[TopicPartition]int64) error {
+	lines := make([]string, 0, len(offsets))
+	for tp, off := range offsets {
+		lines = append(lines, fmt.Sprintf("%s %d %d", tp.Topic, tp.Partition, off))
+	}
+	return writeCheckpoint(path, lines)
+}
+
+func readOffsets(path string) (map[TopicPartition]int64, error) {
+	rows, err := readCheckpoint(path, 3)
+	if err != nil {
+		return nil, err
+	}
+	out := map[TopicPartition]int64{}
+	for _, r := range rows {
+		p, err1 := strconv.ParseInt(r[1], 10, 32)
+		off, err2 := strconv.ParseInt(r[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%s: bad entry %q", path, r)
+		}
+		out[TopicPartition{Topic: r[0], Partition: int32(p)}] = off
+	}
+	return out, nil
+}
+
+func writeEpochs(path string, c *epochCache) error {
+	lines := make([]string, len(c.entries))
+	for i, e := range c.entries {
+		lines[i] = fmt.Sprintf("%d %d", e.Epoch, e.StartOffset)
+	}
+	return writeCheckpoint(path, lines)
+}
+
+func readEpochs(path string) (*epochCache, error) {
+	rows, err := readCheckpoint(path, 2)
+	if err != nil {
+		return nil, err
+	}
+	c := &epochCache{}
+	for _, r := range rows {
+		e, err1 := strconv.ParseInt(r[0], 10, 32)
+		off, err2 := strconv.ParseInt(r[1], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%s: bad entry %q", path, r)
+		}
+		c.entries = append(c.entries, epochEntry{Epoch: int32(e), StartOffset: off})
+	}
+	return c, nil
+}
+
+// Topic IDs are written the way Kafka prints a Uuid: URL-safe base64
+// without padding.
+func writePartitionMeta(path string, id [16]byte) error {
+	return writeFileSync(path, []byte(fmt.Sprintf("version: 0\ntopic_id: %s\n", base64.RawURLEncoding.EncodeToString(id[:]))))
+}
+
+func readPartitionMeta(path string) ([16]byte, error) {
+	var id [16]byte
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return id, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "topic_id: "); ok {
+			raw, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(v))
+			if err != nil || len(raw) != 16 {
+				return id, fmt.Errorf("%s: bad topic_id %q", path, v)
+			}
+			copy(id[:], raw)
+			return id, nil
+		}
+	}
+	return id, fmt.Errorf("%s: no topic_id", path)
+}

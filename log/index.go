@@ -1,0 +1,136 @@
+package log
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sort"
+)
+
+// offsetEntry maps a relative offset to the byte position of the batch
+// holding it. Kafka's .index file is a sequence of these, 8 bytes each.
+type offsetEntry struct {
+	rel uint32
+	pos uint32
+}
+
+// timeEntry maps a timestamp to the relative offset of the first batch whose
+// max timestamp reaches it. Kafka's .timeindex entries are 12 bytes.
+type timeEntry struct {
+	ts  int64
+	rel uint32
+}
+
+// index is a segment's sparse offset and time indexes, kept in memory and
+// written in Kafka's file formats when the segment is sealed or the log is
+// closed. A missing or inconsistent file is rebuilt from the log itself.
+type index struct {
+	offsets []offsetEntry
+	times   []timeEntry
+}
+
+// lookup returns the position of the last indexed batch at or before rel.
+func (ix *index) lookup(rel uint32) int64 {
+	i := sort.Search(len(ix.offsets), func(i int) bool { return ix.offsets[i].rel > rel })
+	if i == 0 {
+		return 0
+	}
+	return int64(ix.offsets[i-1].pos)
+}
+
+// lookupTime returns the relative offset of the earliest indexed batch that
+// may hold a timestamp >= ts: the entry before the first one reaching ts,
+// since the time index is sparse.
+func (ix *index) lookupTime(ts int64) (uint32, bool) {
+	i := sort.Search(len(ix.times), func(i int) bool { return ix.times[i].ts >= ts })
+	if i == 0 {
+		return 0, len(ix.times) > 0
+	}
+	return ix.times[i-1].rel, true
+}
+
+func (ix *index) full(maxBytes int32) bool {
+	return int64(len(ix.offsets)+1)*8 > int64(maxBytes) || int64(len(ix.times)+1)*12 > int64(maxBytes)
+}
+
+// truncate drops entries at or past the relative offset rel.
+func (ix *index) truncate(rel uint32) {
+	ix.offsets = ix.offsets[:sort.Search(len(ix.offsets), func(i int) bool { return ix.offsets[i].rel >= rel })]
+	ix.times = ix.times[:sort.Search(len(ix.times), func(i int) bool { return ix.times[i].rel >= rel })]
+}
+
+func (ix *index) write(offsetPath, timePath string) error {
+	ob := make([]byte, 8*len(ix.offsets))
+	for i, e := range ix.offsets {
+		binary.BigEndian.PutUint32(ob[8*i:], e.rel)
+		binary.BigEndian.PutUint32(ob[8*i+4:], e.pos)
+	}
+	tb := make([]byte, 12*len(ix.times))
+	for i, e := range ix.times {
+		binary.BigEndian.PutUint64(tb[12*i:], uint64(e.ts))
+		binary.BigEndian.PutUint32(tb[12*i+8:], e.rel)
+	}
+	if err := writeFileSync(offsetPath, ob); err != nil {
+		return err
+	}
+	return writeFileSync(timePath, tb)
+}
+
+// readIndex loads both index files and checks that they are sorted and
+// point inside a log of logSize bytes; any doubt means rebuild.
+func readIndex(offsetPath, timePath string, logSize int64) (*index, error) {
+	ob, err := os.ReadFile(offsetPath)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := os.ReadFile(timePath)
+	if err != nil {
+		return nil, err
+	}
+	if len(ob)%8 != 0 || len(tb)%12 != 0 {
+		return nil, fmt.Errorf("index sizes %d/%d are not whole entries", len(ob), len(tb))
+	}
+	ix := &index{}
+	for i := 0; i < len(ob); i += 8 {
+		e := offsetEntry{rel: binary.BigEndian.Uint32(ob[i:]), pos: binary.BigEndian.Uint32(ob[i+4:])}
+		if int64(e.pos) >= logSize || (len(ix.offsets) > 0 && e.rel <= ix.offsets[len(ix.offsets)-1].rel) {
+			return nil, fmt.Errorf("offset index entry %d out of order or past the log", i/8)
+		}
+		ix.offsets = append(ix.offsets, e)
+	}
+	for i := 0; i < len(tb); i += 12 {
+		e := timeEntry{ts: int64(binary.BigEndian.Uint64(tb[i:])), rel: binary.BigEndian.Uint32(tb[i+8:])}
+		if len(ix.times) > 0 && e.ts < ix.times[len(ix.times)-1].ts {
+			return nil, fmt.Errorf("time index entry %d out of order", i/12)
+		}
+		ix.times = append(ix.times, e)
+	}
+	return ix, nil
+}
+
+// writeFileSync replaces path atomically and durably: a crash leaves either
+// the old file or the new one, never half of it.
+func writeFileSync(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(b)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := firstErr(werr, serr, cerr); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

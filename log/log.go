@@ -1,0 +1,355 @@
+package log
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// TopicPartition names one partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+func (tp TopicPartition) String() string { return fmt.Sprintf("%s-%d", tp.Topic, tp.Partition) }
+
+// dirName is the partition's directory name, Kafka's <topic>-<partition>.
+func (tp TopicPartition) dirName() string { return tp.String() }
+
+// parseDirName splits <topic>-<partition>; topic names may contain dashes.
+func parseDirName(name string) (TopicPartition, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return TopicPartition{}, false
+	}
+	p, err := strconv.ParseInt(name[i+1:], 10, 32)
+	if err != nil || p < 0 {
+		return TopicPartition{}, false
+	}
+	return TopicPartition{Topic: name[:i], Partition: int32(p)}, true
+}
+
+// Log is one partition's replica on disk: a sequence of segments, the last
+// one active. Appends take the write lock; reads share the read lock, so a
+// reader always sees whole batches.
+type Log struct {
+	tp      TopicPartition
+	dir     string
+	topicID [16]byte
+	logger  *slog.Logger
+
+	mu             sync.RWMutex
+	cfg            Config
+	segments       []*segment // sorted by base offset; never empty while open
+	logStartOffset int64
+	recoveryPoint  int64 // everything below is synced and indexed on disk
+	unflushed      int64 // records appended since the last sync
+	lastFlush      time.Time
+	producers      *producerState
+	epochs         *epochCache
+	closed         bool
+}
+
+// openState is what the manager knows about a log from its directory's
+// checkpoint files.
+type openState struct {
+	recoveryPoint  int64
+	logStartOffset int64
+	clean          bool // the directory was shut down cleanly
+}
+
+// openLog opens (creating if needed) the log in dir, recovering what a
+// crash may have left: segments from the recovery point on are read batch
+// by batch, and a torn or corrupt tail is cut off with everything after it.
+func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, st openState, logger *slog.Logger) (*Log, error) {
+	l := &Log{tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := l.loadSegments(st); err != nil {
+		l.closeSegments()
+		return nil, fmt.Errorf("%s: %w", tp, err)
+	}
+	l.logStartOffset = max(st.logStartOffset, l.segments[0].base)
+	l.recoveryPoint = min(max(st.recoveryPoint, l.logStartOffset), l.logEndOffset())
+	if err := l.loadEpochs(); err != nil {
+		l.closeSegments()
+		return nil, err
+	}
+	if err := l.loadProducers(); err != nil {
+		l.closeSegments()
+		return nil, err
+	}
+	return l, nil
+}
+
+// loadSegments opens every segment file, trusting the indexes of segments
+// below the recovery point and recovering the rest.
+func (l *Log) loadSegments(st openState) error {
+	bases, err := l.listSegments()
+	if err != nil {
+		return err
+	}
+	for i, base := range bases {
+		s, err := openSegment(l.dir, base)
+		if err != nil {
+			return err
+		}
+		l.segments = append(l.segments, s)
+		var cut int64
+		if st.clean || (i+1 < len(bases) && bases[i+1] <= st.recoveryPoint) {
+			err = s.load(l.cfg.IndexIntervalBytes)
+		} else {
+			cut, err = l.recoverSegment(s)
+		}
+		if err != nil {
+			return err
+		}
+		if i+1 < len(bases) && s.nextOffset > bases[i+1] {
+			return fmt.Errorf("segment %d ends at %d, past the next segment's base", base, s.nextOffset)
+		}
+		if cut > 0 && i+1 < len(bases) {
+			// Whatever followed the torn batch is unreachable now.
+			return l.dropSegments(bases[i+1:])
+		}
+	}
+	if len(l.segments) == 0 {
+		s, err := createSegment(l.dir, st.logStartOffset)
+		if err != nil {
+			return err
+		}
+		l.segments = []*segment{s}
+	}
+	return nil
+}
+
+func (l *Log) recoverSegment(s *segment) (int64, error) {
+	cut, err := s.recover(l.cfg.IndexIntervalBytes)
+	if err != nil {
+		return 0, err
+	}
+	if cut > 0 {
+		l.logger.Warn("truncated a torn or corrupt log tail", "partition", l.tp.String(),
+			"segment", segmentName(s.base), "bytes", cut, "log_end_offset", s.nextOffset)
+	}
+	return cut, nil
+}
+
+// dropSegments deletes segment files that recovery found unreachable.
+func (l *Log) dropSegments(bases []int64) error {
+	for _, base := range bases {
+		s := &segment{base: base, path: filepath.Join(l.dir, segmentName(base))}
+		if f, err := os.Open(s.logPath()); err == nil {
+			s.f = f
+		}
+		l.logger.Warn("deleting a segment after a truncated one", "partition", l.tp.String(), "segment", segmentName(base))
+		if err := s.remove(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listSegments returns the base offsets of the .log files, removing index
+// files without a log and leftovers of interrupted writes.
+func (l *Log) listSegments() ([]int64, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	logs := map[string]bool{}
+	var bases []int64
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".log"); ok {
+			base, err := strconv.ParseInt(name, 10, 64)
+			if err != nil || len(name) != 20 {
+				return nil, fmt.Errorf("unexpected file %s in %s", e.Name(), l.dir)
+			}
+			logs[name] = true
+			bases = append(bases, base)
+		}
+	}
+	for _, e := range entries {
+		name := e.Name()
+		stem := strings.TrimSuffix(strings.TrimSuffix(name, ".timeindex"), ".index")
+		if strings.HasSuffix(name, ".tmp") || (stem != name && !logs[stem]) {
+			os.Remove(filepath.Join(l.dir, name))
+		}
+	}
+	slices.Sort(bases)
+	return bases, nil
+}
+
+func (l *Log) loadEpochs() error {
+	c, err := readEpochs(filepath.Join(l.dir, leaderEpochFile))
+	if err != nil {
+		l.logger.Warn("rebuilding an unreadable leader-epoch checkpoint", "partition", l.tp.String(), "err", err)
+		c = &epochCache{}
+	}
+	l.epochs = c
+	if l.epochs.truncateFromEnd(l.logEndOffset()) {
+		return writeEpochs(filepath.Join(l.dir, leaderEpochFile), l.epochs)
+	}
+	return nil
+}
+
+// loadProducers restores idempotence state from the clean-shutdown snapshot
+// and the batches after it, or from the whole log.
+func (l *Log) loadProducers() error {
+	path := filepath.Join(l.dir, producerSnapshotFile)
+	ps, from, err := loadProducerSnapshot(path)
+	if err != nil {
+		l.logger.Warn("producer state", "partition", l.tp.String(), "err", err)
+	}
+	os.Remove(path) // a later crash must not trust it past what the log holds
+	if from < l.logStartOffset || from > l.logEndOffset() {
+		ps, from = newProducerState(), l.logStartOffset
+	}
+	l.producers = ps
+	return l.eachHeader(from, func(h *protocol.BatchHeader) { l.producers.update(h) })
+}
+
+func (l *Log) active() *segment { return l.segments[len(l.segments)-1] }
+
+func (l *Log) logEndOffset() int64 { return l.active().nextOffset }
+
+// TopicPartition names the partition this log holds.
+func (l *Log) TopicPartition() TopicPartition { return l.tp }
+
+// TopicID is the ID of the topic this log was created for.
+func (l *Log) TopicID() [16]byte { return l.topicID }
+
+// Dir is the partition's directory.
+func (l *Log) Dir() string { return l.dir }
+
+// Config returns the log's current configuration.
+func (l *Log) Config() Config {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.cfg
+}
+
+// SetConfig applies a changed topic configuration; it takes effect at the
+// next append, roll or retention check.
+func (l *Log) SetConfig(cfg Config) {
+	l.mu.Lock()
+	l.cfg = cfg
+	l.mu.Unlock()
+}
+
+// LogStartOffset is the first offset still held.
+func (l *Log) LogStartOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.logStartOffset
+}
+
+// LogEndOffset is the offset the next record will get.
+func (l *Log) LogEndOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.logEndOffset()
+}
+
+// RecoveryPoint is the offset below which the log is synced to disk.
+func (l *Log) RecoveryPoint() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.recoveryPoint
+}
+
+// Size is the bytes held in all segments.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var n int64
+	for _, s := range l.segments {
+		n += s.size
+	}
+	return n
+}
+
+// NumSegments is how many segment files the log has.
+func (l *Log) NumSegments() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.segments)
+}
+
+// EndOffsetForEpoch answers OffsetForLeaderEpoch for this replica.
+func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.epochs.endOffsetFor(epoch, l.logEndOffset())
+}
+
+// LatestEpoch is the leader epoch of the last record written, or -1.
+func (l *Log) LatestEpoch() int32 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.epochs.latest()
+}
+
+// Flush syncs the active segment and moves the recovery point to the end.
+func (l *Log) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.flushLocked()
+}
+
+func (l *Log) flushLocked() error {
+	if l.closed || l.unflushed == 0 && l.recoveryPoint == l.logEndOffset() {
+		return nil
+	}
+	if err := l.active().f.Sync(); err != nil {
+		return fmt.Errorf("%s: sync: %w", l.tp, err)
+	}
+	l.recoveryPoint, l.unflushed, l.lastFlush = l.logEndOffset(), 0, time.Now()
+	return nil
+}
+
+// flushIfDue syncs once flush.ms has passed since the last sync.
+func (l *Log) flushIfDue(now time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.unflushed > 0 && now.Sub(l.lastFlush) >= time.Duration(l.cfg.FlushIntervalMs)*time.Millisecond {
+		return l.flushLocked()
+	}
+	return nil
+}
+
+// Close seals the active segment and saves the producer state, so that the
+// next open can skip recovery.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	err := errors.Join(
+		l.active().seal(),
+		l.producers.save(filepath.Join(l.dir, producerSnapshotFile), l.logEndOffset()),
+	)
+	l.recoveryPoint = l.logEndOffset()
+	l.closeSegments()
+	l.closed = true
+	return err
+}
+
+func (l *Log) closeSegments() {
+	for _, s := range l.segments {
+		if s.f != nil {
+			s.close()
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package log
+
+import (
+	"errors"
+	"path/filepath"
+	"time"
+)
+
+// Start runs the background work: retention every
+// log.retention.check.interval.ms, flush.ms checks and checkpoints.
+func (m *Manager) Start() {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		retention := time.NewTicker(m.cfg.RetentionCheckInterval)
+		flush := time.NewTicker(m.cfg.FlushSchedulerInterval)
+		checkpoint := time.NewTicker(m.cfg.FlushCheckpointInterval)
+		defer retention.Stop()
+		defer flush.Stop()
+		defer checkpoint.Stop()
+		for {
+			select {
+			case <-m.stop:
+				return
+			case now := <-retention.C:
+				m.applyRetention(now)
+			case now := <-flush.C:
+				m.flushDue(now)
+			case <-checkpoint.C:
+				m.writeCheckpoints()
+			}
+		}
+	}()
+}
+
+func (m *Manager) applyRetention(now time.Time) {
+	for _, l := range m.All() {
+		if _, err := l.DeleteOldSegments(now); err != nil {
+			m.logger.Error("retention failed", "partition", l.tp.String(), "err", err)
+		}
+	}
+}
+
+func (m *Manager) flushDue(now time.Time) {
+	for _, l := range m.All() {
+		if err := l.flushIfDue(now); err != nil {
+			m.logger.Error("flush failed", "partition", l.tp.String(), "err", err)
+		}
+	}
+}
+
+// writeCheckpoints records each directory's recovery points and log start
+// offsets, which bound the work of the next recovery.
+func (m *Manager) writeCheckpoints() error {
+	recovery := map[string]map[TopicPartition]int64{}
+	starts := map[string]map[TopicPartition]int64{}
+	for _, d := range m.cfg.Dirs {
+		recovery[filepath.Clean(d)], starts[filepath.Clean(d)] = map[TopicPartition]int64{}, map[TopicPartition]int64{}
+	}
+	for _, l := range m.All() {
+		d := filepath.Dir(l.dir)
+		recovery[d][l.tp] = l.RecoveryPoint()
+		starts[d][l.tp] = l.LogStartOffset()
+	}
+	var errs []error
+	for d := range recovery {
+		errs = append(errs,
+			writeOffsets(filepath.Join(d, recoveryPointFile), recovery[d]),
+			writeOffsets(filepath.Join(d, logStartOffsetFile), starts[d]))
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		m.logger.Error("writing checkpoints", "err", err)
+	}
+	return err
+}
+
+// Close stops the background work, closes every log and, when all of that
+// succeeded, marks each directory cleanly shut down.
+func (m *Manager) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		close(m.stop)
+		m.wg.Wait()
+		err = errors.Join(m.closeLogs(), m.writeCheckpoints())
+		if err == nil {
+			for _, d := range m.cfg.Dirs {
+				err = errors.Join(err, writeFileSync(filepath.Join(d, cleanShutdownFile), nil))
+			}
+		}
+		m.unlock()
+	})
+	return err
+}
+
+func (m *Manager) closeLogs() error {
+	var errs []error
+	for _, l := range m.All() {
+		errs = append(errs, l.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) unlock() {
+	for _, f := range m.locks {
+		f.Close()
+	}
+	m.locks = nil
+}

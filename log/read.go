@@ -1,0 +1,174 @@
+package log
+
+import (
+	"sort"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// ReadResult is a run of whole record batches, exactly as stored.
+type ReadResult struct {
+	Records []byte
+}
+
+// Read returns whole batches starting with the one that holds offset, up to
+// maxBytes, and only batches that end below maxOffset (the high watermark
+// for consumers). With minOneBatch the first batch is returned even if it
+// is larger than maxBytes, so a consumer can always make progress. Reading
+// at or past maxOffset, up to the log end, is not an error: it returns
+// nothing.
+func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64, minOneBatch bool) (ReadResult, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if offset < l.logStartOffset || offset > l.logEndOffset() {
+		return ReadResult{}, protocol.Errorf(protocol.OffsetOutOfRange,
+			"%s: offset %d is outside [%d, %d]", l.tp, offset, l.logStartOffset, l.logEndOffset())
+	}
+	if offset >= maxOffset {
+		return ReadResult{}, nil
+	}
+	for i := l.segmentFor(offset); i < len(l.segments); i++ {
+		s := l.segments[i]
+		pos, found, err := s.find(offset)
+		if err != nil {
+			return ReadResult{}, err
+		}
+		if found {
+			b, err := s.readBatches(pos, maxBytes, maxOffset, minOneBatch)
+			return ReadResult{Records: b}, err
+		}
+	}
+	return ReadResult{}, nil
+}
+
+// segmentFor returns the index of the segment that would hold offset.
+func (l *Log) segmentFor(offset int64) int {
+	i := sort.Search(len(l.segments), func(i int) bool { return l.segments[i].base > offset })
+	return max(i-1, 0)
+}
+
+// readBatches reads whole batches from pos: one read of up to maxBytes, cut
+// back to the last whole batch that ends below maxOffset.
+func (s *segment) readBatches(pos int64, maxBytes int32, maxOffset int64, minOneBatch bool) ([]byte, error) {
+	buf := make([]byte, min(int64(max(maxBytes, 0)), s.size-pos))
+	if _, err := s.f.ReadAt(buf, pos); err != nil {
+		return nil, err
+	}
+	n := 0
+	for n+protocol.BatchHeaderSize <= len(buf) {
+		h, err := protocol.DecodeHeader(buf[n:])
+		if err != nil || h.LastOffset() >= maxOffset || n+h.Size() > len(buf) {
+			break
+		}
+		n += h.Size()
+	}
+	if n > 0 || !minOneBatch {
+		return buf[:n], nil
+	}
+	h, err := s.readHeader(pos)
+	if err != nil || h.LastOffset() >= maxOffset {
+		return nil, err
+	}
+	whole := make([]byte, h.Size())
+	_, err = s.f.ReadAt(whole, pos)
+	return whole, err
+}
+
+// eachHeader calls fn for the header of every batch from offset to the end.
+func (l *Log) eachHeader(offset int64, fn func(h *protocol.BatchHeader)) error {
+	for i := l.segmentFor(offset); i < len(l.segments); i++ {
+		s := l.segments[i]
+		pos, found, err := s.find(offset)
+		if err != nil {
+			return err
+		}
+		for found && pos < s.size {
+			h, err := s.readHeader(pos)
+			if err != nil {
+				return err
+			}
+			fn(&h)
+			pos += int64(h.Size())
+		}
+	}
+	return nil
+}
+
+// FindOffsetByTimestamp returns the first record whose timestamp is at or
+// after ts, as ListOffsets does: its offset and its timestamp.
+func (l *Log) FindOffsetByTimestamp(ts int64) (offset, timestamp int64, found bool, err error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, s := range l.segments {
+		if s.maxTs < ts {
+			continue
+		}
+		rel, _ := s.ix.lookupTime(ts)
+		pos := s.ix.lookup(rel)
+		for pos < s.size {
+			b, h, err := s.readBatch(pos)
+			if err != nil {
+				return -1, -1, false, err
+			}
+			pos += int64(h.Size())
+			if h.MaxTimestamp < ts || h.BaseOffset < l.logStartOffset && h.LastOffset() < l.logStartOffset {
+				continue
+			}
+			offset, timestamp = -1, -1
+			err = protocol.RecordTimestamps(b, &h, func(delta int32, rts int64) bool {
+				if rts >= ts && h.BaseOffset+int64(delta) >= l.logStartOffset {
+					offset, timestamp = h.BaseOffset+int64(delta), rts
+					return false
+				}
+				return true
+			})
+			if err != nil || offset >= 0 {
+				return offset, timestamp, offset >= 0, err
+			}
+		}
+	}
+	return -1, -1, false, nil
+}
+
+// MaxTimestamp returns the record with the largest timestamp (ListOffsets
+// MAX_TIMESTAMP), or -1, -1 for an empty log.
+func (l *Log) MaxTimestamp() (offset, timestamp int64, err error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var best *segment
+	for _, s := range l.segments {
+		if s.maxTs >= 0 && (best == nil || s.maxTs > best.maxTs) {
+			best = s
+		}
+	}
+	if best == nil {
+		return -1, -1, nil
+	}
+	pos, found, err := best.find(best.maxTsOffset)
+	if err != nil || !found {
+		return best.maxTsOffset, best.maxTs, err
+	}
+	b, h, err := best.readBatch(pos)
+	if err != nil {
+		return -1, -1, err
+	}
+	offset = h.LastOffset()
+	err = protocol.RecordTimestamps(b, &h, func(delta int32, ts int64) bool {
+		if ts == best.maxTs {
+			offset = h.BaseOffset + int64(delta)
+			return false
+		}
+		return true
+	})
+	return offset, best.maxTs, err
+}
+
+func (s *segment) readBatch(pos int64) ([]byte, protocol.BatchHeader, error) {
+	h, err := s.readHeader(pos)
+	if err != nil {
+		return nil, h, err
+	}
+	b := make([]byte, h.Size())
+	_, err = s.f.ReadAt(b, pos)
+	return b, h, err
+}

@@ -1,0 +1,276 @@
+package log
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// segment is one file of a partition's log: record batches stored exactly as
+// appended, from base offset up to nextOffset, with its sparse indexes.
+type segment struct {
+	base       int64
+	nextOffset int64 // offset after the last batch; base when empty
+	path       string
+	f          *os.File
+	size       int64
+	ix         *index
+
+	bytesSinceIndex int64
+	maxTs           int64 // largest batch max timestamp, -1 when empty
+	maxTsOffset     int64
+	created         time.Time // for segment.ms: when the first batch arrived
+}
+
+func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }
+
+func (s *segment) logPath() string       { return s.path + ".log" }
+func (s *segment) indexPath() string     { return s.path + ".index" }
+func (s *segment) timeIndexPath() string { return s.path + ".timeindex" }
+
+// createSegment starts a new empty segment at base.
+func createSegment(dir string, base int64) (*segment, error) {
+	s := &segment{base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), ix: &index{}, maxTs: -1}
+	f, err := os.OpenFile(s.logPath(), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	s.f = f
+	return s, nil
+}
+
+// openSegment opens an existing segment file. Its indexes and end are
+// settled by load or recover.
+func openSegment(dir string, base int64) (*segment, error) {
+	s := &segment{base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), maxTs: -1}
+	f, err := os.OpenFile(s.logPath(), os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.f, s.size, s.created = f, st.Size(), st.ModTime()
+	return s, nil
+}
+
+// append writes one batch whose base offset is already assigned and adds
+// index entries every indexInterval bytes, as Kafka does.
+func (s *segment) append(b []byte, h *protocol.BatchHeader, indexInterval int32) error {
+	if s.size == 0 {
+		s.created = time.Now()
+	}
+	if _, err := s.f.WriteAt(b, s.size); err != nil {
+		return fmt.Errorf("writing %s: %w", s.logPath(), err)
+	}
+	s.track(h, s.size, int64(len(b)), indexInterval)
+	return nil
+}
+
+// track records a batch at pos in the in-memory state: end offset, max
+// timestamp and sparse index entries. Appends and recovery share it.
+func (s *segment) track(h *protocol.BatchHeader, pos, n int64, indexInterval int32) {
+	rel := uint32(h.LastOffset() - s.base)
+	if s.bytesSinceIndex >= int64(indexInterval) || len(s.ix.offsets) == 0 {
+		s.ix.offsets = append(s.ix.offsets, offsetEntry{rel: uint32(h.BaseOffset - s.base), pos: uint32(pos)})
+		s.bytesSinceIndex = 0
+	}
+	s.bytesSinceIndex += n
+	if h.MaxTimestamp > s.maxTs {
+		s.maxTs, s.maxTsOffset = h.MaxTimestamp, h.LastOffset()
+		s.ix.times = append(s.ix.times, timeEntry{ts: h.MaxTimestamp, rel: rel})
+	}
+	s.size = pos + n
+	s.nextOffset = h.LastOffset() + 1
+}
+
+// fits reports whether a batch of n bytes ending at lastOffset can go into
+// this segment without breaking its limits.
+func (s *segment) fits(n int, lastOffset int64, cfg *Config, now time.Time) bool {
+	if s.size == 0 {
+		return true
+	}
+	switch {
+	case s.size+int64(n) > cfg.SegmentBytes,
+		lastOffset-s.base > math.MaxInt32,
+		s.size+int64(n) > math.MaxInt32,
+		s.ix.full(cfg.IndexSizeMaxBytes),
+		now.Sub(s.created) >= time.Duration(cfg.SegmentMs)*time.Millisecond:
+		return false
+	}
+	return true
+}
+
+// readHeader reads the batch header at pos.
+func (s *segment) readHeader(pos int64) (protocol.BatchHeader, error) {
+	var buf [protocol.BatchHeaderSize]byte
+	if _, err := s.f.ReadAt(buf[:], pos); err != nil {
+		return protocol.BatchHeader{}, err
+	}
+	return protocol.DecodeHeader(buf[:])
+}
+
+// find returns the position of the batch holding offset, or of the first
+// batch after it, and whether there is one in this segment.
+func (s *segment) find(offset int64) (int64, bool, error) {
+	if offset >= s.nextOffset {
+		return s.size, false, nil
+	}
+	rel := uint32(max(offset-s.base, 0))
+	for pos := s.ix.lookup(rel); pos < s.size; {
+		h, err := s.readHeader(pos)
+		if err != nil {
+			return 0, false, fmt.Errorf("%s at %d: %w", s.logPath(), pos, err)
+		}
+		if h.LastOffset() >= offset {
+			return pos, true, nil
+		}
+		pos += int64(h.Size())
+	}
+	return s.size, false, nil
+}
+
+// scan calls fn for every whole, CRC-valid batch from pos on and returns the
+// position where valid data ends. A torn or corrupt batch stops the scan
+// without an error: recovery truncates there.
+func (s *segment) scan(pos, end int64, fn func(h *protocol.BatchHeader, b []byte, pos int64) error) (int64, error) {
+	r := bufio.NewReaderSize(io.NewSectionReader(s.f, pos, end-pos), 1<<20)
+	var buf []byte
+	prefix := make([]byte, protocol.LogOverhead)
+	for {
+		if _, err := io.ReadFull(r, prefix); err != nil {
+			return pos, nil // end of file or a torn length prefix
+		}
+		length := int64(int32(binary.BigEndian.Uint32(prefix[8:])))
+		if length < protocol.BatchHeaderSize-protocol.LogOverhead || pos+length+protocol.LogOverhead > end {
+			return pos, nil
+		}
+		n := int(length) + protocol.LogOverhead
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		copy(buf, prefix)
+		if _, err := io.ReadFull(r, buf[protocol.LogOverhead:]); err != nil {
+			return pos, nil
+		}
+		h, err := protocol.ParseBatchHeader(buf)
+		if err != nil || protocol.VerifyCRC(buf, &h) != nil {
+			return pos, nil
+		}
+		if err := fn(&h, buf, pos); err != nil {
+			return pos, err
+		}
+		pos += int64(n)
+	}
+}
+
+// recover rebuilds the segment's state by reading every batch, truncating a
+// torn or corrupt tail. It returns the number of bytes cut off.
+func (s *segment) recover(indexInterval int32) (int64, error) {
+	st, err := s.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	s.ix, s.nextOffset, s.maxTs, s.bytesSinceIndex, s.size = &index{}, s.base, -1, 0, st.Size()
+	fileSize, expect := st.Size(), s.base
+	end, err := s.scan(0, fileSize, func(h *protocol.BatchHeader, b []byte, pos int64) error {
+		if h.BaseOffset < expect {
+			return errOffsetsGoBack
+		}
+		s.track(h, pos, int64(len(b)), indexInterval)
+		expect = h.LastOffset() + 1
+		return nil
+	})
+	if errors.Is(err, errOffsetsGoBack) {
+		err = nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	cut := fileSize - end
+	if cut > 0 {
+		if err := s.f.Truncate(end); err != nil {
+			return 0, err
+		}
+	}
+	s.size = end
+	return cut, nil
+}
+
+var errOffsetsGoBack = errors.New("batch offsets go backwards")
+
+// load settles a segment after a clean shutdown from its index files,
+// reading only the batches after the last index entry. Anything that does
+// not add up falls back to a full recover.
+func (s *segment) load(indexInterval int32) error {
+	ix, err := readIndex(s.indexPath(), s.timeIndexPath(), s.size)
+	if err != nil {
+		_, err = s.recover(indexInterval)
+		return err
+	}
+	s.ix = ix
+	pos := ix.lookup(math.MaxUint32)
+	for pos < s.size {
+		h, err := s.readHeader(pos)
+		if err != nil || pos+int64(h.Size()) > s.size {
+			_, err = s.recover(indexInterval)
+			return err
+		}
+		s.nextOffset = h.LastOffset() + 1
+		pos += int64(h.Size())
+	}
+	if n := len(ix.offsets); n > 0 {
+		s.bytesSinceIndex = s.size - int64(ix.offsets[n-1].pos)
+	}
+	if n := len(ix.times); n > 0 {
+		s.maxTs, s.maxTsOffset = ix.times[n-1].ts, s.base+int64(ix.times[n-1].rel)
+	}
+	return nil
+}
+
+// truncateTo removes every batch holding offsets at or past offset.
+func (s *segment) truncateTo(offset int64, indexInterval int32) error {
+	pos, found, err := s.find(offset)
+	if err != nil || !found {
+		return err
+	}
+	if err := s.f.Truncate(pos); err != nil {
+		return err
+	}
+	_, err = s.recover(indexInterval)
+	return err
+}
+
+// seal makes the segment durable once it stops being the active one: the
+// data is synced and the indexes written, so recovery can skip it.
+func (s *segment) seal() error {
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", s.logPath(), err)
+	}
+	return s.ix.write(s.indexPath(), s.timeIndexPath())
+}
+
+func (s *segment) close() error { return s.f.Close() }
+
+// remove deletes the segment's files.
+func (s *segment) remove() error {
+	s.f.Close()
+	var errs []error
+	for _, p := range []string{s.logPath(), s.indexPath(), s.timeIndexPath()} {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
