@@ -53,12 +53,6 @@ func (ix *index) full(maxBytes int32) bool {
 	return int64(len(ix.offsets)+1)*8 > int64(maxBytes) || int64(len(ix.times)+1)*12 > int64(maxBytes)
 }
 
-// truncate drops entries at or past the relative offset rel.
-func (ix *index) truncate(rel uint32) {
-	ix.offsets = ix.offsets[:sort.Search(len(ix.offsets), func(i int) bool { return ix.offsets[i].rel >= rel })]
-	ix.times = ix.times[:sort.Search(len(ix.times), func(i int) bool { return ix.times[i].rel >= rel })]
-}
-
 func (ix *index) write(offsetPath, timePath string) error {
 	ob := make([]byte, 8*len(ix.offsets))
 	for i, e := range ix.offsets {

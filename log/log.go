@@ -229,9 +229,6 @@ func (l *Log) TopicPartition() TopicPartition { return l.tp }
 // TopicID is the ID of the topic this log was created for.
 func (l *Log) TopicID() [16]byte { return l.topicID }
 
-// Dir is the partition's directory.
-func (l *Log) Dir() string { return l.dir }
-
 // Config returns the log's current configuration.
 func (l *Log) Config() Config {
 	l.mu.RLock()
@@ -298,13 +295,6 @@ func (l *Log) LatestEpoch() int32 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.epochs.latest()
-}
-
-// Flush syncs the active segment and moves the recovery point to the end.
-func (l *Log) Flush() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.flushLocked()
 }
 
 func (l *Log) flushLocked() error {

@@ -18,7 +18,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var tp0 = TopicPartition{Topic: "t", Partition: 0}
 
-func openTest(t *testing.T, dir string, cfg Config, clean bool) *Log {
+func openTest(t testing.TB, dir string, cfg Config, clean bool) *Log {
 	t.Helper()
 	l, err := openLog(dir, tp0, [16]byte{1}, cfg, openState{clean: clean}, quiet)
 	if err != nil {
@@ -27,7 +27,7 @@ func openTest(t *testing.T, dir string, cfg Config, clean bool) *Log {
 	return l
 }
 
-func mustAppend(t *testing.T, l *Log, b []byte) AppendResult {
+func mustAppend(t testing.TB, l *Log, b []byte) AppendResult {
 	t.Helper()
 	res, err := l.Append(b, AppendOptions{LeaderEpoch: 3, AssignOffsets: true})
 	if err != nil {
@@ -37,7 +37,7 @@ func mustAppend(t *testing.T, l *Log, b []byte) AppendResult {
 }
 
 // offsetsIn lists the base and last offsets of the batches in b.
-func offsetsIn(t *testing.T, b []byte) [][2]int64 {
+func offsetsIn(t testing.TB, b []byte) [][2]int64 {
 	t.Helper()
 	var out [][2]int64
 	for len(b) > 0 {
@@ -211,7 +211,7 @@ func TestRecoveryTruncatesTornTail(t *testing.T) {
 	}
 }
 
-func appendFile(t *testing.T, path string, b []byte) {
+func appendFile(t testing.TB, path string, b []byte) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -384,5 +384,69 @@ func TestManagerPlacementLockAndTopicIDs(t *testing.T) {
 	}
 	if l := m.Get(TopicPartition{"a", 1}); l == nil || l.LogEndOffset() != 1 || l.TopicID() != [16]byte{9} {
 		t.Fatal("partition a-1 did not come back with its record and topic id")
+	}
+}
+
+// TestTruncateToAcrossSegments cuts a log back into an earlier segment, as a
+// follower does on finding where it diverges from its leader, and checks
+// offsets, epochs and that follower appends continue from the cut.
+func TestTruncateToAcrossSegments(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.SegmentBytes = 300
+	l := openTest(t, t.TempDir(), cfg, true)
+	defer l.Close()
+	for i := range 10 {
+		if _, err := l.Append(prototest.Plain(int64(i), "v1", "v2").Encode(), AppendOptions{LeaderEpoch: int32(i / 5), AssignOffsets: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.NumSegments() < 3 {
+		t.Fatalf("want several segments, got %d", l.NumSegments())
+	}
+	if err := l.TruncateTo(7); err != nil { // inside the batch [6, 7]
+		t.Fatal(err)
+	}
+	if leo := l.LogEndOffset(); leo != 6 {
+		t.Fatalf("log end after truncating to 7: %d, want 6 (the whole batch holding 7 goes)", leo)
+	}
+	if got := l.LatestEpoch(); got != 0 {
+		t.Fatalf("latest epoch after truncation %d, want 0", got)
+	}
+	b := prototest.Plain(1, "f1", "f2")
+	b.BaseOffset = 6
+	enc := b.Encode()
+	if _, err := l.Append(enc, AppendOptions{}); err != nil {
+		t.Fatalf("follower append at the cut: %v", err)
+	}
+	r, err := l.Read(6, 1<<20, 8, false)
+	if got := offsetsIn(t, r.Records); err != nil || len(got) != 1 || got[0] != [2]int64{6, 7} {
+		t.Fatalf("read after truncation: %v, %v", err, got)
+	}
+}
+
+// TestTruncateFullyAndStartAt restarts a log at an offset past its end, as
+// a follower whose leader deleted everything it had.
+func TestTruncateFullyAndStartAt(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, DefaultConfig(), true)
+	for range 3 {
+		mustAppend(t, l, prototest.Plain(1, "a").Encode())
+	}
+	if err := l.TruncateFullyAndStartAt(100); err != nil {
+		t.Fatal(err)
+	}
+	if l.LogStartOffset() != 100 || l.LogEndOffset() != 100 || l.NumSegments() != 1 {
+		t.Fatalf("start %d end %d segments %d", l.LogStartOffset(), l.LogEndOffset(), l.NumSegments())
+	}
+	b := prototest.Plain(1, "f")
+	b.BaseOffset = 100
+	if _, err := l.Append(b.Encode(), AppendOptions{}); err != nil || l.LogEndOffset() != 101 {
+		t.Fatalf("follower append after reset: %v, end %d", err, l.LogEndOffset())
+	}
+	l.Close()
+	l = openTest(t, dir, DefaultConfig(), true)
+	defer l.Close()
+	if l.LogEndOffset() != 101 {
+		t.Fatalf("after reopen: end %d", l.LogEndOffset())
 	}
 }

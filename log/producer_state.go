@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -128,4 +129,16 @@ func loadProducerSnapshot(path string) (*producerState, int64, error) {
 		return newProducerState(), -1, fmt.Errorf("%s: unreadable, rebuilding from the log: %v", path, err)
 	}
 	return &producerState{producers: snap.Producers}, snap.Offset, nil
+}
+
+// truncate forgets batches at or past offset, when a follower cuts its log
+// back to its leader's. A producer left without batches is forgotten: its
+// next batch is accepted as from an unknown producer, as Kafka does.
+func (ps *producerState) truncate(offset int64) {
+	for id, e := range ps.producers {
+		e.Batches = slices.DeleteFunc(e.Batches, func(b batchMeta) bool { return b.LastOffset >= offset })
+		if len(e.Batches) == 0 {
+			delete(ps.producers, id)
+		}
+	}
 }

@@ -185,14 +185,17 @@ func (s *segment) recover(indexInterval int32) (int64, error) {
 	s.ix, s.nextOffset, s.maxTs, s.bytesSinceIndex, s.size = &index{}, s.base, -1, 0, st.Size()
 	fileSize, expect := st.Size(), s.base
 	end, err := s.scan(0, fileSize, func(h *protocol.BatchHeader, b []byte, pos int64) error {
-		if h.BaseOffset < expect {
-			return errOffsetsGoBack
+		// Offsets are not covered by the CRC, so a stray batch that checks
+		// out must still continue the offsets exactly, and stay within the
+		// index's 32-bit relative offsets, to count as written by us.
+		if h.BaseOffset != expect || h.LastOffset()-s.base > math.MaxInt32 {
+			return errOffsetsBroken
 		}
 		s.track(h, pos, int64(len(b)), indexInterval)
 		expect = h.LastOffset() + 1
 		return nil
 	})
-	if errors.Is(err, errOffsetsGoBack) {
+	if errors.Is(err, errOffsetsBroken) {
 		err = nil
 	}
 	if err != nil {
@@ -208,7 +211,7 @@ func (s *segment) recover(indexInterval int32) (int64, error) {
 	return cut, nil
 }
 
-var errOffsetsGoBack = errors.New("batch offsets go backwards")
+var errOffsetsBroken = errors.New("batch offsets do not continue the segment's")
 
 // load settles a segment after a clean shutdown from its index files,
 // reading only the batches after the last index entry. Anything that does
