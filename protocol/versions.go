@@ -8,28 +8,35 @@ type VersionRange struct{ Min, Max int16 }
 // supported is the table of APIs this broker serves, advertised verbatim in
 // ApiVersions. An API is listed only once its handler exists end to end.
 var supported = map[kmsg.Key]VersionRange{
-	kmsg.Produce:         {3, 12},
-	kmsg.Fetch:           {4, 16},
-	kmsg.ListOffsets:     {0, 8},
-	kmsg.Metadata:        {0, 12},
-	kmsg.FindCoordinator: {0, 4},
-	kmsg.ApiVersions:     {0, 4},
-	kmsg.CreateTopics:    {0, 7},
-	kmsg.DeleteTopics:    {0, 6},
-	kmsg.InitProducerID:  {0, 4},
+	kmsg.Produce:                 {3, 12},
+	kmsg.Fetch:                   {4, 16},
+	kmsg.ListOffsets:             {0, 8},
+	kmsg.Metadata:                {0, 12},
+	kmsg.FindCoordinator:         {0, 4},
+	kmsg.ApiVersions:             {0, 4},
+	kmsg.CreateTopics:            {0, 7},
+	kmsg.DeleteTopics:            {0, 6},
+	kmsg.InitProducerID:          {0, 4},
+	kmsg.OffsetForLeaderEpoch:    {0, 4},
+	kmsg.CreatePartitions:        {0, 3},
+	kmsg.AlterConfigs:            {0, 2},
+	kmsg.IncrementalAlterConfigs: {0, 1},
+	kmsg.OffsetCommit:            {0, 9},
+	kmsg.OffsetFetch:             {0, 9},
+	kmsg.JoinGroup:               {0, 9},
+	kmsg.SyncGroup:               {0, 5},
+	kmsg.Heartbeat:               {0, 4},
+	kmsg.LeaveGroup:              {0, 5},
+	kmsg.DescribeGroups:          {0, 5},
+	kmsg.ListGroups:              {0, 5},
+	kmsg.DeleteGroups:            {0, 2},
+	kmsg.OffsetDelete:            {0, 0},
 }
 
 // Supported reports whether the broker serves key at version v.
 func Supported(key, v int16) bool {
 	r, ok := supported[kmsg.Key(key)]
 	return ok && v >= r.Min && v <= r.Max
-}
-
-// SupportedVersions returns the served range for key, and false if the API is
-// not served at all.
-func SupportedVersions(key int16) (VersionRange, bool) {
-	r, ok := supported[kmsg.Key(key)]
-	return r, ok
 }
 
 // APIKeys returns every served key with its range, ordered by key, in the
@@ -43,7 +50,3 @@ func APIKeys() []kmsg.ApiVersionsResponseApiKey {
 	}
 	return keys
 }
-
-// SetSupported changes the served range of one API. Later issues register
-// their APIs here as they land; tests use it to probe version fallbacks.
-func SetSupported(key kmsg.Key, r VersionRange) { supported[key] = r }
