@@ -38,6 +38,15 @@ type Config struct {
 	// requests that pass -1 (default.replication.factor, num.partitions).
 	DefaultReplicationFactor int16
 	NumPartitions            int32
+	// UncleanLeaderElection is unclean.leader.election.enable, the default
+	// for topics that do not set it.
+	UncleanLeaderElection bool
+	// Preferred-leader rebalancing: auto.leader.rebalance.enable,
+	// leader.imbalance.check.interval.seconds and
+	// leader.imbalance.per.broker.percentage.
+	AutoLeaderRebalance          bool
+	LeaderImbalanceCheckInterval time.Duration
+	LeaderImbalancePerBrokerPct  int
 }
 
 // DefaultConfig returns Kafka's defaults for a single node with id 1.
@@ -56,6 +65,10 @@ func DefaultConfig() Config {
 		ElectionTimeout:          time.Second,
 		DefaultReplicationFactor: 1,
 		NumPartitions:            1,
+
+		AutoLeaderRebalance:          true,
+		LeaderImbalanceCheckInterval: 300 * time.Second,
+		LeaderImbalancePerBrokerPct:  10,
 	}
 }
 

@@ -1,0 +1,304 @@
+package coordinator
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+)
+
+// command is one Raft log entry, JSON-encoded. The controller fills in
+// everything random (ids, placement) before proposing, so that applying a
+// command is a pure function of the image and the command: every node
+// derives the same image. Leader elections that follow from a command
+// (fencing, unfencing) are computed here, deterministically.
+type command struct {
+	Op        string          `json:"op"`
+	ClusterID string          `json:"cluster_id,omitempty"`
+	Broker    *Broker         `json:"broker,omitempty"`    // register
+	BrokerID  int32           `json:"broker_id,omitempty"` // fence, unfence
+	Topics    []*Topic        `json:"topics,omitempty"`    // create_topics
+	Names     []string        `json:"names,omitempty"`     // delete_topics
+	Count     int64           `json:"count,omitempty"`     // allocate_producer_ids
+	Alter     *AlterPartition `json:"alter,omitempty"`     // alter_partition
+	// Unclean lists the topics that allow unclean leader election, as the
+	// controller saw their configs (fence, unfence, register).
+	Unclean []string `json:"unclean,omitempty"`
+	// Elect lists partitions whose preferred replica should lead again.
+	Elect []PartitionRef `json:"elect,omitempty"`
+	// Configs replaces the config overrides of the topic in Names.
+	Configs map[string]string `json:"configs,omitempty"`
+}
+
+// PartitionRef names one partition.
+type PartitionRef struct {
+	Topic     string
+	Partition int32
+}
+
+const (
+	opInitCluster      = "init_cluster"
+	opRegister         = "register_broker"
+	opFence            = "fence_broker"
+	opUnfence          = "unfence_broker"
+	opCreateTopics     = "create_topics"
+	opDeleteTopics     = "delete_topics"
+	opAllocateProdID   = "allocate_producer_ids"
+	opShutdown         = "controlled_shutdown"
+	opAlterPartition   = "alter_partition"
+	opElectPreferred   = "elect_preferred"
+	opCreatePartitions = "create_partitions"
+	opAlterConfigs     = "alter_configs"
+)
+
+// apply changes m (a private copy) as the command says. It returns the first
+// producer id for an allocation.
+func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, error) {
+	e := elector{m: m, unclean: cmd.Unclean, log: log}
+	switch cmd.Op {
+	case opInitCluster:
+		if m.ClusterID == "" {
+			m.ClusterID = cmd.ClusterID
+		}
+	case opRegister:
+		// A new incarnation may have lost unflushed data, so it gives up its
+		// leaderships first (fence) and then rejoins like any other broker.
+		b := *cmd.Broker
+		b.Epoch, b.Fenced = int64(index), true
+		if _, known := m.Brokers[b.ID]; known {
+			e.fence(b.ID)
+		}
+		m.Brokers[b.ID] = &b
+		e.unfence(b.ID)
+	case opFence:
+		e.fence(cmd.BrokerID)
+	case opShutdown:
+		if b := m.Brokers[cmd.BrokerID]; b != nil {
+			c := *b
+			c.ControlledShutdown = true
+			m.Brokers[c.ID] = &c
+		}
+		e.fence(cmd.BrokerID)
+	case opElectPreferred:
+		e.electPreferred(cmd.Elect)
+	case opCreatePartitions:
+		for _, t := range cmd.Topics {
+			growTopic(m, t)
+		}
+	case opAlterConfigs:
+		if t := m.Topics[cmd.Names[0]]; t != nil {
+			c := *t
+			c.Configs = cmd.Configs
+			m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+		}
+	case opAlterPartition:
+		alterISR(m, cmd.Alter)
+	case opUnfence:
+		e.unfence(cmd.BrokerID)
+	case opCreateTopics:
+		for _, t := range cmd.Topics {
+			createTopic(m, t)
+		}
+	case opDeleteTopics:
+		for _, name := range cmd.Names {
+			if t := m.Topics[name]; t != nil {
+				delete(m.Topics, name)
+				delete(m.TopicsByID, t.ID)
+			}
+		}
+	case opAllocateProdID:
+		first := m.NextProducerID
+		m.NextProducerID += cmd.Count
+		return first, nil
+	default:
+		return 0, fmt.Errorf("unknown metadata command %q", cmd.Op)
+	}
+	return 0, nil
+}
+
+// usable reports whether broker id may lead or join an ISR.
+func (m *Metadata) usable(id int32) bool {
+	b := m.Brokers[id]
+	return b != nil && !b.Fenced
+}
+
+// electLeader picks the first replica, in assignment order, that is in the
+// ISR and usable; -1 if there is none.
+func electLeader(m *Metadata, p *Partition) int32 {
+	for _, r := range p.Replicas {
+		if slices.Contains(p.ISR, r) && m.usable(r) {
+			return r
+		}
+	}
+	return -1
+}
+
+// updatePartitions replaces every partition that change alters, copying the
+// topic that holds it.
+func updatePartitions(m *Metadata, change func(topic string, p *Partition) bool) {
+	for name, t := range m.Topics {
+		var copied *Topic
+		for i := range t.Partitions {
+			p := t.Partitions[i]
+			p.ISR = slices.Clone(p.ISR)
+			if !change(name, &p) {
+				continue
+			}
+			if copied == nil {
+				c := *t
+				c.Partitions = slices.Clone(t.Partitions)
+				copied = &c
+			}
+			copied.Partitions[i] = p
+		}
+		if copied != nil {
+			m.Topics[name], m.TopicsByID[copied.ID] = copied, copied
+		}
+	}
+}
+
+// elector applies the leader-election consequences of one command.
+type elector struct {
+	m       *Metadata
+	unclean []string // topics allowing unclean election
+	log     *slog.Logger
+}
+
+// electUnclean picks, for a partition left without an ISR member that can
+// lead, the first usable replica if the topic allows it. Records it lacks
+// are lost; that is logged, as Kafka does.
+func (e elector) electUnclean(topic string, p *Partition) {
+	if p.Leader != -1 || !slices.Contains(e.unclean, topic) {
+		return
+	}
+	for _, r := range p.Replicas {
+		if e.m.usable(r) {
+			e.log.Warn("unclean leader election: records only the old ISR held are lost",
+				"topic", topic, "partition", p.ID, "leader", r, "old_isr", p.ISR)
+			p.Leader, p.ISR = r, []int32{r}
+			return
+		}
+	}
+}
+
+// fence marks a broker fenced. It leaves every ISR except where it is the
+// last member (so that the partition can come back with it, as in KRaft),
+// and its leaderships move to another ISR member or to nobody.
+func (e elector) fence(id int32) {
+	if b := e.m.Brokers[id]; b != nil && !b.Fenced {
+		c := *b
+		c.Fenced = true
+		e.m.Brokers[id] = &c
+	}
+	updatePartitions(e.m, func(topic string, p *Partition) bool {
+		if p.Leader != id && !slices.Contains(p.ISR, id) {
+			return false
+		}
+		if len(p.ISR) > 1 {
+			p.ISR = slices.DeleteFunc(p.ISR, func(r int32) bool { return r == id })
+		}
+		if p.Leader == id {
+			p.Leader = electLeader(e.m, p)
+			e.electUnclean(topic, p)
+			p.LeaderEpoch++
+		}
+		p.PartitionEpoch++
+		return true
+	})
+}
+
+// unfence lets a broker lead again; leaderless partitions whose ISR holds it
+// elect it (or, with unclean election, any usable replica).
+func (e elector) unfence(id int32) {
+	b := e.m.Brokers[id]
+	if b == nil {
+		return
+	}
+	c := *b
+	c.Fenced = false
+	e.m.Brokers[id] = &c
+	updatePartitions(e.m, func(topic string, p *Partition) bool {
+		if p.Leader != -1 || !slices.Contains(p.Replicas, id) {
+			return false
+		}
+		p.Leader = electLeader(e.m, p)
+		e.electUnclean(topic, p)
+		if p.Leader == -1 {
+			return false
+		}
+		p.LeaderEpoch++
+		p.PartitionEpoch++
+		return true
+	})
+}
+
+// electPreferred moves leadership back to each listed partition's preferred
+// (first) replica when it is usable and in the ISR.
+func (e elector) electPreferred(refs []PartitionRef) {
+	updatePartitions(e.m, func(topic string, p *Partition) bool {
+		want := p.Replicas[0]
+		if p.Leader == want || !slices.Contains(refs, PartitionRef{topic, p.ID}) ||
+			!slices.Contains(p.ISR, want) || !e.m.usable(want) {
+			return false
+		}
+		p.Leader = want
+		p.LeaderEpoch++
+		p.PartitionEpoch++
+		return true
+	})
+}
+
+// createTopic adds t; each partition starts with the usable replicas as ISR
+// and the first of them as leader.
+func createTopic(m *Metadata, t *Topic) {
+	if m.Topics[t.Name] != nil || m.TopicsByID[t.ID] != nil {
+		return // the controller checked; a replayed duplicate changes nothing
+	}
+	c := *t
+	c.Partitions = slices.Clone(t.Partitions)
+	for i := range c.Partitions {
+		c.Partitions[i].ID = int32(i)
+		initPartition(m, &c.Partitions[i])
+	}
+	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+}
+
+// growTopic appends the new partitions in g to the topic with g's id.
+func growTopic(m *Metadata, g *Topic) {
+	t := m.TopicsByID[g.ID]
+	if t == nil || len(g.Partitions) == 0 || g.Partitions[0].ID != int32(len(t.Partitions)) {
+		return // deleted meanwhile, or a replay: nothing to add
+	}
+	c := *t
+	c.Partitions = slices.Clone(t.Partitions)
+	for _, p := range g.Partitions {
+		initPartition(m, &p)
+		c.Partitions = append(c.Partitions, p)
+	}
+	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+}
+
+// initPartition gives a new partition the usable replicas as ISR and the
+// first of them as leader.
+func initPartition(m *Metadata, p *Partition) {
+	p.ISR = slices.DeleteFunc(slices.Clone(p.Replicas), func(r int32) bool { return !m.usable(r) })
+	p.Leader = electLeader(m, p)
+}
+
+// alterISR installs the ISR a leader asked for, if the partition is still
+// in the state the leader saw (the controller checked; a replay of a stale
+// request changes nothing).
+func alterISR(m *Metadata, a *AlterPartition) {
+	t := m.Topics[a.Topic]
+	if t == nil || a.Partition < 0 || int(a.Partition) >= len(t.Partitions) {
+		return
+	}
+	if p := t.Partitions[a.Partition]; p.PartitionEpoch != a.PartitionEpoch || p.LeaderEpoch != a.LeaderEpoch {
+		return
+	}
+	c := *t
+	c.Partitions = slices.Clone(t.Partitions)
+	p := &c.Partitions[a.Partition]
+	p.ISR = slices.Clone(a.ISR)
+	p.PartitionEpoch++
+	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+}

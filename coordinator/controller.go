@@ -1,0 +1,308 @@
+package coordinator
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// controller is the part of the coordinator that runs on the Raft leader.
+// Like KRaft's QuorumController it handles one operation at a time: each
+// reads the current image, decides, and proposes one command, so decisions
+// are never made on a stale image.
+type controller struct {
+	c *Coordinator
+
+	mu       sync.Mutex
+	active   bool                // leader, caught up and the cluster initialised
+	lastSeen map[int32]time.Time // broker heartbeats, known only to the leader
+	stop     chan struct{}       // closed when leadership is lost
+}
+
+func newController(c *Coordinator) *controller { return &controller{c: c} }
+
+// setLeader starts the controller on gaining leadership and stops it on
+// losing it. It is called repeatedly with the same value.
+func (ct *controller) setLeader(leader bool) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	switch {
+	case leader && ct.stop == nil:
+		ct.stop = make(chan struct{})
+		ct.c.wg.Add(1)
+		go ct.run(ct.stop)
+	case !leader && ct.stop != nil:
+		close(ct.stop)
+		ct.stop, ct.active = nil, false
+	}
+}
+
+func (ct *controller) isActive() bool {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return ct.active
+}
+
+// run catches up with everything committed by earlier leaders, initialises
+// a new cluster, then fences brokers that stop heartbeating.
+func (ct *controller) run(stop chan struct{}) {
+	defer ct.c.wg.Done()
+	for ct.c.raft.Barrier(10*time.Second).Error() != nil {
+		select {
+		case <-stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if ct.c.Metadata().ClusterID == "" {
+		if _, err := ct.c.propose(&command{Op: opInitCluster, ClusterID: newUUID()}); err != nil {
+			ct.c.log.Warn("cannot initialise the cluster id", "err", err)
+			return
+		}
+	}
+	ct.mu.Lock()
+	if ct.stop != stop {
+		ct.mu.Unlock()
+		return
+	}
+	// Every broker gets a full session to find the new controller.
+	ct.lastSeen = map[int32]time.Time{}
+	for id := range ct.c.Metadata().Brokers {
+		ct.lastSeen[id] = time.Now()
+	}
+	ct.active = true
+	ct.mu.Unlock()
+	ct.c.log.Info("controller active", "node", ct.c.cfg.NodeID)
+	ct.fenceLoop(stop)
+}
+
+// fenceLoop fences silent brokers and, when enabled, moves leadership back
+// to preferred replicas on leader.imbalance.check.interval.seconds.
+func (ct *controller) fenceLoop(stop chan struct{}) {
+	t := time.NewTicker(max(ct.c.cfg.HeartbeatInterval/2, 50*time.Millisecond))
+	defer t.Stop()
+	var rebalance <-chan time.Time
+	if ct.c.cfg.AutoLeaderRebalance {
+		r := time.NewTicker(ct.c.cfg.LeaderImbalanceCheckInterval)
+		defer r.Stop()
+		rebalance = r.C
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			ct.fenceSilent()
+		case <-rebalance:
+			ct.rebalance()
+		}
+	}
+}
+
+// rebalance elects preferred leaders for every broker whose share of
+// partitions led by someone else exceeds leader.imbalance.per.broker.percentage.
+func (ct *controller) rebalance() {
+	_, err := ct.do(func(md *Metadata) (*command, error) {
+		refs := imbalanced(md, ct.c.cfg.LeaderImbalancePerBrokerPct)
+		if len(refs) == 0 {
+			return nil, nil
+		}
+		ct.c.log.Info("preferred leader election", "partitions", len(refs))
+		return &command{Op: opElectPreferred, Elect: refs}, nil
+	})
+	if err != nil {
+		ct.c.log.Warn("preferred leader election failed", "err", err)
+	}
+}
+
+// imbalanced lists, for each broker over the imbalance threshold, the
+// partitions it prefers to lead and could lead now but does not.
+func imbalanced(md *Metadata, pct int) []PartitionRef {
+	preferred := map[int32]int{}
+	movable := map[int32][]PartitionRef{}
+	for name, t := range md.Topics {
+		for _, p := range t.Partitions {
+			want := p.Replicas[0]
+			preferred[want]++
+			if p.Leader != want && slices.Contains(p.ISR, want) && md.usable(want) {
+				movable[want] = append(movable[want], PartitionRef{name, p.ID})
+			}
+		}
+	}
+	var out []PartitionRef
+	for b, refs := range movable {
+		if 100*len(refs) > pct*preferred[b] {
+			out = append(out, refs...)
+		}
+	}
+	return out
+}
+
+// uncleanTopics lists the topics whose config (or the broker default)
+// allows unclean leader election.
+func (c *Coordinator) uncleanTopics(md *Metadata) []string {
+	var out []string
+	for name, t := range md.Topics {
+		on := c.cfg.UncleanLeaderElection
+		if v, ok := t.Configs["unclean.leader.election.enable"]; ok {
+			on = strings.EqualFold(v, "true")
+		}
+		if on {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// fenceSilent fences every unfenced broker whose last heartbeat is older
+// than the session timeout.
+func (ct *controller) fenceSilent() {
+	for _, b := range ct.c.Metadata().Brokers {
+		if b.Fenced {
+			continue
+		}
+		_, err := ct.do(func(md *Metadata) (*command, error) {
+			silent := time.Since(ct.lastSeen[b.ID])
+			if silent <= ct.c.cfg.SessionTimeout || md.Brokers[b.ID] == nil || md.Brokers[b.ID].Fenced {
+				return nil, nil
+			}
+			ct.c.log.Warn("fencing broker: no heartbeat within the session timeout",
+				"broker", b.ID, "silent", silent.Round(time.Millisecond))
+			return &command{Op: opFence, BrokerID: b.ID}, nil
+		})
+		if err != nil {
+			ct.c.log.Warn("cannot fence broker", "broker", b.ID, "err", err)
+		}
+	}
+}
+
+// do runs one controller operation: decide reads the current image and
+// returns the command to propose (nil for none).
+func (ct *controller) do(decide func(md *Metadata) (*command, error)) (applyResult, error) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if !ct.active {
+		return applyResult{}, notController(ct.c)
+	}
+	md := ct.c.Metadata()
+	cmd, err := decide(md)
+	if err != nil || cmd == nil {
+		return applyResult{}, err
+	}
+	switch cmd.Op {
+	case opRegister, opFence, opUnfence, opShutdown:
+		cmd.Unclean = ct.c.uncleanTopics(md)
+	}
+	return ct.c.propose(cmd)
+}
+
+func notController(c *Coordinator) error {
+	return protocol.Errorf(protocol.NotController, "node %d is not the active controller (leader: %d)", c.cfg.NodeID, c.LeaderID())
+}
+
+// propose commits cmd through Raft and waits until it is applied here.
+// Raft bounds the wait: a leader that loses its quorum steps down and fails
+// every pending future.
+func (c *Coordinator) propose(cmd *command) (applyResult, error) {
+	data, err := json.Marshal(cmd)
+	if err != nil {
+		return applyResult{}, err
+	}
+	f := c.raft.Apply(data, 10*time.Second)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return applyResult{}, notController(c)
+		}
+		return applyResult{}, protocol.Errorf(protocol.RequestTimedOut, "committing %s: %v", cmd.Op, err)
+	}
+	res := f.Response().(applyResult)
+	return res, res.Err
+}
+
+// newUUID returns a random Kafka Uuid in its string form (22 characters of
+// unpadded base64url). Like Kafka it never starts with '-', so that the id
+// cannot be mistaken for a command-line flag.
+func newUUID() string {
+	for {
+		id := randomID()
+		s := base64.RawURLEncoding.EncodeToString(id[:])
+		if s[0] != '-' {
+			return s
+		}
+	}
+}
+
+func randomID() [16]byte {
+	var id [16]byte
+	rand.Read(id[:])
+	return id
+}
+
+// respond turns a controller operation's outcome into its answer.
+func respond(res applyResult, err error) rpcResponse {
+	r := errResponse(err)
+	r.Index, r.First = res.Index, res.First
+	return r
+}
+
+func (c *Coordinator) registerBroker(r BrokerRegistration) rpcResponse {
+	return respond(c.ctrl.do(func(md *Metadata) (*command, error) {
+		// A live broker with this id elsewhere means a copied node.id.
+		if b := md.Brokers[r.ID]; b != nil && c.ctrl.alive(md, r.ID) && !slices.Equal(b.Listeners, r.Listeners) {
+			return nil, protocol.Errorf(protocol.DuplicateBrokerRegistration,
+				"broker %d is already registered and alive with listeners %v; refusing %v", r.ID, b.Listeners, r.Listeners)
+		}
+		c.ctrl.lastSeen[r.ID] = time.Now()
+		return &command{Op: opRegister, Broker: &Broker{ID: r.ID, Listeners: r.Listeners, Rack: r.Rack}}, nil
+	}))
+}
+
+func (c *Coordinator) heartbeat(id int32) rpcResponse {
+	return respond(c.ctrl.do(func(md *Metadata) (*command, error) {
+		b := md.Brokers[id]
+		if b == nil {
+			return nil, protocol.Errorf(protocol.BrokerIDNotRegistered, "broker %d is not registered", id)
+		}
+		c.ctrl.lastSeen[id] = time.Now()
+		if b.Fenced && !b.ControlledShutdown {
+			c.log.Info("unfencing broker: heartbeats resumed", "broker", id)
+			return &command{Op: opUnfence, BrokerID: id}, nil
+		}
+		return nil, nil
+	}))
+}
+
+// controlledShutdown fences a broker that asked to stop: its leaderships
+// move now, while it still serves, instead of after the session timeout.
+// It stays fenced until it registers again.
+func (c *Coordinator) controlledShutdown(id int32) rpcResponse {
+	return respond(c.ctrl.do(func(md *Metadata) (*command, error) {
+		if md.Brokers[id] == nil {
+			return nil, protocol.Errorf(protocol.BrokerIDNotRegistered, "broker %d is not registered", id)
+		}
+		c.log.Info("controlled shutdown: moving leaderships away", "broker", id)
+		return &command{Op: opShutdown, BrokerID: id}, nil
+	}))
+}
+
+func (c *Coordinator) allocateProducerIDs(brokerID int32) rpcResponse {
+	r := respond(c.ctrl.do(func(md *Metadata) (*command, error) {
+		if md.Brokers[brokerID] == nil {
+			return nil, protocol.Errorf(protocol.BrokerIDNotRegistered, "broker %d is not registered", brokerID)
+		}
+		return &command{Op: opAllocateProdID, Count: c.cfg.ProducerIDBlockSize}, nil
+	}))
+	if r.Code == 0 {
+		r.Count = int32(c.cfg.ProducerIDBlockSize)
+	}
+	return r
+}

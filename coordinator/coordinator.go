@@ -1,0 +1,280 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+)
+
+// Coordinator is one node of the metadata quorum. Every node keeps a full,
+// current copy of the metadata; the node that is Raft leader also runs the
+// controller (see controller.go).
+type Coordinator struct {
+	cfg   Config
+	log   *slog.Logger
+	raft  *raft.Raft
+	store *raftboltdb.BoltStore
+	trans *raft.NetworkTransport
+	mux   *mux
+	fsm   *fsm
+
+	ctrl *controller
+	fwd  forwarder // to the active controller, from any other node
+
+	closeOnce sync.Once
+	done      chan struct{}
+	wg        sync.WaitGroup
+	ready     atomic.Bool // the controller (leader) or a follower caught up
+	readyCh   chan struct{}
+	joinErr   chan error // a non-voter refused for good
+}
+
+// New opens (or creates) the Raft state in cfg.Dir, starts the listener on
+// cfg.ListenAddr, and joins the quorum. On first start every voter
+// bootstraps the same voter set, as hashicorp/raft recommends.
+func New(cfg Config, logger *slog.Logger) (*Coordinator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("metadata dir: %w", err)
+	}
+	c := &Coordinator{cfg: cfg, log: logger, done: make(chan struct{}), readyCh: make(chan struct{}), joinErr: make(chan error, 1)}
+	c.fsm = newFSM(logger)
+	c.ctrl = newController(c)
+	if err := c.openRaft(); err != nil {
+		c.closeParts()
+		return nil, err
+	}
+	c.wg.Add(2)
+	go c.watchLeadership()
+	go c.watchReady()
+	if !cfg.Voter {
+		c.wg.Add(1)
+		go c.joinLoop()
+	}
+	return c, nil
+}
+
+func (c *Coordinator) openRaft() error {
+	store, err := raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(c.cfg.Dir, "raft.db"),
+		BoltOptions: &bbolt.Options{Timeout: time.Second},
+	})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return fmt.Errorf("metadata dir %s is in use by another process", c.cfg.Dir)
+	}
+	if err != nil {
+		return fmt.Errorf("opening the raft store in %s: %w", c.cfg.Dir, err)
+	}
+	c.store = store
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(c.cfg.Dir, 2, hlog)
+	if err != nil {
+		return fmt.Errorf("opening the snapshot store in %s: %w", c.cfg.Dir, err)
+	}
+	if c.mux, err = listenMux(c.cfg.ListenAddr, c.cfg.AdvertisedAddr, c.serveRPC, c.log); err != nil {
+		return err
+	}
+	c.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: c.mux.raftLayer(), MaxPool: 3, Timeout: 5 * time.Second, Logger: hlog,
+	})
+	logs, err := raft.NewLogCache(512, store)
+	if err != nil {
+		return err
+	}
+	rc := c.raftConfig(hlog)
+	existing, err := raft.HasExistingState(logs, store, snaps)
+	if err != nil {
+		return fmt.Errorf("reading the raft state in %s: %w", c.cfg.Dir, err)
+	}
+	if !existing && c.cfg.Voter {
+		if err := raft.BootstrapCluster(rc, logs, store, snaps, c.trans, c.voterConfiguration()); err != nil {
+			return fmt.Errorf("bootstrapping the metadata quorum: %w", err)
+		}
+	}
+	c.raft, err = raft.NewRaft(rc, c.fsm, logs, store, snaps, c.trans)
+	if err != nil {
+		return fmt.Errorf("starting raft: %w", err)
+	}
+	return nil
+}
+
+func (c *Coordinator) raftConfig(hlog hclog.Logger) *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(strconv.Itoa(int(c.cfg.NodeID)))
+	rc.Logger = hlog
+	rc.SnapshotThreshold = c.cfg.SnapshotThreshold
+	rc.SnapshotInterval = 30 * time.Second
+	timeout := c.cfg.ElectionTimeout
+	if len(c.cfg.Voters) == 1 {
+		// Nobody else can win an election, so waiting for a leader's
+		// heartbeat only delays start-up.
+		timeout = 100 * time.Millisecond
+	}
+	rc.HeartbeatTimeout = timeout
+	rc.ElectionTimeout = timeout
+	rc.LeaderLeaseTimeout = timeout / 2
+	return rc
+}
+
+func (c *Coordinator) voterConfiguration() raft.Configuration {
+	var conf raft.Configuration
+	for _, v := range c.cfg.Voters {
+		conf.Servers = append(conf.Servers, raft.Server{
+			Suffrage: raft.Voter,
+			ID:       raft.ServerID(strconv.Itoa(int(v.ID))),
+			Address:  raft.ServerAddress(v.Addr),
+		})
+	}
+	return conf
+}
+
+// watchLeadership publishes the current leader into the image and starts or
+// stops the controller as this node gains or loses leadership.
+func (c *Coordinator) watchLeadership() {
+	defer c.wg.Done()
+	obs := make(chan raft.Observation, 16)
+	observer := raft.NewObserver(obs, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	c.raft.RegisterObserver(observer)
+	defer c.raft.DeregisterObserver(observer)
+	tick := time.NewTicker(time.Second) // observations can be dropped; poll too
+	defer tick.Stop()
+	for {
+		_, id := c.raft.LeaderWithID()
+		c.fsm.setController(parseNodeID(id))
+		c.ctrl.setLeader(c.raft.State() == raft.Leader)
+		select {
+		case <-c.done:
+			c.ctrl.setLeader(false)
+			return
+		case <-obs:
+		case <-tick.C:
+		}
+	}
+}
+
+// watchReady closes readyCh once this node can serve: as the leader, when the
+// controller has caught up and initialised the cluster; as a follower, when a
+// leader is known and its metadata has reached us.
+func (c *Coordinator) watchReady() {
+	defer c.wg.Done()
+	kick, unsubscribe := c.Subscribe()
+	defer unsubscribe()
+	for {
+		md := c.Metadata()
+		if md.ClusterID != "" && md.ControllerID >= 0 && (c.ctrl.isActive() || !c.IsLeader()) {
+			c.ready.Store(true)
+			close(c.readyCh)
+			c.log.Info("metadata quorum ready", "cluster_id", md.ClusterID, "controller", md.ControllerID)
+			return
+		}
+		select {
+		case <-c.done:
+			return
+		case <-kick:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func parseNodeID(id raft.ServerID) int32 {
+	n, err := strconv.ParseInt(string(id), 10, 32)
+	if err != nil {
+		return -1
+	}
+	return int32(n)
+}
+
+// WaitReady blocks until the node has a current copy of the metadata.
+func (c *Coordinator) WaitReady(ctx context.Context) error {
+	select {
+	case <-c.readyCh:
+		return nil
+	case err := <-c.joinErr:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return errClosed
+	}
+}
+
+// Ready reports whether WaitReady would return at once.
+func (c *Coordinator) Ready() bool { return c.ready.Load() }
+
+// WaitApplied blocks until the local image reflects Raft index idx.
+func (c *Coordinator) WaitApplied(ctx context.Context, idx uint64) error {
+	kick, unsubscribe := c.Subscribe()
+	defer unsubscribe()
+	for c.Metadata().AppliedIndex < idx {
+		select {
+		case <-kick:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return errClosed
+		}
+	}
+	return nil
+}
+
+// Metadata returns the latest image. It is never nil and never changes.
+func (c *Coordinator) Metadata() *Metadata { return c.fsm.image.Load() }
+
+// Subscribe returns a channel that receives a signal after each change of
+// the image (signals coalesce: read Metadata for the latest), and a function
+// that ends the subscription.
+func (c *Coordinator) Subscribe() (<-chan struct{}, func()) { return c.fsm.subscribe() }
+
+// IsLeader reports whether this node is the Raft leader.
+func (c *Coordinator) IsLeader() bool { return c.raft.State() == raft.Leader }
+
+// LeaderID returns the node id of the Raft leader, or -1 if none is known.
+func (c *Coordinator) LeaderID() int32 { return c.Metadata().ControllerID }
+
+// HeartbeatInterval is how often brokers should call Heartbeat.
+func (c *Coordinator) HeartbeatInterval() time.Duration { return c.cfg.HeartbeatInterval }
+
+// Close leaves the quorum's work to the others: it stops the controller,
+// shuts Raft down and closes the stores. It is safe to call more than once.
+func (c *Coordinator) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.wg.Wait()
+		if c.raft != nil {
+			err = c.raft.Shutdown().Error()
+		}
+		c.closeParts()
+	})
+	return err
+}
+
+func (c *Coordinator) closeParts() {
+	if c.trans != nil {
+		c.trans.Close()
+	} else if c.mux != nil {
+		c.mux.Close()
+	}
+	if c.store != nil {
+		c.store.Close()
+	}
+}
+
+var errClosed = errors.New("coordinator closed")

@@ -1,0 +1,161 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/raft"
+)
+
+// fsm is the Raft state machine. Apply turns each committed command into a
+// new image; readers load the current image without locks.
+type fsm struct {
+	image atomic.Pointer[Metadata]
+	log   *slog.Logger
+
+	mu   sync.Mutex // serialises image replacement and guards subs
+	subs map[chan struct{}]struct{}
+}
+
+func newFSM(logger *slog.Logger) *fsm {
+	f := &fsm{subs: map[chan struct{}]struct{}{}, log: logger}
+	f.image.Store(emptyImage())
+	return f
+}
+
+func emptyImage() *Metadata {
+	return &Metadata{
+		ControllerID: -1,
+		Brokers:      map[int32]*Broker{},
+		Topics:       map[string]*Topic{},
+		TopicsByID:   map[[16]byte]*Topic{},
+	}
+}
+
+// clone copies the image and its maps; the brokers and topics themselves are
+// shared until a command replaces them.
+func (m *Metadata) clone() *Metadata {
+	n := *m
+	n.Brokers = maps.Clone(m.Brokers)
+	n.Topics = maps.Clone(m.Topics)
+	n.TopicsByID = maps.Clone(m.TopicsByID)
+	return &n
+}
+
+// publish installs the image that change derives from the current one and
+// wakes every subscriber.
+func (f *fsm) publish(change func(*Metadata)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := f.image.Load().clone()
+	change(next)
+	f.image.Store(next)
+	for ch := range f.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // a signal is already pending
+		}
+	}
+}
+
+func (f *fsm) subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	f.mu.Lock()
+	f.subs[ch] = struct{}{}
+	f.mu.Unlock()
+	return ch, func() {
+		f.mu.Lock()
+		delete(f.subs, ch)
+		f.mu.Unlock()
+	}
+}
+
+// setController records the Raft leader; it is local knowledge, not a
+// replicated fact, so it changes the image outside of Apply.
+func (f *fsm) setController(id int32) {
+	if f.image.Load().ControllerID == id {
+		return
+	}
+	f.publish(func(m *Metadata) { m.ControllerID = id })
+}
+
+// applyResult is what Apply returns to the proposer through the future.
+type applyResult struct {
+	Index uint64
+	First int64 // first producer id of an allocated block
+	Err   error
+}
+
+// Apply implements raft.FSM. A command that cannot be decoded is a bug in
+// the proposer; it is reported to it and changes nothing.
+func (f *fsm) Apply(l *raft.Log) any {
+	var cmd command
+	if err := json.Unmarshal(l.Data, &cmd); err != nil {
+		return applyResult{Index: l.Index, Err: fmt.Errorf("undecodable command at index %d: %w", l.Index, err)}
+	}
+	res := applyResult{Index: l.Index}
+	f.publish(func(m *Metadata) {
+		m.AppliedIndex = l.Index
+		res.First, res.Err = cmd.apply(m, l.Index, f.log)
+	})
+	return res
+}
+
+// snapshotImage is the persisted form of an image.
+type snapshotImage struct {
+	ClusterID      string
+	AppliedIndex   uint64
+	Brokers        map[int32]*Broker
+	Topics         map[string]*Topic
+	NextProducerID int64
+}
+
+// Snapshot implements raft.FSM; images are immutable, so the snapshot just
+// keeps a reference.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) { return fsmSnapshot{f.image.Load()}, nil }
+
+// Restore implements raft.FSM, replacing the state with a snapshot's.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	var s snapshotImage
+	if err := json.NewDecoder(rc).Decode(&s); err != nil {
+		return fmt.Errorf("decoding metadata snapshot: %w", err)
+	}
+	f.publish(func(m *Metadata) {
+		m.ClusterID, m.AppliedIndex, m.NextProducerID = s.ClusterID, s.AppliedIndex, s.NextProducerID
+		m.Brokers = s.Brokers
+		if m.Brokers == nil {
+			m.Brokers = map[int32]*Broker{}
+		}
+		m.Topics = map[string]*Topic{}
+		m.TopicsByID = map[[16]byte]*Topic{}
+		for _, t := range s.Topics {
+			m.Topics[t.Name], m.TopicsByID[t.ID] = t, t
+		}
+	})
+	return nil
+}
+
+type fsmSnapshot struct{ m *Metadata }
+
+func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	err := json.NewEncoder(sink).Encode(snapshotImage{
+		ClusterID:      s.m.ClusterID,
+		AppliedIndex:   s.m.AppliedIndex,
+		Brokers:        s.m.Brokers,
+		Topics:         s.m.Topics,
+		NextProducerID: s.m.NextProducerID,
+	})
+	if err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (fsmSnapshot) Release() {}

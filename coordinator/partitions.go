@@ -1,0 +1,94 @@
+package coordinator
+
+import (
+	"context"
+	"maps"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// CreatePartitionsSpec grows one topic to Count partitions; Assignment,
+// when given, places each new partition (in order).
+type CreatePartitionsSpec struct {
+	Topic      string
+	Count      int32
+	Assignment [][]int32
+}
+
+// CreatePartitions adds partitions to existing topics, in one command.
+func (c *Coordinator) CreatePartitions(ctx context.Context, specs []CreatePartitionsSpec, validateOnly bool) []TopicResult {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcCreatePartitions, Grow: specs, ValidateOnly: validateOnly})
+	return topicResults(names(specs, func(s CreatePartitionsSpec) string { return s.Topic }), resp, err)
+}
+
+// AlterTopicConfigs replaces a topic's config overrides. The broker has
+// validated them; the controller stores them as given.
+func (c *Coordinator) AlterTopicConfigs(ctx context.Context, topic string, configs map[string]string) error {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcAlterConfigs, Names: []string{topic}, Configs: configs})
+	if err == nil {
+		err = resp.err()
+	}
+	return err
+}
+
+func (c *Coordinator) createPartitions(specs []CreatePartitionsSpec, validateOnly bool) rpcResponse {
+	topics := names(specs, func(s CreatePartitionsSpec) string { return s.Topic })
+	return c.topicsCommand(opCreatePartitions, topics, validateOnly, func(md *Metadata, i int) (*Topic, error) {
+		return c.grownTopic(md, specs[i])
+	})
+}
+
+// grownTopic returns the topic's new partitions only, placed like the
+// existing ones (same replication factor), as Kafka checks them.
+func (c *Coordinator) grownTopic(md *Metadata, s CreatePartitionsSpec) (*Topic, error) {
+	t := md.Topics[s.Topic]
+	if t == nil {
+		return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "The topic '%s' does not exist.", s.Topic)
+	}
+	cur := int32(len(t.Partitions))
+	switch {
+	case s.Count < cur:
+		return nil, protocol.Errorf(protocol.InvalidPartitions, "Topic currently has %d partitions, which is higher than the requested %d.", cur, s.Count)
+	case s.Count == cur:
+		return nil, protocol.Errorf(protocol.InvalidPartitions, "Topic already has %d partitions.", cur)
+	case s.Count-cur > maxPartitionsPerOp:
+		return nil, protocol.Errorf(protocol.PolicyViolation, "Unable to create %d partitions: at most %d may be created at once.", s.Count-cur, maxPartitionsPerOp)
+	}
+	rf := int16(len(t.Partitions[0].Replicas))
+	var replicas [][]int32
+	var err error
+	if s.Assignment != nil {
+		if int32(len(s.Assignment)) != s.Count-cur {
+			return nil, protocol.Errorf(protocol.InvalidReplicaAssignment,
+				"Increasing the number of partitions by %d but %d assignments provided.", s.Count-cur, len(s.Assignment))
+		}
+		as := make([]PartitionAssignment, len(s.Assignment))
+		for i, r := range s.Assignment {
+			if len(r) != int(rf) {
+				return nil, protocol.Errorf(protocol.InvalidReplicaAssignment,
+					"The manual partition assignment includes a partition with %d replica(s), but the topic's replication factor is %d.", len(r), rf)
+			}
+			as[i] = PartitionAssignment{Partition: int32(i), Replicas: r}
+		}
+		replicas, err = manualAssignment(md, as)
+	} else {
+		replicas, err = c.placeReplicas(md, s.Count-cur, rf)
+	}
+	if err != nil {
+		return nil, err
+	}
+	grown := &Topic{Name: t.Name, ID: t.ID}
+	for i, r := range replicas {
+		grown.Partitions = append(grown.Partitions, Partition{ID: cur + int32(i), Replicas: r, Leader: -1})
+	}
+	return grown, nil
+}
+
+func (c *Coordinator) alterConfigs(topic string, configs map[string]string) rpcResponse {
+	return respond(c.ctrl.do(func(md *Metadata) (*command, error) {
+		if md.Topics[topic] == nil {
+			return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "The topic '%s' does not exist.", topic)
+		}
+		return &command{Op: opAlterConfigs, Names: []string{topic}, Configs: maps.Clone(configs)}, nil
+	}))
+}

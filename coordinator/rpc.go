@@ -1,0 +1,357 @@
+package coordinator
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// Controller operations can be asked of any node. The active controller
+// runs them; every other node forwards them over the controller listener
+// (connection type connRPC) and, once the controller answers, waits until
+// its own image has applied the change, so that the caller's next read of
+// the metadata on this node sees it.
+//
+// The wire format is a 4-byte length and a JSON body each way: the
+// operations carry our own Go types (registrations, topic specs, results
+// with error codes), and JSON keeps them readable in a packet capture.
+
+const connRPC byte = 0x02
+
+// rpcRequest is one controller operation.
+type rpcRequest struct {
+	Op           string
+	Registration *BrokerRegistration    `json:",omitempty"`
+	BrokerID     int32                  `json:",omitempty"`
+	Specs        []CreateTopicSpec      `json:",omitempty"`
+	ValidateOnly bool                   `json:",omitempty"`
+	Names        []string               `json:",omitempty"`
+	Alter        *AlterPartition        `json:",omitempty"`
+	Addr         string                 `json:",omitempty"` // join: the non-voter's controller address
+	Grow         []CreatePartitionsSpec `json:",omitempty"`
+	Configs      map[string]string      `json:",omitempty"`
+}
+
+// rpcResponse is the controller's answer. Code and Msg carry a whole-
+// operation error; Results the per-topic outcomes.
+type rpcResponse struct {
+	Index   uint64 `json:",omitempty"` // Raft index of the change, 0 if none
+	First   int64  `json:",omitempty"`
+	Count   int32  `json:",omitempty"`
+	Results []rpcResult
+	Code    int16  `json:",omitempty"`
+	Msg     string `json:",omitempty"`
+}
+
+type rpcResult struct {
+	Name string
+	ID   [16]byte
+	Code int16  `json:",omitempty"`
+	Msg  string `json:",omitempty"`
+}
+
+const (
+	rpcRegister         = "register"
+	rpcHeartbeat        = "heartbeat"
+	rpcShutdown         = "controlled_shutdown"
+	rpcAllocateIDs      = "allocate_producer_ids"
+	rpcCreateTopics     = "create_topics"
+	rpcDeleteTopics     = "delete_topics"
+	rpcAlterPartition   = "alter_partition"
+	rpcJoin             = "join"
+	rpcCreatePartitions = "create_partitions"
+	rpcAlterConfigs     = "alter_configs"
+	rpcMaxFrame         = 64 << 20
+	rpcDefaultDeadline  = 10 * time.Second
+)
+
+// errResponse turns an error into a response carrying its Kafka code.
+func errResponse(err error) rpcResponse {
+	if err == nil {
+		return rpcResponse{}
+	}
+	return rpcResponse{Code: int16(protocol.Code(err)), Msg: err.Error()}
+}
+
+func (r rpcResponse) err() error {
+	if r.Code == 0 {
+		return nil
+	}
+	return &protocol.Error{Code: protocol.ErrorCode(r.Code), Msg: r.Msg}
+}
+
+// handle runs req on this node, which must be the active controller.
+func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
+	switch req.Op {
+	case rpcRegister:
+		return c.registerBroker(*req.Registration)
+	case rpcHeartbeat:
+		return c.heartbeat(req.BrokerID)
+	case rpcShutdown:
+		return c.controlledShutdown(req.BrokerID)
+	case rpcAllocateIDs:
+		return c.allocateProducerIDs(req.BrokerID)
+	case rpcCreateTopics:
+		return c.createTopics(req.Specs, req.ValidateOnly)
+	case rpcDeleteTopics:
+		return c.deleteTopics(req.Names)
+	case rpcAlterPartition:
+		return c.alterPartition(*req.Alter)
+	case rpcJoin:
+		return c.join(req.BrokerID, req.Addr)
+	case rpcCreatePartitions:
+		return c.createPartitions(req.Grow, req.ValidateOnly)
+	case rpcAlterConfigs:
+		return c.alterConfigs(req.Names[0], req.Configs)
+	}
+	return errResponse(protocol.Errorf(protocol.InvalidRequest, "unknown controller operation %q", req.Op))
+}
+
+// call runs req on the active controller, wherever it is, retrying while
+// there is none or it moves, until ctx ends.
+func (c *Coordinator) call(ctx context.Context, req *rpcRequest) (rpcResponse, error) {
+	for {
+		var resp rpcResponse
+		var err error
+		if c.ctrl.isActive() {
+			resp = c.handle(req)
+		} else {
+			resp, err = c.forward(ctx, req)
+		}
+		if err == nil && resp.Code != int16(protocol.NotController) {
+			if resp.Index > 0 {
+				err = c.WaitApplied(ctx, resp.Index)
+			}
+			return resp, err
+		}
+		if err == nil {
+			err = resp.err()
+		}
+		select {
+		case <-ctx.Done():
+			return rpcResponse{}, protocol.Errorf(protocol.NotController,
+				"no active controller answered %s in time (last: %v)", req.Op, err)
+		case <-c.done:
+			return rpcResponse{}, errClosed
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// forwarder keeps one connection to the active controller.
+type forwarder struct {
+	mu   sync.Mutex
+	next int // voter to try next while no leader is known
+	addr string
+	nc   net.Conn
+	r    *bufio.Reader
+}
+
+// forward sends req to the Raft leader's controller listener. A transport
+// error drops the connection; the caller retries.
+func (c *Coordinator) forward(ctx context.Context, req *rpcRequest) (rpcResponse, error) {
+	f := &c.fwd
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	addr, id := c.raft.LeaderWithID()
+	if id == raft.ServerID(fmt.Sprint(c.cfg.NodeID)) {
+		return rpcResponse{}, errors.New("this node leads Raft but its controller is not active yet")
+	}
+	if addr == "" {
+		// Not (yet) a member that hears from the leader: ask the voters in
+		// turn; the one that is the controller answers.
+		f.next++
+		addr = raft.ServerAddress(c.cfg.Voters[f.next%len(c.cfg.Voters)].Addr)
+	}
+	if f.nc != nil && f.addr != string(addr) {
+		f.nc.Close()
+		f.nc = nil
+	}
+	if f.nc == nil {
+		nc, err := net.DialTimeout("tcp", string(addr), 2*time.Second)
+		if err != nil {
+			return rpcResponse{}, err
+		}
+		if _, err := nc.Write([]byte{connRPC}); err != nil {
+			nc.Close()
+			return rpcResponse{}, err
+		}
+		f.nc, f.r, f.addr = nc, bufio.NewReader(nc), string(addr)
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(rpcDefaultDeadline)
+	}
+	f.nc.SetDeadline(deadline)
+	var resp rpcResponse
+	err := writeFrame(f.nc, req)
+	if err == nil {
+		err = readFrame(f.r, &resp)
+	}
+	if err != nil {
+		f.nc.Close()
+		f.nc = nil
+		return rpcResponse{}, fmt.Errorf("controller at %s: %w", addr, err)
+	}
+	return resp, nil
+}
+
+// serveRPC answers forwarded operations on one connection, in order.
+func (c *Coordinator) serveRPC(nc net.Conn) {
+	defer nc.Close()
+	r := bufio.NewReader(nc)
+	for {
+		var req rpcRequest
+		if err := readFrame(r, &req); err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.log.Warn("controller rpc: closing connection", "remote", nc.RemoteAddr().String(), "err", err)
+			}
+			return
+		}
+		resp := errResponse(notController(c))
+		if c.ctrl.isActive() {
+			resp = c.handle(&req)
+		}
+		if err := writeFrame(nc, resp); err != nil {
+			return
+		}
+	}
+}
+
+func writeFrame(w io.Writer, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	frame := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(body)), uint32(len(body)))
+	_, err = w.Write(append(frame, body...))
+	return err
+}
+
+func readFrame(r io.Reader, v any) error {
+	var size [4]byte
+	if _, err := io.ReadFull(r, size[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(size[:])
+	if n > rpcMaxFrame {
+		return fmt.Errorf("frame of %d bytes exceeds %d", n, rpcMaxFrame)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return err
+	}
+	return json.Unmarshal(body, v)
+}
+
+// BrokerRegistration is what a broker announces when it starts.
+type BrokerRegistration struct {
+	ID        int32
+	Listeners []Endpoint
+	Rack      string
+}
+
+// RegisterBroker records a (re)started broker and unfences it.
+func (c *Coordinator) RegisterBroker(ctx context.Context, r BrokerRegistration) error {
+	_, err := c.call(ctx, &rpcRequest{Op: rpcRegister, Registration: &r})
+	return err
+}
+
+// Heartbeat keeps broker id's session alive, unfencing it if it was fenced.
+func (c *Coordinator) Heartbeat(ctx context.Context, id int32) error {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcHeartbeat, BrokerID: id})
+	if err == nil {
+		err = resp.err()
+	}
+	return err
+}
+
+// ControlledShutdown moves broker id's leaderships to other ISR members and
+// takes it out of every ISR, before it stops.
+func (c *Coordinator) ControlledShutdown(ctx context.Context, id int32) error {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcShutdown, BrokerID: id})
+	if err == nil {
+		err = resp.err()
+	}
+	return err
+}
+
+// AllocateProducerIDs hands out the next block of producer ids.
+func (c *Coordinator) AllocateProducerIDs(ctx context.Context, brokerID int32) (first int64, count int32, err error) {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcAllocateIDs, BrokerID: brokerID})
+	if err == nil {
+		err = resp.err()
+	}
+	if err != nil {
+		return -1, 0, err
+	}
+	return resp.First, resp.Count, nil
+}
+
+// CreateTopics creates the topics that pass validation, in one command.
+// With validateOnly nothing is committed, but each result is what creating
+// would have produced.
+func (c *Coordinator) CreateTopics(ctx context.Context, specs []CreateTopicSpec, validateOnly bool) []TopicResult {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcCreateTopics, Specs: specs, ValidateOnly: validateOnly})
+	return topicResults(names(specs, func(s CreateTopicSpec) string { return s.Name }), resp, err)
+}
+
+// DeleteTopics deletes the named topics in one command.
+func (c *Coordinator) DeleteTopics(ctx context.Context, names []string) []TopicResult {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcDeleteTopics, Names: names})
+	return topicResults(names, resp, err)
+}
+
+// AlterPartitionISR asks the controller to change a partition's ISR, as its
+// leader. The change counts only once committed; the new state arrives
+// through the metadata.
+func (c *Coordinator) AlterPartitionISR(ctx context.Context, a AlterPartition) error {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcAlterPartition, Alter: &a})
+	if err == nil {
+		err = resp.err()
+	}
+	return err
+}
+
+// names lists the topic names of a request's specs.
+func names[S any](specs []S, name func(S) string) []string {
+	out := make([]string, len(specs))
+	for i, s := range specs {
+		out[i] = name(s)
+	}
+	return out
+}
+
+// topicResults maps a response to one result per requested name; a whole-
+// operation failure becomes every topic's error.
+func topicResults(names []string, resp rpcResponse, err error) []TopicResult {
+	if err == nil {
+		err = resp.err()
+	}
+	out := make([]TopicResult, len(names))
+	for i, name := range names {
+		out[i].Name = name
+		switch {
+		case err != nil:
+			out[i].Err = err
+		case i < len(resp.Results):
+			r := resp.Results[i]
+			out[i].ID = r.ID
+			if r.Code != 0 {
+				out[i].Err = &protocol.Error{Code: protocol.ErrorCode(r.Code), Msg: r.Msg}
+			}
+		}
+	}
+	return out
+}
