@@ -2,6 +2,9 @@ package broker
 
 import (
 	"fmt"
+	"math"
+	"net"
+	"strconv"
 	"time"
 )
 
@@ -13,7 +16,7 @@ type Listener struct {
 }
 
 // Addr is host:port for net.Listen and net.Dial.
-func (l Listener) Addr() string { return fmt.Sprintf("%s:%d", l.Host, l.Port) }
+func (l Listener) Addr() string { return net.JoinHostPort(l.Host, strconv.Itoa(l.Port)) }
 
 // Config is the broker side of server.properties.
 type Config struct {
@@ -35,6 +38,16 @@ type Config struct {
 	NumNetworkThreads        int           // num.network.threads (accepted; goroutines serve connections)
 	NumIOThreads             int           // num.io.threads: bound on requests handled at once
 	ReplicaLagTimeMax        time.Duration // replica.lag.time.max.ms
+	// The internal topic that stores committed offsets:
+	// offsets.topic.num.partitions and offsets.topic.replication.factor.
+	OffsetsTopicPartitions        int32
+	OffsetsTopicReplicationFactor int16
+	// group.initial.rebalance.delay.ms, group.min.session.timeout.ms,
+	// group.max.session.timeout.ms.
+	GroupInitialRebalanceDelay time.Duration
+	GroupMinSessionTimeout     time.Duration
+	GroupMaxSessionTimeout     time.Duration
+	GroupMaxSize               int // group.max.size
 	// MaxInFlightPerConn bounds the responses queued on one connection; a
 	// client pipelining beyond it is simply not read until one is written.
 	MaxInFlightPerConn int
@@ -44,20 +57,26 @@ type Config struct {
 // :9092 and advertising localhost:9092.
 func DefaultConfig() Config {
 	return Config{
-		NodeID:                   1,
-		Listeners:                []Listener{{Name: "PLAINTEXT", Port: 9092}},
-		AdvertisedListeners:      []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}},
-		AutoCreateTopics:         true,
-		NumPartitions:            1,
-		DefaultReplicationFactor: 1,
-		MinInsyncReplicas:        1,
-		SocketRequestMaxBytes:    100 << 20,
-		SocketSendBufferBytes:    100 << 10,
-		SocketReceiveBufferBytes: 100 << 10,
-		NumNetworkThreads:        3,
-		NumIOThreads:             8,
-		ReplicaLagTimeMax:        30 * time.Second,
-		MaxInFlightPerConn:       64,
+		NodeID:                        1,
+		Listeners:                     []Listener{{Name: "PLAINTEXT", Port: 9092}},
+		AdvertisedListeners:           []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}},
+		AutoCreateTopics:              true,
+		NumPartitions:                 1,
+		DefaultReplicationFactor:      1,
+		MinInsyncReplicas:             1,
+		SocketRequestMaxBytes:         100 << 20,
+		SocketSendBufferBytes:         100 << 10,
+		SocketReceiveBufferBytes:      100 << 10,
+		NumNetworkThreads:             3,
+		NumIOThreads:                  8,
+		ReplicaLagTimeMax:             30 * time.Second,
+		OffsetsTopicPartitions:        50,
+		OffsetsTopicReplicationFactor: 3,
+		GroupInitialRebalanceDelay:    3 * time.Second,
+		GroupMinSessionTimeout:        6 * time.Second,
+		GroupMaxSessionTimeout:        30 * time.Minute,
+		GroupMaxSize:                  math.MaxInt32,
+		MaxInFlightPerConn:            64,
 	}
 }
 

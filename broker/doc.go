@@ -1,0 +1,22 @@
+// Package broker serves the Kafka protocol: the TCP listeners and
+// connections, dispatch by API key (one file per API family, table in
+// dispatch.go), and the replica manager that keeps this broker's partition
+// replicas in line with the metadata the coordinator publishes.
+//
+// Request path: a connection's reader goroutine reads a frame, parses the
+// header and body, and runs the handler; the handler completes the
+// request's response slot at once or parks it (acks=all produce waits for
+// the high watermark, fetch for min bytes) on the partitions' waiter sets,
+// which appends and high-watermark moves wake. The writer goroutine sends
+// responses strictly in request order, as Kafka clients require.
+//
+// Invariants:
+//   - Responses on a connection leave in the order their requests arrived.
+//   - A consumer never receives records at or above the high watermark
+//     (the last stable offset for read_committed).
+//   - Only the leader of a partition appends producer records to it, in the
+//     leader epoch the metadata gave it; appends and leadership changes
+//     exclude each other.
+//   - Malformed input closes that connection with one log line; it never
+//     stops the process (a recover at the dispatch boundary logs a bug).
+package broker

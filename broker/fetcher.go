@@ -1,0 +1,268 @@
+package broker
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// A fetcher replicates every partition this broker follows from one leader
+// over one connection, with Kafka's Fetch (carrying our broker id) and,
+// after each leader change, OffsetForLeaderEpoch to find where to truncate.
+type fetcher struct {
+	rm     *replicaManager
+	leader int32
+	stop   chan struct{}
+	conn   *peer
+}
+
+const (
+	fetcherMaxWait    = 500 * time.Millisecond
+	fetcherBackoff    = 100 * time.Millisecond
+	fetcherPartMax    = 1 << 20
+	fetcherRequestMax = 16 << 20
+)
+
+// syncFetchers runs one fetcher per leader that this broker follows and
+// stops the others. It is called after every reconcile.
+func (rm *replicaManager) syncFetchers() {
+	need := map[int32]bool{}
+	for _, p := range rm.all() {
+		if leader, _ := p.state(); leader >= 0 && leader != rm.b.cfg.NodeID {
+			need[leader] = true
+		}
+	}
+	rm.fetchMu.Lock()
+	defer rm.fetchMu.Unlock()
+	for id, f := range rm.fetchers {
+		if !need[id] {
+			close(f.stop)
+			delete(rm.fetchers, id)
+		}
+	}
+	for id := range need {
+		if rm.fetchers[id] == nil {
+			f := &fetcher{rm: rm, leader: id, stop: make(chan struct{})}
+			if rm.spawnLocked(f.run) {
+				rm.fetchers[id] = f
+			}
+		}
+	}
+}
+
+// partitions lists the replicas this fetcher serves now.
+func (f *fetcher) partitions() []*partition {
+	var out []*partition
+	for _, p := range f.rm.all() {
+		if leader, _ := p.state(); leader == f.leader && leader != f.rm.b.cfg.NodeID {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (f *fetcher) run() {
+	defer func() {
+		if f.conn != nil {
+			f.conn.close()
+		}
+	}()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-f.rm.stopCh:
+			return
+		default:
+		}
+		if err := f.round(); err != nil {
+			if f.conn != nil {
+				f.conn.close()
+				f.conn = nil
+			}
+			f.rm.b.log.Debug("replica fetcher", "leader", f.leader, "err", err)
+			select {
+			case <-f.stop:
+				return
+			case <-f.rm.stopCh:
+				return
+			case <-time.After(fetcherBackoff):
+			}
+		}
+	}
+}
+
+// round truncates the partitions that need it, then fetches once.
+func (f *fetcher) round() error {
+	parts := f.partitions()
+	if len(parts) == 0 {
+		time.Sleep(fetcherBackoff)
+		return nil
+	}
+	if f.conn == nil {
+		addr, err := f.leaderAddr()
+		if err != nil {
+			return err
+		}
+		if f.conn, err = dialPeer(addr, f.rm.b.cfg.NodeID); err != nil {
+			return err
+		}
+	}
+	if err := f.truncate(parts); err != nil {
+		return err
+	}
+	return f.fetch(parts)
+}
+
+// leaderAddr is the leader's advertised address on our inter-broker
+// listener (the first listener this broker has, as Kafka's default).
+func (f *fetcher) leaderAddr() (string, error) {
+	name := f.rm.b.cfg.Listeners[0].Name
+	b := f.rm.b.coord.Metadata().Broker(f.leader)
+	if b == nil {
+		return "", fmt.Errorf("leader %d is not registered", f.leader)
+	}
+	for _, l := range b.Listeners {
+		if l.Name == name {
+			return net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port))), nil
+		}
+	}
+	return "", fmt.Errorf("leader %d has no %s listener", f.leader, name)
+}
+
+// truncate asks the leader where our latest epoch ends on its side and cuts
+// our log there (KIP-101/279), for every partition with a new leader.
+func (f *fetcher) truncate(parts []*partition) error {
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.Version, req.ReplicaID = 4, f.rm.b.cfg.NodeID
+	var asked []*partition
+	for _, p := range parts {
+		p.mu.RLock()
+		need, epoch := p.needsTruncation, p.leaderEpoch
+		p.mu.RUnlock()
+		if !need {
+			continue
+		}
+		latest := p.log.LatestEpoch()
+		if latest < 0 {
+			p.truncateForLeader(-1, -1) // nothing of ours to disagree about
+			continue
+		}
+		rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		rt.Topic = p.tp.Topic
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = p.tp.Partition, epoch, latest
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		asked = append(asked, p)
+	}
+	if len(asked) == 0 {
+		return nil
+	}
+	resp, err := f.conn.request(req, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	for i, rt := range resp.(*kmsg.OffsetForLeaderEpochResponse).Topics {
+		for _, rp := range rt.Partitions {
+			if i >= len(asked) {
+				break
+			}
+			p := asked[i]
+			if rp.ErrorCode != 0 {
+				return fmt.Errorf("%s: OffsetForLeaderEpoch: %w", p.tp, protocol.Errorf(protocol.ErrorCode(rp.ErrorCode), "from leader %d", f.leader))
+			}
+			before := p.log.LogEndOffset()
+			if err := p.truncateForLeader(rp.LeaderEpoch, rp.EndOffset); err != nil {
+				return err
+			}
+			if after := p.log.LogEndOffset(); after < before {
+				f.rm.b.log.Info("truncated to the new leader's log", "topic", p.tp.Topic, "partition", p.tp.Partition,
+					"from", before, "to", after, "leader", f.leader)
+			}
+		}
+	}
+	return nil
+}
+
+// fetch sends one Fetch for every partition that is ready and appends what
+// comes back.
+func (f *fetcher) fetch(parts []*partition) error {
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.ReplicaID = 12, f.rm.b.cfg.NodeID
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = int32(fetcherMaxWait/time.Millisecond), 1, fetcherRequestMax
+	req.SessionEpoch = -1
+	byTP := map[klog.TopicPartition]*partition{}
+	epochs := map[klog.TopicPartition]int32{} // as asked: a reply for another epoch is stale
+	for _, p := range parts {
+		p.mu.RLock()
+		need, epoch := p.needsTruncation, p.leaderEpoch
+		p.mu.RUnlock()
+		if need {
+			continue
+		}
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = p.tp.Topic
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.CurrentLeaderEpoch = p.tp.Partition, epoch
+		rp.FetchOffset, rp.LogStartOffset, rp.PartitionMaxBytes = p.log.LogEndOffset(), p.log.LogStartOffset(), fetcherPartMax
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		byTP[p.tp], epochs[p.tp] = p, epoch
+	}
+	if len(byTP) == 0 {
+		return nil
+	}
+	resp, err := f.conn.request(req, fetcherMaxWait+10*time.Second)
+	if err != nil {
+		return err
+	}
+	fr := resp.(*kmsg.FetchResponse)
+	if fr.ErrorCode != 0 {
+		return protocol.Errorf(protocol.ErrorCode(fr.ErrorCode), "fetch from leader %d", f.leader)
+	}
+	var firstErr error
+	for _, rt := range fr.Topics {
+		for _, rp := range rt.Partitions {
+			tp := klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
+			p := byTP[tp]
+			if p == nil {
+				continue
+			}
+			if err := f.handlePartition(p, epochs[tp], &rp); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return firstErr
+}
+
+func (f *fetcher) handlePartition(p *partition, epoch int32, rp *kmsg.FetchResponseTopicPartition) error {
+	switch code := protocol.ErrorCode(rp.ErrorCode); code {
+	case protocol.None:
+		return p.appendAsFollower(f.leader, epoch, rp.RecordBatches, rp.HighWatermark)
+	case protocol.OffsetOutOfRange:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if leo := p.log.LogEndOffset(); rp.LogStartOffset > leo {
+			// Retention on the leader deleted everything we would fetch
+			// next: start over at its log start, as Kafka does.
+			f.rm.b.log.Info("replica behind the leader's log start; restarting it there",
+				"topic", p.tp.Topic, "partition", p.tp.Partition, "from", leo, "to", rp.LogStartOffset)
+			return p.log.TruncateFullyAndStartAt(rp.LogStartOffset)
+		}
+		// Our log runs past the leader's: find the divergence again.
+		p.needsTruncation = true
+		return nil
+	default:
+		// NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH and the like: the
+		// metadata is about to tell us who leads; back off until then.
+		return protocol.Errorf(code, "%s: fetch from leader %d", p.tp, f.leader)
+	}
+}

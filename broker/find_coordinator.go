@@ -1,0 +1,79 @@
+package broker
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/coordinator"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// handleFindCoordinator names a group's coordinator: the leader of its
+// partition of __consumer_offsets, created on first use. Transactions are
+// not coordinated yet; those keys get this broker, whose InitProducerId
+// refuses transactional ids plainly.
+func handleFindCoordinator(b *Broker, c *conn, req *kmsg.FindCoordinatorRequest) *kmsg.FindCoordinatorResponse {
+	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	keys := req.CoordinatorKeys
+	if req.Version < 4 {
+		keys = []string{req.CoordinatorKey}
+	}
+	for _, key := range keys {
+		co := kmsg.NewFindCoordinatorResponseCoordinator()
+		co.Key = key
+		id, err := b.coordinatorFor(key, req.CoordinatorType)
+		var ep coordinator.Endpoint
+		if err == nil {
+			var ok bool
+			if ep, ok = endpointOf(b.coord.Metadata(), id, c.listener); !ok {
+				err = protocol.Errorf(protocol.CoordinatorNotAvailable, "coordinator %d has no %s listener", id, c.listener)
+			}
+		}
+		if err != nil {
+			co.NodeID, co.Port = -1, -1
+			co.ErrorCode = int16(protocol.Code(err))
+			msg := err.Error()
+			co.ErrorMessage = &msg
+		} else {
+			co.NodeID, co.Host, co.Port = id, ep.Host, ep.Port
+		}
+		resp.Coordinators = append(resp.Coordinators, co)
+	}
+	if req.Version < 4 {
+		co := resp.Coordinators[0]
+		resp.NodeID, resp.Host, resp.Port, resp.ErrorCode, resp.ErrorMessage = co.NodeID, co.Host, co.Port, co.ErrorCode, co.ErrorMessage
+		resp.Coordinators = nil
+	}
+	return resp
+}
+
+func (b *Broker) coordinatorFor(key string, typ int8) (int32, error) {
+	switch typ {
+	case 0: // group
+		ctx, cancel := context.WithTimeout(b.ctx, metadataChangeTimeout)
+		defer cancel()
+		_, leader, err := b.groups.coordinatorOf(ctx, key)
+		if err == nil && leader < 0 {
+			err = protocol.Errorf(protocol.CoordinatorNotAvailable, "the partition of group %q has no leader", key)
+		}
+		return leader, err
+	case 1: // transaction
+		return b.cfg.NodeID, nil
+	}
+	return -1, protocol.Errorf(protocol.InvalidRequest, "coordinator type %d", typ)
+}
+
+// endpointOf returns broker id's endpoint on listener, if it is live.
+func endpointOf(md *coordinator.Metadata, id int32, listener string) (coordinator.Endpoint, bool) {
+	br := md.Broker(id)
+	if br == nil || br.Fenced {
+		return coordinator.Endpoint{}, false
+	}
+	for _, e := range br.Listeners {
+		if e.Name == listener {
+			return e, true
+		}
+	}
+	return coordinator.Endpoint{}, false
+}

@@ -1,0 +1,83 @@
+package broker
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// Special timestamps of ListOffsets.
+const (
+	latestTimestamp        = -1
+	earliestTimestamp      = -2
+	maxTimestamp           = -3 // v7+: the record with the largest timestamp
+	earliestLocalTimestamp = -4 // v8+: equals earliest without tiered storage
+)
+
+func handleListOffsets(b *Broker, c *conn, req *kmsg.ListOffsetsRequest) *kmsg.ListOffsetsResponse {
+	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	md := b.coord.Metadata()
+	for _, rt := range req.Topics {
+		ot := kmsg.NewListOffsetsResponseTopic()
+		ot.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			op := kmsg.NewListOffsetsResponseTopicPartition()
+			op.Partition = rp.Partition
+			p, err := b.replicas.local(md, rt.Topic, rp.Partition)
+			if err == nil {
+				err = listOffset(p, req, rp, &op)
+			}
+			if err != nil {
+				op.ErrorCode = int16(protocol.Code(err))
+				op.Offset, op.Timestamp = -1, -1
+			}
+			if req.Version == 0 && err == nil {
+				op.OldStyleOffsets = []int64{op.Offset}
+			}
+			ot.Partitions = append(ot.Partitions, op)
+		}
+		resp.Topics = append(resp.Topics, ot)
+	}
+	return resp
+}
+
+// listOffset answers one partition: the latest offset is the high watermark
+// (the last stable offset for read_committed), the earliest is the log
+// start, and a timestamp finds the first record at or after it.
+func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsRequestTopicPartition, op *kmsg.ListOffsetsResponseTopicPartition) error {
+	if err := p.checkLeaderEpoch(rp.CurrentLeaderEpoch); err != nil {
+		return err
+	}
+	leader, epoch := p.state()
+	if leader != p.nodeID && req.ReplicaID != -2 {
+		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d", p.tp, leader)
+	}
+	op.Timestamp, op.LeaderEpoch = -1, epoch
+	switch rp.Timestamp {
+	case latestTimestamp:
+		op.Offset = p.HighWatermark()
+		if req.IsolationLevel == 1 {
+			op.Offset = p.LastStableOffset()
+		}
+	case earliestTimestamp, earliestLocalTimestamp:
+		op.Offset = p.log.LogStartOffset()
+	case maxTimestamp:
+		var err error
+		if op.Offset, op.Timestamp, err = p.log.MaxTimestamp(); err != nil {
+			return err
+		}
+	default:
+		if rp.Timestamp < 0 {
+			return protocol.Errorf(protocol.InvalidRequest, "%s: timestamp %d is not one ListOffsets knows", p.tp, rp.Timestamp)
+		}
+		offset, ts, found, err := p.log.FindOffsetByTimestamp(rp.Timestamp)
+		if err != nil {
+			return err
+		}
+		op.Offset, op.Timestamp = -1, -1
+		if found && offset < p.HighWatermark() {
+			op.Offset, op.Timestamp = offset, ts
+		}
+	}
+	return nil
+}

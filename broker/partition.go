@@ -1,0 +1,213 @@
+package broker
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gokafka/gokafka/coordinator"
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// partition is this broker's replica of one partition: its log and, while it
+// leads, the high watermark and the replication state of the ISR.
+type partition struct {
+	tp      klog.TopicPartition
+	topicID [16]byte
+	log     *klog.Log
+	nodeID  int32
+
+	// mu guards the leadership state. Appends hold it for reading so that a
+	// leader change (write lock) never lands in the middle of one.
+	mu             sync.RWMutex
+	leader         int32
+	leaderEpoch    int32
+	partitionEpoch int32
+	isr            []int32
+	replicas       []int32
+	minISR         int
+	// While leading: what each follower's fetches have told us.
+	followers map[int32]*followerState
+	// While following: the log must be cut back to where it agrees with
+	// the leader (OffsetForLeaderEpoch) before fetching.
+	needsTruncation bool
+	// An AlterPartition of ours is in flight; one at a time, as Kafka.
+	isrChangeInFlight bool
+
+	highWatermark atomic.Int64
+	waiters       waiters // parked produce and fetch requests
+}
+
+// followerState is what the leader knows of one follower, as in Kafka's
+// Replica: its log end offset and when it was last caught up.
+type followerState struct {
+	leo           int64 // -1 until it fetches from this leader
+	lastCaughtUp  time.Time
+	lastFetchLEO  int64 // the leader's log end at the follower's previous fetch
+	lastFetchTime time.Time
+}
+
+// applyState adopts the partition state from a metadata image. It returns
+// true when leadership or the ISR changed.
+func (p *partition) applyState(st coordinator.Partition, minISR int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	newEpoch := p.leaderEpoch != st.LeaderEpoch || p.leader != st.Leader
+	changed := newEpoch || !slices.Equal(p.isr, st.ISR)
+	p.leader, p.leaderEpoch, p.partitionEpoch = st.Leader, st.LeaderEpoch, st.PartitionEpoch
+	p.isr, p.replicas = slices.Clone(st.ISR), slices.Clone(st.Replicas)
+	p.minISR = minISR
+	if newEpoch && st.Leader == p.nodeID {
+		// Every follower gets a full lag window to find the new leader.
+		now := time.Now()
+		p.followers = map[int32]*followerState{}
+		for _, r := range st.Replicas {
+			if r != p.nodeID {
+				p.followers[r] = &followerState{leo: -1, lastCaughtUp: now, lastFetchTime: now}
+			}
+		}
+	}
+	if newEpoch && st.Leader != p.nodeID {
+		p.followers, p.needsTruncation = nil, true
+	}
+	if changed {
+		p.isrChangeInFlight = false
+		p.maybeAdvanceHighWatermarkLocked()
+		p.waiters.wake()
+	}
+	return changed
+}
+
+func (p *partition) isLeader() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.leader == p.nodeID
+}
+
+// state returns the leader and its epoch as this replica knows them.
+func (p *partition) state() (leader, epoch int32) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.leader, p.leaderEpoch
+}
+
+// appendAsLeader appends records from a producer. With acks=all the ISR must
+// hold at least min.insync.replicas members before anything is written.
+func (p *partition) appendAsLeader(records []byte, acks int16) (klog.AppendResult, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.leader != p.nodeID {
+		return klog.AppendResult{}, protocol.Errorf(protocol.NotLeaderOrFollower,
+			"%s: broker %d is not the leader (leader %d)", p.tp, p.nodeID, p.leader)
+	}
+	if acks == -1 && len(p.isr) < p.minISR {
+		return klog.AppendResult{}, protocol.Errorf(protocol.NotEnoughReplicas,
+			"%s: ISR %v is smaller than min.insync.replicas %d", p.tp, p.isr, p.minISR)
+	}
+	res, err := p.log.Append(records, klog.AppendOptions{LeaderEpoch: p.leaderEpoch, AssignOffsets: true})
+	if err != nil {
+		return res, err
+	}
+	p.maybeAdvanceHighWatermarkLocked()
+	p.waiters.wake()
+	return res, nil
+}
+
+// maybeAdvanceHighWatermarkLocked moves the high watermark to the smallest
+// log end offset in the ISR, counting only followers that have fetched
+// from this leader. It never moves back. It reports whether it moved.
+func (p *partition) maybeAdvanceHighWatermarkLocked() bool {
+	if p.leader != p.nodeID {
+		return false
+	}
+	hw := p.log.LogEndOffset()
+	for _, r := range p.isr {
+		if f := p.followers[r]; r != p.nodeID && f != nil {
+			hw = min(hw, f.leo)
+		}
+	}
+	if hw > p.highWatermark.Load() {
+		p.highWatermark.Store(hw)
+		return true
+	}
+	return false
+}
+
+// ackState reports whether a batch ending before offset is committed, and
+// with which outcome: a committed batch with the ISR below
+// min.insync.replicas is NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in Kafka.
+func (p *partition) ackState(offset int64) (bool, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	switch {
+	case p.leader != p.nodeID:
+		return true, protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leadership moved to %d before the batch was committed", p.tp, p.leader)
+	case p.highWatermark.Load() < offset:
+		return false, nil
+	case len(p.isr) < p.minISR:
+		return true, protocol.Errorf(protocol.NotEnoughReplicasAfterAppend, "%s: ISR %v is smaller than min.insync.replicas %d", p.tp, p.isr, p.minISR)
+	}
+	return true, nil
+}
+
+func (p *partition) acked(offset int64) bool { return p.highWatermark.Load() >= offset }
+
+// HighWatermark is the offset below which records are committed.
+func (p *partition) HighWatermark() int64 { return p.highWatermark.Load() }
+
+// LastStableOffset bounds read_committed consumers. Without transactions in
+// the log it equals the high watermark.
+func (p *partition) LastStableOffset() int64 { return p.highWatermark.Load() }
+
+// checkLeaderEpoch applies KIP-320's fencing: a request that names a leader
+// epoch older than ours is fenced, a newer one means our metadata is behind.
+func (p *partition) checkLeaderEpoch(requested int32) error {
+	if requested < 0 {
+		return nil
+	}
+	_, epoch := p.state()
+	switch {
+	case requested < epoch:
+		return protocol.Errorf(protocol.FencedLeaderEpoch, "%s: leader epoch %d is older than %d", p.tp, requested, epoch)
+	case requested > epoch:
+		return protocol.Errorf(protocol.UnknownLeaderEpoch, "%s: leader epoch %d is newer than %d", p.tp, requested, epoch)
+	}
+	return nil
+}
+
+// waiters is a set of kick channels of parked requests. Appends and high
+// watermark moves wake them; each waiter re-checks its own condition.
+type waiters struct {
+	mu  sync.Mutex
+	set map[chan struct{}]struct{}
+}
+
+func (w *waiters) add(ch chan struct{}) {
+	w.mu.Lock()
+	if w.set == nil {
+		w.set = map[chan struct{}]struct{}{}
+	}
+	w.set[ch] = struct{}{}
+	w.mu.Unlock()
+}
+
+func (w *waiters) remove(ch chan struct{}) {
+	w.mu.Lock()
+	delete(w.set, ch)
+	w.mu.Unlock()
+}
+
+// wake kicks every waiter without blocking; a kick channel has capacity one,
+// so kicks coalesce while a waiter is busy.
+func (w *waiters) wake() {
+	w.mu.Lock()
+	for ch := range w.set {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	w.mu.Unlock()
+}

@@ -1,0 +1,173 @@
+package broker
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/coordinator"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// CreatePartitions and the config-changing APIs. Like CreateTopics they are
+// taken by any broker, forwarded to the controller, and answered once this
+// broker has applied the change.
+
+func handleCreatePartitions(b *Broker, c *conn, req *kmsg.CreatePartitionsRequest) *kmsg.CreatePartitionsResponse {
+	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	specs := make([]coordinator.CreatePartitionsSpec, len(req.Topics))
+	for i, rt := range req.Topics {
+		specs[i] = coordinator.CreatePartitionsSpec{Topic: rt.Topic, Count: rt.Count}
+		for _, a := range rt.Assignment {
+			specs[i].Assignment = append(specs[i].Assignment, a.Replicas)
+		}
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, requestTimeout(req.TimeoutMillis))
+	defer cancel()
+	for _, r := range b.coord.CreatePartitions(ctx, specs, req.ValidateOnly) {
+		out := kmsg.NewCreatePartitionsResponseTopic()
+		out.Topic = r.Name
+		if r.Err != nil {
+			out.ErrorCode = int16(protocol.Code(r.Err))
+			msg := r.Err.Error()
+			out.ErrorMessage = &msg
+		}
+		resp.Topics = append(resp.Topics, out)
+	}
+	if !req.ValidateOnly {
+		b.replicas.reconcile(b.coord.Metadata())
+	}
+	return resp
+}
+
+const (
+	resourceTopic  = 2
+	resourceBroker = 4
+)
+
+// alterTopicConfigs validates a topic's complete new overrides and commits
+// them; the replica manager applies them to the local logs.
+func (b *Broker) alterTopicConfigs(name string, configs map[string]string, validateOnly bool) error {
+	if _, err := topicLogConfig(b.logs.Defaults(), configs); err != nil {
+		return err
+	}
+	if validateOnly {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, metadataChangeTimeout)
+	defer cancel()
+	if err := b.coord.AlterTopicConfigs(ctx, name, configs); err != nil {
+		return err
+	}
+	b.replicas.reconcile(b.coord.Metadata())
+	return nil
+}
+
+// errNoDynamicBrokerConfigs answers changes to broker resources, which
+// this version reads only from server.properties.
+var errNoDynamicBrokerConfigs = protocol.Errorf(protocol.InvalidRequest,
+	"dynamic broker configs are not supported: set them in server.properties and restart")
+
+func handleAlterConfigs(b *Broker, c *conn, req *kmsg.AlterConfigsRequest) *kmsg.AlterConfigsResponse {
+	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
+	for _, r := range req.Resources {
+		err := b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(map[string]string) (map[string]string, error) {
+			configs := map[string]string{} // AlterConfigs replaces every override
+			for _, cfg := range r.Configs {
+				if cfg.Value != nil {
+					configs[cfg.Name] = *cfg.Value
+				}
+			}
+			return configs, nil
+		})
+		out := kmsg.NewAlterConfigsResponseResource()
+		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
+		setConfigError(&out.ErrorCode, &out.ErrorMessage, err)
+		resp.Resources = append(resp.Resources, out)
+	}
+	return resp
+}
+
+func handleIncrementalAlterConfigs(b *Broker, c *conn, req *kmsg.IncrementalAlterConfigsRequest) *kmsg.IncrementalAlterConfigsResponse {
+	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
+	for _, r := range req.Resources {
+		err := b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(current map[string]string) (map[string]string, error) {
+			return applyConfigOps(current, r.Configs)
+		})
+		out := kmsg.NewIncrementalAlterConfigsResponseResource()
+		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
+		setConfigError(&out.ErrorCode, &out.ErrorMessage, err)
+		resp.Resources = append(resp.Resources, out)
+	}
+	return resp
+}
+
+// alterResource changes one resource's configs: next turns the current
+// topic overrides into the new ones.
+func (b *Broker) alterResource(typ kmsg.ConfigResourceType, name string, validateOnly bool, next func(map[string]string) (map[string]string, error)) error {
+	switch typ {
+	case resourceTopic:
+		t := b.coord.Metadata().Topic(name)
+		if t == nil {
+			return protocol.Errorf(protocol.UnknownTopicOrPartition, "The topic '%s' does not exist.", name)
+		}
+		configs, err := next(t.Configs)
+		if err != nil {
+			return err
+		}
+		return b.alterTopicConfigs(name, configs, validateOnly)
+	case resourceBroker:
+		return errNoDynamicBrokerConfigs
+	}
+	return protocol.Errorf(protocol.InvalidRequest, "resource type %d has no configs here", typ)
+}
+
+// applyConfigOps applies IncrementalAlterConfigs operations (SET, DELETE,
+// APPEND, SUBTRACT) to a copy of the current overrides. APPEND and SUBTRACT
+// work on list configs (cleanup.policy), as in Kafka.
+func applyConfigOps(current map[string]string, ops []kmsg.IncrementalAlterConfigsRequestResourceConfig) (map[string]string, error) {
+	out := maps.Clone(current)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for _, op := range ops {
+		value := ""
+		if op.Value != nil {
+			value = *op.Value
+		}
+		switch op.Op {
+		case 0: // SET
+			out[op.Name] = value
+		case 1: // DELETE
+			delete(out, op.Name)
+		case 2, 3: // APPEND, SUBTRACT
+			if op.Name != "cleanup.policy" {
+				return nil, protocol.Errorf(protocol.InvalidConfig, "%s is not a list config: APPEND and SUBTRACT apply to cleanup.policy", op.Name)
+			}
+			list := strings.FieldsFunc(out[op.Name], func(r rune) bool { return r == ',' })
+			for _, v := range strings.Split(value, ",") {
+				if op.Op == 2 && !slices.Contains(list, v) {
+					list = append(list, v)
+				} else if op.Op == 3 {
+					list = slices.DeleteFunc(list, func(x string) bool { return x == v })
+				}
+			}
+			out[op.Name] = strings.Join(list, ",")
+		default:
+			return nil, protocol.Errorf(protocol.InvalidRequest, "unknown config operation %d for %s", op.Op, op.Name)
+		}
+	}
+	return out, nil
+}
+
+func setConfigError(code *int16, msg **string, err error) {
+	if err == nil {
+		return
+	}
+	*code = int16(protocol.Code(err))
+	m := err.Error()
+	*msg = &m
+}

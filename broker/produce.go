@@ -1,0 +1,189 @@
+package broker
+
+import (
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/coordinator"
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// ackWait is one partition of an acks=all produce waiting for the high
+// watermark to pass its last offset.
+type ackWait struct {
+	p      *partition
+	offset int64 // the high watermark that commits the batch
+	out    *kmsg.ProduceResponseTopicPartition
+}
+
+func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response) {
+	out := req.ResponseKind().(*kmsg.ProduceResponse)
+	md := b.coord.Metadata()
+	// Sized up front so that pointers into them stay valid for the waits.
+	out.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	var waits []ackWait
+	failed := false
+	for i, rt := range req.Topics {
+		ot := &out.Topics[i]
+		*ot = kmsg.NewProduceResponseTopic()
+		ot.Topic = rt.Topic
+		ot.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		t := b.topicForProduce(md, rt.Topic)
+		for j, rp := range rt.Partitions {
+			op := &ot.Partitions[j]
+			*op = kmsg.NewProduceResponseTopicPartition()
+			op.Partition = rp.Partition
+			p, res, err := b.produceToPartition(t, rt.Topic, rp, req)
+			if err != nil {
+				failed = true
+				op.ErrorCode = int16(protocol.Code(err))
+				msg := err.Error()
+				op.ErrorMessage = &msg
+				op.BaseOffset = -1
+				continue
+			}
+			op.BaseOffset, op.LogAppendTime, op.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
+			if req.Acks == -1 {
+				waits = append(waits, ackWait{p: p, offset: res.LastOffset + 1, out: op})
+			}
+		}
+	}
+	switch {
+	case req.Acks == 0:
+		// No response; a failure closes the connection so the producer
+		// notices and refreshes its metadata, as Kafka does.
+		resp.closeConn = failed
+		resp.complete(nil)
+	case len(waits) == 0:
+		b.addProduceLeaderHints(b.coord.Metadata(), c.listener, out)
+		resp.complete(out)
+	default:
+		b.awaitAcks(waits, time.Duration(req.TimeoutMillis)*time.Millisecond, func() {
+			b.addProduceLeaderHints(b.coord.Metadata(), c.listener, out)
+			resp.complete(out)
+		})
+	}
+}
+
+// topicForProduce looks up the topic, auto-creating it when the broker
+// allows (the issue asks for creation on Produce as well as on Metadata).
+func (b *Broker) topicForProduce(md *coordinator.Metadata, name string) *coordinator.Topic {
+	if t := md.Topic(name); t != nil || !b.cfg.AutoCreateTopics || validateTopicName(name) != nil {
+		return t
+	}
+	b.autoCreateTopics([]string{name})
+	return b.coord.Metadata().Topic(name)
+}
+
+// produceToPartition validates and appends one partition's records.
+func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest) (*partition, klog.AppendResult, error) {
+	var res klog.AppendResult
+	switch {
+	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
+		return nil, res, protocol.Errorf(protocol.InvalidRequiredAcks, "acks=%d: must be -1, 0 or 1", req.Acks)
+	case validateTopicName(name) != nil:
+		return nil, res, validateTopicName(name)
+	case t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
+		return nil, res, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", name, rp.Partition)
+	}
+	p := b.replicas.get(klog.TopicPartition{Topic: name, Partition: rp.Partition})
+	if p == nil || p.topicID != t.ID {
+		return nil, res, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on broker %d", name, rp.Partition, b.cfg.NodeID)
+	}
+	if err := validateProduceRecords(req.Version, rp.Records); err != nil {
+		return nil, res, err
+	}
+	res, err := p.appendAsLeader(rp.Records, req.Acks)
+	if err != nil && !errors.As(err, new(*protocol.Error)) {
+		b.log.Error("append failed", "topic", name, "partition", rp.Partition, "err", err)
+		err = protocol.Errorf(protocol.KafkaStorageError, "%s-%d: %v", name, rp.Partition, err)
+	}
+	return p, res, err
+}
+
+// validateProduceRecords applies the checks Kafka makes on the request
+// itself before the log sees it: produce v3+ carries exactly one v2 batch,
+// and zstd needs produce v7+.
+func validateProduceRecords(version int16, records []byte) error {
+	if len(records) == 0 {
+		return protocol.Errorf(protocol.InvalidRecord, "produce v%d must carry one record batch, got none", version)
+	}
+	h, _, rest, err := protocol.NextBatch(records)
+	switch {
+	case errors.Is(err, protocol.ErrIncompleteBatch):
+		return protocol.Errorf(protocol.CorruptMessage, "record batch is cut short: %v", err)
+	case err != nil:
+		return err
+	case len(rest) > 0:
+		return protocol.Errorf(protocol.InvalidRecord, "produce v%d may carry exactly one record batch per partition", version)
+	case h.Compression() > protocol.CompressionZstd:
+		return protocol.Errorf(protocol.UnsupportedCompressionType, "unknown compression codec %d", h.Compression())
+	case h.Compression() == protocol.CompressionZstd && version < 7:
+		return protocol.Errorf(protocol.UnsupportedCompressionType, "zstd needs produce v7 or later, got v%d", version)
+	}
+	return nil
+}
+
+// awaitAcks parks an acks=all produce until every partition's high
+// watermark passes its batch, the request times out, or the broker stops.
+// It wakes on appends and high-watermark moves, never by polling.
+func (b *Broker) awaitAcks(waits []ackWait, timeout time.Duration, finish func()) {
+	if b.checkAcks(waits) {
+		finish()
+		return
+	}
+	kick := make(chan struct{}, 1)
+	for _, w := range waits {
+		w.p.waiters.add(kick)
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer func() {
+			for _, w := range waits {
+				w.p.waiters.remove(kick)
+			}
+		}()
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		for {
+			select {
+			case <-kick:
+				if !b.checkAcks(waits) {
+					continue
+				}
+			case <-timer.C:
+				for _, w := range waits {
+					if w.out.ErrorCode == 0 && !w.p.acked(w.offset) {
+						w.out.ErrorCode = int16(protocol.RequestTimedOut)
+					}
+				}
+			case <-b.ctx.Done():
+				return // the connection is closing with the broker
+			}
+			finish()
+			return
+		}
+	}()
+}
+
+// checkAcks reports whether every wait has an outcome, recording errors for
+// partitions that lost leadership or fell below min.insync.replicas.
+func (b *Broker) checkAcks(waits []ackWait) bool {
+	done := true
+	for _, w := range waits {
+		if w.out.ErrorCode != 0 {
+			continue
+		}
+		ok, err := w.p.ackState(w.offset)
+		if err != nil {
+			w.out.ErrorCode = int16(protocol.Code(err))
+			continue
+		}
+		done = done && ok
+	}
+	return done
+}

@@ -1,0 +1,202 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/gokafka/gokafka/coordinator"
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// replicaManager keeps this broker's local replicas in line with the
+// metadata: it creates logs for partitions assigned here, applies leader
+// and ISR changes, and deletes logs of topics that are gone. Reconciling is
+// level-triggered against the latest image, so a missed kick is harmless.
+type replicaManager struct {
+	b *Broker
+
+	mu         sync.RWMutex
+	partitions map[klog.TopicPartition]*partition
+
+	reconcileMu sync.Mutex // one reconcile at a time
+	stopCh      chan struct{}
+	wg          sync.WaitGroup
+
+	fetchMu  sync.Mutex
+	fetchers map[int32]*fetcher // by leader id
+}
+
+func newReplicaManager(b *Broker) *replicaManager {
+	return &replicaManager{b: b, partitions: map[klog.TopicPartition]*partition{}, stopCh: make(chan struct{}),
+		fetchers: map[int32]*fetcher{}}
+}
+
+func (rm *replicaManager) get(tp klog.TopicPartition) *partition {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return rm.partitions[tp]
+}
+
+// local returns this broker's replica of a partition, or the error Kafka
+// gives when there is none: UNKNOWN_TOPIC_OR_PARTITION for a partition that
+// does not exist, NOT_LEADER_OR_FOLLOWER for one held elsewhere.
+func (rm *replicaManager) local(md *coordinator.Metadata, topic string, partition int32) (*partition, error) {
+	if p := rm.get(klog.TopicPartition{Topic: topic, Partition: partition}); p != nil {
+		return p, nil
+	}
+	if t := md.Topic(topic); t == nil || partition < 0 || int(partition) >= len(t.Partitions) {
+		return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", topic, partition)
+	}
+	return nil, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on this broker", topic, partition)
+}
+
+// start reconciles once and then after every metadata change.
+func (rm *replicaManager) start() {
+	kick, unsubscribe := rm.b.coord.Subscribe()
+	rm.reconcile(rm.b.coord.Metadata())
+	rm.wg.Add(2)
+	go rm.isrLoop()
+	go func() {
+		defer rm.wg.Done()
+		defer unsubscribe()
+		for {
+			select {
+			case <-kick:
+				rm.reconcile(rm.b.coord.Metadata())
+			case <-rm.stopCh:
+				return
+			}
+		}
+	}()
+}
+
+func (rm *replicaManager) stop() {
+	rm.fetchMu.Lock() // no goroutine starts after this, see spawn
+	close(rm.stopCh)
+	rm.fetchMu.Unlock()
+	rm.wg.Wait()
+}
+
+// spawnLocked runs f in a goroutine that stop waits for, unless stopping has
+// begun. The caller holds fetchMu.
+func (rm *replicaManager) spawnLocked(f func()) bool {
+	select {
+	case <-rm.stopCh:
+		return false
+	default:
+	}
+	rm.wg.Add(1)
+	go func() {
+		defer rm.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// reconcile brings the local replicas in line with md. Handlers that change
+// metadata call it too, so that their answer is true of this broker at once.
+func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
+	rm.reconcileMu.Lock()
+	defer rm.reconcileMu.Unlock()
+	wanted := map[klog.TopicPartition]bool{}
+	for _, t := range md.Topics {
+		for _, st := range t.Partitions {
+			if !slices.Contains(st.Replicas, rm.b.cfg.NodeID) {
+				continue
+			}
+			tp := klog.TopicPartition{Topic: t.Name, Partition: st.ID}
+			wanted[tp] = true
+			if err := rm.ensure(tp, t, st); err != nil {
+				rm.b.log.Error("cannot open local replica", "topic", t.Name, "partition", st.ID, "err", err)
+			}
+		}
+	}
+	rm.removeUnwanted(wanted)
+	rm.syncFetchers()
+}
+
+// ensure opens (or creates) the log of one assigned partition and applies
+// the partition state from the image.
+func (rm *replicaManager) ensure(tp klog.TopicPartition, t *coordinator.Topic, st coordinator.Partition) error {
+	p := rm.get(tp)
+	if p != nil && p.topicID != t.ID {
+		// The topic was deleted and re-created under the same name.
+		rm.drop(tp)
+		p = nil
+	}
+	if p == nil {
+		cfg, err := topicLogConfig(rm.b.logs.Defaults(), t.Configs)
+		if err != nil {
+			return fmt.Errorf("topic %s configs: %w", t.Name, err)
+		}
+		l, err := rm.b.logs.GetOrCreate(tp, t.ID, cfg)
+		if errors.Is(err, klog.ErrTopicIDMismatch) {
+			if err := rm.b.logs.Delete(tp); err != nil {
+				return err
+			}
+			l, err = rm.b.logs.GetOrCreate(tp, t.ID, cfg)
+		}
+		if err != nil {
+			return err
+		}
+		p = &partition{tp: tp, topicID: t.ID, log: l, nodeID: rm.b.cfg.NodeID, leader: -1, leaderEpoch: -1}
+		rm.mu.Lock()
+		rm.partitions[tp] = p
+		rm.mu.Unlock()
+	} else if cfg, err := topicLogConfig(rm.b.logs.Defaults(), t.Configs); err == nil && cfg != p.log.Config() {
+		p.log.SetConfig(cfg)
+	}
+	if p.applyState(st, rm.minISR(t)) {
+		rm.b.log.Info("partition state", "topic", tp.Topic, "partition", tp.Partition,
+			"leader", st.Leader, "leader_epoch", st.LeaderEpoch, "isr", st.ISR)
+	}
+	return nil
+}
+
+func (rm *replicaManager) minISR(t *coordinator.Topic) int {
+	if v, ok := t.Configs["min.insync.replicas"]; ok {
+		if n, err := parseMinISR(v); err == nil {
+			return n
+		}
+	}
+	return rm.b.cfg.MinInsyncReplicas
+}
+
+// removeUnwanted deletes local replicas that the metadata no longer assigns
+// here, including logs found on disk for topics deleted while we were down.
+func (rm *replicaManager) removeUnwanted(wanted map[klog.TopicPartition]bool) {
+	rm.mu.RLock()
+	var gone []klog.TopicPartition
+	for tp := range rm.partitions {
+		if !wanted[tp] {
+			gone = append(gone, tp)
+		}
+	}
+	rm.mu.RUnlock()
+	for _, l := range rm.b.logs.All() {
+		if tp := l.TopicPartition(); !wanted[tp] && rm.get(tp) == nil {
+			gone = append(gone, tp)
+		}
+	}
+	for _, tp := range gone {
+		rm.drop(tp)
+	}
+}
+
+func (rm *replicaManager) drop(tp klog.TopicPartition) {
+	rm.mu.Lock()
+	p := rm.partitions[tp]
+	delete(rm.partitions, tp)
+	rm.mu.Unlock()
+	if p != nil {
+		p.waiters.wake() // parked requests re-check and find the partition gone
+	}
+	if err := rm.b.logs.Delete(tp); err != nil {
+		rm.b.log.Error("cannot delete local replica", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+		return
+	}
+	rm.b.log.Info("deleted local replica", "topic", tp.Topic, "partition", tp.Partition)
+}

@@ -1,0 +1,171 @@
+package broker
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/gokafka/gokafka/coordinator"
+	klog "github.com/gokafka/gokafka/log"
+)
+
+// Leader side of Kafka's replication protocol: followers fetch with their
+// broker id; each fetch offset is that follower's log end offset, which
+// moves the high watermark and decides ISR membership.
+
+// followerFetched records a follower's fetch position and reports whether
+// the follower has caught up enough to rejoin the ISR. Only a fetch in this
+// leader's epoch counts: a follower that already follows a newer leader may
+// hold other records at the same offsets.
+func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, now time.Time) (rejoin bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := p.followers[id]
+	if p.leader != p.nodeID || f == nil || epoch != p.leaderEpoch {
+		return false
+	}
+	leo := p.log.LogEndOffset()
+	switch {
+	case fetchOffset >= leo:
+		f.lastCaughtUp = now
+	case fetchOffset >= f.lastFetchLEO && f.lastFetchTime.After(f.lastCaughtUp):
+		// It has what we had at its previous fetch: caught up as of then.
+		f.lastCaughtUp = f.lastFetchTime
+	}
+	f.lastFetchLEO, f.lastFetchTime, f.leo = leo, now, fetchOffset
+	if p.maybeAdvanceHighWatermarkLocked() {
+		p.waiters.wake()
+	}
+	return !slices.Contains(p.isr, id) && fetchOffset >= p.highWatermark.Load()
+}
+
+// nextISR computes the ISR this leader should ask for: followers that have
+// not caught up within lagMax leave, join (if >= 0) enters. ok is false when
+// nothing changes or a change is already in flight.
+func (p *partition) nextISR(join int32, lagMax time.Duration, now time.Time) (coordinator.AlterPartition, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.leader != p.nodeID || p.isrChangeInFlight {
+		return coordinator.AlterPartition{}, false
+	}
+	isr := slices.DeleteFunc(slices.Clone(p.isr), func(r int32) bool {
+		f := p.followers[r]
+		return r != p.nodeID && f != nil && now.Sub(f.lastCaughtUp) > lagMax
+	})
+	if join >= 0 && !slices.Contains(isr, join) {
+		isr = append(isr, join)
+	}
+	if slices.Equal(isr, p.isr) {
+		return coordinator.AlterPartition{}, false
+	}
+	p.isrChangeInFlight = true
+	return coordinator.AlterPartition{Topic: p.tp.Topic, Partition: p.tp.Partition, Leader: p.nodeID,
+		LeaderEpoch: p.leaderEpoch, PartitionEpoch: p.partitionEpoch, ISR: isr}, true
+}
+
+// changeISR asks the controller for the ISR nextISR computes. Only the
+// committed change counts: the partition adopts it from the metadata.
+func (rm *replicaManager) changeISR(p *partition, join int32) {
+	req, ok := p.nextISR(join, rm.b.cfg.ReplicaLagTimeMax, time.Now())
+	if !ok {
+		return
+	}
+	rm.fetchMu.Lock()
+	defer rm.fetchMu.Unlock()
+	started := rm.spawnLocked(func() {
+		ctx, cancel := context.WithTimeout(rm.b.ctx, metadataChangeTimeout)
+		err := rm.b.coord.AlterPartitionISR(ctx, req)
+		cancel()
+		if err != nil && rm.b.ctx.Err() == nil {
+			rm.b.log.Warn("ISR change refused", "topic", req.Topic, "partition", req.Partition, "isr", req.ISR, "err", err)
+		}
+		p.mu.Lock()
+		p.isrChangeInFlight = false
+		p.mu.Unlock()
+		rm.reconcile(rm.b.coord.Metadata())
+	})
+	if !started {
+		p.mu.Lock()
+		p.isrChangeInFlight = false
+		p.mu.Unlock()
+	}
+}
+
+// isrLoop shrinks the ISR of every partition this broker leads when a
+// follower falls behind for longer than replica.lag.time.max.ms.
+func (rm *replicaManager) isrLoop() {
+	defer rm.wg.Done()
+	t := time.NewTicker(max(rm.b.cfg.ReplicaLagTimeMax/4, 50*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-rm.stopCh:
+			return
+		case <-t.C:
+		}
+		for _, p := range rm.all() {
+			if p.isLeader() {
+				rm.changeISR(p, -1)
+			}
+		}
+	}
+}
+
+// all returns a snapshot of the local replicas.
+func (rm *replicaManager) all() []*partition {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	out := make([]*partition, 0, len(rm.partitions))
+	for _, p := range rm.partitions {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Follower side: appends what the leader sent, as the leader wrote it.
+
+// appendAsFollower writes batches fetched from the leader at their offsets
+// and takes the leader's high watermark, capped at what it holds. A
+// response that was asked of another leader or epoch than the current one
+// is dropped: it may hold records the new leader does not have.
+func (p *partition) appendAsFollower(leader, epoch int32, records []byte, leaderHW int64) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.leader != leader || p.leaderEpoch != epoch || p.needsTruncation {
+		return nil
+	}
+	if len(records) > 0 {
+		if _, err := p.log.Append(records, klog.AppendOptions{}); err != nil {
+			return err
+		}
+	}
+	if hw := min(leaderHW, p.log.LogEndOffset()); hw > p.highWatermark.Load() {
+		p.highWatermark.Store(hw)
+	}
+	return nil
+}
+
+// truncateForLeader cuts the log back to where it agrees with the leader,
+// given the leader's answer to OffsetForLeaderEpoch for our latest epoch:
+// the largest epoch it knows at or below ours and where that epoch ends.
+// With no answer (-1) the high watermark is the safe point, as in Kafka
+// before KIP-101.
+func (p *partition) truncateForLeader(leaderEpoch int32, leaderEnd int64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cut := p.highWatermark.Load()
+	if leaderEpoch >= 0 && leaderEnd >= 0 {
+		cut = leaderEnd
+		if _, ourEnd := p.log.EndOffsetForEpoch(leaderEpoch); ourEnd >= 0 {
+			cut = min(cut, ourEnd)
+		}
+	}
+	if err := p.log.TruncateTo(cut); err != nil {
+		return err
+	}
+	if hw := p.log.LogEndOffset(); p.highWatermark.Load() > hw {
+		p.highWatermark.Store(hw)
+	}
+	p.needsTruncation = false
+	return nil
+}

@@ -1,0 +1,194 @@
+package broker
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/coordinator"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// metadataChangeTimeout bounds metadata changes a client did not time itself
+// (auto-creation on Metadata and Produce).
+const metadataChangeTimeout = 30 * time.Second
+
+// validateTopicName applies Kafka's rules: 1–249 characters of
+// [a-zA-Z0-9._-], and not "." or "..".
+func validateTopicName(name string) error {
+	switch {
+	case name == "":
+		return protocol.Errorf(protocol.InvalidTopicException, "topic name is empty")
+	case name == "." || name == "..":
+		return protocol.Errorf(protocol.InvalidTopicException, "topic name %q is not allowed", name)
+	case len(name) > 249:
+		return protocol.Errorf(protocol.InvalidTopicException, "topic name is %d characters long, the limit is 249", len(name))
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return protocol.Errorf(protocol.InvalidTopicException,
+				"topic name %q has the character %q; only ASCII letters, digits, '.', '_' and '-' are allowed", name, r)
+		}
+	}
+	return nil
+}
+
+func handleCreateTopics(b *Broker, c *conn, req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsResponse {
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	seen := map[string]int{}
+	for _, rt := range req.Topics {
+		seen[rt.Topic]++
+	}
+	var specs []coordinator.CreateTopicSpec
+	for _, rt := range req.Topics {
+		if seen[rt.Topic] > 1 {
+			resp.Topics = append(resp.Topics, createTopicResult(rt, protocol.Errorf(protocol.InvalidRequest,
+				"topic %q appears more than once in the request", rt.Topic)))
+			continue
+		}
+		specs = append(specs, createTopicSpec(rt))
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, requestTimeout(req.TimeoutMillis))
+	defer cancel()
+	results := b.createTopics(ctx, specs, req.ValidateOnly)
+	md := b.coord.Metadata()
+	for i, r := range results {
+		rt := createTopicResult(kmsg.CreateTopicsRequestTopic{Topic: r.Name}, r.Err)
+		spec := specs[i]
+		if r.Err == nil {
+			rt.TopicID = r.ID
+			rt.NumPartitions, rt.ReplicationFactor = spec.NumPartitions, spec.ReplicationFactor
+			if t := md.Topic(r.Name); t != nil && !req.ValidateOnly {
+				rt.NumPartitions, rt.ReplicationFactor = int32(len(t.Partitions)), int16(len(t.Partitions[0].Replicas))
+			}
+			for k, v := range spec.Configs {
+				cfg := kmsg.NewCreateTopicsResponseTopicConfig()
+				cfg.Name, cfg.Value, cfg.Source = k, &v, 1 // TOPIC_CONFIG
+				rt.Configs = append(rt.Configs, cfg)
+			}
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+func createTopicSpec(rt kmsg.CreateTopicsRequestTopic) coordinator.CreateTopicSpec {
+	spec := coordinator.CreateTopicSpec{
+		Name:              rt.Topic,
+		NumPartitions:     rt.NumPartitions,
+		ReplicationFactor: rt.ReplicationFactor,
+		Configs:           map[string]string{},
+	}
+	for _, a := range rt.ReplicaAssignment {
+		spec.Assignment = append(spec.Assignment, coordinator.PartitionAssignment{Partition: a.Partition, Replicas: a.Replicas})
+	}
+	for _, cfg := range rt.Configs {
+		if cfg.Value != nil {
+			spec.Configs[cfg.Name] = *cfg.Value
+		}
+	}
+	return spec
+}
+
+func createTopicResult(rt kmsg.CreateTopicsRequestTopic, err error) kmsg.CreateTopicsResponseTopic {
+	out := kmsg.NewCreateTopicsResponseTopic()
+	out.Topic = rt.Topic
+	out.NumPartitions, out.ReplicationFactor = -1, -1
+	if err != nil {
+		out.ErrorCode = int16(protocol.Code(err))
+		msg := err.Error()
+		out.ErrorMessage = &msg
+	}
+	return out
+}
+
+// createTopics validates names and configs here (the coordinator stores
+// configs opaquely), creates the valid topics through the controller, and
+// opens the local replicas before returning, so that a Metadata or Produce
+// right after sees a working topic on this broker.
+func (b *Broker) createTopics(ctx context.Context, specs []coordinator.CreateTopicSpec, validateOnly bool) []coordinator.TopicResult {
+	results := make([]coordinator.TopicResult, len(specs))
+	var valid []coordinator.CreateTopicSpec
+	var where []int
+	for i, s := range specs {
+		results[i].Name = s.Name
+		if err := validateTopicName(s.Name); err != nil {
+			results[i].Err = err
+			continue
+		}
+		if _, err := topicLogConfig(b.logs.Defaults(), s.Configs); err != nil {
+			results[i].Err = err
+			continue
+		}
+		valid = append(valid, s)
+		where = append(where, i)
+	}
+	if len(valid) == 0 {
+		return results
+	}
+	for j, r := range b.coord.CreateTopics(ctx, valid, validateOnly) {
+		results[where[j]] = r
+	}
+	if !validateOnly {
+		b.replicas.reconcile(b.coord.Metadata())
+	}
+	return results
+}
+
+func handleDeleteTopics(b *Broker, c *conn, req *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsResponse {
+	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	md := b.coord.Metadata()
+	requested := req.Topics
+	if req.Version < 6 {
+		for _, name := range req.TopicNames {
+			requested = append(requested, kmsg.DeleteTopicsRequestTopic{Topic: &name})
+		}
+	}
+	var names []string
+	var slots []int
+	for _, rt := range requested {
+		out := kmsg.NewDeleteTopicsResponseTopic()
+		out.Topic, out.TopicID = rt.Topic, rt.TopicID
+		var t *coordinator.Topic
+		if rt.Topic != nil {
+			t = md.Topic(*rt.Topic)
+		} else {
+			t = md.TopicByID(rt.TopicID)
+		}
+		switch {
+		case t == nil && rt.Topic == nil:
+			out.ErrorCode = int16(protocol.UnknownTopicID)
+		case t == nil:
+			out.ErrorCode = int16(protocol.UnknownTopicOrPartition)
+		default:
+			name := t.Name
+			out.Topic, out.TopicID = &name, t.ID
+			names = append(names, t.Name)
+			slots = append(slots, len(resp.Topics))
+		}
+		resp.Topics = append(resp.Topics, out)
+	}
+	if len(names) > 0 {
+		ctx, cancel := context.WithTimeout(b.ctx, requestTimeout(req.TimeoutMillis))
+		defer cancel()
+		for i, r := range b.coord.DeleteTopics(ctx, names) {
+			if r.Err != nil {
+				resp.Topics[slots[i]].ErrorCode = int16(protocol.Code(r.Err))
+				msg := r.Err.Error()
+				resp.Topics[slots[i]].ErrorMessage = &msg
+			}
+		}
+		b.replicas.reconcile(b.coord.Metadata())
+	}
+	return resp
+}
+
+// requestTimeout turns a request's timeout field into a duration, falling
+// back to the default for zero or negative values.
+func requestTimeout(ms int32) time.Duration {
+	if ms <= 0 {
+		return metadataChangeTimeout
+	}
+	return time.Duration(ms) * time.Millisecond
+}
