@@ -188,17 +188,19 @@ var settings = []setting{
 
 	// Kafka keys that later work will use: accepted and checked, not applied
 	// yet. Each has no field in the package configs so far.
-	{key: "unclean.leader.election.enable", def: "false", parse: boolean(ignore)},
-	{key: "auto.leader.rebalance.enable", def: "true", parse: boolean(ignore)},
-	{key: "leader.imbalance.check.interval.seconds", def: "300", parse: number(1, maxInt64, ignore[int64])},
-	{key: "leader.imbalance.per.broker.percentage", def: "10", parse: number(0, 100, ignore[int])},
-	{key: "offsets.topic.num.partitions", def: "50", parse: number(1, maxInt32, ignore[int32])},
-	{key: "offsets.topic.replication.factor", def: "3", parse: number(1, math.MaxInt16, ignore[int16])},
+	{key: "unclean.leader.election.enable", def: "false", parse: boolean(func(b *build, on bool) { b.cfg.Coordinator.UncleanLeaderElection = on })},
+	{key: "auto.leader.rebalance.enable", def: "true", parse: boolean(func(b *build, on bool) { b.cfg.Coordinator.AutoLeaderRebalance = on })},
+	{key: "leader.imbalance.check.interval.seconds", def: "300", parse: number(1, math.MaxInt32, func(b *build, n int64) {
+		b.cfg.Coordinator.LeaderImbalanceCheckInterval = time.Duration(n) * time.Second
+	})},
+	{key: "leader.imbalance.per.broker.percentage", def: "10", parse: number(0, 100, func(b *build, n int) { b.cfg.Coordinator.LeaderImbalancePerBrokerPct = n })},
+	{key: "offsets.topic.num.partitions", def: "50", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.OffsetsTopicPartitions = n })},
+	{key: "offsets.topic.replication.factor", def: "3", parse: number(1, math.MaxInt16, func(b *build, n int16) { b.cfg.Broker.OffsetsTopicReplicationFactor = n })},
 	{key: "offsets.retention.minutes", def: "10080", parse: number(1, maxInt32, ignore[int32])},
-	{key: "group.initial.rebalance.delay.ms", def: "3000", parse: number(0, maxInt32, ignore[int32])},
-	{key: "group.min.session.timeout.ms", def: "6000", parse: number(0, maxInt32, ignore[int32])},
-	{key: "group.max.session.timeout.ms", def: "1800000", parse: number(0, maxInt32, ignore[int32])},
-	{key: "group.max.size", def: "2147483647", parse: number(1, maxInt32, ignore[int32])},
+	{key: "group.initial.rebalance.delay.ms", def: "3000", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupInitialRebalanceDelay = d })},
+	{key: "group.min.session.timeout.ms", def: "6000", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupMinSessionTimeout = d })},
+	{key: "group.max.session.timeout.ms", def: "1800000", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupMaxSessionTimeout = d })},
+	{key: "group.max.size", def: "2147483647", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.GroupMaxSize = n })},
 	{key: "transaction.state.log.replication.factor", def: "3", parse: number(1, math.MaxInt16, ignore[int16])},
 	{key: "transaction.state.log.min.isr", def: "2", parse: number(1, maxInt32, ignore[int32])},
 }
