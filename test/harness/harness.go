@@ -1,0 +1,370 @@
+// Package harness starts real gokafka-server processes on free local ports,
+// for the integration tests and the bench. Nodes are killed with real
+// signals; nothing here stands in for the broker.
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// BuildServer compiles ./cmd/gokafka-server the way it ships: static, no cgo.
+func BuildServer(moduleRoot, dir string) (string, error) {
+	bin := filepath.Join(dir, "gokafka-server")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/gokafka-server")
+	cmd.Dir = moduleRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/gokafka-server: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// ModuleRoot finds the directory holding go.mod, so that tools can be run
+// from anywhere inside the checkout.
+func ModuleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the gokafka module: run from the checkout")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// Node is one gokafka-server process.
+type Node struct {
+	ID        int
+	KafkaAddr string // PLAINTEXT listener, what clients bootstrap from
+	CtrlAddr  string // CONTROLLER listener
+	HTTPAddr  string // /readyz and /metrics
+	Dir       string // holds server.properties, stderr.log and data/
+	Started   time.Time
+
+	bin    string
+	cmd    *exec.Cmd
+	stderr *os.File
+	exited chan struct{}
+}
+
+// Cluster is a set of nodes forming one metadata quorum, every node both
+// broker and controller.
+type Cluster struct {
+	Nodes []*Node
+
+	bin, dir string
+	voters   string   // controller.quorum.voters
+	extra    []string // lines every node's server.properties ends with
+}
+
+// Seeds are the bootstrap addresses a client is given.
+func (c *Cluster) Seeds() []string {
+	s := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		s[i] = n.KafkaAddr
+	}
+	return s
+}
+
+// Start writes a server.properties per node under dir (fresh data
+// directories, free ports on 127.0.0.1, extra lines appended verbatim) and
+// starts n nodes that are each broker and controller; WaitReady waits for
+// /readyz.
+func Start(bin, dir string, n int, extra ...string) (*Cluster, error) {
+	ports, err := FreePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	var voters []string
+	for i := range n {
+		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, ports[i]))
+	}
+	c := &Cluster{bin: bin, dir: dir, voters: strings.Join(voters, ","), extra: extra}
+	for i := range n {
+		if _, err := c.add(i+1, "broker,controller", ports[i]); err != nil {
+			c.Stop()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// AddBroker starts one more node with process.roles=broker: a Raft
+// non-voter that joins through the voters. id need not be new, to test
+// what a duplicate node.id does.
+func (c *Cluster) AddBroker(id int) (*Node, error) {
+	ctrl, err := FreePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	return c.add(id, "broker", ctrl[0])
+}
+
+func (c *Cluster) add(id int, roles string, ctrlPort int) (*Node, error) {
+	ports, err := FreePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	nd := &Node{
+		ID:        id,
+		KafkaAddr: fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		CtrlAddr:  fmt.Sprintf("127.0.0.1:%d", ctrlPort),
+		HTTPAddr:  fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		Dir:       filepath.Join(c.dir, fmt.Sprintf("node-%d-%d", id, len(c.Nodes))),
+		bin:       c.bin,
+	}
+	props := append([]string{
+		"node.id=" + strconv.Itoa(id),
+		"process.roles=" + roles,
+		fmt.Sprintf("listeners=PLAINTEXT://%s,CONTROLLER://%s", nd.KafkaAddr, nd.CtrlAddr),
+		"advertised.listeners=PLAINTEXT://" + nd.KafkaAddr,
+		"controller.listener.names=CONTROLLER",
+		"controller.quorum.voters=" + c.voters,
+		"log.dirs=" + filepath.Join(nd.Dir, "data"),
+		"http.listener=" + nd.HTTPAddr,
+		fmt.Sprintf("default.replication.factor=%d", min(strings.Count(c.voters, "@"), 3)),
+		fmt.Sprintf("offsets.topic.replication.factor=%d", min(strings.Count(c.voters, "@"), 3)),
+		"offsets.topic.num.partitions=10",
+	}, c.extra...)
+	if roles == "broker" {
+		props[3] += ",CONTROLLER://" + nd.CtrlAddr // a non-voter's Raft address
+	}
+	if err := os.MkdirAll(nd.Dir, 0o755); err == nil {
+		err = os.WriteFile(nd.PropsPath(), []byte(strings.Join(props, "\n")+"\n"), 0o644)
+	}
+	if err == nil {
+		err = nd.Start()
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.Nodes = append(c.Nodes, nd)
+	return nd, nil
+}
+
+// PropsPath is the node's server.properties.
+func (n *Node) PropsPath() string { return filepath.Join(n.Dir, "server.properties") }
+
+// DataDir is the node's log.dirs.
+func (n *Node) DataDir() string { return filepath.Join(n.Dir, "data") }
+
+// Start execs the node (again, after Kill or Stop), appending to its log.
+func (n *Node) Start() error {
+	f, err := os.OpenFile(filepath.Join(n.Dir, "stderr.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	n.stderr, n.exited = f, make(chan struct{})
+	n.cmd = exec.Command(n.bin, "--config", n.PropsPath())
+	n.cmd.Stdout, n.cmd.Stderr = f, f
+	n.Started = time.Now()
+	if err := n.cmd.Start(); err != nil {
+		f.Close()
+		return fmt.Errorf("starting node %d: %w", n.ID, err)
+	}
+	exited := n.exited
+	go func() { n.cmd.Wait(); close(exited) }()
+	return nil
+}
+
+// Pid is the node's process id.
+func (n *Node) Pid() int { return n.cmd.Process.Pid }
+
+// Running reports whether the process is alive.
+func (n *Node) Running() bool {
+	select {
+	case <-n.exited:
+		return false
+	default:
+		return n.cmd != nil
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to go.
+func (n *Node) Kill() {
+	if n.Running() {
+		n.cmd.Process.Kill()
+		<-n.exited
+	}
+	n.stderr.Close()
+}
+
+// Stop sends SIGTERM, then SIGKILL after 10 s; it reports a node that
+// needed the kill or exited non-zero.
+func (n *Node) Stop() error {
+	if !n.Running() {
+		return nil
+	}
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	defer n.stderr.Close()
+	select {
+	case <-n.exited:
+		if !n.cmd.ProcessState.Success() {
+			return fmt.Errorf("node %d exited with %v after SIGTERM\n%s", n.ID, n.cmd.ProcessState, n.Tail(20))
+		}
+		return nil
+	case <-time.After(10 * time.Second):
+		n.cmd.Process.Kill()
+		<-n.exited
+		return fmt.Errorf("node %d ignored SIGTERM for 10s and was killed\n%s", n.ID, n.Tail(20))
+	}
+}
+
+// Pause sends SIGSTOP: the process keeps its sockets but does nothing, as
+// in a long GC pause or a frozen VM.
+func (n *Node) Pause() { n.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume sends SIGCONT to a paused process.
+func (n *Node) Resume() { n.cmd.Process.Signal(syscall.SIGCONT) }
+
+// Exited is closed when the current process ends.
+func (n *Node) Exited() <-chan struct{} { return n.exited }
+
+// ExitCode is the exit status of an ended process, or -1.
+func (n *Node) ExitCode() int {
+	if n.Running() || n.cmd.ProcessState == nil {
+		return -1
+	}
+	return n.cmd.ProcessState.ExitCode()
+}
+
+// WaitReady polls the node's /readyz every 5ms until it answers 200.
+func (n *Node) WaitReady(timeout time.Duration) error {
+	hc := &http.Client{Timeout: 250 * time.Millisecond}
+	url := "http://" + n.HTTPAddr + "/readyz"
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-n.exited:
+			return fmt.Errorf("node %d exited before ready: %v\n%s", n.ID, n.cmd.ProcessState, n.Tail(20))
+		default:
+		}
+		if resp, err := hc.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node %d not ready after %v\n%s", n.ID, timeout, n.Tail(20))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// WaitReady waits for every running node.
+func (c *Cluster) WaitReady(timeout time.Duration) error {
+	for _, n := range c.Nodes {
+		if n.Running() {
+			if err := n.WaitReady(timeout); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Exited reports the first node whose process has ended unasked, with its
+// last log lines.
+func (c *Cluster) Exited() error {
+	for _, n := range c.Nodes {
+		if n.cmd != nil && !n.Running() && n.cmd.ProcessState != nil && !n.cmd.ProcessState.Success() &&
+			n.cmd.ProcessState.ExitCode() != -1 {
+			return fmt.Errorf("node %d exited: %v\n%s", n.ID, n.cmd.ProcessState, n.Tail(20))
+		}
+	}
+	return nil
+}
+
+// Stop stops every node; it returns the first problem seen.
+func (c *Cluster) Stop() error {
+	var first error
+	for _, n := range c.Nodes {
+		if err := n.Stop(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Tail returns the last lines the node logged, for error messages. A
+// race-enabled server prints its first race report long before it exits,
+// so when there is one, that report is what the lines show.
+func (n *Node) Tail(lines int) string {
+	b, _ := os.ReadFile(filepath.Join(n.Dir, "stderr.log"))
+	if i := bytes.Index(b, []byte("WARNING: DATA RACE")); i >= 0 {
+		b, lines = b[i:], 4*lines
+		if j := bytes.Index(b, []byte("\n==================")); j >= 0 {
+			b = b[:j]
+		}
+		ls := bytes.Split(b, []byte("\n"))
+		if len(ls) > lines {
+			ls = ls[:lines]
+		}
+		return "  " + string(bytes.Join(ls, []byte("\n  ")))
+	}
+	ls := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(ls) > lines {
+		ls = ls[len(ls)-lines:]
+	}
+	return "  " + string(bytes.Join(ls, []byte("\n  ")))
+}
+
+// Log returns everything the node logged.
+func (n *Node) Log() string {
+	b, _ := os.ReadFile(filepath.Join(n.Dir, "stderr.log"))
+	return string(b)
+}
+
+// RSS reads VmRSS of a process from /proc: resident memory, what an
+// operator sees in top.
+func RSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// FreePorts reserves n distinct ports by listening on them, then releases
+// them for the server. Another process could take one in between; on a
+// loopback-only test machine that is rare.
+func FreePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

@@ -1,0 +1,68 @@
+package harness
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary returns the gokafka-server binary the tests run: $GOKAFKA_BIN when
+// set (make test builds it once for every package), else one built for
+// this test process.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if p := os.Getenv("GOKAFKA_BIN"); p != "" {
+			binPath, buildErr = filepath.Abs(p)
+			return
+		}
+		root, err := ModuleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "gokafka-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath, buildErr = BuildServer(root, dir)
+	})
+	if buildErr != nil {
+		t.Fatalf("building gokafka-server: %v", buildErr)
+	}
+	return binPath
+}
+
+// StartT starts n nodes for a test and waits until they are ready. When the
+// test ends the nodes are stopped; if it failed, each node's last log lines
+// are printed so that the failure says what the server saw.
+func StartT(t testing.TB, n int, extra ...string) *Cluster {
+	t.Helper()
+	c, err := Start(Binary(t), t.TempDir(), n, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, nd := range c.Nodes {
+				t.Logf("node %d log tail:\n%s", nd.ID, nd.Tail(40))
+			}
+		}
+		if err := c.Stop(); err != nil {
+			t.Errorf("stopping the cluster: %v", err)
+		}
+	})
+	if err := c.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

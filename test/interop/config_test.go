@@ -1,0 +1,157 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/gokafka/gokafka/test/harness"
+)
+
+// runServer starts the binary on a config made of a valid single-node base
+// plus extra lines, and returns its exit code and output once it exits
+// (or -1 if it is still running after wait, when it is killed).
+func runServer(t *testing.T, wait time.Duration, extra ...string) (int, string) {
+	t.Helper()
+	ports, err := harness.FreePorts(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not t.TempDir: subtest names hold commas, which log.dirs would split.
+	dir, err := os.MkdirTemp("", "gokafka-config-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	lines := append([]string{
+		"node.id=1",
+		"process.roles=broker,controller",
+		fmt.Sprintf("listeners=PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d", ports[0], ports[1]),
+		fmt.Sprintf("controller.quorum.voters=1@127.0.0.1:%d", ports[1]),
+		"controller.listener.names=CONTROLLER",
+		"log.dirs=" + filepath.Join(dir, "data"),
+		fmt.Sprintf("http.listener=127.0.0.1:%d", ports[2]),
+	}, extra...)
+	props := filepath.Join(dir, "server.properties")
+	if err := os.WriteFile(props, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, harness.Binary(t), "--config", props)
+	out, _ := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return -1, string(out)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// TestBadConfigExitsWithOneLine checks that each bad value stops the
+// server before it serves, with one line naming the key and the value.
+func TestBadConfigExitsWithOneLine(t *testing.T) {
+	cases := []struct {
+		line string
+		want []string // substrings of the single error line
+	}{
+		{"num.partitions=abc", []string{"num.partitions", "abc"}},
+		{"message.max.bytes=1MB", []string{"message.max.bytes", "1MB"}},
+		{"listeners=PLAINTEXT://localhost", []string{"listeners", "PLAINTEXT://localhost", "port"}},
+		{"listeners=PLAINTEXT://:19092,EXTRA://:19092", []string{"listeners", "19092"}},
+		{"controller.quorum.voters=2@127.0.0.1:19093", []string{"node.id", "controller.quorum.voters"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.line, func(t *testing.T) {
+			code, out := runServer(t, 20*time.Second, tc.line)
+			if code <= 0 {
+				t.Fatalf("exit code %d, want non-zero; output:\n%s", code, out)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("want one error line, got %d:\n%s", len(lines), out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(lines[0], w) {
+					t.Fatalf("error line lacks %q:\n%s", w, lines[0])
+				}
+			}
+		})
+	}
+}
+
+// TestUnknownKeyWarnsAndStarts checks that an unknown key costs one
+// warning line and not the start, and that a leftover zookeeper.connect
+// (with controller.quorum.voters set) is explained, not fatal.
+func TestUnknownKeyWarnsAndStarts(t *testing.T) {
+	code, out := runServer(t, 3*time.Second, "log.dirz=/tmp/typo", "zookeeper.connect=zk1:2181,zk2:2181/kafka")
+	if code != -1 {
+		t.Fatalf("server exited (%d) on an unknown key:\n%s", code, out)
+	}
+	if n := strings.Count(out, "log.dirz"); n != 1 || !strings.Contains(out, "gokafka ready") {
+		t.Fatalf("want one warning naming log.dirz (got %d) and a started server:\n%s", n, out)
+	}
+	if !strings.Contains(out, "controller.quorum.voters=1@zk1:9093,2@zk2:9093") {
+		t.Fatalf("zookeeper.connect not answered with the voters line to use:\n%s", out)
+	}
+}
+
+// TestEmbeddedDefaultConfig runs the README's first command as it runs on a
+// fresh machine: no --config, so the node listens on localhost:9092 with
+// its data under ./data.
+func TestEmbeddedDefaultConfig(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:9092", "127.0.0.1:9093", "127.0.0.1:9644"} {
+		if l, err := net.Listen("tcp", addr); err != nil {
+			t.Fatalf("%s is taken (%v): stop whatever listens there to run this test", addr, err)
+		} else {
+			l.Close()
+		}
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(harness.Binary(t))
+	cmd.Dir = dir
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://127.0.0.1:9644/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready on :9644 within 20s:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers("localhost:9092"), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cl.ProduceSync(testCtx(t), &kgo.Record{Topic: "hello", Value: []byte("world")}).FirstErr()
+	cl.Close()
+	if err != nil {
+		t.Fatalf("producing to localhost:9092: %v\n%s", err, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "hello-0")); err != nil {
+		t.Fatalf("partition not under ./data: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
+	}
+}
