@@ -3,7 +3,8 @@
 // franz-go against gokafka and against franz-go's in-memory kfake, and
 // prints both against the targets of the issue:
 //
-//   - produce throughput at least kfake's, per case;
+//   - produce throughput at least kfake's, per single-node case;
+//   - 3 nodes, RF=3, acks=all: at least 40% of the single node's acks=1;
 //   - idle RSS under 40 MB;
 //   - start to ready (exec → /readyz 200) under 1 s.
 //
@@ -25,6 +26,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/gokafka/gokafka/test/harness"
 )
 
 // Targets from the issue.
@@ -38,8 +41,8 @@ var allCases = []workload{
 	{Name: "1KiB-acks1", RecordSize: 1024, Partitions: 6, Replication: 1, Nodes: 1, Default: true},
 	{Name: "100B-acksall", RecordSize: 100, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, Default: true},
 	{Name: "1KiB-acksall", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, Default: true},
-	// Three local processes, RF=3: opt-in until replication lands.
-	{Name: "1KiB-acksall-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3},
+	// Three local processes, RF=3, sharing the machine with the client.
+	{Name: "1KiB-acksall-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, Default: true},
 }
 
 func main() { os.Exit(run()) }
@@ -53,7 +56,7 @@ func run() int {
 		idle     = flag.Duration("idle", 2*time.Second, "idle time before RSS is read")
 		inflight = flag.Int("inflight", 4096, "records produced but not yet acknowledged, at most")
 		linger   = flag.Duration("linger", 0, "kgo.ProducerLinger (kgo's own default is 10ms)")
-		casesArg = flag.String("cases", "", "comma-separated cases (default: every single-node case); known: "+caseNames())
+		casesArg = flag.String("cases", "", "comma-separated cases (default: every case marked Default); known: "+caseNames())
 		binArg   = flag.String("bin", "", "use this gokafka-server binary instead of building one")
 		onlyFake = flag.Bool("kfake-only", false, "skip gokafka entirely: check the workload itself against kfake")
 	)
@@ -86,10 +89,10 @@ func run() int {
 
 	bin := *binArg
 	if bin == "" {
-		root, err := moduleRoot()
+		root, err := harness.ModuleRoot()
 		if err == nil {
 			fmt.Println("building ./cmd/gokafka-server (CGO_ENABLED=0) ...")
-			bin, err = buildServer(root, tmp)
+			bin, err = harness.BuildServer(root, tmp)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -112,6 +115,13 @@ func run() int {
 		rsss = append(rsss, float64(s.rss)/(1<<20))
 	}
 
+	fmt.Println("measuring consumer groups (10 consumers over 30 partitions; commits) ...")
+	gf, err := measureGroups(ctx, bin, tmp+"/groups", 3*time.Second)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: groups:", err)
+		return 1
+	}
+
 	rows, err := runCases(ctx, []*target{gokafkaTarget(bin, tmp), kfakeTarget()}, cases, *rounds, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -124,6 +134,8 @@ func run() int {
 	printTable(os.Stdout, rows)
 	fmt.Println()
 	printStartup(os.Stdout, readys, rsss)
+	fmt.Printf("\nconsumer groups, 1 node: 10 franz-go consumers over 30 partitions assigned %v after their first join; %.0f synchronous offset commits/s from one client\n",
+		gf.rebalance.Round(time.Millisecond), gf.commitsSec)
 	return 0
 }
 
@@ -171,19 +183,19 @@ type target struct {
 // gokafkaTarget keeps one cluster per size for the whole bench: restarting
 // between runs would measure recovery, not produce.
 func gokafkaTarget(bin, dir string) *target {
-	clusters := map[int]*cluster{}
+	clusters := map[int]*harness.Cluster{}
 	return &target{
 		name: "gokafka",
 		seeds: func(n int) ([]string, error) {
 			if c, ok := clusters[n]; ok {
-				return c.Seeds(), c.exited()
+				return c.Seeds(), c.Exited()
 			}
-			c, err := startCluster(bin, fmt.Sprintf("%s/bench-%dn", dir, n), n)
+			c, err := harness.Start(bin, fmt.Sprintf("%s/bench-%dn", dir, n), n)
 			if err != nil {
 				return nil, err
 			}
-			if err := c.waitReady(30 * time.Second); err != nil {
-				c.stop()
+			if err := c.WaitReady(30 * time.Second); err != nil {
+				c.Stop()
 				return nil, err
 			}
 			clusters[n] = c
@@ -191,7 +203,7 @@ func gokafkaTarget(bin, dir string) *target {
 		},
 		health: func() error {
 			for _, c := range clusters {
-				if err := c.exited(); err != nil {
+				if err := c.Exited(); err != nil {
 					return err
 				}
 			}
@@ -199,7 +211,7 @@ func gokafkaTarget(bin, dir string) *target {
 		},
 		close: func() {
 			for _, c := range clusters {
-				c.stop()
+				c.Stop()
 			}
 		},
 	}
