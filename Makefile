@@ -1,0 +1,75 @@
+# gokafka: `make run` starts a single-node broker on localhost:9092,
+# `make test` runs the whole suite. See README.md.
+
+GO        ?= go
+BIN       := bin
+UNIT_PKGS := ./protocol/... ./properties/... ./log/... ./coordinator/... ./broker/... ./cmd/...
+FUZZTIME  ?= 30s
+# Debian packages the interop tests drive: librdkafka's kcat and the two
+# Python clients (importable by /usr/bin/python3).
+TEST_DEBS := kcat python3-kafka python3-confluent-kafka
+
+.PHONY: all build run test test-deps lint unit integration bench fuzz clean
+
+all: build
+
+# The shipped binary: static, no cgo.
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/gokafka-server ./cmd/gokafka-server
+
+# A single node with the embedded default config, data under ./data.
+run: build
+	./$(BIN)/gokafka-server
+
+test: test-deps lint unit integration
+	$(MAKE) fuzz FUZZTIME=5s
+
+# Installs the interop clients only when one is missing, so that a machine
+# that has them needs neither root nor the network.
+test-deps:
+	@missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$missing"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+# The integration tests run a race-enabled server, so that a data race hit
+# by real clients fails the test that provoked it (exit status 66).
+integration:
+	$(GO) build -race -o $(BIN)/gokafka-server-race ./cmd/gokafka-server
+	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race $(GO) test -count=1 -timeout 20m ./test/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./log/... ./protocol/...
+	$(GO) run ./test/bench
+
+# Each fuzz target for FUZZTIME (go test fuzzes one target at a time);
+# make test runs them for 5s each, on top of their seed corpora. The Go
+# fuzzer sometimes reports "context deadline exceeded" when its time runs
+# out in the middle of minimising an input; that run is repeated once, and
+# any other failure (a crasher, written to testdata/fuzz) fails at once.
+FUZZ_TARGETS := ./protocol:FuzzReadFrame ./protocol:FuzzParseRequest ./protocol:FuzzNextBatch \
+	./properties:FuzzParse ./cmd/gokafka-server:FuzzParseConfig ./log:FuzzRecover
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		for try in 1 2; do \
+			echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+			out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) && break; \
+			echo "$$out" | tail -20; \
+			if [ $$try = 2 ] || ! echo "$$out" | grep -q "context deadline exceeded"; then exit 1; fi; \
+			echo "fuzz $$fn: the fuzzer's own deadline race; running it again"; \
+		done; \
+	done
+
+clean:
+	rm -rf $(BIN)
