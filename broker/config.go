@@ -42,6 +42,10 @@ type Config struct {
 	// offsets.topic.num.partitions and offsets.topic.replication.factor.
 	OffsetsTopicPartitions        int32
 	OffsetsTopicReplicationFactor int16
+	// offsets.retention.minutes: how long an empty group's offsets (or a
+	// standalone commit) are kept; offsets.retention.check.interval.ms.
+	OffsetsRetention              time.Duration
+	OffsetsRetentionCheckInterval time.Duration
 	// group.initial.rebalance.delay.ms, group.min.session.timeout.ms,
 	// group.max.session.timeout.ms.
 	GroupInitialRebalanceDelay time.Duration
@@ -72,6 +76,8 @@ func DefaultConfig() Config {
 		ReplicaLagTimeMax:             30 * time.Second,
 		OffsetsTopicPartitions:        50,
 		OffsetsTopicReplicationFactor: 3,
+		OffsetsRetention:              7 * 24 * time.Hour,
+		OffsetsRetentionCheckInterval: 10 * time.Minute,
 		GroupInitialRebalanceDelay:    3 * time.Second,
 		GroupMinSessionTimeout:        6 * time.Second,
 		GroupMaxSessionTimeout:        30 * time.Minute,

@@ -1,229 +1,50 @@
 package broker
 
 import (
-	"context"
-	"encoding/binary"
-	"sync"
 	"time"
-	"unicode/utf16"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
 
-// Committed offsets live in the internal topic __consumer_offsets, in
-// Kafka's own record formats (OffsetCommitKey/Value). A group belongs to
-// one partition of it (Kafka's hash of the group id), and the leader of
-// that partition is the group's coordinator: it appends commits with
-// acks=all and rebuilds its view by replaying the partition whenever it
-// becomes leader in a new epoch.
-
-const offsetsTopic = "__consumer_offsets"
-
-type committedOffset struct {
-	Offset      int64
-	LeaderEpoch int32
-	Metadata    string
-}
-
-type groupCoordinator struct {
-	b *Broker
-
-	mu      sync.Mutex
-	groups  map[string]*group                                  // membership, by group id
-	offsets map[string]map[klog.TopicPartition]committedOffset // by group
-	loaded  map[int32]int32                                    // offsets partition -> leader epoch its state was loaded in
-}
-
-func newGroupCoordinator(b *Broker) *groupCoordinator {
-	return &groupCoordinator{b: b, groups: map[string]*group{},
-		offsets: map[string]map[klog.TopicPartition]committedOffset{}, loaded: map[int32]int32{}}
-}
-
-// partitionFor is Kafka's group placement: abs(groupId.hashCode()) modulo
-// the partition count, with Java's String.hashCode over UTF-16 units.
-func partitionFor(group string, partitions int32) int32 {
-	var h int32
-	for _, u := range utf16.Encode([]rune(group)) {
-		h = 31*h + int32(u)
-	}
-	return (h & 0x7fffffff) % partitions
-}
-
-// ensureTopic creates __consumer_offsets on first use. With fewer live
-// brokers than offsets.topic.replication.factor it says so plainly.
-func (gc *groupCoordinator) ensureTopic(ctx context.Context) (*coordinator.Topic, error) {
-	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {
-		return t, nil
-	}
-	spec := coordinator.CreateTopicSpec{
-		Name:              offsetsTopic,
-		NumPartitions:     gc.b.cfg.OffsetsTopicPartitions,
-		ReplicationFactor: gc.b.cfg.OffsetsTopicReplicationFactor,
-		Configs:           map[string]string{"cleanup.policy": "compact", "segment.bytes": "104857600"},
-	}
-	r := gc.b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
-	if r.Err != nil && protocol.Code(r.Err) != protocol.TopicAlreadyExists {
-		gc.b.log.Error("cannot create "+offsetsTopic+"; group coordination is unavailable until it exists",
-			"offsets.topic.replication.factor", spec.ReplicationFactor, "err", r.Err)
-		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "creating %s: %v", offsetsTopic, r.Err)
-	}
-	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {
-		return t, nil
-	}
-	return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s is being created", offsetsTopic)
-}
-
-// coordinatorOf returns the offsets partition of group and its leader.
-func (gc *groupCoordinator) coordinatorOf(ctx context.Context, group string) (int32, int32, error) {
-	t, err := gc.ensureTopic(ctx)
-	if err != nil {
-		return -1, -1, err
-	}
-	p := partitionFor(group, int32(len(t.Partitions)))
-	return p, t.Partitions[p].Leader, nil
-}
-
-// serving returns the local offsets partition of group, loaded, if this
-// broker is its coordinator; NOT_COORDINATOR otherwise.
-func (gc *groupCoordinator) serving(group string) (*partition, error) {
-	t := gc.b.coord.Metadata().Topic(offsetsTopic)
-	if t == nil {
-		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s does not exist yet", offsetsTopic)
-	}
-	pid := partitionFor(group, int32(len(t.Partitions)))
-	p := gc.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
-	if p == nil || !p.isLeader() {
-		return nil, protocol.Errorf(protocol.NotCoordinator, "broker %d does not coordinate group %q", gc.b.cfg.NodeID, group)
-	}
-	return p, gc.ensureLoaded(p)
-}
-
-// ensureLoaded replays the partition into memory unless this leader epoch
-// has done so already. Groups of the partition loaded in an older epoch
-// are dropped first: another coordinator may have changed them since.
-func (gc *groupCoordinator) ensureLoaded(p *partition) error {
-	_, epoch := p.state()
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if e, ok := gc.loaded[p.tp.Partition]; ok && e == epoch {
-		return nil
-	}
-	for group := range gc.offsets {
-		if partitionFor(group, gc.partitionCount()) == p.tp.Partition {
-			delete(gc.offsets, group)
-		}
-	}
-	for id, g := range gc.groups {
-		if partitionFor(id, gc.partitionCount()) == p.tp.Partition && g.timer != nil {
-			g.timer.Stop()
-		}
-		if partitionFor(id, gc.partitionCount()) == p.tp.Partition {
-			delete(gc.groups, id) // members rejoin the new coordinator
-		}
-	}
-	end := p.log.LogEndOffset()
-	for offset := p.log.LogStartOffset(); offset < end; {
-		res, err := p.log.Read(offset, 1<<20, end, true)
-		if err != nil {
-			return err
-		}
-		if len(res.Records) == 0 {
-			break
-		}
-		for rest := res.Records; len(rest) > 0; {
-			h, batch, next, err := protocol.NextBatch(rest)
-			if err != nil {
-				return err
-			}
-			if err := gc.replay(batch); err != nil {
-				return err
-			}
-			offset, rest = h.LastOffset()+1, next
-		}
-	}
-	gc.loaded[p.tp.Partition] = epoch
-	return nil
-}
-
-func (gc *groupCoordinator) partitionCount() int32 {
-	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {
-		return int32(len(t.Partitions))
-	}
-	return gc.b.cfg.OffsetsTopicPartitions
-}
-
-// replay applies one batch of __consumer_offsets records. Keys of version
-// 0 and 1 are offset commits (a nil value deletes); group metadata
-// (version 2) waits for the group protocol.
-func (gc *groupCoordinator) replay(batch []byte) error {
-	records, err := protocol.Records(batch)
-	if err != nil {
-		return err
-	}
-	for _, r := range records {
-		if len(r.Key) < 2 || binary.BigEndian.Uint16(r.Key) > 1 {
-			continue
-		}
-		var k kmsg.OffsetCommitKey
-		if err := k.ReadFrom(r.Key); err != nil {
-			return protocol.Errorf(protocol.CorruptMessage, "%s: offset commit key: %v", offsetsTopic, err)
-		}
-		tp := klog.TopicPartition{Topic: k.Topic, Partition: k.Partition}
-		if r.Value == nil {
-			delete(gc.offsets[k.Group], tp)
-			continue
-		}
-		var v kmsg.OffsetCommitValue
-		if err := v.ReadFrom(r.Value); err != nil {
-			return protocol.Errorf(protocol.CorruptMessage, "%s: offset commit value: %v", offsetsTopic, err)
-		}
-		gc.store(k.Group, tp, committedOffset{Offset: v.Offset, LeaderEpoch: v.LeaderEpoch, Metadata: v.Metadata})
-	}
-	return nil
-}
-
-func (gc *groupCoordinator) store(group string, tp klog.TopicPartition, c committedOffset) {
-	if gc.offsets[group] == nil {
-		gc.offsets[group] = map[klog.TopicPartition]committedOffset{}
-	}
-	gc.offsets[group][tp] = c
-}
-
-// commitRecords encodes one commit per partition in Kafka's formats.
-func commitRecords(group string, req *kmsg.OffsetCommitRequest, now int64) []protocol.KV {
-	var kvs []protocol.KV
+// commits reads the offsets of a commit request as Kafka stores them: the
+// commit time is now unless a v1 request names one, and a v2-v4 request's
+// retention time fixes when the offset expires.
+func commits(req *kmsg.OffsetCommitRequest, now int64) map[klog.TopicPartition]committedOffset {
+	out := map[klog.TopicPartition]committedOffset{}
 	for _, rt := range req.Topics {
 		for _, rp := range rt.Partitions {
-			k := kmsg.OffsetCommitKey{Version: 1, Group: group, Topic: rt.Topic, Partition: rp.Partition}
-			v := kmsg.OffsetCommitValue{Version: 3, Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTimestamp: now}
+			co := committedOffset{Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
 			if rp.Metadata != nil {
-				v.Metadata = *rp.Metadata
+				co.Metadata = *rp.Metadata
 			}
-			kvs = append(kvs, protocol.KV{Key: k.AppendTo(nil), Value: v.AppendTo(nil)})
+			if req.Version == 1 && rp.Timestamp != -1 {
+				co.CommitTime = rp.Timestamp
+			}
+			if req.Version >= 2 && req.Version <= 4 && req.RetentionTimeMillis != -1 {
+				co.ExpireTime = now + req.RetentionTimeMillis
+			}
+			out[klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}] = co
 		}
 	}
-	return kvs
+	return out
 }
 
-// commitError maps an append failure to what Kafka's group coordinator
-// answers for it.
-func commitError(err error) protocol.ErrorCode {
-	switch code := protocol.Code(err); code {
-	case protocol.None:
-		return code
-	case protocol.NotLeaderOrFollower, protocol.FencedLeaderEpoch:
-		return protocol.NotCoordinator
-	case protocol.MessageTooLarge:
-		return protocol.InvalidCommitOffsetSize
-	case protocol.UnknownTopicOrPartition, protocol.NotEnoughReplicas, protocol.NotEnoughReplicasAfterAppend, protocol.RequestTimedOut:
-		return protocol.CoordinatorNotAvailable
-	default:
-		return code
+// offsetRecord encodes one commit in Kafka's format: value version 1 when
+// it carries its own expiry, 3 otherwise; a nil co is a tombstone.
+func offsetRecord(group string, tp klog.TopicPartition, co *committedOffset) protocol.KV {
+	k := kmsg.OffsetCommitKey{Version: 1, Group: group, Topic: tp.Topic, Partition: tp.Partition}
+	if co == nil {
+		return protocol.KV{Key: k.AppendTo(nil)}
 	}
+	v := kmsg.OffsetCommitValue{Version: 3, Offset: co.Offset, LeaderEpoch: co.LeaderEpoch,
+		Metadata: co.Metadata, CommitTimestamp: co.CommitTime}
+	if co.ExpireTime > 0 {
+		v.Version, v.ExpireTimestamp = 1, co.ExpireTime
+	}
+	return protocol.KV{Key: k.AppendTo(nil), Value: v.AppendTo(nil)}
 }
 
 func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp *response) {
@@ -247,32 +68,23 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 		answer(protocol.Code(err))
 		return
 	}
-	if code := b.groups.checkCommit(req); code != protocol.None {
+	offsets := commits(req, time.Now().UnixMilli())
+	var kvs []protocol.KV
+	for tp, co := range offsets {
+		kvs = append(kvs, offsetRecord(req.Group, tp, &co))
+	}
+	gc := b.groups
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	if code := gc.checkCommitLocked(req); code != protocol.None {
 		answer(code)
 		return
 	}
-	now := time.Now().UnixMilli()
-	res, err := p.appendAsLeader(protocol.BuildBatch(now, commitRecords(req.Group, req, now)), -1)
-	if err != nil {
-		answer(commitError(err))
-		return
-	}
-	var outcome kmsg.ProduceResponseTopicPartition
-	wait := ackWait{p: p, offset: res.LastOffset + 1, out: &outcome}
-	b.awaitAcks([]ackWait{wait}, 5*time.Second, func() {
-		code := commitError(&protocol.Error{Code: protocol.ErrorCode(outcome.ErrorCode)})
+	gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
 		if code == protocol.None {
-			b.groups.mu.Lock()
-			for _, rt := range req.Topics {
-				for _, rp := range rt.Partitions {
-					co := committedOffset{Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch}
-					if rp.Metadata != nil {
-						co.Metadata = *rp.Metadata
-					}
-					b.groups.store(req.Group, klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}, co)
-				}
+			for tp, co := range offsets {
+				gc.store(req.Group, tp, co)
 			}
-			b.groups.mu.Unlock()
 		}
 		answer(code)
 	})
@@ -342,12 +154,10 @@ func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequest
 	return out
 }
 
-// checkCommit applies Kafka's rules to a commit: a group with members takes
+// checkCommitLocked applies Kafka's rules to a commit: a group with members takes
 // commits only from a member of the current generation, outside a
 // rebalance; an empty group takes simple commits (generation -1).
-func (gc *groupCoordinator) checkCommit(req *kmsg.OffsetCommitRequest) protocol.ErrorCode {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
+func (gc *groupCoordinator) checkCommitLocked(req *kmsg.OffsetCommitRequest) protocol.ErrorCode {
 	g := gc.groups[req.Group]
 	if g == nil || len(g.members) == 0 {
 		if req.Generation >= 0 || req.MemberID != "" {
@@ -355,7 +165,7 @@ func (gc *groupCoordinator) checkCommit(req *kmsg.OffsetCommitRequest) protocol.
 		}
 		return protocol.None
 	}
-	m, code := g.checkMember(req.MemberID, req.Generation)
+	m, code := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
 	switch {
 	case code != protocol.None:
 		return code

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"slices"
@@ -8,17 +9,19 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
 
 // The classic consumer-group protocol (JoinGroup, SyncGroup, Heartbeat,
-// LeaveGroup), run by the coordinator of each group in memory, as Kafka's
-// GroupCoordinator does: a rebalance parks every JoinGroup until all known
-// members have rejoined (or the rebalance timeout passes), then answers
-// them at once with a new generation, the leader getting every member's
-// metadata; SyncGroup parks followers until the leader hands out the
-// assignments. All of it runs under the coordinator's one mutex.
+// LeaveGroup), as Kafka's GroupCoordinator runs it: a rebalance parks every
+// JoinGroup until all known members have rejoined (or the rebalance timeout
+// passes), then answers them at once with a new generation, the leader
+// getting every member's metadata; SyncGroup parks followers until the
+// leader hands out the assignments, which are stored in __consumer_offsets
+// before anyone hears of them, so that a new coordinator takes the group
+// over without a rebalance. Static members (group.instance.id, KIP-345)
+// keep their place across restarts. All of it runs under the coordinator's
+// one mutex.
 
 type groupState string
 
@@ -30,7 +33,8 @@ const (
 )
 
 type member struct {
-	id, clientID, host string
+	id, instanceID     string
+	clientID, host     string
 	protocols          []kmsg.JoinGroupRequestProtocol
 	session, rebalance time.Duration
 	assignment         []byte
@@ -39,31 +43,82 @@ type member struct {
 	sync               func(*kmsg.SyncGroupResponse) // parked SyncGroup, nil if none
 }
 
+// answerParked fails the member's parked requests with code.
+func (m *member) answerParked(code protocol.ErrorCode) {
+	if m.join != nil {
+		m.join(&kmsg.JoinGroupResponse{ErrorCode: int16(code), Generation: -1})
+		m.join = nil
+	}
+	if m.sync != nil {
+		m.sync(&kmsg.SyncGroupResponse{ErrorCode: int16(code)})
+		m.sync = nil
+	}
+}
+
+// metadata is the member's subscription for the given protocol.
+func (m *member) metadata(protocol string) []byte {
+	for _, p := range m.protocols {
+		if p.Name == protocol {
+			return p.Metadata
+		}
+	}
+	return nil
+}
+
+func (m *member) supports(protocol string) bool {
+	return slices.ContainsFunc(m.protocols, func(p kmsg.JoinGroupRequestProtocol) bool { return p.Name == protocol })
+}
+
 type group struct {
 	id           string
 	state        groupState
+	stateTime    int64 // ms, when state last changed
 	generation   int32
 	protocolType string
 	protocol     string
 	leader       string
 	members      map[string]*member
-	pending      map[string]bool // ids handed out by MEMBER_ID_REQUIRED
-	timer        *time.Timer     // ends the join phase of a rebalance
+	static       map[string]string // group.instance.id -> member id
+	pending      map[string]bool   // ids handed out by MEMBER_ID_REQUIRED
+	timer        *time.Timer       // ends the join phase of a rebalance
+}
+
+func newGroup(id string) *group {
+	return &group{id: id, state: groupEmpty, stateTime: time.Now().UnixMilli(),
+		members: map[string]*member{}, static: map[string]string{}, pending: map[string]bool{}}
+}
+
+func (g *group) transition(s groupState) {
+	g.state, g.stateTime = s, time.Now().UnixMilli()
 }
 
 func (gc *groupCoordinator) group(id string) *group {
 	g := gc.groups[id]
 	if g == nil {
-		g = &group{id: id, state: groupEmpty, members: map[string]*member{}, pending: map[string]bool{}}
+		g = newGroup(id)
 		gc.groups[id] = g
 	}
 	return g
 }
 
-func newMemberID(clientID string) string {
+func newMemberID(prefix string) string {
 	var b [16]byte
 	rand.Read(b[:])
-	return clientID + "-" + hex.EncodeToString(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+func instanceOf(id *string) string {
+	if id == nil {
+		return ""
+	}
+	return *id
+}
+
+// fenced reports a static member whose instance id now belongs to another
+// member id: an older process of the same instance.
+func (g *group) fenced(instance, memberID string) bool {
+	cur, ok := g.static[instance]
+	return instance != "" && ok && cur != memberID
 }
 
 func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *response) {
@@ -72,7 +127,8 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 		out.ErrorCode, out.Generation = int16(code), -1
 		resp.complete(out)
 	}
-	if _, err := b.groups.serving(req.Group); err != nil {
+	p, err := b.groups.serving(req.Group)
+	if err != nil {
 		fail(protocol.Code(err))
 		return
 	}
@@ -81,6 +137,7 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 		fail(protocol.InvalidSessionTimeout)
 		return
 	}
+	instance := instanceOf(req.InstanceID)
 	gc := b.groups
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
@@ -92,19 +149,27 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 	case len(g.members) > 0 && req.ProtocolType != g.protocolType || !g.supportsAny(req.Protocols):
 		fail(protocol.InconsistentGroupProtocol)
 		return
-	case req.MemberID == "" && req.Version >= 4:
+	case req.MemberID == "" && instance == "" && req.Version >= 4:
 		// KIP-394: hand out an id and let the client come back with it.
 		out.MemberID = newMemberID(resp.hdr.ClientID)
 		g.pending[out.MemberID] = true
 		fail(protocol.MemberIDRequired)
 		return
+	case g.fenced(instance, req.MemberID) && req.MemberID != "":
+		fail(protocol.FencedInstanceID)
+		return
 	case req.MemberID != "" && g.members[req.MemberID] == nil && !g.pending[req.MemberID]:
 		fail(protocol.UnknownMemberID)
 		return
 	}
+	g.protocolType = req.ProtocolType
+	if req.MemberID == "" && g.static[instance] != "" {
+		gc.rejoinStatic(p, g, c, req, resp)
+		return
+	}
 	id := req.MemberID
 	if id == "" {
-		id = newMemberID(resp.hdr.ClientID)
+		id = newMemberID(cmp.Or(instance, resp.hdr.ClientID))
 	}
 	if g.members[id] == nil && len(g.members) >= b.cfg.GroupMaxSize {
 		delete(g.pending, id)
@@ -114,27 +179,13 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 	delete(g.pending, id)
 	m := g.members[id]
 	if m == nil {
-		m = &member{id: id}
+		m = &member{id: id, instanceID: instance}
 		g.members[id] = m
+		if instance != "" {
+			g.static[instance] = id
+		}
 	}
-	host := ""
-	if addr := c.nc.RemoteAddr(); addr != nil {
-		host = "/" + addr.String()
-	}
-	changed := !slices.EqualFunc(m.protocols, req.Protocols, func(a, b kmsg.JoinGroupRequestProtocol) bool {
-		return a.Name == b.Name && string(a.Metadata) == string(b.Metadata)
-	})
-	m.clientID, m.host, m.protocols = resp.hdr.ClientID, host, req.Protocols
-	m.session, m.rebalance = session, time.Duration(req.RebalanceTimeoutMillis)*time.Millisecond
-	if req.Version == 0 {
-		m.rebalance = session
-	}
-	m.lastSeen = time.Now()
-	g.protocolType = req.ProtocolType
-	m.join = func(r *kmsg.JoinGroupResponse) {
-		r.Version = req.Version
-		resp.complete(r)
-	}
+	changed := m.update(c, req, resp)
 	if g.state == groupStable && g.leader != id && !changed {
 		// A follower rejoining with nothing new: answer with the current
 		// generation without disturbing the others, as Kafka does.
@@ -145,13 +196,75 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 	gc.maybeCompleteJoin(g)
 }
 
+// update takes what a JoinGroup says about the member and parks the
+// request; it reports whether the member's protocols changed.
+func (m *member) update(c *conn, req *kmsg.JoinGroupRequest, resp *response) bool {
+	host := ""
+	if addr := c.nc.RemoteAddr(); addr != nil {
+		host = "/" + addr.String()
+	}
+	changed := !slices.EqualFunc(m.protocols, req.Protocols, func(a, b kmsg.JoinGroupRequestProtocol) bool {
+		return a.Name == b.Name && string(a.Metadata) == string(b.Metadata)
+	})
+	m.clientID, m.host, m.protocols = resp.hdr.ClientID, host, req.Protocols
+	m.session = time.Duration(req.SessionTimeoutMillis) * time.Millisecond
+	m.rebalance = time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond
+	if req.Version == 0 {
+		m.rebalance = m.session
+	}
+	m.lastSeen = time.Now()
+	m.join = func(r *kmsg.JoinGroupResponse) {
+		r.Version = req.Version
+		resp.complete(r)
+	}
+	return changed
+}
+
+// rejoinStatic handles a known group.instance.id joining without a member
+// id (its process restarted): it takes a new member id and fences the old
+// one. In a stable group whose protocol stays the same it keeps its
+// assignment and nobody rebalances, once the new id is stored; the leader
+// is told to skip assignment (KIP-814), and a leader too old for that
+// field triggers a rebalance instead.
+func (gc *groupCoordinator) rejoinStatic(p *partition, g *group, c *conn, req *kmsg.JoinGroupRequest, resp *response) {
+	instance := *req.InstanceID
+	m := g.members[g.static[instance]]
+	m.answerParked(protocol.FencedInstanceID)
+	delete(g.members, m.id)
+	wasLeader := g.leader == m.id
+	m.id = newMemberID(instance)
+	g.members[m.id], g.static[instance] = m, m.id
+	if wasLeader {
+		g.leader = m.id
+	}
+	changed := m.update(c, req, resp)
+	switch {
+	case g.state == groupPreparingRebalance:
+		gc.maybeCompleteJoin(g)
+	case g.state != groupStable || changed && !m.supports(g.protocol) || wasLeader && req.Version < 9:
+		gc.prepareRebalance(g)
+	default:
+		generation := g.generation
+		gc.writeLocked(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
+			switch {
+			case m.join == nil || g.generation != generation:
+				// a rebalance has answered it already
+			case code != protocol.None:
+				m.join(&kmsg.JoinGroupResponse{ErrorCode: int16(code), Generation: -1})
+				m.join = nil
+				gc.prepareRebalance(g)
+			default:
+				gc.answerJoin(g, m)
+			}
+		})
+	}
+}
+
 func (g *group) supportsAny(ps []kmsg.JoinGroupRequestProtocol) bool {
 	for _, m := range g.members {
 		ok := false
 		for _, p := range ps {
-			if slices.ContainsFunc(m.protocols, func(q kmsg.JoinGroupRequestProtocol) bool { return q.Name == p.Name }) {
-				ok = true
-			}
+			ok = ok || m.supports(p.Name)
 		}
 		if !ok {
 			return false
@@ -180,11 +293,11 @@ func (gc *groupCoordinator) prepareRebalance(g *group) {
 			m.sync = nil
 		}
 	}
-	g.state = groupPreparingRebalance
+	g.transition(groupPreparingRebalance)
 	g.timer = time.AfterFunc(wait, func() {
 		gc.mu.Lock()
 		defer gc.mu.Unlock()
-		if g.state == groupPreparingRebalance {
+		if g.state == groupPreparingRebalance && gc.groups[g.id] == g {
 			gc.completeJoin(g)
 		}
 	})
@@ -208,14 +321,14 @@ func (gc *groupCoordinator) maybeCompleteJoin(g *group) {
 // completeJoin drops members that did not rejoin, starts a new generation
 // and answers every parked JoinGroup.
 func (gc *groupCoordinator) completeJoin(g *group) {
-	for id, m := range g.members {
+	for _, m := range g.members {
 		if m.join == nil {
-			delete(g.members, id)
+			g.drop(m)
 		}
 	}
 	g.generation++
 	if len(g.members) == 0 {
-		g.state, g.protocol, g.leader = groupEmpty, "", ""
+		gc.becomeEmpty(g)
 		return
 	}
 	if g.members[g.leader] == nil {
@@ -225,10 +338,32 @@ func (gc *groupCoordinator) completeJoin(g *group) {
 		}
 	}
 	g.protocol = g.chooseProtocol()
-	g.state = groupCompletingRebalance
+	g.transition(groupCompletingRebalance)
 	for _, m := range g.members {
 		m.assignment = nil
 		gc.answerJoin(g, m)
+	}
+}
+
+func (g *group) drop(m *member) {
+	delete(g.members, m.id)
+	if m.instanceID != "" && g.static[m.instanceID] == m.id {
+		delete(g.static, m.instanceID)
+	}
+}
+
+// becomeEmpty records that the last member has gone, so that a coordinator
+// loading the group later does not bring its members back; the group's
+// offsets start to age from now (offsets.retention.minutes).
+func (gc *groupCoordinator) becomeEmpty(g *group) {
+	g.protocol, g.leader = "", ""
+	g.transition(groupEmpty)
+	if p := gc.localPartition(g.id); p != nil {
+		gc.writeLocked(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
+			if code != protocol.None {
+				gc.b.log.Warn("cannot store empty group", "group", g.id, "error", code)
+			}
+		})
 	}
 }
 
@@ -238,7 +373,7 @@ func (g *group) chooseProtocol() string {
 	for _, p := range g.members[g.leader].protocols {
 		all := true
 		for _, m := range g.members {
-			all = all && slices.ContainsFunc(m.protocols, func(q kmsg.JoinGroupRequestProtocol) bool { return q.Name == p.Name })
+			all = all && m.supports(p.Name)
 		}
 		if all {
 			return p.Name
@@ -252,14 +387,13 @@ func (gc *groupCoordinator) answerJoin(g *group, m *member) {
 	r.Generation, r.LeaderID, r.MemberID = g.generation, g.leader, m.id
 	r.Protocol, r.ProtocolType = kmsg.StringPtr(g.protocol), kmsg.StringPtr(g.protocolType)
 	if m.id == g.leader {
+		r.SkipAssignment = g.state == groupStable
 		for _, o := range g.members {
-			meta := o.protocols[0].Metadata
-			for _, p := range o.protocols {
-				if p.Name == g.protocol {
-					meta = p.Metadata
-				}
+			jm := kmsg.JoinGroupResponseMember{MemberID: o.id, ProtocolMetadata: o.metadata(g.protocol)}
+			if o.instanceID != "" {
+				jm.InstanceID = kmsg.StringPtr(o.instanceID)
 			}
-			r.Members = append(r.Members, kmsg.JoinGroupResponseMember{MemberID: o.id, ProtocolMetadata: meta})
+			r.Members = append(r.Members, jm)
 		}
 	}
 	m.lastSeen = time.Now()
@@ -267,10 +401,12 @@ func (gc *groupCoordinator) answerJoin(g *group, m *member) {
 	m.join = nil
 }
 
-// checkMember validates a member and generation against the group.
-func (g *group) checkMember(id string, generation int32) (*member, protocol.ErrorCode) {
+// checkMember validates a member, its instance id and generation.
+func (g *group) checkMember(id string, instance *string, generation int32) (*member, protocol.ErrorCode) {
 	m := g.members[id]
 	switch {
+	case g.fenced(instanceOf(instance), id):
+		return nil, protocol.FencedInstanceID
 	case m == nil:
 		return nil, protocol.UnknownMemberID
 	case generation != g.generation:
@@ -284,7 +420,8 @@ func handleSyncGroup(b *Broker, c *conn, req *kmsg.SyncGroupRequest, resp *respo
 		r.Version = req.Version
 		resp.complete(r)
 	}
-	if _, err := b.groups.serving(req.Group); err != nil {
+	p, err := b.groups.serving(req.Group)
+	if err != nil {
 		answer(&kmsg.SyncGroupResponse{ErrorCode: int16(protocol.Code(err))})
 		return
 	}
@@ -292,7 +429,7 @@ func handleSyncGroup(b *Broker, c *conn, req *kmsg.SyncGroupRequest, resp *respo
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	g := gc.group(req.Group)
-	m, code := g.checkMember(req.MemberID, req.Generation)
+	m, code := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
 	switch {
 	case code != protocol.None:
 		answer(&kmsg.SyncGroupResponse{ErrorCode: int16(code)})
@@ -301,7 +438,7 @@ func handleSyncGroup(b *Broker, c *conn, req *kmsg.SyncGroupRequest, resp *respo
 		answer(&kmsg.SyncGroupResponse{ErrorCode: int16(protocol.RebalanceInProgress)})
 		return
 	case g.state == groupStable:
-		answer(&kmsg.SyncGroupResponse{MemberAssignment: m.assignment, Protocol: kmsg.StringPtr(g.protocol), ProtocolType: kmsg.StringPtr(g.protocolType)})
+		answer(g.syncResponse(m))
 		return
 	}
 	m.lastSeen = time.Now()
@@ -314,13 +451,35 @@ func handleSyncGroup(b *Broker, c *conn, req *kmsg.SyncGroupRequest, resp *respo
 			o.assignment = a.MemberAssignment
 		}
 	}
-	g.state = groupStable
-	for _, o := range g.members {
-		if o.sync != nil {
-			o.sync(&kmsg.SyncGroupResponse{MemberAssignment: o.assignment, Protocol: kmsg.StringPtr(g.protocol), ProtocolType: kmsg.StringPtr(g.protocolType)})
-			o.sync = nil
+	generation := g.generation
+	gc.writeLocked(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
+		if g.state != groupCompletingRebalance || g.generation != generation {
+			return
 		}
-	}
+		if code != protocol.None {
+			for _, o := range g.members {
+				o.assignment = nil
+				if o.sync != nil {
+					o.sync(&kmsg.SyncGroupResponse{ErrorCode: int16(code)})
+					o.sync = nil
+				}
+			}
+			gc.prepareRebalance(g)
+			return
+		}
+		g.transition(groupStable)
+		for _, o := range g.members {
+			if o.sync != nil {
+				o.sync(g.syncResponse(o))
+				o.sync = nil
+			}
+		}
+	})
+}
+
+func (g *group) syncResponse(m *member) *kmsg.SyncGroupResponse {
+	return &kmsg.SyncGroupResponse{MemberAssignment: m.assignment,
+		Protocol: kmsg.StringPtr(g.protocol), ProtocolType: kmsg.StringPtr(g.protocolType)}
 }
 
 func handleHeartbeat(b *Broker, c *conn, req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
@@ -333,7 +492,7 @@ func handleHeartbeat(b *Broker, c *conn, req *kmsg.HeartbeatRequest) *kmsg.Heart
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	g := gc.group(req.Group)
-	m, code := g.checkMember(req.MemberID, req.Generation)
+	m, code := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
 	if code == protocol.None && g.state == groupPreparingRebalance {
 		code = protocol.RebalanceInProgress
 	}
@@ -360,10 +519,17 @@ func handleLeaveGroup(b *Broker, c *conn, req *kmsg.LeaveGroupRequest) *kmsg.Lea
 	g := gc.group(req.Group)
 	for _, l := range leaving {
 		out := kmsg.LeaveGroupResponseMember{MemberID: l.MemberID, InstanceID: l.InstanceID}
-		if g.members[l.MemberID] == nil {
+		instance, id := instanceOf(l.InstanceID), l.MemberID
+		if id == "" && instance != "" { // a static member leaving by instance id alone
+			id = g.static[instance]
+		}
+		switch {
+		case g.fenced(instance, id):
+			out.ErrorCode = int16(protocol.FencedInstanceID)
+		case g.members[id] == nil:
 			out.ErrorCode = int16(protocol.UnknownMemberID)
-		} else {
-			gc.removeMember(g, l.MemberID)
+		default:
+			gc.removeMember(g, g.members[id], protocol.UnknownMemberID)
 		}
 		resp.Members = append(resp.Members, out)
 	}
@@ -375,24 +541,18 @@ func handleLeaveGroup(b *Broker, c *conn, req *kmsg.LeaveGroupRequest) *kmsg.Lea
 
 // removeMember takes a member out (it left or its session expired) and
 // rebalances the rest.
-func (gc *groupCoordinator) removeMember(g *group, id string) {
-	m := g.members[id]
-	if m.join != nil {
-		m.join(&kmsg.JoinGroupResponse{ErrorCode: int16(protocol.UnknownMemberID), Generation: -1})
-	}
-	if m.sync != nil {
-		m.sync(&kmsg.SyncGroupResponse{ErrorCode: int16(protocol.UnknownMemberID)})
-	}
-	delete(g.members, id)
-	if g.state == groupPreparingRebalance {
+func (gc *groupCoordinator) removeMember(g *group, m *member, code protocol.ErrorCode) {
+	m.answerParked(code)
+	g.drop(m)
+	switch {
+	case g.state == groupPreparingRebalance:
 		gc.maybeCompleteJoin(g)
-		return
+	case len(g.members) == 0:
+		g.generation++
+		gc.becomeEmpty(g)
+	default:
+		gc.prepareRebalance(g)
 	}
-	if len(g.members) == 0 {
-		g.state, g.generation, g.leader, g.protocol = groupEmpty, g.generation+1, "", ""
-		return
-	}
-	gc.prepareRebalance(g)
 }
 
 // expireSessions removes members silent past their session timeout. A
@@ -403,239 +563,75 @@ func (gc *groupCoordinator) expireSessions(now time.Time) {
 	for _, g := range gc.groups {
 		for id, m := range g.members {
 			if m.join == nil && now.Sub(m.lastSeen) > m.session {
-				gc.b.log.Info("group member session expired", "group", g.id, "member", id)
-				gc.removeMember(g, id)
+				gc.b.log.Info("group member session expired", "group", g.id, "member", id, "instance", m.instanceID)
+				gc.removeMember(g, m, protocol.UnknownMemberID)
 			}
 		}
 	}
 }
 
-// sessionLoop expires silent members twice a second.
+// sessionLoop expires silent members twice a second and expired offsets
+// every offsets.retention.check.interval.ms.
 func (gc *groupCoordinator) sessionLoop() {
 	defer gc.b.wg.Done()
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
+	lastExpiry := time.Now()
 	for {
 		select {
 		case <-gc.b.ctx.Done():
 			return
 		case now := <-t.C:
 			gc.expireSessions(now)
-		}
-	}
-}
-
-func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse {
-	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
-	for _, id := range req.Groups {
-		out := kmsg.NewDescribeGroupsResponseGroup()
-		out.Group = id
-		if _, err := b.groups.serving(id); err != nil {
-			out.ErrorCode = int16(protocol.Code(err))
-			resp.Groups = append(resp.Groups, out)
-			continue
-		}
-		b.groups.mu.Lock()
-		g := b.groups.groups[id]
-		out.State = "Dead"
-		if g != nil {
-			out.State, out.ProtocolType, out.Protocol = string(g.state), g.protocolType, g.protocol
-			for _, m := range g.members {
-				dm := kmsg.NewDescribeGroupsResponseGroupMember()
-				dm.MemberID, dm.ClientID, dm.ClientHost, dm.MemberAssignment = m.id, m.clientID, m.host, m.assignment
-				for _, p := range m.protocols {
-					if p.Name == g.protocol {
-						dm.ProtocolMetadata = p.Metadata
-					}
-				}
-				out.Members = append(out.Members, dm)
+			if now.Sub(lastExpiry) >= gc.b.cfg.OffsetsRetentionCheckInterval {
+				gc.expireOffsets(now)
+				lastExpiry = now
 			}
 		}
-		b.groups.mu.Unlock()
-		resp.Groups = append(resp.Groups, out)
 	}
-	return resp
 }
 
-// handleListGroups lists the groups this broker coordinates: the ones
-// with members and the ones with committed offsets only (Empty).
-func handleListGroups(b *Broker, c *conn, req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse {
-	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
-	gc := b.groups
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	seen := map[string]bool{}
-	add := func(id, state, protocolType string) {
-		if seen[id] || len(req.StatesFilter) > 0 && !slices.Contains(req.StatesFilter, state) {
-			return
-		}
-		seen[id] = true
-		lg := kmsg.NewListGroupsResponseGroup()
-		lg.Group, lg.GroupState, lg.ProtocolType, lg.GroupType = id, state, protocolType, "classic"
-		resp.Groups = append(resp.Groups, lg)
-	}
-	for id, g := range gc.groups {
-		if len(g.members) > 0 || len(gc.offsets[id]) > 0 {
-			add(id, string(g.state), g.protocolType)
-		}
-	}
-	for id := range gc.offsets {
-		if len(gc.offsets[id]) > 0 {
-			add(id, string(groupEmpty), "consumer")
-		}
-	}
-	return resp
-}
-
-// handleDeleteGroups deletes groups without members: their committed
-// offsets get tombstones in __consumer_offsets (written with acks=all)
-// before the answer.
-func handleDeleteGroups(b *Broker, c *conn, req *kmsg.DeleteGroupsRequest, resp *response) {
-	out := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
-	out.Groups = make([]kmsg.DeleteGroupsResponseGroup, len(req.Groups))
-	var waits []ackWait
-	var deleting []string
-	outcomes := make([]kmsg.ProduceResponseTopicPartition, len(req.Groups))
-	for i, id := range req.Groups {
-		out.Groups[i] = kmsg.DeleteGroupsResponseGroup{Group: id}
-		p, kvs, err := b.groups.prepareDelete(id)
-		if err == nil {
-			var res klog.AppendResult
-			if res, err = p.appendAsLeader(protocol.BuildBatch(time.Now().UnixMilli(), kvs), -1); err == nil {
-				waits = append(waits, ackWait{p: p, offset: res.LastOffset + 1, out: &outcomes[i]})
-				deleting = append(deleting, id)
-				continue
-			}
-			err = &protocol.Error{Code: commitError(err), Msg: err.Error()}
-		}
-		out.Groups[i].ErrorCode = int16(protocol.Code(err))
-	}
-	b.awaitAcks(waits, 5*time.Second, func() {
-		b.groups.mu.Lock()
-		for i, id := range req.Groups {
-			if code := commitError(&protocol.Error{Code: protocol.ErrorCode(outcomes[i].ErrorCode)}); code != protocol.None {
-				out.Groups[i].ErrorCode = int16(code)
-			} else if slices.Contains(deleting, id) {
-				delete(b.groups.offsets, id)
-				delete(b.groups.groups, id)
-			}
-		}
-		b.groups.mu.Unlock()
-		resp.complete(out)
-	})
-}
-
-// prepareDelete checks that group can be deleted here and returns the
-// tombstones for its committed offsets.
-func (gc *groupCoordinator) prepareDelete(id string) (*partition, []protocol.KV, error) {
-	p, err := gc.serving(id)
-	if err != nil {
-		return nil, nil, err
-	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if g := gc.groups[id]; g != nil && len(g.members) > 0 {
-		return nil, nil, protocol.Errorf(protocol.NonEmptyGroup, "group %q has members", id)
-	}
-	if len(gc.offsets[id]) == 0 && gc.groups[id] == nil {
-		return nil, nil, protocol.Errorf(protocol.GroupIDNotFound, "group %q does not exist", id)
-	}
-	var kvs []protocol.KV
-	for tp := range gc.offsets[id] {
-		k := kmsg.OffsetCommitKey{Version: 1, Group: id, Topic: tp.Topic, Partition: tp.Partition}
-		kvs = append(kvs, protocol.KV{Key: k.AppendTo(nil)})
-	}
-	if len(kvs) == 0 { // membership only, nothing on disk
-		k := kmsg.GroupMetadataKey{Version: 2, Group: id}
-		kvs = append(kvs, protocol.KV{Key: k.AppendTo(nil)})
-	}
-	return p, kvs, nil
-}
-
-// handleOffsetDelete removes committed offsets of a group for partitions
-// of topics it does not consume (GROUP_SUBSCRIBED_TO_TOPIC otherwise), by
-// writing tombstones with acks=all.
-func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp *response) {
-	out := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
-	p, err := b.groups.serving(req.Group)
-	if err != nil {
-		out.ErrorCode = int16(protocol.Code(err))
-		resp.complete(out)
-		return
-	}
-	subscribed, known := b.groups.subscriptions(req.Group)
-	if !known {
-		out.ErrorCode = int16(protocol.GroupIDNotFound)
-		resp.complete(out)
-		return
-	}
-	var kvs []protocol.KV
-	var gone []klog.TopicPartition
-	for _, rt := range req.Topics {
-		ot := kmsg.NewOffsetDeleteResponseTopic()
-		ot.Topic = rt.Topic
-		for _, rp := range rt.Partitions {
-			op := kmsg.NewOffsetDeleteResponseTopicPartition()
-			op.Partition = rp.Partition
-			if subscribed[rt.Topic] {
-				op.ErrorCode = int16(protocol.GroupSubscribedToTopic)
-			} else {
-				k := kmsg.OffsetCommitKey{Version: 1, Group: req.Group, Topic: rt.Topic, Partition: rp.Partition}
-				kvs = append(kvs, protocol.KV{Key: k.AppendTo(nil)})
-				gone = append(gone, klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
-			}
-			ot.Partitions = append(ot.Partitions, op)
-		}
-		out.Topics = append(out.Topics, ot)
-	}
-	if len(kvs) == 0 {
-		resp.complete(out)
-		return
-	}
-	res, err := p.appendAsLeader(protocol.BuildBatch(time.Now().UnixMilli(), kvs), -1)
-	if err != nil {
-		out.ErrorCode = int16(commitError(err))
-		resp.complete(out)
-		return
-	}
-	var outcome kmsg.ProduceResponseTopicPartition
-	b.awaitAcks([]ackWait{{p: p, offset: res.LastOffset + 1, out: &outcome}}, 5*time.Second, func() {
-		if code := commitError(&protocol.Error{Code: protocol.ErrorCode(outcome.ErrorCode)}); code != protocol.None {
-			out.ErrorCode = int16(code)
-		} else {
-			b.groups.mu.Lock()
-			for _, tp := range gone {
-				delete(b.groups.offsets[req.Group], tp)
-			}
-			b.groups.mu.Unlock()
-		}
-		resp.complete(out)
-	})
-}
-
-// subscriptions returns the topics a group's members consume (decoded from
-// their consumer-protocol metadata) and whether the group exists at all.
-func (gc *groupCoordinator) subscriptions(group string) (map[string]bool, bool) {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	g := gc.groups[group]
-	known := len(gc.offsets[group]) > 0 || g != nil && len(g.members) > 0
-	topics := map[string]bool{}
-	if g == nil || g.protocolType != "consumer" {
-		return topics, known
+// groupRecord encodes the group as Kafka stores it (GroupMetadataValue v3,
+// with instance ids): its generation, protocol, leader and every member's
+// subscription and assignment.
+func groupRecord(g *group) protocol.KV {
+	k := kmsg.GroupMetadataKey{Version: 2, Group: g.id}
+	v := kmsg.NewGroupMetadataValue()
+	v.Version, v.ProtocolType, v.Generation, v.CurrentStateTimestamp = 3, g.protocolType, g.generation, g.stateTime
+	if g.protocol != "" {
+		v.Protocol, v.Leader = kmsg.StringPtr(g.protocol), kmsg.StringPtr(g.leader)
 	}
 	for _, m := range g.members {
-		for _, p := range m.protocols {
-			if p.Name != g.protocol {
-				continue
-			}
-			var meta kmsg.ConsumerMemberMetadata
-			if meta.ReadFrom(p.Metadata) == nil {
-				for _, t := range meta.Topics {
-					topics[t] = true
-				}
-			}
+		vm := kmsg.NewGroupMetadataValueMember()
+		vm.MemberID, vm.ClientID, vm.ClientHost = m.id, m.clientID, m.host
+		vm.SessionTimeoutMillis, vm.RebalanceTimeoutMillis = int32(m.session.Milliseconds()), int32(m.rebalance.Milliseconds())
+		vm.Subscription, vm.Assignment = m.metadata(g.protocol), m.assignment
+		if m.instanceID != "" {
+			vm.InstanceID = kmsg.StringPtr(m.instanceID)
 		}
+		v.Members = append(v.Members, vm)
 	}
-	return topics, known
+	return protocol.KV{Key: k.AppendTo(nil), Value: v.AppendTo(nil)}
+}
+
+// groupFromRecord rebuilds a stored group. Its members are Stable with a
+// fresh session: they keep heartbeating to the new coordinator as they did
+// to the old one.
+func groupFromRecord(id string, v *kmsg.GroupMetadataValue, now time.Time) *group {
+	g := newGroup(id)
+	g.protocolType, g.generation, g.stateTime = v.ProtocolType, v.Generation, v.CurrentStateTimestamp
+	g.protocol, g.leader = instanceOf(v.Protocol), instanceOf(v.Leader)
+	for _, vm := range v.Members {
+		m := &member{id: vm.MemberID, instanceID: instanceOf(vm.InstanceID), clientID: vm.ClientID, host: vm.ClientHost,
+			session:    time.Duration(vm.SessionTimeoutMillis) * time.Millisecond,
+			rebalance:  time.Duration(vm.RebalanceTimeoutMillis) * time.Millisecond,
+			protocols:  []kmsg.JoinGroupRequestProtocol{{Name: g.protocol, Metadata: vm.Subscription}},
+			assignment: vm.Assignment, lastSeen: now}
+		g.members[m.id] = m
+		if m.instanceID != "" {
+			g.static[m.instanceID] = m.id
+		}
+		g.state = groupStable
+	}
+	return g
 }

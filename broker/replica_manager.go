@@ -153,6 +153,13 @@ func (rm *replicaManager) ensure(tp klog.TopicPartition, t *coordinator.Topic, s
 		rm.b.log.Info("partition state", "topic", tp.Topic, "partition", tp.Partition,
 			"leader", st.Leader, "leader_epoch", st.LeaderEpoch, "isr", st.ISR)
 	}
+	if tp.Topic == offsetsTopic { // the group coordinator follows the leadership
+		if st.Leader == rm.b.cfg.NodeID {
+			rm.b.groups.scheduleLoad(p)
+		} else {
+			rm.b.groups.unload(tp.Partition)
+		}
+	}
 	return nil
 }
 

@@ -182,7 +182,7 @@ func TestKeys(t *testing.T) {
 	covered := map[string]bool{"log.dir": true}
 	for _, k := range strings.Fields(`unclean.leader.election.enable auto.leader.rebalance.enable
 		leader.imbalance.check.interval.seconds leader.imbalance.per.broker.percentage offsets.topic.num.partitions
-		offsets.topic.replication.factor offsets.retention.minutes group.initial.rebalance.delay.ms
+		offsets.topic.replication.factor offsets.retention.minutes offsets.retention.check.interval.ms group.initial.rebalance.delay.ms
 		group.min.session.timeout.ms group.max.session.timeout.ms group.max.size
 		transaction.state.log.replication.factor transaction.state.log.min.isr`) {
 		covered[k] = true

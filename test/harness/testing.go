@@ -1,8 +1,10 @@
 package harness
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +57,12 @@ func StartT(t testing.TB, n int, extra ...string) *Cluster {
 		if t.Failed() {
 			for _, nd := range c.Nodes {
 				t.Logf("node %d log tail:\n%s", nd.ID, nd.Tail(40))
+				if dir := os.Getenv("GOKAFKA_KEEP_LOGS"); dir != "" {
+					keep := filepath.Join(dir, fmt.Sprintf("%s-node%d.log", strings.ReplaceAll(t.Name(), "/", "_"), nd.ID))
+					if err := os.WriteFile(keep, []byte(nd.Log()), 0o644); err == nil {
+						t.Logf("node %d full log: %s", nd.ID, keep)
+					}
+				}
 			}
 		}
 		if err := c.Stop(); err != nil {

@@ -1,0 +1,250 @@
+package broker
+
+import (
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// The group admin APIs: DescribeGroups, ListGroups, DeleteGroups and
+// OffsetDelete, and the expiry of committed offsets.
+
+func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse {
+	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
+	for _, id := range req.Groups {
+		out := kmsg.NewDescribeGroupsResponseGroup()
+		out.Group = id
+		if _, err := b.groups.serving(id); err != nil {
+			out.ErrorCode = int16(protocol.Code(err))
+			resp.Groups = append(resp.Groups, out)
+			continue
+		}
+		b.groups.mu.Lock()
+		g := b.groups.groups[id]
+		out.State = "Dead"
+		if g != nil {
+			out.State, out.ProtocolType, out.Protocol = string(g.state), g.protocolType, g.protocol
+			for _, m := range g.members {
+				dm := kmsg.NewDescribeGroupsResponseGroupMember()
+				dm.MemberID, dm.ClientID, dm.ClientHost, dm.MemberAssignment = m.id, m.clientID, m.host, m.assignment
+				dm.ProtocolMetadata = m.metadata(g.protocol)
+				if m.instanceID != "" {
+					dm.InstanceID = kmsg.StringPtr(m.instanceID)
+				}
+				out.Members = append(out.Members, dm)
+			}
+		}
+		b.groups.mu.Unlock()
+		resp.Groups = append(resp.Groups, out)
+	}
+	return resp
+}
+
+// handleListGroups lists the groups this broker coordinates: the ones
+// with members and the ones with committed offsets only (Empty).
+func handleListGroups(b *Broker, c *conn, req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse {
+	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
+	gc := b.groups
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	seen := map[string]bool{}
+	add := func(id, state, protocolType string) {
+		if seen[id] || len(req.StatesFilter) > 0 && !slices.Contains(req.StatesFilter, state) {
+			return
+		}
+		seen[id] = true
+		lg := kmsg.NewListGroupsResponseGroup()
+		lg.Group, lg.GroupState, lg.ProtocolType, lg.GroupType = id, state, protocolType, "classic"
+		resp.Groups = append(resp.Groups, lg)
+	}
+	for id, g := range gc.groups {
+		if len(g.members) > 0 || len(gc.offsets[id]) > 0 || g.generation > 0 {
+			add(id, string(g.state), g.protocolType)
+		}
+	}
+	for id := range gc.offsets {
+		if len(gc.offsets[id]) > 0 {
+			add(id, string(groupEmpty), "consumer")
+		}
+	}
+	return resp
+}
+
+// handleDeleteGroups deletes groups without members, as Kafka does: the
+// group is gone at once, and tombstones for it and its committed offsets
+// are written with acks=all before the answer.
+func handleDeleteGroups(b *Broker, c *conn, req *kmsg.DeleteGroupsRequest, resp *response) {
+	out := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
+	out.Groups = make([]kmsg.DeleteGroupsResponseGroup, len(req.Groups))
+	gc := b.groups
+	remaining := len(req.Groups) + 1 // under gc.mu; the extra one is this loop's
+	finish := func() {
+		if remaining--; remaining == 0 {
+			resp.complete(out)
+		}
+	}
+	for i, id := range req.Groups {
+		out.Groups[i].Group = id
+		p, err := gc.serving(id)
+		gc.mu.Lock()
+		if err == nil {
+			err = gc.deletableLocked(id)
+		}
+		if err != nil {
+			out.Groups[i].ErrorCode = int16(protocol.Code(err))
+			finish()
+			gc.mu.Unlock()
+			continue
+		}
+		kvs := []protocol.KV{{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: id}).AppendTo(nil)}}
+		for tp := range gc.offsets[id] {
+			kvs = append(kvs, offsetRecord(id, tp, nil))
+		}
+		delete(gc.offsets, id)
+		delete(gc.groups, id)
+		gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
+			out.Groups[i].ErrorCode = int16(code)
+			finish()
+		})
+		gc.mu.Unlock()
+	}
+	gc.mu.Lock()
+	finish()
+	gc.mu.Unlock()
+}
+
+// deletableLocked checks that a group exists and has no members.
+func (gc *groupCoordinator) deletableLocked(id string) error {
+	g := gc.groups[id]
+	if g != nil && len(g.members) > 0 {
+		return protocol.Errorf(protocol.NonEmptyGroup, "group %q has members", id)
+	}
+	if len(gc.offsets[id]) == 0 && (g == nil || g.generation == 0) {
+		return protocol.Errorf(protocol.GroupIDNotFound, "group %q does not exist", id)
+	}
+	return nil
+}
+
+// handleOffsetDelete removes committed offsets of a group for partitions
+// of topics it does not consume (GROUP_SUBSCRIBED_TO_TOPIC otherwise), by
+// writing tombstones with acks=all.
+func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp *response) {
+	out := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
+	p, err := b.groups.serving(req.Group)
+	if err != nil {
+		out.ErrorCode = int16(protocol.Code(err))
+		resp.complete(out)
+		return
+	}
+	gc := b.groups
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	g := gc.groups[req.Group]
+	if len(gc.offsets[req.Group]) == 0 && (g == nil || len(g.members) == 0) {
+		out.ErrorCode = int16(protocol.GroupIDNotFound)
+		resp.complete(out)
+		return
+	}
+	subscribed := g.subscriptions()
+	var kvs []protocol.KV
+	for _, rt := range req.Topics {
+		ot := kmsg.NewOffsetDeleteResponseTopic()
+		ot.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			op := kmsg.NewOffsetDeleteResponseTopicPartition()
+			op.Partition = rp.Partition
+			if subscribed[rt.Topic] {
+				op.ErrorCode = int16(protocol.GroupSubscribedToTopic)
+			} else {
+				tp := klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
+				delete(gc.offsets[req.Group], tp)
+				kvs = append(kvs, offsetRecord(req.Group, tp, nil))
+			}
+			ot.Partitions = append(ot.Partitions, op)
+		}
+		out.Topics = append(out.Topics, ot)
+	}
+	if len(kvs) == 0 {
+		resp.complete(out)
+		return
+	}
+	gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
+		out.ErrorCode = int16(code)
+		resp.complete(out)
+	})
+}
+
+// subscriptions returns the topics a consumer group's members consume,
+// decoded from their consumer-protocol metadata; g may be nil.
+func (g *group) subscriptions() map[string]bool {
+	topics := map[string]bool{}
+	if g == nil || g.protocolType != "consumer" {
+		return topics
+	}
+	for _, m := range g.members {
+		var meta kmsg.ConsumerMemberMetadata
+		if meta.ReadFrom(m.metadata(g.protocol)) == nil {
+			for _, t := range meta.Topics {
+				topics[t] = true
+			}
+		}
+	}
+	return topics
+}
+
+// expireOffsets drops committed offsets past retention, by Kafka's rules:
+// an offset with its own expiry time (OffsetCommit v1-v4) at that time; an
+// empty group's offsets offsets.retention.minutes after it became empty;
+// offsets committed outside any group protocol, or for topics a stable
+// consumer group no longer subscribes to, that long after the commit. A
+// group left with neither members nor offsets is deleted.
+func (gc *groupCoordinator) expireOffsets(now time.Time) {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	nowMs, retention := now.UnixMilli(), gc.b.cfg.OffsetsRetention.Milliseconds()
+	for id := range gc.offsets {
+		gc.group(id) // a group known only by its offsets is Empty
+	}
+	for id, g := range gc.groups {
+		p := gc.localPartition(id)
+		if p == nil || len(g.members) > 0 && g.state != groupStable || len(g.pending) > 0 {
+			continue
+		}
+		subscribed := g.subscriptions()
+		var kvs []protocol.KV
+		for tp, co := range gc.offsets[id] {
+			var expired bool
+			switch {
+			case co.ExpireTime > 0:
+				expired = nowMs >= co.ExpireTime
+			case g.protocolType == "" || len(g.members) > 0 && g.protocolType == "consumer" && !subscribed[tp.Topic]:
+				expired = nowMs-co.CommitTime >= retention
+			case len(g.members) == 0:
+				expired = nowMs-g.stateTime >= retention
+			}
+			if expired {
+				delete(gc.offsets[id], tp)
+				kvs = append(kvs, offsetRecord(id, tp, nil))
+			}
+		}
+		if len(g.members) == 0 && len(gc.offsets[id]) == 0 {
+			delete(gc.offsets, id)
+			delete(gc.groups, id)
+			if g.generation > 0 || len(kvs) > 0 { // else nothing was ever stored
+				kvs = append(kvs, protocol.KV{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: id}).AppendTo(nil)})
+			}
+		}
+		if len(kvs) > 0 {
+			gc.b.log.Info("expired committed offsets", "group", id, "records", len(kvs))
+			gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
+				if code != protocol.None {
+					gc.b.log.Warn("cannot store expired offsets", "group", id, "error", code)
+				}
+			})
+		}
+	}
+}

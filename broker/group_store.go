@@ -1,0 +1,360 @@
+package broker
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"sync"
+	"time"
+	"unicode/utf16"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/coordinator"
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// Groups and their committed offsets live in the internal topic
+// __consumer_offsets, in Kafka's own record formats (GroupMetadataKey/Value
+// and OffsetCommitKey/Value), so the topic reads the same as Kafka's. A
+// group belongs to one partition of it (Kafka's hash of the group id), and
+// the leader of that partition is the group's coordinator: it writes with
+// acks=all and, when it becomes leader in a new epoch, loads the partition
+// in the background, answering COORDINATOR_LOAD_IN_PROGRESS until done.
+
+const offsetsTopic = "__consumer_offsets"
+
+type committedOffset struct {
+	Offset      int64
+	LeaderEpoch int32
+	Metadata    string
+	CommitTime  int64 // ms since the epoch
+	ExpireTime  int64 // ms; 0 when the group's retention applies
+}
+
+// groupImage is the state of groups and offsets, as loaded from one
+// partition or held for all the partitions this broker coordinates.
+type groupImage struct {
+	groups  map[string]*group                                  // by group id
+	offsets map[string]map[klog.TopicPartition]committedOffset // by group
+}
+
+type groupCoordinator struct {
+	b *Broker
+
+	mu sync.Mutex
+	groupImage
+	loaded  map[int32]int32 // offsets partition -> leader epoch it was loaded in
+	loading map[int32]int32 // offsets partition -> leader epoch of the latest load started
+}
+
+func newGroupCoordinator(b *Broker) *groupCoordinator {
+	return &groupCoordinator{b: b, groupImage: newGroupImage(), loaded: map[int32]int32{}, loading: map[int32]int32{}}
+}
+
+func newGroupImage() groupImage {
+	return groupImage{groups: map[string]*group{}, offsets: map[string]map[klog.TopicPartition]committedOffset{}}
+}
+
+// partitionFor is Kafka's group placement: abs(groupId.hashCode()) modulo
+// the partition count, with Java's String.hashCode over UTF-16 units.
+func partitionFor(group string, partitions int32) int32 {
+	var h int32
+	for _, u := range utf16.Encode([]rune(group)) {
+		h = 31*h + int32(u)
+	}
+	return (h & 0x7fffffff) % partitions
+}
+
+// ensureTopic creates __consumer_offsets on first use. With fewer live
+// brokers than offsets.topic.replication.factor it says so plainly.
+func (gc *groupCoordinator) ensureTopic(ctx context.Context) (*coordinator.Topic, error) {
+	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {
+		return t, nil
+	}
+	spec := coordinator.CreateTopicSpec{
+		Name:              offsetsTopic,
+		NumPartitions:     gc.b.cfg.OffsetsTopicPartitions,
+		ReplicationFactor: gc.b.cfg.OffsetsTopicReplicationFactor,
+		Configs:           map[string]string{"cleanup.policy": "compact", "segment.bytes": "104857600"},
+	}
+	r := gc.b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
+	if r.Err != nil && protocol.Code(r.Err) != protocol.TopicAlreadyExists {
+		gc.b.log.Error("cannot create "+offsetsTopic+"; group coordination is unavailable until it exists",
+			"offsets.topic.replication.factor", spec.ReplicationFactor, "err", r.Err)
+		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "creating %s: %v", offsetsTopic, r.Err)
+	}
+	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {
+		return t, nil
+	}
+	return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s is being created", offsetsTopic)
+}
+
+// coordinatorOf returns the offsets partition of group and its leader.
+func (gc *groupCoordinator) coordinatorOf(ctx context.Context, group string) (int32, int32, error) {
+	t, err := gc.ensureTopic(ctx)
+	if err != nil {
+		return -1, -1, err
+	}
+	p := partitionFor(group, int32(len(t.Partitions)))
+	return p, t.Partitions[p].Leader, nil
+}
+
+func (gc *groupCoordinator) partitionCount() int32 {
+	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {
+		return int32(len(t.Partitions))
+	}
+	return gc.b.cfg.OffsetsTopicPartitions
+}
+
+// serving returns the local offsets partition of group if this broker is
+// its coordinator and has loaded it: NOT_COORDINATOR or
+// COORDINATOR_LOAD_IN_PROGRESS otherwise.
+func (gc *groupCoordinator) serving(group string) (*partition, error) {
+	t := gc.b.coord.Metadata().Topic(offsetsTopic)
+	if t == nil {
+		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s does not exist yet", offsetsTopic)
+	}
+	pid := partitionFor(group, int32(len(t.Partitions)))
+	p := gc.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
+	if p == nil || !p.isLeader() {
+		return nil, protocol.Errorf(protocol.NotCoordinator, "broker %d does not coordinate group %q", gc.b.cfg.NodeID, group)
+	}
+	_, epoch := p.state()
+	gc.mu.Lock()
+	e, ok := gc.loaded[pid]
+	gc.mu.Unlock()
+	if !ok || e != epoch {
+		gc.scheduleLoad(p)
+		return nil, protocol.Errorf(protocol.CoordinatorLoadInProgress, "loading %s-%d", offsetsTopic, pid)
+	}
+	return p, nil
+}
+
+// scheduleLoad starts loading an offsets partition this broker leads, once
+// per leader epoch. The replica manager calls it on every leadership
+// change; serving calls it too, in case a load failed.
+func (gc *groupCoordinator) scheduleLoad(p *partition) {
+	leader, epoch := p.state()
+	pid := p.tp.Partition
+	gc.mu.Lock()
+	e, ok := gc.loading[pid]
+	if leader != gc.b.cfg.NodeID || ok && e == epoch {
+		gc.mu.Unlock()
+		return
+	}
+	gc.loading[pid] = epoch
+	gc.mu.Unlock()
+	gc.b.wg.Add(1)
+	go func() {
+		defer gc.b.wg.Done()
+		start := time.Now()
+		img, err := loadGroups(p.log, start)
+		gc.mu.Lock()
+		defer gc.mu.Unlock()
+		if err != nil {
+			gc.b.log.Error("cannot load group coordinator state", "partition", pid, "err", err)
+			delete(gc.loading, pid)
+			return
+		}
+		if l, now := p.state(); l != gc.b.cfg.NodeID || now != epoch {
+			return // superseded while reading
+		}
+		gc.unloadLocked(pid)
+		for id, g := range img.groups {
+			gc.groups[id] = g
+		}
+		for id, o := range img.offsets {
+			gc.offsets[id] = o
+		}
+		gc.loaded[pid] = epoch
+		level := slog.LevelDebug // an empty partition is not news
+		if len(img.groups)+len(img.offsets) > 0 {
+			level = slog.LevelInfo
+		}
+		gc.b.log.Log(context.Background(), level, "loaded group coordinator state", "partition", pid,
+			"leader_epoch", epoch, "groups", len(img.groups), "took", time.Since(start).Round(time.Millisecond))
+	}()
+}
+
+// unload forgets the groups of an offsets partition this broker no longer
+// leads; parked requests learn that it is not their coordinator any more.
+func (gc *groupCoordinator) unload(pid int32) {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	delete(gc.loading, pid)
+	if _, ok := gc.loaded[pid]; ok {
+		gc.unloadLocked(pid)
+	}
+}
+
+func (gc *groupCoordinator) unloadLocked(pid int32) {
+	n := gc.partitionCount()
+	for id, g := range gc.groups {
+		if partitionFor(id, n) != pid {
+			continue
+		}
+		if g.timer != nil {
+			g.timer.Stop()
+		}
+		for _, m := range g.members {
+			m.answerParked(protocol.NotCoordinator)
+		}
+		delete(gc.groups, id)
+	}
+	for id := range gc.offsets {
+		if partitionFor(id, n) == pid {
+			delete(gc.offsets, id)
+		}
+	}
+	delete(gc.loaded, pid)
+}
+
+// loadGroups replays a partition of __consumer_offsets up to its end.
+func loadGroups(l *klog.Log, now time.Time) (groupImage, error) {
+	img := newGroupImage()
+	end := l.LogEndOffset()
+	for offset := l.LogStartOffset(); offset < end; {
+		res, err := l.Read(offset, 1<<20, end, true)
+		if err != nil {
+			return img, err
+		}
+		if len(res.Records) == 0 {
+			break
+		}
+		for rest := res.Records; len(rest) > 0; {
+			h, batch, next, err := protocol.NextBatch(rest)
+			if err != nil {
+				return img, err
+			}
+			if err := img.replay(batch, now); err != nil {
+				return img, err
+			}
+			offset, rest = h.LastOffset()+1, next
+		}
+	}
+	return img, nil
+}
+
+// replay applies one batch of __consumer_offsets records: keys of version 0
+// and 1 are offset commits, version 2 group metadata; a nil value deletes.
+func (img *groupImage) replay(batch []byte, now time.Time) error {
+	records, err := protocol.Records(batch)
+	if err != nil {
+		return err
+	}
+	for _, r := range records {
+		if len(r.Key) < 2 {
+			continue
+		}
+		switch binary.BigEndian.Uint16(r.Key) {
+		case 0, 1:
+			err = img.replayOffset(r.Key, r.Value)
+		case 2:
+			err = img.replayGroup(r.Key, r.Value, now)
+		}
+		if err != nil {
+			return protocol.Errorf(protocol.CorruptMessage, "%s: %v", offsetsTopic, err)
+		}
+	}
+	return nil
+}
+
+func (img *groupImage) replayOffset(key, value []byte) error {
+	var k kmsg.OffsetCommitKey
+	if err := k.ReadFrom(key); err != nil {
+		return err
+	}
+	tp := klog.TopicPartition{Topic: k.Topic, Partition: k.Partition}
+	if value == nil {
+		delete(img.offsets[k.Group], tp)
+		return nil
+	}
+	var v kmsg.OffsetCommitValue
+	if err := v.ReadFrom(value); err != nil {
+		return err
+	}
+	co := committedOffset{Offset: v.Offset, LeaderEpoch: v.LeaderEpoch, Metadata: v.Metadata, CommitTime: v.CommitTimestamp}
+	if v.Version == 1 && v.ExpireTimestamp > 0 {
+		co.ExpireTime = v.ExpireTimestamp
+	}
+	if v.Version < 3 {
+		co.LeaderEpoch = -1
+	}
+	img.store(k.Group, tp, co)
+	return nil
+}
+
+func (img *groupImage) replayGroup(key, value []byte, now time.Time) error {
+	var k kmsg.GroupMetadataKey
+	if err := k.ReadFrom(key); err != nil {
+		return err
+	}
+	if value == nil {
+		delete(img.groups, k.Group)
+		return nil
+	}
+	var v kmsg.GroupMetadataValue
+	if err := v.ReadFrom(value); err != nil {
+		return err
+	}
+	img.groups[k.Group] = groupFromRecord(k.Group, &v, now)
+	return nil
+}
+
+func (img *groupImage) store(group string, tp klog.TopicPartition, c committedOffset) {
+	if img.offsets[group] == nil {
+		img.offsets[group] = map[klog.TopicPartition]committedOffset{}
+	}
+	img.offsets[group][tp] = c
+}
+
+// writeLocked appends records for the groups of p with acks=all and calls
+// done, under gc.mu, with what Kafka's group coordinator answers for the
+// outcome. The append happens under gc.mu, so the records of a group are
+// stored in the order its state changed.
+func (gc *groupCoordinator) writeLocked(p *partition, kvs []protocol.KV, done func(protocol.ErrorCode)) {
+	res, err := p.appendAsLeader(protocol.BuildBatch(time.Now().UnixMilli(), kvs), -1)
+	if err != nil {
+		done(commitError(err))
+		return
+	}
+	var outcome kmsg.ProduceResponseTopicPartition
+	gc.b.wg.Add(1)
+	go func() { // awaitAcks may finish at once, and done needs gc.mu
+		defer gc.b.wg.Done()
+		gc.b.awaitAcks([]ackWait{{p: p, offset: res.LastOffset + 1, out: &outcome}}, 5*time.Second, func() {
+			gc.mu.Lock()
+			defer gc.mu.Unlock()
+			done(commitError(&protocol.Error{Code: protocol.ErrorCode(outcome.ErrorCode)}))
+		})
+	}()
+}
+
+// localPartition returns the offsets partition of group if this broker
+// leads it.
+func (gc *groupCoordinator) localPartition(group string) *partition {
+	p := gc.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: partitionFor(group, gc.partitionCount())})
+	if p == nil || !p.isLeader() {
+		return nil
+	}
+	return p
+}
+
+// commitError maps an append failure to what Kafka's group coordinator
+// answers for it.
+func commitError(err error) protocol.ErrorCode {
+	switch code := protocol.Code(err); code {
+	case protocol.None:
+		return code
+	case protocol.NotLeaderOrFollower, protocol.FencedLeaderEpoch:
+		return protocol.NotCoordinator
+	case protocol.MessageTooLarge:
+		return protocol.InvalidCommitOffsetSize
+	case protocol.UnknownTopicOrPartition, protocol.NotEnoughReplicas, protocol.NotEnoughReplicasAfterAppend, protocol.RequestTimedOut:
+		return protocol.CoordinatorNotAvailable
+	default:
+		return code
+	}
+}
