@@ -42,6 +42,7 @@ type Config struct {
 	// offsets.topic.num.partitions and offsets.topic.replication.factor.
 	OffsetsTopicPartitions        int32
 	OffsetsTopicReplicationFactor int16
+	OffsetsTopicSegmentBytes      int64 // offsets.topic.segment.bytes
 	// offsets.retention.minutes: how long an empty group's offsets (or a
 	// standalone commit) are kept; offsets.retention.check.interval.ms.
 	OffsetsRetention              time.Duration
@@ -76,6 +77,7 @@ func DefaultConfig() Config {
 		ReplicaLagTimeMax:             30 * time.Second,
 		OffsetsTopicPartitions:        50,
 		OffsetsTopicReplicationFactor: 3,
+		OffsetsTopicSegmentBytes:      100 << 20,
 		OffsetsRetention:              7 * 24 * time.Hour,
 		OffsetsRetentionCheckInterval: 10 * time.Minute,
 		GroupInitialRebalanceDelay:    3 * time.Second,

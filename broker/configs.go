@@ -13,7 +13,7 @@ import (
 // topicConfigs is the table of topic-level config keys this broker accepts,
 // Kafka's names. apply maps a value onto the partition log's Config; keys
 // with a nil apply are validated and stored, and act elsewhere (min ISR,
-// election) or in a later subsystem (the log cleaner for compaction keys).
+// election) or are not applied yet (segment.jitter.ms, compaction lags).
 var topicConfigs = map[string]func(c *klog.Config, v string) error{
 	"cleanup.policy": func(c *klog.Config, v string) error {
 		c.CleanupPolicy = strings.ReplaceAll(v, " ", "")
@@ -39,7 +39,7 @@ var topicConfigs = map[string]func(c *klog.Config, v string) error{
 	"segment.ms":            intField(func(c *klog.Config) *int64 { return &c.SegmentMs }, 1),
 	"min.insync.replicas":   func(_ *klog.Config, v string) error { _, err := parseMinISR(v); return err },
 	"segment.jitter.ms":     validInt(0),
-	"delete.retention.ms":   validInt(0),
+	"delete.retention.ms":   intField(func(c *klog.Config) *int64 { return &c.DeleteRetentionMs }, 0),
 	"min.compaction.lag.ms": validInt(0),
 	"max.compaction.lag.ms": validInt(1),
 	"message.timestamp.type": func(c *klog.Config, v string) error {
@@ -55,11 +55,12 @@ var topicConfigs = map[string]func(c *klog.Config, v string) error{
 	},
 	"unclean.leader.election.enable": validBool,
 	"preallocate":                    validBool,
-	"min.cleanable.dirty.ratio": func(_ *klog.Config, v string) error {
+	"min.cleanable.dirty.ratio": func(c *klog.Config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0 || f > 1 {
 			return fmt.Errorf("must be a number between 0 and 1")
 		}
+		c.MinCleanableDirtyRatio = f
 		return nil
 	},
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf16"
@@ -77,7 +78,8 @@ func (gc *groupCoordinator) ensureTopic(ctx context.Context) (*coordinator.Topic
 		Name:              offsetsTopic,
 		NumPartitions:     gc.b.cfg.OffsetsTopicPartitions,
 		ReplicationFactor: gc.b.cfg.OffsetsTopicReplicationFactor,
-		Configs:           map[string]string{"cleanup.policy": "compact", "segment.bytes": "104857600"},
+		Configs: map[string]string{"cleanup.policy": "compact",
+			"segment.bytes": strconv.FormatInt(gc.b.cfg.OffsetsTopicSegmentBytes, 10)},
 	}
 	r := gc.b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
 	if r.Err != nil && protocol.Code(r.Err) != protocol.TopicAlreadyExists {

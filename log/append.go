@@ -131,7 +131,18 @@ func (l *Log) prepare(b []byte, opts AppendOptions, now time.Time) (protocol.Bat
 // write appends one prepared batch, rolling the active segment first when
 // the batch would break its size, age or index limits.
 func (l *Log) write(b []byte, h *protocol.BatchHeader, now time.Time) error {
-	if !l.active().fits(len(b), h.LastOffset(), &l.cfg, now) || h.BaseOffset > l.logEndOffset() && l.active().size > 0 {
+	if gap := h.BaseOffset > l.logEndOffset(); gap && l.compacted() {
+		// A follower of a compacted leader copies its gaps.
+		if err := l.markGaps(); err != nil {
+			return err
+		}
+	} else if gap && l.active().size > 0 {
+		// Elsewhere offsets stay dense within a segment.
+		if err := l.roll(h.BaseOffset); err != nil {
+			return err
+		}
+	}
+	if !l.active().fits(len(b), h.LastOffset(), &l.cfg, now) {
 		if err := l.roll(h.BaseOffset); err != nil {
 			return err
 		}

@@ -22,22 +22,28 @@ type Config struct {
 	FileDeleteDelayMs     int64 // file.delete.delay.ms
 	LogAppendTime         bool  // message.timestamp.type=LogAppendTime
 	CleanupPolicy         string
+	// delete.retention.ms: how long a compacted log keeps tombstones;
+	// min.cleanable.dirty.ratio: how much of it must be new to compact.
+	DeleteRetentionMs      int64
+	MinCleanableDirtyRatio float64
 }
 
 // DefaultConfig returns Kafka's defaults.
 func DefaultConfig() Config {
 	return Config{
-		SegmentBytes:          1 << 30,
-		SegmentMs:             7 * 24 * time.Hour.Milliseconds(),
-		RetentionMs:           7 * 24 * time.Hour.Milliseconds(),
-		RetentionBytes:        -1,
-		IndexIntervalBytes:    4096,
-		IndexSizeMaxBytes:     10 << 20,
-		FlushIntervalMessages: math.MaxInt64,
-		FlushIntervalMs:       math.MaxInt64,
-		MaxMessageBytes:       1048588,
-		FileDeleteDelayMs:     60000,
-		CleanupPolicy:         "delete",
+		SegmentBytes:           1 << 30,
+		SegmentMs:              7 * 24 * time.Hour.Milliseconds(),
+		RetentionMs:            7 * 24 * time.Hour.Milliseconds(),
+		RetentionBytes:         -1,
+		IndexIntervalBytes:     4096,
+		IndexSizeMaxBytes:      10 << 20,
+		FlushIntervalMessages:  math.MaxInt64,
+		FlushIntervalMs:        math.MaxInt64,
+		MaxMessageBytes:        1048588,
+		FileDeleteDelayMs:      60000,
+		CleanupPolicy:          "delete",
+		DeleteRetentionMs:      24 * time.Hour.Milliseconds(),
+		MinCleanableDirtyRatio: 0.5,
 	}
 }
 
@@ -60,6 +66,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("flush.ms %d: must not be negative", c.FlushIntervalMs)
 	case c.MaxMessageBytes < 0:
 		return fmt.Errorf("max.message.bytes %d: must not be negative", c.MaxMessageBytes)
+	case c.DeleteRetentionMs < 0:
+		return fmt.Errorf("delete.retention.ms %d: must not be negative", c.DeleteRetentionMs)
+	case c.MinCleanableDirtyRatio < 0 || c.MinCleanableDirtyRatio > 1:
+		return fmt.Errorf("min.cleanable.dirty.ratio %v: must be between 0 and 1", c.MinCleanableDirtyRatio)
 	case c.CleanupPolicy != "delete" && c.CleanupPolicy != "compact" && c.CleanupPolicy != "compact,delete" && c.CleanupPolicy != "delete,compact":
 		return fmt.Errorf("cleanup.policy %q: must be delete, compact or both", c.CleanupPolicy)
 	}
@@ -74,6 +84,8 @@ type ManagerConfig struct {
 	FlushSchedulerInterval   time.Duration // log.flush.scheduler.interval.ms
 	FlushCheckpointInterval  time.Duration // log.flush.offset.checkpoint.interval.ms
 	FlushStartOffsetInterval time.Duration // log.flush.start.offset.checkpoint.interval.ms
+	CleanerEnable            bool          // log.cleaner.enable
+	CleanerBackoff           time.Duration // log.cleaner.backoff.ms
 	Defaults                 Config        // broker-wide defaults for every partition
 }
 
@@ -86,6 +98,8 @@ func DefaultManagerConfig() ManagerConfig {
 		FlushSchedulerInterval:   time.Second,
 		FlushCheckpointInterval:  time.Minute,
 		FlushStartOffsetInterval: time.Minute,
+		CleanerEnable:            true,
+		CleanerBackoff:           15 * time.Second,
 		Defaults:                 DefaultConfig(),
 	}
 }
@@ -97,6 +111,8 @@ func (c ManagerConfig) Validate() error {
 		return fmt.Errorf("log.dirs: at least one directory is required")
 	case c.RecoveryThreadsPerDir < 1:
 		return fmt.Errorf("num.recovery.threads.per.data.dir %d: must be at least 1", c.RecoveryThreadsPerDir)
+	case c.CleanerBackoff <= 0:
+		return fmt.Errorf("log.cleaner.backoff.ms %d: must be positive", c.CleanerBackoff.Milliseconds())
 	case c.RetentionCheckInterval <= 0:
 		return fmt.Errorf("log.retention.check.interval.ms %d: must be positive", c.RetentionCheckInterval.Milliseconds())
 	}

@@ -48,6 +48,12 @@ type Log struct {
 	topicID [16]byte
 	logger  *slog.Logger
 
+	// cleanMu keeps the cleaner's segments in place while it works:
+	// whatever removes or rewrites segments takes it (before mu).
+	cleanMu    sync.Mutex
+	firstDirty int64 // where the last compaction's inactive segments ended
+	gaps       bool  // the log may have offset gaps: gapsMarkerFile exists
+
 	mu             sync.RWMutex
 	cfg            Config
 	segments       []*segment // sorted by base offset; never empty while open
@@ -75,6 +81,9 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, st ope
 	l := &Log{tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, gapsMarkerFile)); err == nil {
+		l.gaps = true
 	}
 	if err := l.loadSegments(st); err != nil {
 		l.closeSegments()
@@ -108,7 +117,7 @@ func (l *Log) loadSegments(st openState) error {
 		l.segments = append(l.segments, s)
 		var cut int64
 		if st.clean || (i+1 < len(bases) && bases[i+1] <= st.recoveryPoint) {
-			err = s.load(l.cfg.IndexIntervalBytes)
+			err = s.load(l.cfg.IndexIntervalBytes, l.allowGaps())
 		} else {
 			cut, err = l.recoverSegment(s)
 		}
@@ -134,7 +143,7 @@ func (l *Log) loadSegments(st openState) error {
 }
 
 func (l *Log) recoverSegment(s *segment) (int64, error) {
-	cut, err := s.recover(l.cfg.IndexIntervalBytes)
+	cut, err := s.recover(l.cfg.IndexIntervalBytes, l.allowGaps())
 	if err != nil {
 		return 0, err
 	}
@@ -321,6 +330,8 @@ func (l *Log) flushIfDue(now time.Time) error {
 // Close seals the active segment and saves the producer state, so that the
 // next open can skip recovery.
 func (l *Log) Close() error {
+	l.cleanMu.Lock()
+	defer l.cleanMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

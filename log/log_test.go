@@ -3,6 +3,7 @@ package log
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -449,4 +450,124 @@ func TestTruncateFullyAndStartAt(t *testing.T) {
 	if l.LogEndOffset() != 101 {
 		t.Fatalf("after reopen: end %d", l.LogEndOffset())
 	}
+}
+
+// readAll returns every record of the log from its start, as offset ->
+// key=value (value "<nil>" for a tombstone).
+func readAll(t *testing.T, l *Log) map[int64]string {
+	t.Helper()
+	out := map[int64]string{}
+	for offset := l.LogStartOffset(); offset < l.LogEndOffset(); {
+		res, err := l.Read(offset, 1<<20, l.LogEndOffset(), true)
+		if err != nil {
+			t.Fatalf("read at %d: %v", offset, err)
+		}
+		if len(res.Records) == 0 {
+			break
+		}
+		for b := res.Records; len(b) > 0; {
+			h, batch, rest, err := protocol.NextBatch(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := protocol.Records(batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rs {
+				v := string(r.Value)
+				if r.Value == nil {
+					v = "<nil>"
+				}
+				out[h.BaseOffset+int64(r.OffsetDelta)] = string(r.Key) + "=" + v
+			}
+			offset, b = h.LastOffset()+1, rest
+		}
+	}
+	return out
+}
+
+// TestCompactKeepsNewestPerKey writes three rounds of the same keys and a
+// tombstone into several segments, compacts, and checks that the inactive
+// segments keep only each key's newest record, at its original offset; the
+// gaps survive a reopen (recovery) and tombstones go once
+// delete.retention.ms has passed.
+func TestCompactKeepsNewestPerKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.CleanupPolicy, cfg.SegmentBytes, cfg.MinCleanableDirtyRatio = "compact", 300, 0
+	l := openTest(t, dir, cfg, true)
+	put := func(kvs ...protocol.KV) {
+		t.Helper()
+		if _, err := l.Append(protocol.BuildBatch(time.Now().UnixMilli(), kvs), AppendOptions{LeaderEpoch: 1, AssignOffsets: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv := func(k, v string) protocol.KV { return protocol.KV{Key: []byte(k), Value: []byte(v)} }
+	for round := range 3 {
+		for _, k := range []string{"a", "b", "c"} {
+			put(kv(k, fmt.Sprintf("%s%d", k, round)))
+		}
+	}
+	put(protocol.KV{Key: []byte("c")}) // offset 9: delete c
+	for i := range 6 {                 // offsets 10-15, pushing 9 out of the active segment
+		put(kv("e", fmt.Sprint(i)))
+	}
+	before := readAll(t, l)
+	st, err := l.Compact(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := readAll(t, l)
+	if st.Segments == 0 || st.RecordsAfter >= st.RecordsBefore || len(after) >= len(before) {
+		t.Fatalf("nothing compacted: %+v, %d records before, %d after", st, len(before), len(after))
+	}
+	activeBase := l.segments[len(l.segments)-1].base
+	if activeBase <= 9 {
+		t.Fatalf("the active segment starts at %d; the test needs the tombstone at 9 before it", activeBase)
+	}
+	for off, rec := range before {
+		if off >= activeBase {
+			if after[off] != rec {
+				t.Fatalf("active segment changed at %d: %q -> %q", off, rec, after[off])
+			}
+			continue
+		}
+		newest := true
+		for o2, r2 := range before {
+			if o2 > off && o2 < activeBase && rec[:1] == r2[:1] {
+				newest = false
+			}
+		}
+		if _, kept := after[off]; kept != newest {
+			t.Fatalf("offset %d (%s): kept %v, newest of its key %v", off, rec, kept, newest)
+		}
+	}
+	l.Close()
+	// A broker recovers its logs before it knows their topics' configs:
+	// recovery under the default (delete) policy must keep the gaps.
+	l = openTest(t, dir, DefaultConfig(), false)
+	if got := readAll(t, l); len(got) != len(after) {
+		t.Fatalf("after reopening: %v, want %v", got, after)
+	}
+	l.SetConfig(cfg)
+	// The tombstone at 9 is the newest c in the inactive part: it is kept
+	// until delete.retention.ms has passed.
+	if after[9] != "c=<nil>" {
+		t.Fatalf("tombstone dropped early: %v", after)
+	}
+	l.cfg.DeleteRetentionMs = 0
+	l.firstDirty = 0
+	if _, err := l.Compact(time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, l); got[9] != "" || len(got) != len(after)-1 {
+		t.Fatalf("tombstone kept past delete.retention.ms: %v", got)
+	}
+	// Appends go on at the log end after compaction.
+	res := mustAppend(t, l, prototest.Plain(1000, "x").Encode())
+	if res.FirstOffset != 16 {
+		t.Fatalf("append after compaction at %d, want 16", res.FirstOffset)
+	}
+	l.Close()
 }

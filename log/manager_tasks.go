@@ -7,8 +7,10 @@ import (
 )
 
 // Start runs the background work: retention every
-// log.retention.check.interval.ms, flush.ms checks and checkpoints.
+// log.retention.check.interval.ms, flush.ms checks and checkpoints, and the
+// cleaner.
 func (m *Manager) Start() {
+	m.startCleaner()
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -31,6 +33,46 @@ func (m *Manager) Start() {
 			}
 		}
 	}()
+}
+
+// startCleaner compacts the logs whose cleanup.policy includes compact,
+// every log.cleaner.backoff.ms, in a goroutine of its own: rewriting a
+// segment takes a while and must not hold up flushes and retention.
+func (m *Manager) startCleaner() {
+	if !m.cfg.CleanerEnable {
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(m.cfg.CleanerBackoff)
+		defer t.Stop()
+		for {
+			select {
+			case <-m.stop:
+				return
+			case now := <-t.C:
+				m.compactAll(now)
+			}
+		}
+	}()
+}
+
+func (m *Manager) compactAll(now time.Time) {
+	for _, l := range m.All() {
+		start := time.Now()
+		st, err := l.Compact(now)
+		if err != nil {
+			m.logger.Error("compaction failed", "partition", l.tp.String(), "err", err)
+			continue
+		}
+		if st.Segments > 0 {
+			m.logger.Info("compacted log", "partition", l.tp.String(), "segments", st.Segments,
+				"bytes_before", st.BytesBefore, "bytes_after", st.BytesAfter,
+				"records_before", st.RecordsBefore, "records_after", st.RecordsAfter,
+				"took", time.Since(start).Round(time.Millisecond))
+		}
+	}
 }
 
 func (m *Manager) applyRetention(now time.Time) {

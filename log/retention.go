@@ -11,6 +11,8 @@ import (
 // over retention.bytes. The active segment always stays. It returns how
 // many segments were deleted.
 func (l *Log) DeleteOldSegments(now time.Time) (int, error) {
+	l.cleanMu.Lock()
+	defer l.cleanMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

@@ -176,8 +176,10 @@ func (s *segment) scan(pos, end int64, fn func(h *protocol.BatchHeader, b []byte
 }
 
 // recover rebuilds the segment's state by reading every batch, truncating a
-// torn or corrupt tail. It returns the number of bytes cut off.
-func (s *segment) recover(indexInterval int32) (int64, error) {
+// torn or corrupt tail. It returns the number of bytes cut off. Offsets
+// must continue exactly from batch to batch unless gaps are allowed: in a
+// compacted log the cleaner leaves them.
+func (s *segment) recover(indexInterval int32, gaps bool) (int64, error) {
 	st, err := s.f.Stat()
 	if err != nil {
 		return 0, err
@@ -186,9 +188,10 @@ func (s *segment) recover(indexInterval int32) (int64, error) {
 	fileSize, expect := st.Size(), s.base
 	end, err := s.scan(0, fileSize, func(h *protocol.BatchHeader, b []byte, pos int64) error {
 		// Offsets are not covered by the CRC, so a stray batch that checks
-		// out must still continue the offsets exactly, and stay within the
-		// index's 32-bit relative offsets, to count as written by us.
-		if h.BaseOffset != expect || h.LastOffset()-s.base > math.MaxInt32 {
+		// out must still continue the offsets (exactly, where there can be
+		// no gaps), and stay within the index's 32-bit relative offsets, to
+		// count as written by us.
+		if h.BaseOffset < expect || !gaps && h.BaseOffset != expect || h.LastOffset()-s.base > math.MaxInt32 {
 			return errOffsetsBroken
 		}
 		s.track(h, pos, int64(len(b)), indexInterval)
@@ -216,10 +219,10 @@ var errOffsetsBroken = errors.New("batch offsets do not continue the segment's")
 // load settles a segment after a clean shutdown from its index files,
 // reading only the batches after the last index entry. Anything that does
 // not add up falls back to a full recover.
-func (s *segment) load(indexInterval int32) error {
+func (s *segment) load(indexInterval int32, gaps bool) error {
 	ix, err := readIndex(s.indexPath(), s.timeIndexPath(), s.size)
 	if err != nil {
-		_, err = s.recover(indexInterval)
+		_, err = s.recover(indexInterval, gaps)
 		return err
 	}
 	s.ix = ix
@@ -227,7 +230,7 @@ func (s *segment) load(indexInterval int32) error {
 	for pos < s.size {
 		h, err := s.readHeader(pos)
 		if err != nil || pos+int64(h.Size()) > s.size {
-			_, err = s.recover(indexInterval)
+			_, err = s.recover(indexInterval, gaps)
 			return err
 		}
 		s.nextOffset = h.LastOffset() + 1
@@ -243,7 +246,7 @@ func (s *segment) load(indexInterval int32) error {
 }
 
 // truncateTo removes every batch holding offsets at or past offset.
-func (s *segment) truncateTo(offset int64, indexInterval int32) error {
+func (s *segment) truncateTo(offset int64, indexInterval int32, gaps bool) error {
 	pos, found, err := s.find(offset)
 	if err != nil || !found {
 		return err
@@ -251,7 +254,7 @@ func (s *segment) truncateTo(offset int64, indexInterval int32) error {
 	if err := s.f.Truncate(pos); err != nil {
 		return err
 	}
-	_, err = s.recover(indexInterval)
+	_, err = s.recover(indexInterval, gaps)
 	return err
 }
 

@@ -11,6 +11,8 @@ import (
 // Truncating below the log start offset empties the log and starts it
 // there.
 func (l *Log) TruncateTo(offset int64) error {
+	l.cleanMu.Lock()
+	defer l.cleanMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -26,7 +28,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		}
 		l.segments = l.segments[:len(l.segments)-1]
 	}
-	if err := l.active().truncateTo(offset, l.cfg.IndexIntervalBytes); err != nil {
+	if err := l.active().truncateTo(offset, l.cfg.IndexIntervalBytes, l.allowGaps()); err != nil {
 		return fmt.Errorf("%s: truncating to %d: %w", l.tp, offset, err)
 	}
 	l.recoveryPoint = min(l.recoveryPoint, offset)
@@ -41,6 +43,8 @@ func (l *Log) TruncateTo(offset int64) error {
 // follower does this when its whole log lies below the leader's log start
 // (retention deleted what it would fetch next).
 func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	l.cleanMu.Lock()
+	defer l.cleanMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

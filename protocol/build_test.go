@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestBuildBatchRoundTrip builds a batch the way the group coordinator
@@ -33,5 +35,35 @@ func TestBuildBatchRoundTrip(t *testing.T) {
 	}
 	if out[1].Value != nil {
 		t.Fatal("a tombstone came back with a value")
+	}
+}
+
+// TestFilterBatch keeps some records of a batch: the result is a valid
+// batch with the original base offset, last offset delta and timestamps,
+// and the kept records at their original offsets.
+func TestFilterBatch(t *testing.T) {
+	b := BuildBatch(99, []KV{{Key: []byte("a")}, {Key: []byte("b")}, {Key: []byte("c")}})
+	SetBaseOffset(b, 100)
+	keepB := func(r *kmsg.Record, offset int64) bool { return string(r.Key) == "b" && offset == 101 }
+	out, err := FilterBatch(b, keepB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := ParseBatchHeader(out)
+	if err != nil || VerifyCRC(out, &h) != nil {
+		t.Fatalf("filtered batch invalid: %v %+v", err, h)
+	}
+	if h.BaseOffset != 100 || h.LastOffset() != 102 || h.NumRecords != 1 || h.MaxTimestamp != 99 {
+		t.Fatalf("header %+v", h)
+	}
+	rs, err := Records(out)
+	if err != nil || len(rs) != 1 || string(rs[0].Key) != "b" || rs[0].OffsetDelta != 1 {
+		t.Fatalf("records %+v, %v", rs, err)
+	}
+	if all, _ := FilterBatch(b, func(*kmsg.Record, int64) bool { return true }); !bytes.Equal(all, b) {
+		t.Fatal("keeping every record must return the batch itself")
+	}
+	if none, _ := FilterBatch(b, func(*kmsg.Record, int64) bool { return false }); none != nil {
+		t.Fatal("keeping no record must return nil")
 	}
 }

@@ -164,6 +164,10 @@ var settings = []setting{
 	{key: "log.retention.ms", parse: number(math.MinInt64, maxInt64, retentionIn(1))},
 	{key: "log.retention.bytes", def: "-1", parse: number(math.MinInt64, maxInt64, func(b *build, n int64) { b.log().RetentionBytes = max(n, -1) })},
 	{key: "log.retention.check.interval.ms", def: "300000", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.RetentionCheckInterval = d })},
+	{key: "log.cleaner.enable", def: "true", parse: boolean(func(b *build, on bool) { b.cfg.Log.CleanerEnable = on })},
+	{key: "log.cleaner.backoff.ms", def: "15000", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.CleanerBackoff = d })},
+	{key: "log.cleaner.delete.retention.ms", def: "86400000", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().DeleteRetentionMs = ms })},
+	{key: "log.cleaner.min.cleanable.ratio", def: "0.5", parse: parseRatio},
 	{key: "log.segment.delete.delay.ms", def: "60000", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().FileDeleteDelayMs = ms })},
 	{key: "log.index.interval.bytes", def: "4096", parse: number(0, maxInt32, func(b *build, n int32) { b.log().IndexIntervalBytes = n })},
 	{key: "log.index.size.max.bytes", def: "10485760", parse: number(8, maxInt32, func(b *build, n int32) { b.log().IndexSizeMaxBytes = n })},
@@ -196,6 +200,7 @@ var settings = []setting{
 	{key: "leader.imbalance.per.broker.percentage", def: "10", parse: number(0, 100, func(b *build, n int) { b.cfg.Coordinator.LeaderImbalancePerBrokerPct = n })},
 	{key: "offsets.topic.num.partitions", def: "50", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.OffsetsTopicPartitions = n })},
 	{key: "offsets.topic.replication.factor", def: "3", parse: number(1, math.MaxInt16, func(b *build, n int16) { b.cfg.Broker.OffsetsTopicReplicationFactor = n })},
+	{key: "offsets.topic.segment.bytes", def: "104857600", parse: number(14, maxInt32, func(b *build, n int64) { b.cfg.Broker.OffsetsTopicSegmentBytes = n })},
 	{key: "offsets.retention.minutes", def: "10080", parse: number(1, maxInt32, func(b *build, n int64) { b.cfg.Broker.OffsetsRetention = time.Duration(n) * time.Minute })},
 	{key: "offsets.retention.check.interval.ms", def: "600000", parse: millis(1, math.MaxInt64, func(b *build, d time.Duration) { b.cfg.Broker.OffsetsRetentionCheckInterval = d })},
 	{key: "group.initial.rebalance.delay.ms", def: "3000", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupInitialRebalanceDelay = d })},
@@ -491,6 +496,15 @@ func parseLogDirs(b *build, v string) error {
 		}
 	}
 	b.cfg.Log.Dirs = dirs
+	return nil
+}
+
+func parseRatio(b *build, v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		return errors.New("must be a number from 0 to 1")
+	}
+	b.log().MinCleanableDirtyRatio = f
 	return nil
 }
 

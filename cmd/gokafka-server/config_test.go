@@ -161,6 +161,10 @@ func TestKeys(t *testing.T) {
 		{"log.retention.ms=-7", func(c *serverConfig) any { return c.Log.Defaults.RetentionMs }, int64(-1)},
 		{"log.retention.bytes=1073741824", func(c *serverConfig) any { return c.Log.Defaults.RetentionBytes }, int64(1 << 30)},
 		{"log.retention.check.interval.ms=1000", func(c *serverConfig) any { return c.Log.RetentionCheckInterval }, time.Second},
+		{"log.cleaner.enable=false", func(c *serverConfig) any { return c.Log.CleanerEnable }, false},
+		{"log.cleaner.backoff.ms=250", func(c *serverConfig) any { return c.Log.CleanerBackoff }, 250 * time.Millisecond},
+		{"log.cleaner.delete.retention.ms=1000", func(c *serverConfig) any { return c.Log.Defaults.DeleteRetentionMs }, int64(1000)},
+		{"log.cleaner.min.cleanable.ratio=0.25", func(c *serverConfig) any { return c.Log.Defaults.MinCleanableDirtyRatio }, 0.25},
 		{"log.segment.delete.delay.ms=0", func(c *serverConfig) any { return c.Log.Defaults.FileDeleteDelayMs }, int64(0)},
 		{"log.index.interval.bytes=100", func(c *serverConfig) any { return c.Log.Defaults.IndexIntervalBytes }, int32(100)},
 		{"log.index.size.max.bytes=1024", func(c *serverConfig) any { return c.Log.Defaults.IndexSizeMaxBytes }, int32(1024)},
@@ -182,7 +186,7 @@ func TestKeys(t *testing.T) {
 	covered := map[string]bool{"log.dir": true}
 	for _, k := range strings.Fields(`unclean.leader.election.enable auto.leader.rebalance.enable
 		leader.imbalance.check.interval.seconds leader.imbalance.per.broker.percentage offsets.topic.num.partitions
-		offsets.topic.replication.factor offsets.retention.minutes offsets.retention.check.interval.ms group.initial.rebalance.delay.ms
+		offsets.topic.replication.factor offsets.topic.segment.bytes offsets.retention.minutes offsets.retention.check.interval.ms group.initial.rebalance.delay.ms
 		group.min.session.timeout.ms group.max.session.timeout.ms group.max.size
 		transaction.state.log.replication.factor transaction.state.log.min.isr`) {
 		covered[k] = true
@@ -258,6 +262,7 @@ func TestBadValues(t *testing.T) {
 		{"auto.create.topics.enable=yes", "auto.create.topics.enable=yes", "true or false"},
 		{"log.message.timestamp.type=createtime", "log.message.timestamp.type=createtime", "CreateTime, LogAppendTime"},
 		{"log.cleanup.policy=archive", "log.cleanup.policy=archive", `unknown policy "archive"`},
+		{"log.cleaner.min.cleanable.ratio=2", "log.cleaner.min.cleanable.ratio=2", "from 0 to 1"},
 		{"process.roles=broker,zookeeper", "process.roles=broker,zookeeper", `unknown role "zookeeper"`},
 		{"process.roles=", `process.roles=""`, "no role"},
 		{"process.roles=broker,broker", "process.roles=broker,broker", "twice"},
