@@ -36,7 +36,8 @@ func produceN(t *testing.T, c *harness.Cluster, topic, prefix string, n int, opt
 
 func createTopic(t *testing.T, c *harness.Cluster, name string, partitions int32, configs map[string]*string) [16]byte {
 	t.Helper()
-	r, err := kadm.NewClient(client(t, c)).CreateTopic(testCtx(t), partitions, 1, configs, name)
+	rf := int16(min(len(c.Nodes), 3)) // replicated wherever there are nodes to replicate to
+	r, err := kadm.NewClient(client(t, c)).CreateTopic(testCtx(t), partitions, rf, configs, name)
 	if err == nil {
 		err = r.Err
 	}

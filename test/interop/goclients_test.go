@@ -212,7 +212,7 @@ func (h saramaHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.
 // TestSaramaConsumerGroup consumes with sarama's consumer group (round
 // robin strategy) and checks every record arrives once.
 func TestSaramaConsumerGroup(t *testing.T) {
-	c := harness.StartT(t, 1, "group.initial.rebalance.delay.ms=0")
+	c := groupCluster(t)
 	createTopic(t, c, "sgrp", 2, nil)
 	cfg := saramaConfig()
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest

@@ -247,3 +247,50 @@ func TestOffsetsExpire(t *testing.T) {
 		t.Fatalf("after restart: %v, want partition 0 expired and 1 kept", got)
 	}
 }
+
+// TestGroupErrorCodes provokes each of the classic protocol's errors where
+// Kafka returns it.
+func TestGroupErrorCodes(t *testing.T) {
+	c := harness.StartT(t, 1, "group.initial.rebalance.delay.ms=0", "group.max.size=2")
+	cl := client(t, c)
+	member := func() *groupMember { return &groupMember{t: t, cl: cl, group: "errs"} }
+
+	short := kmsg.NewPtrJoinGroupRequest()
+	short.Group, short.SessionTimeoutMillis, short.RebalanceTimeoutMillis = "errs", 1000, 1000
+	short.ProtocolType, short.Protocols = "consumer", []kmsg.JoinGroupRequestProtocol{{Name: "range"}}
+	mustCode(t, "session below group.min.session.timeout.ms",
+		request[*kmsg.JoinGroupResponse](t, cl, short).ErrorCode, kerr.InvalidSessionTimeout)
+
+	a := member()
+	mustCode(t, "first join", a.join(), nil)
+	if code, _ := a.sync("plan"); code != 0 {
+		t.Fatalf("sync: %v", kerr.ErrorForCode(code))
+	}
+	other := kmsg.NewPtrJoinGroupRequest()
+	other.Group, other.SessionTimeoutMillis, other.RebalanceTimeoutMillis = "errs", 10000, 10000
+	other.ProtocolType, other.Protocols = "consumer", []kmsg.JoinGroupRequestProtocol{{Name: "roundrobin"}}
+	mustCode(t, "a protocol no member supports",
+		request[*kmsg.JoinGroupResponse](t, cl, other).ErrorCode, kerr.InconsistentGroupProtocol)
+
+	stranger := member()
+	stranger.id, stranger.generation = "nobody", a.generation
+	mustCode(t, "heartbeat from an unknown member", stranger.heartbeat(), kerr.UnknownMemberID)
+	stale := *a
+	stale.generation += 5
+	mustCode(t, "heartbeat from another generation", stale.heartbeat(), kerr.IllegalGeneration)
+
+	// A second member joining starts a rebalance: the first hears of it in
+	// its heartbeat and rejoins, and both get the next generation.
+	b := member()
+	joined := make(chan int16)
+	go func() { joined <- b.join() }()
+	waitUntil(t, "the rebalance announced to the first member", 10*time.Second, func() bool {
+		return a.heartbeat() == kerr.RebalanceInProgress.Code
+	})
+	mustCode(t, "rejoin", a.join(), nil)
+	mustCode(t, "second member's join", <-joined, nil)
+	if a.generation != b.generation || a.generation < 2 {
+		t.Fatalf("generations %d and %d after the rebalance", a.generation, b.generation)
+	}
+	mustCode(t, "a third member beyond group.max.size=2", member().join(), kerr.GroupMaxSizeReached)
+}

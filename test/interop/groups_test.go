@@ -83,6 +83,13 @@ func (g *groupConsumer) count() int {
 	return len(g.seen)
 }
 
+// groupCluster starts the three nodes the consumer-group tests run on:
+// a group's coordinator is then the leader of a replicated partition of
+// __consumer_offsets, with followers, as in production.
+func groupCluster(t *testing.T) *harness.Cluster {
+	return harness.StartT(t, 3, "group.initial.rebalance.delay.ms=0")
+}
+
 func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -99,7 +106,7 @@ func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool
 // read everything; a second group reads everything too; when one consumer
 // leaves, the other takes all partitions within seconds.
 func TestConsumerGroupSplitAndFailover(t *testing.T) {
-	c := harness.StartT(t, 1, "group.initial.rebalance.delay.ms=0")
+	c := groupCluster(t)
 	createTopic(t, c, "grp", 4, nil)
 	a := startGroupConsumer(t, c, "group-01", "grp")
 	b := startGroupConsumer(t, c, "group-01", "grp")
@@ -172,7 +179,7 @@ func TestConsumerGroupSplitAndFailover(t *testing.T) {
 // (incremental rebalancing over the classic protocol): a third consumer
 // joining takes partitions without the others losing all of theirs.
 func TestCooperativeStickyGroup(t *testing.T) {
-	c := harness.StartT(t, 1, "group.initial.rebalance.delay.ms=0")
+	c := groupCluster(t)
 	createTopic(t, c, "coop", 6, nil)
 	var cs []*groupConsumer
 	for range 3 {
@@ -193,7 +200,7 @@ func TestCooperativeStickyGroup(t *testing.T) {
 // its partitions move to the survivor within the session timeout plus one
 // rebalance. The gap is printed.
 func TestKilledConsumerPartitionsMove(t *testing.T) {
-	c := harness.StartT(t, 1, "group.initial.rebalance.delay.ms=0")
+	c := groupCluster(t)
 	createTopic(t, c, "killgrp", 2, nil)
 	const script = `
 import sys

@@ -176,7 +176,7 @@ c.close()
 // group client joins, syncs, commits, and a second run of the same group
 // starts after the committed offsets.
 func TestConfluentKafkaGroup(t *testing.T) {
-	c := harness.StartT(t, 1, "group.initial.rebalance.delay.ms=0")
+	c := groupCluster(t)
 	createTopic(t, c, "ckgrp", 2, nil)
 	produceN(t, c, "ckgrp", "a", 50)
 	const script = `
@@ -219,7 +219,7 @@ c.close()
 // TestKafkaPythonGroup consumes with kafka-python's group consumer and
 // commits; a second run of the group reads only what came after.
 func TestKafkaPythonGroup(t *testing.T) {
-	c := harness.StartT(t, 1, "group.initial.rebalance.delay.ms=0")
+	c := groupCluster(t)
 	createTopic(t, c, "kpgrp", 2, nil)
 	plain := kgo.ProducerBatchCompression(kgo.NoCompression()) // Debian's kafka-python lacks snappy
 	produceN(t, c, "kpgrp", "a", 40, plain)
