@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 
@@ -48,6 +49,8 @@ type groupCoordinator struct {
 	groupImage
 	loaded  map[int32]int32 // offsets partition -> leader epoch it was loaded in
 	loading map[int32]int32 // offsets partition -> leader epoch of the latest load started
+
+	complained atomic.Int64 // ms, when ensureTopic last logged that it cannot create the topic
 }
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
@@ -83,8 +86,11 @@ func (gc *groupCoordinator) ensureTopic(ctx context.Context) (*coordinator.Topic
 	}
 	r := gc.b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
 	if r.Err != nil && protocol.Code(r.Err) != protocol.TopicAlreadyExists {
-		gc.b.log.Error("cannot create "+offsetsTopic+"; group coordination is unavailable until it exists",
-			"offsets.topic.replication.factor", spec.ReplicationFactor, "err", r.Err)
+		// Clients retry; once a minute is clear enough.
+		if now, last := time.Now().UnixMilli(), gc.complained.Load(); now-last > 60000 && gc.complained.CompareAndSwap(last, now) {
+			gc.b.log.Error("cannot create "+offsetsTopic+"; group coordination is unavailable until it exists",
+				"offsets.topic.replication.factor", spec.ReplicationFactor, "err", r.Err)
+		}
 		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "creating %s: %v", offsetsTopic, r.Err)
 	}
 	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -293,4 +294,22 @@ func TestGroupErrorCodes(t *testing.T) {
 		t.Fatalf("generations %d and %d after the rebalance", a.generation, b.generation)
 	}
 	mustCode(t, "a third member beyond group.max.size=2", member().join(), kerr.GroupMaxSizeReached)
+}
+
+// TestOffsetsTopicNeedsBrokers asks for a group coordinator on one node
+// configured for offsets.topic.replication.factor=3: the answer is the
+// retriable COORDINATOR_NOT_AVAILABLE, and the log says why.
+func TestOffsetsTopicNeedsBrokers(t *testing.T) {
+	c := harness.StartT(t, 1, "offsets.topic.replication.factor=3")
+	req := kmsg.NewPtrFindCoordinatorRequest()
+	req.CoordinatorKeys = []string{"lonely"}
+	resp, err := req.RequestWith(testCtx(t), client(t, c))
+	if err != nil || len(resp.Coordinators) != 1 {
+		t.Fatalf("find coordinator: %v %+v", err, resp)
+	}
+	mustCode(t, "coordinator of a group without __consumer_offsets", resp.Coordinators[0].ErrorCode, kerr.CoordinatorNotAvailable)
+	waitUntil(t, "a log line naming offsets.topic.replication.factor", 5*time.Second, func() bool {
+		log := c.Nodes[0].Log()
+		return strings.Contains(log, "cannot create __consumer_offsets") && strings.Contains(log, "offsets.topic.replication.factor=3")
+	})
 }
