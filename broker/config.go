@@ -53,6 +53,12 @@ type Config struct {
 	GroupMinSessionTimeout     time.Duration
 	GroupMaxSessionTimeout     time.Duration
 	GroupMaxSize               int // group.max.size
+	// UncleanLeaderElection is unclean.leader.election.enable, which the
+	// coordinator applies; the broker reports it in DescribeConfigs.
+	UncleanLeaderElection bool
+	// ServerConfigs is every key the server knows, as server.properties set
+	// it or by default, for DescribeConfigs on this broker.
+	ServerConfigs []ServerConfig
 	// MaxInFlightPerConn bounds the responses queued on one connection; a
 	// client pipelining beyond it is simply not read until one is written.
 	MaxInFlightPerConn int
@@ -121,4 +127,10 @@ func (c Config) Validate() error {
 		seen[l.Port] = l.Name
 	}
 	return nil
+}
+
+// ServerConfig is one server.properties key as the server runs with it.
+type ServerConfig struct {
+	Name, Value string
+	Default     bool // not set in the file
 }

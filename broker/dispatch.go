@@ -24,6 +24,7 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.OffsetForLeaderEpoch:    immediate(handleOffsetForLeaderEpoch),
 	kmsg.CreatePartitions:        immediate(handleCreatePartitions),
 	kmsg.AlterConfigs:            immediate(handleAlterConfigs),
+	kmsg.DescribeConfigs:         immediate(handleDescribeConfigs),
 	kmsg.IncrementalAlterConfigs: immediate(handleIncrementalAlterConfigs),
 	kmsg.OffsetCommit:            parked(handleOffsetCommit),
 	kmsg.OffsetFetch:             immediate(handleOffsetFetch),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -170,4 +171,71 @@ func setConfigError(code *int16, msg **string, err error) {
 	*code = int16(protocol.Code(err))
 	m := err.Error()
 	*msg = &m
+}
+
+// Config sources, as DescribeConfigs reports them.
+const (
+	sourceTopicOverride = 1 // DYNAMIC_TOPIC_CONFIG
+	sourceStaticBroker  = 4 // STATIC_BROKER_CONFIG: server.properties
+	sourceDefault       = 5 // DEFAULT_CONFIG
+)
+
+// handleDescribeConfigs describes topics (their overrides and the broker
+// defaults for the rest) and this broker (server.properties as it runs;
+// read-only, since broker configs are not dynamic here).
+func handleDescribeConfigs(b *Broker, c *conn, req *kmsg.DescribeConfigsRequest) *kmsg.DescribeConfigsResponse {
+	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
+	for _, r := range req.Resources {
+		out := kmsg.NewDescribeConfigsResponseResource()
+		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
+		wanted := func(name string) bool { return r.ConfigNames == nil || slices.Contains(r.ConfigNames, name) }
+		add := func(name, value string, source int8, readOnly bool, typ int8) {
+			if !wanted(name) {
+				return
+			}
+			e := kmsg.NewDescribeConfigsResponseResourceConfig()
+			e.Name, e.Value, e.ReadOnly, e.Source, e.ConfigType = name, kmsg.StringPtr(value), readOnly, kmsg.ConfigSource(source), kmsg.ConfigType(typ)
+			e.IsDefault = source == sourceDefault
+			if req.IncludeSynonyms {
+				e.ConfigSynonyms = []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{{Name: name, Value: e.Value, Source: kmsg.ConfigSource(source)}}
+			}
+			out.Configs = append(out.Configs, e)
+		}
+		switch r.ResourceType {
+		case resourceTopic:
+			t := b.coord.Metadata().Topic(r.ResourceName)
+			if t == nil {
+				setConfigError(&out.ErrorCode, &out.ErrorMessage,
+					protocol.Errorf(protocol.UnknownTopicOrPartition, "The topic '%s' does not exist.", r.ResourceName))
+				break
+			}
+			defaults := b.logs.Defaults()
+			for _, name := range slices.Sorted(maps.Keys(topicConfigs)) {
+				tc := topicConfigs[name]
+				if v, ok := t.Configs[name]; ok {
+					add(name, v, sourceTopicOverride, false, tc.typ)
+				} else {
+					add(name, tc.def(b, defaults), sourceDefault, false, tc.typ)
+				}
+			}
+		case resourceBroker:
+			if r.ResourceName != "" && r.ResourceName != strconv.Itoa(int(b.cfg.NodeID)) {
+				setConfigError(&out.ErrorCode, &out.ErrorMessage,
+					protocol.Errorf(protocol.InvalidRequest, "broker %d cannot describe broker %s", b.cfg.NodeID, r.ResourceName))
+				break
+			}
+			for _, sc := range b.cfg.ServerConfigs {
+				source := int8(sourceStaticBroker)
+				if sc.Default {
+					source = sourceDefault
+				}
+				add(sc.Name, sc.Value, source, true, 2)
+			}
+		default:
+			setConfigError(&out.ErrorCode, &out.ErrorMessage,
+				protocol.Errorf(protocol.InvalidRequest, "resource type %d has no configs here", r.ResourceType))
+		}
+		resp.Resources = append(resp.Resources, out)
+	}
+	return resp
 }

@@ -20,6 +20,7 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.OffsetForLeaderEpoch:    {0, 4},
 	kmsg.CreatePartitions:        {0, 3},
 	kmsg.AlterConfigs:            {0, 2},
+	kmsg.DescribeConfigs:         {0, 4},
 	kmsg.IncrementalAlterConfigs: {0, 1},
 	kmsg.OffsetCommit:            {0, 9},
 	kmsg.OffsetFetch:             {0, 9},

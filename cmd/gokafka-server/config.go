@@ -192,7 +192,9 @@ var settings = []setting{
 
 	// Kafka keys that later work will use: accepted and checked, not applied
 	// yet. Each has no field in the package configs so far.
-	{key: "unclean.leader.election.enable", def: "false", parse: boolean(func(b *build, on bool) { b.cfg.Coordinator.UncleanLeaderElection = on })},
+	{key: "unclean.leader.election.enable", def: "false", parse: boolean(func(b *build, on bool) {
+		b.cfg.Coordinator.UncleanLeaderElection, b.cfg.Broker.UncleanLeaderElection = on, on
+	})},
 	{key: "auto.leader.rebalance.enable", def: "true", parse: boolean(func(b *build, on bool) { b.cfg.Coordinator.AutoLeaderRebalance = on })},
 	{key: "leader.imbalance.check.interval.seconds", def: "300", parse: number(1, math.MaxInt32, func(b *build, n int64) {
 		b.cfg.Coordinator.LeaderImbalanceCheckInterval = time.Duration(n) * time.Second
@@ -341,6 +343,8 @@ func (b *build) apply(s setting) error {
 	if err := s.parse(b, strings.TrimSpace(e.Value)); err != nil {
 		return badValue(e, err)
 	}
+	b.cfg.Broker.ServerConfigs = append(b.cfg.Broker.ServerConfigs,
+		broker.ServerConfig{Name: s.key, Value: strings.TrimSpace(e.Value), Default: !ok})
 	return nil
 }
 

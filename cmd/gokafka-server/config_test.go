@@ -70,6 +70,7 @@ func TestDefaultPropertiesGivePackageDefaults(t *testing.T) {
 	if len(warnings) > 0 {
 		t.Errorf("warnings: %q", warnings)
 	}
+	c.Broker.ServerConfigs = nil // TestServerConfigs
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("default.properties gives\n%+v\nwant\n%+v", *c, want)
 	}
@@ -84,6 +85,7 @@ func TestAbsentKeysTakeTheirDefaults(t *testing.T) {
 	}
 	want := packageDefaults()
 	want.Broker.AdvertisedListeners = []broker.Listener{{Name: "PLAINTEXT", Host: hostname(t), Port: 9092}}
+	c.Broker.ServerConfigs = nil // TestServerConfigs
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", *c, want)
 	}
@@ -499,4 +501,20 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("accepted an incomplete config: %+v", c)
 		}
 	})
+}
+
+// TestServerConfigs checks what DescribeConfigs on a broker will report:
+// each key with its value, marked default unless the file set it.
+func TestServerConfigs(t *testing.T) {
+	c, _ := mustParse(t, minimal+"num.partitions=3\n")
+	got := map[string]broker.ServerConfig{}
+	for _, sc := range c.Broker.ServerConfigs {
+		got[sc.Name] = sc
+	}
+	if sc := got["num.partitions"]; sc.Value != "3" || sc.Default {
+		t.Errorf("num.partitions: %+v", sc)
+	}
+	if sc := got["log.retention.hours"]; sc.Value != "168" || !sc.Default {
+		t.Errorf("log.retention.hours: %+v", sc)
+	}
 }

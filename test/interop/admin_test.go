@@ -1,0 +1,100 @@
+package interop
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gokafka/gokafka/test/harness"
+)
+
+// TestDescribeConfigs describes a topic with one override and the broker:
+// the override is a topic config, the rest are the broker defaults, and the
+// broker lists server.properties with what the file set apart from the
+// defaults.
+func TestDescribeConfigs(t *testing.T) {
+	c := harness.StartT(t, 1, "log.retention.hours=48")
+	retention := "3600000"
+	createTopic(t, c, "described", 1, map[string]*string{"retention.ms": &retention})
+	adm := kadm.NewClient(client(t, c))
+	rcs, err := adm.DescribeTopicConfigs(testCtx(t), "described")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rcs.On("described", nil)
+	if err != nil || rc.Err != nil {
+		t.Fatalf("describe topic: %v %v", err, rc.Err)
+	}
+	got := map[string]kadm.Config{}
+	for _, cfg := range rc.Configs {
+		got[cfg.Key] = cfg
+	}
+	check := func(key, value, source string) {
+		t.Helper()
+		cfg, ok := got[key]
+		if !ok || cfg.MaybeValue() != value || cfg.Source.String() != source {
+			t.Errorf("%s: %s from %s (found %v), want %s from %s", key, cfg.MaybeValue(), cfg.Source, ok, value, source)
+		}
+	}
+	check("retention.ms", "3600000", "DYNAMIC_TOPIC_CONFIG")
+	check("cleanup.policy", "delete", "DEFAULT_CONFIG")
+	check("segment.bytes", "1073741824", "DEFAULT_CONFIG")
+	check("min.insync.replicas", "1", "DEFAULT_CONFIG")
+
+	brcs, err := adm.DescribeBrokerConfigs(testCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	brc, err := brcs.On("1", nil)
+	if err != nil || brc.Err != nil {
+		t.Fatalf("describe broker: %v %v", err, brc.Err)
+	}
+	got = map[string]kadm.Config{}
+	for _, cfg := range brc.Configs {
+		got[cfg.Key] = cfg
+	}
+	check("log.retention.hours", "48", "STATIC_BROKER_CONFIG")
+	check("num.partitions", "1", "DEFAULT_CONFIG")
+
+	missing, err := adm.DescribeTopicConfigs(testCtx(t), "no-such-topic")
+	if err == nil {
+		var rc kadm.ResourceConfig
+		rc, err = missing.On("no-such-topic", nil)
+		if err == nil {
+			err = rc.Err
+		}
+	}
+	if !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		t.Fatalf("describing a missing topic: %v, want UNKNOWN_TOPIC_OR_PARTITION", err)
+	}
+}
+
+// TestKafkaPythonAdmin drives the admin APIs through kafka-python's
+// KafkaAdminClient: create_topics, describe_configs, alter_configs,
+// create_partitions.
+func TestKafkaPythonAdmin(t *testing.T) {
+	c := harness.StartT(t, 1)
+	const script = `
+import sys
+from kafka.admin import KafkaAdminClient, NewTopic, NewPartitions, ConfigResource, ConfigResourceType
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+a.create_topics([NewTopic('pyadmin', num_partitions=1, replication_factor=1, topic_configs={'retention.ms': '7200000'})])
+a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'pyadmin', configs={'retention.ms': '5400000'})])
+a.create_partitions({'pyadmin': NewPartitions(total_count=3)})
+for r in a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, 'pyadmin')]):
+    for res in r.resources:
+        for cfg in res[4]:
+            if cfg[0] in ('retention.ms', 'cleanup.policy'):
+                print(cfg[0], cfg[1])
+print('partitions', len(a.describe_topics(['pyadmin'])[0]['partitions']))
+`
+	out := run(t, "", python, "-c", script, c.Nodes[0].KafkaAddr)
+	for _, want := range []string{"retention.ms 5400000", "cleanup.policy delete", "partitions 3"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("kafka-python admin printed %q, want a line %q", out, want)
+		}
+	}
+}
