@@ -13,9 +13,10 @@ TEST_DEBS := kcat python3-kafka python3-confluent-kafka
 
 all: build
 
-# The shipped binary: static, no cgo.
+# The shipped binaries, static, no cgo: the server and the operator CLI.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/gokafka-server ./cmd/gokafka-server
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/gokafka ./cmd/gokafka
 
 # A single node with the embedded default config, data under ./data.
 run: build

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -18,6 +19,7 @@ import (
 // broker has applied the change.
 
 func handleCreatePartitions(b *Broker, c *conn, req *kmsg.CreatePartitionsRequest) *kmsg.CreatePartitionsResponse {
+	b.metadataBarrier()
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	specs := make([]coordinator.CreatePartitionsSpec, len(req.Topics))
 	for i, rt := range req.Topics {
@@ -73,6 +75,7 @@ var errNoDynamicBrokerConfigs = protocol.Errorf(protocol.InvalidRequest,
 	"dynamic broker configs are not supported: set them in server.properties and restart")
 
 func handleAlterConfigs(b *Broker, c *conn, req *kmsg.AlterConfigsRequest) *kmsg.AlterConfigsResponse {
+	b.metadataBarrier()
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
 	for _, r := range req.Resources {
 		err := b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(map[string]string) (map[string]string, error) {
@@ -93,6 +96,7 @@ func handleAlterConfigs(b *Broker, c *conn, req *kmsg.AlterConfigsRequest) *kmsg
 }
 
 func handleIncrementalAlterConfigs(b *Broker, c *conn, req *kmsg.IncrementalAlterConfigsRequest) *kmsg.IncrementalAlterConfigsResponse {
+	b.metadataBarrier()
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
 	for _, r := range req.Resources {
 		err := b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(current map[string]string) (map[string]string, error) {
@@ -184,6 +188,7 @@ const (
 // defaults for the rest) and this broker (server.properties as it runs;
 // read-only, since broker configs are not dynamic here).
 func handleDescribeConfigs(b *Broker, c *conn, req *kmsg.DescribeConfigsRequest) *kmsg.DescribeConfigsResponse {
+	b.metadataBarrier()
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	for _, r := range req.Resources {
 		out := kmsg.NewDescribeConfigsResponseResource()
@@ -238,4 +243,15 @@ func handleDescribeConfigs(b *Broker, c *conn, req *kmsg.DescribeConfigsRequest)
 		resp.Resources = append(resp.Resources, out)
 	}
 	return resp
+}
+
+// metadataBarrier brings this broker's metadata up to what the controller
+// has acknowledged, before an admin request reads it. Without a controller
+// the request goes on with what this broker knows.
+func (b *Broker) metadataBarrier() {
+	ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+	defer cancel()
+	if err := b.coord.Barrier(ctx); err != nil {
+		b.log.Debug("metadata barrier", "err", err)
+	}
 }

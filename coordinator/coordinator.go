@@ -127,6 +127,12 @@ func (c *Coordinator) raftConfig(hlog hclog.Logger) *raft.Config {
 	rc.HeartbeatTimeout = timeout
 	rc.ElectionTimeout = timeout
 	rc.LeaderLeaseTimeout = timeout / 2
+	// Followers learn that an entry is committed from the next
+	// AppendEntries, sent at the latest every CommitTimeout (50 ms by
+	// default): a topic created through one broker would be missing from
+	// another's Metadata for that long. 10 ms costs a few small RPCs a
+	// second per follower.
+	rc.CommitTimeout = 10 * time.Millisecond
 	return rc
 }
 

@@ -72,6 +72,7 @@ const (
 	rpcJoin             = "join"
 	rpcCreatePartitions = "create_partitions"
 	rpcAlterConfigs     = "alter_configs"
+	rpcBarrier          = "barrier"
 	rpcMaxFrame         = 64 << 20
 	rpcDefaultDeadline  = 10 * time.Second
 )
@@ -114,8 +115,20 @@ func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
 		return c.createPartitions(req.Grow, req.ValidateOnly)
 	case rpcAlterConfigs:
 		return c.alterConfigs(req.Names[0], req.Configs)
+	case rpcBarrier:
+		return rpcResponse{Index: c.Metadata().AppliedIndex}
 	}
 	return errResponse(protocol.Errorf(protocol.InvalidRequest, "unknown controller operation %q", req.Op))
+}
+
+// Barrier waits until this node's image has applied everything the active
+// controller had applied when asked (Raft's read index): after it, a read
+// of the metadata here sees every change already acknowledged by any node.
+// Admin requests use it, so that a topic created through one broker can be
+// altered through another at once.
+func (c *Coordinator) Barrier(ctx context.Context) error {
+	_, err := c.call(ctx, &rpcRequest{Op: rpcBarrier})
+	return err
 }
 
 // call runs req on the active controller, wherever it is, retrying while

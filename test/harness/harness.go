@@ -21,12 +21,17 @@ import (
 
 // BuildServer compiles ./cmd/gokafka-server the way it ships: static, no cgo.
 func BuildServer(moduleRoot, dir string) (string, error) {
-	bin := filepath.Join(dir, "gokafka-server")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/gokafka-server")
+	return build(moduleRoot, dir, "gokafka-server")
+}
+
+// build compiles ./cmd/<name> statically into dir.
+func build(moduleRoot, dir, name string) (string, error) {
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
 	cmd.Dir = moduleRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/gokafka-server: %w\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/%s: %w\n%s", name, err, out)
 	}
 	return bin, nil
 }

@@ -44,6 +44,34 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
+var (
+	cliOnce sync.Once
+	cliPath string
+	cliErr  error
+)
+
+// CLI returns the gokafka command-line tool, built once per test binary.
+func CLI(t testing.TB) string {
+	t.Helper()
+	cliOnce.Do(func() {
+		root, err := ModuleRoot()
+		if err != nil {
+			cliErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "gokafka-cli-")
+		if err != nil {
+			cliErr = err
+			return
+		}
+		cliPath, cliErr = build(root, dir, "gokafka")
+	})
+	if cliErr != nil {
+		t.Fatalf("building gokafka: %v", cliErr)
+	}
+	return cliPath
+}
+
 // StartT starts n nodes for a test and waits until they are ready. When the
 // test ends the nodes are stopped; if it failed, each node's last log lines
 // are printed so that the failure says what the server saw.

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// configsCommand is kafka-configs.sh for topics and brokers.
+func configsCommand(std *stdio, args []string) error {
+	f := newFlags("configs", std)
+	describe := f.Bool("describe", false, "describe the entity's configs")
+	alter := f.Bool("alter", false, "change the entity's configs")
+	entityType := f.String("entity-type", "", "REQUIRED: topics or brokers")
+	entityName := f.String("entity-name", "", "REQUIRED: the topic name or broker id")
+	all := f.Bool("all", false, "--describe: every config, not only the dynamic ones")
+	addConfig := f.String("add-config", "", "--alter: k=v[,k2=v2...] to set")
+	deleteConfig := f.String("delete-config", "", "--alter: k[,k2...] to remove")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if count(*describe, *alter) != 1 {
+		return usagef("exactly one of --describe and --alter is needed")
+	}
+	if *entityType != "topics" && *entityType != "brokers" {
+		return usagef("--entity-type must be topics or brokers")
+	}
+	if *entityName == "" {
+		return usagef("--entity-name is required")
+	}
+	_, adm, ctx, done, err := f.open()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if *describe {
+		return describeConfigs(std, adm, ctx, *entityType, *entityName, *all)
+	}
+	var changes []kadm.AlterConfig
+	if *addConfig != "" {
+		kv, err := keyValues([]string{*addConfig})
+		if err != nil {
+			return err
+		}
+		for k, v := range kv {
+			changes = append(changes, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: kadm.StringPtr(v)})
+		}
+	}
+	if *deleteConfig != "" {
+		for _, k := range strings.Split(*deleteConfig, ",") {
+			changes = append(changes, kadm.AlterConfig{Op: kadm.DeleteConfig, Name: strings.TrimSpace(k)})
+		}
+	}
+	if len(changes) == 0 {
+		return usagef("--alter needs --add-config or --delete-config")
+	}
+	var rs kadm.AlterConfigsResponses
+	if *entityType == "topics" {
+		rs, err = adm.AlterTopicConfigs(ctx, changes, *entityName)
+	} else {
+		id, perr := strconv.ParseInt(*entityName, 10, 32)
+		if perr != nil {
+			return usagef("--entity-name %q: a broker id is a number", *entityName)
+		}
+		rs, err = adm.AlterBrokerConfigs(ctx, changes, int32(id))
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.Err != nil {
+			return fmt.Errorf("altering %s %s: %w (%s)", *entityType, *entityName, r.Err, r.ErrMessage)
+		}
+	}
+	fmt.Fprintf(std.out, "Completed updating config for %s %s.\n", strings.TrimSuffix(*entityType, "s"), *entityName)
+	return nil
+}
+
+// describeConfigs prints kafka-configs.sh --describe: the dynamic configs
+// (topic overrides), or with --all every config, each with its synonyms.
+func describeConfigs(std *stdio, adm *kadm.Client, ctx context.Context, typ, name string, all bool) error {
+	var rcs kadm.ResourceConfigs
+	var err error
+	if typ == "topics" {
+		rcs, err = adm.DescribeTopicConfigs(ctx, name)
+	} else {
+		id, perr := strconv.ParseInt(name, 10, 32)
+		if perr != nil {
+			return usagef("--entity-name %q: a broker id is a number", name)
+		}
+		rcs, err = adm.DescribeBrokerConfigs(ctx, int32(id))
+	}
+	if err != nil {
+		return err
+	}
+	rc, err := rcs.On(name, nil)
+	if err == nil {
+		err = rc.Err
+	}
+	if err != nil {
+		return err
+	}
+	kind, which := strings.TrimSuffix(typ, "s"), "Dynamic"
+	if all {
+		which = "All"
+	}
+	fmt.Fprintf(std.out, "%s configs for %s %s are:\n", which, kind, name)
+	for _, c := range rc.Configs {
+		source := c.Source.String()
+		if !all && !strings.HasPrefix(source, "DYNAMIC_") {
+			continue
+		}
+		var syns []string
+		for _, s := range c.Synonyms {
+			v := ""
+			if s.Value != nil {
+				v = *s.Value
+			}
+			syns = append(syns, fmt.Sprintf("%s:%s=%s", s.Source, s.Key, v))
+		}
+		fmt.Fprintf(std.out, "  %s=%s sensitive=%v synonyms={%s}\n", c.Key, c.MaybeValue(), c.Sensitive, strings.Join(syns, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// consoleProducerCommand is kafka-console-producer.sh: one record per line
+// of stdin, acks=all, with a key before key.separator if parse.key=true.
+func consoleProducerCommand(std *stdio, args []string) error {
+	f := newFlags("console-producer", std)
+	topic := f.String("topic", "", "REQUIRED: the topic to produce to")
+	var props listFlag
+	f.Var(&props, "property", "parse.key=true, key.separator=<sep> (repeatable)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *topic == "" {
+		return usagef("--topic is required")
+	}
+	p, err := keyValues(props)
+	if err != nil {
+		return err
+	}
+	parseKey, sep := p["parse.key"] == "true", cmpOr(p["key.separator"], "\t")
+	cl, _, ctx, done, err := f.open(kgo.DefaultProduceTopic(*topic))
+	if err != nil {
+		return err
+	}
+	defer done()
+	var first error
+	s := bufio.NewScanner(std.in)
+	s.Buffer(make([]byte, 1<<20), 16<<20)
+	for line := 1; s.Scan(); line++ {
+		r := &kgo.Record{Value: []byte(s.Text())}
+		if parseKey {
+			k, v, ok := strings.Cut(s.Text(), sep)
+			if !ok {
+				return fmt.Errorf("line %d: no key separator %q", line, sep)
+			}
+			r.Key, r.Value = []byte(k), []byte(v)
+		}
+		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			if err != nil && first == nil {
+				first = err
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return err
+	}
+	if err := s.Err(); err != nil {
+		return err
+	}
+	return first
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// consoleConsumerCommand is kafka-console-consumer.sh.
+func consoleConsumerCommand(std *stdio, args []string) error {
+	f := newFlags("console-consumer", std)
+	topic := f.String("topic", "", "REQUIRED: the topic to consume")
+	group := f.String("group", "", "consume in this consumer group (committing offsets)")
+	fromBeginning := f.Bool("from-beginning", false, "start at the log start when there is no committed offset")
+	maxMessages := f.Int("max-messages", 0, "exit after this many records")
+	partition := f.Int("partition", -1, "consume only this partition")
+	offset := f.String("offset", "latest", "with --partition: earliest, latest or an offset")
+	timeoutMs := f.Int("timeout-ms", 0, "exit when no record arrives for this long")
+	var props listFlag
+	f.Var(&props, "property", "print.key, print.partition, print.offset, print.timestamp (true/false), key.separator (repeatable)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *topic == "" {
+		return usagef("--topic is required")
+	}
+	p, err := keyValues(props)
+	if err != nil {
+		return err
+	}
+	start := kgo.NewOffset().AtEnd()
+	if *fromBeginning {
+		start = kgo.NewOffset().AtStart()
+	}
+	opts := []kgo.Opt{kgo.ConsumeResetOffset(start)}
+	switch {
+	case *partition >= 0:
+		at, err := startOffset(*offset)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{*topic: {int32(*partition): at}}))
+	case *group != "":
+		opts = append(opts, kgo.ConsumeTopics(*topic), kgo.ConsumerGroup(*group))
+	default:
+		opts = append(opts, kgo.ConsumeTopics(*topic))
+	}
+	cl, _, ctx, done, err := f.open(opts...)
+	if err != nil {
+		return err
+	}
+	defer done()
+	n, err := consume(std, cl, p, *maxMessages, time.Duration(*timeoutMs)*time.Millisecond)
+	fmt.Fprintf(std.err, "Processed a total of %d messages\n", n)
+	if *group != "" {
+		if cerr := cl.CommitUncommittedOffsets(ctx); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+func startOffset(s string) (kgo.Offset, error) {
+	switch s {
+	case "earliest":
+		return kgo.NewOffset().AtStart(), nil
+	case "latest":
+		return kgo.NewOffset().AtEnd(), nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return kgo.Offset{}, usagef("--offset %q: want earliest, latest or a non-negative offset", s)
+	}
+	return kgo.NewOffset().At(n), nil
+}
+
+// consume prints records until max (0: no limit) or idle without one.
+func consume(std *stdio, cl *kgo.Client, props map[string]string, max int, idle time.Duration) (int, error) {
+	sep := cmpOr(props["key.separator"], "\t")
+	n := 0
+	for max == 0 || n < max {
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if idle > 0 {
+			ctx, cancel = context.WithTimeout(ctx, idle)
+		}
+		fs := cl.PollRecords(ctx, max-n)
+		cancel()
+		for _, e := range fs.Errors() {
+			if errors.Is(e.Err, context.DeadlineExceeded) {
+				return n, nil
+			}
+			return n, fmt.Errorf("%s[%d]: %w", e.Topic, e.Partition, e.Err)
+		}
+		for _, r := range fs.Records() {
+			var b strings.Builder
+			if props["print.timestamp"] == "true" {
+				fmt.Fprintf(&b, "CreateTime:%d%s", r.Timestamp.UnixMilli(), sep)
+			}
+			if props["print.partition"] == "true" {
+				fmt.Fprintf(&b, "Partition:%d%s", r.Partition, sep)
+			}
+			if props["print.offset"] == "true" {
+				fmt.Fprintf(&b, "Offset:%d%s", r.Offset, sep)
+			}
+			if props["print.key"] == "true" {
+				key := "null"
+				if r.Key != nil {
+					key = string(r.Key)
+				}
+				b.WriteString(key + sep)
+			}
+			b.Write(r.Value)
+			fmt.Fprintln(std.out, b.String())
+			n++
+			if max > 0 && n >= max {
+				break
+			}
+		}
+	}
+	return n, nil
+}

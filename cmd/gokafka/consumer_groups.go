@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// consumerGroupsCommand is kafka-consumer-groups.sh.
+func consumerGroupsCommand(std *stdio, args []string) error {
+	f := newFlags("consumer-groups", std)
+	list := f.Bool("list", false, "list the groups")
+	describe := f.Bool("describe", false, "describe a group: offsets, lag and owners per partition")
+	reset := f.Bool("reset-offsets", false, "reset a group's committed offsets (the group must have no members)")
+	del := f.Bool("delete", false, "delete a group without members")
+	group := f.String("group", "", "the group")
+	topic := f.String("topic", "", "--reset-offsets: the topic, or topic:p1,p2")
+	allTopics := f.Bool("all-topics", false, "--reset-offsets: every topic the group has offsets for")
+	toEarliest := f.Bool("to-earliest", false, "--reset-offsets: to the log start")
+	toLatest := f.Bool("to-latest", false, "--reset-offsets: to the log end")
+	toOffset := f.Int64("to-offset", -1, "--reset-offsets: to this offset (kept within the log)")
+	toDatetime := f.String("to-datetime", "", "--reset-offsets: to the first record at or after YYYY-MM-DDTHH:mm:SS.sss (UTC)")
+	shiftBy := f.Int64("shift-by", 0, "--reset-offsets: by this many records from the committed offset")
+	dryRun := f.Bool("dry-run", false, "--reset-offsets: show the new offsets only (the default)")
+	execute := f.Bool("execute", false, "--reset-offsets: commit the new offsets")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if count(*list, *describe, *reset, *del) != 1 {
+		return usagef("exactly one of --list, --describe, --reset-offsets, --delete is needed")
+	}
+	if !*list && *group == "" {
+		return usagef("--group is required")
+	}
+	_, adm, ctx, done, err := f.open()
+	if err != nil {
+		return err
+	}
+	defer done()
+	switch {
+	case *list:
+		groups, err := adm.ListGroups(ctx)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups.Sorted() {
+			fmt.Fprintln(std.out, g.Group)
+		}
+	case *describe:
+		return describeGroup(std, adm, ctx, *group)
+	case *del:
+		rs, err := adm.DeleteGroups(ctx, *group)
+		if err != nil {
+			return err
+		}
+		if r := rs[*group]; r.Err != nil {
+			return fmt.Errorf("deletion of consumer group '%s' failed: %w", *group, r.Err)
+		}
+		fmt.Fprintf(std.out, "Deletion of requested consumer groups ('%s') was successful.\n", *group)
+	case *reset:
+		spec := resetSpec{*toEarliest, *toLatest, *toOffset, *toDatetime, *shiftBy}
+		if n := spec.count(); n != 1 {
+			return usagef("--reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
+		}
+		if *dryRun && *execute {
+			return usagef("--dry-run and --execute exclude each other")
+		}
+		if (*topic == "") == !*allTopics {
+			return usagef("--reset-offsets needs --topic or --all-topics")
+		}
+		return resetOffsets(std, adm, ctx, *group, *topic, spec, *execute)
+	}
+	return nil
+}
+
+// describeGroup prints kafka-consumer-groups.sh --describe's table.
+func describeGroup(std *stdio, adm *kadm.Client, ctx context.Context, group string) error {
+	lags, err := adm.Lag(ctx, group)
+	if err != nil {
+		return err
+	}
+	l, ok := lags[group]
+	if !ok || l.State == "Dead" {
+		return fmt.Errorf("consumer group '%s' does not exist", group)
+	}
+	if l.Error() != nil {
+		return l.Error()
+	}
+	if len(l.Members) == 0 {
+		fmt.Fprintf(std.out, "\nConsumer group '%s' has no active members.\n", group)
+	}
+	fmt.Fprintln(std.out)
+	tw := tabwriter.NewWriter(std.out, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tTOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG\tCONSUMER-ID\tHOST\tCLIENT-ID")
+	for _, ml := range l.Lag.Sorted() {
+		current, lag := "-", "-"
+		if ml.Commit.At >= 0 {
+			current, lag = strconv.FormatInt(ml.Commit.At, 10), strconv.FormatInt(ml.Lag, 10)
+		}
+		id, host, client := "-", "-", "-"
+		if ml.Member != nil {
+			id, host, client = ml.Member.MemberID, ml.Member.ClientHost, ml.Member.ClientID
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", group, ml.Topic, ml.Partition, current, ml.End.Offset, lag, id, host, client)
+	}
+	return tw.Flush()
+}
+
+type resetSpec struct {
+	earliest, latest bool
+	offset           int64
+	datetime         string
+	shift            int64
+}
+
+func (s resetSpec) count() int {
+	return count(s.earliest, s.latest, s.offset >= 0, s.datetime != "", s.shift != 0)
+}
+
+// resetOffsets computes a group's new offsets and, with execute, commits
+// them; it prints GROUP TOPIC PARTITION NEW-OFFSET either way.
+func resetOffsets(std *stdio, adm *kadm.Client, ctx context.Context, group, topicArg string, spec resetSpec, execute bool) error {
+	described, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return err
+	}
+	if d := described[group]; len(d.Members) > 0 {
+		return fmt.Errorf("assignments can only be reset if the group '%s' is inactive, but the current state is %s", group, d.State)
+	}
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return err
+	}
+	targets, err := resetTargets(ctx, adm, committed, topicArg)
+	if err != nil {
+		return err
+	}
+	var topics []string
+	for t := range targets {
+		topics = append(topics, t)
+	}
+	starts, err := adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return err
+	}
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return err
+	}
+	var byTime kadm.ListedOffsets
+	if spec.datetime != "" {
+		ts, err := time.Parse("2006-01-02T15:04:05.000", spec.datetime)
+		if err != nil {
+			return usagef("--to-datetime %q: want YYYY-MM-DDTHH:mm:SS.sss", spec.datetime)
+		}
+		if byTime, err = adm.ListOffsetsAfterMilli(ctx, ts.UnixMilli(), topics...); err != nil {
+			return err
+		}
+	}
+	var next kadm.Offsets
+	for t, ps := range targets {
+		for _, p := range ps {
+			start, _ := starts.Lookup(t, p)
+			end, _ := ends.Lookup(t, p)
+			at := end.Offset
+			switch {
+			case spec.earliest:
+				at = start.Offset
+			case spec.offset >= 0:
+				at = spec.offset
+			case spec.datetime != "":
+				if o, ok := byTime.Lookup(t, p); ok && o.Err == nil && o.Offset >= 0 {
+					at = o.Offset
+				}
+			case spec.shift != 0:
+				c, _ := committed.Lookup(t, p)
+				at = c.At + spec.shift
+			}
+			at = min(max(at, start.Offset), end.Offset) // Kafka keeps resets within the log
+			next.Add(kadm.Offset{Topic: t, Partition: p, At: at, LeaderEpoch: -1})
+		}
+	}
+	if execute {
+		rs, err := adm.CommitOffsets(ctx, group, next)
+		if err == nil {
+			err = rs.Error()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(std.out)
+	tw := tabwriter.NewWriter(std.out, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tTOPIC\tPARTITION\tNEW-OFFSET")
+	for _, o := range next.Sorted() {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", group, o.Topic, o.Partition, o.At)
+	}
+	return tw.Flush()
+}
+
+// resetTargets resolves --topic (t, or t:0,1) or --all-topics (empty arg)
+// to partitions.
+func resetTargets(ctx context.Context, adm *kadm.Client, committed kadm.OffsetResponses, arg string) (map[string][]int32, error) {
+	out := map[string][]int32{}
+	if arg == "" {
+		committed.Each(func(o kadm.OffsetResponse) { out[o.Topic] = append(out[o.Topic], o.Partition) })
+		return out, nil
+	}
+	name, parts, explicit := strings.Cut(arg, ":")
+	if explicit {
+		for _, s := range strings.Split(parts, ",") {
+			p, err := strconv.ParseInt(s, 10, 32)
+			if err != nil {
+				return nil, usagef("--topic %q: %q is not a partition", arg, s)
+			}
+			out[name] = append(out[name], int32(p))
+		}
+		return out, nil
+	}
+	md, err := adm.Metadata(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	td, ok := md.Topics[name]
+	if !ok || td.Err != nil {
+		return nil, fmt.Errorf("topic %s does not exist", name)
+	}
+	for p := range td.Partitions {
+		out[name] = append(out[name], p)
+	}
+	slices.Sort(out[name])
+	return out, nil
+}

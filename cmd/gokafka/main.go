@@ -1,0 +1,227 @@
+// Command gokafka is the operator CLI, shaped like Kafka's tools: the
+// command is the script's name without kafka- and .sh (gokafka topics for
+// kafka-topics.sh), with the same flags and the same output. It speaks
+// only the Kafka protocol, through franz-go, so it works against Apache
+// Kafka too.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/gokafka/gokafka/properties"
+)
+
+// A command runs with its arguments (after its name) and its streams.
+type command struct {
+	summary string
+	run     func(io *stdio, args []string) error
+}
+
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+var commands = map[string]command{
+	"topics":           {"create, list, describe, alter and delete topics", topicsCommand},
+	"consumer-groups":  {"list, describe, reset offsets of and delete consumer groups", consumerGroupsCommand},
+	"configs":          {"describe and alter topic and broker configs", configsCommand},
+	"console-producer": {"produce lines from stdin", consoleProducerCommand},
+	"console-consumer": {"print records to stdout", consoleConsumerCommand},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], &stdio{os.Stdin, os.Stdout, os.Stderr}))
+}
+
+// run returns the exit status: 0, 1 for a failed command, 2 for bad usage.
+func run(args []string, std *stdio) int {
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		usage(std.out)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(std.err, "gokafka: unknown command %q; gokafka --help lists them\n", args[0])
+		return 2
+	}
+	err := cmd.run(std, args[1:])
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(std.err, "gokafka %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(std.err, "Error: %v\n", err)
+		return 1
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: gokafka <command> [flags]; gokafka <command> --help for its flags")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].summary)
+	}
+}
+
+// usageError is a mistake in the command line, as opposed to a failure of
+// the operation.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// flags is a command's flag set with the flags every command shares.
+type flags struct {
+	*flag.FlagSet
+	bootstrap     string
+	commandConfig string
+	timeout       time.Duration
+	std           *stdio
+}
+
+func newFlags(name string, std *stdio) *flags {
+	f := &flags{FlagSet: flag.NewFlagSet("gokafka "+name, flag.ContinueOnError), std: std}
+	f.SetOutput(io.Discard) // errors come back as one line; --help prints usage
+	f.StringVar(&f.bootstrap, "bootstrap-server", "", "REQUIRED: the Kafka servers to connect to, host:port[,host:port...]")
+	f.StringVar(&f.commandConfig, "command-config", "", "a client properties file (client.id, request.timeout.ms, ...)")
+	f.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long the command may take")
+	return f
+}
+
+// parse parses args; a flag error is a usage error (flag has printed it).
+func (f *flags) parse(args []string) error {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			f.usage()
+			return err
+		}
+		return usageError{strings.Replace(err.Error(), " -", " --", 1) + " (--help lists the flags)"}
+	}
+	if f.NArg() > 0 {
+		return usagef("unexpected argument %q", f.Arg(0))
+	}
+	if f.bootstrap == "" {
+		return usagef("--bootstrap-server is required")
+	}
+	return nil
+}
+
+// usage lists the flags the way Kafka's tools spell them, with two dashes.
+func (f *flags) usage() {
+	fmt.Fprintf(f.std.out, "usage: %s [flags]\n", f.Name())
+	f.VisitAll(func(fl *flag.Flag) {
+		arg := ""
+		if _, isBool := fl.Value.(interface{ IsBoolFlag() bool }); !isBool {
+			arg = " <value>"
+		}
+		fmt.Fprintf(f.std.out, "  --%s%s\n    \t%s\n", fl.Name, arg, fl.Usage)
+	})
+}
+
+// client connects with the shared flags and extra options.
+func (f *flags) client(opts ...kgo.Opt) (*kgo.Client, *kadm.Client, error) {
+	base := []kgo.Opt{kgo.SeedBrokers(strings.Split(f.bootstrap, ",")...)}
+	if f.commandConfig != "" {
+		more, err := clientProperties(f.commandConfig)
+		if err != nil {
+			return nil, nil, err
+		}
+		base = append(base, more...)
+	}
+	cl, err := kgo.NewClient(append(base, opts...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl, kadm.NewClient(cl), nil
+}
+
+// open connects and bounds the command by --timeout; done undoes both.
+func (f *flags) open(opts ...kgo.Opt) (cl *kgo.Client, adm *kadm.Client, ctx context.Context, done func(), err error) {
+	cl, adm, err = f.client(opts...)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	return cl, adm, ctx, func() { cancel(); cl.Close() }, nil
+}
+
+// clientProperties reads a --command-config file: the client settings
+// that apply to a plaintext connection; security settings other than
+// PLAINTEXT are refused rather than ignored.
+func clientProperties(path string) ([]kgo.Opt, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	p, err := properties.Parse(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var opts []kgo.Opt
+	for _, k := range p.Keys() {
+		e, _ := p.Entry(k)
+		v := strings.TrimSpace(e.Value)
+		switch k {
+		case "client.id":
+			opts = append(opts, kgo.ClientID(v))
+		case "request.timeout.ms":
+			d, err := time.ParseDuration(v + "ms")
+			if err != nil {
+				return nil, fmt.Errorf("%s: request.timeout.ms=%s: not a number", path, v)
+			}
+			opts = append(opts, kgo.RequestTimeoutOverhead(d))
+		case "security.protocol":
+			if v != "PLAINTEXT" {
+				return nil, fmt.Errorf("%s: security.protocol=%s: only PLAINTEXT is supported", path, v)
+			}
+		default:
+			return nil, fmt.Errorf("%s: %s: not a client setting this tool knows", path, k)
+		}
+	}
+	return opts, nil
+}
+
+// listFlag collects a repeated flag (--config k=v --config k2=v2).
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// keyValues parses k=v entries (each entry may itself be a comma list).
+func keyValues(entries []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, e := range entries {
+		for _, kv := range strings.Split(e, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return nil, usagef("%q is not key=value", kv)
+			}
+			out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &stdio{in: strings.NewReader(""), out: &out, err: &errb})
+	return code, out.String(), errb.String()
+}
+
+// TestUsageErrors checks what needs no broker: exit codes and one-line
+// messages for bad command lines, --help on every command.
+func TestUsageErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"nope"}, 2, `unknown command "nope"`},
+		{[]string{"topics", "--list"}, 2, "--bootstrap-server is required"},
+		{[]string{"topics", "--bogus"}, 2, "flag provided but not defined: --bogus"},
+		{[]string{"topics", "--create", "--list", "--bootstrap-server", "x:1"}, 2, "exactly one of"},
+		{[]string{"topics", "--create", "--bootstrap-server", "x:1"}, 2, "--topic is required"},
+		{[]string{"topics", "--create", "--topic", "t", "--replica-assignment", "1:a", "--bootstrap-server", "x:1"}, 2, `"a" is not a broker id`},
+		{[]string{"consumer-groups", "--describe", "--bootstrap-server", "x:1"}, 2, "--group is required"},
+		{[]string{"consumer-groups", "--reset-offsets", "--group", "g", "--topic", "t", "--bootstrap-server", "x:1"}, 2, "exactly one of --to-earliest"},
+		{[]string{"configs", "--describe", "--entity-type", "users", "--entity-name", "u", "--bootstrap-server", "x:1"}, 2, "topics or brokers"},
+		{[]string{"console-producer", "--bootstrap-server", "x:1"}, 2, "--topic is required"},
+		{[]string{"console-consumer", "--topic", "t", "--partition", "0", "--offset", "soon", "--bootstrap-server", "x:1"}, 2, `--offset "soon"`},
+	} {
+		code, _, stderr := runCLI(tt.args...)
+		if code != tt.code || !strings.Contains(stderr, tt.msg) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("gokafka %s: exit %d, stderr %q; want exit %d and one line with %q", strings.Join(tt.args, " "), code, stderr, tt.code, tt.msg)
+		}
+	}
+	for name := range commands {
+		if code, out, _ := runCLI(name, "--help"); code != 0 || !strings.Contains(out, "--bootstrap-server") {
+			t.Errorf("gokafka %s --help: exit %d, %q", name, code, out)
+		}
+	}
+}
+
+func TestKeyValuesAndAssignment(t *testing.T) {
+	kv, err := keyValues([]string{"a=1,b=2", "c= 3"})
+	if err != nil || kv["a"] != "1" || kv["b"] != "2" || kv["c"] != "3" {
+		t.Fatalf("keyValues: %v %v", kv, err)
+	}
+	if _, err := keyValues([]string{"novalue"}); err == nil {
+		t.Fatal("keyValues accepted an entry without =")
+	}
+	a, err := parseAssignment("1:2:3,2:3:1")
+	if err != nil || len(a) != 2 || a[1][0] != 2 || len(a[0]) != 3 {
+		t.Fatalf("parseAssignment: %v %v", a, err)
+	}
+}

@@ -1,0 +1,224 @@
+// Package cli runs the gokafka command-line tool as a subprocess against a
+// three-node cluster and checks what it prints, as an operator would see it.
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gokafka/gokafka/test/harness"
+)
+
+var fast = []string{
+	"broker.session.timeout.ms=3000",
+	"broker.heartbeat.interval.ms=500",
+	"replica.lag.time.max.ms=3000",
+	"group.initial.rebalance.delay.ms=0",
+}
+
+type result struct {
+	out, err string
+	code     int
+}
+
+// gokafka runs the CLI with args (and --bootstrap-server naming every node
+// unless args name one), feeding stdin.
+func gokafka(t *testing.T, c *harness.Cluster, stdin string, args ...string) result {
+	t.Helper()
+	if c != nil && !strings.Contains(strings.Join(args, " "), "--bootstrap-server") {
+		args = append(args, "--bootstrap-server", strings.Join(c.Seeds(), ","))
+	}
+	cmd := exec.Command(harness.CLI(t), args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{out: out.String(), err: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("gokafka %v: %v", args, err)
+	}
+	return r
+}
+
+// ok runs the CLI and fails the test unless it exits 0.
+func ok(t *testing.T, c *harness.Cluster, stdin string, args ...string) string {
+	t.Helper()
+	r := gokafka(t, c, stdin, args...)
+	if r.code != 0 {
+		t.Fatalf("gokafka %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.out, r.err)
+	}
+	return r.out
+}
+
+// fails runs the CLI, wants exit code and one line on stderr containing msg.
+func fails(t *testing.T, c *harness.Cluster, code int, msg string, args ...string) {
+	t.Helper()
+	r := gokafka(t, c, "", args...)
+	lines := strings.Split(strings.TrimSpace(r.err), "\n")
+	if r.code != code || len(lines) != 1 || !strings.Contains(r.err, msg) {
+		t.Fatalf("gokafka %s: exit %d, stderr %q; want exit %d and one line with %q", strings.Join(args, " "), r.code, r.err, code, msg)
+	}
+}
+
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestTopicsCommand creates, lists, describes (in Kafka 3.x's exact format,
+// with the partition filters), alters and deletes topics.
+func TestTopicsCommand(t *testing.T) {
+	c := harness.StartT(t, 3, fast...)
+	if out := ok(t, c, "", "topics", "--create", "--topic", "topic-A", "--partitions", "2", "--replication-factor", "3"); out != "Created topic topic-A.\n" {
+		t.Fatalf("create printed %q", out)
+	}
+	ok(t, c, "", "topics", "--create", "--topic", "solo", "--replica-assignment", "3", "--config", "retention.ms=3600000")
+	fails(t, c, 1, "TOPIC_ALREADY_EXISTS", "topics", "--create", "--topic", "topic-A", "--partitions", "2")
+	ok(t, c, "", "topics", "--create", "--topic", "topic-A", "--if-not-exists")
+	// Metadata is answered from the broker's own copy, which may apply a
+	// new topic a heartbeat after the broker that created it.
+	var out string
+	waitFor(t, "both topics listed", 5*time.Second, func() bool {
+		out = ok(t, c, "", "topics", "--list", "--exclude-internal")
+		return out == "solo\ntopic-A\n"
+	})
+
+	described := regexp.MustCompile(`^Topic: topic-A\tTopicId: [A-Za-z0-9_-]{22}\tPartitionCount: 2\tReplicationFactor: 3\tConfigs: \n` +
+		`\tTopic: topic-A\tPartition: 0\tLeader: [123]\tReplicas: [123],[123],[123]\tIsr: [123],[123],[123]\n` +
+		`\tTopic: topic-A\tPartition: 1\tLeader: [123]\tReplicas: [123],[123],[123]\tIsr: [123],[123],[123]\n$`)
+	if out = ok(t, c, "", "topics", "--describe", "--topic", "topic-A"); !described.MatchString(out) {
+		t.Fatalf("describe printed\n%s", out)
+	}
+	if out := ok(t, c, "", "topics", "--describe", "--topic", "solo"); !strings.Contains(out, "\tConfigs: retention.ms=3600000\n") ||
+		!strings.Contains(out, "\tTopic: solo\tPartition: 0\tLeader: 3\tReplicas: 3\tIsr: 3\n") {
+		t.Fatalf("describe solo printed\n%s", out)
+	}
+
+	fails(t, c, 1, "INVALID_PARTITIONS", "topics", "--alter", "--topic", "topic-A", "--partitions", "1")
+	ok(t, c, "", "topics", "--alter", "--topic", "topic-A", "--partitions", "3")
+	waitFor(t, "three partitions described", 5*time.Second, func() bool {
+		return strings.Contains(ok(t, c, "", "topics", "--describe", "--topic", "topic-A"), "PartitionCount: 3\t")
+	})
+
+	// Node 3 dies: partitions it replicates are under-replicated once it
+	// leaves their ISRs, and "solo", which only it holds, is unavailable.
+	c.Nodes[2].Kill()
+	waitFor(t, "topic-A under-replicated", 20*time.Second, func() bool {
+		out := ok(t, c, "", "topics", "--describe", "--under-replicated-partitions", "--bootstrap-server", c.Nodes[0].KafkaAddr)
+		return strings.Count(out, "\tTopic: topic-A\t") == 3 && !strings.Contains(out, "PartitionCount")
+	})
+	waitFor(t, "solo unavailable", 20*time.Second, func() bool {
+		out := ok(t, c, "", "topics", "--describe", "--unavailable-partitions", "--bootstrap-server", c.Nodes[0].KafkaAddr)
+		return strings.Contains(out, "\tTopic: solo\tPartition: 0\tLeader: none\t") && !strings.Contains(out, "topic-A")
+	})
+
+	ok(t, c, "", "topics", "--delete", "--topic", "topic-A", "--bootstrap-server", c.Nodes[0].KafkaAddr)
+	if out := ok(t, c, "", "topics", "--list", "--bootstrap-server", c.Nodes[0].KafkaAddr); strings.Contains(out, "topic-A") {
+		t.Fatalf("topic-A still listed after delete:\n%s", out)
+	}
+	fails(t, c, 2, "--bogus", "topics", "--bogus")
+	fails(t, nil, 2, "--bootstrap-server is required", "topics", "--list")
+	if r := gokafka(t, nil, "", "topics", "--help"); r.code != 0 || !strings.Contains(r.out, "--under-min-isr-partitions") {
+		t.Fatalf("topics --help: exit %d\n%s", r.code, r.out)
+	}
+}
+
+// TestConsumerGroupsAndConsole produces keyed lines with console-producer,
+// reads them in a group with console-consumer, then describes, resets and
+// deletes the group.
+func TestConsumerGroupsAndConsole(t *testing.T) {
+	c := harness.StartT(t, 3, fast...)
+	ok(t, c, "", "topics", "--create", "--topic", "lines", "--partitions", "2", "--replication-factor", "3")
+	var in strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&in, "key-%d:value-%d\n", i, i)
+	}
+	ok(t, c, in.String(), "console-producer", "--topic", "lines", "--property", "parse.key=true", "--property", "key.separator=:")
+	out := ok(t, c, "", "console-consumer", "--topic", "lines", "--group", "cli-group", "--from-beginning",
+		"--max-messages", "10", "--property", "print.key=true", "--property", "key.separator=:")
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	if len(got) != 10 {
+		t.Fatalf("console-consumer printed %d lines:\n%s", len(got), out)
+	}
+	for _, line := range got {
+		if !strings.Contains(in.String(), line+"\n") {
+			t.Fatalf("console-consumer printed %q, which was not produced", line)
+		}
+	}
+	if out := ok(t, c, "", "consumer-groups", "--list"); !strings.Contains(out, "cli-group\n") {
+		t.Fatalf("list printed %q", out)
+	}
+	header := regexp.MustCompile(`(?m)^GROUP +TOPIC +PARTITION +CURRENT-OFFSET +LOG-END-OFFSET +LAG +CONSUMER-ID +HOST +CLIENT-ID$`)
+	row := regexp.MustCompile(`(?m)^cli-group +lines +([01]) +(\d+|-) +(\d+) +(\d+|-) +- +- +-$`)
+	out = ok(t, c, "", "consumer-groups", "--describe", "--group", "cli-group")
+	rows := row.FindAllStringSubmatch(out, -1)
+	if !header.MatchString(out) || !strings.Contains(out, "Consumer group 'cli-group' has no active members.") || len(rows) != 2 {
+		t.Fatalf("describe printed\n%s", out)
+	}
+	for _, r := range rows {
+		if r[3] == "0" && r[2] == "-" {
+			continue // nothing was produced to it
+		}
+		if r[2] != r[3] || r[4] != "0" {
+			t.Fatalf("partition %s: committed %s, end %s, lag %s; want everything read", r[1], r[2], r[3], r[4])
+		}
+	}
+	out = ok(t, c, "", "consumer-groups", "--reset-offsets", "--group", "cli-group", "--topic", "lines", "--to-earliest", "--execute")
+	if n := len(regexp.MustCompile(`(?m)^cli-group +lines +[01] +0$`).FindAllString(out, -1)); n != 2 {
+		t.Fatalf("reset printed\n%s", out)
+	}
+	out = ok(t, c, "", "consumer-groups", "--describe", "--group", "cli-group")
+	for _, r := range row.FindAllStringSubmatch(out, -1) {
+		if r[2] != "0" || r[4] != r[3] {
+			t.Fatalf("after reset, partition %s: committed %s, lag %s of %s", r[1], r[2], r[4], r[3])
+		}
+	}
+	if out := ok(t, c, "", "consumer-groups", "--delete", "--group", "cli-group"); out != "Deletion of requested consumer groups ('cli-group') was successful.\n" {
+		t.Fatalf("delete printed %q", out)
+	}
+	fails(t, c, 1, "does not exist", "consumer-groups", "--describe", "--group", "cli-group")
+}
+
+// TestConfigsCommand alters and describes topic configs, describes a
+// broker, and shows the refusal of dynamic broker configs as one line.
+func TestConfigsCommand(t *testing.T) {
+	c := harness.StartT(t, 3, fast...)
+	ok(t, c, "", "topics", "--create", "--topic", "cfg", "--partitions", "1", "--replication-factor", "3")
+	if out := ok(t, c, "", "configs", "--alter", "--entity-type", "topics", "--entity-name", "cfg",
+		"--add-config", "retention.ms=3600000,max.message.bytes=2000"); out != "Completed updating config for topic cfg.\n" {
+		t.Fatalf("alter printed %q", out)
+	}
+	ok(t, c, "", "configs", "--alter", "--entity-type", "topics", "--entity-name", "cfg", "--delete-config", "max.message.bytes")
+	want := "Dynamic configs for topic cfg are:\n" +
+		"  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000}\n"
+	// The change is applied on the broker that took it before it answers;
+	// the one describing may apply it a heartbeat later.
+	var out string
+	waitFor(t, "the deleted config gone from the description", 5*time.Second, func() bool {
+		out = ok(t, c, "", "configs", "--describe", "--entity-type", "topics", "--entity-name", "cfg")
+		return !strings.Contains(out, "max.message.bytes")
+	})
+	if out != want {
+		t.Fatalf("describe printed\n%q\nwant\n%q", out, want)
+	}
+	out = ok(t, c, "", "configs", "--describe", "--entity-type", "brokers", "--entity-name", "2", "--all")
+	if !strings.HasPrefix(out, "All configs for broker 2 are:\n") || !strings.Contains(out, "  node.id=2 sensitive=false") {
+		t.Fatalf("broker describe printed\n%s", out)
+	}
+	fails(t, c, 1, "dynamic broker configs are not supported", "configs", "--alter", "--entity-type", "brokers",
+		"--entity-name", "2", "--add-config", "log.retention.ms=1000")
+	fails(t, c, 2, "--entity-type must be topics or brokers", "configs", "--describe", "--entity-type", "users", "--entity-name", "x")
+}
