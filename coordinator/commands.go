@@ -46,6 +46,7 @@ const (
 	opShutdown         = "controlled_shutdown"
 	opAlterPartition   = "alter_partition"
 	opElectPreferred   = "elect_preferred"
+	opElectUnclean     = "elect_unclean"
 	opCreatePartitions = "create_partitions"
 	opAlterConfigs     = "alter_configs"
 )
@@ -80,6 +81,8 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 		e.fence(cmd.BrokerID)
 	case opElectPreferred:
 		e.electPreferred(cmd.Elect)
+	case opElectUnclean:
+		e.electUncleanNow(cmd.Elect)
 	case opCreatePartitions:
 		for _, t := range cmd.Topics {
 			growTopic(m, t)
@@ -241,6 +244,24 @@ func (e elector) electPreferred(refs []PartitionRef) {
 			return false
 		}
 		p.Leader = want
+		p.LeaderEpoch++
+		p.PartitionEpoch++
+		return true
+	})
+}
+
+// electUncleanNow is an operator's unclean election (ElectLeaders
+// UNCLEAN): each listed leaderless partition takes its first usable
+// replica, whatever its topic's unclean.leader.election.enable says.
+func (e elector) electUncleanNow(refs []PartitionRef) {
+	updatePartitions(e.m, func(topic string, p *Partition) bool {
+		if p.Leader != -1 || !slices.Contains(refs, PartitionRef{topic, p.ID}) {
+			return false
+		}
+		elector{m: e.m, unclean: []string{topic}, log: e.log}.electUnclean(topic, p)
+		if p.Leader == -1 {
+			return false
+		}
 		p.LeaderEpoch++
 		p.PartitionEpoch++
 		return true

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"maps"
+	"slices"
 
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -91,4 +92,80 @@ func (c *Coordinator) alterConfigs(topic string, configs map[string]string) rpcR
 		}
 		return &command{Op: opAlterConfigs, Names: []string{topic}, Configs: maps.Clone(configs)}, nil
 	}))
+}
+
+// ElectLeaders runs an operator's leader election (ElectLeaders): the
+// preferred replica, or with unclean any usable replica of a leaderless
+// partition. refs nil means every partition. Each partition gets Kafka's
+// outcome: none, ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
+// ELIGIBLE_LEADERS_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION.
+func (c *Coordinator) ElectLeaders(ctx context.Context, refs []PartitionRef, unclean bool) ([]PartitionResult, error) {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcElectLeaders, Elect: refs, Unclean: unclean})
+	if err == nil {
+		err = resp.err()
+	}
+	return resp.Partitions, err
+}
+
+// PartitionResult is the outcome of an operation on one partition.
+type PartitionResult struct {
+	Topic     string
+	Partition int32
+	Code      int16  `json:",omitempty"`
+	Msg       string `json:",omitempty"`
+}
+
+func (c *Coordinator) electLeaders(refs []PartitionRef, unclean bool) rpcResponse {
+	var results []PartitionResult
+	resp := respond(c.ctrl.do(func(md *Metadata) (*command, error) {
+		results = nil
+		if refs == nil {
+			for name, t := range md.Topics {
+				for _, p := range t.Partitions {
+					refs = append(refs, PartitionRef{name, p.ID})
+				}
+			}
+		}
+		var eligible []PartitionRef
+		for _, r := range refs {
+			code := electionOutcome(md, r, unclean)
+			results = append(results, PartitionResult{Topic: r.Topic, Partition: r.Partition, Code: int16(code)})
+			if code == protocol.None {
+				eligible = append(eligible, r)
+			}
+		}
+		if len(eligible) == 0 {
+			return nil, nil
+		}
+		op := opElectPreferred
+		if unclean {
+			op = opElectUnclean
+		}
+		return &command{Op: op, Elect: eligible}, nil
+	}))
+	resp.Partitions = results
+	return resp
+}
+
+// electionOutcome says whether an election for r can change anything.
+func electionOutcome(md *Metadata, r PartitionRef, unclean bool) protocol.ErrorCode {
+	t := md.Topics[r.Topic]
+	if t == nil || r.Partition < 0 || int(r.Partition) >= len(t.Partitions) {
+		return protocol.UnknownTopicOrPartition
+	}
+	p := t.Partitions[r.Partition]
+	switch {
+	case unclean && p.Leader != -1:
+		return protocol.ElectionNotNeeded
+	case unclean:
+		if slices.ContainsFunc(p.Replicas, md.usable) {
+			return protocol.None
+		}
+		return protocol.EligibleLeadersNotAvailable
+	case p.Leader == p.Replicas[0]:
+		return protocol.ElectionNotNeeded
+	case !slices.Contains(p.ISR, p.Replicas[0]) || !md.usable(p.Replicas[0]):
+		return protocol.PreferredLeaderNotAvailable
+	}
+	return protocol.None
 }

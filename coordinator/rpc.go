@@ -41,6 +41,8 @@ type rpcRequest struct {
 	Addr         string                 `json:",omitempty"` // join: the non-voter's controller address
 	Grow         []CreatePartitionsSpec `json:",omitempty"`
 	Configs      map[string]string      `json:",omitempty"`
+	Elect        []PartitionRef         `json:",omitempty"`
+	Unclean      bool                   `json:",omitempty"`
 }
 
 // rpcResponse is the controller's answer. Code and Msg carry a whole-
@@ -50,8 +52,10 @@ type rpcResponse struct {
 	First   int64  `json:",omitempty"`
 	Count   int32  `json:",omitempty"`
 	Results []rpcResult
-	Code    int16  `json:",omitempty"`
-	Msg     string `json:",omitempty"`
+	// Partitions are per-partition outcomes (ElectLeaders).
+	Partitions []PartitionResult `json:",omitempty"`
+	Code       int16             `json:",omitempty"`
+	Msg        string            `json:",omitempty"`
 }
 
 type rpcResult struct {
@@ -73,6 +77,7 @@ const (
 	rpcCreatePartitions = "create_partitions"
 	rpcAlterConfigs     = "alter_configs"
 	rpcBarrier          = "barrier"
+	rpcElectLeaders     = "elect_leaders"
 	rpcMaxFrame         = 64 << 20
 	rpcDefaultDeadline  = 10 * time.Second
 )
@@ -117,6 +122,8 @@ func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
 		return c.alterConfigs(req.Names[0], req.Configs)
 	case rpcBarrier:
 		return rpcResponse{Index: c.Metadata().AppliedIndex}
+	case rpcElectLeaders:
+		return c.electLeaders(req.Elect, req.Unclean)
 	}
 	return errResponse(protocol.Errorf(protocol.InvalidRequest, "unknown controller operation %q", req.Op))
 }

@@ -274,6 +274,9 @@ func (l *Log) RecoveryPoint() int64 {
 	return l.recoveryPoint
 }
 
+// Dir is the log directory (one of log.dirs) that holds this partition.
+func (l *Log) Dir() string { return filepath.Dir(l.dir) }
+
 // Size is the bytes held in all segments.
 func (l *Log) Size() int64 {
 	l.mu.RLock()

@@ -146,6 +146,15 @@ func (m *Manager) openExisting(dir string, tp TopicPartition, st openState) (*Lo
 	return openLog(pdir, tp, id, m.cfg.Defaults, st, m.logger)
 }
 
+// Dirs returns log.dirs, cleaned, in configured order.
+func (m *Manager) Dirs() []string {
+	out := make([]string, len(m.cfg.Dirs))
+	for i, d := range m.cfg.Dirs {
+		out[i] = filepath.Clean(d)
+	}
+	return out
+}
+
 // Defaults is the broker-wide log configuration.
 func (m *Manager) Defaults() Config { return m.cfg.Defaults }
 
