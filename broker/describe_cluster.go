@@ -1,16 +1,21 @@
 package broker
 
 import (
+	"context"
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
 )
 
-// DescribeCluster and DescribeLogDirs: what kafka-broker-api-versions,
-// kadm and kafka-log-dirs.sh ask about the cluster and the disks.
+// DescribeCluster, DescribeLogDirs and DescribeQuorum: what kadm,
+// kafka-log-dirs.sh and kafka-metadata-quorum.sh ask about the cluster,
+// its disks and its Raft quorum.
 
 // handleDescribeCluster lists the live brokers on the request's listener.
 // The controller named is this broker, which forwards every controller
@@ -76,4 +81,44 @@ func handleDescribeLogDirs(b *Broker, c *conn, req *kmsg.DescribeLogDirsRequest)
 		resp.Dirs = append(resp.Dirs, *dirs[d])
 	}
 	return resp
+}
+
+// handleDescribeQuorum answers for the metadata quorum (__cluster_metadata
+// partition 0, as KRaft names it) from the active controller.
+func handleDescribeQuorum(b *Broker, c *conn, req *kmsg.DescribeQuorumRequest) *kmsg.DescribeQuorumResponse {
+	resp := req.ResponseKind().(*kmsg.DescribeQuorumResponse)
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	for _, rt := range req.Topics {
+		ot := kmsg.DescribeQuorumResponseTopic{Topic: rt.Topic}
+		for _, rp := range rt.Partitions {
+			op := kmsg.NewDescribeQuorumResponseTopicPartition()
+			op.Partition = rp.Partition
+			if rt.Topic != "__cluster_metadata" || rp.Partition != 0 {
+				op.ErrorCode = int16(protocol.UnknownTopicOrPartition)
+				ot.Partitions = append(ot.Partitions, op)
+				continue
+			}
+			q, err := b.coord.DescribeQuorum(ctx)
+			if err != nil {
+				op.ErrorCode = int16(protocol.Code(err))
+				ot.Partitions = append(ot.Partitions, op)
+				continue
+			}
+			op.LeaderID, op.LeaderEpoch, op.HighWatermark = q.LeaderID, q.LeaderEpoch, q.HighWatermark
+			op.CurrentVoters, op.Observers = replicaStates(q.Voters), replicaStates(q.Observers)
+			ot.Partitions = append(ot.Partitions, op)
+		}
+		resp.Topics = append(resp.Topics, ot)
+	}
+	return resp
+}
+
+func replicaStates(ps []coordinator.ReplicaProgress) []kmsg.DescribeQuorumResponseTopicPartitionReplicaState {
+	out := make([]kmsg.DescribeQuorumResponseTopicPartitionReplicaState, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, kmsg.DescribeQuorumResponseTopicPartitionReplicaState{ReplicaID: p.ID,
+			LogEndOffset: p.LogEndOffset, LastFetchTimestamp: p.LastFetch, LastCaughtUpTimestamp: p.LastCaughtUp})
+	}
+	return out
 }

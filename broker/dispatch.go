@@ -28,6 +28,7 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.DescribeCluster:         immediate(handleDescribeCluster),
 	kmsg.DescribeLogDirs:         immediate(handleDescribeLogDirs),
 	kmsg.ElectLeaders:            immediate(handleElectLeaders),
+	kmsg.DescribeQuorum:          immediate(handleDescribeQuorum),
 	kmsg.IncrementalAlterConfigs: immediate(handleIncrementalAlterConfigs),
 	kmsg.OffsetCommit:            parked(handleOffsetCommit),
 	kmsg.OffsetFetch:             immediate(handleOffsetFetch),

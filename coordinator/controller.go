@@ -25,7 +25,8 @@ type controller struct {
 	mu       sync.Mutex
 	active   bool                // leader, caught up and the cluster initialised
 	lastSeen map[int32]time.Time // broker heartbeats, known only to the leader
-	stop     chan struct{}       // closed when leadership is lost
+	progress map[int32]ReplicaProgress
+	stop     chan struct{} // closed when leadership is lost
 }
 
 func newController(c *Coordinator) *controller { return &controller{c: c} }
@@ -75,7 +76,7 @@ func (ct *controller) run(stop chan struct{}) {
 		return
 	}
 	// Every broker gets a full session to find the new controller.
-	ct.lastSeen = map[int32]time.Time{}
+	ct.lastSeen, ct.progress = map[int32]time.Time{}, map[int32]ReplicaProgress{}
 	for id := range ct.c.Metadata().Brokers {
 		ct.lastSeen[id] = time.Now()
 	}
@@ -266,13 +267,14 @@ func (c *Coordinator) registerBroker(r BrokerRegistration) rpcResponse {
 	}))
 }
 
-func (c *Coordinator) heartbeat(id int32) rpcResponse {
+func (c *Coordinator) heartbeat(id int32, applied uint64) rpcResponse {
 	return respond(c.ctrl.do(func(md *Metadata) (*command, error) {
 		b := md.Brokers[id]
 		if b == nil {
 			return nil, protocol.Errorf(protocol.BrokerIDNotRegistered, "broker %d is not registered", id)
 		}
 		c.ctrl.lastSeen[id] = time.Now()
+		c.ctrl.recordProgress(id, applied)
 		if b.Fenced && !b.ControlledShutdown {
 			c.log.Info("unfencing broker: heartbeats resumed", "broker", id)
 			return &command{Op: opUnfence, BrokerID: id}, nil

@@ -43,6 +43,7 @@ type rpcRequest struct {
 	Configs      map[string]string      `json:",omitempty"`
 	Elect        []PartitionRef         `json:",omitempty"`
 	Unclean      bool                   `json:",omitempty"`
+	Applied      uint64                 `json:",omitempty"` // heartbeat: the sender's applied index
 }
 
 // rpcResponse is the controller's answer. Code and Msg carry a whole-
@@ -54,6 +55,7 @@ type rpcResponse struct {
 	Results []rpcResult
 	// Partitions are per-partition outcomes (ElectLeaders).
 	Partitions []PartitionResult `json:",omitempty"`
+	Quorum     *QuorumState      `json:",omitempty"`
 	Code       int16             `json:",omitempty"`
 	Msg        string            `json:",omitempty"`
 }
@@ -78,6 +80,7 @@ const (
 	rpcAlterConfigs     = "alter_configs"
 	rpcBarrier          = "barrier"
 	rpcElectLeaders     = "elect_leaders"
+	rpcDescribeQuorum   = "describe_quorum"
 	rpcMaxFrame         = 64 << 20
 	rpcDefaultDeadline  = 10 * time.Second
 )
@@ -103,7 +106,7 @@ func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
 	case rpcRegister:
 		return c.registerBroker(*req.Registration)
 	case rpcHeartbeat:
-		return c.heartbeat(req.BrokerID)
+		return c.heartbeat(req.BrokerID, req.Applied)
 	case rpcShutdown:
 		return c.controlledShutdown(req.BrokerID)
 	case rpcAllocateIDs:
@@ -124,6 +127,8 @@ func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
 		return rpcResponse{Index: c.Metadata().AppliedIndex}
 	case rpcElectLeaders:
 		return c.electLeaders(req.Elect, req.Unclean)
+	case rpcDescribeQuorum:
+		return c.describeQuorum()
 	}
 	return errResponse(protocol.Errorf(protocol.InvalidRequest, "unknown controller operation %q", req.Op))
 }
@@ -290,7 +295,7 @@ func (c *Coordinator) RegisterBroker(ctx context.Context, r BrokerRegistration) 
 
 // Heartbeat keeps broker id's session alive, unfencing it if it was fenced.
 func (c *Coordinator) Heartbeat(ctx context.Context, id int32) error {
-	resp, err := c.call(ctx, &rpcRequest{Op: rpcHeartbeat, BrokerID: id})
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcHeartbeat, BrokerID: id, Applied: c.Metadata().AppliedIndex})
 	if err == nil {
 		err = resp.err()
 	}

@@ -24,6 +24,7 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.DescribeCluster:         {0, 1},
 	kmsg.DescribeLogDirs:         {0, 4},
 	kmsg.ElectLeaders:            {0, 2},
+	kmsg.DescribeQuorum:          {0, 1},
 	kmsg.IncrementalAlterConfigs: {0, 1},
 	kmsg.OffsetCommit:            {0, 9},
 	kmsg.OffsetFetch:             {0, 9},

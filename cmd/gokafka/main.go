@@ -39,6 +39,7 @@ var commands = map[string]command{
 	"configs":          {"describe and alter topic and broker configs", configsCommand},
 	"console-producer": {"produce lines from stdin", consoleProducerCommand},
 	"console-consumer": {"print records to stdout", consoleConsumerCommand},
+	"metadata-quorum":  {"describe the Raft metadata quorum (describe --status | --replication)", metadataQuorumCommand},
 }
 
 func main() {

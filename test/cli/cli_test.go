@@ -222,3 +222,27 @@ func TestConfigsCommand(t *testing.T) {
 		"--entity-name", "2", "--add-config", "log.retention.ms=1000")
 	fails(t, c, 2, "--entity-type must be topics or brokers", "configs", "--describe", "--entity-type", "users", "--entity-name", "x")
 }
+
+// TestMetadataQuorumCommand describes the Raft quorum of three voters: its
+// status lines in kafka-metadata-quorum.sh's format, and one replication
+// row per voter once every follower has reported its progress.
+func TestMetadataQuorumCommand(t *testing.T) {
+	c := harness.StartT(t, 3, fast...)
+	status := regexp.MustCompile(`^ClusterId: +\S+\nLeaderId: +[123]\nLeaderEpoch: +\d+\nHighWatermark: +\d+\n` +
+		`MaxFollowerLag: +\d+\nMaxFollowerLagTimeMs: +\d+\nCurrentVoters: +\[1,2,3\]\nCurrentObservers: +\[\]\n$`)
+	if out := ok(t, c, "", "metadata-quorum", "describe", "--status"); !status.MatchString(out) {
+		t.Fatalf("--status printed\n%s", out)
+	}
+	row := regexp.MustCompile(`(?m)^([123]) +(\d+) +(\d+) +(\d+) +(\d+) +(Leader|Follower)$`)
+	waitFor(t, "every voter reporting its progress", 10*time.Second, func() bool {
+		out := ok(t, c, "", "metadata-quorum", "describe", "--replication")
+		rows := row.FindAllStringSubmatch(out, -1)
+		leaders := 0
+		for _, r := range rows {
+			if r[6] == "Leader" {
+				leaders++
+			}
+		}
+		return strings.HasPrefix(out, "NodeId") && len(rows) == 3 && leaders == 1
+	})
+}
