@@ -29,6 +29,7 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.DescribeLogDirs:         immediate(handleDescribeLogDirs),
 	kmsg.ElectLeaders:            immediate(handleElectLeaders),
 	kmsg.DescribeQuorum:          immediate(handleDescribeQuorum),
+	kmsg.DeleteRecords:           immediate(handleDeleteRecords),
 	kmsg.IncrementalAlterConfigs: immediate(handleIncrementalAlterConfigs),
 	kmsg.OffsetCommit:            parked(handleOffsetCommit),
 	kmsg.OffsetFetch:             immediate(handleOffsetFetch),

@@ -246,7 +246,7 @@ func (f *fetcher) fetch(parts []*partition) error {
 func (f *fetcher) handlePartition(p *partition, epoch int32, rp *kmsg.FetchResponseTopicPartition) error {
 	switch code := protocol.ErrorCode(rp.ErrorCode); code {
 	case protocol.None:
-		return p.appendAsFollower(f.leader, epoch, rp.RecordBatches, rp.HighWatermark)
+		return p.appendAsFollower(f.leader, epoch, rp.RecordBatches, rp.HighWatermark, rp.LogStartOffset)
 	case protocol.OffsetOutOfRange:
 		p.mu.Lock()
 		defer p.mu.Unlock()

@@ -128,7 +128,7 @@ func (rm *replicaManager) all() []*partition {
 // and takes the leader's high watermark, capped at what it holds. A
 // response that was asked of another leader or epoch than the current one
 // is dropped: it may hold records the new leader does not have.
-func (p *partition) appendAsFollower(leader, epoch int32, records []byte, leaderHW int64) error {
+func (p *partition) appendAsFollower(leader, epoch int32, records []byte, leaderHW, leaderStart int64) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.leader != leader || p.leaderEpoch != epoch || p.needsTruncation {
@@ -141,6 +141,13 @@ func (p *partition) appendAsFollower(leader, epoch int32, records []byte, leader
 	}
 	if hw := min(leaderHW, p.log.LogEndOffset()); hw > p.highWatermark.Load() {
 		p.highWatermark.Store(hw)
+	}
+	// Records the leader deleted (DeleteRecords) go here too, up to what
+	// this replica holds below its high watermark.
+	if start := min(leaderStart, p.highWatermark.Load()); start > p.log.LogStartOffset() {
+		if _, err := p.log.IncrementLogStartOffset(start); err != nil {
+			return err
+		}
 	}
 	return nil
 }

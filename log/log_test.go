@@ -571,3 +571,35 @@ func TestCompactKeepsNewestPerKey(t *testing.T) {
 	}
 	l.Close()
 }
+
+// TestIncrementLogStartOffset moves the log start as DeleteRecords does:
+// reads below it are out of range, it never moves back nor past the end,
+// and the segments wholly below it go at the next retention check.
+func TestIncrementLogStartOffset(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.SegmentBytes = 200
+	l := openTest(t, t.TempDir(), cfg, true)
+	defer l.Close()
+	for range 10 {
+		mustAppend(t, l, prototest.Plain(time.Now().UnixMilli(), "value-value").Encode())
+	}
+	segments := l.NumSegments()
+	if start, err := l.IncrementLogStartOffset(6); err != nil || start != 6 {
+		t.Fatalf("to 6: %d %v", start, err)
+	}
+	if start, _ := l.IncrementLogStartOffset(3); start != 6 {
+		t.Fatalf("moved back to %d", start)
+	}
+	if _, err := l.IncrementLogStartOffset(11); protocol.Code(err) != protocol.OffsetOutOfRange {
+		t.Fatalf("past the end: %v", err)
+	}
+	if _, err := l.Read(5, 1<<20, 10, true); protocol.Code(err) != protocol.OffsetOutOfRange {
+		t.Fatalf("read below the log start: %v", err)
+	}
+	if n, err := l.DeleteOldSegments(time.Now()); err != nil || n == 0 || l.NumSegments() >= segments {
+		t.Fatalf("retention deleted %d of %d segments: %v", n, segments, err)
+	}
+	if r, err := l.Read(6, 1<<20, 10, true); err != nil || len(offsetsIn(t, r.Records)) == 0 || offsetsIn(t, r.Records)[0][0] > 6 {
+		t.Fatalf("read at the log start: %v %v", r, err)
+	}
+}

@@ -1,8 +1,11 @@
 package log
 
 import (
+	"fmt"
 	"strings"
 	"time"
+
+	"github.com/gokafka/gokafka/protocol"
 )
 
 // DeleteOldSegments applies retention: segments wholly below the log start
@@ -66,4 +69,25 @@ func segmentTime(s *segment) int64 {
 		return st.ModTime().UnixMilli()
 	}
 	return time.Now().UnixMilli()
+}
+
+// IncrementLogStartOffset moves the log start offset up to offset
+// (DeleteRecords, or a follower following its leader's): records below it
+// are gone for readers at once, and the segments wholly below it go at the
+// next retention check. It never moves past the log end, nor back.
+func (l *Log) IncrementLogStartOffset(offset int64) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return l.logStartOffset, fmt.Errorf("%s: log is closed", l.tp)
+	}
+	if offset > l.logEndOffset() {
+		return l.logStartOffset, protocol.Errorf(protocol.OffsetOutOfRange,
+			"%s: offset %d is past the log end %d", l.tp, offset, l.logEndOffset())
+	}
+	if offset > l.logStartOffset {
+		l.logStartOffset = offset
+		l.logger.Info("log start offset moved", "partition", l.tp.String(), "log_start_offset", offset)
+	}
+	return l.logStartOffset, nil
 }

@@ -25,6 +25,7 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.DescribeLogDirs:         {0, 4},
 	kmsg.ElectLeaders:            {0, 2},
 	kmsg.DescribeQuorum:          {0, 1},
+	kmsg.DeleteRecords:           {0, 2},
 	kmsg.IncrementalAlterConfigs: {0, 1},
 	kmsg.OffsetCommit:            {0, 9},
 	kmsg.OffsetFetch:             {0, 9},

@@ -148,3 +148,59 @@ func createTopicAt(t *testing.T, c interface{ Seeds() []string }, name string, r
 	}
 	return name
 }
+
+// TestDeleteRecords deletes the first 40 records of a replicated partition:
+// the log start offset moves on the leader and, through fetch responses,
+// on the followers, so it holds after the leader dies; consumers start at
+// 40; an offset past the high watermark is OFFSET_OUT_OF_RANGE.
+func TestDeleteRecords(t *testing.T) {
+	c := startCluster(t)
+	createTopic(t, c, "trim", 1)
+	cl := client(t, c, kgo.DefaultProduceTopic("trim"))
+	for i := range 100 {
+		if err := cl.ProduceSync(ctxFor(t, 10*time.Second), &kgo.Record{Value: []byte{byte(i)}}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	adm := kadm.NewClient(cl)
+	del := func(offset int64) (kadm.DeleteRecordsResponse, error) {
+		var o kadm.Offsets
+		o.Add(kadm.Offset{Topic: "trim", Partition: 0, At: offset, LeaderEpoch: -1})
+		rs, err := adm.DeleteRecords(ctxFor(t, 10*time.Second), o)
+		if err != nil {
+			return kadm.DeleteRecordsResponse{}, err
+		}
+		r, _ := rs.Lookup("trim", 0)
+		return r, r.Err
+	}
+	if r, err := del(40); err != nil || r.LowWatermark != 40 {
+		t.Fatalf("delete before 40: low watermark %d, %v", r.LowWatermark, err)
+	}
+	if _, err := del(500); !errors.Is(err, kerr.OffsetOutOfRange) {
+		t.Fatalf("delete past the high watermark: %v, want OFFSET_OUT_OF_RANGE", err)
+	}
+	start := func() int64 {
+		fresh := client(t, c)
+		so, err := kadm.NewClient(fresh).ListStartOffsets(ctxFor(t, 10*time.Second), "trim")
+		if err != nil {
+			return -1
+		}
+		o, _ := so.Lookup("trim", 0)
+		return o.Offset
+	}
+	if s := start(); s != 40 {
+		t.Fatalf("log start %d after deleting, want 40", s)
+	}
+	leader, _ := partitionState(t, c, "trim", 0)
+	time.Sleep(time.Second) // the followers' next fetch carries the new log start
+	c.Nodes[leader-1].Kill()
+	waitFor(t, "a new leader", 20*time.Second, func() bool { l, _ := partitionState(t, c, "trim", 0); return l > 0 && l != leader })
+	if s := start(); s != 40 {
+		t.Fatalf("log start %d on the new leader, want 40: the followers kept deleted records", s)
+	}
+	cons := client(t, c, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"trim": {0: kgo.NewOffset().AtStart()}}))
+	fs := cons.PollRecords(ctxFor(t, 10*time.Second), 1)
+	if recs := fs.Records(); len(recs) != 1 || recs[0].Offset != 40 || recs[0].Value[0] != 40 {
+		t.Fatalf("consuming from the start: %v %v", recs, fs.Errors())
+	}
+}
