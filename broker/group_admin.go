@@ -26,6 +26,9 @@ func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *
 		b.groups.mu.Lock()
 		g := b.groups.groups[id]
 		out.State = "Dead"
+		if len(b.groups.offsets[id]) > 0 {
+			out.State = string(groupEmpty) // known by its committed offsets alone
+		}
 		if g != nil {
 			out.State, out.ProtocolType, out.Protocol = string(g.state), g.protocolType, g.protocol
 			for _, m := range g.members {

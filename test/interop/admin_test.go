@@ -74,7 +74,7 @@ func TestDescribeConfigs(t *testing.T) {
 
 // TestKafkaPythonAdmin drives the admin APIs through kafka-python's
 // KafkaAdminClient: create_topics, describe_configs, alter_configs,
-// create_partitions.
+// create_partitions, list_consumer_groups, describe_consumer_groups.
 func TestKafkaPythonAdmin(t *testing.T) {
 	c := harness.StartT(t, 1)
 	const script = `
@@ -90,9 +90,20 @@ for r in a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, 'pyadmin')
             if cfg[0] in ('retention.ms', 'cleanup.policy'):
                 print(cfg[0], cfg[1])
 print('partitions', len(a.describe_topics(['pyadmin'])[0]['partitions']))
+print('groups', sorted(g[0] for g in a.list_consumer_groups()))
+for g in a.describe_consumer_groups(['py-committed']):
+    print('described', g.group, g.state, len(g.members))
 `
+	createTopic(t, c, "pycommit", 1, nil)
+	adm := kadm.NewClient(client(t, c))
+	var commit kadm.Offsets
+	commit.Add(kadm.Offset{Topic: "pycommit", Partition: 0, At: 0, LeaderEpoch: -1})
+	if res, err := adm.CommitOffsets(testCtx(t), "py-committed", commit); err != nil || res.Error() != nil {
+		t.Fatalf("commit: %v %v", err, res.Error())
+	}
 	out := run(t, "", python, "-c", script, c.Nodes[0].KafkaAddr)
-	for _, want := range []string{"retention.ms 5400000", "cleanup.policy delete", "partitions 3"} {
+	for _, want := range []string{"retention.ms 5400000", "cleanup.policy delete", "partitions 3",
+		"groups ['py-committed']", "described py-committed Empty 0"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("kafka-python admin printed %q, want a line %q", out, want)
 		}
