@@ -49,7 +49,7 @@ var topicConfigs = map[string]topicConfig{
 	"max.compaction.lag.ms": {validInt(1), constant("9223372036854775807"), 5},
 	"preallocate":           {validBool, constant("false"), 1},
 	"min.insync.replicas": {func(_ *klog.Config, v string) error { _, err := parseMinISR(v); return err },
-		func(b *Broker, _ klog.Config) string { return strconv.Itoa(b.cfg.MinInsyncReplicas) }, 3},
+		func(b *Broker, _ klog.Config) string { return strconv.Itoa(b.defaultMinISR()) }, 3},
 	"unclean.leader.election.enable": {validBool,
 		func(b *Broker, _ klog.Config) string { return strconv.FormatBool(b.cfg.UncleanLeaderElection) }, 1},
 	"message.timestamp.type": {func(c *klog.Config, v string) error {

@@ -69,11 +69,6 @@ func (b *Broker) alterTopicConfigs(name string, configs map[string]string, valid
 	return nil
 }
 
-// errNoDynamicBrokerConfigs answers changes to broker resources, which
-// this version reads only from server.properties.
-var errNoDynamicBrokerConfigs = protocol.Errorf(protocol.InvalidRequest,
-	"dynamic broker configs are not supported: set them in server.properties and restart")
-
 func handleAlterConfigs(b *Broker, c *conn, req *kmsg.AlterConfigsRequest) *kmsg.AlterConfigsResponse {
 	b.metadataBarrier()
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
@@ -125,7 +120,7 @@ func (b *Broker) alterResource(typ kmsg.ConfigResourceType, name string, validat
 		}
 		return b.alterTopicConfigs(name, configs, validateOnly)
 	case resourceBroker:
-		return errNoDynamicBrokerConfigs
+		return b.alterBrokerConfigs(name, validateOnly, next)
 	}
 	return protocol.Errorf(protocol.InvalidRequest, "resource type %d has no configs here", typ)
 }
@@ -179,14 +174,17 @@ func setConfigError(code *int16, msg **string, err error) {
 
 // Config sources, as DescribeConfigs reports them.
 const (
-	sourceTopicOverride = 1 // DYNAMIC_TOPIC_CONFIG
-	sourceStaticBroker  = 4 // STATIC_BROKER_CONFIG: server.properties
-	sourceDefault       = 5 // DEFAULT_CONFIG
+	sourceTopicOverride  = 1 // DYNAMIC_TOPIC_CONFIG
+	sourceDynamicBroker  = 2 // DYNAMIC_BROKER_CONFIG
+	sourceDynamicDefault = 3 // DYNAMIC_DEFAULT_BROKER_CONFIG
+	sourceStaticBroker   = 4 // STATIC_BROKER_CONFIG: server.properties
+	sourceDefault        = 5 // DEFAULT_CONFIG
 )
 
 // handleDescribeConfigs describes topics (their overrides and the broker
-// defaults for the rest) and this broker (server.properties as it runs;
-// read-only, since broker configs are not dynamic here).
+// defaults for the rest), this broker (server.properties as it runs, with
+// the dynamic configs over it; only the dynamic keys are writable) and the
+// cluster-wide dynamic defaults (resource "").
 func handleDescribeConfigs(b *Broker, c *conn, req *kmsg.DescribeConfigsRequest) *kmsg.DescribeConfigsResponse {
 	b.metadataBarrier()
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
@@ -229,12 +227,38 @@ func handleDescribeConfigs(b *Broker, c *conn, req *kmsg.DescribeConfigsRequest)
 					protocol.Errorf(protocol.InvalidRequest, "broker %d cannot describe broker %s", b.cfg.NodeID, r.ResourceName))
 				break
 			}
+			md := b.coord.Metadata()
+			if r.ResourceName == "" { // the cluster-wide dynamic defaults only
+				for k, v := range md.BrokerConfigs[""] {
+					add(k, v, sourceDynamicDefault, false, 2)
+				}
+				break
+			}
+			own, cluster := md.BrokerConfigs[r.ResourceName], md.BrokerConfigs[""]
+			seen := map[string]bool{}
+			describe := func(name, value string, source int8) {
+				seen[name] = true
+				if v, ok := cluster[name]; ok {
+					value, source = v, sourceDynamicDefault
+				}
+				if v, ok := own[name]; ok {
+					value, source = v, sourceDynamicBroker
+				}
+				add(name, value, source, !isDynamicBrokerKey(name), 2)
+			}
 			for _, sc := range b.cfg.ServerConfigs {
 				source := int8(sourceStaticBroker)
 				if sc.Default {
 					source = sourceDefault
 				}
-				add(sc.Name, sc.Value, source, true, 2)
+				describe(sc.Name, sc.Value, source)
+			}
+			for _, d := range dynamicBrokerKeys { // keys set only dynamically
+				_, mine := own[d.key]
+				_, all := cluster[d.key]
+				if !seen[d.key] && (mine || all) {
+					describe(d.key, "", sourceDefault)
+				}
 			}
 		default:
 			setConfigError(&out.ErrorCode, &out.ErrorMessage,

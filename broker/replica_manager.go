@@ -101,6 +101,7 @@ func (rm *replicaManager) spawnLocked(f func()) bool {
 func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 	rm.reconcileMu.Lock()
 	defer rm.reconcileMu.Unlock()
+	rm.b.applyDynamicConfigs(md)
 	wanted := map[klog.TopicPartition]bool{}
 	for _, t := range md.Topics {
 		for _, st := range t.Partitions {
@@ -169,7 +170,7 @@ func (rm *replicaManager) minISR(t *coordinator.Topic) int {
 			return n
 		}
 	}
-	return rm.b.cfg.MinInsyncReplicas
+	return rm.b.defaultMinISR()
 }
 
 // removeUnwanted deletes local replicas that the metadata no longer assigns

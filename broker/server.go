@@ -24,6 +24,7 @@ type Broker struct {
 	replicas  *replicaManager
 	producers *producerIDs
 	groups    *groupCoordinator
+	dynamic   dynamicState
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -51,6 +52,8 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		ctx:    ctx,
 		cancel: cancel,
 	}
+	b.dynamic.staticLog, b.dynamic.staticMinISR = logs.Defaults(), cfg.MinInsyncReplicas
+	b.dynamic.minISR.Store(int64(cfg.MinInsyncReplicas))
 	b.replicas = newReplicaManager(b)
 	b.producers = newProducerIDs(coord, cfg.NodeID)
 	b.groups = newGroupCoordinator(b)

@@ -25,7 +25,8 @@ type command struct {
 	Unclean []string `json:"unclean,omitempty"`
 	// Elect lists partitions whose preferred replica should lead again.
 	Elect []PartitionRef `json:"elect,omitempty"`
-	// Configs replaces the config overrides of the topic in Names.
+	// Configs replaces the config overrides of the topic in Names, or the
+	// dynamic configs of the broker resource in Names (alter_broker_configs).
 	Configs map[string]string `json:"configs,omitempty"`
 }
 
@@ -49,6 +50,7 @@ const (
 	opElectUnclean     = "elect_unclean"
 	opCreatePartitions = "create_partitions"
 	opAlterConfigs     = "alter_configs"
+	opBrokerConfigs    = "alter_broker_configs"
 )
 
 // apply changes m (a private copy) as the command says. It returns the first
@@ -92,6 +94,15 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 			c := *t
 			c.Configs = cmd.Configs
 			m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+		}
+	case opBrokerConfigs:
+		if m.BrokerConfigs == nil {
+			m.BrokerConfigs = map[string]map[string]string{}
+		}
+		if len(cmd.Configs) == 0 {
+			delete(m.BrokerConfigs, cmd.Names[0])
+		} else {
+			m.BrokerConfigs[cmd.Names[0]] = cmd.Configs
 		}
 	case opAlterPartition:
 		alterISR(m, cmd.Alter)

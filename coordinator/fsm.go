@@ -44,6 +44,7 @@ func (m *Metadata) clone() *Metadata {
 	n.Brokers = maps.Clone(m.Brokers)
 	n.Topics = maps.Clone(m.Topics)
 	n.TopicsByID = maps.Clone(m.TopicsByID)
+	n.BrokerConfigs = maps.Clone(m.BrokerConfigs)
 	return &n
 }
 
@@ -113,6 +114,7 @@ type snapshotImage struct {
 	Brokers        map[int32]*Broker
 	Topics         map[string]*Topic
 	NextProducerID int64
+	BrokerConfigs  map[string]map[string]string `json:",omitempty"`
 }
 
 // Snapshot implements raft.FSM; images are immutable, so the snapshot just
@@ -128,7 +130,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.publish(func(m *Metadata) {
 		m.ClusterID, m.AppliedIndex, m.NextProducerID = s.ClusterID, s.AppliedIndex, s.NextProducerID
-		m.Brokers = s.Brokers
+		m.Brokers, m.BrokerConfigs = s.Brokers, s.BrokerConfigs
 		if m.Brokers == nil {
 			m.Brokers = map[int32]*Broker{}
 		}
@@ -150,6 +152,7 @@ func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 		Brokers:        s.m.Brokers,
 		Topics:         s.m.Topics,
 		NextProducerID: s.m.NextProducerID,
+		BrokerConfigs:  s.m.BrokerConfigs,
 	})
 	if err != nil {
 		sink.Cancel()

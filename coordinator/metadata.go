@@ -15,6 +15,10 @@ type Metadata struct {
 	TopicsByID map[[16]byte]*Topic
 
 	NextProducerID int64 // first id of the next unallocated block
+
+	// BrokerConfigs are dynamic broker configs (AlterConfigs on a broker
+	// resource): by broker id as a string, "" for the cluster-wide default.
+	BrokerConfigs map[string]map[string]string
 }
 
 // Broker is a registered broker and its liveness as the controller sees it.

@@ -85,6 +85,23 @@ func (c *Coordinator) grownTopic(md *Metadata, s CreatePartitionsSpec) (*Topic, 
 	return grown, nil
 }
 
+// AlterBrokerConfigs replaces the dynamic configs of a broker (its id as
+// a string) or, for "", the cluster-wide default. The broker has
+// validated them.
+func (c *Coordinator) AlterBrokerConfigs(ctx context.Context, resource string, configs map[string]string) error {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcAlterBrokerConfigs, Names: []string{resource}, Configs: configs})
+	if err == nil {
+		err = resp.err()
+	}
+	return err
+}
+
+func (c *Coordinator) alterBrokerConfigs(resource string, configs map[string]string) rpcResponse {
+	return respond(c.ctrl.do(func(md *Metadata) (*command, error) {
+		return &command{Op: opBrokerConfigs, Names: []string{resource}, Configs: maps.Clone(configs)}, nil
+	}))
+}
+
 func (c *Coordinator) alterConfigs(topic string, configs map[string]string) rpcResponse {
 	return respond(c.ctrl.do(func(md *Metadata) (*command, error) {
 		if md.Topics[topic] == nil {

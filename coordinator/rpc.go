@@ -68,21 +68,22 @@ type rpcResult struct {
 }
 
 const (
-	rpcRegister         = "register"
-	rpcHeartbeat        = "heartbeat"
-	rpcShutdown         = "controlled_shutdown"
-	rpcAllocateIDs      = "allocate_producer_ids"
-	rpcCreateTopics     = "create_topics"
-	rpcDeleteTopics     = "delete_topics"
-	rpcAlterPartition   = "alter_partition"
-	rpcJoin             = "join"
-	rpcCreatePartitions = "create_partitions"
-	rpcAlterConfigs     = "alter_configs"
-	rpcBarrier          = "barrier"
-	rpcElectLeaders     = "elect_leaders"
-	rpcDescribeQuorum   = "describe_quorum"
-	rpcMaxFrame         = 64 << 20
-	rpcDefaultDeadline  = 10 * time.Second
+	rpcRegister           = "register"
+	rpcHeartbeat          = "heartbeat"
+	rpcShutdown           = "controlled_shutdown"
+	rpcAllocateIDs        = "allocate_producer_ids"
+	rpcCreateTopics       = "create_topics"
+	rpcDeleteTopics       = "delete_topics"
+	rpcAlterPartition     = "alter_partition"
+	rpcJoin               = "join"
+	rpcCreatePartitions   = "create_partitions"
+	rpcAlterConfigs       = "alter_configs"
+	rpcBarrier            = "barrier"
+	rpcElectLeaders       = "elect_leaders"
+	rpcDescribeQuorum     = "describe_quorum"
+	rpcAlterBrokerConfigs = "alter_broker_configs"
+	rpcMaxFrame           = 64 << 20
+	rpcDefaultDeadline    = 10 * time.Second
 )
 
 // errResponse turns an error into a response carrying its Kafka code.
@@ -129,6 +130,8 @@ func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
 		return c.electLeaders(req.Elect, req.Unclean)
 	case rpcDescribeQuorum:
 		return c.describeQuorum()
+	case rpcAlterBrokerConfigs:
+		return c.alterBrokerConfigs(req.Names[0], req.Configs)
 	}
 	return errResponse(protocol.Errorf(protocol.InvalidRequest, "unknown controller operation %q", req.Op))
 }

@@ -155,8 +155,21 @@ func (m *Manager) Dirs() []string {
 	return out
 }
 
-// Defaults is the broker-wide log configuration.
-func (m *Manager) Defaults() Config { return m.cfg.Defaults }
+// Defaults is the broker-wide log configuration, dynamic broker configs
+// included.
+func (m *Manager) Defaults() Config {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.cfg.Defaults
+}
+
+// SetDefaults replaces the broker-wide log configuration (dynamic broker
+// configs); the broker then applies it to every log.
+func (m *Manager) SetDefaults(c Config) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cfg.Defaults = c
+}
 
 // Get returns the log of tp, or nil.
 func (m *Manager) Get(tp TopicPartition) *Log {

@@ -15,7 +15,8 @@ func configsCommand(std *stdio, args []string) error {
 	describe := f.Bool("describe", false, "describe the entity's configs")
 	alter := f.Bool("alter", false, "change the entity's configs")
 	entityType := f.String("entity-type", "", "REQUIRED: topics or brokers")
-	entityName := f.String("entity-name", "", "REQUIRED: the topic name or broker id")
+	entityName := f.String("entity-name", "", "the topic name or broker id")
+	entityDefault := f.Bool("entity-default", false, "with --entity-type brokers: the cluster-wide default instead of one broker")
 	all := f.Bool("all", false, "--describe: every config, not only the dynamic ones")
 	addConfig := f.String("add-config", "", "--alter: k=v[,k2=v2...] to set")
 	deleteConfig := f.String("delete-config", "", "--alter: k[,k2...] to remove")
@@ -28,8 +29,8 @@ func configsCommand(std *stdio, args []string) error {
 	if *entityType != "topics" && *entityType != "brokers" {
 		return usagef("--entity-type must be topics or brokers")
 	}
-	if *entityName == "" {
-		return usagef("--entity-name is required")
+	if (*entityName == "") != (*entityDefault && *entityType == "brokers") {
+		return usagef("one of --entity-name and (for brokers) --entity-default is needed")
 	}
 	_, adm, ctx, done, err := f.open()
 	if err != nil {
@@ -61,11 +62,11 @@ func configsCommand(std *stdio, args []string) error {
 	if *entityType == "topics" {
 		rs, err = adm.AlterTopicConfigs(ctx, changes, *entityName)
 	} else {
-		id, perr := strconv.ParseInt(*entityName, 10, 32)
+		ids, perr := brokerIDs(*entityName)
 		if perr != nil {
-			return usagef("--entity-name %q: a broker id is a number", *entityName)
+			return perr
 		}
-		rs, err = adm.AlterBrokerConfigs(ctx, changes, int32(id))
+		rs, err = adm.AlterBrokerConfigs(ctx, changes, ids...)
 	}
 	if err != nil {
 		return err
@@ -75,8 +76,24 @@ func configsCommand(std *stdio, args []string) error {
 			return fmt.Errorf("altering %s %s: %w (%s)", *entityType, *entityName, r.Err, r.ErrMessage)
 		}
 	}
-	fmt.Fprintf(std.out, "Completed updating config for %s %s.\n", strings.TrimSuffix(*entityType, "s"), *entityName)
+	if *entityDefault {
+		fmt.Fprintln(std.out, "Completed updating default config for brokers in the cluster.")
+	} else {
+		fmt.Fprintf(std.out, "Completed updating config for %s %s.\n", strings.TrimSuffix(*entityType, "s"), *entityName)
+	}
 	return nil
+}
+
+// brokerIDs reads a broker --entity-name: none for the cluster default.
+func brokerIDs(name string) ([]int32, error) {
+	if name == "" {
+		return nil, nil
+	}
+	id, err := strconv.ParseInt(name, 10, 32)
+	if err != nil {
+		return nil, usagef("--entity-name %q: a broker id is a number", name)
+	}
+	return []int32{int32(id)}, nil
 }
 
 // describeConfigs prints kafka-configs.sh --describe: the dynamic configs
@@ -87,11 +104,11 @@ func describeConfigs(std *stdio, adm *kadm.Client, ctx context.Context, typ, nam
 	if typ == "topics" {
 		rcs, err = adm.DescribeTopicConfigs(ctx, name)
 	} else {
-		id, perr := strconv.ParseInt(name, 10, 32)
+		ids, perr := brokerIDs(name)
 		if perr != nil {
-			return usagef("--entity-name %q: a broker id is a number", name)
+			return perr
 		}
-		rcs, err = adm.DescribeBrokerConfigs(ctx, int32(id))
+		rcs, err = adm.DescribeBrokerConfigs(ctx, ids...)
 	}
 	if err != nil {
 		return err
@@ -107,7 +124,11 @@ func describeConfigs(std *stdio, adm *kadm.Client, ctx context.Context, typ, nam
 	if all {
 		which = "All"
 	}
-	fmt.Fprintf(std.out, "%s configs for %s %s are:\n", which, kind, name)
+	if name == "" {
+		fmt.Fprintln(std.out, "Default configs for brokers in the cluster are:")
+	} else {
+		fmt.Fprintf(std.out, "%s configs for %s %s are:\n", which, kind, name)
+	}
 	for _, c := range rc.Configs {
 		source := c.Source.String()
 		if !all && !strings.HasPrefix(source, "DYNAMIC_") {

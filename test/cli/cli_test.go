@@ -218,8 +218,35 @@ func TestConfigsCommand(t *testing.T) {
 	if !strings.HasPrefix(out, "All configs for broker 2 are:\n") || !strings.Contains(out, "  node.id=2 sensitive=false") {
 		t.Fatalf("broker describe printed\n%s", out)
 	}
-	fails(t, c, 1, "dynamic broker configs are not supported", "configs", "--alter", "--entity-type", "brokers",
-		"--entity-name", "2", "--add-config", "log.retention.ms=1000")
+
+	// Dynamic broker configs: one broker's own, and the cluster default,
+	// which sets the default of every topic without an override.
+	if out := ok(t, c, "", "configs", "--alter", "--entity-type", "brokers", "--entity-name", "2",
+		"--add-config", "log.retention.ms=7200000"); out != "Completed updating config for broker 2.\n" {
+		t.Fatalf("broker alter printed %q", out)
+	}
+	want = "Dynamic configs for broker 2 are:\n" +
+		"  log.retention.ms=7200000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=7200000}\n"
+	if out := ok(t, c, "", "configs", "--describe", "--entity-type", "brokers", "--entity-name", "2"); out != want {
+		t.Fatalf("broker describe printed\n%q\nwant\n%q", out, want)
+	}
+	ok(t, c, "", "configs", "--alter", "--entity-type", "brokers", "--entity-default", "--add-config", "log.retention.hours=5")
+	waitFor(t, "the cluster default reaching topics without an override", 5*time.Second, func() bool {
+		out := ok(t, c, "", "configs", "--describe", "--entity-type", "topics", "--entity-name", "cfg", "--all",
+			"--bootstrap-server", c.Nodes[0].KafkaAddr)
+		return strings.Contains(out, "  retention.ms=3600000 ") && // the override stays
+			strings.Contains(out, "  segment.bytes=1073741824 ")
+	})
+	ok(t, c, "", "topics", "--create", "--topic", "plain", "--partitions", "1", "--replication-factor", "3")
+	waitFor(t, "a new topic taking the dynamic default", 5*time.Second, func() bool {
+		out := ok(t, c, "", "configs", "--describe", "--entity-type", "topics", "--entity-name", "plain", "--all",
+			"--bootstrap-server", c.Nodes[0].KafkaAddr)
+		return strings.Contains(out, "  retention.ms=18000000 ")
+	})
+	fails(t, c, 1, "num.partitions cannot be updated dynamically", "configs", "--alter", "--entity-type", "brokers",
+		"--entity-name", "2", "--add-config", "num.partitions=3")
+	fails(t, c, 1, "INVALID_CONFIG", "configs", "--alter", "--entity-type", "brokers",
+		"--entity-name", "2", "--add-config", "log.retention.ms=soon")
 	fails(t, c, 2, "--entity-type must be topics or brokers", "configs", "--describe", "--entity-type", "users", "--entity-name", "x")
 }
 
