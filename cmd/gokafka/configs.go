@@ -42,7 +42,7 @@ func configsCommand(std *stdio, args []string) error {
 	}
 	var changes []kadm.AlterConfig
 	if *addConfig != "" {
-		kv, err := keyValues([]string{*addConfig})
+		kv, err := keyValues(strings.Split(*addConfig, ","))
 		if err != nil {
 			return err
 		}

@@ -34,12 +34,14 @@ type stdio struct {
 }
 
 var commands = map[string]command{
-	"topics":           {"create, list, describe, alter and delete topics", topicsCommand},
-	"consumer-groups":  {"list, describe, reset offsets of and delete consumer groups", consumerGroupsCommand},
-	"configs":          {"describe and alter topic and broker configs", configsCommand},
-	"console-producer": {"produce lines from stdin", consoleProducerCommand},
-	"console-consumer": {"print records to stdout", consoleConsumerCommand},
-	"metadata-quorum":  {"describe the Raft metadata quorum (describe --status | --replication)", metadataQuorumCommand},
+	"topics":             {"create, list, describe, alter and delete topics", topicsCommand},
+	"consumer-groups":    {"list, describe, reset offsets of and delete consumer groups", consumerGroupsCommand},
+	"configs":            {"describe and alter topic and broker configs", configsCommand},
+	"console-producer":   {"produce lines from stdin", consoleProducerCommand},
+	"console-consumer":   {"print records to stdout", consoleConsumerCommand},
+	"metadata-quorum":    {"describe the Raft metadata quorum (describe --status | --replication)", metadataQuorumCommand},
+	"producer-perf-test": {"produce at a given rate and report throughput and latency percentiles", producerPerfTestCommand},
+	"consumer-perf-test": {"consume a number of records and report throughput", consumerPerfTestCommand},
 }
 
 func main() {
@@ -108,7 +110,7 @@ func newFlags(name string, std *stdio) *flags {
 	f.SetOutput(io.Discard) // errors come back as one line; --help prints usage
 	f.StringVar(&f.bootstrap, "bootstrap-server", "", "REQUIRED: the Kafka servers to connect to, host:port[,host:port...]")
 	f.StringVar(&f.commandConfig, "command-config", "", "a client properties file (client.id, request.timeout.ms, ...)")
-	f.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long the command may take")
+	f.DurationVar(&f.timeout, "command-timeout", 30*time.Second, "how long the command may take")
 	return f
 }
 
@@ -212,17 +214,15 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// keyValues parses k=v entries (each entry may itself be a comma list).
+// keyValues parses k=v entries; a value may hold commas and '='.
 func keyValues(entries []string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, e := range entries {
-		for _, kv := range strings.Split(e, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok || k == "" {
-				return nil, usagef("%q is not key=value", kv)
-			}
-			out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	for _, kv := range entries {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usagef("%q is not key=value", kv)
 		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
 }

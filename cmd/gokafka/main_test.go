@@ -45,8 +45,8 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestKeyValuesAndAssignment(t *testing.T) {
-	kv, err := keyValues([]string{"a=1,b=2", "c= 3"})
-	if err != nil || kv["a"] != "1" || kv["b"] != "2" || kv["c"] != "3" {
+	kv, err := keyValues([]string{"a=1", "b=x,y=z", "c= 3"})
+	if err != nil || kv["a"] != "1" || kv["b"] != "x,y=z" || kv["c"] != "3" {
 		t.Fatalf("keyValues: %v %v", kv, err)
 	}
 	if _, err := keyValues([]string{"novalue"}); err == nil {

@@ -273,3 +273,28 @@ func TestMetadataQuorumCommand(t *testing.T) {
 		return strings.HasPrefix(out, "NodeId") && len(rows) == 3 && leaders == 1
 	})
 }
+
+// TestPerfTools runs producer-perf-test with Kafka's flags (several
+// --producer-props after one flag) and consumer-perf-test over what it
+// wrote, and checks their summary lines.
+func TestPerfTools(t *testing.T) {
+	c := harness.StartT(t, 3, fast...)
+	ok(t, c, "", "topics", "--create", "--topic", "perf", "--partitions", "3", "--replication-factor", "3")
+	out := ok(t, c, "", "producer-perf-test", "--topic", "perf", "--num-records", "3000", "--record-size", "100",
+		"--throughput", "-1", "--producer-props", "bootstrap.servers="+strings.Join(c.Seeds(), ","), "acks=all", "linger.ms=5")
+	summary := regexp.MustCompile(`(?m)^3000 records sent, [\d.]+ records/sec \([\d.]+ MB/sec\), [\d.]+ ms avg latency, ` +
+		`[\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.$`)
+	if !summary.MatchString(out) {
+		t.Fatalf("producer-perf-test printed\n%s", out)
+	}
+	out = ok(t, c, "", "consumer-perf-test", "--topic", "perf", "--messages", "3000")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "start.time, end.time, data.consumed.in.MB") {
+		t.Fatalf("consumer-perf-test printed\n%s", out)
+	}
+	if fields := strings.Split(lines[1], ", "); len(fields) != 10 || fields[4] != "3000" || fields[2] != "0.2861" {
+		t.Fatalf("consumer-perf-test result %q: want 3000 records, 0.2861 MB", lines[1])
+	}
+	fails(t, c, 2, "not a producer setting", "producer-perf-test", "--topic", "perf", "--num-records", "1",
+		"--throughput", "-1", "--producer-props", "fancy=1")
+}
