@@ -72,6 +72,19 @@ func (p *partition) applyState(st coordinator.Partition, minISR int) bool {
 	if newEpoch && st.Leader != p.nodeID {
 		p.followers, p.needsTruncation = nil, true
 	}
+	if !newEpoch && st.Leader == p.nodeID { // replicas added or removed by a reassignment
+		now := time.Now()
+		for _, r := range st.Replicas {
+			if _, ok := p.followers[r]; !ok && r != p.nodeID {
+				p.followers[r] = &followerState{leo: -1, lastCaughtUp: now, lastFetchTime: now}
+			}
+		}
+		for r := range p.followers {
+			if !slices.Contains(st.Replicas, r) {
+				delete(p.followers, r)
+			}
+		}
+	}
 	if changed {
 		p.isrChangeInFlight = false
 		p.maybeAdvanceHighWatermarkLocked()

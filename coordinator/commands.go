@@ -25,6 +25,8 @@ type command struct {
 	Unclean []string `json:"unclean,omitempty"`
 	// Elect lists partitions whose preferred replica should lead again.
 	Elect []PartitionRef `json:"elect,omitempty"`
+	// Reassign starts or (with no Target) cancels reassignments.
+	Reassign []Reassignment `json:"reassign,omitempty"`
 	// Configs replaces the config overrides of the topic in Names, or the
 	// dynamic configs of the broker resource in Names (alter_broker_configs).
 	Configs map[string]string `json:"configs,omitempty"`
@@ -51,6 +53,7 @@ const (
 	opCreatePartitions = "create_partitions"
 	opAlterConfigs     = "alter_configs"
 	opBrokerConfigs    = "alter_broker_configs"
+	opReassign         = "reassign_partitions"
 )
 
 // apply changes m (a private copy) as the command says. It returns the first
@@ -106,6 +109,10 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 		}
 	case opAlterPartition:
 		alterISR(m, cmd.Alter)
+	case opReassign:
+		for _, r := range cmd.Reassign {
+			reassign(m, r)
+		}
 	case opUnfence:
 		e.unfence(cmd.BrokerID)
 	case opCreateTopics:
@@ -332,5 +339,6 @@ func alterISR(m *Metadata, a *AlterPartition) {
 	p := &c.Partitions[a.Partition]
 	p.ISR = slices.Clone(a.ISR)
 	p.PartitionEpoch++
+	completeReassignment(m, p)
 	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
 }

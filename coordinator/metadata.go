@@ -57,6 +57,11 @@ type Partition struct {
 	// change of the partition at all (leader or ISR), as in KRaft.
 	LeaderEpoch    int32
 	PartitionEpoch int32
+	// A reassignment under way (KIP-455): Replicas is the target followed
+	// by the replicas leaving; Adding are target replicas still copying,
+	// Removing the ones that go once every added replica is in the ISR.
+	Adding   []int32 `json:",omitempty"`
+	Removing []int32 `json:",omitempty"`
 }
 
 // Broker returns the broker with id, or nil.

@@ -44,6 +44,7 @@ type rpcRequest struct {
 	Elect        []PartitionRef         `json:",omitempty"`
 	Unclean      bool                   `json:",omitempty"`
 	Applied      uint64                 `json:",omitempty"` // heartbeat: the sender's applied index
+	Reassign     []Reassignment         `json:",omitempty"`
 }
 
 // rpcResponse is the controller's answer. Code and Msg carry a whole-
@@ -82,6 +83,7 @@ const (
 	rpcElectLeaders       = "elect_leaders"
 	rpcDescribeQuorum     = "describe_quorum"
 	rpcAlterBrokerConfigs = "alter_broker_configs"
+	rpcReassign           = "reassign_partitions"
 	rpcMaxFrame           = 64 << 20
 	rpcDefaultDeadline    = 10 * time.Second
 )
@@ -132,6 +134,8 @@ func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
 		return c.describeQuorum()
 	case rpcAlterBrokerConfigs:
 		return c.alterBrokerConfigs(req.Names[0], req.Configs)
+	case rpcReassign:
+		return c.alterReassignments(req.Reassign)
 	}
 	return errResponse(protocol.Errorf(protocol.InvalidRequest, "unknown controller operation %q", req.Op))
 }

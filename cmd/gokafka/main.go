@@ -34,14 +34,15 @@ type stdio struct {
 }
 
 var commands = map[string]command{
-	"topics":             {"create, list, describe, alter and delete topics", topicsCommand},
-	"consumer-groups":    {"list, describe, reset offsets of and delete consumer groups", consumerGroupsCommand},
-	"configs":            {"describe and alter topic and broker configs", configsCommand},
-	"console-producer":   {"produce lines from stdin", consoleProducerCommand},
-	"console-consumer":   {"print records to stdout", consoleConsumerCommand},
-	"metadata-quorum":    {"describe the Raft metadata quorum (describe --status | --replication)", metadataQuorumCommand},
-	"producer-perf-test": {"produce at a given rate and report throughput and latency percentiles", producerPerfTestCommand},
-	"consumer-perf-test": {"consume a number of records and report throughput", consumerPerfTestCommand},
+	"topics":              {"create, list, describe, alter and delete topics", topicsCommand},
+	"consumer-groups":     {"list, describe, reset offsets of and delete consumer groups", consumerGroupsCommand},
+	"configs":             {"describe and alter topic and broker configs", configsCommand},
+	"console-producer":    {"produce lines from stdin", consoleProducerCommand},
+	"console-consumer":    {"print records to stdout", consoleConsumerCommand},
+	"metadata-quorum":     {"describe the Raft metadata quorum (describe --status | --replication)", metadataQuorumCommand},
+	"producer-perf-test":  {"produce at a given rate and report throughput and latency percentiles", producerPerfTestCommand},
+	"consumer-perf-test":  {"consume a number of records and report throughput", consumerPerfTestCommand},
+	"reassign-partitions": {"move partitions to other brokers (--execute, --verify, --cancel)", reassignPartitionsCommand},
 }
 
 func main() {
@@ -84,7 +85,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-20s %s\n", n, commands[n].summary)
 	}
 }
 

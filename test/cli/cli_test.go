@@ -4,12 +4,18 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gokafka/gokafka/test/harness"
 )
@@ -297,4 +303,84 @@ func TestPerfTools(t *testing.T) {
 	}
 	fails(t, c, 2, "not a producer setting", "producer-perf-test", "--topic", "perf", "--num-records", "1",
 		"--throughput", "-1", "--producer-props", "fancy=1")
+}
+
+// TestReassignPartitions moves a partition from broker 1 to brokers 2 and
+// 3 while a producer writes to it with acks=all: --verify reports progress
+// until the new replicas have caught up and the old one has left, and no
+// acknowledged record is lost.
+func TestReassignPartitions(t *testing.T) {
+	c := harness.StartT(t, 3, fast...)
+	ok(t, c, "", "topics", "--create", "--topic", "moving", "--replica-assignment", "1")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Seeds()...), kgo.DefaultProduceTopic("moving"), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	stop := make(chan struct{})
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			v := fmt.Sprintf("v%06d", i)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if cl.ProduceSync(ctx, &kgo.Record{Value: []byte(v)}).FirstErr() == nil {
+				mu.Lock()
+				acked[v] = true
+				mu.Unlock()
+			}
+			cancel()
+		}
+	}()
+	waitFor(t, "some records written", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 500 })
+
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(plan, []byte(`{"version":1,"partitions":[{"topic":"moving","partition":0,"replicas":[2,3]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := ok(t, c, "", "reassign-partitions", "--reassignment-json-file", plan, "--execute")
+	if !strings.Contains(out, `{"version":1,"partitions":[{"topic":"moving","partition":0,"replicas":[1]}]}`) ||
+		!strings.Contains(out, "Successfully started partition reassignments for moving-0\n") {
+		t.Fatalf("--execute printed\n%s", out)
+	}
+	waitFor(t, "the reassignment completed", 30*time.Second, func() bool {
+		out := ok(t, c, "", "reassign-partitions", "--reassignment-json-file", plan, "--verify")
+		if !strings.Contains(out, "Reassignment of partition moving-0 is completed.") &&
+			!regexp.MustCompile(`is still in progress \(broker [23] copied \d+ of \d+ bytes`).MatchString(out) {
+			t.Fatalf("--verify printed\n%s", out)
+		}
+		return strings.Contains(out, "is completed.")
+	})
+	close(stop)
+	<-produced
+	out = ok(t, c, "", "topics", "--describe", "--topic", "moving")
+	if !regexp.MustCompile(`\tLeader: [23]\tReplicas: 2,3\tIsr: [23],[23]\n`).MatchString(out) {
+		t.Fatalf("after the reassignment:\n%s", out)
+	}
+	read := map[string]bool{}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(c.Seeds()...), kgo.ConsumeTopics("moving"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(read) < len(acked) && time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) { read[string(r.Value)] = true })
+		cancel()
+	}
+	for v := range acked {
+		if !read[v] {
+			t.Fatalf("acknowledged %s lost in the move (%d acknowledged, %d read)", v, len(acked), len(read))
+		}
+	}
+	t.Logf("moved under load: %d records acknowledged, all read back", len(acked))
+	fails(t, c, 1, "NO_REASSIGNMENT_IN_PROGRESS", "reassign-partitions", "--reassignment-json-file", plan, "--cancel")
 }
