@@ -32,6 +32,7 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.DeleteRecords:              immediate(handleDeleteRecords),
 	kmsg.AlterPartitionAssignments:  immediate(handleAlterPartitionReassignments),
 	kmsg.ListPartitionReassignments: immediate(handleListPartitionReassignments),
+	kmsg.DescribeProducers:          immediate(handleDescribeProducers),
 	kmsg.IncrementalAlterConfigs:    immediate(handleIncrementalAlterConfigs),
 	kmsg.OffsetCommit:               parked(handleOffsetCommit),
 	kmsg.OffsetFetch:                immediate(handleOffsetFetch),

@@ -1,6 +1,7 @@
 package log
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -141,4 +142,28 @@ func (ps *producerState) truncate(offset int64) {
 			delete(ps.producers, id)
 		}
 	}
+}
+
+// ProducerInfo is one producer's state as DescribeProducers reports it.
+type ProducerInfo struct {
+	ID            int64
+	Epoch         int16
+	LastSequence  int32
+	LastTimestamp int64
+}
+
+// Producers lists the idempotent producers this log knows, by id.
+func (l *Log) Producers() []ProducerInfo {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]ProducerInfo, 0, len(l.producers.producers))
+	for id, e := range l.producers.producers {
+		info := ProducerInfo{ID: id, Epoch: e.Epoch, LastSequence: -1, LastTimestamp: -1}
+		if n := len(e.Batches); n > 0 {
+			info.LastSequence, info.LastTimestamp = e.Batches[n-1].LastSeq, e.Batches[n-1].Timestamp
+		}
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b ProducerInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }

@@ -28,6 +28,7 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.DeleteRecords:              {0, 2},
 	kmsg.AlterPartitionAssignments:  {0, 0},
 	kmsg.ListPartitionReassignments: {0, 0},
+	kmsg.DescribeProducers:          {0, 0},
 	kmsg.IncrementalAlterConfigs:    {0, 1},
 	kmsg.OffsetCommit:               {0, 9},
 	kmsg.OffsetFetch:                {0, 9},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gokafka/gokafka/test/harness"
 )
@@ -107,5 +108,26 @@ for g in a.describe_consumer_groups(['py-committed']):
 		if !strings.Contains(out, want) {
 			t.Fatalf("kafka-python admin printed %q, want a line %q", out, want)
 		}
+	}
+}
+
+// TestDescribeProducers writes ten records with an idempotent producer and
+// finds it on the partition's leader with its last sequence (9).
+func TestDescribeProducers(t *testing.T) {
+	c := harness.StartT(t, 1)
+	createTopic(t, c, "idem", 1, nil)
+	p := client(t, c, kgo.DefaultProduceTopic("idem"))
+	for i := range 10 {
+		if err := p.ProduceSync(testCtx(t), &kgo.Record{Value: []byte{byte(i)}}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	described, err := kadm.NewClient(client(t, c)).DescribeProducers(testCtx(t), kadm.TopicsSet{"idem": {0: {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := described.SortedProducers()
+	if len(found) != 1 || found[0].LastSequence != 9 || found[0].ProducerID < 0 || found[0].LastTimestamp <= 0 {
+		t.Fatalf("described producers: %+v", found)
 	}
 }

@@ -1,0 +1,41 @@
+package broker
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// handleDescribeProducers lists the idempotent producers of each asked
+// partition this broker leads (kafka-transactions.sh describe-producers):
+// id, epoch, last sequence and the timestamp of its last batch.
+func handleDescribeProducers(b *Broker, c *conn, req *kmsg.DescribeProducersRequest) *kmsg.DescribeProducersResponse {
+	resp := req.ResponseKind().(*kmsg.DescribeProducersResponse)
+	md := b.coord.Metadata()
+	for _, rt := range req.Topics {
+		ot := kmsg.NewDescribeProducersResponseTopic()
+		ot.Topic = rt.Topic
+		for _, pid := range rt.Partitions {
+			op := kmsg.NewDescribeProducersResponseTopicPartition()
+			op.Partition = pid
+			p, err := b.replicas.local(md, rt.Topic, pid)
+			if err == nil && !p.isLeader() {
+				err = protocol.Errorf(protocol.NotLeaderOrFollower, "broker %d does not lead %s-%d", b.cfg.NodeID, rt.Topic, pid)
+			}
+			if err != nil {
+				op.ErrorCode = int16(protocol.Code(err))
+				ot.Partitions = append(ot.Partitions, op)
+				continue
+			}
+			for _, pr := range p.log.Producers() {
+				ap := kmsg.NewDescribeProducersResponseTopicPartitionActiveProducer()
+				ap.ProducerID, ap.ProducerEpoch, ap.LastSequence, ap.LastTimestamp = pr.ID, int32(pr.Epoch), pr.LastSequence, pr.LastTimestamp
+				ap.CoordinatorEpoch, ap.CurrentTxnStartOffset = -1, -1
+				op.ActiveProducers = append(op.ActiveProducers, ap)
+			}
+			ot.Partitions = append(ot.Partitions, op)
+		}
+		resp.Topics = append(resp.Topics, ot)
+	}
+	return resp
+}
