@@ -220,10 +220,13 @@ func (c *Coordinator) propose(cmd *command) (applyResult, error) {
 	}
 	f := c.raft.Apply(data, 10*time.Second)
 	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+		if errors.Is(err, raft.ErrNotLeader) { // refused before it entered the log
 			return applyResult{}, notController(c)
 		}
-		return applyResult{}, protocol.Errorf(protocol.RequestTimedOut, "committing %s: %v", cmd.Op, err)
+		// Lost leadership or timed out with the command in the log: a
+		// later leader may still commit it, so the outcome is unknown,
+		// which Kafka says with REQUEST_TIMED_OUT.
+		return applyResult{}, protocol.Errorf(protocol.RequestTimedOut, "committing %s: %v; it may yet take effect", cmd.Op, err)
 	}
 	res := f.Response().(applyResult)
 	return res, res.Err

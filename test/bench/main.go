@@ -49,16 +49,17 @@ func main() { os.Exit(run()) }
 
 func run() int {
 	var (
-		duration = flag.Duration("duration", 5*time.Second, "measured produce time per case, per target, per round")
-		warmup   = flag.Duration("warmup", time.Second, "unmeasured produce time before each measured window")
-		rounds   = flag.Int("rounds", 3, "rounds; figures are the median over them")
-		starts   = flag.Int("starts", 3, "cold starts measured for start-to-ready and idle RSS")
-		idle     = flag.Duration("idle", 2*time.Second, "idle time before RSS is read")
-		inflight = flag.Int("inflight", 4096, "records produced but not yet acknowledged, at most")
-		linger   = flag.Duration("linger", 0, "kgo.ProducerLinger (kgo's own default is 10ms)")
-		casesArg = flag.String("cases", "", "comma-separated cases (default: every case marked Default); known: "+caseNames())
-		binArg   = flag.String("bin", "", "use this gokafka-server binary instead of building one")
-		onlyFake = flag.Bool("kfake-only", false, "skip gokafka entirely: check the workload itself against kfake")
+		duration    = flag.Duration("duration", 5*time.Second, "measured produce time per case, per target, per round")
+		warmup      = flag.Duration("warmup", time.Second, "unmeasured produce time before each measured window")
+		rounds      = flag.Int("rounds", 3, "rounds; figures are the median over them")
+		starts      = flag.Int("starts", 3, "cold starts measured for start-to-ready and idle RSS")
+		idle        = flag.Duration("idle", 2*time.Second, "idle time before RSS is read")
+		inflight    = flag.Int("inflight", 4096, "records produced but not yet acknowledged, at most")
+		linger      = flag.Duration("linger", 0, "kgo.ProducerLinger (kgo's own default is 10ms)")
+		casesArg    = flag.String("cases", "", "comma-separated cases (default: every case marked Default); known: "+caseNames())
+		binArg      = flag.String("bin", "", "use this gokafka-server binary instead of building one")
+		onlyFake    = flag.Bool("kfake-only", false, "skip gokafka entirely: check the workload itself against kfake")
+		perfRecords = flag.Int("perf-records", 500000, "records for the gokafka producer-perf-test/consumer-perf-test run; 0 skips it")
 	)
 	flag.Parse()
 	cases, err := selectCases(*casesArg)
@@ -122,6 +123,23 @@ func run() int {
 		return 1
 	}
 
+	var perf []string
+	if *perfRecords > 0 {
+		fmt.Printf("running gokafka producer-perf-test and consumer-perf-test (%d records) ...\n", *perfRecords)
+		root, err := harness.ModuleRoot()
+		var cli string
+		if err == nil {
+			cli, err = harness.BuildCLI(root, tmp)
+		}
+		if err == nil {
+			perf, err = runPerfTools(ctx, bin, cli, tmp+"/perf", *perfRecords, 100)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: perf tools:", err)
+			return 1
+		}
+	}
+
 	rows, err := runCases(ctx, []*target{gokafkaTarget(bin, tmp), kfakeTarget()}, cases, *rounds, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -136,6 +154,9 @@ func run() int {
 	printStartup(os.Stdout, readys, rsss)
 	fmt.Printf("\nconsumer groups, 1 node: 10 franz-go consumers over 30 partitions assigned %v after their first join; %.0f synchronous offset commits/s from one client\n",
 		gf.rebalance.Round(time.Millisecond), gf.commitsSec)
+	if len(perf) > 0 {
+		fmt.Printf("\nthe operator tools, 1 node, 6 partitions, 100-byte records, linger.ms=5:\n  %s\n", strings.Join(perf, "\n  "))
+	}
 	return 0
 }
 

@@ -352,6 +352,7 @@ func TestCoordinatorLoss(t *testing.T) {
 	}
 	c.Nodes[1].Kill()
 	err := create("two-down", 1, 15*time.Second)
+	err2 := err
 	if err == nil {
 		t.Fatal("a topic was created with two voters of three down")
 	}
@@ -381,8 +382,12 @@ func TestCoordinatorLoss(t *testing.T) {
 		topics, err = adm.ListTopics(ctxFor(t, 10*time.Second))
 		return err == nil && topics.Has("one-down") && topics.Has("healed")
 	})
-	if topics.Has("two-down") {
-		t.Fatalf("topics after healing: %v: two-down was created without a quorum", topics.Names())
+	// A create the lone controller had put in its log when it lost its
+	// quorum may be committed once the voters return: its answer was a
+	// timeout, whose outcome Kafka leaves open. A NOT_CONTROLLER answer
+	// is definite.
+	if topics.Has("two-down") && errors.Is(err2, kerr.NotController) {
+		t.Fatalf("topics after healing: %v: two-down was created after NOT_CONTROLLER", topics.Names())
 	}
 }
 

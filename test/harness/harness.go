@@ -24,6 +24,11 @@ func BuildServer(moduleRoot, dir string) (string, error) {
 	return build(moduleRoot, dir, "gokafka-server")
 }
 
+// BuildCLI compiles the gokafka operator CLI into dir.
+func BuildCLI(moduleRoot, dir string) (string, error) {
+	return build(moduleRoot, dir, "gokafka")
+}
+
 // build compiles ./cmd/<name> statically into dir.
 func build(moduleRoot, dir, name string) (string, error) {
 	bin := filepath.Join(dir, name)
@@ -89,17 +94,20 @@ func (c *Cluster) Seeds() []string {
 // starts n nodes that are each broker and controller; WaitReady waits for
 // /readyz.
 func Start(bin, dir string, n int, extra ...string) (*Cluster, error) {
-	ports, err := FreePorts(2 * n)
+	// Every port of every node is reserved at once: reserving them node by
+	// node could hand a port released for one node to the next before the
+	// first process has bound it.
+	ports, err := FreePorts(3 * n)
 	if err != nil {
 		return nil, err
 	}
 	var voters []string
 	for i := range n {
-		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, ports[i]))
+		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, ports[3*i]))
 	}
 	c := &Cluster{bin: bin, dir: dir, voters: strings.Join(voters, ","), extra: extra}
 	for i := range n {
-		if _, err := c.add(i+1, "broker,controller", ports[i]); err != nil {
+		if _, err := c.add(i+1, "broker,controller", ports[3*i:3*i+3]); err != nil {
 			c.Stop()
 			return nil, err
 		}
@@ -111,23 +119,20 @@ func Start(bin, dir string, n int, extra ...string) (*Cluster, error) {
 // non-voter that joins through the voters. id need not be new, to test
 // what a duplicate node.id does.
 func (c *Cluster) AddBroker(id int) (*Node, error) {
-	ctrl, err := FreePorts(1)
+	ports, err := FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
-	return c.add(id, "broker", ctrl[0])
+	return c.add(id, "broker", ports)
 }
 
-func (c *Cluster) add(id int, roles string, ctrlPort int) (*Node, error) {
-	ports, err := FreePorts(2)
-	if err != nil {
-		return nil, err
-	}
+// add starts a node on ports: controller, Kafka and HTTP.
+func (c *Cluster) add(id int, roles string, ports []int) (*Node, error) {
 	nd := &Node{
 		ID:        id,
-		KafkaAddr: fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		CtrlAddr:  fmt.Sprintf("127.0.0.1:%d", ctrlPort),
-		HTTPAddr:  fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		CtrlAddr:  fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		KafkaAddr: fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		HTTPAddr:  fmt.Sprintf("127.0.0.1:%d", ports[2]),
 		Dir:       filepath.Join(c.dir, fmt.Sprintf("node-%d-%d", id, len(c.Nodes))),
 		bin:       c.bin,
 	}
@@ -147,7 +152,8 @@ func (c *Cluster) add(id int, roles string, ctrlPort int) (*Node, error) {
 	if roles == "broker" {
 		props[3] += ",CONTROLLER://" + nd.CtrlAddr // a non-voter's Raft address
 	}
-	if err := os.MkdirAll(nd.Dir, 0o755); err == nil {
+	err := os.MkdirAll(nd.Dir, 0o755)
+	if err == nil {
 		err = os.WriteFile(nd.PropsPath(), []byte(strings.Join(props, "\n")+"\n"), 0o644)
 	}
 	if err == nil {

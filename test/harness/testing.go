@@ -64,7 +64,7 @@ func CLI(t testing.TB) string {
 			cliErr = err
 			return
 		}
-		cliPath, cliErr = build(root, dir, "gokafka")
+		cliPath, cliErr = BuildCLI(root, dir)
 	})
 	if cliErr != nil {
 		t.Fatalf("building gokafka: %v", cliErr)
