@@ -271,9 +271,11 @@ func consumerPerfTestCommand(std *stdio, args []string) error {
 	mb, secs := float64(bytes)/(1<<20), max(end.Sub(start).Seconds(), 1e-9)
 	fetchSecs := max(end.Sub(first).Seconds(), 1e-9)
 	fmt.Fprintln(std.out, "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec")
-	const layout = "2006-01-02 15:04:05:000"
+	stamp := func(t time.Time) string { // Kafka's yyyy-MM-dd HH:mm:ss:SSS
+		return fmt.Sprintf("%s:%03d", t.Format("2006-01-02 15:04:05"), t.Nanosecond()/1e6)
+	}
 	fmt.Fprintf(std.out, "%s, %s, %.4f, %.4f, %d, %.4f, %d, %d, %.4f, %.4f\n",
-		start.Format(layout), end.Format(layout), mb, mb/secs, n, float64(n)/secs,
+		stamp(start), stamp(end), mb, mb/secs, n, float64(n)/secs,
 		first.Sub(start).Milliseconds(), end.Sub(first).Milliseconds(), mb/fetchSecs, float64(n)/fetchSecs)
 	return nil
 }
