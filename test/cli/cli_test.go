@@ -119,12 +119,19 @@ func TestTopicsCommand(t *testing.T) {
 		return strings.Contains(ok(t, c, "", "topics", "--describe", "--topic", "topic-A"), "PartitionCount: 3\t")
 	})
 
+	ok(t, c, "", "topics", "--create", "--topic", "strict", "--partitions", "1", "--replication-factor", "3",
+		"--config", "min.insync.replicas=3")
 	// Node 3 dies: partitions it replicates are under-replicated once it
-	// leaves their ISRs, and "solo", which only it holds, is unavailable.
+	// leaves their ISRs, "strict" is also under its min.insync.replicas,
+	// and "solo", which only node 3 holds, is unavailable.
 	c.Nodes[2].Kill()
 	waitFor(t, "topic-A under-replicated", 20*time.Second, func() bool {
 		out := ok(t, c, "", "topics", "--describe", "--under-replicated-partitions", "--bootstrap-server", c.Nodes[0].KafkaAddr)
-		return strings.Count(out, "\tTopic: topic-A\t") == 3 && !strings.Contains(out, "PartitionCount")
+		return strings.Count(out, "\tTopic: topic-A\t") == 3 && strings.Contains(out, "\tTopic: strict\t") && !strings.Contains(out, "PartitionCount")
+	})
+	waitFor(t, "strict under min ISR", 20*time.Second, func() bool {
+		out := ok(t, c, "", "topics", "--describe", "--under-min-isr-partitions", "--bootstrap-server", c.Nodes[0].KafkaAddr)
+		return strings.Contains(out, "\tTopic: strict\tPartition: 0\t") && !strings.Contains(out, "topic-A")
 	})
 	waitFor(t, "solo unavailable", 20*time.Second, func() bool {
 		out := ok(t, c, "", "topics", "--describe", "--unavailable-partitions", "--bootstrap-server", c.Nodes[0].KafkaAddr)
