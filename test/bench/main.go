@@ -60,6 +60,7 @@ func run() int {
 		binArg      = flag.String("bin", "", "use this gokafka-server binary instead of building one")
 		onlyFake    = flag.Bool("kfake-only", false, "skip gokafka entirely: check the workload itself against kfake")
 		perfRecords = flag.Int("perf-records", 500000, "records for the gokafka producer-perf-test/consumer-perf-test run; 0 skips it")
+		driver      = flag.String("driver", "kgo", "what produces in the cases: kgo (in-process, bounded by -inflight) or perf-tools (gokafka producer-perf-test)")
 	)
 	flag.Parse()
 	cases, err := selectCases(*casesArg)
@@ -78,6 +79,24 @@ func run() int {
 	defer os.RemoveAll(tmp)
 
 	o := runOpts{Duration: *duration, Warmup: *warmup, Inflight: *inflight, Linger: *linger}
+	var cli string
+	switch *driver {
+	case "kgo":
+	case "perf-tools":
+		root, err := harness.ModuleRoot()
+		if err == nil {
+			fmt.Println("building ./cmd/gokafka (CGO_ENABLED=0) ...")
+			cli, err = harness.BuildCLI(root, tmp)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		o.CLI = cli
+	default:
+		fmt.Fprintf(os.Stderr, "bench: -driver %q: want perf-tools or kgo\n", *driver)
+		return 2
+	}
 	if *onlyFake {
 		rows, err := runCases(ctx, []*target{kfakeTarget()}, cases, *rounds, o)
 		if err != nil {
@@ -126,10 +145,12 @@ func run() int {
 	var perf []string
 	if *perfRecords > 0 {
 		fmt.Printf("running gokafka producer-perf-test and consumer-perf-test (%d records) ...\n", *perfRecords)
-		root, err := harness.ModuleRoot()
-		var cli string
-		if err == nil {
-			cli, err = harness.BuildCLI(root, tmp)
+		var err error
+		if cli == "" {
+			var root string
+			if root, err = harness.ModuleRoot(); err == nil {
+				cli, err = harness.BuildCLI(root, tmp)
+			}
 		}
 		if err == nil {
 			perf, err = runPerfTools(ctx, bin, cli, tmp+"/perf", *perfRecords, 100)
@@ -147,8 +168,13 @@ func run() int {
 	}
 
 	fmt.Println()
-	fmt.Printf("produce: kgo, %d partitions, linger %v, no compression, ≤%d records in flight, %v measured after %v warm-up, median of %d rounds (spread = (max-min)/median)\n\n",
-		cases[0].Partitions, o.Linger, o.Inflight, o.Duration, o.Warmup, *rounds)
+	if o.CLI != "" {
+		fmt.Printf("produce: gokafka producer-perf-test (kgo defaults), %d partitions, linger %v, no compression, a run sized to ~%v after a warm-up run, median of %d rounds (spread = (max-min)/median)\n\n",
+			cases[0].Partitions, o.Linger, o.Duration, *rounds)
+	} else {
+		fmt.Printf("produce: kgo, %d partitions, linger %v, no compression, ≤%d records in flight, %v measured after %v warm-up, median of %d rounds (spread = (max-min)/median)\n\n",
+			cases[0].Partitions, o.Linger, o.Inflight, o.Duration, o.Warmup, *rounds)
+	}
 	printTable(os.Stdout, rows)
 	fmt.Println()
 	printStartup(os.Stdout, readys, rsss)
@@ -308,7 +334,12 @@ func runCases(ctx context.Context, targets []*target, cases []workload, rounds i
 				if err == nil {
 					// Bounded, so that a wedged broker costs one case, not the bench.
 					rctx, cancel := context.WithTimeout(ctx, o.Warmup+o.Duration+time.Minute)
-					res, err = c.run(rctx, seeds, fmt.Sprintf("bench-%s-%d", c.Name, round), o)
+					topic := fmt.Sprintf("bench-%s-%d", c.Name, round)
+					if o.CLI != "" {
+						res, err = c.runWithTool(rctx, o.CLI, seeds, topic, o)
+					} else {
+						res, err = c.run(rctx, seeds, topic, o)
+					}
 					cancel()
 				}
 				if err != nil && t.health != nil {

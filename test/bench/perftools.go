@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gokafka/gokafka/test/harness"
 )
@@ -50,4 +55,57 @@ func runPerfTools(ctx context.Context, bin, cli, dir string, records int, record
 	}
 	ls := strings.Split(strings.TrimSpace(out), "\n")
 	return append(lines, "consumer-perf-test: "+ls[0], "consumer-perf-test: "+ls[len(ls)-1]), nil
+}
+
+// summaryLine matches producer-perf-test's last line.
+var summaryLine = regexp.MustCompile(`(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), [\d.]+ ms avg latency, ` +
+	`[\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, \d+ ms 99\.9th\.`)
+
+// runWithTool runs the case through gokafka producer-perf-test, as an
+// operator measures a cluster: a warm-up run of a fixed size tells the
+// rate, then a run sized to last about o.Duration is the measurement.
+func (w workload) runWithTool(ctx context.Context, cli string, seeds []string, topic string, o runOpts) (result, error) {
+	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return result{}, err
+	}
+	defer adm.Close()
+	admin := kadm.NewClient(adm)
+	if err := createTopic(ctx, admin, topic, w.Partitions, w.Replication); err != nil {
+		return result{}, err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		admin.DeleteTopics(dctx, topic)
+	}()
+	acks := "1"
+	if w.AllAcks {
+		acks = "all"
+	}
+	perf := func(n int64) (result, error) {
+		out, err := exec.CommandContext(ctx, cli, "producer-perf-test", "--topic", topic,
+			"--num-records", strconv.FormatInt(n, 10), "--record-size", strconv.Itoa(w.RecordSize), "--throughput", "-1",
+			"--producer-props", "bootstrap.servers="+strings.Join(seeds, ","), "acks="+acks,
+			"linger.ms="+strconv.FormatInt(o.Linger.Milliseconds(), 10), "compression.type=none").CombinedOutput()
+		if err != nil {
+			return result{}, fmt.Errorf("producer-perf-test: %v: %s", err, firstLine(errors.New(string(out))))
+		}
+		m := summaryLine.FindStringSubmatch(string(out))
+		if m == nil {
+			return result{}, fmt.Errorf("producer-perf-test printed no summary line: %q", out)
+		}
+		records, _ := strconv.ParseInt(m[1], 10, 64)
+		rate, _ := strconv.ParseFloat(m[2], 64)
+		p50, _ := strconv.Atoi(m[4])
+		p99, _ := strconv.Atoi(m[5])
+		return result{Records: records, Bytes: records * int64(w.RecordSize),
+			Elapsed: time.Duration(float64(records) / rate * float64(time.Second)),
+			P50:     time.Duration(p50) * time.Millisecond, P99: time.Duration(p99) * time.Millisecond}, nil
+	}
+	warm, err := perf(max(int64(o.Warmup.Seconds()*20000), 20000))
+	if err != nil {
+		return result{}, err
+	}
+	return perf(max(int64(warm.RecordsPerSec()*o.Duration.Seconds()), 10000))
 }

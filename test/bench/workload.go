@@ -31,8 +31,9 @@ type workload struct {
 type runOpts struct {
 	Duration time.Duration // measured window
 	Warmup   time.Duration // produced but not measured: connections, metadata, batch sizes settle
-	Inflight int           // records produced but not yet acknowledged, at most
+	Inflight int           // records produced but not yet acknowledged, at most (kgo driver)
 	Linger   time.Duration
+	CLI      string // when set, cases run through this gokafka's producer-perf-test
 }
 
 // result is one run of one case against one target.
