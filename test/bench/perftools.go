@@ -10,9 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/gokafka/gokafka/test/harness"
 )
 
@@ -65,20 +62,11 @@ var summaryLine = regexp.MustCompile(`(\d+) records sent, ([\d.]+) records/sec \
 // operator measures a cluster: a warm-up run of a fixed size tells the
 // rate, then a run sized to last about o.Duration is the measurement.
 func (w workload) runWithTool(ctx context.Context, cli string, seeds []string, topic string, o runOpts) (result, error) {
-	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	drop, err := w.freshTopic(ctx, seeds, topic)
 	if err != nil {
 		return result{}, err
 	}
-	defer adm.Close()
-	admin := kadm.NewClient(adm)
-	if err := createTopic(ctx, admin, topic, w.Partitions, w.Replication); err != nil {
-		return result{}, err
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		admin.DeleteTopics(dctx, topic)
-	}()
+	defer drop()
 	acks := "1"
 	if w.AllAcks {
 		acks = "all"

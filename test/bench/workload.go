@@ -53,20 +53,11 @@ func (r result) MBPerSec() float64      { return float64(r.Bytes) / 1e6 / r.Elap
 // measured window, drains what is in flight, and deletes the topic so that
 // the next run starts from the same state (and kfake's memory is freed).
 func (w workload) run(ctx context.Context, seeds []string, topic string, o runOpts) (result, error) {
-	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	drop, err := w.freshTopic(ctx, seeds, topic)
 	if err != nil {
 		return result{}, err
 	}
-	defer adm.Close()
-	admin := kadm.NewClient(adm)
-	if err := createTopic(ctx, admin, topic, w.Partitions, w.Replication); err != nil {
-		return result{}, err
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		admin.DeleteTopics(dctx, topic) // best effort: a leftover topic only costs disk
-	}()
+	defer drop()
 
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(seeds...),
@@ -173,6 +164,26 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 		return res, errors.New("no record acknowledged in the measured window")
 	}
 	return res, nil
+}
+
+// freshTopic creates the case's topic; drop deletes it afterwards, so that
+// the next run starts from the same state (and kfake's memory is freed).
+func (w workload) freshTopic(ctx context.Context, seeds []string, topic string) (drop func(), err error) {
+	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return nil, err
+	}
+	admin := kadm.NewClient(adm)
+	if err := createTopic(ctx, admin, topic, w.Partitions, w.Replication); err != nil {
+		adm.Close()
+		return nil, err
+	}
+	return func() {
+		defer adm.Close()
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		admin.DeleteTopics(dctx, topic) // best effort: a leftover topic only costs disk
+	}, nil
 }
 
 func createTopic(ctx context.Context, admin *kadm.Client, topic string, partitions int32, rf int16) error {
