@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ func producerPerfTestCommand(std *stdio, args []string) error {
 	case *recordSize <= 0:
 		return usagef("--record-size must be positive")
 	}
+	if _, ok := p["compression.type"]; !ok {
+		p["compression.type"] = "none" // Kafka's producer default; kgo's is snappy
+	}
 	opts, err := producerOptions(p)
 	if err != nil {
 		return err
@@ -52,9 +56,9 @@ func producerPerfTestCommand(std *stdio, args []string) error {
 	}
 	defer done()
 	st := newPerfStats(std, 5*time.Second)
-	value := make([]byte, *recordSize)
+	value := make([]byte, *recordSize) // random capitals, as Kafka's tool sends
 	for i := range value {
-		value[i] = byte('a' + i%26)
+		value[i] = byte('A' + rand.IntN(26))
 	}
 	start := time.Now()
 	var firstErr error
