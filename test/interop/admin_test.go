@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -77,12 +78,12 @@ func TestDescribeConfigs(t *testing.T) {
 // KafkaAdminClient: create_topics, describe_configs, alter_configs,
 // create_partitions, list_consumer_groups, describe_consumer_groups.
 func TestKafkaPythonAdmin(t *testing.T) {
-	c := harness.StartT(t, 1)
+	c := groupCluster(t) // three nodes: each call may reach any broker
 	const script = `
 import sys
 from kafka.admin import KafkaAdminClient, NewTopic, NewPartitions, ConfigResource, ConfigResourceType
-a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
-a.create_topics([NewTopic('pyadmin', num_partitions=1, replication_factor=1, topic_configs={'retention.ms': '7200000'})])
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1].split(','))
+a.create_topics([NewTopic('pyadmin', num_partitions=1, replication_factor=3, topic_configs={'retention.ms': '7200000'})])
 a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'pyadmin', configs={'retention.ms': '5400000'})])
 a.create_partitions({'pyadmin': NewPartitions(total_count=3)})
 for r in a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, 'pyadmin')]):
@@ -90,7 +91,13 @@ for r in a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, 'pyadmin')
         for cfg in res[4]:
             if cfg[0] in ('retention.ms', 'cleanup.policy'):
                 print(cfg[0], cfg[1])
-print('partitions', len(a.describe_topics(['pyadmin'])[0]['partitions']))
+import time
+for _ in range(50):  # Metadata comes from any broker, which may apply the change a moment later
+    n = len(a.describe_topics(['pyadmin'])[0]['partitions'])
+    if n == 3:
+        break
+    time.sleep(0.1)
+print('partitions', n)
 print('groups', sorted(g[0] for g in a.list_consumer_groups()))
 for g in a.describe_consumer_groups(['py-committed']):
     print('described', g.group, g.state, len(g.members))
@@ -99,10 +106,13 @@ for g in a.describe_consumer_groups(['py-committed']):
 	adm := kadm.NewClient(client(t, c))
 	var commit kadm.Offsets
 	commit.Add(kadm.Offset{Topic: "pycommit", Partition: 0, At: 0, LeaderEpoch: -1})
-	if res, err := adm.CommitOffsets(testCtx(t), "py-committed", commit); err != nil || res.Error() != nil {
-		t.Fatalf("commit: %v %v", err, res.Error())
-	}
-	out := run(t, "", python, "-c", script, c.Nodes[0].KafkaAddr)
+	// kadm checks the topic against the metadata of whichever broker it
+	// asks, which may learn of the new topic a moment after the others.
+	waitUntil(t, "a commit to the new topic", 10*time.Second, func() bool {
+		res, err := adm.CommitOffsets(testCtx(t), "py-committed", commit)
+		return err == nil && res.Error() == nil
+	})
+	out := run(t, "", python, "-c", script, strings.Join(c.Seeds(), ","))
 	for _, want := range []string{"retention.ms 5400000", "cleanup.policy delete", "partitions 3",
 		"groups ['py-committed']", "described py-committed Empty 0"} {
 		if !strings.Contains(out, want) {
