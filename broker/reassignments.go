@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -63,10 +64,7 @@ func handleListPartitionReassignments(b *Broker, c *conn, req *kmsg.ListPartitio
 	}
 	refs := md.Reassigning()
 	slices.SortFunc(refs, func(a, b coordinator.PartitionRef) int {
-		if a.Topic != b.Topic {
-			return cmpString(a.Topic, b.Topic)
-		}
-		return int(a.Partition - b.Partition)
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 	})
 	for _, ref := range refs {
 		if !wanted(ref) {
@@ -81,14 +79,4 @@ func handleListPartitionReassignments(b *Broker, c *conn, req *kmsg.ListPartitio
 			Partition: p.ID, Replicas: p.Replicas, AddingReplicas: p.Adding, RemovingReplicas: p.Removing})
 	}
 	return resp
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

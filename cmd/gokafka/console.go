@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ func consoleProducerCommand(std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	parseKey, sep := p["parse.key"] == "true", cmpOr(p["key.separator"], "\t")
+	parseKey, sep := p["parse.key"] == "true", cmp.Or(p["key.separator"], "\t")
 	cl, _, ctx, done, err := f.open(kgo.DefaultProduceTopic(*topic))
 	if err != nil {
 		return err
@@ -60,13 +61,6 @@ func consoleProducerCommand(std *stdio, args []string) error {
 		return err
 	}
 	return first
-}
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // consoleConsumerCommand is kafka-console-consumer.sh.
@@ -139,7 +133,7 @@ func startOffset(s string) (kgo.Offset, error) {
 
 // consume prints records until max (0: no limit) or idle without one.
 func consume(std *stdio, cl *kgo.Client, props map[string]string, max int, idle time.Duration) (int, error) {
-	sep := cmpOr(props["key.separator"], "\t")
+	sep := cmp.Or(props["key.separator"], "\t")
 	n := 0
 	for max == 0 || n < max {
 		ctx, cancel := context.Background(), context.CancelFunc(func() {})

@@ -73,17 +73,6 @@ func fails(t *testing.T, c *harness.Cluster, code int, msg string, args ...strin
 	}
 }
 
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // TestTopicsCommand creates, lists, describes (in Kafka 3.x's exact format,
 // with the partition filters), alters and deletes topics.
 func TestTopicsCommand(t *testing.T) {
@@ -97,7 +86,7 @@ func TestTopicsCommand(t *testing.T) {
 	// Metadata is answered from the broker's own copy, which may apply a
 	// new topic a heartbeat after the broker that created it.
 	var out string
-	waitFor(t, "both topics listed", 5*time.Second, func() bool {
+	harness.WaitFor(t, "both topics listed", 5*time.Second, func() bool {
 		out = ok(t, c, "", "topics", "--list", "--exclude-internal")
 		return out == "solo\ntopic-A\n"
 	})
@@ -115,7 +104,7 @@ func TestTopicsCommand(t *testing.T) {
 
 	fails(t, c, 1, "INVALID_PARTITIONS", "topics", "--alter", "--topic", "topic-A", "--partitions", "1")
 	ok(t, c, "", "topics", "--alter", "--topic", "topic-A", "--partitions", "3")
-	waitFor(t, "three partitions described", 5*time.Second, func() bool {
+	harness.WaitFor(t, "three partitions described", 5*time.Second, func() bool {
 		return strings.Contains(ok(t, c, "", "topics", "--describe", "--topic", "topic-A"), "PartitionCount: 3\t")
 	})
 
@@ -125,15 +114,15 @@ func TestTopicsCommand(t *testing.T) {
 	// leaves their ISRs, "strict" is also under its min.insync.replicas,
 	// and "solo", which only node 3 holds, is unavailable.
 	c.Nodes[2].Kill()
-	waitFor(t, "topic-A under-replicated", 20*time.Second, func() bool {
+	harness.WaitFor(t, "topic-A under-replicated", 20*time.Second, func() bool {
 		out := ok(t, c, "", "topics", "--describe", "--under-replicated-partitions", "--bootstrap-server", c.Nodes[0].KafkaAddr)
 		return strings.Count(out, "\tTopic: topic-A\t") == 3 && strings.Contains(out, "\tTopic: strict\t") && !strings.Contains(out, "PartitionCount")
 	})
-	waitFor(t, "strict under min ISR", 20*time.Second, func() bool {
+	harness.WaitFor(t, "strict under min ISR", 20*time.Second, func() bool {
 		out := ok(t, c, "", "topics", "--describe", "--under-min-isr-partitions", "--bootstrap-server", c.Nodes[0].KafkaAddr)
 		return strings.Contains(out, "\tTopic: strict\tPartition: 0\t") && !strings.Contains(out, "topic-A")
 	})
-	waitFor(t, "solo unavailable", 20*time.Second, func() bool {
+	harness.WaitFor(t, "solo unavailable", 20*time.Second, func() bool {
 		out := ok(t, c, "", "topics", "--describe", "--unavailable-partitions", "--bootstrap-server", c.Nodes[0].KafkaAddr)
 		return strings.Contains(out, "\tTopic: solo\tPartition: 0\tLeader: none\t") && !strings.Contains(out, "topic-A")
 	})
@@ -220,7 +209,7 @@ func TestConfigsCommand(t *testing.T) {
 	// The change is applied on the broker that took it before it answers;
 	// the one describing may apply it a heartbeat later.
 	var out string
-	waitFor(t, "the deleted config gone from the description", 5*time.Second, func() bool {
+	harness.WaitFor(t, "the deleted config gone from the description", 5*time.Second, func() bool {
 		out = ok(t, c, "", "configs", "--describe", "--entity-type", "topics", "--entity-name", "cfg")
 		return !strings.Contains(out, "max.message.bytes")
 	})
@@ -244,14 +233,14 @@ func TestConfigsCommand(t *testing.T) {
 		t.Fatalf("broker describe printed\n%q\nwant\n%q", out, want)
 	}
 	ok(t, c, "", "configs", "--alter", "--entity-type", "brokers", "--entity-default", "--add-config", "log.retention.hours=5")
-	waitFor(t, "the cluster default reaching topics without an override", 5*time.Second, func() bool {
+	harness.WaitFor(t, "the cluster default reaching topics without an override", 5*time.Second, func() bool {
 		out := ok(t, c, "", "configs", "--describe", "--entity-type", "topics", "--entity-name", "cfg", "--all",
 			"--bootstrap-server", c.Nodes[0].KafkaAddr)
 		return strings.Contains(out, "  retention.ms=3600000 ") && // the override stays
 			strings.Contains(out, "  segment.bytes=1073741824 ")
 	})
 	ok(t, c, "", "topics", "--create", "--topic", "plain", "--partitions", "1", "--replication-factor", "3")
-	waitFor(t, "a new topic taking the dynamic default", 5*time.Second, func() bool {
+	harness.WaitFor(t, "a new topic taking the dynamic default", 5*time.Second, func() bool {
 		out := ok(t, c, "", "configs", "--describe", "--entity-type", "topics", "--entity-name", "plain", "--all",
 			"--bootstrap-server", c.Nodes[0].KafkaAddr)
 		return strings.Contains(out, "  retention.ms=18000000 ")
@@ -274,7 +263,7 @@ func TestMetadataQuorumCommand(t *testing.T) {
 		t.Fatalf("--status printed\n%s", out)
 	}
 	row := regexp.MustCompile(`(?m)^([123]) +(\d+) +(\d+) +(\d+) +(\d+) +(Leader|Follower)$`)
-	waitFor(t, "every voter reporting its progress", 10*time.Second, func() bool {
+	harness.WaitFor(t, "every voter reporting its progress", 10*time.Second, func() bool {
 		out := ok(t, c, "", "metadata-quorum", "describe", "--replication")
 		rows := row.FindAllStringSubmatch(out, -1)
 		leaders := 0
@@ -346,7 +335,7 @@ func TestReassignPartitions(t *testing.T) {
 			cancel()
 		}
 	}()
-	waitFor(t, "some records written", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 500 })
+	harness.WaitFor(t, "some records written", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 500 })
 
 	plan := filepath.Join(t.TempDir(), "plan.json")
 	if err := os.WriteFile(plan, []byte(`{"version":1,"partitions":[{"topic":"moving","partition":0,"replicas":[2,3]}]}`), 0o644); err != nil {
@@ -357,7 +346,7 @@ func TestReassignPartitions(t *testing.T) {
 		!strings.Contains(out, "Successfully started partition reassignments for moving-0\n") {
 		t.Fatalf("--execute printed\n%s", out)
 	}
-	waitFor(t, "the reassignment completed", 30*time.Second, func() bool {
+	harness.WaitFor(t, "the reassignment completed", 30*time.Second, func() bool {
 		out := ok(t, c, "", "reassign-partitions", "--reassignment-json-file", plan, "--verify")
 		if !strings.Contains(out, "Reassignment of partition moving-0 is completed.") &&
 			!regexp.MustCompile(`is still in progress \(broker [23] copied \d+ of \d+ bytes`).MatchString(out) {

@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/test/harness"
 )
 
 // TestDescribeClusterAndLogDirs asks any broker for the cluster (three
@@ -37,7 +39,7 @@ func TestDescribeClusterAndLogDirs(t *testing.T) {
 		t.Fatalf("describe cluster: brokers %v, cluster %q, controller %d", ids, dc.ClusterID, dc.ControllerID)
 	}
 	var dirs kadm.DescribedAllLogDirs
-	waitFor(t, "every replica written", 10*time.Second, func() bool {
+	harness.WaitFor(t, "every replica written", 10*time.Second, func() bool {
 		dirs, err = kadm.NewClient(cl).DescribeAllLogDirs(ctxFor(t, 10*time.Second), kadm.TopicsSet{"sized": {0: {}, 1: {}}})
 		if err != nil {
 			t.Fatal(err)
@@ -74,11 +76,11 @@ func TestElectLeaders(t *testing.T) {
 		t.Fatalf("leader %d, want the preferred replica 2", preferred)
 	}
 	c.Nodes[1].Kill()
-	waitFor(t, "leadership moved off node 2", 15*time.Second, func() bool { l, _ := partitionState(t, c, "pref", 0); return l > 0 && l != 2 })
+	harness.WaitFor(t, "leadership moved off node 2", 15*time.Second, func() bool { l, _ := partitionState(t, c, "pref", 0); return l > 0 && l != 2 })
 	if err := c.Nodes[1].Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "node 2 back in the ISR", 30*time.Second, func() bool {
+	harness.WaitFor(t, "node 2 back in the ISR", 30*time.Second, func() bool {
 		_, isr := partitionState(t, c, "pref", 0)
 		return len(isr) == 3
 	})
@@ -92,7 +94,7 @@ func TestElectLeaders(t *testing.T) {
 	if err := elect(kadm.ElectPreferredReplica, "pref"); err != nil {
 		t.Fatalf("preferred election: %v", err)
 	}
-	waitFor(t, "node 2 leading again", 10*time.Second, func() bool { l, _ := partitionState(t, c, "pref", 0); return l == 2 })
+	harness.WaitFor(t, "node 2 leading again", 10*time.Second, func() bool { l, _ := partitionState(t, c, "pref", 0); return l == 2 })
 	if err := elect(kadm.ElectPreferredReplica, "pref"); !errors.Is(err, kerr.ElectionNotNeeded) {
 		t.Fatalf("second preferred election: %v, want ELECTION_NOT_NEEDED", err)
 	}
@@ -101,17 +103,17 @@ func TestElectLeaders(t *testing.T) {
 	// member. When 3 alone comes back the partition stays leaderless
 	// until an operator accepts the loss.
 	createTopicAt(t, c, "lost", map[int32][]int32{0: {2, 3}})
-	waitFor(t, "lost led by 2 with both in the ISR", 10*time.Second, func() bool {
+	harness.WaitFor(t, "lost led by 2 with both in the ISR", 10*time.Second, func() bool {
 		l, isr := partitionState(t, c, "lost", 0)
 		return l == 2 && len(isr) == 2
 	})
 	c.Nodes[2].Kill()
-	waitFor(t, "3 out of the ISR", 15*time.Second, func() bool { _, isr := partitionState(t, c, "lost", 0); return slices.Equal(isr, []int32{2}) })
+	harness.WaitFor(t, "3 out of the ISR", 15*time.Second, func() bool { _, isr := partitionState(t, c, "lost", 0); return slices.Equal(isr, []int32{2}) })
 	c.Nodes[1].Kill()
 	if err := c.Nodes[2].Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "lost leaderless with 3 back", 30*time.Second, func() bool {
+	harness.WaitFor(t, "lost leaderless with 3 back", 30*time.Second, func() bool {
 		l, _ := partitionState(t, c, "lost", 0)
 		return l == -1 && c.Nodes[2].WaitReady(100*time.Millisecond) == nil
 	})
@@ -121,7 +123,7 @@ func TestElectLeaders(t *testing.T) {
 	if err := elect(kadm.ElectLiveReplica, "lost"); err != nil {
 		t.Fatalf("unclean election: %v", err)
 	}
-	waitFor(t, "3 leading lost", 10*time.Second, func() bool { l, _ := partitionState(t, c, "lost", 0); return l == 3 })
+	harness.WaitFor(t, "3 leading lost", 10*time.Second, func() bool { l, _ := partitionState(t, c, "lost", 0); return l == 3 })
 }
 
 // createTopicAt creates a topic with explicit replicas and returns its name.
@@ -194,7 +196,7 @@ func TestDeleteRecords(t *testing.T) {
 	leader, _ := partitionState(t, c, "trim", 0)
 	time.Sleep(time.Second) // the followers' next fetch carries the new log start
 	c.Nodes[leader-1].Kill()
-	waitFor(t, "a new leader", 20*time.Second, func() bool { l, _ := partitionState(t, c, "trim", 0); return l > 0 && l != leader })
+	harness.WaitFor(t, "a new leader", 20*time.Second, func() bool { l, _ := partitionState(t, c, "trim", 0); return l > 0 && l != leader })
 	if s := start(); s != 40 {
 		t.Fatalf("log start %d on the new leader, want 40: the followers kept deleted records", s)
 	}

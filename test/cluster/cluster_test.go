@@ -87,23 +87,12 @@ func partitionState(t *testing.T, c *harness.Cluster, topic string, p int32) (le
 func waitLeader(t *testing.T, c *harness.Cluster, topic string) int32 {
 	t.Helper()
 	var leader int32
-	waitFor(t, topic+" led with a full ISR", 10*time.Second, func() bool {
+	harness.WaitFor(t, topic+" led with a full ISR", 10*time.Second, func() bool {
 		var isr []int32
 		leader, isr = partitionState(t, c, topic, 0)
 		return leader > 0 && len(isr) == 3
 	})
 	return leader
-}
-
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func createTopic(t *testing.T, c *harness.Cluster, name string, partitions int32) {
@@ -116,7 +105,7 @@ func createTopic(t *testing.T, c *harness.Cluster, name string, partitions int32
 		t.Fatalf("creating %s: %v", name, err)
 	}
 	// Each broker applies the metadata on its own; a client may ask any.
-	waitFor(t, name+" known to every node", 10*time.Second, func() bool {
+	harness.WaitFor(t, name+" known to every node", 10*time.Second, func() bool {
 		for _, n := range c.Nodes {
 			if n.Running() && !knows(t, n, name) {
 				return false
@@ -291,14 +280,14 @@ func TestFollowerLeavesAndRejoinsISR(t *testing.T) {
 	acked := produceLoop(t, c, "isr", stop)
 	time.Sleep(time.Second)
 	follower.Kill()
-	waitFor(t, "killed follower out of the ISR", 15*time.Second, func() bool {
+	harness.WaitFor(t, "killed follower out of the ISR", 15*time.Second, func() bool {
 		_, isr := partitionState(t, c, "isr", 0)
 		return !slices.Contains(isr, int32(follower.ID))
 	})
 	if err := follower.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "restarted follower back in the ISR", 30*time.Second, func() bool {
+	harness.WaitFor(t, "restarted follower back in the ISR", 30*time.Second, func() bool {
 		_, isr := partitionState(t, c, "isr", 0)
 		return len(isr) == 3
 	})
@@ -318,7 +307,7 @@ func TestLeaderKilledUnderLoad(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	c.Nodes[leader-1].Kill()
 	killed := time.Now()
-	waitFor(t, "a new leader", 20*time.Second, func() bool {
+	harness.WaitFor(t, "a new leader", 20*time.Second, func() bool {
 		l, _ := partitionState(t, c, "failover", 0)
 		return l > 0 && l != leader
 	})
@@ -378,7 +367,7 @@ func TestCoordinatorLoss(t *testing.T) {
 	// rejoined may answer from a copy a few entries behind, so the check
 	// is for what every broker must converge to.
 	var topics kadm.TopicDetails
-	waitFor(t, "one-down listed after healing", 10*time.Second, func() bool {
+	harness.WaitFor(t, "one-down listed after healing", 10*time.Second, func() bool {
 		topics, err = adm.ListTopics(ctxFor(t, 10*time.Second))
 		return err == nil && topics.Has("one-down") && topics.Has("healed")
 	})
@@ -434,7 +423,7 @@ func TestPausedLeaderNoSplitBrain(t *testing.T) {
 	paused := c.Nodes[old-1]
 	paused.Pause()
 	t.Cleanup(paused.Resume) // never leave a stopped process behind
-	waitFor(t, "a new leader while the old one is paused", 20*time.Second, func() bool {
+	harness.WaitFor(t, "a new leader while the old one is paused", 20*time.Second, func() bool {
 		l, _ := partitionState(t, c, "pause", 0)
 		return l > 0 && l != old
 	})
@@ -455,7 +444,7 @@ func TestPausedLeaderNoSplitBrain(t *testing.T) {
 		}
 	}
 	<-resumed
-	waitFor(t, "the old leader back in the ISR", 30*time.Second, func() bool {
+	harness.WaitFor(t, "the old leader back in the ISR", 30*time.Second, func() bool {
 		_, isr := partitionState(t, c, "pause", 0)
 		return len(isr) == 3
 	})
@@ -486,7 +475,7 @@ func TestRollingRestart(t *testing.T) {
 		if err := n.WaitReady(30 * time.Second); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, fmt.Sprintf("full ISR after restarting node %d", n.ID), 30*time.Second, func() bool {
+		harness.WaitFor(t, fmt.Sprintf("full ISR after restarting node %d", n.ID), 30*time.Second, func() bool {
 			_, isr := partitionState(t, c, "rolling", 0)
 			return len(isr) == 3
 		})
@@ -555,7 +544,7 @@ func TestMinInsyncReplicas(t *testing.T) {
 	leader := waitLeader(t, c, "minisr")
 	victim := c.Nodes[leader%3] // a follower
 	victim.Kill()
-	waitFor(t, "the ISR shrinking to 2", 20*time.Second, func() bool {
+	harness.WaitFor(t, "the ISR shrinking to 2", 20*time.Second, func() bool {
 		_, isr := partitionState(t, c, "minisr", 0)
 		return len(isr) == 2
 	})
@@ -738,7 +727,7 @@ func TestForwardedPartitionsAndConfigs(t *testing.T) {
 		kgo.RecordDeliveryTimeout(2*time.Second), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	big := &kgo.Record{Value: []byte(strings.Repeat("x", 500))}
 	var last error
-	waitFor(t, "the leader enforcing max.message.bytes=200", 15*time.Second, func() bool {
+	harness.WaitFor(t, "the leader enforcing max.message.bytes=200", 15*time.Second, func() bool {
 		last = cl.ProduceSync(ctxFor(t, 5*time.Second), big).FirstErr()
 		return errors.Is(last, kerr.MessageTooLarge)
 	})
@@ -777,7 +766,7 @@ func TestCommittedOffsetsSurviveCoordinatorLoss(t *testing.T) {
 	}
 	var got kadm.OffsetResponses
 	var fresh *kadm.Client
-	waitFor(t, "offsets from the new coordinator", 30*time.Second, func() bool {
+	harness.WaitFor(t, "offsets from the new coordinator", 30*time.Second, func() bool {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(live...))
 		if err != nil {
 			t.Fatal(err)
@@ -803,7 +792,7 @@ func TestCommittedOffsetsSurviveCoordinatorLoss(t *testing.T) {
 	// moment longer; every one must stop doing so.
 	cl := client(t, c, kgo.SeedBrokers(live...))
 	var again kadm.FindCoordinatorResponse
-	waitFor(t, "FindCoordinator naming a live broker", 5*time.Second, func() bool {
+	harness.WaitFor(t, "FindCoordinator naming a live broker", 5*time.Second, func() bool {
 		again = kadm.NewClient(cl).FindGroupCoordinators(ctxFor(t, 10*time.Second), "cg")["cg"]
 		return again.Err == nil && again.NodeID != found.NodeID
 	})
@@ -861,12 +850,12 @@ func TestGroupSurvivesCoordinatorLoss(t *testing.T) {
 		return len(reads)
 	}
 	produce(0, 500)
-	waitFor(t, "the first 500 records read", 30*time.Second, func() bool { return distinct() == 500 })
+	harness.WaitFor(t, "the first 500 records read", 30*time.Second, func() bool { return distinct() == 500 })
 	time.Sleep(time.Second) // let a commit land
 	c.Nodes[coord.NodeID-1].Kill()
 	killed := time.Now()
 	produce(500, 1000)
-	waitFor(t, "all 1000 records read after the coordinator died", 60*time.Second, func() bool { return distinct() == 1000 })
+	harness.WaitFor(t, "all 1000 records read after the coordinator died", 60*time.Second, func() bool { return distinct() == 1000 })
 	mu.Lock()
 	dups := 0
 	for _, n := range reads {

@@ -144,7 +144,7 @@ func TestSeedScenario(t *testing.T) {
 			slices.ContainsFunc(oa, func(s string) bool { return strings.HasPrefix(s, "topic-A") }) &&
 			slices.ContainsFunc(ob, func(s string) bool { return strings.HasPrefix(s, "topic-A") })
 	}
-	waitFor(t, "group-01 splitting topic-A one partition each", 60*time.Second, func() bool { return split(c1, c2) })
+	harness.WaitFor(t, "group-01 splitting topic-A one partition each", 60*time.Second, func() bool { return split(c1, c2) })
 
 	const perTopic = 200
 	p := client(t, c, kgo.RequiredAcks(kgo.AllISRAcks()))
@@ -156,12 +156,12 @@ func TestSeedScenario(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, "group-01 reading every message", 30*time.Second, func() bool {
+	harness.WaitFor(t, "group-01 reading every message", 30*time.Second, func() bool {
 		r1, r2 := c1.reads(), c2.reads()
 		return countTopic(r1, "topic-A")+countTopic(r2, "topic-A") >= perTopic &&
 			countTopic(r1, "topic-B")+countTopic(r2, "topic-B") >= perTopic
 	})
-	waitFor(t, "group-02 reading every topic-B message", 30*time.Second, func() bool {
+	harness.WaitFor(t, "group-02 reading every topic-B message", 30*time.Second, func() bool {
 		return countTopic(other.reads(), "topic-B") >= perTopic
 	})
 	r1, r2 := c1.reads(), c2.reads()
@@ -181,12 +181,12 @@ func TestSeedScenario(t *testing.T) {
 
 	c2.cmd.Process.Signal(syscall.SIGKILL)
 	killed := time.Now()
-	waitFor(t, "the survivor owning every partition", 30*time.Second, func() bool { return len(c1.owns()) == 3 })
+	harness.WaitFor(t, "the survivor owning every partition", 30*time.Second, func() bool { return len(c1.owns()) == 3 })
 	gap := time.Since(killed)
 	t.Logf("partitions moved %v after the consumer's SIGKILL (session.timeout.ms=6000)", gap.Round(time.Millisecond))
 	if gap < 5*time.Second {
 		t.Fatalf("partitions moved after %v, before the session could expire", gap)
 	}
 	c3 := startConsumerProc(t, "librdkafka-3", librdkafkaConsumer, c, "group-01", "topic-A,topic-B")
-	waitFor(t, "the partitions shared again", 60*time.Second, func() bool { return split(c1, c3) })
+	harness.WaitFor(t, "the partitions shared again", 60*time.Second, func() bool { return split(c1, c3) })
 }

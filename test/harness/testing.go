@@ -102,3 +102,16 @@ func StartT(t testing.TB, n int, extra ...string) *Cluster {
 	}
 	return c
 }
+
+// WaitFor polls cond every 50 ms until it holds, failing the test with
+// what was awaited if within passes first.
+func WaitFor(t testing.TB, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -108,7 +108,7 @@ for g in a.describe_consumer_groups(['py-committed']):
 	commit.Add(kadm.Offset{Topic: "pycommit", Partition: 0, At: 0, LeaderEpoch: -1})
 	// kadm checks the topic against the metadata of whichever broker it
 	// asks, which may learn of the new topic a moment after the others.
-	waitUntil(t, "a commit to the new topic", 10*time.Second, func() bool {
+	harness.WaitFor(t, "a commit to the new topic", 10*time.Second, func() bool {
 		res, err := adm.CommitOffsets(testCtx(t), "py-committed", commit)
 		return err == nil && res.Error() == nil
 	})

@@ -50,7 +50,7 @@ func TestConsumerOffsetsStayBounded(t *testing.T) {
 	}
 	// Uncompacted, 6000 records of ~80 bytes would be ~500 KB.
 	var size int64
-	waitUntil(t, "__consumer_offsets compacted", 20*time.Second, func() bool {
+	harness.WaitFor(t, "__consumer_offsets compacted", 20*time.Second, func() bool {
 		size = logBytes(t, c.Nodes[0], "__consumer_offsets-0")
 		return size < 4*8192
 	})
@@ -58,7 +58,7 @@ func TestConsumerOffsetsStayBounded(t *testing.T) {
 	c.Nodes[0].Kill()
 	restart(t, c.Nodes[0])
 	var got kadm.OffsetResponses
-	waitUntil(t, "offsets readable after restart", 10*time.Second, func() bool {
+	harness.WaitFor(t, "offsets readable after restart", 10*time.Second, func() bool {
 		var err error
 		got, err = kadm.NewClient(client(t, c)).FetchOffsets(testCtx(t), "busy-group")
 		return err == nil && got.Error() == nil
@@ -93,7 +93,7 @@ func TestCompactedTopic(t *testing.T) {
 	}
 	end := int64(3 * versions)
 	var recs []*kgo.Record
-	waitUntil(t, "the topic compacted", 20*time.Second, func() bool {
+	harness.WaitFor(t, "the topic compacted", 20*time.Second, func() bool {
 		recs = consumeUntilOffset(t, c, "table", end)
 		return len(recs) < int(end)/2
 	})

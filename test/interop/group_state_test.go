@@ -229,7 +229,7 @@ func TestOffsetsExpire(t *testing.T) {
 	if got := committed(); got[0] != 5 || got[1] != 5 {
 		t.Fatalf("right after the commits: %v", got)
 	}
-	waitUntil(t, "the offset with a 1s retention expiring", 10*time.Second, func() bool { return committed()[0] == -1 })
+	harness.WaitFor(t, "the offset with a 1s retention expiring", 10*time.Second, func() bool { return committed()[0] == -1 })
 	if got := committed(); got[1] != 5 {
 		t.Fatalf("the offset with the default retention: %v", got)
 	}
@@ -238,7 +238,7 @@ func TestOffsetsExpire(t *testing.T) {
 	c.Nodes[0].Kill()
 	restart(t, c.Nodes[0])
 	cl = client(t, c)
-	waitUntil(t, "offsets readable after restart", 10*time.Second, func() bool {
+	harness.WaitFor(t, "offsets readable after restart", 10*time.Second, func() bool {
 		req := kmsg.NewPtrOffsetFetchRequest()
 		req.Group = "expiring"
 		resp, err := req.RequestWith(testCtx(t), cl)
@@ -285,7 +285,7 @@ func TestGroupErrorCodes(t *testing.T) {
 	b := member()
 	joined := make(chan int16)
 	go func() { joined <- b.join() }()
-	waitUntil(t, "the rebalance announced to the first member", 10*time.Second, func() bool {
+	harness.WaitFor(t, "the rebalance announced to the first member", 10*time.Second, func() bool {
 		return a.heartbeat() == kerr.RebalanceInProgress.Code
 	})
 	mustCode(t, "rejoin", a.join(), nil)
@@ -308,7 +308,7 @@ func TestOffsetsTopicNeedsBrokers(t *testing.T) {
 		t.Fatalf("find coordinator: %v %+v", err, resp)
 	}
 	mustCode(t, "coordinator of a group without __consumer_offsets", resp.Coordinators[0].ErrorCode, kerr.CoordinatorNotAvailable)
-	waitUntil(t, "a log line naming offsets.topic.replication.factor", 5*time.Second, func() bool {
+	harness.WaitFor(t, "a log line naming offsets.topic.replication.factor", 5*time.Second, func() bool {
 		log := c.Nodes[0].Log()
 		return strings.Contains(log, "cannot create __consumer_offsets") && strings.Contains(log, "offsets.topic.replication.factor=3")
 	})

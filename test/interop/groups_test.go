@@ -90,17 +90,6 @@ func groupCluster(t *testing.T) *harness.Cluster {
 	return harness.StartT(t, 3, "group.initial.rebalance.delay.ms=0")
 }
 
-func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestConsumerGroupSplitAndFailover runs two franz-go consumers in one
 // group: the four partitions are split between them and together they
 // read everything; a second group reads everything too; when one consumer
@@ -111,7 +100,7 @@ func TestConsumerGroupSplitAndFailover(t *testing.T) {
 	a := startGroupConsumer(t, c, "group-01", "grp")
 	b := startGroupConsumer(t, c, "group-01", "grp")
 	other := startGroupConsumer(t, c, "group-02", "grp")
-	waitUntil(t, "the partitions split over both consumers", 20*time.Second, func() bool {
+	harness.WaitFor(t, "the partitions split over both consumers", 20*time.Second, func() bool {
 		return a.owned() > 0 && b.owned() > 0 && a.owned()+b.owned() == 4
 	})
 	p := client(t, c, kgo.DefaultProduceTopic("grp"))
@@ -121,8 +110,8 @@ func TestConsumerGroupSplitAndFailover(t *testing.T) {
 	if err := p.Flush(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "group-01 reading all 200", 20*time.Second, func() bool { return a.count()+b.count() == 200 })
-	waitUntil(t, "group-02 reading all 200", 20*time.Second, func() bool { return other.count() == 200 })
+	harness.WaitFor(t, "group-01 reading all 200", 20*time.Second, func() bool { return a.count()+b.count() == 200 })
+	harness.WaitFor(t, "group-02 reading all 200", 20*time.Second, func() bool { return other.count() == 200 })
 	a.mu.Lock()
 	b.mu.Lock()
 	for v, pa := range a.seen {
@@ -135,7 +124,7 @@ func TestConsumerGroupSplitAndFailover(t *testing.T) {
 
 	a.cl.Close() // leaves the group
 	left := time.Now()
-	waitUntil(t, "the remaining consumer owning every partition", 15*time.Second, func() bool { return b.owned() == 4 })
+	harness.WaitFor(t, "the remaining consumer owning every partition", 15*time.Second, func() bool { return b.owned() == 4 })
 	t.Logf("partitions moved %v after the consumer left", time.Since(left).Round(time.Millisecond))
 
 	desc, err := kadm.NewClient(client(t, c)).DescribeGroups(testCtx(t), "group-01")
@@ -169,7 +158,7 @@ func TestConsumerGroupSplitAndFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.cl.Close()
-	waitUntil(t, "group-01 deleted once empty", 10*time.Second, func() bool { return del("group-01") == nil })
+	harness.WaitFor(t, "group-01 deleted once empty", 10*time.Second, func() bool { return del("group-01") == nil })
 	if offs, err := adm.FetchOffsets(testCtx(t), "group-01"); err != nil || len(offs) != 0 {
 		t.Fatalf("offsets of a deleted group: %v %v", offs, err)
 	}
@@ -185,12 +174,12 @@ func TestCooperativeStickyGroup(t *testing.T) {
 	for range 3 {
 		cs = append(cs, startGroupConsumerWith(t, c, "coop-group", "coop", kgo.Balancers(kgo.CooperativeStickyBalancer())))
 		if len(cs) == 2 {
-			waitUntil(t, "two consumers sharing 6 partitions", 20*time.Second, func() bool {
+			harness.WaitFor(t, "two consumers sharing 6 partitions", 20*time.Second, func() bool {
 				return cs[0].owned() > 0 && cs[1].owned() > 0 && cs[0].owned()+cs[1].owned() == 6
 			})
 		}
 	}
-	waitUntil(t, "three consumers owning two partitions each", 20*time.Second, func() bool {
+	harness.WaitFor(t, "three consumers owning two partitions each", 20*time.Second, func() bool {
 		return cs[0].owned() == 2 && cs[1].owned() == 2 && cs[2].owned() == 2
 	})
 }
@@ -222,10 +211,10 @@ while True:
 	defer cmd.Process.Kill()
 	go io.Copy(io.Discard, stdout)
 	survivor := startGroupConsumerWith(t, c, "kill-group", "killgrp", kgo.Balancers(kgo.RangeBalancer()))
-	waitUntil(t, "the partitions shared with the librdkafka consumer", 30*time.Second, func() bool { return survivor.owned() == 1 })
+	harness.WaitFor(t, "the partitions shared with the librdkafka consumer", 30*time.Second, func() bool { return survivor.owned() == 1 })
 	cmd.Process.Signal(syscall.SIGKILL)
 	killed := time.Now()
-	waitUntil(t, "the survivor owning both partitions", 20*time.Second, func() bool { return survivor.owned() == 2 })
+	harness.WaitFor(t, "the survivor owning both partitions", 20*time.Second, func() bool { return survivor.owned() == 2 })
 	gap := time.Since(killed)
 	t.Logf("partitions moved %v after SIGKILL (session.timeout.ms=6000)", gap.Round(time.Millisecond))
 	if gap < 5*time.Second {
