@@ -184,7 +184,7 @@ func (c *Coordinator) watchReady() {
 	defer unsubscribe()
 	for {
 		md := c.Metadata()
-		if md.ClusterID != "" && md.ControllerID >= 0 && (c.ctrl.isActive() || !c.IsLeader()) {
+		if md.ClusterID != "" && md.ControllerID >= 0 && (c.ctrl.isActive() || !c.IsLeader()) && c.caughtUp() {
 			c.ready.Store(true)
 			close(c.readyCh)
 			c.log.Info("metadata quorum ready", "cluster_id", md.ClusterID, "controller", md.ControllerID)
@@ -197,6 +197,20 @@ func (c *Coordinator) watchReady() {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// caughtUp reports whether this node has applied what the active
+// controller had applied when asked. Knowing a leader is not enough: a
+// restarted follower replays its log as the leader's commit index reaches
+// it, and a broker that started serving before then once answered
+// Metadata with none of the cluster's topics.
+func (c *Coordinator) caughtUp() bool {
+	if c.ctrl.isActive() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return c.Barrier(ctx) == nil
 }
 
 func parseNodeID(id raft.ServerID) int32 {

@@ -2,6 +2,8 @@ package coordinator
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -89,3 +91,58 @@ func (c *Coordinator) describeQuorum() rpcResponse {
 	}
 	return rpcResponse{Quorum: q}
 }
+
+// RaftStats is this node's view of the Raft log, for metrics.
+type RaftStats struct {
+	State        string // Leader, Follower, Candidate or Shutdown
+	Term         uint64
+	LastIndex    uint64 // last entry in the local log
+	CommitIndex  uint64
+	AppliedIndex uint64 // applied to the metadata image
+	// LastContact is how long ago the leader was last heard from: zero on
+	// the leader, -1 when it never was.
+	LastContact time.Duration
+}
+
+// RaftStats returns the local Raft node's figures now.
+func (c *Coordinator) RaftStats() RaftStats {
+	s := RaftStats{
+		State:        c.raft.State().String(),
+		Term:         c.raft.CurrentTerm(),
+		LastIndex:    c.raft.LastIndex(),
+		CommitIndex:  c.raft.CommitIndex(),
+		AppliedIndex: c.raft.AppliedIndex(),
+		LastContact:  -1,
+	}
+	switch last := c.raft.LastContact(); {
+	case s.State == raft.Leader.String():
+		s.LastContact = 0
+	case !last.IsZero():
+		s.LastContact = time.Since(last)
+	}
+	return s
+}
+
+// Health says why this node is not a current member of the metadata
+// quorum, or returns nil: it has joined, hears from a leader (or is one)
+// and has applied what it knows to be committed, give or take a few
+// entries in flight.
+func (c *Coordinator) Health() error {
+	s := c.RaftStats()
+	stale := 3 * c.cfg.ElectionTimeout
+	switch {
+	case !c.Ready():
+		return errors.New("has not joined the metadata quorum yet")
+	case s.State == raft.Leader.String():
+		return nil
+	case s.LastContact < 0 || s.LastContact > stale:
+		return fmt.Errorf("has not heard from a Raft leader for more than %s", stale)
+	case s.CommitIndex > s.AppliedIndex+maxHealthyApplyLag:
+		return fmt.Errorf("metadata is %d entries behind the commit index", s.CommitIndex-s.AppliedIndex)
+	}
+	return nil
+}
+
+// maxHealthyApplyLag is how far applying may trail committing on a healthy
+// node: entries land in batches, so a few are always in flight.
+const maxHealthyApplyLag = 64
