@@ -59,6 +59,8 @@ type Config struct {
 	// ServerConfigs is every key the server knows, as server.properties set
 	// it or by default, for DescribeConfigs on this broker.
 	ServerConfigs []ServerConfig
+	// Requests, when set, is told about every request served (metrics).
+	Requests RequestObserver
 	// MaxInFlightPerConn bounds the responses queued on one connection; a
 	// client pipelining beyond it is simply not read until one is written.
 	MaxInFlightPerConn int

@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -25,10 +26,14 @@ type response struct {
 	// which is how Kafka tells an acks=0 producer that something failed.
 	closeConn bool
 	once      sync.Once
+
+	// For request metrics: when the request was read, when its handler
+	// returned (set before the slot is queued) and when it completed.
+	read, handled, completed time.Time
 }
 
-func newResponse(hdr protocol.RequestHeader) *response {
-	return &response{hdr: hdr, done: make(chan struct{})}
+func newResponse(hdr protocol.RequestHeader, read time.Time) *response {
+	return &response{hdr: hdr, done: make(chan struct{}), read: read}
 }
 
 // complete publishes msg for this slot; only the first call counts, so a
@@ -39,6 +44,7 @@ func (r *response) complete(msg kmsg.Response) {
 			msg.SetVersion(r.hdr.APIVersion)
 		}
 		r.msg = msg
+		r.completed = time.Now()
 		close(r.done)
 	})
 }
@@ -80,7 +86,7 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
-		resp, ok := c.handleFrame(frame)
+		resp, ok := c.handleFrame(frame, time.Now())
 		if resp != nil {
 			c.queue <- resp
 		}
@@ -93,13 +99,14 @@ func (c *conn) readLoop() {
 // handleFrame parses and dispatches one request. It returns the response
 // slot to queue (nil when there is nothing to send) and false when the
 // connection must be closed after it.
-func (c *conn) handleFrame(frame []byte) (resp *response, ok bool) {
+func (c *conn) handleFrame(frame []byte, read time.Time) (resp *response, ok bool) {
 	hdr, body, err := protocol.ParseRequest(frame)
 	switch {
 	case errors.Is(err, protocol.ErrUnsupportedVersion) && hdr.APIKey == int16(kmsg.ApiVersions):
 		// Answer in v0, which every client can read, listing what we serve.
-		resp = newResponse(protocol.RequestHeader{APIKey: hdr.APIKey, CorrelationID: hdr.CorrelationID})
+		resp = newResponse(protocol.RequestHeader{APIKey: hdr.APIKey, CorrelationID: hdr.CorrelationID}, read)
 		resp.complete(apiVersionsFallback())
+		resp.handled = resp.completed
 		return resp, true
 	case err != nil:
 		c.log.Info("closing connection: bad request header", "api_key", hdr.APIKey,
@@ -113,7 +120,7 @@ func (c *conn) handleFrame(frame []byte) (resp *response, ok bool) {
 			"api_version", hdr.APIVersion, "client_id", hdr.ClientID, "err", err)
 		return nil, false
 	}
-	resp = newResponse(hdr)
+	resp = newResponse(hdr, read)
 	defer func() {
 		// Last fence: a handler bug costs this connection, never the process.
 		if p := recover(); p != nil {
@@ -123,6 +130,7 @@ func (c *conn) handleFrame(frame []byte) (resp *response, ok bool) {
 		}
 	}()
 	c.b.dispatch(c, req, resp)
+	resp.handled = time.Now()
 	return resp, true
 }
 
@@ -135,6 +143,7 @@ func (c *conn) writeLoop() {
 		case <-c.quit:
 			return // nobody is left to read what is still parked
 		}
+		dequeued := time.Now()
 		if resp.msg != nil {
 			buf = protocol.AppendResponse(buf[:0], resp.hdr, resp.msg)
 			if _, err := w.Write(buf); err != nil {
@@ -142,6 +151,7 @@ func (c *conn) writeLoop() {
 				return
 			}
 		}
+		c.observe(resp, dequeued)
 		// Flush only when nothing else is ready, so pipelined responses
 		// share a syscall.
 		if len(c.queue) == 0 || resp.closeConn {
@@ -165,4 +175,25 @@ func (c *conn) drain() {
 	c.nc.Close()
 	for range c.queue {
 	}
+}
+
+// observe reports where resp spent its time to the broker's observer.
+func (c *conn) observe(resp *response, dequeued time.Time) {
+	o := c.b.cfg.Requests
+	if o == nil {
+		return
+	}
+	ready := resp.completed
+	if ready.Before(resp.handled) {
+		ready = resp.handled // answered by the handler itself
+	}
+	o.ObserveRequest(RequestTiming{
+		Key:           kmsg.Key(resp.hdr.APIKey),
+		Version:       resp.hdr.APIVersion,
+		Response:      resp.msg,
+		Local:         resp.handled.Sub(resp.read),
+		Remote:        ready.Sub(resp.handled),
+		ResponseQueue: dequeued.Sub(ready),
+		Total:         time.Since(resp.read),
+	})
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"maps"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -43,7 +44,7 @@ func isDynamicBrokerKey(k string) bool {
 			return true
 		}
 	}
-	return false
+	return slices.Contains(throttleRateKeys, k)
 }
 
 // withDynamic applies dynamic broker configs onto log defaults and the
@@ -94,6 +95,7 @@ type dynamicState struct {
 // broker's defaults; the replica manager then reconfigures every log.
 func (b *Broker) applyDynamicConfigs(md *coordinator.Metadata) {
 	id := strconv.Itoa(int(b.cfg.NodeID))
+	b.applyThrottleRates(md)
 	c, minISR, err := withDynamic(b.dynamic.staticLog, b.dynamic.staticMinISR, md.BrokerConfigs[""], md.BrokerConfigs[id])
 	if err != nil {
 		b.log.Error("dynamic broker configs not applied", "err", err)
@@ -122,9 +124,12 @@ func (b *Broker) alterBrokerConfigs(resource string, validateOnly bool, next fun
 	if err != nil {
 		return err
 	}
-	for k := range configs {
+	for k, v := range configs {
 		if !isDynamicBrokerKey(k) {
 			return protocol.Errorf(protocol.InvalidConfig, "%s cannot be updated dynamically: set it in server.properties", k)
+		}
+		if n, err := strconv.ParseInt(v, 10, 64); slices.Contains(throttleRateKeys, k) && (err != nil || n < 0) {
+			return protocol.Errorf(protocol.InvalidConfig, "%s=%s: must be a number of bytes per second, 0 or more", k, v)
 		}
 	}
 	if _, _, err := withDynamic(b.dynamic.staticLog, b.dynamic.staticMinISR, configs); err != nil {

@@ -31,6 +31,9 @@ func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 	}
 	bytes := b.readFetch(req, targets)
 	finish := func() {
+		if fetchReplicaID(req) < 0 {
+			countBytesOut(targets)
+		}
 		b.addFetchLeaderHints(b.coord.Metadata(), c.listener, out)
 		resp.complete(out)
 	}
@@ -107,13 +110,22 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) int {
 		budget = 1<<31 - 1
 	}
 	total := 0
+	follower := fetchReplicaID(req)
+	md, now := b.coord.Metadata(), time.Now()
 	for _, ft := range targets {
 		if ft.p == nil {
 			ft.out.ErrorCode = int16(protocol.Code(ft.err))
 			continue
 		}
-		maxBytes := min(ft.req.PartitionMaxBytes, budget)
-		n, err := readPartition(ft, req.IsolationLevel, fetchReplicaID(req) >= 0, maxBytes, total == 0)
+		maxBytes, minOne := min(ft.req.PartitionMaxBytes, budget), total == 0
+		throttled := follower >= 0 && b.throttled(md, ft.p, leaderThrottledReplicas, follower)
+		if throttled && b.leaderQuota.exceeded(now) {
+			maxBytes, minOne = 0, false // watermarks only, until the quota refills
+		}
+		n, err := readPartition(ft, req.IsolationLevel, follower >= 0, maxBytes, minOne)
+		if throttled {
+			b.leaderQuota.record(n, now)
+		}
 		ft.err = err
 		ft.out.ErrorCode = int16(protocol.Code(err))
 		total += n
@@ -163,6 +175,16 @@ func readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int3
 	return len(res.Records), nil
 }
 
+// countBytesOut adds what a consumer fetch sends to its partitions'
+// counters (Kafka's BytesOutPerSec leaves replication out).
+func countBytesOut(targets []*fetchTarget) {
+	for _, ft := range targets {
+		if ft.p != nil {
+			ft.p.stats.bytesOut.Add(int64(len(ft.out.RecordBatches)))
+		}
+	}
+}
+
 func anyFetchError(targets []*fetchTarget) bool {
 	for _, ft := range targets {
 		if ft.err != nil {
@@ -175,33 +197,11 @@ func anyFetchError(targets []*fetchTarget) bool {
 // parkFetch waits for min bytes or max wait, woken by appends and
 // high-watermark moves on the fetched partitions (Kafka's delayed fetch).
 func (b *Broker) parkFetch(req *kmsg.FetchRequest, targets []*fetchTarget, finish func()) {
-	kick := make(chan struct{}, 1)
-	for _, ft := range targets {
-		ft.p.waiters.add(kick)
+	parts := make([]*partition, len(targets))
+	for i, ft := range targets {
+		parts[i] = ft.p
 	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer func() {
-			for _, ft := range targets {
-				ft.p.waiters.remove(kick)
-			}
-		}()
-		timer := time.NewTimer(time.Duration(req.MaxWaitMillis) * time.Millisecond)
-		defer timer.Stop()
-		for {
-			select {
-			case <-kick:
-				if b.readFetch(req, targets) < int(req.MinBytes) && !anyFetchError(targets) {
-					continue
-				}
-			case <-timer.C:
-				b.readFetch(req, targets)
-			case <-b.ctx.Done():
-				return
-			}
-			finish()
-			return
-		}
-	}()
+	enough := func() bool { return b.readFetch(req, targets) >= int(req.MinBytes) || anyFetchError(targets) }
+	expire := func() { b.readFetch(req, targets) }
+	b.park(parts, time.Duration(req.MaxWaitMillis)*time.Millisecond, &b.counters.parkedFetch, enough, expire, finish)
 }

@@ -2,8 +2,6 @@ package broker
 
 import (
 	"fmt"
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -120,21 +118,8 @@ func (f *fetcher) round() error {
 	return f.fetch(parts)
 }
 
-// leaderAddr is the leader's advertised address on our inter-broker
-// listener (the first listener this broker has, as Kafka's default).
-func (f *fetcher) leaderAddr() (string, error) {
-	name := f.rm.b.cfg.Listeners[0].Name
-	b := f.rm.b.coord.Metadata().Broker(f.leader)
-	if b == nil {
-		return "", fmt.Errorf("leader %d is not registered", f.leader)
-	}
-	for _, l := range b.Listeners {
-		if l.Name == name {
-			return net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port))), nil
-		}
-	}
-	return "", fmt.Errorf("leader %d has no %s listener", f.leader, name)
-}
+// leaderAddr is the leader's address for replication.
+func (f *fetcher) leaderAddr() (string, error) { return f.rm.b.peerAddr(f.leader) }
 
 // truncate asks the leader where our latest epoch ends on its side and cuts
 // our log there (KIP-101/279), for every partition with a new leader.
@@ -200,11 +185,17 @@ func (f *fetcher) fetch(parts []*partition) error {
 	req.SessionEpoch = -1
 	byTP := map[klog.TopicPartition]*partition{}
 	epochs := map[klog.TopicPartition]int32{} // as asked: a reply for another epoch is stale
+	b, md, now := f.rm.b, f.rm.b.coord.Metadata(), time.Now()
+	held := 0 // partitions the follower throttle holds back this round
 	for _, p := range parts {
 		p.mu.RLock()
 		need, epoch := p.needsTruncation, p.leaderEpoch
 		p.mu.RUnlock()
 		if need {
+			continue
+		}
+		if b.throttled(md, p, followerThrottledReplicas, b.cfg.NodeID) && b.followerQuota.exceeded(now) {
+			held++
 			continue
 		}
 		rt := kmsg.NewFetchRequestTopic()
@@ -217,6 +208,9 @@ func (f *fetcher) fetch(parts []*partition) error {
 		byTP[p.tp], epochs[p.tp] = p, epoch
 	}
 	if len(byTP) == 0 {
+		if held > 0 {
+			time.Sleep(throttleBackoff)
+		}
 		return nil
 	}
 	resp, err := f.conn.request(req, fetcherMaxWait+10*time.Second)
@@ -234,6 +228,9 @@ func (f *fetcher) fetch(parts []*partition) error {
 			p := byTP[tp]
 			if p == nil {
 				continue
+			}
+			if b.throttled(md, p, followerThrottledReplicas, b.cfg.NodeID) {
+				b.followerQuota.record(len(rp.RecordBatches), now)
 			}
 			if err := f.handlePartition(p, epochs[tp], &rp); err != nil && firstErr == nil {
 				firstErr = err

@@ -331,6 +331,7 @@ func (gc *groupCoordinator) completeJoin(g *group) {
 		gc.becomeEmpty(g)
 		return
 	}
+	gc.b.counters.rebalances.Add(1)
 	if g.members[g.leader] == nil {
 		for id := range g.members {
 			g.leader = id

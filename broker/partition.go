@@ -37,6 +37,7 @@ type partition struct {
 	isrChangeInFlight bool
 
 	highWatermark atomic.Int64
+	stats         partitionCounters
 	waiters       waiters // parked produce and fetch requests
 }
 
@@ -50,12 +51,18 @@ type followerState struct {
 }
 
 // applyState adopts the partition state from a metadata image. It returns
-// true when leadership or the ISR changed.
-func (p *partition) applyState(st coordinator.Partition, minISR int) bool {
+// whether leadership or the ISR changed, and, for a partition this broker
+// went on leading, whether its ISR shrank or grew (whoever asked: this
+// leader, or the controller fencing a broker), for the ISR metrics.
+func (p *partition) applyState(st coordinator.Partition, minISR int) (changed, shrank, grew bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	newEpoch := p.leaderEpoch != st.LeaderEpoch || p.leader != st.Leader
-	changed := newEpoch || !slices.Equal(p.isr, st.ISR)
+	changed = newEpoch || !slices.Equal(p.isr, st.ISR)
+	if !newEpoch && st.Leader == p.nodeID {
+		shrank = slices.ContainsFunc(p.isr, func(r int32) bool { return !slices.Contains(st.ISR, r) })
+		grew = slices.ContainsFunc(st.ISR, func(r int32) bool { return !slices.Contains(p.isr, r) })
+	}
 	p.leader, p.leaderEpoch, p.partitionEpoch = st.Leader, st.LeaderEpoch, st.PartitionEpoch
 	p.isr, p.replicas = slices.Clone(st.ISR), slices.Clone(st.Replicas)
 	p.minISR = minISR
@@ -90,7 +97,7 @@ func (p *partition) applyState(st coordinator.Partition, minISR int) bool {
 		p.maybeAdvanceHighWatermarkLocked()
 		p.waiters.wake()
 	}
-	return changed
+	return changed, shrank, grew
 }
 
 func (p *partition) isLeader() bool {
@@ -223,4 +230,43 @@ func (w *waiters) wake() {
 		}
 	}
 	w.mu.Unlock()
+}
+
+// park is Kafka's purgatory for one request: it waits on the partitions'
+// waiters until done holds (checked on every kick: appends and
+// high-watermark moves, never polling), or timeout passes (expire runs),
+// then answers with finish. If the broker stops first nothing is sent: the
+// connection closes with it. parked counts the waiting requests.
+func (b *Broker) park(parts []*partition, timeout time.Duration, parked *atomic.Int64, done func() bool, expire, finish func()) {
+	kick := make(chan struct{}, 1)
+	for _, p := range parts {
+		p.waiters.add(kick)
+	}
+	b.wg.Add(1)
+	parked.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer parked.Add(-1)
+		defer func() {
+			for _, p := range parts {
+				p.waiters.remove(kick)
+			}
+		}()
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		for {
+			select {
+			case <-kick:
+				if !done() {
+					continue
+				}
+			case <-timer.C:
+				expire()
+			case <-b.ctx.Done():
+				return
+			}
+			finish()
+			return
+		}
+	}()
 }

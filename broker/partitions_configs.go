@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -258,6 +259,11 @@ func handleDescribeConfigs(b *Broker, c *conn, req *kmsg.DescribeConfigsRequest)
 				_, all := cluster[d.key]
 				if !seen[d.key] && (mine || all) {
 					describe(d.key, "", sourceDefault)
+				}
+			}
+			for _, k := range throttleRateKeys { // unlimited unless set
+				if !seen[k] {
+					describe(k, strconv.FormatInt(math.MaxInt64, 10), sourceDefault)
 				}
 			}
 		default:

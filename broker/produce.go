@@ -97,6 +97,10 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 		return nil, res, err
 	}
 	res, err := p.appendAsLeader(rp.Records, req.Acks)
+	if err == nil {
+		p.stats.bytesIn.Add(int64(len(rp.Records)))
+		p.stats.messagesIn.Add(res.LastOffset - res.FirstOffset + 1)
+	}
 	if err != nil && !errors.As(err, new(*protocol.Error)) {
 		b.log.Error("append failed", "topic", name, "partition", rp.Partition, "err", err)
 		err = protocol.Errorf(protocol.KafkaStorageError, "%s-%d: %v", name, rp.Partition, err)
@@ -129,45 +133,23 @@ func validateProduceRecords(version int16, records []byte) error {
 
 // awaitAcks parks an acks=all produce until every partition's high
 // watermark passes its batch, the request times out, or the broker stops.
-// It wakes on appends and high-watermark moves, never by polling.
 func (b *Broker) awaitAcks(waits []ackWait, timeout time.Duration, finish func()) {
 	if b.checkAcks(waits) {
 		finish()
 		return
 	}
-	kick := make(chan struct{}, 1)
-	for _, w := range waits {
-		w.p.waiters.add(kick)
+	parts := make([]*partition, len(waits))
+	for i, w := range waits {
+		parts[i] = w.p
 	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer func() {
-			for _, w := range waits {
-				w.p.waiters.remove(kick)
+	expire := func() {
+		for _, w := range waits {
+			if w.out.ErrorCode == 0 && !w.p.acked(w.offset) {
+				w.out.ErrorCode = int16(protocol.RequestTimedOut)
 			}
-		}()
-		timer := time.NewTimer(timeout)
-		defer timer.Stop()
-		for {
-			select {
-			case <-kick:
-				if !b.checkAcks(waits) {
-					continue
-				}
-			case <-timer.C:
-				for _, w := range waits {
-					if w.out.ErrorCode == 0 && !w.p.acked(w.offset) {
-						w.out.ErrorCode = int16(protocol.RequestTimedOut)
-					}
-				}
-			case <-b.ctx.Done():
-				return // the connection is closing with the broker
-			}
-			finish()
-			return
 		}
-	}()
+	}
+	b.park(parts, timeout, &b.counters.parkedProduce, func() bool { return b.checkAcks(waits) }, expire, finish)
 }
 
 // checkAcks reports whether every wait has an outcome, recording errors for

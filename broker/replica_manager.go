@@ -150,9 +150,10 @@ func (rm *replicaManager) ensure(tp klog.TopicPartition, t *coordinator.Topic, s
 	} else if cfg, err := topicLogConfig(rm.b.logs.Defaults(), t.Configs); err == nil && cfg != p.log.Config() {
 		p.log.SetConfig(cfg)
 	}
-	if p.applyState(st, rm.minISR(t)) {
+	if changed, shrank, grew := p.applyState(st, rm.minISR(t)); changed {
 		rm.b.log.Info("partition state", "topic", tp.Topic, "partition", tp.Partition,
 			"leader", st.Leader, "leader_epoch", st.LeaderEpoch, "isr", st.ISR)
+		rm.b.countISRChange(shrank, grew)
 	}
 	if tp.Topic == offsetsTopic { // the group coordinator follows the leadership
 		if st.Leader == rm.b.cfg.NodeID {

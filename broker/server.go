@@ -25,6 +25,9 @@ type Broker struct {
 	producers *producerIDs
 	groups    *groupCoordinator
 	dynamic   dynamicState
+	counters  counters
+	// Replication throttles (throttle.go).
+	leaderQuota, followerQuota *quota
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -51,6 +54,9 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		conns:  map[*conn]struct{}{},
 		ctx:    ctx,
 		cancel: cancel,
+
+		leaderQuota:   newQuota(),
+		followerQuota: newQuota(),
 	}
 	b.dynamic.staticLog, b.dynamic.staticMinISR = logs.Defaults(), cfg.MinInsyncReplicas
 	b.dynamic.minISR.Store(int64(cfg.MinInsyncReplicas))
@@ -111,6 +117,7 @@ func (b *Broker) acceptLoop(ln net.Listener, name string) {
 			return
 		}
 		b.conns[c] = struct{}{}
+		b.counters.connectionsCreated.Add(1)
 		b.wg.Add(1)
 		b.mu.Unlock()
 		go c.serve()
