@@ -34,6 +34,10 @@ type serverConfig struct {
 	Log          klog.ManagerConfig
 	Coordinator  coordinator.Config
 	HTTPListener string // http.listener: serves /metrics, /healthz and /readyz
+	// MetricsPerPartition is metrics.per.partition.enable: false drops the
+	// per-partition series (log offsets and sizes, per-partition lag) to
+	// bound cardinality on brokers with many partitions.
+	MetricsPerPartition bool
 }
 
 // hasRole reports whether process.roles includes role.
@@ -129,6 +133,7 @@ var settings = []setting{
 	{key: "listener.security.protocol.map", def: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", parse: parseProtocolMap},
 	{key: "controller.listener.names", def: "CONTROLLER", parse: parseControllerNames},
 	{key: "http.listener", def: ":9644", parse: parseHTTPListener},
+	{key: "metrics.per.partition.enable", def: "true", parse: boolean(func(b *build, on bool) { b.cfg.MetricsPerPartition = on })},
 
 	// The metadata quorum.
 	{key: "controller.quorum.voters", required: "list the controller nodes as id@host:port,...", parse: parseVoters},

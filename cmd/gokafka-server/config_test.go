@@ -52,11 +52,12 @@ func packageDefaults() serverConfig {
 	coord := coordinator.DefaultConfig()
 	coord.Dir = filepath.Join("data", "__cluster_metadata-0")
 	return serverConfig{
-		Roles:        []string{"broker", "controller"},
-		Broker:       broker.DefaultConfig(),
-		Log:          klog.DefaultManagerConfig(),
-		Coordinator:  coord,
-		HTTPListener: ":9644",
+		Roles:               []string{"broker", "controller"},
+		Broker:              broker.DefaultConfig(),
+		Log:                 klog.DefaultManagerConfig(),
+		Coordinator:         coord,
+		HTTPListener:        ":9644",
+		MetricsPerPartition: true,
 	}
 }
 
@@ -139,6 +140,7 @@ func TestKeys(t *testing.T) {
 		},
 			[]any{[]coordinator.Voter{{ID: 1, Addr: "kafka-01:9093"}, {ID: 2, Addr: "kafka-02:9093"}}, "kafka-01:9093", true}},
 		{"http.listener=127.0.0.1:8080", func(c *serverConfig) any { return c.HTTPListener }, "127.0.0.1:8080"},
+		{"metrics.per.partition.enable=false", func(c *serverConfig) any { return c.MetricsPerPartition }, false},
 		{"log.dirs=/a, /b", func(c *serverConfig) any { return []any{c.Log.Dirs, c.Coordinator.Dir} }, []any{[]string{"/a", "/b"}, "/a/__cluster_metadata-0"}},
 		{"metadata.log.dir=/meta", func(c *serverConfig) any { return c.Coordinator.Dir }, "/meta/__cluster_metadata-0"},
 		{"broker.session.timeout.ms=18000", func(c *serverConfig) any { return c.Coordinator.SessionTimeout }, 18 * time.Second},

@@ -5,20 +5,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gokafka/gokafka/broker"
 	"github.com/gokafka/gokafka/coordinator"
@@ -30,12 +23,16 @@ func main() { os.Exit(run(os.Args[1:])) }
 func run(args []string) int {
 	fs := flag.NewFlagSet("gokafka-server", flag.ContinueOnError)
 	configPath := fs.String("config", "", "path of server.properties (default: the embedded single-node config)")
+	probeURL := fs.String("probe", "", "GET this URL, exit 0 on 200 and 1 otherwise, and serve nothing: a container healthcheck for an image without a shell")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: gokafka-server [--config server.properties]")
+		fmt.Fprintln(fs.Output(), "usage: gokafka-server [--config server.properties] | --probe http://127.0.0.1:9644/readyz")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *probeURL != "" {
+		return probe(*probeURL)
 	}
 	if *configPath == "" && fs.NArg() == 1 {
 		*configPath = fs.Arg(0) // kafka-server-start.sh style
@@ -75,16 +72,16 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 	}
 	defer closeLogged(logger, "coordinator", coord.Close)
 
+	reg, requests := newRegistry(coord)
 	var b *broker.Broker
-	var quorumReady atomic.Bool
-	ready := quorumReady.Load // a controller-only node is ready once it follows the quorum
 	if cfg.hasRole("broker") {
+		cfg.Broker.Requests = requests
 		if b, err = broker.New(cfg.Broker, logs, coord, logger.With("component", "broker")); err != nil {
 			return err
 		}
-		ready = b.Ready
+		registerBroker(reg, b, cfg.MetricsPerPartition)
 	}
-	health := newHealthServer(cfg.HTTPListener, ready, logger)
+	health := newHealthServer(cfg.HTTPListener, readiness(coord, b, cfg.Broker.NodeID), reg, logger)
 	if err := health.start(); err != nil {
 		return err
 	}
@@ -93,7 +90,6 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 	if err := coord.WaitReady(ctx); err != nil {
 		return fmt.Errorf("waiting for the metadata quorum: %w", err)
 	}
-	quorumReady.Store(true)
 	if b != nil {
 		if err := b.Start(ctx); err != nil {
 			b.Close()
@@ -116,48 +112,4 @@ func closeLogged(logger *slog.Logger, what string, close func() error) {
 	if err := close(); err != nil {
 		logger.Error("closing "+what, "err", err)
 	}
-}
-
-// healthServer serves /healthz, /readyz and /metrics on http.listener.
-type healthServer struct {
-	srv *http.Server
-	log *slog.Logger
-}
-
-func newHealthServer(addr string, ready func() bool, logger *slog.Logger) *healthServer {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.Handle("/metrics", promhttp.Handler()) // Go runtime and process metrics for now
-	// Profiles on demand, for diagnosing a live node; they cost nothing
-	// until fetched, and http.listener belongs on an operator network.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return &healthServer{srv: &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}, log: logger}
-}
-
-func (h *healthServer) start() error {
-	ln, err := net.Listen("tcp", h.srv.Addr)
-	if err != nil {
-		return fmt.Errorf("http.listener %s: %w", h.srv.Addr, err)
-	}
-	go func() {
-		if err := h.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			h.log.Error("http listener stopped", "err", err)
-		}
-	}()
-	return nil
-}
-
-func (h *healthServer) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	h.srv.Shutdown(ctx)
 }

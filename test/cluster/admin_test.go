@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"errors"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,9 +115,13 @@ func TestElectLeaders(t *testing.T) {
 	if err := c.Nodes[2].Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Node 3 serves again, but /readyz holds it unready while a partition
+	// it holds has no leader, and says so.
 	harness.WaitFor(t, "lost leaderless with 3 back", 30*time.Second, func() bool {
 		l, _ := partitionState(t, c, "lost", 0)
-		return l == -1 && c.Nodes[2].WaitReady(100*time.Millisecond) == nil
+		code, body, err := c.Nodes[2].Readyz()
+		return l == -1 && err == nil && code == http.StatusServiceUnavailable &&
+			strings.Contains(body, "1 partitions with a replica here have no leader")
 	})
 	if err := elect(kadm.ElectPreferredReplica, "lost"); !errors.Is(err, kerr.PreferredLeaderNotAvailable) {
 		t.Fatalf("preferred election without the preferred replica: %v", err)

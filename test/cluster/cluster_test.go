@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -279,10 +280,18 @@ func TestFollowerLeavesAndRejoinsISR(t *testing.T) {
 	stop := make(chan struct{})
 	acked := produceLoop(t, c, "isr", stop)
 	time.Sleep(time.Second)
+	ln := c.Nodes[leader-1]
+	shrinks := harness.Metric(t, ln, "gokafka_server_replicamanager_isrshrinks_total")
+	expands := harness.Metric(t, ln, "gokafka_server_replicamanager_isrexpands_total")
 	follower.Kill()
 	harness.WaitFor(t, "killed follower out of the ISR", 15*time.Second, func() bool {
 		_, isr := partitionState(t, c, "isr", 0)
 		return !slices.Contains(isr, int32(follower.ID))
+	})
+	// The leader's metrics tell the same story an operator would alert on.
+	harness.WaitFor(t, "the leader counting the shrink and an under-replicated partition", 5*time.Second, func() bool {
+		return harness.Metric(t, ln, "gokafka_server_replicamanager_isrshrinks_total") > shrinks &&
+			harness.Metric(t, ln, "gokafka_server_replicamanager_underreplicatedpartitions") >= 1
 	})
 	if err := follower.Start(); err != nil {
 		t.Fatal(err)
@@ -290,6 +299,10 @@ func TestFollowerLeavesAndRejoinsISR(t *testing.T) {
 	harness.WaitFor(t, "restarted follower back in the ISR", 30*time.Second, func() bool {
 		_, isr := partitionState(t, c, "isr", 0)
 		return len(isr) == 3
+	})
+	harness.WaitFor(t, "the leader counting the expansion, nothing under-replicated", 5*time.Second, func() bool {
+		return harness.Metric(t, ln, "gokafka_server_replicamanager_isrexpands_total") > expands &&
+			harness.Metric(t, ln, "gokafka_server_replicamanager_underreplicatedpartitions") == 0
 	})
 	close(stop)
 	checkNoLossNoReorder(t, c, "isr", acked(), readAll(t, c, "isr"))
@@ -391,9 +404,20 @@ func TestWholeClusterKilledAndRestarted(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	close(stop)
 	want := acked()
-	for _, n := range c.Nodes {
-		n.Kill()
+	// The last node standing has no quorum: /readyz says so, so that an
+	// orchestrator stops sending it clients.
+	c.Nodes[1].Kill()
+	c.Nodes[2].Kill()
+	var body string
+	harness.WaitFor(t, "a node without quorum answering /readyz 503", 15*time.Second, func() bool {
+		code, b, err := c.Nodes[0].Readyz()
+		body = b
+		return err == nil && code == http.StatusServiceUnavailable
+	})
+	if !strings.Contains(body, "Raft leader") {
+		t.Errorf("/readyz without quorum says %q, want the reason (no Raft leader)", body)
 	}
+	c.Nodes[0].Kill()
 	for _, n := range c.Nodes {
 		if err := n.Start(); err != nil {
 			t.Fatal(err)

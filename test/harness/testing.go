@@ -115,3 +115,17 @@ func WaitFor(t testing.TB, what string, within time.Duration, cond func() bool) 
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Metric is Node.Metric for tests: a failed scrape or a missing metric
+// fails the test.
+func Metric(t testing.TB, n *Node, name string, labels ...string) float64 {
+	t.Helper()
+	v, found, err := n.Metric(name, labels...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found {
+		t.Fatalf("node %d exports no %s%v", n.ID, name, labels)
+	}
+	return v
+}
