@@ -147,7 +147,9 @@ func (f *flags) usage() {
 
 // client connects with the shared flags and extra options.
 func (f *flags) client(opts ...kgo.Opt) (*kgo.Client, *kadm.Client, error) {
-	base := []kgo.Opt{kgo.SeedBrokers(strings.Split(f.bootstrap, ",")...)}
+	// Java's producer and consumer ask for auto-creation in their metadata
+	// requests (the broker decides), and Kafka's tools rely on it.
+	base := []kgo.Opt{kgo.SeedBrokers(strings.Split(f.bootstrap, ",")...), kgo.AllowAutoTopicCreation()}
 	if f.commandConfig != "" {
 		more, err := clientProperties(f.commandConfig)
 		if err != nil {

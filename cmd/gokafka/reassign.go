@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -32,8 +33,12 @@ func reassignPartitionsCommand(std *stdio, args []string) error {
 	execute := f.Bool("execute", false, "start the reassignment")
 	verify := f.Bool("verify", false, "say whether each reassignment has completed, and how far the copy is")
 	cancelIt := f.Bool("cancel", false, "cancel the reassignments in the file")
+	throttle := f.Int64("throttle", -1, "with --execute: cap the copying at this many bytes/sec per broker, leader and follower side (run --verify until complete to remove it)")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if *throttle != -1 && (!*execute || *throttle < 0) {
+		return usagef("--throttle takes a number of bytes/sec, 0 or more, with --execute")
 	}
 	if count(*execute, *verify, *cancelIt) != 1 || *file == "" {
 		return usagef("--reassignment-json-file and exactly one of --execute, --verify, --cancel are needed")
@@ -68,8 +73,14 @@ func reassignPartitionsCommand(std *stdio, args []string) error {
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
 	}
 	if *execute {
-		if err := printCurrent(std, adm, ctx, plan); err != nil {
+		current, err := printCurrent(std, adm, ctx, plan)
+		if err != nil {
 			return err
+		}
+		if *throttle >= 0 {
+			if err := setThrottles(std, adm, ctx, current, plan, *throttle); err != nil {
+				return err
+			}
 		}
 	}
 	resp, err := req.RequestWith(ctx, cl)
@@ -104,22 +115,19 @@ func reassignPartitionsCommand(std *stdio, args []string) error {
 	return nil
 }
 
-// printCurrent prints the replicas before the change, for a rollback.
-func printCurrent(std *stdio, adm *kadm.Client, ctx context.Context, plan reassignmentFile) error {
-	var topics []string
-	for _, p := range plan.Partitions {
-		topics = append(topics, p.Topic)
-	}
-	md, err := adm.Metadata(ctx, topics...)
+// printCurrent prints the replicas before the change, for a rollback,
+// and returns them.
+func printCurrent(std *stdio, adm *kadm.Client, ctx context.Context, plan reassignmentFile) (reassignmentFile, error) {
+	md, err := adm.Metadata(ctx, plan.topics()...)
 	if err != nil {
-		return err
+		return reassignmentFile{}, err
 	}
 	current := reassignmentFile{Version: 1}
 	current.Partitions = plan.Partitions[:0:0]
 	for _, p := range plan.Partitions {
 		pd, ok := md.Topics[p.Topic].Partitions[p.Partition]
 		if !ok {
-			return fmt.Errorf("partition %s-%d does not exist", p.Topic, p.Partition)
+			return current, fmt.Errorf("partition %s-%d does not exist", p.Topic, p.Partition)
 		}
 		entry := p
 		entry.Replicas = pd.Replicas
@@ -127,6 +135,92 @@ func printCurrent(std *stdio, adm *kadm.Client, ctx context.Context, plan reassi
 	}
 	out, _ := json.Marshal(current)
 	fmt.Fprintf(std.out, "Current partition replica assignment\n\n%s\n\nSave this to use as the --reassignment-json-file option during rollback\n", out)
+	return current, nil
+}
+
+func (f reassignmentFile) topics() []string {
+	var topics []string
+	for _, p := range f.Partitions {
+		if !slices.Contains(topics, p.Topic) {
+			topics = append(topics, p.Topic)
+		}
+	}
+	return topics
+}
+
+// The configs a throttled reassignment sets, as Kafka's tool: the rates
+// on every broker involved, and per topic the replicas that copy: the
+// current ones on the leader side, the new ones on the follower side.
+const (
+	leaderRate       = "leader.replication.throttled.rate"
+	followerRate     = "follower.replication.throttled.rate"
+	leaderReplicas   = "leader.replication.throttled.replicas"
+	followerReplicas = "follower.replication.throttled.replicas"
+)
+
+func setThrottles(std *stdio, adm *kadm.Client, ctx context.Context, current, plan reassignmentFile, rate int64) error {
+	leader, follower := map[string][]string{}, map[string][]string{}
+	var brokers []int32
+	for i, p := range plan.Partitions {
+		was := current.Partitions[i].Replicas
+		for _, b := range was {
+			leader[p.Topic] = append(leader[p.Topic], fmt.Sprintf("%d:%d", p.Partition, b))
+		}
+		for _, b := range p.Replicas {
+			if !slices.Contains(was, b) {
+				follower[p.Topic] = append(follower[p.Topic], fmt.Sprintf("%d:%d", p.Partition, b))
+			}
+		}
+		for _, b := range append(slices.Clone(was), p.Replicas...) {
+			if !slices.Contains(brokers, b) {
+				brokers = append(brokers, b)
+			}
+		}
+	}
+	for _, topic := range plan.topics() {
+		l, fl := strings.Join(leader[topic], ","), strings.Join(follower[topic], ",")
+		rs, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: leaderReplicas, Value: &l}, {Name: followerReplicas, Value: &fl}}, topic)
+		if err := firstAlterError(rs, err); err != nil {
+			return fmt.Errorf("setting the throttled replicas of %s: %w", topic, err)
+		}
+	}
+	v := strconv.FormatInt(rate, 10)
+	rs, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: leaderRate, Value: &v}, {Name: followerRate, Value: &v}}, brokers...)
+	if err := firstAlterError(rs, err); err != nil {
+		return fmt.Errorf("setting the throttle rate: %w", err)
+	}
+	fmt.Fprintf(std.out, "Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n")
+	fmt.Fprintf(std.out, "The inter-broker throttle limit was set to %d B/s\n", rate)
+	return nil
+}
+
+// clearThrottles removes every throttle config a throttled --execute set.
+func clearThrottles(std *stdio, adm *kadm.Client, ctx context.Context, md kadm.Metadata, plan reassignmentFile) error {
+	del := []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: leaderRate}, {Op: kadm.DeleteConfig, Name: followerRate}}
+	ids := md.Brokers.NodeIDs()
+	if err := firstAlterError(adm.AlterBrokerConfigs(ctx, del, ids...)); err != nil {
+		return fmt.Errorf("clearing the throttle rates: %w", err)
+	}
+	fmt.Fprintf(std.out, "Clearing broker-level throttles on brokers %s\n", joinIDs(ids))
+	del = []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: leaderReplicas}, {Op: kadm.DeleteConfig, Name: followerReplicas}}
+	for _, topic := range plan.topics() {
+		if err := firstAlterError(adm.AlterTopicConfigs(ctx, del, topic)); err != nil {
+			return fmt.Errorf("clearing the throttled replicas of %s: %w", topic, err)
+		}
+		fmt.Fprintf(std.out, "Clearing topic-level throttles on topic %s\n", topic)
+	}
+	return nil
+}
+
+func firstAlterError(rs kadm.AlterConfigsResponses, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.Err != nil {
+			return fmt.Errorf("%s: %w: %s", r.Name, r.Err, r.ErrMessage)
+		}
+	}
 	return nil
 }
 
@@ -162,6 +256,7 @@ func verifyReassignment(std *stdio, cl *kgo.Client, adm *kadm.Client, ctx contex
 		return n
 	}
 	fmt.Fprintln(std.out, "Status of partition reassignment:")
+	complete := len(adding) == 0 // none in flight anywhere, as Kafka's tool demands
 	for _, p := range plan.Partitions {
 		name := fmt.Sprintf("%s-%d", p.Topic, p.Partition)
 		add, running := adding[name]
@@ -182,5 +277,9 @@ func verifyReassignment(std *stdio, cl *kgo.Client, adm *kadm.Client, ctx contex
 		}
 		fmt.Fprintf(std.out, "Reassignment of partition %s is still in progress (%s).\n", name, strings.Join(progress, ", "))
 	}
-	return nil
+	if !complete {
+		return nil
+	}
+	fmt.Fprintln(std.out)
+	return clearThrottles(std, adm, ctx, md, plan)
 }

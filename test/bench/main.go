@@ -1,7 +1,8 @@
 // Command bench is `make bench`: it builds gokafka-server, measures its
-// start-to-ready time and idle RSS, then runs the same produce workload with
-// franz-go against gokafka and against franz-go's in-memory kfake, and
-// prints both against the targets of the issue:
+// start-to-ready time and idle RSS, then runs the same produce workload
+// (gokafka producer-perf-test by default, the in-process franz-go client
+// with -driver kgo) against gokafka and against franz-go's in-memory kfake,
+// and prints both against the targets of the issue:
 //
 //   - produce throughput at least kfake's, per single-node case;
 //   - 3 nodes, RF=3, acks=all: at least 40% of the single node's acks=1;
@@ -60,7 +61,7 @@ func run() int {
 		binArg      = flag.String("bin", "", "use this gokafka-server binary instead of building one")
 		onlyFake    = flag.Bool("kfake-only", false, "skip gokafka entirely: check the workload itself against kfake")
 		perfRecords = flag.Int("perf-records", 500000, "records for the gokafka producer-perf-test/consumer-perf-test run; 0 skips it")
-		driver      = flag.String("driver", "kgo", "what produces in the cases: kgo (in-process, bounded by -inflight) or perf-tools (gokafka producer-perf-test)")
+		driver      = flag.String("driver", "perf-tools", "what produces in the cases: perf-tools (gokafka producer-perf-test, as an operator would) or kgo (in-process, bounded by -inflight)")
 	)
 	flag.Parse()
 	cases, err := selectCases(*casesArg)

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gokafka/gokafka/test/harness"
 )
@@ -82,6 +86,9 @@ func TestTopicsCommand(t *testing.T) {
 	}
 	ok(t, c, "", "topics", "--create", "--topic", "solo", "--replica-assignment", "3", "--config", "retention.ms=3600000")
 	fails(t, c, 1, "TOPIC_ALREADY_EXISTS", "topics", "--create", "--topic", "topic-A", "--partitions", "2")
+	// More partitions than one controller operation may create (KRaft's
+	// bound, 10,000) violate the controller's policy.
+	fails(t, c, 1, "POLICY_VIOLATION", "topics", "--create", "--topic", "huge", "--partitions", "10001", "--replication-factor", "1")
 	ok(t, c, "", "topics", "--create", "--topic", "topic-A", "--if-not-exists")
 	// Metadata is answered from the broker's own copy, which may apply a
 	// new topic a heartbeat after the broker that created it.
@@ -379,4 +386,91 @@ func TestReassignPartitions(t *testing.T) {
 	}
 	t.Logf("moved under load: %d records acknowledged, all read back", len(acked))
 	fails(t, c, 1, "NO_REASSIGNMENT_IN_PROGRESS", "reassign-partitions", "--reassignment-json-file", plan, "--cancel")
+}
+
+// TestThrottledReassignment copies 3 MiB to a new replica under
+// --throttle 300000: the copy is still running seconds later (unthrottled
+// it takes well under a second here), the throttle configs are in place
+// meanwhile, and --verify clears them once the move completes.
+func TestThrottledReassignment(t *testing.T) {
+	c := harness.StartT(t, 3, fast...)
+	ok(t, c, "", "topics", "--create", "--topic", "big", "--replica-assignment", "1")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Seeds()...), kgo.DefaultProduceTopic("big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range 3 * 1024 {
+		value := make([]byte, 1024) // random: kgo compresses, and 3 MiB of one letter would shrink to nothing
+		for i := range value {
+			value[i] = byte(rand.IntN(256))
+		}
+		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(plan, []byte(`{"version":1,"partitions":[{"topic":"big","partition":0,"replicas":[1,2]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out := ok(t, c, "", "reassign-partitions", "--reassignment-json-file", plan, "--execute", "--throttle", "300000")
+	if !strings.Contains(out, "The inter-broker throttle limit was set to 300000 B/s\n") {
+		t.Fatalf("--execute --throttle printed\n%s", out)
+	}
+	adm := kadm.NewClient(cl)
+	throttles := func() map[string]string {
+		got := map[string]string{}
+		rcs, err := adm.DescribeTopicConfigs(ctx, "big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rcs[0].Configs {
+			if strings.Contains(c.Key, "throttled") && c.Source == kmsg.ConfigSourceDynamicTopicConfig {
+				got[c.Key] = c.MaybeValue()
+			}
+		}
+		bcs, err := adm.DescribeBrokerConfigs(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range bcs[0].Configs {
+			if strings.Contains(c.Key, "throttled.rate") && c.Source == kmsg.ConfigSourceDynamicBrokerConfig {
+				got[c.Key] = c.MaybeValue()
+			}
+		}
+		return got
+	}
+	want := map[string]string{
+		"leader.replication.throttled.replicas": "0:1", "follower.replication.throttled.replicas": "0:2",
+		"leader.replication.throttled.rate": "300000", "follower.replication.throttled.rate": "300000",
+	}
+	if got := throttles(); !maps.Equal(got, want) {
+		t.Fatalf("throttle configs during the move: %v, want %v", got, want)
+	}
+	time.Sleep(3*time.Second - time.Since(start))
+	out = ok(t, c, "", "reassign-partitions", "--reassignment-json-file", plan, "--verify")
+	if !strings.Contains(out, "is still in progress (broker 2 copied") || strings.Contains(out, "Clearing") {
+		t.Fatalf("3 MiB at 300 kB/s, 3 s in: --verify printed\n%s", out)
+	}
+	t.Logf("3 s in: %s", strings.TrimSpace(out))
+	harness.WaitFor(t, "the throttled reassignment completing", 60*time.Second, func() bool {
+		out = ok(t, c, "", "reassign-partitions", "--reassignment-json-file", plan, "--verify")
+		return strings.Contains(out, "is completed.")
+	})
+	t.Logf("completed after %v", time.Since(start).Round(100*time.Millisecond))
+	if !strings.Contains(out, "Clearing broker-level throttles on brokers 1,2,3\n") || !strings.Contains(out, "Clearing topic-level throttles on topic big\n") {
+		t.Fatalf("--verify after completion printed\n%s", out)
+	}
+	if got := throttles(); len(got) != 0 {
+		t.Fatalf("throttle configs left after --verify: %v", got)
+	}
 }
