@@ -5,11 +5,13 @@ GO        ?= go
 BIN       := bin
 UNIT_PKGS := ./protocol/... ./properties/... ./log/... ./coordinator/... ./broker/... ./cmd/...
 FUZZTIME  ?= 30s
-# Debian packages the interop tests drive: librdkafka's kcat and the two
-# Python clients (importable by /usr/bin/python3).
-TEST_DEBS := kcat python3-kafka python3-confluent-kafka
+# Debian packages the tests drive: librdkafka's kcat and the two Python
+# clients (importable by /usr/bin/python3), and Prometheus, which evaluates
+# the dashboards' queries against a live cluster, and systemd-analyze,
+# which verifies the unit file.
+TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd
 
-.PHONY: all build run test test-deps lint unit integration bench fuzz clean
+.PHONY: all build run test test-deps lint unit integration bench fuzz clean docker docker-prometheus
 
 all: build
 
@@ -47,6 +49,24 @@ unit:
 integration:
 	$(GO) build -race -o $(BIN)/gokafka-server-race ./cmd/gokafka-server
 	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race $(GO) test -count=1 -timeout 20m ./test/...
+
+# Images for deploy/docker/compose.yaml, built locally: FROM scratch around
+# the static binaries, and Prometheus from the host's Debian package.
+docker: build
+	docker build -q -t gokafka:latest -f deploy/docker/Dockerfile .
+	$(MAKE) -s docker-prometheus
+
+PROM_STAGE := $(BIN)/prometheus-image
+docker-prometheus:
+	@command -v prometheus >/dev/null || { echo "docker-prometheus: needs Debian's prometheus package (apt-get install prometheus)"; exit 1; }
+	rm -rf $(PROM_STAGE)
+	mkdir -p $(PROM_STAGE)/rootfs/usr/bin $(PROM_STAGE)/rootfs/etc/prometheus $(PROM_STAGE)/data
+	touch $(PROM_STAGE)/data/.keep
+	cp "$$(command -v prometheus)" $(PROM_STAGE)/rootfs/usr/bin/prometheus
+	for lib in $$(ldd "$$(command -v prometheus)" | grep -o '/[^ ]*'); do \
+		mkdir -p $(PROM_STAGE)/rootfs$$(dirname $$lib) && cp -L $$lib $(PROM_STAGE)/rootfs$$lib; done
+	cp deploy/prometheus/prometheus.yml deploy/prometheus/alerts.yml $(PROM_STAGE)/rootfs/etc/prometheus/
+	docker build -q -t gokafka-prometheus:latest -f deploy/docker/Dockerfile.prometheus $(PROM_STAGE)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./log/... ./protocol/...

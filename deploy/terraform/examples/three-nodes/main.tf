@@ -1,0 +1,39 @@
+# Three gokafka nodes in an existing VPC and subnet:
+#
+#   cp terraform.tfvars.example terraform.tfvars   # fill in your ids
+#   terraform init && terraform apply
+#   gokafka topics --list --bootstrap-server "$(terraform output -raw bootstrap_servers)"
+
+provider "aws" {
+  region = var.region
+}
+
+module "gokafka" {
+  source = "../.."
+
+  cluster_name        = var.cluster_name
+  vpc_id              = var.vpc_id
+  subnet_id           = var.subnet_id
+  node_count          = var.node_count
+  instance_type       = var.instance_type
+  data_volume_size_gb = var.data_volume_size_gb
+  data_volume_type    = var.data_volume_type
+  client_cidrs        = var.client_cidrs
+  admin_cidr          = var.admin_cidr
+  key_name            = var.key_name
+  binary_url          = var.binary_url
+  binary_sha256       = var.binary_sha256
+  tags                = var.tags
+}
+
+output "bootstrap_servers" {
+  value = module.gokafka.bootstrap_servers
+}
+
+output "private_ips" {
+  value = module.gokafka.private_ips
+}
+
+output "server_properties" {
+  value = module.gokafka.server_properties
+}

@@ -1,0 +1,65 @@
+variable "region" {
+  description = "AWS region."
+  type        = string
+}
+
+variable "cluster_name" {
+  type    = string
+  default = "gokafka"
+}
+
+variable "vpc_id" {
+  type = string
+}
+
+variable "subnet_id" {
+  type = string
+}
+
+variable "node_count" {
+  type    = number
+  default = 3
+}
+
+variable "instance_type" {
+  type    = string
+  default = "m6i.large"
+}
+
+variable "data_volume_size_gb" {
+  type    = number
+  default = 100
+}
+
+variable "data_volume_type" {
+  type    = string
+  default = "gp3"
+}
+
+variable "client_cidrs" {
+  type = list(string)
+}
+
+variable "admin_cidr" {
+  type    = string
+  default = ""
+}
+
+variable "key_name" {
+  type    = string
+  default = ""
+}
+
+variable "binary_url" {
+  type = string
+}
+
+variable "binary_sha256" {
+  type    = string
+  default = ""
+}
+
+variable "tags" {
+  type    = map(string)
+  default = {}
+}
