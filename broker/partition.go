@@ -34,7 +34,13 @@ type partition struct {
 	// the leader (OffsetForLeaderEpoch) before fetching.
 	needsTruncation bool
 	// An AlterPartition of ours is in flight; one at a time, as Kafka.
+	// Until the controller's answer is known the high watermark counts the
+	// maximal ISR, the committed one together with the one asked for
+	// (KIP-497): a follower being added may be leader a moment later, so it
+	// must already hold everything acknowledged.
 	isrChangeInFlight bool
+	isrRequest        uint64  // numbers our AlterPartitions
+	maximalISR        []int32 // nil when no change is pending
 
 	highWatermark atomic.Int64
 	stats         partitionCounters
@@ -93,7 +99,9 @@ func (p *partition) applyState(st coordinator.Partition, minISR int) (changed, s
 		}
 	}
 	if changed {
-		p.isrChangeInFlight = false
+		// A committed change settles ours: it was ours, or ours names an
+		// old partition epoch and will be refused.
+		p.isrChangeInFlight, p.maximalISR = false, nil
 		p.maybeAdvanceHighWatermarkLocked()
 		p.waiters.wake()
 	}
@@ -143,7 +151,11 @@ func (p *partition) maybeAdvanceHighWatermarkLocked() bool {
 		return false
 	}
 	hw := p.log.LogEndOffset()
-	for _, r := range p.isr {
+	isr := p.isr
+	if p.maximalISR != nil {
+		isr = p.maximalISR
+	}
+	for _, r := range isr {
 		if f := p.followers[r]; r != p.nodeID && f != nil {
 			hw = min(hw, f.leo)
 		}

@@ -41,12 +41,13 @@ func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, now time
 
 // nextISR computes the ISR this leader should ask for: followers that have
 // not caught up within lagMax leave, join (if >= 0) enters. ok is false when
-// nothing changes or a change is already in flight.
-func (p *partition) nextISR(join int32, lagMax time.Duration, now time.Time) (coordinator.AlterPartition, bool) {
+// nothing changes or a change is already in flight. From here until the
+// change settles the high watermark waits for the maximal ISR.
+func (p *partition) nextISR(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.leader != p.nodeID || p.isrChangeInFlight {
-		return coordinator.AlterPartition{}, false
+		return coordinator.AlterPartition{}, 0, false
 	}
 	isr := slices.DeleteFunc(slices.Clone(p.isr), func(r int32) bool {
 		f := p.followers[r]
@@ -56,17 +57,42 @@ func (p *partition) nextISR(join int32, lagMax time.Duration, now time.Time) (co
 		isr = append(isr, join)
 	}
 	if slices.Equal(isr, p.isr) {
-		return coordinator.AlterPartition{}, false
+		return coordinator.AlterPartition{}, 0, false
 	}
 	p.isrChangeInFlight = true
+	p.isrRequest++
+	p.maximalISR = slices.Clone(p.isr)
+	if join >= 0 && !slices.Contains(p.maximalISR, join) {
+		p.maximalISR = append(p.maximalISR, join)
+	}
 	return coordinator.AlterPartition{Topic: p.tp.Topic, Partition: p.tp.Partition, Leader: p.nodeID,
-		LeaderEpoch: p.leaderEpoch, PartitionEpoch: p.partitionEpoch, ISR: isr}, true
+		LeaderEpoch: p.leaderEpoch, PartitionEpoch: p.partitionEpoch, ISR: isr}, p.isrRequest, true
+}
+
+// isrChangeEnded closes AlterPartition seq unless a metadata change already
+// settled it. known says whether this broker's image is known to hold the
+// outcome; if not, the maximal ISR stays until the next request replaces it.
+func (p *partition) isrChangeEnded(seq uint64, known bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.isrRequest != seq || !p.isrChangeInFlight {
+		return
+	}
+	p.isrChangeInFlight = false
+	if known {
+		p.maximalISR = nil
+		if p.maybeAdvanceHighWatermarkLocked() {
+			p.waiters.wake()
+		}
+	}
 }
 
 // changeISR asks the controller for the ISR nextISR computes. Only the
-// committed change counts: the partition adopts it from the metadata.
+// committed change counts: the partition adopts it from the metadata. A
+// failed request may still have been committed (a timeout), so the image is
+// brought up to date with a barrier before the maximal ISR is dropped.
 func (rm *replicaManager) changeISR(p *partition, join int32) {
-	req, ok := p.nextISR(join, rm.b.cfg.ReplicaLagTimeMax, time.Now())
+	req, seq, ok := p.nextISR(join, rm.b.cfg.ReplicaLagTimeMax, time.Now())
 	if !ok {
 		return
 	}
@@ -74,20 +100,17 @@ func (rm *replicaManager) changeISR(p *partition, join int32) {
 	defer rm.fetchMu.Unlock()
 	started := rm.spawnLocked(func() {
 		ctx, cancel := context.WithTimeout(rm.b.ctx, metadataChangeTimeout)
+		defer cancel()
 		err := rm.b.coord.AlterPartitionISR(ctx, req)
-		cancel()
 		if err != nil && rm.b.ctx.Err() == nil {
 			rm.b.log.Warn("ISR change refused", "topic", req.Topic, "partition", req.Partition, "isr", req.ISR, "err", err)
+			err = rm.b.coord.Barrier(ctx)
 		}
-		p.mu.Lock()
-		p.isrChangeInFlight = false
-		p.mu.Unlock()
 		rm.reconcile(rm.b.coord.Metadata())
+		p.isrChangeEnded(seq, err == nil)
 	})
 	if !started {
-		p.mu.Lock()
-		p.isrChangeInFlight = false
-		p.mu.Unlock()
+		p.isrChangeEnded(seq, false)
 	}
 }
 

@@ -1,0 +1,79 @@
+package broker
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/gokafka/gokafka/coordinator"
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol/prototest"
+)
+
+// leaderOf returns partition t-0 led by broker 1 with replicas 1,2,3 and
+// ISR 1,3, and three records appended.
+func leaderOf(t *testing.T) *partition {
+	cfg := klog.DefaultManagerConfig()
+	cfg.Dirs = []string{t.TempDir()}
+	m, err := klog.OpenManager(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	tp := klog.TopicPartition{Topic: "t", Partition: 0}
+	l, err := m.GetOrCreate(tp, [16]byte{1}, cfg.Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &partition{tp: tp, log: l, nodeID: 1}
+	p.applyState(coordinator.Partition{Leader: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 2, 3}}, 1)
+	if _, err := p.appendAsLeader(prototest.Plain(0, "a", "b", "c").Encode(), -1); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A follower that is being added to the ISR may lead as soon as the
+// controller commits the change, so from the request on the high watermark
+// must wait for it too (Kafka's maximal ISR), or acknowledged records can be
+// lost in a reassignment.
+func TestHighWatermarkWaitsForTheMaximalISR(t *testing.T) {
+	for _, refused := range []bool{false, true} {
+		p := leaderOf(t)
+		now := time.Now()
+		p.followerFetched(3, 0, 0, now)
+		if !p.followerFetched(2, 0, 0, now) {
+			t.Fatal("follower 2 at the high watermark 0 is not ready to join")
+		}
+		req, seq, ok := p.nextISR(2, time.Minute, now)
+		if !ok || len(req.ISR) != 3 {
+			t.Fatalf("nextISR = %+v, %v; want ISR 1,3,2", req, ok)
+		}
+		p.followerFetched(3, 0, 3, now)
+		if hw := p.HighWatermark(); hw != 0 {
+			t.Fatalf("high watermark %d with follower 2 joining at 0, want 0", hw)
+		}
+		p.isrChangeEnded(seq, false) // outcome unknown: keep waiting for 2
+		if hw := p.HighWatermark(); hw != 0 {
+			t.Fatalf("high watermark %d after an AlterPartition of unknown outcome, want 0", hw)
+		}
+		_, seq, _ = p.nextISR(2, time.Minute, now)
+		if refused {
+			p.isrChangeEnded(seq, true) // the image shows ISR 1,3 still
+			if hw := p.HighWatermark(); hw != 3 {
+				t.Fatalf("high watermark %d once the expansion was refused, want 3", hw)
+			}
+			continue
+		}
+		p.applyState(coordinator.Partition{Leader: 1, PartitionEpoch: 1, ISR: req.ISR, Replicas: []int32{1, 2, 3}}, 1)
+		p.isrChangeEnded(seq, true)
+		if hw := p.HighWatermark(); hw != 0 {
+			t.Fatalf("high watermark %d with ISR 1,3,2 and 2 at 0, want 0", hw)
+		}
+		p.followerFetched(2, 0, 3, now)
+		if hw := p.HighWatermark(); hw != 3 {
+			t.Fatalf("high watermark %d with the ISR caught up, want 3", hw)
+		}
+	}
+}
