@@ -28,8 +28,12 @@ type partition struct {
 	isr            []int32
 	replicas       []int32
 	minISR         int
-	// While leading: what each follower's fetches have told us.
-	followers map[int32]*followerState
+	// While leading: what each follower's fetches have told us, and the log
+	// end offset when this leadership began. A follower joins the ISR only
+	// once it holds that much: below it the log may hold records the old
+	// leader acknowledged but our high watermark does not show yet.
+	followers        map[int32]*followerState
+	epochStartOffset int64
 	// While following: the log must be cut back to where it agrees with
 	// the leader (OffsetForLeaderEpoch) before fetching.
 	needsTruncation bool
@@ -75,6 +79,7 @@ func (p *partition) applyState(st coordinator.Partition, minISR int) (changed, s
 	if newEpoch && st.Leader == p.nodeID {
 		// Every follower gets a full lag window to find the new leader.
 		now := time.Now()
+		p.epochStartOffset = p.log.LogEndOffset()
 		p.followers = map[int32]*followerState{}
 		for _, r := range st.Replicas {
 			if r != p.nodeID {

@@ -14,9 +14,10 @@ import (
 // moves the high watermark and decides ISR membership.
 
 // followerFetched records a follower's fetch position and reports whether
-// the follower has caught up enough to rejoin the ISR. Only a fetch in this
-// leader's epoch counts: a follower that already follows a newer leader may
-// hold other records at the same offsets.
+// the follower has caught up enough to rejoin the ISR: to the high
+// watermark and to where this leader's epoch began, as Kafka. Only a fetch
+// in this leader's epoch counts: a follower that already follows a newer
+// leader may hold other records at the same offsets.
 func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, now time.Time) (rejoin bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -36,7 +37,7 @@ func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, now time
 	if p.maybeAdvanceHighWatermarkLocked() {
 		p.waiters.wake()
 	}
-	return !slices.Contains(p.isr, id) && fetchOffset >= p.highWatermark.Load()
+	return !slices.Contains(p.isr, id) && fetchOffset >= max(p.highWatermark.Load(), p.epochStartOffset)
 }
 
 // nextISR computes the ISR this leader should ask for: followers that have

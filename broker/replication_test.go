@@ -77,3 +77,18 @@ func TestHighWatermarkWaitsForTheMaximalISR(t *testing.T) {
 		}
 	}
 }
+
+// A new leader's high watermark may trail what its predecessor had
+// acknowledged, so a follower must also reach the log end offset at which
+// the leadership began before it may join the ISR.
+func TestISRJoinWaitsForTheEpochStart(t *testing.T) {
+	p := leaderOf(t) // three records at epoch 0, high watermark 0
+	p.applyState(coordinator.Partition{Leader: 1, LeaderEpoch: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 2, 3}}, 1)
+	now := time.Now()
+	if p.followerFetched(2, 1, 0, now) {
+		t.Fatal("follower 2 at offset 0 may join although the epoch began at 3")
+	}
+	if !p.followerFetched(2, 1, 3, now) {
+		t.Fatal("follower 2 at the epoch start 3 may not join")
+	}
+}
