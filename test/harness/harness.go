@@ -8,11 +8,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -358,24 +360,43 @@ func RSS(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
-// FreePorts reserves n distinct ports by listening on them, then releases
-// them for the server. Another process could take one in between; on a
-// loopback-only test machine that is rare.
+// FreePorts picks n distinct free ports for servers to bind. They come from
+// below the kernel's ephemeral range, so no outgoing connection of the many
+// tests running beside this one can take a port between the check here and
+// the server's bind (a node once failed to start that way). They are drawn
+// at random, so two test processes seldom pick the same one.
 func FreePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
+	lo, hi := 10000, ephemeralPortStart()
 	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000*n {
+			return nil, fmt.Errorf("no %d free ports in %d-%d", n, lo, hi-1)
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		port := lo + rand.IntN(hi-lo)
+		if slices.Contains(ports, port) {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		ports = append(ports, port)
 	}
 	return ports, nil
+}
+
+// ephemeralPortStart is where the kernel's range for outgoing connections
+// begins (Linux's default when it cannot be read).
+func ephemeralPortStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	if f := strings.Fields(string(b)); len(f) == 2 {
+		if start, err := strconv.Atoi(f[0]); err == nil && start > 11000 {
+			return start
+		}
+	}
+	return 32768
 }
