@@ -100,12 +100,10 @@ func (rm *replicaManager) changeISR(p *partition, join int32) {
 	rm.fetchMu.Lock()
 	defer rm.fetchMu.Unlock()
 	started := rm.spawnLocked(func() {
-		ctx, cancel := context.WithTimeout(rm.b.ctx, metadataChangeTimeout)
-		defer cancel()
-		err := rm.b.coord.AlterPartitionISR(ctx, req)
+		err := rm.withMetadataTimeout(func(ctx context.Context) error { return rm.b.coord.AlterPartitionISR(ctx, req) })
 		if err != nil && rm.b.ctx.Err() == nil {
 			rm.b.log.Warn("ISR change refused", "topic", req.Topic, "partition", req.Partition, "isr", req.ISR, "err", err)
-			err = rm.b.coord.Barrier(ctx)
+			err = rm.withMetadataTimeout(rm.b.coord.Barrier) // its own time: the request's may be spent
 		}
 		rm.reconcile(rm.b.coord.Metadata())
 		p.isrChangeEnded(seq, err == nil)
@@ -113,6 +111,14 @@ func (rm *replicaManager) changeISR(p *partition, join int32) {
 	if !started {
 		p.isrChangeEnded(seq, false)
 	}
+}
+
+// withMetadataTimeout runs a controller call bounded by
+// metadataChangeTimeout.
+func (rm *replicaManager) withMetadataTimeout(call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(rm.b.ctx, metadataChangeTimeout)
+	defer cancel()
+	return call(ctx)
 }
 
 // isrLoop shrinks the ISR of every partition this broker leads when a
