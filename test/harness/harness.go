@@ -14,9 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -96,9 +96,6 @@ func (c *Cluster) Seeds() []string {
 // starts n nodes that are each broker and controller; WaitReady waits for
 // /readyz.
 func Start(bin, dir string, n int, extra ...string) (*Cluster, error) {
-	// Every port of every node is reserved at once: reserving them node by
-	// node could hand a port released for one node to the next before the
-	// first process has bound it.
 	ports, err := FreePorts(3 * n)
 	if err != nil {
 		return nil, err
@@ -360,11 +357,13 @@ func RSS(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
-// FreePorts picks n distinct free ports for servers to bind. They come from
-// below the kernel's ephemeral range, so no outgoing connection of the many
-// tests running beside this one can take a port between the check here and
-// the server's bind (a node once failed to start that way). They are drawn
-// at random, so two test processes seldom pick the same one.
+// FreePorts picks n free ports for servers to bind and reserves them for
+// the life of this test process, so that no other test here or in another
+// package's process running beside it takes one, even while the node that
+// owns it is down between a SIGKILL and its restart. A reservation is an
+// flock on a file named after the port, which the kernel drops when the
+// process ends. Ports come from below the kernel's ephemeral range, where
+// outgoing connections never land.
 func FreePorts(n int) ([]int, error) {
 	lo, hi := 10000, ephemeralPortStart()
 	var ports []int
@@ -372,18 +371,49 @@ func FreePorts(n int) ([]int, error) {
 		if tries > 1000*n {
 			return nil, fmt.Errorf("no %d free ports in %d-%d", n, lo, hi-1)
 		}
-		port := lo + rand.IntN(hi-lo)
-		if slices.Contains(ports, port) {
-			continue
+		if port := lo + rand.IntN(hi-lo); reservePort(port) {
+			ports = append(ports, port)
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		ports = append(ports, port)
 	}
 	return ports, nil
+}
+
+var reservedPorts struct {
+	sync.Mutex
+	files map[int]*os.File // held open, and locked, until the process ends
+}
+
+// reservePort takes port for this process if no process holds it and
+// nothing listens on it.
+func reservePort(port int) bool {
+	reservedPorts.Lock()
+	defer reservedPorts.Unlock()
+	if _, ok := reservedPorts.files[port]; ok {
+		return false
+	}
+	dir := filepath.Join(os.TempDir(), "gokafka-test-ports")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return false
+	}
+	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return false
+	}
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		f.Close()
+		return false
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		f.Close() // drops the lock
+		return false
+	}
+	l.Close()
+	if reservedPorts.files == nil {
+		reservedPorts.files = map[int]*os.File{}
+	}
+	reservedPorts.files[port] = f
+	return true
 }
 
 // ephemeralPortStart is where the kernel's range for outgoing connections
