@@ -1,0 +1,49 @@
+package protocol
+
+import "strings"
+
+// Names Kafka reserves. Internal topics are written only by the broker's own
+// coordinators; the metadata topic is the Raft log and never a partition.
+const (
+	ConsumerOffsetsTopic  = "__consumer_offsets"
+	TransactionStateTopic = "__transaction_state"
+	ClusterMetadataTopic  = "__cluster_metadata"
+)
+
+// maxTopicNameLength is Kafka's Topic.MAX_NAME_LENGTH: 249, so that
+// "<name>-<partition>" and its ".deleted" suffix fit a 255-byte file name.
+const maxTopicNameLength = 249
+
+// ValidTopicName applies Kafka's Topic.validate: 1–249 characters of
+// [a-zA-Z0-9._-], and not "." or "..". A name that passes is safe as one
+// path element. The error carries INVALID_TOPIC_EXCEPTION.
+func ValidTopicName(name string) error {
+	switch {
+	case name == "":
+		return Errorf(InvalidTopicException, "topic name is empty")
+	case name == "." || name == "..":
+		return Errorf(InvalidTopicException, "topic name %q is not allowed", name)
+	case len(name) > maxTopicNameLength:
+		return Errorf(InvalidTopicException, "topic name is %d characters long, the limit is %d", len(name), maxTopicNameLength)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return Errorf(InvalidTopicException,
+				"topic name %q has the character %q; only ASCII letters, digits, '.', '_' and '-' are allowed", name, r)
+		}
+	}
+	return nil
+}
+
+// TopicNamesCollide is Kafka's Topic.hasCollision: '.' and '_' map to the
+// same metric name, so two topics whose names differ only there cannot both
+// exist. Equal names collide too.
+func TopicNamesCollide(a, b string) bool {
+	return strings.ReplaceAll(a, ".", "_") == strings.ReplaceAll(b, ".", "_")
+}
+
+// IsInternalTopic is Kafka's Topic.isInternal: topics clients may read but
+// never produce to, delete or truncate.
+func IsInternalTopic(name string) bool {
+	return name == ConsumerOffsetsTopic || name == TransactionStateTopic
+}
