@@ -38,9 +38,11 @@ func ValidTopicName(name string) error {
 // TopicNamesCollide is Kafka's Topic.hasCollision: '.' and '_' map to the
 // same metric name, so two topics whose names differ only there cannot both
 // exist. Equal names collide too.
-func TopicNamesCollide(a, b string) bool {
-	return strings.ReplaceAll(a, ".", "_") == strings.ReplaceAll(b, ".", "_")
-}
+func TopicNamesCollide(a, b string) bool { return TopicCollisionKey(a) == TopicCollisionKey(b) }
+
+// TopicCollisionKey is Kafka's Topic.unifyCollisionChars: names that
+// collide share it, so a map by it finds a colliding topic at once.
+func TopicCollisionKey(name string) string { return strings.ReplaceAll(name, ".", "_") }
 
 // IsInternalTopic is Kafka's Topic.isInternal: topics clients may read but
 // never produce to, delete or truncate.
