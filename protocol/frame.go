@@ -11,34 +11,74 @@ import (
 // caller must close the connection: the stream cannot be resynchronised.
 var ErrFrameTooLarge = errors.New("frame larger than socket.request.max.bytes")
 
-// ReadFrame reads one size-prefixed frame from r. The size is checked against
-// max before any buffer is allocated for it; buf is reused when it is large
-// enough. A size below the smallest possible request header is rejected too.
+// frameChunk is the first buffer a frame body gets; it doubles as bytes
+// arrive, so a peer that announces a large frame and sends little of it
+// costs at most twice what it sent.
+const frameChunk = 64 << 10
+
+// ReadFrame reads one size-prefixed frame from r: ReadFrameSize, then
+// ReadFrameBody.
 func ReadFrame(r io.Reader, max int32, buf []byte) ([]byte, error) {
+	size, err := ReadFrameSize(r, max)
+	if err != nil {
+		return nil, err
+	}
+	return ReadFrameBody(r, size, buf)
+}
+
+// ReadFrameSize reads a frame's 4-byte size prefix and checks it against max
+// and against the smallest possible request header. A caller that books
+// memory for requests does so between this and ReadFrameBody.
+func ReadFrameSize(r io.Reader, max int32) (int32, error) {
 	var sizeBuf [4]byte
 	if _, err := io.ReadFull(r, sizeBuf[:]); err != nil {
-		return nil, err
+		return 0, err
 	}
 	size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
 	if size < 0 || size > max {
-		return nil, fmt.Errorf("%w: size %d, max %d", ErrFrameTooLarge, size, max)
+		return 0, fmt.Errorf("%w: size %d, max %d", ErrFrameTooLarge, size, max)
 	}
 	if size < 8 { // api key, api version, correlation id
-		return nil, fmt.Errorf("frame of %d bytes is shorter than a request header", size)
+		return 0, fmt.Errorf("frame of %d bytes is shorter than a request header", size)
 	}
-	if int(size) > cap(buf) {
-		buf = make([]byte, size)
-	}
-	buf = buf[:size]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		// EOF right after a size prefix is a frame cut short, not the clean
-		// close between frames that a bare io.EOF tells the caller.
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	return size, nil
+}
+
+// ReadFrameBody reads the size bytes of a frame whose prefix was read. buf
+// is reused when it is large enough; otherwise the buffer grows as bytes
+// arrive and is never allocated at the claimed size up front.
+func ReadFrameBody(r io.Reader, size int32, buf []byte) ([]byte, error) {
+	if int(size) <= cap(buf) {
+		buf = buf[:size]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, frameBodyError(size, err)
 		}
-		return nil, fmt.Errorf("reading %d-byte frame: %w", size, err)
+		return buf, nil
+	}
+	buf = make([]byte, 0, min(int(size), frameChunk))
+	for len(buf) < int(size) {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(int(size), 2*cap(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return nil, frameBodyError(size, err)
+		}
 	}
 	return buf, nil
+}
+
+// frameBodyError wraps a failed body read. EOF right after a size prefix
+// is a frame cut short, not the clean close between frames that a bare
+// io.EOF tells the caller.
+func frameBodyError(size int32, err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("reading %d-byte frame: %w", size, err)
 }
 
 // AppendFrameSize writes the 4-byte size of everything after position start

@@ -164,3 +164,40 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// A peer that announces a large frame and sends only part of it must cost
+// about what it sent, not what it announced.
+func TestReadFrameGrowsAsBytesArrive(t *testing.T) {
+	in := sized(100<<20, make([]byte, 100<<10)) // 100 MiB announced, 100 KiB sent
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := ReadFrame(bytes.NewReader(in), 100<<20, nil)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("a 100 KiB partial frame allocated %d bytes", grew)
+	}
+}
+
+// A frame larger than the first chunk is read whole, across several reads.
+func TestReadFrameAcrossChunks(t *testing.T) {
+	body := make([]byte, 3*frameChunk+5)
+	for i := range body {
+		body[i] = byte(i)
+	}
+	got, err := ReadFrame(halfReader{bytes.NewReader(sized(int32(len(body)), body))}, 1<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, body) {
+		t.Fatal("frame read across chunks differs from what was sent")
+	}
+}
+
+// halfReader hands out at most half of what is asked at a time, as a slow
+// socket does.
+type halfReader struct{ r io.Reader }
+
+func (h halfReader) Read(p []byte) (int, error) { return h.r.Read(p[:max(len(p)/2, 1)]) }
