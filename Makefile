@@ -7,9 +7,11 @@ UNIT_PKGS := ./protocol/... ./properties/... ./log/... ./coordinator/... ./broke
 FUZZTIME  ?= 30s
 # Debian packages the tests drive: librdkafka's kcat and the two Python
 # clients (importable by /usr/bin/python3), and Prometheus, which evaluates
-# the dashboards' queries against a live cluster, and systemd-analyze,
-# which verifies the unit file.
-TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd
+# the dashboards' queries against a live cluster, systemd-analyze, which
+# verifies the unit file, docker-compose, which checks compose.yaml without
+# an engine, and iproute2, whose network namespaces give the multi-host
+# tests a host per node.
+TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd docker-compose iproute2
 
 .PHONY: all build run test test-deps lint unit integration bench fuzz clean docker docker-prometheus
 

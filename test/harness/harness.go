@@ -67,6 +67,7 @@ type Node struct {
 	Started   time.Time
 
 	bin    string
+	netns  string // the network namespace it runs in; "" for this one
 	cmd    *exec.Cmd
 	stderr *os.File
 	exited chan struct{}
@@ -179,6 +180,11 @@ func (n *Node) Start() error {
 	}
 	n.stderr, n.exited = f, make(chan struct{})
 	n.cmd = exec.Command(n.bin, "--config", n.PropsPath())
+	if n.netns != "" {
+		// ip netns exec enters the namespace and execs the server, so the
+		// pid stays the server's own and SIGKILL reaches it directly.
+		n.cmd = exec.Command("ip", "netns", "exec", n.netns, n.bin, "--config", n.PropsPath())
+	}
 	n.cmd.Stdout, n.cmd.Stderr = f, f
 	n.Started = time.Now()
 	if err := n.cmd.Start(); err != nil {

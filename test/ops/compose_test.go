@@ -16,42 +16,84 @@ import (
 	"github.com/gokafka/gokafka/test/harness"
 )
 
-// composeSeeds are the EXTERNAL listeners compose.yaml publishes.
-var composeSeeds = []string{"localhost:9192", "localhost:9292", "localhost:9392"}
-
-// TestComposeCluster builds the images with `make docker`, brings
-// deploy/docker/compose.yaml up, and uses the cluster from the host as a
-// user would: an RF 3 topic, produce and consume, then `docker kill` of one
-// node, after which service goes on and Prometheus notices the loss.
-func TestComposeCluster(t *testing.T) {
+// TestComposeFileIsValid checks deploy/docker/compose.yaml with Debian's
+// docker-compose, whose `config` parses and resolves the file without a
+// Docker engine; a copy with a broken key must fail the same check.
+func TestComposeFileIsValid(t *testing.T) {
 	root, err := harness.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tool := range []string{"docker", "docker-compose", "prometheus"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed for the compose test: %v", tool, err)
+	if _, err := exec.LookPath("docker-compose"); err != nil {
+		t.Fatalf("docker-compose (Debian package docker-compose) is needed: %v", err)
+	}
+	dir := filepath.Join(root, "deploy", "docker")
+	out := run(t, dir, "docker-compose", "-f", "compose.yaml", "config")
+	for _, want := range []string{"kafka-01:", "kafka-02:", "kafka-03:", "prometheus:", "published: 9192"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("docker-compose config output lacks %q:\n%s", want, out)
 		}
 	}
-	run(t, root, "make", "-s", "docker")
-	project := fmt.Sprintf("gokafka-test-%d", os.Getpid())
-	compose := func(args ...string) string {
-		return run(t, filepath.Join(root, "deploy", "docker"), "docker-compose", append([]string{"-p", project}, args...)...)
+	text, err := os.ReadFile(filepath.Join(dir, "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("compose logs:\n%s", tail(compose("logs", "--no-color", "--tail=30"), 120))
+	broken := filepath.Join(t.TempDir(), "compose.yaml")
+	os.WriteFile(broken, []byte(strings.Replace(string(text), "stop_grace_period:", "stop_grace_periodd:", 1)), 0o644)
+	cmd := exec.Command("docker-compose", "-f", broken, "config", "-q")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("docker-compose config accepted a misspelt key:\n%s", out)
+	}
+}
+
+// TestComposeTopologyOnHosts runs the cluster compose.yaml describes
+// without a container engine: kafka-01..03 and Prometheus each on a host
+// of its own (a network namespace with its own address, the other hosts'
+// names in its /etc/hosts, as on compose's network), each node started on
+// its compose properties file unchanged but for the data directory and
+// the address its EXTERNAL listener advertises (compose publishes it on
+// localhost, here it is the host's address). Clients in the test process
+// use only the EXTERNAL listeners, as compose's users on the host do: an
+// RF 3 topic, produce and consume, SIGKILL of kafka-02, service goes on,
+// and Prometheus, scraping with compose's config, reports kafka-02 down.
+func TestComposeTopologyOnHosts(t *testing.T) {
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	promBin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatalf("prometheus (Debian package prometheus) is needed: %v", err)
+	}
+	net := harness.NewNetT(t, "kafka-01", "kafka-02", "kafka-03", "prometheus")
+	bin := harness.Binary(t)
+	var nodes []*harness.Node
+	var seeds []string
+	for i, h := range net.Hosts[:3] {
+		props, seed := composeProps(t, root, i+1, h, t.TempDir())
+		nd, err := h.StartNode(bin, t.TempDir(), i+1, props, seed, 9644)
+		if err != nil {
+			t.Fatal(err)
 		}
-		compose("down", "-v", "--timeout", "5")
-	})
-	compose("up", "-d")
-	harness.WaitFor(t, "three healthy gokafka containers (/readyz)", 90*time.Second, func() bool {
-		return strings.Count(compose("ps"), "(healthy)") == 3
-	})
+		nodes, seeds = append(nodes, nd), append(seeds, seed)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s log tail:\n%s", h.Name, nd.Tail(30))
+			}
+			nd.Kill()
+		})
+	}
+	for _, nd := range nodes {
+		if err := nd.WaitReady(60 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prom := startPrometheusOn(t, net.Hosts[3], promBin, root)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(composeSeeds...), kgo.DefaultProduceTopic("orders"),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic("orders"),
 		kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -63,16 +105,88 @@ func TestComposeCluster(t *testing.T) {
 	seen := map[string]bool{}
 	produce(t, ctx, cl, 0, 500)
 	consume(t, ctx, cl, seen, 500)
+	harness.WaitFor(t, "Prometheus scraping all three nodes", 60*time.Second, func() bool {
+		res, err := prom.query(`sum(up{job="gokafka"})`)
+		return err == nil && len(res) == 1 && res[0].Value[1] == "3"
+	})
 
-	compose("kill", "-s", "SIGKILL", "kafka-02")
+	nodes[1].Kill()
 	produce(t, ctx, cl, 500, 1000)
 	consume(t, ctx, cl, seen, 1000)
-
-	prom := &prometheus{addr: "localhost:9090"}
 	harness.WaitFor(t, "Prometheus seeing kafka-02 down", 60*time.Second, func() bool {
 		res, err := prom.query(`up{instance="kafka-02:9644"}`)
 		return err == nil && len(res) == 1 && res[0].Value[1] == "0"
 	})
+}
+
+// composeProps reads deploy/docker/kafka-0<id>.properties and moves its
+// data directory to dataDir and its EXTERNAL listener's advertised address
+// from localhost to h's address; it returns the lines and that address.
+func composeProps(t *testing.T, root string, id int, h *harness.Host, dataDir string) ([]string, string) {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(root, "deploy", "docker", fmt.Sprintf("kafka-%02d.properties", id)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	external := fmt.Sprintf("localhost:9%d92", id)
+	seed := strings.Replace(external, "localhost", h.Addr, 1)
+	var props []string
+	for _, line := range strings.Split(string(text), "\n") {
+		switch {
+		case strings.HasPrefix(line, "log.dirs="):
+			line = "log.dirs=" + dataDir
+		case strings.HasPrefix(line, "advertised.listeners="):
+			if !strings.Contains(line, external) {
+				t.Fatalf("kafka-%02d.properties no longer advertises EXTERNAL on %s: %s", id, external, line)
+			}
+			line = strings.Replace(line, external, seed, 1)
+		}
+		props = append(props, line)
+	}
+	return props, seed
+}
+
+// startPrometheusOn runs Prometheus on host h with deploy/prometheus's
+// config and rules, as compose's Prometheus container does, scraping
+// every second instead of every 15 so that the test is quick.
+func startPrometheusOn(t *testing.T, h *harness.Host, promBin, root string) *prometheus {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"prometheus.yml", "alerts.yml"} {
+		text, err := os.ReadFile(filepath.Join(root, "deploy", "prometheus", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text = []byte(strings.ReplaceAll(string(text), "scrape_interval: 15s", "scrape_interval: 1s"))
+		if err := os.WriteFile(filepath.Join(dir, f), text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", h.NS, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address=:9090")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			out, _ := os.ReadFile(logf.Name())
+			t.Logf("prometheus log tail:\n%s", tail(string(out), 20))
+		}
+	})
+	prom := &prometheus{addr: h.Addr + ":9090"}
+	harness.WaitFor(t, "Prometheus ready with the alert rules loaded", 30*time.Second, func() bool {
+		n, err := prom.ruleCount()
+		return err == nil && n > 0
+	})
+	return prom
 }
 
 // produce sends records from..to-1 with acks=all, each one acknowledged.
