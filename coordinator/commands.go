@@ -117,7 +117,9 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 		e.unfence(cmd.BrokerID)
 	case opCreateTopics:
 		for _, t := range cmd.Topics {
-			createTopic(m, t)
+			if err := createTopic(m, t); err != nil {
+				log.Error("metadata command: skipping a topic that fails validation", "index", index, "topic", t.Name, "err", err)
+			}
 		}
 	case opDeleteTopics:
 		for _, name := range cmd.Names {
@@ -288,9 +290,12 @@ func (e elector) electUncleanNow(refs []PartitionRef) {
 
 // createTopic adds t; each partition starts with the usable replicas as ISR
 // and the first of them as leader.
-func createTopic(m *Metadata, t *Topic) {
+func createTopic(m *Metadata, t *Topic) error {
 	if m.Topics[t.Name] != nil || m.TopicsByID[t.ID] != nil {
-		return // the controller checked; a replayed duplicate changes nothing
+		return nil // the controller checked; a replayed duplicate changes nothing
+	}
+	if err := checkNewTopicName(m, t.Name); err != nil {
+		return err
 	}
 	c := *t
 	c.Partitions = slices.Clone(t.Partitions)
@@ -299,6 +304,7 @@ func createTopic(m *Metadata, t *Topic) {
 		initPartition(m, &c.Partitions[i])
 	}
 	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+	return nil
 }
 
 // growTopic appends the new partitions in g to the topic with g's id.

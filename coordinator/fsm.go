@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -92,19 +93,41 @@ type applyResult struct {
 	Err   error
 }
 
-// Apply implements raft.FSM. A command that cannot be decoded is a bug in
-// the proposer; it is reported to it and changes nothing.
+// Apply implements raft.FSM. A command that cannot be decoded, fails
+// validation or panics while applying is skipped with an ERROR line: the
+// image only records its index, so that waiters on it still wake, and no
+// entry in the log can stop a node from starting.
 func (f *fsm) Apply(l *raft.Log) any {
+	res := applyResult{Index: l.Index}
 	var cmd command
 	if err := json.Unmarshal(l.Data, &cmd); err != nil {
-		return applyResult{Index: l.Index, Err: fmt.Errorf("undecodable command at index %d: %w", l.Index, err)}
+		res.Err = fmt.Errorf("undecodable command at index %d: %w", l.Index, err)
+	} else if err := cmd.validate(); err != nil {
+		res.Err = fmt.Errorf("metadata command %s at index %d: %w", cmd.Op, l.Index, err)
 	}
-	res := applyResult{Index: l.Index}
 	f.publish(func(m *Metadata) {
 		m.AppliedIndex = l.Index
-		res.First, res.Err = cmd.apply(m, l.Index, f.log)
+		if res.Err == nil {
+			res.First, res.Err = f.applyFenced(&cmd, m, l.Index)
+		}
 	})
+	if res.Err != nil {
+		f.log.Error("metadata command skipped", "index", l.Index, "err", res.Err)
+	}
 	return res
+}
+
+// applyFenced applies cmd to m; a panic (a bug) leaves m as the current
+// image was, at index.
+func (f *fsm) applyFenced(cmd *command, m *Metadata, index uint64) (first int64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			*m = *f.image.Load().clone()
+			m.AppliedIndex = index
+			first, err = 0, fmt.Errorf("BUG: metadata command %s at index %d panicked: %v\n%s", cmd.Op, index, p, debug.Stack())
+		}
+	}()
+	return cmd.apply(m, index, f.log)
 }
 
 // snapshotImage is the persisted form of an image.
@@ -130,16 +153,37 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.publish(func(m *Metadata) {
 		m.ClusterID, m.AppliedIndex, m.NextProducerID = s.ClusterID, s.AppliedIndex, s.NextProducerID
-		m.Brokers, m.BrokerConfigs = s.Brokers, s.BrokerConfigs
-		if m.Brokers == nil {
-			m.Brokers = map[int32]*Broker{}
+		m.BrokerConfigs = s.BrokerConfigs
+		m.Brokers = map[int32]*Broker{}
+		for id, b := range s.Brokers {
+			if b != nil && b.ID == id {
+				m.Brokers[id] = b
+			}
 		}
 		m.Topics = map[string]*Topic{}
 		m.TopicsByID = map[[16]byte]*Topic{}
 		for _, t := range s.Topics {
+			if err := restorableTopic(t); err != nil {
+				f.log.Error("metadata snapshot: skipping a topic that fails validation", "err", err)
+				continue
+			}
 			m.Topics[t.Name], m.TopicsByID[t.ID] = t, t
 		}
 	})
+	return nil
+}
+
+// restorableTopic applies the checks a create command passes, so that a
+// snapshot cannot bring in what the log could not.
+func restorableTopic(t *Topic) error {
+	if err := validateTopic(t); err != nil {
+		return err
+	}
+	for i, p := range t.Partitions {
+		if p.ID != int32(i) {
+			return fmt.Errorf("topic %s: partition %d at position %d", t.Name, p.ID, i)
+		}
+	}
 	return nil
 }
 

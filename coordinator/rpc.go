@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -84,8 +86,13 @@ const (
 	rpcDescribeQuorum     = "describe_quorum"
 	rpcAlterBrokerConfigs = "alter_broker_configs"
 	rpcReassign           = "reassign_partitions"
-	rpcMaxFrame           = 64 << 20
 	rpcDefaultDeadline    = 10 * time.Second
+	// rpcMaxFrame bounds one controller frame: socket.request.max.bytes'
+	// default, as Kafka's controller listener bounds its requests.
+	rpcMaxFrame = 104857600
+	// rpcReadChunk is the first buffer for a frame; it doubles as bytes
+	// arrive, so that a size prefix alone books at most this much.
+	rpcReadChunk = 64 << 10
 )
 
 // errResponse turns an error into a response carrying its Kafka code.
@@ -105,6 +112,9 @@ func (r rpcResponse) err() error {
 
 // handle runs req on this node, which must be the active controller.
 func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
+	if err := req.check(); err != nil {
+		return errResponse(err)
+	}
 	switch req.Op {
 	case rpcRegister:
 		return c.registerBroker(*req.Registration)
@@ -239,9 +249,17 @@ func (c *Coordinator) forward(ctx context.Context, req *rpcRequest) (rpcResponse
 	return resp, nil
 }
 
-// serveRPC answers forwarded operations on one connection, in order.
+// serveRPC answers forwarded operations on one connection, in order. A
+// panic is a bug: it is logged with its stack and costs only this
+// connection, never the process.
 func (c *Coordinator) serveRPC(nc net.Conn) {
 	defer nc.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("BUG: controller rpc panicked; closing the connection",
+				"remote", nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
 	r := bufio.NewReader(nc)
 	for {
 		var req rpcRequest
@@ -280,11 +298,30 @@ func readFrame(r io.Reader, v any) error {
 	if n > rpcMaxFrame {
 		return fmt.Errorf("frame of %d bytes exceeds %d", n, rpcMaxFrame)
 	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
+	body, err := readGrowing(r, int(n))
+	if err != nil {
 		return err
 	}
 	return json.Unmarshal(body, v)
+}
+
+// readGrowing reads n bytes into a buffer that starts at rpcReadChunk and
+// doubles as bytes arrive: what a peer makes us allocate is bounded by
+// what it sends, not by what it claims.
+func readGrowing(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, rpcReadChunk))
+	for len(buf) < n {
+		have := len(buf)
+		buf = slices.Grow(buf, min(n, max(2*have, rpcReadChunk))-have)
+		buf = buf[:min(n, cap(buf))]
+		if _, err := io.ReadFull(r, buf[have:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("reading a %d-byte frame: %w", n, err)
+		}
+	}
+	return buf, nil
 }
 
 // BrokerRegistration is what a broker announces when it starts.

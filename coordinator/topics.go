@@ -3,6 +3,7 @@ package coordinator
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -39,12 +40,20 @@ type TopicResult struct {
 func (c *Coordinator) createTopics(specs []CreateTopicSpec, validateOnly bool) rpcResponse {
 	topics := names(specs, func(s CreateTopicSpec) string { return s.Name })
 	seen := map[string]int{}
+	first := map[string]string{} // by collision key: the first name in the request
 	for _, name := range topics {
 		seen[name]++
+		if _, ok := first[collisionKey(name)]; !ok {
+			first[collisionKey(name)] = name
+		}
 	}
 	return c.topicsCommand(opCreateTopics, topics, validateOnly, func(md *Metadata, i int) (*Topic, error) {
-		if seen[specs[i].Name] > 1 {
-			return nil, protocol.Errorf(protocol.InvalidRequest, "Topic %s appears more than once in the request.", specs[i].Name)
+		name := specs[i].Name
+		if seen[name] > 1 {
+			return nil, protocol.Errorf(protocol.InvalidRequest, "Topic %s appears more than once in the request.", name)
+		}
+		if other := first[collisionKey(name)]; other != name {
+			return nil, protocol.Errorf(protocol.InvalidTopicException, "Topic '%s' collides with topic %s in the same request", name, other)
 		}
 		return c.newTopic(md, specs[i])
 	})
@@ -87,6 +96,9 @@ func (c *Coordinator) newTopic(md *Metadata, s CreateTopicSpec) (*Topic, error) 
 	if md.Topics[s.Name] != nil {
 		return nil, protocol.Errorf(protocol.TopicAlreadyExists, "Topic '%s' already exists.", s.Name)
 	}
+	if err := checkNewTopicName(md, s.Name); err != nil {
+		return nil, err
+	}
 	var replicas [][]int32
 	var err error
 	if len(s.Assignment) > 0 {
@@ -106,6 +118,33 @@ func (c *Coordinator) newTopic(md *Metadata, s CreateTopicSpec) (*Topic, error) 
 		t.Partitions = append(t.Partitions, Partition{ID: int32(i), Replicas: r, Leader: -1})
 	}
 	return t, nil
+}
+
+// collisionKey is the name under which protocol.TopicNamesCollide sees two
+// names as one, to find collisions within a request in one pass.
+func collisionKey(name string) string { return strings.ReplaceAll(name, ".", "_") }
+
+// checkNewTopicName refuses what Kafka refuses for a new topic: an illegal
+// name, the metadata topic's, or one that collides with an existing topic
+// once '.' reads as '_'. The controller checks it before proposing and the
+// state machine again before applying, so no name that is unsafe as a
+// directory ever reaches an image.
+func checkNewTopicName(md *Metadata, name string) error {
+	if name == protocol.ClusterMetadataTopic {
+		return protocol.Errorf(protocol.InvalidRequest, "Creation of internal topic %s is prohibited.", name)
+	}
+	if err := protocol.ValidTopicName(name); err != nil {
+		return err
+	}
+	if !strings.ContainsAny(name, "._") {
+		return nil // only names holding '.' or '_' can collide with another
+	}
+	for existing := range md.Topics {
+		if existing != name && protocol.TopicNamesCollide(name, existing) {
+			return protocol.Errorf(protocol.InvalidTopicException, "Topic '%s' collides with existing topic: %s", name, existing)
+		}
+	}
+	return nil
 }
 
 func (c *Coordinator) newTopicID(md *Metadata) [16]byte {
@@ -239,6 +278,10 @@ func (c *Coordinator) deleteTopics(names []string) rpcResponse {
 		cmd := &command{Op: opDeleteTopics}
 		for i, name := range names {
 			results[i].Name = name
+			if err := protocol.ValidTopicName(name); err != nil {
+				results[i].fail(err)
+				continue
+			}
 			t := md.Topics[name]
 			if t == nil {
 				results[i].fail(protocol.Errorf(protocol.UnknownTopicOrPartition, "This server does not host this topic-partition."))

@@ -1,0 +1,92 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// The state machine trusts nothing in the Raft log: a command may come from
+// an older or buggy proposer, or from a peer that should not have written
+// it. validate checks everything apply dereferences or indexes, and every
+// name that could become a path, before the command touches an image; a
+// command that fails is skipped with an ERROR line.
+
+// maxReplicas bounds a replica list; Kafka's replication factor is an int16.
+const maxReplicas = 1 << 15
+
+func (cmd *command) validate() error {
+	switch cmd.Op {
+	case opRegister:
+		if cmd.Broker == nil {
+			return errors.New("no broker")
+		}
+		return checkRegistration(&BrokerRegistration{ID: cmd.Broker.ID, Listeners: cmd.Broker.Listeners})
+	case opCreateTopics, opCreatePartitions:
+		return validateTopics(cmd.Topics)
+	case opDeleteTopics:
+		for _, name := range cmd.Names {
+			if err := protocol.ValidTopicName(name); err != nil {
+				return err
+			}
+		}
+	case opAlterConfigs:
+		if len(cmd.Names) != 1 {
+			return fmt.Errorf("one topic is needed, got %d", len(cmd.Names))
+		}
+		return protocol.ValidTopicName(cmd.Names[0])
+	case opBrokerConfigs:
+		if len(cmd.Names) != 1 {
+			return fmt.Errorf("one broker resource is needed, got %d", len(cmd.Names))
+		}
+	case opAlterPartition:
+		if cmd.Alter == nil {
+			return errors.New("no partition to alter")
+		}
+	case opReassign:
+		for _, r := range cmd.Reassign {
+			if r.Partition < 0 {
+				return fmt.Errorf("%s-%d: a negative partition", r.Topic, r.Partition)
+			}
+			if r.Target != nil && (len(r.Target) == 0 || len(r.Target) > maxReplicas) {
+				return fmt.Errorf("%s-%d: a target of %d replicas", r.Topic, r.Partition, len(r.Target))
+			}
+		}
+	case opAllocateProdID:
+		if cmd.Count <= 0 {
+			return fmt.Errorf("a block of %d producer ids", cmd.Count)
+		}
+	}
+	return nil
+}
+
+// validateTopics checks the topics of a create or grow command.
+func validateTopics(topics []*Topic) error {
+	for _, t := range topics {
+		if err := validateTopic(t); err != nil {
+			return err
+		}
+		if len(t.Partitions) > maxPartitionsPerOp {
+			return fmt.Errorf("topic %s: %d partitions, at most %d per command", t.Name, len(t.Partitions), maxPartitionsPerOp)
+		}
+	}
+	return nil
+}
+
+// validateTopic checks a topic of a command or a snapshot: a legal name,
+// and partitions that each have replicas (elections read the first).
+func validateTopic(t *Topic) error {
+	if t == nil {
+		return errors.New("a missing topic")
+	}
+	if err := protocol.ValidTopicName(t.Name); err != nil {
+		return err
+	}
+	for _, p := range t.Partitions {
+		if len(p.Replicas) == 0 || len(p.Replicas) > maxReplicas {
+			return fmt.Errorf("topic %s partition %d: %d replicas", t.Name, p.ID, len(p.Replicas))
+		}
+	}
+	return nil
+}
