@@ -155,8 +155,11 @@ func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequest
 }
 
 // checkCommitLocked applies Kafka's rules to a commit: a group with members takes
-// commits only from a member of the current generation, outside a
-// rebalance; an empty group takes simple commits (generation -1).
+// commits only from a member of the current generation, and not while it
+// completes a rebalance; an empty group takes simple commits (generation
+// -1). A member may commit while the group prepares a rebalance: that is
+// what an eager consumer does in its revoke callback, and refusing it
+// would hand its partitions over with their progress lost.
 func (gc *groupCoordinator) checkCommitLocked(req *kmsg.OffsetCommitRequest) protocol.ErrorCode {
 	g := gc.groups[req.Group]
 	if g == nil || len(g.members) == 0 {
@@ -169,7 +172,7 @@ func (gc *groupCoordinator) checkCommitLocked(req *kmsg.OffsetCommitRequest) pro
 	switch {
 	case code != protocol.None:
 		return code
-	case g.state == groupPreparingRebalance:
+	case g.state == groupCompletingRebalance:
 		return protocol.RebalanceInProgress
 	}
 	m.lastSeen = time.Now()

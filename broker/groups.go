@@ -127,7 +127,7 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 		out.ErrorCode, out.Generation = int16(code), -1
 		resp.complete(out)
 	}
-	p, err := b.groups.serving(req.Group)
+	p, err := b.groups.servingMember(req.Group)
 	if err != nil {
 		fail(protocol.Code(err))
 		return
@@ -189,11 +189,21 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 	if g.state == groupStable && g.leader != id && !changed {
 		// A follower rejoining with nothing new: answer with the current
 		// generation without disturbing the others, as Kafka does.
-		gc.answerJoin(g, m)
+		gc.answerJoin(g, m, g.leader)
 		return
 	}
 	gc.prepareRebalance(g)
 	gc.maybeCompleteJoin(g)
+}
+
+// servingMember is serving for the member APIs (JoinGroup, SyncGroup,
+// Heartbeat, LeaveGroup), which, as in Kafka, refuse an empty group id
+// with INVALID_GROUP_ID; the offset APIs take it, for old clients' sake.
+func (gc *groupCoordinator) servingMember(group string) (*partition, error) {
+	if group == "" {
+		return nil, protocol.Errorf(protocol.InvalidGroupID, "the group id is empty")
+	}
+	return gc.serving(group)
 }
 
 // update takes what a JoinGroup says about the member and parks the
@@ -223,25 +233,31 @@ func (m *member) update(c *conn, req *kmsg.JoinGroupRequest, resp *response) boo
 // rejoinStatic handles a known group.instance.id joining without a member
 // id (its process restarted): it takes a new member id and fences the old
 // one. In a stable group whose protocol stays the same it keeps its
-// assignment and nobody rebalances, once the new id is stored; the leader
-// is told to skip assignment (KIP-814), and a leader too old for that
-// field triggers a rebalance instead.
+// assignment and nobody rebalances, once the new id is stored. A
+// returning leader is told to skip assignment (KIP-814); a client too old
+// for that field (JoinGroup v8 and below: librdkafka) is shown, as Kafka
+// does, the leader's old member id, so that it takes itself for a
+// follower and just syncs.
 func (gc *groupCoordinator) rejoinStatic(p *partition, g *group, c *conn, req *kmsg.JoinGroupRequest, resp *response) {
 	instance := *req.InstanceID
 	m := g.members[g.static[instance]]
 	m.answerParked(protocol.FencedInstanceID)
 	delete(g.members, m.id)
-	wasLeader := g.leader == m.id
+	oldLeader, wasLeader := g.leader, g.leader == m.id
 	m.id = newMemberID(instance)
 	g.members[m.id], g.static[instance] = m, m.id
 	if wasLeader {
 		g.leader = m.id
 	}
+	shownLeader := g.leader
+	if req.Version < 9 {
+		shownLeader = oldLeader
+	}
 	changed := m.update(c, req, resp)
 	switch {
 	case g.state == groupPreparingRebalance:
 		gc.maybeCompleteJoin(g)
-	case g.state != groupStable || changed && !m.supports(g.protocol) || wasLeader && req.Version < 9:
+	case g.state != groupStable || changed && !m.supports(g.protocol):
 		gc.prepareRebalance(g)
 	default:
 		generation := g.generation
@@ -254,7 +270,7 @@ func (gc *groupCoordinator) rejoinStatic(p *partition, g *group, c *conn, req *k
 				m.join = nil
 				gc.prepareRebalance(g)
 			default:
-				gc.answerJoin(g, m)
+				gc.answerJoin(g, m, shownLeader)
 			}
 		})
 	}
@@ -342,7 +358,7 @@ func (gc *groupCoordinator) completeJoin(g *group) {
 	g.transition(groupCompletingRebalance)
 	for _, m := range g.members {
 		m.assignment = nil
-		gc.answerJoin(g, m)
+		gc.answerJoin(g, m, g.leader)
 	}
 }
 
@@ -383,11 +399,11 @@ func (g *group) chooseProtocol() string {
 	return g.members[g.leader].protocols[0].Name
 }
 
-func (gc *groupCoordinator) answerJoin(g *group, m *member) {
+func (gc *groupCoordinator) answerJoin(g *group, m *member, shownLeader string) {
 	r := kmsg.NewPtrJoinGroupResponse()
-	r.Generation, r.LeaderID, r.MemberID = g.generation, g.leader, m.id
+	r.Generation, r.LeaderID, r.MemberID = g.generation, shownLeader, m.id
 	r.Protocol, r.ProtocolType = kmsg.StringPtr(g.protocol), kmsg.StringPtr(g.protocolType)
-	if m.id == g.leader {
+	if m.id == shownLeader {
 		r.SkipAssignment = g.state == groupStable
 		for _, o := range g.members {
 			jm := kmsg.JoinGroupResponseMember{MemberID: o.id, ProtocolMetadata: o.metadata(g.protocol)}
@@ -421,7 +437,7 @@ func handleSyncGroup(b *Broker, c *conn, req *kmsg.SyncGroupRequest, resp *respo
 		r.Version = req.Version
 		resp.complete(r)
 	}
-	p, err := b.groups.serving(req.Group)
+	p, err := b.groups.servingMember(req.Group)
 	if err != nil {
 		answer(&kmsg.SyncGroupResponse{ErrorCode: int16(protocol.Code(err))})
 		return
@@ -485,7 +501,7 @@ func (g *group) syncResponse(m *member) *kmsg.SyncGroupResponse {
 
 func handleHeartbeat(b *Broker, c *conn, req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
-	if _, err := b.groups.serving(req.Group); err != nil {
+	if _, err := b.groups.servingMember(req.Group); err != nil {
 		resp.ErrorCode = int16(protocol.Code(err))
 		return resp
 	}
@@ -506,7 +522,7 @@ func handleHeartbeat(b *Broker, c *conn, req *kmsg.HeartbeatRequest) *kmsg.Heart
 
 func handleLeaveGroup(b *Broker, c *conn, req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupResponse {
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
-	if _, err := b.groups.serving(req.Group); err != nil {
+	if _, err := b.groups.servingMember(req.Group); err != nil {
 		resp.ErrorCode = int16(protocol.Code(err))
 		return resp
 	}

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"cmp"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,9 @@ type groupMember struct {
 	id         string
 	generation int32
 	leader     bool
-	skip       bool // SkipAssignment in the last JoinGroup answer
+	skip       bool     // SkipAssignment in the last JoinGroup answer
+	version    int16    // of JoinGroup; 0 means 9
+	raw        *rawConn // sends JoinGroup at version as it is; kgo would raise it
 }
 
 // request sends req to the group's coordinator, retrying while the
@@ -59,12 +62,18 @@ func (m *groupMember) join() int16 {
 	m.t.Helper()
 	for {
 		req := kmsg.NewPtrJoinGroupRequest()
-		req.Version = 9
+		req.Version = cmp.Or(m.version, 9)
 		req.Group, req.MemberID, req.InstanceID = m.group, m.id, m.instance
 		req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 10000, 10000
 		req.ProtocolType = "consumer"
 		req.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte("sub")}}
-		resp := request[*kmsg.JoinGroupResponse](m.t, m.cl, req)
+		var resp *kmsg.JoinGroupResponse
+		if m.raw != nil {
+			m.raw.send(req, 1)
+			resp = m.raw.recv(req, 1).(*kmsg.JoinGroupResponse)
+		} else {
+			resp = request[*kmsg.JoinGroupResponse](m.t, m.cl, req)
+		}
 		if resp.ErrorCode == kerr.MemberIDRequired.Code {
 			m.id = resp.MemberID
 			continue
@@ -97,6 +106,21 @@ func (m *groupMember) heartbeat() int16 {
 	req.Version = 4
 	req.Group, req.MemberID, req.Generation, req.InstanceID = m.group, m.id, m.generation, m.instance
 	return request[*kmsg.HeartbeatResponse](m.t, m.cl, req).ErrorCode
+}
+
+// commit commits offset for partition 0 of topic as this member, and
+// returns the code.
+func (m *groupMember) commit(topic string, offset int64) int16 {
+	m.t.Helper()
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group, req.MemberID, req.Generation, req.InstanceID = m.group, m.id, m.generation, m.instance
+	req.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: topic,
+		Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: offset}}}}
+	resp, err := req.RequestWith(testCtx(m.t), m.cl)
+	if err != nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		m.t.Fatalf("offset commit: %v %+v", err, resp)
+	}
+	return resp.Topics[0].Partitions[0].ErrorCode
 }
 
 func describeGroup(t *testing.T, cl *kgo.Client, group string) kmsg.DescribeGroupsResponseGroup {
@@ -165,6 +189,23 @@ func TestStaticMembership(t *testing.T) {
 	}
 	mustCode(t, "heartbeat from the replaced process", first.heartbeat(), kerr.FencedInstanceID)
 	mustCode(t, "heartbeat from the new process", again.heartbeat(), nil)
+
+	// A leader that knows no SkipAssignment (JoinGroup v5, as librdkafka
+	// sends) restarts: Kafka keeps the group stable and shows it the old
+	// leader id, so it takes itself for a follower and just syncs.
+	old := &groupMember{t: t, cl: cl, group: "static", instance: kmsg.StringPtr("host-1"),
+		version: 5, raw: dialRaw(t, c)}
+	mustCode(t, "v5 rejoin after a restart", old.join(), nil)
+	if old.generation != again.generation || old.leader {
+		t.Fatalf("v5 rejoin: generation %d (was %d), told it leads %v", old.generation, again.generation, old.leader)
+	}
+	if code, got := old.sync(""); code != 0 || got != "plan-A" {
+		t.Fatalf("sync after the v5 rejoin: %v %q, want the assignment kept", kerr.ErrorForCode(code), got)
+	}
+	if g := describeGroup(t, cl, "static"); g.State != "Stable" {
+		t.Fatalf("after the v5 leader's rejoin the group is %s, want Stable", g.State)
+	}
+	again = old
 
 	leave := kmsg.NewPtrLeaveGroupRequest()
 	leave.Group = "static"
@@ -253,8 +294,10 @@ func TestOffsetsExpire(t *testing.T) {
 // Kafka returns it.
 func TestGroupErrorCodes(t *testing.T) {
 	c := harness.StartT(t, 1, "group.initial.rebalance.delay.ms=0", "group.max.size=2")
+	createTopic(t, c, "errs-t", 1, nil)
 	cl := client(t, c)
 	member := func() *groupMember { return &groupMember{t: t, cl: cl, group: "errs"} }
+	mustCode(t, "join with an empty group id", (&groupMember{t: t, cl: cl}).join(), kerr.InvalidGroupID)
 
 	short := kmsg.NewPtrJoinGroupRequest()
 	short.Group, short.SessionTimeoutMillis, short.RebalanceTimeoutMillis = "errs", 1000, 1000
@@ -288,6 +331,9 @@ func TestGroupErrorCodes(t *testing.T) {
 	harness.WaitFor(t, "the rebalance announced to the first member", 10*time.Second, func() bool {
 		return a.heartbeat() == kerr.RebalanceInProgress.Code
 	})
+	// An eager consumer commits in its revoke callback, before it rejoins:
+	// Kafka takes that commit while the group prepares the rebalance.
+	mustCode(t, "commit while the group prepares a rebalance", a.commit("errs-t", 7), nil)
 	mustCode(t, "rejoin", a.join(), nil)
 	mustCode(t, "second member's join", <-joined, nil)
 	if a.generation != b.generation || a.generation < 2 {
