@@ -21,7 +21,8 @@ type replicaManager struct {
 	mu         sync.RWMutex
 	partitions map[klog.TopicPartition]*partition
 
-	reconcileMu sync.Mutex // one reconcile at a time
+	reconcileMu sync.Mutex // one reconcile at a time; guards applied
+	applied     uint64     // AppliedIndex of the newest image reconciled
 	stopCh      chan struct{}
 	wg          sync.WaitGroup
 
@@ -47,10 +48,16 @@ func (rm *replicaManager) local(md *coordinator.Metadata, topic string, partitio
 	if p := rm.get(klog.TopicPartition{Topic: topic, Partition: partition}); p != nil {
 		return p, nil
 	}
-	if t := md.Topic(topic); t == nil || partition < 0 || int(partition) >= len(t.Partitions) {
+	if !partitionExists(md, topic, partition) {
 		return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", topic, partition)
 	}
 	return nil, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on this broker", topic, partition)
+}
+
+// partitionExists reports whether md holds partition of topic.
+func partitionExists(md *coordinator.Metadata, topic string, partition int32) bool {
+	t := md.Topic(topic)
+	return t != nil && partition >= 0 && int(partition) < len(t.Partitions)
 }
 
 // start reconciles once and then after every metadata change.
@@ -98,24 +105,31 @@ func (rm *replicaManager) spawnLocked(f func()) bool {
 
 // reconcile brings the local replicas in line with md. Handlers that change
 // metadata call it too, so that their answer is true of this broker at once.
+//
+// Callers load md before they take reconcileMu, so a slow one can arrive
+// with an image older than one already applied. Acting on it would delete
+// the replicas of topics created in between, after their produces were
+// acknowledged, and move leader epochs backwards: such an image is dropped.
 func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 	rm.reconcileMu.Lock()
 	defer rm.reconcileMu.Unlock()
+	if md.AppliedIndex < rm.applied {
+		return
+	}
+	rm.applied = md.AppliedIndex
 	rm.b.applyDynamicConfigs(md)
-	wanted := map[klog.TopicPartition]bool{}
 	for _, t := range md.Topics {
 		for _, st := range t.Partitions {
 			if !slices.Contains(st.Replicas, rm.b.cfg.NodeID) {
 				continue
 			}
 			tp := klog.TopicPartition{Topic: t.Name, Partition: st.ID}
-			wanted[tp] = true
 			if err := rm.ensure(tp, t, st); err != nil {
 				rm.b.log.Error("cannot open local replica", "topic", t.Name, "partition", st.ID, "err", err)
 			}
 		}
 	}
-	rm.removeUnwanted(wanted)
+	rm.removeUnwanted(md)
 	rm.syncFetchers()
 }
 
@@ -174,25 +188,44 @@ func (rm *replicaManager) minISR(t *coordinator.Topic) int {
 	return rm.b.defaultMinISR()
 }
 
-// removeUnwanted deletes local replicas that the metadata no longer assigns
-// here, including logs found on disk for topics deleted while we were down.
-func (rm *replicaManager) removeUnwanted(wanted map[klog.TopicPartition]bool) {
+// removeUnwanted deletes local replicas whose topic ID md no longer holds
+// (the topic was deleted, perhaps while we were down) or no longer assigns
+// here (reassigned away). An image that reflects no Raft entry yet knows no
+// topic at all and so cannot say that any was deleted.
+func (rm *replicaManager) removeUnwanted(md *coordinator.Metadata) {
+	if md.AppliedIndex == 0 {
+		return
+	}
 	rm.mu.RLock()
 	var gone []klog.TopicPartition
-	for tp := range rm.partitions {
-		if !wanted[tp] {
+	for tp, p := range rm.partitions {
+		if !rm.assignedHere(md, tp, p.topicID) {
 			gone = append(gone, tp)
 		}
 	}
 	rm.mu.RUnlock()
 	for _, l := range rm.b.logs.All() {
-		if tp := l.TopicPartition(); !wanted[tp] && rm.get(tp) == nil {
+		if tp := l.TopicPartition(); rm.get(tp) == nil && !rm.assignedHere(md, tp, l.TopicID()) {
 			gone = append(gone, tp)
 		}
 	}
 	for _, tp := range gone {
 		rm.drop(tp)
 	}
+}
+
+// assignedHere reports whether md assigns partition tp of the topic with
+// this ID to this broker. A log written before topic IDs (zero ID) is
+// matched by name.
+func (rm *replicaManager) assignedHere(md *coordinator.Metadata, tp klog.TopicPartition, id [16]byte) bool {
+	t := md.TopicByID(id)
+	if id == ([16]byte{}) {
+		t = md.Topic(tp.Topic)
+	}
+	if t == nil || t.Name != tp.Topic || tp.Partition < 0 || int(tp.Partition) >= len(t.Partitions) {
+		return false
+	}
+	return slices.Contains(t.Partitions[tp.Partition].Replicas, rm.b.cfg.NodeID)
 }
 
 func (rm *replicaManager) drop(tp klog.TopicPartition) {
