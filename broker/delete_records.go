@@ -34,6 +34,9 @@ func handleDeleteRecords(b *Broker, c *conn, req *kmsg.DeleteRecordsRequest) *km
 }
 
 func (b *Broker) deleteRecords(md *coordinator.Metadata, topic string, partition int32, offset int64) (int64, error) {
+	if protocol.IsInternalTopic(topic) { // as Kafka's deleteRecordsOnLocalLog
+		return -1, protocol.Errorf(protocol.InvalidTopicException, "Cannot delete records of internal topic %s", topic)
+	}
 	p, err := b.replicas.local(md, topic, partition)
 	if err != nil {
 		return -1, err

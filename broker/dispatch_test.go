@@ -24,29 +24,3 @@ func TestDispatchMatchesVersionTable(t *testing.T) {
 		}
 	}
 }
-
-func TestValidateTopicName(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		ok   bool
-	}{
-		{"orders", true},
-		{"a.b_c-D9", true},
-		{"__consumer_offsets", true},
-		{"", false},
-		{".", false},
-		{"..", false},
-		{"has space", false},
-		{"slash/name", false},
-		{"ünïcode", false},
-		{string(make([]byte, 250)), false},
-	} {
-		err := validateTopicName(tc.name)
-		if (err == nil) != tc.ok {
-			t.Errorf("validateTopicName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
-		}
-		if err != nil && protocol.Code(err) != protocol.InvalidTopicException {
-			t.Errorf("validateTopicName(%q) code = %d, want INVALID_TOPIC_EXCEPTION", tc.name, protocol.Code(err))
-		}
-	}
-}

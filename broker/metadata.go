@@ -56,7 +56,7 @@ func requestedTopicMetadata(md *coordinator.Metadata, rt kmsg.MetadataRequestTop
 	switch {
 	case rt.Topic == nil:
 		mt.ErrorCode = int16(protocol.UnknownTopicID)
-	case validateTopicName(*rt.Topic) != nil:
+	case protocol.ValidTopicName(*rt.Topic) != nil:
 		mt.ErrorCode = int16(protocol.InvalidTopicException)
 	default:
 		mt.ErrorCode = int16(protocol.UnknownTopicOrPartition)
@@ -73,7 +73,7 @@ func (b *Broker) autoCreateForMetadata(md *coordinator.Metadata, req *kmsg.Metad
 	}
 	var missing []string
 	for _, rt := range req.Topics {
-		if rt.Topic != nil && md.Topic(*rt.Topic) == nil && validateTopicName(*rt.Topic) == nil {
+		if rt.Topic != nil && md.Topic(*rt.Topic) == nil && protocol.ValidTopicName(*rt.Topic) == nil && !protocol.IsInternalTopic(*rt.Topic) {
 			missing = append(missing, *rt.Topic)
 		}
 	}
@@ -106,7 +106,7 @@ func topicMetadata(md *coordinator.Metadata, t *coordinator.Topic) kmsg.Metadata
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic, mt.TopicID = &name, t.ID
-	mt.IsInternal = t.Name == "__consumer_offsets" || t.Name == "__transaction_state"
+	mt.IsInternal = protocol.IsInternalTopic(t.Name)
 	for _, st := range t.Partitions {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition, mp.Leader, mp.LeaderEpoch = st.ID, st.Leader, st.LeaderEpoch

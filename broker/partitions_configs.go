@@ -22,29 +22,41 @@ import (
 func handleCreatePartitions(b *Broker, c *conn, req *kmsg.CreatePartitionsRequest) *kmsg.CreatePartitionsResponse {
 	b.metadataBarrier()
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
-	specs := make([]coordinator.CreatePartitionsSpec, len(req.Topics))
-	for i, rt := range req.Topics {
-		specs[i] = coordinator.CreatePartitionsSpec{Topic: rt.Topic, Count: rt.Count}
-		for _, a := range rt.Assignment {
-			specs[i].Assignment = append(specs[i].Assignment, a.Replicas)
+	var specs []coordinator.CreatePartitionsSpec
+	for _, rt := range req.Topics {
+		if protocol.IsInternalTopic(rt.Topic) {
+			// A group's partition is its id's hash modulo the count:
+			// more partitions would part groups from their offsets.
+			resp.Topics = append(resp.Topics, createPartitionsResult(rt.Topic, protocol.Errorf(protocol.InvalidTopicException,
+				"Topic %s is an internal topic; its partition count is fixed", rt.Topic)))
+			continue
 		}
+		spec := coordinator.CreatePartitionsSpec{Topic: rt.Topic, Count: rt.Count}
+		for _, a := range rt.Assignment {
+			spec.Assignment = append(spec.Assignment, a.Replicas)
+		}
+		specs = append(specs, spec)
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, requestTimeout(req.TimeoutMillis))
 	defer cancel()
 	for _, r := range b.coord.CreatePartitions(ctx, specs, req.ValidateOnly) {
-		out := kmsg.NewCreatePartitionsResponseTopic()
-		out.Topic = r.Name
-		if r.Err != nil {
-			out.ErrorCode = int16(protocol.Code(r.Err))
-			msg := r.Err.Error()
-			out.ErrorMessage = &msg
-		}
-		resp.Topics = append(resp.Topics, out)
+		resp.Topics = append(resp.Topics, createPartitionsResult(r.Name, r.Err))
 	}
 	if !req.ValidateOnly {
 		b.replicas.reconcile(b.coord.Metadata())
 	}
 	return resp
+}
+
+func createPartitionsResult(topic string, err error) kmsg.CreatePartitionsResponseTopic {
+	out := kmsg.NewCreatePartitionsResponseTopic()
+	out.Topic = topic
+	if err != nil {
+		out.ErrorCode = int16(protocol.Code(err))
+		msg := err.Error()
+		out.ErrorMessage = &msg
+	}
+	return out
 }
 
 const (

@@ -71,7 +71,7 @@ func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response)
 // topicForProduce looks up the topic, auto-creating it when the broker
 // allows (the issue asks for creation on Produce as well as on Metadata).
 func (b *Broker) topicForProduce(md *coordinator.Metadata, name string) *coordinator.Topic {
-	if t := md.Topic(name); t != nil || !b.cfg.AutoCreateTopics || validateTopicName(name) != nil {
+	if t := md.Topic(name); t != nil || !b.cfg.AutoCreateTopics || protocol.ValidTopicName(name) != nil || protocol.IsInternalTopic(name) {
 		return t
 	}
 	b.autoCreateTopics([]string{name})
@@ -84,8 +84,12 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 	switch {
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
 		return nil, res, protocol.Errorf(protocol.InvalidRequiredAcks, "acks=%d: must be -1, 0 or 1", req.Acks)
-	case validateTopicName(name) != nil:
-		return nil, res, validateTopicName(name)
+	case protocol.ValidTopicName(name) != nil:
+		return nil, res, protocol.ValidTopicName(name)
+	case protocol.IsInternalTopic(name):
+		// Kafka's appendToLocalLog: only the coordinators, which append
+		// to their partitions directly, may write internal topics.
+		return nil, res, protocol.Errorf(protocol.InvalidTopicException, "Cannot append to internal topic %s", name)
 	case t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
 		return nil, res, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", name, rp.Partition)
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -13,26 +14,6 @@ import (
 // metadataChangeTimeout bounds metadata changes a client did not time itself
 // (auto-creation on Metadata and Produce).
 const metadataChangeTimeout = 30 * time.Second
-
-// validateTopicName applies Kafka's rules: 1–249 characters of
-// [a-zA-Z0-9._-], and not "." or "..".
-func validateTopicName(name string) error {
-	switch {
-	case name == "":
-		return protocol.Errorf(protocol.InvalidTopicException, "topic name is empty")
-	case name == "." || name == "..":
-		return protocol.Errorf(protocol.InvalidTopicException, "topic name %q is not allowed", name)
-	case len(name) > 249:
-		return protocol.Errorf(protocol.InvalidTopicException, "topic name is %d characters long, the limit is 249", len(name))
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return protocol.Errorf(protocol.InvalidTopicException,
-				"topic name %q has the character %q; only ASCII letters, digits, '.', '_' and '-' are allowed", name, r)
-		}
-	}
-	return nil
-}
 
 func handleCreateTopics(b *Broker, c *conn, req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsResponse {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
@@ -109,11 +90,12 @@ func createTopicResult(rt kmsg.CreateTopicsRequestTopic, err error) kmsg.CreateT
 // right after sees a working topic on this broker.
 func (b *Broker) createTopics(ctx context.Context, specs []coordinator.CreateTopicSpec, validateOnly bool) []coordinator.TopicResult {
 	results := make([]coordinator.TopicResult, len(specs))
+	md := b.coord.Metadata()
 	var valid []coordinator.CreateTopicSpec
 	var where []int
 	for i, s := range specs {
 		results[i].Name = s.Name
-		if err := validateTopicName(s.Name); err != nil {
+		if err := checkNewTopicName(md, s.Name); err != nil {
 			results[i].Err = err
 			continue
 		}
@@ -134,6 +116,28 @@ func (b *Broker) createTopics(ctx context.Context, specs []coordinator.CreateTop
 		b.replicas.reconcile(b.coord.Metadata())
 	}
 	return results
+}
+
+// checkNewTopicName refuses what Kafka refuses before it creates a topic:
+// invalid names, the metadata log's reserved name, and a name that collides
+// with an existing topic once '.' reads as '_' (both would report metrics
+// under one name). The controller checks again against its own image.
+func checkNewTopicName(md *coordinator.Metadata, name string) error {
+	if err := protocol.ValidTopicName(name); err != nil {
+		return err
+	}
+	if name == protocol.ClusterMetadataTopic {
+		return protocol.Errorf(protocol.InvalidRequest, "Creation of internal topic %s is prohibited.", name)
+	}
+	if md.Topic(name) != nil || !strings.ContainsAny(name, "._") {
+		return nil // an existing name gets TOPIC_ALREADY_EXISTS from the controller
+	}
+	for other := range md.Topics {
+		if protocol.TopicNamesCollide(name, other) {
+			return protocol.Errorf(protocol.InvalidTopicException, "Topic '%s' collides with existing topic: %s", name, other)
+		}
+	}
+	return nil
 }
 
 func handleDeleteTopics(b *Broker, c *conn, req *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsResponse {
@@ -157,6 +161,12 @@ func handleDeleteTopics(b *Broker, c *conn, req *kmsg.DeleteTopicsRequest) *kmsg
 			t = md.TopicByID(rt.TopicID)
 		}
 		switch {
+		case t != nil && protocol.IsInternalTopic(t.Name):
+			// Kafka's tools refuse this too: the group coordinator's
+			// state (every committed offset) lives there.
+			out.ErrorCode = int16(protocol.InvalidTopicException)
+			msg := "Topic " + t.Name + " is an internal topic and cannot be deleted"
+			out.ErrorMessage = &msg
 		case t == nil && rt.Topic == nil:
 			out.ErrorCode = int16(protocol.UnknownTopicID)
 		case t == nil:
