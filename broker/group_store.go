@@ -158,7 +158,7 @@ func (gc *groupCoordinator) scheduleLoad(p *partition) {
 	go func() {
 		defer gc.b.wg.Done()
 		start := time.Now()
-		img, err := loadGroups(p.log, start)
+		img, err := loadGroups(p.log, start, gc.b.log)
 		gc.mu.Lock()
 		defer gc.mu.Unlock()
 		if err != nil {
@@ -220,7 +220,11 @@ func (gc *groupCoordinator) unloadLocked(pid int32) {
 }
 
 // loadGroups replays a partition of __consumer_offsets up to its end.
-func loadGroups(l *klog.Log, now time.Time) (groupImage, error) {
+// Batches come from disk and are not trusted: one whose records cannot be
+// read is skipped with an ERROR line, and a corrupt header, past which no
+// batch boundary can be found, ends the load with what it has, so that
+// bad bytes never keep the coordinator loading forever.
+func loadGroups(l *klog.Log, now time.Time, logger *slog.Logger) (groupImage, error) {
 	img := newGroupImage()
 	end := l.LogEndOffset()
 	for offset := l.LogStartOffset(); offset < end; {
@@ -228,18 +232,18 @@ func loadGroups(l *klog.Log, now time.Time) (groupImage, error) {
 		if err != nil {
 			return img, err
 		}
-		if len(res.Records) == 0 {
-			break
-		}
+		start := offset
 		for rest := res.Records; len(rest) > 0; {
 			h, batch, next, err := protocol.NextBatch(rest)
 			if err != nil {
-				return img, err
+				logger.Error("group load stops at a corrupt batch", "topic", offsetsTopic, "partition", l.TopicPartition().Partition, "offset", offset, "err", err)
+				return img, nil
 			}
-			if err := img.replay(batch, now); err != nil {
-				return img, err
-			}
-			offset, rest = h.LastOffset()+1, next
+			img.replay(batch, &h, now, logger.With("topic", offsetsTopic, "partition", l.TopicPartition().Partition))
+			offset, rest = max(offset, h.LastOffset()+1), next
+		}
+		if offset == start {
+			break // nothing more to read below end
 		}
 	}
 	return img, nil
@@ -247,10 +251,12 @@ func loadGroups(l *klog.Log, now time.Time) (groupImage, error) {
 
 // replay applies one batch of __consumer_offsets records: keys of version 0
 // and 1 are offset commits, version 2 group metadata; a nil value deletes.
-func (img *groupImage) replay(batch []byte, now time.Time) error {
+// What cannot be read is skipped with an ERROR line naming its offset.
+func (img *groupImage) replay(batch []byte, h *protocol.BatchHeader, now time.Time, logger *slog.Logger) {
 	records, err := protocol.Records(batch)
 	if err != nil {
-		return err
+		logger.Error("group load skips a batch it cannot read", "offset", h.BaseOffset, "err", err)
+		return
 	}
 	for _, r := range records {
 		if len(r.Key) < 2 {
@@ -263,10 +269,9 @@ func (img *groupImage) replay(batch []byte, now time.Time) error {
 			err = img.replayGroup(r.Key, r.Value, now)
 		}
 		if err != nil {
-			return protocol.Errorf(protocol.CorruptMessage, "%s: %v", offsetsTopic, err)
+			logger.Error("group load skips a record it cannot read", "offset", h.BaseOffset+int64(r.OffsetDelta), "err", err)
 		}
 	}
-	return nil
 }
 
 func (img *groupImage) replayOffset(key, value []byte) error {

@@ -32,7 +32,11 @@ type CompactStats struct {
 	RecordsAfter  int64
 }
 
-func (l *Log) compacted() bool { return strings.Contains(l.cfg.CleanupPolicy, "compact") }
+func (l *Log) compacted() bool { return l.cfg.Compacted() }
+
+// Compacted reports whether cleanup.policy includes compact, where every
+// record appended needs a key.
+func (c *Config) Compacted() bool { return strings.Contains(c.CleanupPolicy, "compact") }
 
 // gapsMarkerFile in a partition's directory says that its offsets may have
 // gaps. Recovery runs before the topic's config is known, and must not
@@ -77,7 +81,7 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 	if total == 0 || float64(dirty)/float64(total) < cfg.MinCleanableDirtyRatio {
 		return CompactStats{}, nil
 	}
-	latest, err := latestOffsets(segs)
+	latest, err := l.latestOffsets(segs)
 	if err != nil {
 		return CompactStats{}, err
 	}
@@ -102,34 +106,33 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 }
 
 // latestOffsets maps every key in segs to the offset of its newest record.
-func latestOffsets(segs []*segment) (map[string]int64, error) {
+// A batch whose records cannot be read is left out, with an ERROR line, and
+// writeCleaned keeps it as it is: the cleaner never drops what it cannot
+// read, and never stops on it.
+func (l *Log) latestOffsets(segs []*segment) (map[string]int64, error) {
 	latest := map[string]int64{}
 	for _, s := range segs {
-		err := s.eachRecord(func(h *protocol.BatchHeader, r *kmsg.Record, offset int64) {
-			if r.Key != nil {
-				latest[string(r.Key)] = offset
+		_, err := s.scan(0, s.size, func(h *protocol.BatchHeader, b []byte, _ int64) error {
+			if h.IsControl() {
+				return nil
 			}
+			records, err := protocol.Records(b)
+			if err != nil {
+				l.logUnreadable("log cleaner", h, err)
+				return nil
+			}
+			for i := range records {
+				if records[i].Key != nil {
+					latest[string(records[i].Key)] = h.BaseOffset + int64(records[i].OffsetDelta)
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
 	return latest, nil
-}
-
-// eachRecord calls fn for every record of the segment's data batches.
-func (s *segment) eachRecord(fn func(h *protocol.BatchHeader, r *kmsg.Record, offset int64)) error {
-	_, err := s.scan(0, s.size, func(h *protocol.BatchHeader, b []byte, _ int64) error {
-		if h.IsControl() {
-			return nil
-		}
-		records, err := protocol.Records(b)
-		for i := range records {
-			fn(h, &records[i], h.BaseOffset+int64(records[i].OffsetDelta))
-		}
-		return err
-	})
-	return err
 }
 
 // writeCleaned writes the segment's compacted copy next to it and reports
@@ -161,7 +164,7 @@ func (s *segment) writeCleaned(latest map[string]int64, horizon int64, st *Compa
 				}
 			})
 			if err != nil {
-				return err
+				out = b // unreadable: latestOffsets logged it
 			}
 		}
 		changed = changed || len(out) != len(b)

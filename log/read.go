@@ -122,8 +122,12 @@ func (l *Log) FindOffsetByTimestamp(ts int64) (offset, timestamp int64, found bo
 				}
 				return true
 			})
-			if err != nil || offset >= 0 {
-				return offset, timestamp, offset >= 0, err
+			if err != nil {
+				l.logUnreadable("timestamp lookup", &h, err)
+				continue
+			}
+			if offset >= 0 {
+				return offset, timestamp, true, nil
 			}
 		}
 	}
@@ -160,7 +164,17 @@ func (l *Log) MaxTimestamp() (offset, timestamp int64, err error) {
 		}
 		return true
 	})
-	return offset, best.maxTs, err
+	if err != nil {
+		l.logUnreadable("max timestamp lookup", &h, err)
+		offset = best.maxTsOffset
+	}
+	return offset, best.maxTs, nil
+}
+
+// logUnreadable reports a stored batch whose records cannot be walked; the
+// lookup goes on without it.
+func (l *Log) logUnreadable(what string, h *protocol.BatchHeader, err error) {
+	l.logger.Error(what+" skips a batch it cannot read", "partition", l.tp.String(), "offset", h.BaseOffset, "err", err)
 }
 
 func (s *segment) readBatch(pos int64) ([]byte, protocol.BatchHeader, error) {

@@ -78,29 +78,3 @@ func encodeBatch(rb kmsg.RecordBatch, records []kmsg.Record) []byte {
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
 	return b
 }
-
-// Records decodes the records of an uncompressed or compressed v2 batch.
-func Records(batch []byte) ([]kmsg.Record, error) {
-	h, err := ParseBatchHeader(batch)
-	if err != nil {
-		return nil, err
-	}
-	body, err := Decompress(h.Compression(), batch[BatchHeaderSize:])
-	if err != nil {
-		return nil, err
-	}
-	out := make([]kmsg.Record, 0, h.NumRecords)
-	for len(body) > 0 && len(out) < int(h.NumRecords) {
-		length, n := binary.Varint(body)
-		if n <= 0 || length < 0 || int64(len(body)-n) < length {
-			return nil, Errorf(CorruptMessage, "record %d of the batch is cut short", len(out))
-		}
-		var r kmsg.Record
-		if err := r.ReadFrom(body[:n+int(length)]); err != nil {
-			return nil, Errorf(CorruptMessage, "record %d: %v", len(out), err)
-		}
-		out = append(out, r)
-		body = body[n+int(length):]
-	}
-	return out, nil
-}

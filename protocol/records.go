@@ -12,99 +12,175 @@ import (
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // The broker stores batches as received and never re-encodes them; it looks
-// inside a batch only to answer a timestamp lookup (ListOffsets), which needs
-// each record's timestamp. These helpers decode just that much.
+// inside a stored batch only to answer a timestamp lookup (ListOffsets), to
+// compact, and to replay __consumer_offsets. Batches on disk may predate
+// validation on append, so these readers trust nothing either: every walk
+// is bounded by the bytes present (walkRecords) and every inflation by
+// maxDecompressed, never by a count or size the batch claims.
 
-// maxDecompressed bounds what one batch may inflate to, so a hostile batch
-// cannot make a lookup allocate without limit.
+// maxDecompressed bounds what one batch may inflate to.
 const maxDecompressed = 64 << 20
 
 // RecordTimestamps calls fn with the offset delta and timestamp of each
 // record of batch b, in order, until fn returns false. With LogAppendTime
 // every record carries the batch's max timestamp, as Kafka defines.
 func RecordTimestamps(b []byte, h *BatchHeader, fn func(offsetDelta int32, ts int64) bool) error {
-	records, err := Decompress(h.Compression(), b[BatchHeaderSize:h.Size()])
-	if err != nil {
-		return err
+	body := b[BatchHeaderSize:h.Size()]
+	if h.Compression() != CompressionNone {
+		buf := getBuffer()
+		defer putBuffer(buf)
+		var err error
+		if *buf, err = decompress((*buf)[:0], h.Compression(), body, maxDecompressed); err != nil {
+			return err
+		}
+		body = *buf
 	}
 	logAppend := h.Attributes&AttrTimestampType != 0
-	for i := int32(0); i < h.NumRecords && len(records) > 0; i++ {
-		length, n := binary.Varint(records)
-		if n <= 0 || length < 0 || int64(len(records)-n) < length {
-			return fmt.Errorf("%w: record %d length", ErrCorruptBatch, i)
-		}
-		rec := records[n : n+int(length)]
-		records = records[n+int(length):]
-		if len(rec) < 1 {
-			return fmt.Errorf("%w: record %d is empty", ErrCorruptBatch, i)
-		}
-		tsDelta, n1 := binary.Varint(rec[1:])
-		if n1 <= 0 {
-			return fmt.Errorf("%w: record %d timestamp", ErrCorruptBatch, i)
-		}
-		offDelta, n2 := binary.Varint(rec[1+n1:])
-		if n2 <= 0 {
-			return fmt.Errorf("%w: record %d offset delta", ErrCorruptBatch, i)
-		}
-		ts := h.BaseTimestamp + tsDelta
+	err := walkRecords(body, h.NumRecords, func(r record) bool {
+		ts := h.BaseTimestamp + r.timestampDelta
 		if logAppend {
 			ts = h.MaxTimestamp
 		}
-		if !fn(int32(offDelta), ts) {
-			return nil
-		}
+		return fn(r.offsetDelta, ts)
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorruptBatch, err)
 	}
 	return nil
+}
+
+// Records decodes the records of an uncompressed or compressed v2 batch. A
+// batch whose records do not match its header is an error as a whole.
+func Records(batch []byte) ([]kmsg.Record, error) {
+	h, err := ParseBatchHeader(batch)
+	if err != nil {
+		return nil, err
+	}
+	body, err := decompress(nil, h.Compression(), batch[BatchHeaderSize:h.Size()], maxDecompressed)
+	if err != nil {
+		return nil, err
+	}
+	var out []kmsg.Record
+	err = walkRecords(body, h.NumRecords, func(record) bool { return true })
+	for len(body) > 0 && err == nil {
+		length, n := varint32(body)
+		var r kmsg.Record
+		if err = r.ReadFrom(body[:n+int(length)]); err == nil {
+			out = append(out, r)
+		}
+		body = body[n+int(length):]
+	}
+	if err != nil {
+		return nil, Errorf(CorruptMessage, "record %d of the batch: %v", len(out), err)
+	}
+	return out, nil
+}
+
+// buffers holds inflation buffers; big ones are dropped rather than kept,
+// so that one large batch does not pin its memory.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBuffer = 1 << 20
+
+func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if cap(*b) <= maxPooledBuffer {
+		buffers.Put(b)
+	}
 }
 
 // xerialMagic starts snappy data framed the way Kafka's Java client writes
 // it; other clients send a raw snappy block.
 var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
+// snappyMaxRatio is the most a snappy block can expand: a 3-byte copy
+// yields at most 64 bytes. A block claiming more is corrupt, whatever the
+// limit, so a small block never books a large buffer.
+const snappyMaxRatio = 22
+
 var zstdDecoder = sync.OnceValue(func() *zstd.Decoder {
-	d, _ := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxDecompressed), zstd.WithDecoderConcurrency(1))
+	d, _ := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxDecompressed))
 	return d
 })
 
-// Decompress inflates the records section of a batch compressed with codec.
-func Decompress(codec int, b []byte) ([]byte, error) {
-	var out []byte
+var (
+	gzipReaders sync.Pool
+	lz4Readers  = sync.Pool{New: func() any { return lz4.NewReader(nil) }}
+)
+
+// decompress appends the inflated records section of a batch compressed
+// with codec to dst, failing once more than limit bytes come out.
+func decompress(dst []byte, codec int, b []byte, limit int) ([]byte, error) {
 	var err error
 	switch codec {
 	case CompressionNone:
 		return b, nil
 	case CompressionGzip:
-		var r *gzip.Reader
-		if r, err = gzip.NewReader(bytes.NewReader(b)); err == nil {
-			out, err = readBounded(r)
-		}
+		dst, err = gunzip(dst, b, limit)
 	case CompressionSnappy:
-		out, err = unsnappy(b)
+		dst, err = unsnappy(dst, b, limit)
 	case CompressionLZ4:
-		out, err = readBounded(lz4.NewReader(bytes.NewReader(b)))
+		r := lz4Readers.Get().(*lz4.Reader)
+		r.Reset(bytes.NewReader(b))
+		dst, err = readBounded(dst, r, limit)
+		lz4Readers.Put(r)
 	case CompressionZstd:
-		out, err = zstdDecoder().DecodeAll(b, nil)
+		dst, err = unzstd(dst, b, limit)
 	default:
 		return nil, fmt.Errorf("%w: unknown compression codec %d", ErrCorruptBatch, codec)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: decompressing codec %d: %v", ErrCorruptBatch, codec, err)
 	}
-	return out, nil
+	return dst, nil
 }
 
-func unsnappy(b []byte) ([]byte, error) {
+func gunzip(dst, b []byte, limit int) ([]byte, error) {
+	r, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if r == nil {
+		r, err = gzip.NewReader(bytes.NewReader(b))
+	} else {
+		err = r.Reset(bytes.NewReader(b))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer gzipReaders.Put(r)
+	return readBounded(dst, r, limit)
+}
+
+var errOverLimit = errors.New("decompressed size over limit")
+
+func unzstd(dst, b []byte, limit int) ([]byte, error) {
+	// A frame declaring its size is checked before anything is booked for
+	// it; the decoder's own bound covers frames that do not.
+	var hdr zstd.Header
+	if err := hdr.Decode(b); err == nil && hdr.HasFCS && hdr.FrameContentSize > uint64(limit) {
+		return nil, errOverLimit
+	}
+	out, err := zstdDecoder().DecodeAll(b, dst)
+	if err == nil && len(out) > limit {
+		err = errOverLimit
+	}
+	return out, err
+}
+
+func unsnappy(dst, b []byte, limit int) ([]byte, error) {
 	if !bytes.HasPrefix(b, xerialMagic) {
-		return s2.Decode(nil, b)
+		return unsnappyBlock(dst, b, limit)
 	}
 	// Xerial framing: 8-byte magic, two 4-byte version fields, then
 	// length-prefixed snappy blocks.
-	b = b[16:]
-	var out []byte
-	for len(b) > 0 {
+	if len(b) < 16 {
+		return nil, errors.New("truncated xerial header")
+	}
+	for b = b[16:]; len(b) > 0; {
 		if len(b) < 4 {
 			return nil, errors.New("truncated xerial block length")
 		}
@@ -112,22 +188,60 @@ func unsnappy(b []byte) ([]byte, error) {
 		if uint64(n) > uint64(len(b)-4) {
 			return nil, errors.New("truncated xerial block")
 		}
-		block, err := s2.Decode(nil, b[4:4+n])
-		if err != nil {
+		var err error
+		if dst, err = unsnappyBlock(dst, b[4:4+n], limit); err != nil {
 			return nil, err
-		}
-		if out = append(out, block...); len(out) > maxDecompressed {
-			return nil, errors.New("decompressed size over limit")
 		}
 		b = b[4+n:]
 	}
-	return out, nil
+	return dst, nil
 }
 
-func readBounded(r io.Reader) ([]byte, error) {
-	out, err := io.ReadAll(io.LimitReader(r, maxDecompressed+1))
-	if err == nil && len(out) > maxDecompressed {
-		err = errors.New("decompressed size over limit")
+// unsnappyBlock appends one decoded snappy block to dst, checking the
+// length the block declares before making room for it.
+func unsnappyBlock(dst, b []byte, limit int) ([]byte, error) {
+	n, err := s2.DecodedLen(b)
+	switch {
+	case err != nil:
+		return nil, err
+	case n > limit-len(dst):
+		return nil, errOverLimit
+	case n > snappyMaxRatio*len(b):
+		return nil, fmt.Errorf("block of %d bytes claims %d decoded", len(b), n)
 	}
-	return out, err
+	start := len(dst)
+	dst = grow(dst, n)
+	if _, err := s2.Decode(dst[start:start+n], b); err != nil {
+		return nil, err
+	}
+	return dst[:start+n], nil
+}
+
+// grow returns dst with room for n more bytes.
+func grow(dst []byte, n int) []byte {
+	if cap(dst)-len(dst) >= n {
+		return dst
+	}
+	return append(dst, make([]byte, n)...)[:len(dst)]
+}
+
+// readBounded appends what r yields to dst, growing as bytes arrive, and
+// fails once more than limit bytes have come.
+func readBounded(dst []byte, r io.Reader, limit int) ([]byte, error) {
+	start := len(dst)
+	for {
+		if len(dst) == cap(dst) {
+			dst = grow(dst, min(max(cap(dst), 4096), limit+1-(len(dst)-start)))
+		}
+		n, err := r.Read(dst[len(dst):min(cap(dst), start+limit+1)])
+		dst = dst[:len(dst)+n]
+		switch {
+		case len(dst)-start > limit:
+			return nil, errOverLimit
+		case err == io.EOF:
+			return dst, nil
+		case err != nil:
+			return nil, err
+		}
+	}
 }
