@@ -42,6 +42,7 @@ func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response)
 				op.ErrorCode = int16(protocol.Code(err))
 				msg := err.Error()
 				op.ErrorMessage = &msg
+				op.ErrorRecords = recordErrors(err)
 				op.BaseOffset = -1
 				continue
 			}
@@ -100,6 +101,9 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 	if err := validateProduceRecords(req.Version, rp.Records); err != nil {
 		return nil, res, err
 	}
+	if err := protocol.ValidateBatch(rp.Records, batchRules(p, req)); err != nil {
+		return nil, res, err
+	}
 	res, err := p.appendAsLeader(rp.Records, req.Acks)
 	if err == nil {
 		p.stats.bytesIn.Add(int64(len(rp.Records)))
@@ -123,6 +127,8 @@ func validateProduceRecords(version int16, records []byte) error {
 	switch {
 	case errors.Is(err, protocol.ErrIncompleteBatch):
 		return protocol.Errorf(protocol.CorruptMessage, "record batch is cut short: %v", err)
+	case errors.Is(err, protocol.ErrBadMagic):
+		return protocol.Errorf(protocol.InvalidRecord, "produce requests with version %d are only allowed to contain record batches with magic version 2", version)
 	case err != nil:
 		return err
 	case len(rest) > 0:
@@ -133,6 +139,30 @@ func validateProduceRecords(version int16, records []byte) error {
 		return protocol.Errorf(protocol.UnsupportedCompressionType, "zstd needs produce v7 or later, got v%d", version)
 	}
 	return nil
+}
+
+// batchRules are the partition's rules for a producer's batch.
+func batchRules(p *partition, req *kmsg.ProduceRequest) *protocol.ValidateOptions {
+	cfg := p.log.Config()
+	opts := &protocol.ValidateOptions{TopicPartition: p.tp.String(), Compacted: cfg.Compacted(), LogAppendTime: cfg.LogAppendTime}
+	if req.TransactionID != nil {
+		opts.TransactionalID = *req.TransactionID
+	}
+	return opts
+}
+
+// recordErrors lists the records a batch was refused for (KIP-467).
+func recordErrors(err error) []kmsg.ProduceResponseTopicPartitionErrorRecord {
+	var re *protocol.RecordErrors
+	if !errors.As(err, &re) {
+		return nil
+	}
+	out := make([]kmsg.ProduceResponseTopicPartitionErrorRecord, len(re.Records))
+	for i := range re.Records {
+		out[i] = kmsg.NewProduceResponseTopicPartitionErrorRecord()
+		out[i].RelativeOffset, out[i].ErrorMessage = re.Records[i].Index, &re.Records[i].Message
+	}
+	return out
 }
 
 // awaitAcks parks an acks=all produce until every partition's high
