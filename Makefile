@@ -11,9 +11,12 @@ FUZZTIME  ?= 30s
 # verifies the unit file, docker-compose, which checks compose.yaml without
 # an engine, and iproute2, whose network namespaces give the multi-host
 # tests a host per node.
-TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd docker-compose iproute2
+TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd docker-compose iproute2 python3-venv
+# The newest Python clients from PyPI (test/python/requirements.txt), in a
+# virtual environment outside the checkout, refreshed once a day.
+VENV      ?= $(HOME)/.cache/gokafka-test/venv
 
-.PHONY: all build run test test-deps lint unit integration bench fuzz clean docker docker-prometheus
+.PHONY: all build run test test-deps test-venv lint unit integration bench fuzz clean docker docker-prometheus
 
 all: build
 
@@ -26,7 +29,7 @@ build:
 run: build
 	./$(BIN)/gokafka-server
 
-test: test-deps lint unit integration
+test: test-deps test-venv lint unit integration
 	$(MAKE) fuzz FUZZTIME=5s
 
 # Installs the interop clients only when one is missing, so that a machine
@@ -37,6 +40,13 @@ test-deps:
 		echo "installing $$missing"; \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test-venv:
+	@if [ ! -x $(VENV)/bin/python ]; then /usr/bin/python3 -m venv $(VENV); fi
+	@if [ -z "$$(find $(VENV)/.installed -newer test/python/requirements.txt -mmin -1440 2>/dev/null)" ]; then \
+		echo "installing the newest Python clients into $(VENV)"; \
+		$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade -r test/python/requirements.txt && touch $(VENV)/.installed; \
 	fi
 
 lint:
@@ -50,7 +60,7 @@ unit:
 # by real clients fails the test that provoked it (exit status 66).
 integration:
 	$(GO) build -race -o $(BIN)/gokafka-server-race ./cmd/gokafka-server
-	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race $(GO) test -count=1 -timeout 20m ./test/...
+	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race GOKAFKA_VENV=$(VENV) $(GO) test -count=1 -timeout 20m ./test/...
 
 # Images for deploy/docker/compose.yaml, built locally: FROM scratch around
 # the static binaries, and Prometheus from the host's Debian package.
