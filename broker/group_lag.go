@@ -41,8 +41,8 @@ func (b *Broker) GroupOffsetStats(timeout time.Duration) []GroupOffsetStats {
 		tp := out[i].TopicPartition
 		if p := b.replicas.get(tp); p != nil {
 			out[i].HighWatermark = p.HighWatermark()
-		} else if t := md.Topic(tp.Topic); t != nil && int(tp.Partition) < len(t.Partitions) {
-			if leader := t.Partitions[tp.Partition].Leader; leader >= 0 {
+		} else if partitionExists(md, tp.Topic, tp.Partition) {
+			if leader := md.Topic(tp.Topic).Partitions[tp.Partition].Leader; leader >= 0 {
 				remote[leader] = append(remote[leader], tp)
 			}
 		}

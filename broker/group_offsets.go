@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -47,8 +48,12 @@ func offsetRecord(group string, tp klog.TopicPartition, co *committedOffset) pro
 	return protocol.KV{Key: k.AppendTo(nil), Value: v.AppendTo(nil)}
 }
 
+// handleOffsetCommit stores a group's offsets. As Kafka's KafkaApis does,
+// partitions the metadata does not hold get UNKNOWN_TOPIC_OR_PARTITION and
+// nothing is stored for them; the rest are committed.
 func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+	md := b.coord.Metadata()
 	answer := func(code protocol.ErrorCode) {
 		out.Topics = out.Topics[:0]
 		for _, rt := range req.Topics {
@@ -57,18 +62,28 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 			for _, rp := range rt.Partitions {
 				op := kmsg.NewOffsetCommitResponseTopicPartition()
 				op.Partition, op.ErrorCode = rp.Partition, int16(code)
+				if !partitionExists(md, rt.Topic, rp.Partition) {
+					op.ErrorCode = int16(protocol.UnknownTopicOrPartition)
+				}
 				ot.Partitions = append(ot.Partitions, op)
 			}
 			out.Topics = append(out.Topics, ot)
 		}
 		resp.complete(out)
 	}
+	offsets := commits(req, time.Now().UnixMilli())
+	maps.DeleteFunc(offsets, func(tp klog.TopicPartition, _ committedOffset) bool {
+		return !partitionExists(md, tp.Topic, tp.Partition)
+	})
+	if len(offsets) == 0 {
+		answer(protocol.None)
+		return
+	}
 	p, err := b.groups.serving(req.Group)
 	if err != nil {
 		answer(protocol.Code(err))
 		return
 	}
-	offsets := commits(req, time.Now().UnixMilli())
 	var kvs []protocol.KV
 	for tp, co := range offsets {
 		kvs = append(kvs, offsetRecord(req.Group, tp, &co))
@@ -137,6 +152,7 @@ func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequest
 			topics = append(topics, kmsg.OffsetFetchRequestGroupTopic{Topic: t, Partitions: ps})
 		}
 	}
+	md := gc.b.coord.Metadata()
 	for _, rt := range topics {
 		ot := kmsg.NewOffsetFetchResponseGroupTopic()
 		ot.Topic = rt.Topic
@@ -144,8 +160,12 @@ func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequest
 			op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 			op.Partition, op.Offset, op.LeaderEpoch = pid, -1, -1
 			if co, ok := gc.offsets[group][klog.TopicPartition{Topic: rt.Topic, Partition: pid}]; ok {
-				md := co.Metadata
-				op.Offset, op.LeaderEpoch, op.Metadata = co.Offset, co.LeaderEpoch, &md
+				meta := co.Metadata
+				op.Offset, op.LeaderEpoch, op.Metadata = co.Offset, co.LeaderEpoch, &meta
+			} else if !partitionExists(md, rt.Topic, pid) {
+				// Offsets of a deleted topic still answer above; a
+				// partition never seen is the client's mistake.
+				op.ErrorCode = int16(protocol.UnknownTopicOrPartition)
 			}
 			ot.Partitions = append(ot.Partitions, op)
 		}

@@ -124,9 +124,13 @@ func errorName(c protocol.ErrorCode) string {
 	return "UNKNOWN_" + strconv.Itoa(int(c))
 }
 
-// metric is a shorthand for one constant sample.
+// metric is a shorthand for one constant sample. Label values come from
+// clients (group ids need not be UTF-8); a sample they make invalid is left
+// out rather than failing the whole scrape, or panicking in Collect.
 func metric(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
-	ch <- prometheus.MustNewConstMetric(d, t, v, labels...)
+	if m, err := prometheus.NewConstMetric(d, t, v, labels...); err == nil {
+		ch <- m
+	}
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
