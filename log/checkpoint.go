@@ -1,7 +1,6 @@
 package log
 
 import (
-	"bufio"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -12,15 +11,17 @@ import (
 // Files in Kafka's own formats, so that an operator who knows Kafka's data
 // directory finds the same things here.
 const (
-	recoveryPointFile    = "recovery-point-offset-checkpoint"
-	logStartOffsetFile   = "log-start-offset-checkpoint"
-	cleanShutdownFile    = ".kafka_cleanshutdown"
-	leaderEpochFile      = "leader-epoch-checkpoint"
-	partitionMetaFile    = "partition.metadata"
-	checkpointVersion    = 0
-	lockFile             = ".lock"
-	deleteDirSuffix      = ".delete"
-	metadataPartitionDir = "__cluster_metadata-0"
+	recoveryPointFile     = "recovery-point-offset-checkpoint"
+	logStartOffsetFile    = "log-start-offset-checkpoint"
+	cleanShutdownFile     = ".kafka_cleanshutdown"
+	leaderEpochFile       = "leader-epoch-checkpoint"
+	partitionMetaFile     = "partition.metadata"
+	checkpointVersion     = 0
+	lockFile              = ".lock"
+	deleteDirSuffix       = "-delete"
+	legacyDeleteDirSuffix = ".delete" // gokafka before Kafka's suffix
+	strayDirSuffix        = "-stray"
+	metadataPartitionDir  = "__cluster_metadata-0"
 )
 
 // writeCheckpoint writes Kafka's checkpoint layout: a version line, a count
@@ -38,33 +39,34 @@ func writeCheckpoint(path string, lines []string) error {
 // readCheckpoint returns the entry lines split into fields. A missing file
 // is empty; a malformed one is an error naming the file.
 func readCheckpoint(path string, fields int) ([][]string, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	var header []string
-	var out [][]string
-	for sc.Scan() {
-		if len(header) < 2 {
-			header = append(header, sc.Text())
-			continue
-		}
-		parts := strings.Fields(sc.Text())
+	out, err := parseCheckpoint(b, fields)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
+
+// parseCheckpoint checks the version, then that the count line matches
+// the entries that follow, each of exactly fields fields.
+func parseCheckpoint(b []byte, fields int) ([][]string, error) {
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) < 2 || lines[0] != strconv.Itoa(checkpointVersion) || lines[1] != strconv.Itoa(len(lines)-2) {
+		return nil, fmt.Errorf("bad header %q for %d entries", lines[:min(2, len(lines))], len(lines)-2)
+	}
+	out := make([][]string, 0, len(lines)-2)
+	for _, line := range lines[2:] {
+		parts := strings.Fields(line)
 		if len(parts) != fields {
-			return nil, fmt.Errorf("%s: line %q: want %d fields", path, sc.Text(), fields)
+			return nil, fmt.Errorf("line %q: want %d fields", line, fields)
 		}
 		out = append(out, parts)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(header) < 2 || header[0] != strconv.Itoa(checkpointVersion) || header[1] != strconv.Itoa(len(out)) {
-		return nil, fmt.Errorf("%s: bad header %q for %d entries", path, header, len(out))
 	}
 	return out, nil
 }
@@ -83,12 +85,20 @@ func readOffsets(path string) (map[TopicPartition]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, err := offsetsFromRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
+
+func offsetsFromRows(rows [][]string) (map[TopicPartition]int64, error) {
 	out := map[TopicPartition]int64{}
 	for _, r := range rows {
 		p, err1 := strconv.ParseInt(r[1], 10, 32)
 		off, err2 := strconv.ParseInt(r[2], 10, 64)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%s: bad entry %q", path, r)
+		if err1 != nil || err2 != nil || p < 0 || off < 0 {
+			return nil, fmt.Errorf("bad entry %q", r)
 		}
 		out[TopicPartition{Topic: r[0], Partition: int32(p)}] = off
 	}
@@ -108,12 +118,23 @@ func readEpochs(path string) (*epochCache, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := epochsFromRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func epochsFromRows(rows [][]string) (*epochCache, error) {
 	c := &epochCache{}
 	for _, r := range rows {
 		e, err1 := strconv.ParseInt(r[0], 10, 32)
 		off, err2 := strconv.ParseInt(r[1], 10, 64)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%s: bad entry %q", path, r)
+		// endOffsetFor searches the entries, so they must be in order.
+		n := len(c.entries)
+		if err1 != nil || err2 != nil || e < 0 || off < 0 ||
+			(n > 0 && (int32(e) <= c.entries[n-1].Epoch || off < c.entries[n-1].StartOffset)) {
+			return nil, fmt.Errorf("bad or out-of-order entry %q", r)
 		}
 		c.entries = append(c.entries, epochEntry{Epoch: int32(e), StartOffset: off})
 	}

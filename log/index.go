@@ -81,6 +81,12 @@ func readIndex(offsetPath, timePath string, logSize int64) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseIndex(ob, tb, logSize)
+}
+
+// parseIndex decodes the .index and .timeindex bytes of a log of logSize
+// bytes.
+func parseIndex(ob, tb []byte, logSize int64) (*index, error) {
 	if len(ob)%8 != 0 || len(tb)%12 != 0 {
 		return nil, fmt.Errorf("index sizes %d/%d are not whole entries", len(ob), len(tb))
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -17,6 +18,11 @@ import (
 // ErrTopicIDMismatch means a partition directory on disk belongs to another
 // incarnation of a topic with the same name.
 var ErrTopicIDMismatch = errors.New("partition directory holds a different topic ID")
+
+// ErrLogOffline means the partition's directory is on disk but its log
+// could not be opened; clients get KAFKA_STORAGE_ERROR for it, and nothing
+// creates a fresh log over it.
+var ErrLogOffline = errors.New("partition log offline")
 
 // Manager owns every partition log of one broker across log.dirs: recovery
 // at start, placement of new partitions, and the background retention,
@@ -26,8 +32,12 @@ type Manager struct {
 	logger *slog.Logger
 	locks  []*os.File
 
-	mu   sync.RWMutex
-	logs map[TopicPartition]*Log
+	mu      sync.RWMutex
+	logs    map[TopicPartition]*Log
+	offline map[TopicPartition]error // found on disk, failed to open
+
+	deletions        deletions    // directories renamed -delete, removed after a delay
+	checkpointErrors atomic.Int64 // failed checkpoint writes, for a metric
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -41,7 +51,7 @@ func OpenManager(cfg ManagerConfig, logger *slog.Logger) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, logger: logger, logs: map[TopicPartition]*Log{}, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
 	start := time.Now()
 	for _, dir := range cfg.Dirs {
 		if err := m.openDir(dir); err != nil {
@@ -50,7 +60,7 @@ func OpenManager(cfg ManagerConfig, logger *slog.Logger) (*Manager, error) {
 			return nil, err
 		}
 	}
-	logger.Info("logs loaded", "partitions", len(m.logs), "dirs", len(cfg.Dirs), "took", time.Since(start).Round(time.Millisecond))
+	logger.Info("logs loaded", "partitions", len(m.logs), "offline", len(m.offline), "dirs", len(cfg.Dirs), "took", time.Since(start).Round(time.Millisecond))
 	return m, nil
 }
 
@@ -91,8 +101,8 @@ func (m *Manager) openDir(dir string) error {
 		name := e.Name()
 		switch tp, ok := parseDirName(name); {
 		case !e.IsDir() || name == metadataPartitionDir:
-		case strings.HasSuffix(name, deleteDirSuffix):
-			os.RemoveAll(filepath.Join(dir, name)) // a deletion interrupted by a crash
+		case strings.HasSuffix(name, deleteDirSuffix) || strings.HasSuffix(name, legacyDeleteDirSuffix):
+			m.deleteLater(filepath.Join(dir, name)) // a deletion a restart interrupted
 		case !ok:
 			m.logger.Warn("ignoring a directory that is not a partition", "dir", filepath.Join(dir, name))
 		default:
@@ -108,34 +118,56 @@ func (m *Manager) openDir(dir string) error {
 	})
 }
 
-// recoverAll opens the partitions of one directory with a bounded pool.
+// recoverAll opens the partitions of one directory with a bounded pool. A
+// partition that cannot be opened is marked offline rather than failing the
+// node: the others serve, and that one answers KAFKA_STORAGE_ERROR.
 func (m *Manager) recoverAll(dir string, jobs []TopicPartition, state func(TopicPartition) openState) error {
 	sem := make(chan struct{}, m.cfg.RecoveryThreadsPerDir)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
 	for _, tp := range jobs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			l, err := m.openExisting(dir, tp, state(tp))
-			mu.Lock()
-			defer mu.Unlock()
+			m.mu.Lock()
+			defer m.mu.Unlock()
 			if err == nil {
 				if _, dup := m.logs[tp]; dup {
 					l.Close()
 					err = fmt.Errorf("partition %s found in two log directories", tp)
 				} else {
 					m.logs[tp] = l
+					return
 				}
 			}
-			errs = append(errs, err)
+			m.offline[tp] = err
+			m.logger.Error("partition offline: cannot open its log", "dir", filepath.Join(dir, tp.dirName()), "err", err)
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
+
+// Offline returns why the log of tp is offline, or nil.
+func (m *Manager) Offline(tp TopicPartition) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if err := m.offline[tp]; err != nil {
+		return fmt.Errorf("%s: %w: %v", tp, ErrLogOffline, err)
+	}
+	return nil
+}
+
+// OfflineCount is how many partitions found on disk could not be opened.
+func (m *Manager) OfflineCount() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.offline)
+}
+
+// CheckpointErrors counts checkpoint writes that failed since start.
+func (m *Manager) CheckpointErrors() int64 { return m.checkpointErrors.Load() }
 
 func (m *Manager) openExisting(dir string, tp TopicPartition, st openState) (*Log, error) {
 	pdir := filepath.Join(dir, tp.dirName())
@@ -189,21 +221,32 @@ func (m *Manager) All() []*Log {
 	return out
 }
 
-// GetOrCreate returns the log of tp, creating it in the log directory that
-// holds the fewest partitions. An existing log of another topic ID gives
-// ErrTopicIDMismatch; the caller deletes it and tries again.
+// GetOrCreate returns the log of tp with cfg applied, creating it in the
+// log directory that holds the fewest partitions. A log found on disk at
+// start runs with the broker defaults until this call gives it its
+// topic's configs, which must happen before retention first runs (Start).
+// An existing log of another topic ID gives ErrTopicIDMismatch, an offline
+// one ErrLogOffline.
 func (m *Manager) GetOrCreate(tp TopicPartition, topicID [16]byte, cfg Config) (*Log, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.offline[tp]; err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", tp, ErrLogOffline, err)
+	}
 	if l := m.logs[tp]; l != nil {
 		switch {
-		case l.topicID == topicID:
-			return l, nil
 		case l.topicID == [16]byte{}:
 			l.topicID = topicID
-			return l, writePartitionMeta(filepath.Join(l.dir, partitionMetaFile), topicID)
+			if err := writePartitionMeta(filepath.Join(l.dir, partitionMetaFile), topicID); err != nil {
+				return nil, err
+			}
+		case l.topicID != topicID:
+			return nil, fmt.Errorf("%s: %w", tp, ErrTopicIDMismatch)
 		}
-		return nil, fmt.Errorf("%s: %w", tp, ErrTopicIDMismatch)
+		if l.Config() != cfg {
+			l.SetConfig(cfg)
+		}
+		return l, nil
 	}
 	pdir := filepath.Join(m.leastLoadedDir(), tp.dirName())
 	if err := os.MkdirAll(pdir, 0o755); err != nil {
@@ -234,23 +277,48 @@ func (m *Manager) leastLoadedDir() string {
 	return best
 }
 
-// Delete closes the log of tp and removes its directory. The directory is
-// renamed first, so a crash mid-way leaves something recovery deletes
-// rather than a half-removed partition.
+// Delete closes the log of tp, whose deletion the caller saw in the
+// metadata, and removes its directory as Kafka does: renamed
+// <topic>-<partition>.<id>-delete at once, so that a crash leaves nothing
+// that looks like a partition, and removed after log.segment.delete.delay.ms.
 func (m *Manager) Delete(tp TopicPartition) error {
+	gone, err := m.closeAndRename(tp, deleteDirSuffix)
+	if err != nil || gone == "" {
+		return err
+	}
+	m.logger.Warn("deleting partition directory", "partition", tp.String(), "dir", gone,
+		"delay", m.deleteDelay())
+	m.deleteLater(gone)
+	return nil
+}
+
+// MarkStray closes the log of tp, found on disk at start but named by no
+// topic this broker holds (deleted while it was down, or not this
+// cluster's at all), and renames its directory <topic>-<partition>.<id>-stray
+// as Kafka does since 3.7. Nothing is deleted: the operator decides.
+func (m *Manager) MarkStray(tp TopicPartition) error {
+	gone, err := m.closeAndRename(tp, strayDirSuffix)
+	if err == nil && gone != "" {
+		m.logger.Warn("stray partition directory kept, not deleted: the metadata names no such topic ID",
+			"partition", tp.String(), "dir", gone)
+	}
+	return err
+}
+
+func (m *Manager) closeAndRename(tp TopicPartition, suffix string) (string, error) {
 	m.mu.Lock()
 	l := m.logs[tp]
 	delete(m.logs, tp)
 	m.mu.Unlock()
 	if l == nil {
-		return nil
+		return "", nil
 	}
 	l.Close()
-	var suffix [8]byte
-	rand.Read(suffix[:])
-	gone := l.dir + "." + hex.EncodeToString(suffix[:]) + deleteDirSuffix
+	var id [8]byte
+	rand.Read(id[:])
+	gone := l.dir + "." + hex.EncodeToString(id[:]) + suffix
 	if err := os.Rename(l.dir, gone); err != nil {
-		return err
+		return "", fmt.Errorf("%s: renaming %s: %w", tp, l.dir, err)
 	}
-	return os.RemoveAll(gone)
+	return gone, nil
 }

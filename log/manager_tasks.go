@@ -2,7 +2,9 @@ package log
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -17,6 +19,8 @@ func (m *Manager) Start() {
 		retention := time.NewTicker(m.cfg.RetentionCheckInterval)
 		flush := time.NewTicker(m.cfg.FlushSchedulerInterval)
 		checkpoint := time.NewTicker(m.cfg.FlushCheckpointInterval)
+		deletions := time.NewTicker(time.Second) // log.segment.delete.delay.ms is coarse
+		defer deletions.Stop()
 		defer retention.Stop()
 		defer flush.Stop()
 		defer checkpoint.Stop()
@@ -30,6 +34,8 @@ func (m *Manager) Start() {
 				m.flushDue(now)
 			case <-checkpoint.C:
 				m.writeCheckpoints()
+			case now := <-deletions.C:
+				m.deleteDue(now)
 			}
 		}
 	}()
@@ -112,9 +118,65 @@ func (m *Manager) writeCheckpoints() error {
 	}
 	err := errors.Join(errs...)
 	if err != nil {
+		m.checkpointErrors.Add(1)
 		m.logger.Error("writing checkpoints", "err", err)
 	}
 	return err
+}
+
+// deletions are partition directories, already renamed -delete, waiting
+// out log.segment.delete.delay.ms so that readers still holding their files
+// finish first.
+type deletions struct {
+	mu      sync.Mutex
+	pending []pendingDeletion
+}
+
+type pendingDeletion struct {
+	path string
+	due  time.Time
+}
+
+func (m *Manager) deleteDelay() time.Duration {
+	return time.Duration(m.Defaults().FileDeleteDelayMs) * time.Millisecond
+}
+
+// deleteLater removes path after the delay, at once when it is zero.
+func (m *Manager) deleteLater(path string) {
+	delay := m.deleteDelay()
+	if delay <= 0 {
+		m.removeDeleted(path)
+		return
+	}
+	m.deletions.mu.Lock()
+	defer m.deletions.mu.Unlock()
+	m.deletions.pending = append(m.deletions.pending, pendingDeletion{path: path, due: time.Now().Add(delay)})
+}
+
+func (m *Manager) deleteDue(now time.Time) {
+	m.deletions.mu.Lock()
+	var due []string
+	kept := m.deletions.pending[:0]
+	for _, p := range m.deletions.pending {
+		if now.Before(p.due) {
+			kept = append(kept, p)
+		} else {
+			due = append(due, p.path)
+		}
+	}
+	m.deletions.pending = kept
+	m.deletions.mu.Unlock()
+	for _, p := range due {
+		m.removeDeleted(p)
+	}
+}
+
+func (m *Manager) removeDeleted(path string) {
+	if err := os.RemoveAll(path); err != nil {
+		m.logger.Error("removing a deleted partition directory", "dir", path, "err", err)
+		return
+	}
+	m.logger.Warn("removed deleted partition directory", "dir", path)
 }
 
 // Close stops the background work, closes every log and, when all of that

@@ -116,18 +116,46 @@ func (ps *producerState) save(path string, offset int64) error {
 }
 
 // loadProducerSnapshot returns the saved state and the offset it covers, or
-// an empty state at -1 when there is none.
+// an empty state at -1 when there is none. The file is trusted no more than
+// any other input: whatever cannot be read or breaks the state's rules
+// gives an empty state and an error naming the file, and the caller
+// rebuilds from the log.
 func loadProducerSnapshot(path string) (*producerState, int64, error) {
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return newProducerState(), -1, nil
 	}
+	var ps *producerState
+	var offset int64
+	if err == nil {
+		ps, offset, err = parseProducerSnapshot(b)
+	}
 	if err != nil {
+		return newProducerState(), -1, fmt.Errorf("%s: unreadable, rebuilding from the log: %w", path, err)
+	}
+	return ps, offset, nil
+}
+
+// parseProducerSnapshot decodes a snapshot and checks what the append path
+// relies on: every producer has an entry with at most maxCachedBatches
+// batches, each below the offset the snapshot covers.
+func parseProducerSnapshot(b []byte) (*producerState, int64, error) {
+	var snap producerSnapshot
+	if err := json.Unmarshal(b, &snap); err != nil {
 		return nil, 0, err
 	}
-	var snap producerSnapshot
-	if err := json.Unmarshal(b, &snap); err != nil || snap.Producers == nil {
-		return newProducerState(), -1, fmt.Errorf("%s: unreadable, rebuilding from the log: %v", path, err)
+	if snap.Producers == nil || snap.Offset < 0 {
+		return nil, 0, fmt.Errorf("no producers or offset %d", snap.Offset)
+	}
+	for id, e := range snap.Producers {
+		if e == nil || id < 0 || e.Epoch < 0 || len(e.Batches) > maxCachedBatches {
+			return nil, 0, fmt.Errorf("producer %d: invalid entry", id)
+		}
+		for _, bm := range e.Batches {
+			if bm.FirstOffset < 0 || bm.LastOffset < bm.FirstOffset || bm.LastOffset >= snap.Offset || bm.FirstSeq < 0 || bm.LastSeq < 0 {
+				return nil, 0, fmt.Errorf("producer %d: invalid batch %+v", id, bm)
+			}
+		}
 	}
 	return &producerState{producers: snap.Producers}, snap.Offset, nil
 }
