@@ -69,15 +69,12 @@ func New(cfg Config, logger *slog.Logger) (*Coordinator, error) {
 }
 
 func (c *Coordinator) openRaft() error {
-	store, err := raftboltdb.New(raftboltdb.Options{
-		Path:        filepath.Join(c.cfg.Dir, "raft.db"),
-		BoltOptions: &bbolt.Options{Timeout: time.Second},
-	})
+	store, err := openBoltStore(filepath.Join(c.cfg.Dir, raftStoreFile))
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return fmt.Errorf("metadata dir %s is in use by another process", c.cfg.Dir)
 	}
 	if err != nil {
-		return fmt.Errorf("opening the raft store in %s: %w", c.cfg.Dir, err)
+		return fmt.Errorf("opening the raft store: %w", err)
 	}
 	c.store = store
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
@@ -110,6 +107,36 @@ func (c *Coordinator) openRaft() error {
 		return fmt.Errorf("starting raft: %w", err)
 	}
 	return nil
+}
+
+// raftStoreFile holds the Raft log and stable store inside Config.Dir.
+const raftStoreFile = "raft.db"
+
+// HasStore reports whether dir holds a Raft store: a node without one joins
+// or bootstraps a cluster, so its caller first makes sure nothing on disk
+// belongs to a cluster it would forget.
+func HasStore(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, raftStoreFile))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// openBoltStore checks raft.db before bbolt maps it (see checkBoltFile),
+// and turns a panic of bbolt over a corrupt page into an error naming the
+// file.
+func openBoltStore(path string) (store *raftboltdb.BoltStore, err error) {
+	if err := checkBoltFile(path); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s is corrupt: %v", path, r)
+		}
+	}()
+	store, err = raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: &bbolt.Options{Timeout: time.Second}})
+	if err != nil {
+		err = fmt.Errorf("%s: %w", path, err)
+	}
+	return store, err
 }
 
 func (c *Coordinator) raftConfig(hlog hclog.Logger) *raft.Config {
