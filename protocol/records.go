@@ -35,7 +35,7 @@ func RecordTimestamps(b []byte, h *BatchHeader, fn func(offsetDelta int32, ts in
 		defer putBuffer(buf)
 		var err error
 		if *buf, err = decompress((*buf)[:0], h.Compression(), body, maxDecompressed); err != nil {
-			return err
+			return fmt.Errorf("%w: %v", ErrCorruptBatch, err)
 		}
 		body = *buf
 	}
@@ -54,7 +54,8 @@ func RecordTimestamps(b []byte, h *BatchHeader, fn func(offsetDelta int32, ts in
 }
 
 // Records decodes the records of an uncompressed or compressed v2 batch. A
-// batch whose records do not match its header is an error as a whole.
+// batch whose records do not match its header (count, offset deltas 0, 1,
+// 2…) is an error as a whole.
 func Records(batch []byte) ([]kmsg.Record, error) {
 	h, err := ParseBatchHeader(batch)
 	if err != nil {
@@ -62,10 +63,17 @@ func Records(batch []byte) ([]kmsg.Record, error) {
 	}
 	body, err := decompress(nil, h.Compression(), batch[BatchHeaderSize:h.Size()], maxDecompressed)
 	if err != nil {
-		return nil, err
+		return nil, Errorf(CorruptMessage, "%v", err)
 	}
 	var out []kmsg.Record
-	err = walkRecords(body, h.NumRecords, func(record) bool { return true })
+	i := int32(0)
+	err = walkRecords(body, h.NumRecords, func(r record) bool {
+		i++
+		return r.offsetDelta == i-1
+	})
+	if err == nil && i < h.NumRecords {
+		err = fmt.Errorf("record %d has offset delta other than %d", i-1, i-1)
+	}
 	for len(body) > 0 && err == nil {
 		length, n := varint32(body)
 		var r kmsg.Record
@@ -132,10 +140,10 @@ func decompress(dst []byte, codec int, b []byte, limit int) ([]byte, error) {
 	case CompressionZstd:
 		dst, err = unzstd(dst, b, limit)
 	default:
-		return nil, fmt.Errorf("%w: unknown compression codec %d", ErrCorruptBatch, codec)
+		return nil, fmt.Errorf("unknown compression codec %d", codec)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: decompressing codec %d: %v", ErrCorruptBatch, codec, err)
+		return nil, fmt.Errorf("decompressing codec %d: %v", codec, err)
 	}
 	return dst, nil
 }

@@ -56,14 +56,14 @@ func (e *RecordErrors) Unwrap() error { return e.Err }
 // nil when the batch may be stored.
 func ValidateBatch(b []byte, opts *ValidateOptions) error {
 	h, err := ParseBatchHeader(b)
+	if err == nil && h.Size() != len(b) {
+		err = fmt.Errorf("%w: batch length %d with %d bytes present", ErrCorruptBatch, h.Length, len(b)-LogOverhead)
+	}
+	if err == nil {
+		err = VerifyCRC(b, &h)
+	}
 	if err != nil {
-		return Errorf(CorruptMessage, "%s: %v", opts.TopicPartition, err)
-	}
-	if h.Size() != len(b) {
-		return Errorf(CorruptMessage, "%s: batch length %d with %d bytes present", opts.TopicPartition, h.Length, len(b)-LogOverhead)
-	}
-	if err := VerifyCRC(b, &h); err != nil {
-		return Errorf(CorruptMessage, "%s: %v", opts.TopicPartition, err)
+		return fmt.Errorf("%s: %w", opts.TopicPartition, err)
 	}
 	if err := checkBatchHeader(&h, opts); err != nil {
 		return err
