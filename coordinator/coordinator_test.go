@@ -13,7 +13,7 @@ import (
 	"github.com/gokafka/gokafka/protocol"
 )
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,7 +28,7 @@ func quietLogger() *slog.Logger {
 }
 
 // testConfigs returns configs for n voters with their own dirs and ports.
-func testConfigs(t *testing.T, n int) []Config {
+func testConfigs(t testing.TB, n int) []Config {
 	var voters []Voter
 	for i := range n {
 		voters = append(voters, Voter{ID: int32(i + 1), Addr: freeAddr(t)})
@@ -45,7 +45,7 @@ func testConfigs(t *testing.T, n int) []Config {
 	return cfgs
 }
 
-func start(t *testing.T, cfg Config) *Coordinator {
+func start(t testing.TB, cfg Config) *Coordinator {
 	t.Helper()
 	c, err := New(cfg, quietLogger())
 	if err != nil {
@@ -60,7 +60,7 @@ func start(t *testing.T, cfg Config) *Coordinator {
 	return c
 }
 
-func register(t *testing.T, c *Coordinator, ids ...int32) {
+func register(t testing.TB, c *Coordinator, ids ...int32) {
 	t.Helper()
 	for _, id := range ids {
 		err := c.RegisterBroker(context.Background(), BrokerRegistration{ID: id, Listeners: []Endpoint{{Name: "PLAINTEXT", Host: "h", Port: 9092}}})

@@ -19,4 +19,51 @@
 //     enabled for the topic).
 //   - Producer-ID blocks never overlap: NextProducerID only grows.
 //   - Topic IDs are never reused, even for a re-created name.
+//   - Every topic name in an image passes protocol.ValidTopicName, is not
+//     __cluster_metadata and collides with no other ('.' read as '_').
+//
+// # Controller RPCs
+//
+// Controller operations asked of a node that is not the active controller
+// are forwarded over the controller listener: a connection whose first
+// byte is 0x02 (0x01 is Raft), then Kafka frames in both directions, one
+// answer per request, in order. All integers are big-endian.
+//
+//	request  = size:int32 api_key:int16 api_version:int16 correlation_id:int32
+//	           client_id:int16-length string  tagged_fields(=0x00)  body
+//	response = size:int32 correlation_id:int32 tagged_fields  [body]
+//
+// size counts the bytes after itself and is at most 104857600
+// (socket.request.max.bytes' default); a larger one, or a header that
+// cannot be read, closes the connection. Buffers grow as bytes arrive.
+// Bodies are kmsg's encodings of Kafka's messages, at exactly these
+// versions (all flexible); any other key or version is answered with
+// UNSUPPORTED_VERSION, a body that does not decode with INVALID_REQUEST:
+//
+//	operation               message (key)                     version
+//	register broker         BrokerRegistration (62)           0
+//	heartbeat               BrokerHeartbeat (63)              0
+//	controlled shutdown     BrokerHeartbeat, WantShutdown     0
+//	allocate producer ids   AllocateProducerIds (67)          0
+//	alter ISR               AlterPartition (56), by name      1
+//	join as non-voter       ControllerRegistration (70)       0  one listener: the node's controller address
+//	create topics           CreateTopics (19)                 7
+//	delete topics           DeleteTopics (20), by name        6
+//	create partitions       CreatePartitions (37)             3
+//	alter topic configs     AlterConfigs (33), TOPIC          2  replaces all overrides, hence not Incremental
+//	alter broker configs    AlterConfigs (33), BROKER         2  "" names the cluster default
+//	describe quorum         DescribeQuorum (55), __cluster_metadata-0   1
+//	barrier                 DescribeQuorum (55), no topics    1
+//	elect leaders           ElectLeaders (43)                 2
+//	reassign partitions     AlterPartitionReassignments (45)  0
+//
+// The response header's tagged fields carry what KRaft's messages leave to
+// the metadata log: tag 0, a uvarint, is the Raft index of the change (the
+// forwarding node waits until it has applied it, so its next read sees
+// the change); tag 1 is the error of the whole operation, an int16 Kafka
+// error code followed by the message's bytes. An answer with tag 1 may
+// have no body; otherwise the body carries the per-topic or per-partition
+// outcomes. The controller checks every field before use, and names again
+// in the state machine (validate in commands_check.go), which skips with
+// an ERROR line any command that fails.
 package coordinator

@@ -3,18 +3,16 @@ package coordinator
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -25,49 +23,48 @@ import (
 // its own image has applied the change, so that the caller's next read of
 // the metadata on this node sees it.
 //
-// The wire format is a 4-byte length and a JSON body each way: the
-// operations carry our own Go types (registrations, topic specs, results
-// with error codes), and JSON keeps them readable in a packet capture.
+// Each operation travels as one of Kafka's own messages, framed as Kafka
+// frames them (rpc_codec.go, rpc_messages.go; the layout is in doc.go).
 
 const connRPC byte = 0x02
 
 // rpcRequest is one controller operation.
 type rpcRequest struct {
 	Op           string
-	Registration *BrokerRegistration    `json:",omitempty"`
-	BrokerID     int32                  `json:",omitempty"`
-	Specs        []CreateTopicSpec      `json:",omitempty"`
-	ValidateOnly bool                   `json:",omitempty"`
-	Names        []string               `json:",omitempty"`
-	Alter        *AlterPartition        `json:",omitempty"`
-	Addr         string                 `json:",omitempty"` // join: the non-voter's controller address
-	Grow         []CreatePartitionsSpec `json:",omitempty"`
-	Configs      map[string]string      `json:",omitempty"`
-	Elect        []PartitionRef         `json:",omitempty"`
-	Unclean      bool                   `json:",omitempty"`
-	Applied      uint64                 `json:",omitempty"` // heartbeat: the sender's applied index
-	Reassign     []Reassignment         `json:",omitempty"`
+	Registration *BrokerRegistration
+	BrokerID     int32
+	Specs        []CreateTopicSpec
+	ValidateOnly bool
+	Names        []string
+	Alter        *AlterPartition
+	Addr         string // join: the non-voter's controller address
+	Grow         []CreatePartitionsSpec
+	Configs      map[string]string
+	Elect        []PartitionRef
+	Unclean      bool
+	Applied      uint64 // heartbeat: the sender's applied index
+	Reassign     []Reassignment
 }
 
 // rpcResponse is the controller's answer. Code and Msg carry a whole-
 // operation error; Results the per-topic outcomes.
 type rpcResponse struct {
-	Index   uint64 `json:",omitempty"` // Raft index of the change, 0 if none
-	First   int64  `json:",omitempty"`
-	Count   int32  `json:",omitempty"`
+	Index   uint64 // Raft index of the change, 0 if none
+	First   int64
+	Count   int32
 	Results []rpcResult
 	// Partitions are per-partition outcomes (ElectLeaders).
-	Partitions []PartitionResult `json:",omitempty"`
-	Quorum     *QuorumState      `json:",omitempty"`
-	Code       int16             `json:",omitempty"`
-	Msg        string            `json:",omitempty"`
+	Partitions []PartitionResult
+	Quorum     *QuorumState
+	Code       int16
+	Msg        string
 }
 
 type rpcResult struct {
 	Name string
 	ID   [16]byte
-	Code int16  `json:",omitempty"`
-	Msg  string `json:",omitempty"`
+	Code int16
+	Msg  string
 }
 
 const (
@@ -198,6 +195,8 @@ type forwarder struct {
 	addr string
 	nc   net.Conn
 	r    *bufio.Reader
+	// correlationID numbers requests on nc; an answer must carry its own.
+	correlationID int32
 }
 
 // forward sends req to the Raft leader's controller listener. A transport
@@ -236,11 +235,7 @@ func (c *Coordinator) forward(ctx context.Context, req *rpcRequest) (rpcResponse
 		deadline = time.Now().Add(rpcDefaultDeadline)
 	}
 	f.nc.SetDeadline(deadline)
-	var resp rpcResponse
-	err := writeFrame(f.nc, req)
-	if err == nil {
-		err = readFrame(f.r, &resp)
-	}
+	resp, err := f.roundTrip(req)
 	if err != nil {
 		f.nc.Close()
 		f.nc = nil
@@ -249,8 +244,42 @@ func (c *Coordinator) forward(ctx context.Context, req *rpcRequest) (rpcResponse
 	return resp, nil
 }
 
+// roundTrip sends req as its Kafka message and reads the answer.
+func (f *forwarder) roundTrip(req *rpcRequest) (rpcResponse, error) {
+	op, ok := rpcOps[req.Op]
+	if !ok {
+		return rpcResponse{}, fmt.Errorf("no wire form for controller operation %q", req.Op)
+	}
+	kreq := op.request(req)
+	f.correlationID++
+	if _, err := f.nc.Write(appendRPCRequest(nil, f.correlationID, kreq)); err != nil {
+		return rpcResponse{}, err
+	}
+	frame, err := readRPCFrame(f.r)
+	if err != nil {
+		return rpcResponse{}, err
+	}
+	var resp rpcResponse
+	corr, body, err := parseRPCResponse(frame, &resp)
+	switch {
+	case err != nil:
+		return rpcResponse{}, err
+	case corr != f.correlationID:
+		return rpcResponse{}, fmt.Errorf("%w: correlation id %d, want %d", errRPCFrame, corr, f.correlationID)
+	case resp.Code != 0:
+		return resp, nil // the error is the answer; a body adds nothing
+	}
+	kresp := kreq.ResponseKind()
+	if err := kresp.ReadFrom(body); err != nil {
+		return rpcResponse{}, fmt.Errorf("%w: %s: %v", errRPCFrame, kmsg.NameForKey(kreq.Key()), err)
+	}
+	return resp, op.result(kresp, &resp)
+}
+
 // serveRPC answers forwarded operations on one connection, in order. A
-// panic is a bug: it is logged with its stack and costs only this
+// frame that cannot be read closes the connection; one that can gets an
+// answer, an error code when it asks for something malformed or unknown.
+// A panic is a bug: it is logged with its stack and costs only this
 // connection, never the process.
 func (c *Coordinator) serveRPC(nc net.Conn) {
 	defer nc.Close()
@@ -261,67 +290,39 @@ func (c *Coordinator) serveRPC(nc net.Conn) {
 		}
 	}()
 	r := bufio.NewReader(nc)
+	var out []byte
 	for {
-		var req rpcRequest
-		if err := readFrame(r, &req); err != nil {
+		frame, err := readRPCFrame(r)
+		if err == nil {
+			out, err = c.answer(out[:0], frame)
+		}
+		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				c.log.Warn("controller rpc: closing connection", "remote", nc.RemoteAddr().String(), "err", err)
 			}
 			return
 		}
-		resp := errResponse(notController(c))
-		if c.ctrl.isActive() {
-			resp = c.handle(&req)
-		}
-		if err := writeFrame(nc, resp); err != nil {
+		if _, err := nc.Write(out); err != nil {
 			return
 		}
 	}
 }
 
-func writeFrame(w io.Writer, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
+// answer appends the response to one request frame.
+func (c *Coordinator) answer(dst, frame []byte) ([]byte, error) {
+	corr, req, err := decodeRPCRequest(frame)
+	switch {
+	case errors.Is(err, errRPCFrame):
+		return nil, err
+	case err != nil:
+		resp := errResponse(err)
+		return appendRPCResponse(dst, corr, &resp, nil), nil
 	}
-	frame := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(body)), uint32(len(body)))
-	_, err = w.Write(append(frame, body...))
-	return err
-}
-
-func readFrame(r io.Reader, v any) error {
-	var size [4]byte
-	if _, err := io.ReadFull(r, size[:]); err != nil {
-		return err
+	resp := errResponse(notController(c))
+	if c.ctrl.isActive() {
+		resp = c.handle(req)
 	}
-	n := binary.BigEndian.Uint32(size[:])
-	if n > rpcMaxFrame {
-		return fmt.Errorf("frame of %d bytes exceeds %d", n, rpcMaxFrame)
-	}
-	body, err := readGrowing(r, int(n))
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(body, v)
-}
-
-// readGrowing reads n bytes into a buffer that starts at rpcReadChunk and
-// doubles as bytes arrive: what a peer makes us allocate is bounded by
-// what it sends, not by what it claims.
-func readGrowing(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, 0, min(n, rpcReadChunk))
-	for len(buf) < n {
-		have := len(buf)
-		buf = slices.Grow(buf, min(n, max(2*have, rpcReadChunk))-have)
-		buf = buf[:min(n, cap(buf))]
-		if _, err := io.ReadFull(r, buf[have:]); err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, fmt.Errorf("reading a %d-byte frame: %w", n, err)
-		}
-	}
-	return buf, nil
+	return appendRPCResponse(dst, corr, &resp, rpcOps[req.Op].respond(req, &resp)), nil
 }
 
 // BrokerRegistration is what a broker announces when it starts.
