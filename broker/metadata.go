@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -16,6 +18,7 @@ func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.Metadat
 	md := b.coord.Metadata()
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if !all {
+		req.Topics = uniqueTopics(req.Topics)
 		md = b.autoCreateForMetadata(md, req)
 	}
 	resp.Brokers = b.brokerList(md, c.listener)
@@ -34,10 +37,39 @@ func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.Metadat
 		}
 		return resp
 	}
+	resp.Topics = make([]kmsg.MetadataResponseTopic, 0, len(req.Topics))
 	for _, rt := range req.Topics {
 		resp.Topics = append(resp.Topics, requestedTopicMetadata(md, rt))
 	}
+	req.Topics = nil // the answer holds what it needs: free the array before it is encoded
 	return resp
+}
+
+// uniqueTopics drops repeated names and IDs from the request, as Kafka
+// reads the requested topics into a set: a request naming one topic a
+// million times is answered once. Sorting in place and compacting costs no
+// memory beyond the request itself; the answer's order is the set's, as in
+// Kafka, not the request's.
+func uniqueTopics(topics []kmsg.MetadataRequestTopic) []kmsg.MetadataRequestTopic {
+	slices.SortFunc(topics, compareRequestedTopics)
+	out := slices.CompactFunc(topics, func(a, b kmsg.MetadataRequestTopic) bool {
+		return compareRequestedTopics(a, b) == 0
+	})
+	return slices.Clip(out)
+}
+
+// compareRequestedTopics orders topics asked by ID before those asked by
+// name, each by its key.
+func compareRequestedTopics(a, b kmsg.MetadataRequestTopic) int {
+	switch {
+	case a.Topic == nil && b.Topic == nil:
+		return bytes.Compare(a.TopicID[:], b.TopicID[:])
+	case a.Topic == nil:
+		return -1
+	case b.Topic == nil:
+		return 1
+	}
+	return strings.Compare(*a.Topic, *b.Topic)
 }
 
 // requestedTopicMetadata answers one requested topic, by name or by ID.
