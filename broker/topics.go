@@ -161,9 +161,11 @@ func handleDeleteTopics(b *Broker, c *conn, req *kmsg.DeleteTopicsRequest) *kmsg
 			t = md.TopicByID(rt.TopicID)
 		}
 		switch {
-		case t != nil && protocol.IsInternalTopic(t.Name):
+		case t != nil && (protocol.IsInternalTopic(t.Name) || t.Name == protocol.ClusterMetadataTopic):
 			// Kafka's tools refuse this too: the group coordinator's
-			// state (every committed offset) lives there.
+			// state (every committed offset) lives there. A
+			// __cluster_metadata topic, created before the name was
+			// reserved, has the Raft store for its directory.
 			out.ErrorCode = int16(protocol.InvalidTopicException)
 			msg := "Topic " + t.Name + " is an internal topic and cannot be deleted"
 			out.ErrorMessage = &msg
