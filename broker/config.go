@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -64,6 +65,26 @@ type Config struct {
 	// MaxInFlightPerConn bounds the responses queued on one connection; a
 	// client pipelining beyond it is simply not read until one is written.
 	MaxInFlightPerConn int
+
+	// Limits on what clients may hold, with Kafka's keys and defaults.
+	// QueuedMaxRequestBytes is queued.max.request.bytes: the bytes of
+	// requests read but not yet answered, across all connections; reading
+	// waits while they are spent. -1 (or 0) = unbounded.
+	QueuedMaxRequestBytes int64
+	// MaxConnections is max.connections; MaxConnectionsPerIP is
+	// max.connections.per.ip, with max.connections.per.ip.overrides by IP
+	// address. A connection beyond them is closed as it is accepted.
+	MaxConnections              int
+	MaxConnectionsPerIP         int
+	MaxConnectionsPerIPOverride map[netip.Addr]int
+	// ConnectionsMaxIdle is connections.max.idle.ms: a connection with no
+	// request in flight that sends nothing for this long is closed.
+	// Zero or negative never closes one.
+	ConnectionsMaxIdle time.Duration
+	// FetchMaxBytes is fetch.max.bytes: the most record bytes one fetch
+	// response carries, whatever the request asks (the first batch of
+	// the first partition excepted, so that a consumer always progresses).
+	FetchMaxBytes int32
 }
 
 // DefaultConfig returns Kafka's defaults for a broker with id 1 listening on
@@ -93,6 +114,11 @@ func DefaultConfig() Config {
 		GroupMaxSessionTimeout:        30 * time.Minute,
 		GroupMaxSize:                  math.MaxInt32,
 		MaxInFlightPerConn:            64,
+		QueuedMaxRequestBytes:         -1,
+		MaxConnections:                math.MaxInt32,
+		MaxConnectionsPerIP:           math.MaxInt32,
+		ConnectionsMaxIdle:            10 * time.Minute,
+		FetchMaxBytes:                 55 << 20,
 	}
 }
 
@@ -117,6 +143,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("num.io.threads %d: must be at least 1", c.NumIOThreads)
 	case c.MaxInFlightPerConn < 1:
 		return fmt.Errorf("max in-flight requests per connection %d: must be at least 1", c.MaxInFlightPerConn)
+	case c.MaxConnections < 0:
+		return fmt.Errorf("max.connections %d: must not be negative", c.MaxConnections)
+	case c.MaxConnectionsPerIP < 0:
+		return fmt.Errorf("max.connections.per.ip %d: must not be negative", c.MaxConnectionsPerIP)
+	case c.FetchMaxBytes < 0:
+		return fmt.Errorf("fetch.max.bytes %d: must not be negative", c.FetchMaxBytes)
 	}
 	seen := map[int]string{}
 	for _, l := range c.Listeners {

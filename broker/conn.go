@@ -1,11 +1,12 @@
 package broker
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -30,6 +31,9 @@ type response struct {
 	// For request metrics: when the request was read, when its handler
 	// returned (set before the slot is queued) and when it completed.
 	read, handled, completed time.Time
+	// booked is what the request took of queued.max.request.bytes, given
+	// back when its response leaves the queue.
+	booked int64
 }
 
 func newResponse(hdr protocol.RequestHeader, read time.Time) *response {
@@ -52,13 +56,25 @@ func (r *response) complete(msg kmsg.Response) {
 // conn is one client connection: a reader goroutine that parses and
 // dispatches requests in arrival order, and a writer goroutine that sends
 // responses in that same order (nats-server's readLoop/writeLoop split).
+//
+// An idle connection holds no buffer: frames are read straight from the
+// socket into a buffer of their own, and responses are encoded into a
+// pooled buffer that goes back to the pool whenever the queue runs dry.
 type conn struct {
 	b        *Broker
 	nc       net.Conn
-	listener string // listener name the client connected through
+	ip       netip.Addr // counted against max.connections.per.ip
+	listener string     // listener name the client connected through
 	log      *slog.Logger
 	queue    chan *response
 	quit     chan struct{} // closed when the reader stops: parked responses are abandoned
+
+	// idleMu orders the read deadline that enforces connections.max.idle.ms:
+	// it runs only while the reader waits for a frame and no response is
+	// pending, whichever goroutine sees that state last.
+	idleMu   sync.Mutex
+	pending  int  // responses queued and not yet sent
+	awaiting bool // the reader waits for the next frame's size
 }
 
 func (c *conn) serve() {
@@ -73,27 +89,86 @@ func (c *conn) serve() {
 	close(c.quit)
 	close(c.queue)
 	<-writerDone
+	for resp := range c.queue { // what the writer left when it stopped
+		c.b.budget.release(resp.booked)
+	}
 	c.b.forgetConn(c)
 }
 
 func (c *conn) readLoop() {
-	r := bufio.NewReaderSize(c.nc, 64<<10)
 	for {
-		frame, err := protocol.ReadFrame(r, c.b.cfg.SocketRequestMaxBytes, nil)
+		c.awaitFrame(true)
+		size, err := protocol.ReadFrameSize(c.nc, c.b.cfg.SocketRequestMaxBytes)
+		c.awaitFrame(false)
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				c.log.Info("closing connection", "err", err)
-			}
+			c.logReadError(err)
+			return
+		}
+		if !c.b.budget.book(c.b.ctx, int64(size)) {
+			return // the broker is closing
+		}
+		frame, err := protocol.ReadFrameBody(c.nc, size, nil)
+		if err != nil {
+			c.b.budget.release(int64(size))
+			c.logReadError(err)
 			return
 		}
 		resp, ok := c.handleFrame(frame, time.Now())
 		if resp != nil {
+			resp.booked = int64(size)
+			c.addPending(1)
 			c.queue <- resp
+		} else {
+			c.b.budget.release(int64(size))
 		}
 		if !ok {
 			return
 		}
 	}
+}
+
+func (c *conn) logReadError(err error) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.log.Info("closing idle connection", "connections.max.idle.ms", c.b.cfg.ConnectionsMaxIdle.Milliseconds())
+	case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
+		c.log.Info("closing connection", "err", err)
+	}
+}
+
+// awaitFrame records whether the reader waits for the next frame.
+func (c *conn) awaitFrame(awaiting bool) {
+	c.idleMu.Lock()
+	defer c.idleMu.Unlock()
+	c.awaiting = awaiting
+	c.armIdleLocked()
+}
+
+// addPending counts responses queued (+1) and sent (-1).
+func (c *conn) addPending(delta int) {
+	c.idleMu.Lock()
+	defer c.idleMu.Unlock()
+	c.pending += delta
+	c.armIdleLocked()
+}
+
+// armIdleLocked sets the read deadline of connections.max.idle.ms while
+// the connection is idle and clears it otherwise.
+func (c *conn) armIdleLocked() {
+	idle := c.b.cfg.ConnectionsMaxIdle
+	switch {
+	case idle <= 0:
+	case c.awaiting && c.pending == 0:
+		c.nc.SetReadDeadline(time.Now().Add(idle))
+	default:
+		c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+// sent is called by the writer for each response taken off the queue.
+func (c *conn) sent(resp *response) {
+	c.b.budget.release(resp.booked)
+	c.addPending(-1)
 }
 
 // handleFrame parses and dispatches one request. It returns the response
@@ -134,28 +209,48 @@ func (c *conn) handleFrame(frame []byte, read time.Time) (resp *response, ok boo
 	return resp, true
 }
 
+// respBufs holds encoding buffers for responses, shared by connections so
+// that an idle one holds none.
+var respBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledRespBuf is the largest buffer put back in respBufs; the buffer
+// of a large fetch response is left to the garbage collector.
+const maxPooledRespBuf = 1 << 20
+
 func (c *conn) writeLoop() {
-	w := bufio.NewWriterSize(c.nc, 64<<10)
-	var buf []byte
+	var buf *[]byte // nil while nothing is waiting to be written
+	defer func() {
+		if buf != nil {
+			respBufs.Put(buf)
+		}
+	}()
 	for resp := range c.queue {
 		select {
 		case <-resp.done:
 		case <-c.quit:
+			c.b.budget.release(resp.booked)
 			return // nobody is left to read what is still parked
 		}
 		dequeued := time.Now()
 		if resp.msg != nil {
-			buf = protocol.AppendResponse(buf[:0], resp.hdr, resp.msg)
-			if _, err := w.Write(buf); err != nil {
-				c.drain()
-				return
+			if buf == nil {
+				buf = respBufs.Get().(*[]byte)
 			}
+			*buf = protocol.AppendResponse(*buf, resp.hdr, resp.msg)
 		}
+		c.sent(resp)
 		c.observe(resp, dequeued)
-		// Flush only when nothing else is ready, so pipelined responses
+		// Write only when nothing else is ready, so pipelined responses
 		// share a syscall.
-		if len(c.queue) == 0 || resp.closeConn {
-			if err := w.Flush(); err != nil {
+		if buf != nil && (len(c.queue) == 0 || resp.closeConn || len(*buf) >= maxPooledRespBuf) {
+			_, err := c.nc.Write(*buf)
+			if cap(*buf) > maxPooledRespBuf {
+				*buf = nil
+			}
+			*buf = (*buf)[:0]
+			respBufs.Put(buf)
+			buf = nil
+			if err != nil {
 				c.drain()
 				return
 			}
@@ -166,14 +261,14 @@ func (c *conn) writeLoop() {
 			return
 		}
 	}
-	w.Flush()
 }
 
 // drain consumes the queue after a write failure so that the reader never
 // blocks on a full queue; the connection is already closed.
 func (c *conn) drain() {
 	c.nc.Close()
-	for range c.queue {
+	for resp := range c.queue {
+		c.b.budget.release(resp.booked)
 	}
 }
 

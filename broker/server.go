@@ -2,9 +2,11 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,14 +31,20 @@ type Broker struct {
 	// Replication throttles (throttle.go).
 	leaderQuota, followerQuota *quota
 
+	budget *requestBudget // queued.max.request.bytes; nil = unbounded
+
 	mu        sync.Mutex
 	listeners []net.Listener
 	conns     map[*conn]struct{}
-	closed    bool
-	wg        sync.WaitGroup
-	ctx       context.Context
-	cancel    context.CancelFunc
-	ready     atomic.Bool
+	connsByIP map[netip.Addr]int
+	// acceptErrs holds, by listener name, the error its accept keeps
+	// failing with (out of file descriptors); empty while all accept.
+	acceptErrs map[string]error
+	closed     bool
+	wg         sync.WaitGroup
+	ctx        context.Context
+	cancel     context.CancelFunc
+	ready      atomic.Bool
 }
 
 // New creates a broker over an opened log manager and a started
@@ -54,6 +62,10 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		conns:  map[*conn]struct{}{},
 		ctx:    ctx,
 		cancel: cancel,
+		budget: newRequestBudget(cfg.QueuedMaxRequestBytes),
+
+		connsByIP:  map[netip.Addr]int{},
+		acceptErrs: map[string]error{},
 
 		leaderQuota:   newQuota(),
 		followerQuota: newQuota(),
@@ -94,34 +106,117 @@ func (b *Broker) Start(ctx context.Context) error {
 // Ready reports whether the broker is registered and serving.
 func (b *Broker) Ready() bool { return b.ready.Load() }
 
+// AcceptError reports why a client listener cannot accept connections
+// (typically: out of file descriptors), nil while every listener accepts.
+// /readyz answers 503 with it.
+func (b *Broker) AcceptError() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	for name, err := range b.acceptErrs {
+		errs = append(errs, fmt.Errorf("listener %s cannot accept connections: %w", name, err))
+	}
+	return errors.Join(errs...)
+}
+
+// acceptLoop serves one listener until Close. A failing accept backs off,
+// 5 ms doubling to 1 s as net/http does, and retries for ever: running out
+// of file descriptors (EMFILE, ENFILE) passes once connections close.
 func (b *Broker) acceptLoop(ln net.Listener, name string) {
 	defer b.wg.Done()
+	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
-		if err != nil {
+		if errors.Is(err, net.ErrClosed) {
 			return // closed by Close
+		}
+		if err != nil {
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			b.acceptFailed(name, err)
+			select {
+			case <-time.After(delay):
+				continue
+			case <-b.ctx.Done():
+				return
+			}
+		}
+		if delay > 0 {
+			delay = 0
+			b.acceptRecovered(name)
 		}
 		b.tuneSocket(nc)
 		c := &conn{
 			b:        b,
 			nc:       nc,
+			ip:       remoteIP(nc),
 			listener: name,
 			log:      b.log.With("remote", nc.RemoteAddr().String(), "listener", name),
 			queue:    make(chan *response, b.cfg.MaxInFlightPerConn),
 			quit:     make(chan struct{}),
 		}
-		b.mu.Lock()
-		if b.closed {
-			b.mu.Unlock()
+		if !b.admit(c) {
 			nc.Close()
-			return
+			continue
 		}
-		b.conns[c] = struct{}{}
-		b.counters.connectionsCreated.Add(1)
-		b.wg.Add(1)
-		b.mu.Unlock()
 		go c.serve()
 	}
+}
+
+// acceptFailed records the error a listener's accept fails with, logging
+// only the first of a run.
+func (b *Broker) acceptFailed(name string, err error) {
+	b.mu.Lock()
+	_, failing := b.acceptErrs[name]
+	b.acceptErrs[name] = err
+	b.mu.Unlock()
+	if !failing {
+		b.log.Error("accepting connections failed; retrying with backoff", "listener", name, "err", err)
+	}
+}
+
+func (b *Broker) acceptRecovered(name string) {
+	b.mu.Lock()
+	delete(b.acceptErrs, name)
+	b.mu.Unlock()
+	b.log.Info("accepting connections again", "listener", name)
+}
+
+// admit registers c unless the broker is closing or c would exceed
+// max.connections or max.connections.per.ip (or the override for its
+// address); Kafka closes such a connection at accept.
+func (b *Broker) admit(c *conn) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	perIP := b.cfg.MaxConnectionsPerIP
+	if n, ok := b.cfg.MaxConnectionsPerIPOverride[c.ip]; ok {
+		perIP = n
+	}
+	switch {
+	case len(b.conns) >= b.cfg.MaxConnections:
+		c.log.Info("closing connection: max.connections reached", "max", b.cfg.MaxConnections)
+		return false
+	case b.connsByIP[c.ip] >= perIP:
+		c.log.Info("closing connection: max.connections.per.ip reached", "ip", c.ip, "max", perIP)
+		return false
+	}
+	b.conns[c] = struct{}{}
+	b.connsByIP[c.ip]++
+	b.counters.connectionsCreated.Add(1)
+	b.wg.Add(1)
+	return true
+}
+
+// remoteIP is the peer's address without port, IPv4-mapped addresses
+// unmapped so that one host counts once.
+func remoteIP(nc net.Conn) netip.Addr {
+	ap, err := netip.ParseAddrPort(nc.RemoteAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 func (b *Broker) tuneSocket(nc net.Conn) {
@@ -141,6 +236,9 @@ func (b *Broker) tuneSocket(nc net.Conn) {
 func (b *Broker) forgetConn(c *conn) {
 	b.mu.Lock()
 	delete(b.conns, c)
+	if b.connsByIP[c.ip]--; b.connsByIP[c.ip] <= 0 {
+		delete(b.connsByIP, c.ip)
+	}
 	b.mu.Unlock()
 }
 

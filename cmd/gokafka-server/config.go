@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -189,6 +190,14 @@ var settings = []setting{
 	{key: "socket.send.buffer.bytes", def: "102400", parse: number(-1, maxInt32, func(b *build, n int) { b.cfg.Broker.SocketSendBufferBytes = n })},
 	{key: "socket.receive.buffer.bytes", def: "102400", parse: number(-1, maxInt32, func(b *build, n int) { b.cfg.Broker.SocketReceiveBufferBytes = n })},
 	{key: "socket.request.max.bytes", def: "104857600", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.SocketRequestMaxBytes = n })},
+	{key: "queued.max.request.bytes", def: "-1", parse: number(math.MinInt64, maxInt64, func(b *build, n int64) { b.cfg.Broker.QueuedMaxRequestBytes = n })},
+	{key: "max.connections", def: "2147483647", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.MaxConnections = n })},
+	{key: "max.connections.per.ip", def: "2147483647", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.MaxConnectionsPerIP = n })},
+	{key: "max.connections.per.ip.overrides", parse: parseConnectionOverrides},
+	{key: "connections.max.idle.ms", def: "600000", parse: number(math.MinInt64, maxInt64, func(b *build, ms int64) {
+		b.cfg.Broker.ConnectionsMaxIdle = time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+	})},
+	{key: "fetch.max.bytes", def: "57671680", parse: number(0, maxInt32, func(b *build, n int32) { b.cfg.Broker.FetchMaxBytes = n })},
 	{key: "num.network.threads", def: "3", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumNetworkThreads = n })},
 	{key: "num.io.threads", def: "8", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumIOThreads = n })},
 
@@ -514,6 +523,35 @@ func parseRatio(b *build, v string) error {
 		return errors.New("must be a number from 0 to 1")
 	}
 	b.log().MinCleanableDirtyRatio = f
+	return nil
+}
+
+// parseConnectionOverrides reads max.connections.per.ip.overrides,
+// "host:count,...": each host (an address, or a name resolved now, as
+// Kafka resolves it at startup) gets its own per-IP limit.
+func parseConnectionOverrides(b *build, v string) error {
+	overrides := map[netip.Addr]int{}
+	for _, item := range splitList(v) {
+		i := strings.LastIndex(item, ":")
+		if i <= 0 {
+			return fmt.Errorf("%s is not host:count", item)
+		}
+		host := strings.Trim(strings.TrimSpace(item[:i]), "[]")
+		n, err := strconv.Atoi(strings.TrimSpace(item[i+1:]))
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s: the count must be a whole number, at least 0", item)
+		}
+		addrs, err := net.LookupHost(host)
+		if err != nil {
+			return fmt.Errorf("%s: %w", item, err)
+		}
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				overrides[ip.Unmap()] = n
+			}
+		}
+	}
+	b.cfg.Broker.MaxConnectionsPerIPOverride = overrides
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -181,6 +182,14 @@ func TestKeys(t *testing.T) {
 		{"socket.send.buffer.bytes=-1", func(c *serverConfig) any { return c.Broker.SocketSendBufferBytes }, -1},
 		{"socket.receive.buffer.bytes=65536", func(c *serverConfig) any { return c.Broker.SocketReceiveBufferBytes }, 65536},
 		{"socket.request.max.bytes=1000", func(c *serverConfig) any { return c.Broker.SocketRequestMaxBytes }, int32(1000)},
+		{"queued.max.request.bytes=500000000", func(c *serverConfig) any { return c.Broker.QueuedMaxRequestBytes }, int64(500000000)},
+		{"max.connections=1000", func(c *serverConfig) any { return c.Broker.MaxConnections }, 1000},
+		{"max.connections.per.ip=5", func(c *serverConfig) any { return c.Broker.MaxConnectionsPerIP }, 5},
+		{"max.connections.per.ip.overrides=127.0.0.1:7, [::1]:8", func(c *serverConfig) any { return c.Broker.MaxConnectionsPerIPOverride },
+			map[netip.Addr]int{netip.MustParseAddr("127.0.0.1"): 7, netip.MustParseAddr("::1"): 8}},
+		{"connections.max.idle.ms=1500", func(c *serverConfig) any { return c.Broker.ConnectionsMaxIdle }, 1500 * time.Millisecond},
+		{"connections.max.idle.ms=-1", func(c *serverConfig) any { return c.Broker.ConnectionsMaxIdle }, -time.Millisecond},
+		{"fetch.max.bytes=1048576", func(c *serverConfig) any { return c.Broker.FetchMaxBytes }, int32(1048576)},
 		{"num.network.threads=5", func(c *serverConfig) any { return c.Broker.NumNetworkThreads }, 5},
 		{"num.io.threads=16", func(c *serverConfig) any { return c.Broker.NumIOThreads }, 16},
 		{"replica.lag.time.max.ms=10000", func(c *serverConfig) any { return c.Broker.ReplicaLagTimeMax }, 10 * time.Second},
@@ -263,6 +272,10 @@ func TestBadValues(t *testing.T) {
 		{"log.segment.bytes=10", "log.segment.bytes=10", "at least 14"},
 		{"log.retention.ms=soon", "log.retention.ms=soon", "not a whole number"},
 		{"socket.send.buffer.bytes=-2", "socket.send.buffer.bytes=-2", "at least -1"},
+		{"max.connections.per.ip=-1", "max.connections.per.ip=-1", "at least 0"},
+		{"max.connections.per.ip.overrides=127.0.0.1", "max.connections.per.ip.overrides=127.0.0.1", "not host:count"},
+		{"max.connections.per.ip.overrides=127.0.0.1:-3", "max.connections.per.ip.overrides=127.0.0.1:-3", "at least 0"},
+		{"fetch.max.bytes=-1", "fetch.max.bytes=-1", "at least 0"},
 		{"auto.create.topics.enable=yes", "auto.create.topics.enable=yes", "true or false"},
 		{"log.message.timestamp.type=createtime", "log.message.timestamp.type=createtime", "CreateTime, LogAppendTime"},
 		{"log.cleanup.policy=archive", "log.cleanup.policy=archive", `unknown policy "archive"`},

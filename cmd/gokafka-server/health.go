@@ -22,9 +22,9 @@ import (
 )
 
 // readiness is /readyz: nil when the node is a current member of the
-// metadata quorum and, on a broker, serving with every partition it holds
-// a replica of online (led by someone), so that an orchestrator sends
-// clients only where they can be served. The error says what is missing.
+// metadata quorum and, on a broker, serving (its listeners accepting) with
+// every partition it holds a replica of online (led by someone), so that
+// an orchestrator sends clients only where they can be served. The error says what is missing.
 func readiness(coord *coordinator.Coordinator, b *broker.Broker, id int32) func() error {
 	return func() error {
 		if err := coord.Health(); err != nil {
@@ -35,6 +35,9 @@ func readiness(coord *coordinator.Coordinator, b *broker.Broker, id int32) func(
 		}
 		if !b.Ready() {
 			return errors.New("broker is not registered and serving yet")
+		}
+		if err := b.AcceptError(); err != nil {
+			return err // out of file descriptors: clients cannot connect
 		}
 		offline := 0
 		for _, t := range coord.Metadata().Topics {
