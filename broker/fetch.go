@@ -16,6 +16,18 @@ type fetchTarget struct {
 	out *kmsg.FetchResponseTopicPartition
 }
 
+// Fetch, every version the table in protocol/versions.go serves.
+//
+// Behavior:
+//   - The response carries at most min(request max_bytes, fetch.max.bytes)
+//     record bytes (fetch.max.bytes alone before v3), each partition at most
+//     its partition max_bytes; the first batch of the first partition with
+//     data is returned whole even when larger, so a consumer always
+//     progresses (batches are bounded by max.message.bytes on append).
+//   - min_bytes is capped by that limit. A fetch that finds less waits up to
+//     max_wait_ms (Kafka's DelayedFetch): it holds its positions, not data,
+//     counts the bytes that become readable on its partitions, reads once
+//     when it completes, and is dropped when its connection closes.
 func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.FetchResponse)
 	if req.SessionID != 0 {
@@ -37,11 +49,26 @@ func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 		b.addFetchLeaderHints(b.coord.Metadata(), c.listener, out)
 		resp.complete(out)
 	}
-	if bytes >= int(req.MinBytes) || req.MaxWaitMillis <= 0 || anyFetchError(targets) {
+	if bytes >= b.fetchMinBytes(req) || req.MaxWaitMillis <= 0 || anyFetchError(targets) {
 		finish()
 		return
 	}
-	b.parkFetch(req, targets, finish)
+	b.parkFetch(c, req, targets, bytes, finish)
+}
+
+// fetchMaxBytes is the response limit: the request's max_bytes (v3+), never
+// above fetch.max.bytes.
+func (b *Broker) fetchMaxBytes(req *kmsg.FetchRequest) int32 {
+	if req.Version < 3 {
+		return b.cfg.FetchMaxBytes
+	}
+	return max(min(req.MaxBytes, b.cfg.FetchMaxBytes), 0)
+}
+
+// fetchMinBytes is min_bytes capped by the response limit, as in Kafka, so
+// that no fetch waits for more than it may carry.
+func (b *Broker) fetchMinBytes(req *kmsg.FetchRequest) int {
+	return int(min(req.MinBytes, b.fetchMaxBytes(req)))
 }
 
 // resolveFetch builds the response skeleton and finds each partition.
@@ -102,13 +129,10 @@ func (b *Broker) noteFollowerFetch(id int32, targets []*fetchTarget) {
 }
 
 // readFetch reads every partition into the response and returns the number
-// of record bytes gathered. It may run several times for a parked fetch;
-// each run replaces the previous answer.
+// of record bytes gathered. A parked fetch runs it again when it completes;
+// that run replaces the first answer.
 func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) int {
-	budget := req.MaxBytes
-	if req.Version < 3 || budget <= 0 {
-		budget = 1<<31 - 1
-	}
+	budget := b.fetchMaxBytes(req)
 	total := 0
 	follower := fetchReplicaID(req)
 	md, now := b.coord.Metadata(), time.Now()
@@ -141,6 +165,30 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) int {
 func readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int32, minOneBatch bool) (int, error) {
 	p, op := ft.p, ft.out
 	op.RecordBatches = []byte{} // a re-read after a long-poll starts afresh; never null
+	limit, err := fetchLimit(ft, isolation, follower)
+	if err != nil {
+		return 0, err
+	}
+	offset := ft.req.FetchOffset
+	if offset >= limit || maxBytes <= 0 && !minOneBatch {
+		return 0, nil
+	}
+	res, err := p.log.Read(offset, maxBytes, limit, minOneBatch)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Records) > 0 {
+		op.RecordBatches = res.Records
+	}
+	return len(res.Records), nil
+}
+
+// fetchLimit checks that the partition can serve the fetch (leader, epoch,
+// offset in range), fills in its watermarks and returns the offset the
+// fetch may read up to: the high watermark, the last stable offset for
+// read_committed, the log end for a follower.
+func fetchLimit(ft *fetchTarget, isolation int8, follower bool) (int64, error) {
+	p, op := ft.p, ft.out
 	if err := p.checkLeaderEpoch(ft.req.CurrentLeaderEpoch); err != nil {
 		return 0, err
 	}
@@ -162,17 +210,7 @@ func readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int3
 		return 0, protocol.Errorf(protocol.OffsetOutOfRange, "%s: offset %d is outside [%d, %d]",
 			p.tp, offset, op.LogStartOffset, p.log.LogEndOffset())
 	}
-	if offset >= limit || maxBytes <= 0 && !minOneBatch {
-		return 0, nil
-	}
-	res, err := p.log.Read(offset, maxBytes, limit, minOneBatch)
-	if err != nil {
-		return 0, err
-	}
-	if len(res.Records) > 0 {
-		op.RecordBatches = res.Records
-	}
-	return len(res.Records), nil
+	return limit, nil
 }
 
 // countBytesOut adds what a consumer fetch sends to its partitions'
@@ -194,14 +232,58 @@ func anyFetchError(targets []*fetchTarget) bool {
 	return false
 }
 
+// delayedFetch is a parked fetch (Kafka's DelayedFetch). It holds the
+// positions it asked for, never record data: on each kick it counts the
+// bytes that became readable since it parked, and the partitions are read
+// once, when it completes.
+type delayedFetch struct {
+	req      *kmsg.FetchRequest
+	targets  []*fetchTarget
+	follower bool
+	gathered int // bytes readable when it parked
+	need     int
+	// Per target with a partition: its read limit and log size when the
+	// fetch parked.
+	limits, sizes []int64
+}
+
 // parkFetch waits for min bytes or max wait, woken by appends and
-// high-watermark moves on the fetched partitions (Kafka's delayed fetch).
-func (b *Broker) parkFetch(req *kmsg.FetchRequest, targets []*fetchTarget, finish func()) {
+// high-watermark moves on the fetched partitions, and gives up when the
+// connection closes. What the first read gathered is dropped: the parked
+// request keeps only its offsets.
+func (b *Broker) parkFetch(c *conn, req *kmsg.FetchRequest, targets []*fetchTarget, gathered int, finish func()) {
+	df := &delayedFetch{req: req, targets: targets, follower: fetchReplicaID(req) >= 0,
+		gathered: gathered, need: b.fetchMinBytes(req)}
 	parts := make([]*partition, len(targets))
+	df.limits, df.sizes = make([]int64, len(targets)), make([]int64, len(targets))
 	for i, ft := range targets {
 		parts[i] = ft.p
+		ft.out.RecordBatches = []byte{}
+		df.limits[i], _ = fetchLimit(ft, req.IsolationLevel, df.follower)
+		df.sizes[i] = ft.p.log.Size()
 	}
-	enough := func() bool { return b.readFetch(req, targets) >= int(req.MinBytes) || anyFetchError(targets) }
-	expire := func() { b.readFetch(req, targets) }
-	b.park(parts, time.Duration(req.MaxWaitMillis)*time.Millisecond, &b.counters.parkedFetch, enough, expire, finish)
+	complete := func() {
+		b.readFetch(req, targets)
+		finish()
+	}
+	b.parkUntil(c.quit, parts, time.Duration(req.MaxWaitMillis)*time.Millisecond,
+		&b.counters.parkedFetch, df.ready, func() {}, complete)
+}
+
+// ready reports whether the fetch can complete: a partition errs (leader
+// moved, offset out of range), or enough bytes became readable. Bytes
+// appended to a partition count once its read limit has moved past where
+// it was; a limit that moved at all makes at least one byte readable.
+func (df *delayedFetch) ready() bool {
+	total := df.gathered
+	for i, ft := range df.targets {
+		limit, err := fetchLimit(ft, df.req.IsolationLevel, df.follower)
+		if err != nil {
+			return true
+		}
+		if limit > df.limits[i] && limit > ft.req.FetchOffset {
+			total += max(int(ft.p.log.Size()-df.sizes[i]), 1)
+		}
+	}
+	return total >= df.need
 }

@@ -255,6 +255,13 @@ func (w *waiters) wake() {
 // then answers with finish. If the broker stops first nothing is sent: the
 // connection closes with it. parked counts the waiting requests.
 func (b *Broker) park(parts []*partition, timeout time.Duration, parked *atomic.Int64, done func() bool, expire, finish func()) {
+	b.parkUntil(nil, parts, timeout, parked, done, expire, finish)
+}
+
+// parkUntil is park that also gives up, sending nothing, when gone closes:
+// a parked fetch dies with its connection, as Kafka forgets a closed
+// channel's delayed requests.
+func (b *Broker) parkUntil(gone <-chan struct{}, parts []*partition, timeout time.Duration, parked *atomic.Int64, done func() bool, expire, finish func()) {
 	kick := make(chan struct{}, 1)
 	for _, p := range parts {
 		p.waiters.add(kick)
@@ -280,6 +287,8 @@ func (b *Broker) park(parts []*partition, timeout time.Duration, parked *atomic.
 			case <-timer.C:
 				expire()
 			case <-b.ctx.Done():
+				return
+			case <-gone:
 				return
 			}
 			finish()
