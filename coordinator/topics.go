@@ -272,13 +272,24 @@ func manualAssignment(md *Metadata, as []PartitionAssignment) ([][]int32, error)
 	return out, nil
 }
 
+// checkDeletable refuses an illegal name, and the internal topics: the
+// group coordinator's state (every committed offset) lives in them. The
+// broker refuses them on the Kafka API; the controller refuses them again
+// for requests that reach it directly.
+func checkDeletable(name string) error {
+	if protocol.IsInternalTopic(name) || name == protocol.ClusterMetadataTopic {
+		return protocol.Errorf(protocol.InvalidTopicException, "Topic %s is an internal topic and cannot be deleted", name)
+	}
+	return protocol.ValidTopicName(name)
+}
+
 func (c *Coordinator) deleteTopics(names []string) rpcResponse {
 	results := make([]rpcResult, len(names))
 	res, err := c.ctrl.do(func(md *Metadata) (*command, error) {
 		cmd := &command{Op: opDeleteTopics}
 		for i, name := range names {
 			results[i].Name = name
-			if err := protocol.ValidTopicName(name); err != nil {
+			if err := checkDeletable(name); err != nil {
 				results[i].fail(err)
 				continue
 			}
