@@ -253,15 +253,11 @@ func loadGroups(l *klog.Log, now time.Time, logger *slog.Logger) (groupImage, er
 // and 1 are offset commits, version 2 group metadata; a nil value deletes.
 // What cannot be read is skipped with an ERROR line naming its offset.
 func (img *groupImage) replay(batch []byte, h *protocol.BatchHeader, now time.Time, logger *slog.Logger) {
-	records, err := protocol.Records(batch)
-	if err != nil {
-		logger.Error("group load skips a batch it cannot read", "offset", h.BaseOffset, "err", err)
-		return
-	}
-	for _, r := range records {
+	err := protocol.EachRecord(batch, func(r protocol.RecordView) {
 		if len(r.Key) < 2 {
-			continue
+			return
 		}
+		var err error
 		switch binary.BigEndian.Uint16(r.Key) {
 		case 0, 1:
 			err = img.replayOffset(r.Key, r.Value)
@@ -271,6 +267,9 @@ func (img *groupImage) replay(batch []byte, h *protocol.BatchHeader, now time.Ti
 		if err != nil {
 			logger.Error("group load skips a record it cannot read", "offset", h.BaseOffset+int64(r.OffsetDelta), "err", err)
 		}
+	})
+	if err != nil {
+		logger.Error("group load skips a batch it cannot read", "offset", h.BaseOffset, "err", err)
 	}
 }
 

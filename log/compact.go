@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -116,15 +114,13 @@ func (l *Log) latestOffsets(segs []*segment) (map[string]int64, error) {
 			if h.IsControl() {
 				return nil
 			}
-			records, err := protocol.Records(b)
+			err := protocol.EachRecord(b, func(r protocol.RecordView) {
+				if r.Key != nil {
+					latest[string(r.Key)] = h.BaseOffset + int64(r.OffsetDelta)
+				}
+			})
 			if err != nil {
 				l.logUnreadable("log cleaner", h, err)
-				return nil
-			}
-			for i := range records {
-				if records[i].Key != nil {
-					latest[string(records[i].Key)] = h.BaseOffset + int64(records[i].OffsetDelta)
-				}
 			}
 			return nil
 		})
@@ -153,7 +149,7 @@ func (s *segment) writeCleaned(latest map[string]int64, horizon int64, st *Compa
 		if !h.IsControl() {
 			var err error
 			st.RecordsBefore += int64(h.NumRecords)
-			out, err = protocol.FilterBatch(b, func(r *kmsg.Record, offset int64) bool {
+			out, err = protocol.FilterBatch(b, func(r *protocol.RecordView, offset int64) bool {
 				switch {
 				case r.Key == nil:
 					return true

@@ -16,10 +16,11 @@ type KV struct {
 // BuildBatch encodes records as one uncompressed v2 batch with base offset
 // 0 (the log assigns offsets), no producer id and every record stamped ts.
 func BuildBatch(ts int64, records []KV) []byte {
-	rs := make([]kmsg.Record, len(records))
+	var body []byte
 	for i, kv := range records {
-		rs[i] = kmsg.Record{OffsetDelta: int32(i), Key: kv.Key, Value: kv.Value}
-		rs[i].Length = int32(len(rs[i].AppendTo(nil)) - 1) // the length varint itself is 1 byte while 0
+		r := kmsg.Record{OffsetDelta: int32(i), Key: kv.Key, Value: kv.Value}
+		r.Length = int32(len(r.AppendTo(nil)) - 1) // the length varint itself is 1 byte while 0
+		body = r.AppendTo(body)
 	}
 	return encodeBatch(kmsg.RecordBatch{
 		PartitionLeaderEpoch: -1,
@@ -29,33 +30,34 @@ func BuildBatch(ts int64, records []KV) []byte {
 		ProducerID:           -1,
 		ProducerEpoch:        -1,
 		FirstSequence:        -1,
-	}, rs)
+	}, len(records), body)
 }
 
 // FilterBatch returns the batch with only the records keep accepts: batch
 // itself when it keeps them all, nil when it keeps none. A filtered batch
 // keeps its header (base offset, last offset delta, producer, timestamps),
-// so the records kept keep their offsets, as in Kafka's log cleaner; it is
-// written uncompressed.
-func FilterBatch(batch []byte, keep func(r *kmsg.Record, offset int64) bool) ([]byte, error) {
+// so the records kept keep their offsets and their bytes, as in Kafka's
+// log cleaner; it is written uncompressed.
+func FilterBatch(batch []byte, keep func(r *RecordView, offset int64) bool) ([]byte, error) {
 	h, err := ParseBatchHeader(batch)
 	if err != nil {
 		return nil, err
 	}
-	records, err := Records(batch)
-	if err != nil {
-		return nil, err
-	}
-	kept := records[:0:0]
-	for i := range records {
-		if keep(&records[i], h.BaseOffset+int64(records[i].OffsetDelta)) {
-			kept = append(kept, records[i])
+	var body []byte
+	kept, total := 0, 0
+	err = EachRecord(batch, func(r RecordView) {
+		total++
+		if keep(&r, h.BaseOffset+int64(r.OffsetDelta)) {
+			body = append(body, r.Raw...)
+			kept++
 		}
-	}
-	switch len(kept) {
-	case len(records):
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case kept == total:
 		return batch, nil
-	case 0:
+	case kept == 0:
 		return nil, nil
 	}
 	var rb kmsg.RecordBatch
@@ -63,16 +65,12 @@ func FilterBatch(batch []byte, keep func(r *kmsg.Record, offset int64) bool) ([]
 		return nil, err
 	}
 	rb.Attributes &^= AttrCompressionMask
-	return encodeBatch(rb, kept), nil
+	return encodeBatch(rb, kept, body), nil
 }
 
 // encodeBatch fills in a v2 batch's length, record count, body and CRC.
-func encodeBatch(rb kmsg.RecordBatch, records []kmsg.Record) []byte {
-	var body []byte
-	for i := range records {
-		body = records[i].AppendTo(body)
-	}
-	rb.Magic, rb.NumRecords, rb.Records = 2, int32(len(records)), body
+func encodeBatch(rb kmsg.RecordBatch, count int, body []byte) []byte {
+	rb.Magic, rb.NumRecords, rb.Records = 2, int32(count), body
 	rb.Length = int32(BatchHeaderSize - LogOverhead + len(body))
 	b := rb.AppendTo(nil)
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestBuildBatchRoundTrip builds a batch the way the group coordinator
@@ -44,7 +42,7 @@ func TestBuildBatchRoundTrip(t *testing.T) {
 func TestFilterBatch(t *testing.T) {
 	b := BuildBatch(99, []KV{{Key: []byte("a")}, {Key: []byte("b")}, {Key: []byte("c")}})
 	SetBaseOffset(b, 100)
-	keepB := func(r *kmsg.Record, offset int64) bool { return string(r.Key) == "b" && offset == 101 }
+	keepB := func(r *RecordView, offset int64) bool { return string(r.Key) == "b" && offset == 101 }
 	out, err := FilterBatch(b, keepB)
 	if err != nil {
 		t.Fatal(err)
@@ -60,10 +58,10 @@ func TestFilterBatch(t *testing.T) {
 	if err != nil || len(rs) != 1 || string(rs[0].Key) != "b" || rs[0].OffsetDelta != 1 {
 		t.Fatalf("records %+v, %v", rs, err)
 	}
-	if all, _ := FilterBatch(b, func(*kmsg.Record, int64) bool { return true }); !bytes.Equal(all, b) {
+	if all, _ := FilterBatch(b, func(*RecordView, int64) bool { return true }); !bytes.Equal(all, b) {
 		t.Fatal("keeping every record must return the batch itself")
 	}
-	if none, _ := FilterBatch(b, func(*kmsg.Record, int64) bool { return false }); none != nil {
+	if none, _ := FilterBatch(b, func(*RecordView, int64) bool { return false }); none != nil {
 		t.Fatal("keeping no record must return nil")
 	}
 }

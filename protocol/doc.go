@@ -9,7 +9,10 @@
 //     against the configured maximum (socket.request.max.bytes).
 //   - Every length and count read from the wire is checked against the bytes
 //     that remain before it is used; parsers return errors, never panic.
-//   - Record batches are never decoded here beyond their fixed 61-byte
-//     header; records are opaque bytes except where a caller explicitly asks
-//     to iterate them (timestamp lookups).
+//   - Record batches are stored as received. ValidateBatch walks a
+//     producer's records once (Kafka's LogValidator rules) without
+//     decoding them into values; the readers of stored batches (timestamp
+//     lookups, Records for the cleaner and group load) walk them the same
+//     way, bounded by the bytes present, never by the count a batch claims,
+//     and inflate compressed records to at most DefaultMaxDecompressed.
 package protocol

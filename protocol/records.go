@@ -40,12 +40,12 @@ func RecordTimestamps(b []byte, h *BatchHeader, fn func(offsetDelta int32, ts in
 		body = *buf
 	}
 	logAppend := h.Attributes&AttrTimestampType != 0
-	err := walkRecords(body, h.NumRecords, func(r record) bool {
-		ts := h.BaseTimestamp + r.timestampDelta
+	err := walkRecords(body, h.NumRecords, func(r RecordView) bool {
+		ts := h.BaseTimestamp + r.TimestampDelta
 		if logAppend {
 			ts = h.MaxTimestamp
 		}
-		return fn(r.offsetDelta, ts)
+		return fn(r.OffsetDelta, ts)
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorruptBatch, err)
@@ -53,34 +53,50 @@ func RecordTimestamps(b []byte, h *BatchHeader, fn func(offsetDelta int32, ts in
 	return nil
 }
 
-// Records decodes the records of an uncompressed or compressed v2 batch. A
-// batch whose records do not match its header (count, offset deltas 0, 1,
-// 2…) is an error as a whole.
-func Records(batch []byte) ([]kmsg.Record, error) {
+// EachRecord checks that the records of a stored batch match its header,
+// then calls fn with each in order, as a view into the batch (or into its
+// inflated records, which fn may keep). Stored batches include the
+// cleaner's output, whose offset deltas have gaps: they must rise within
+// [0, lastOffsetDelta], and the count must be the records present. A batch
+// that breaks this is refused as a whole, before fn sees any record.
+func EachRecord(batch []byte, fn func(r RecordView)) error {
 	h, err := ParseBatchHeader(batch)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	body, err := decompress(nil, h.Compression(), batch[BatchHeaderSize:h.Size()], maxDecompressed)
 	if err != nil {
-		return nil, Errorf(CorruptMessage, "%v", err)
+		return Errorf(CorruptMessage, "%v", err)
 	}
-	var out []kmsg.Record
-	i := int32(0)
-	err = walkRecords(body, h.NumRecords, func(r record) bool {
-		i++
-		return r.offsetDelta == i-1
+	prev, ok := int32(-1), true
+	err = walkRecords(body, h.NumRecords, func(r RecordView) bool {
+		ok = r.OffsetDelta > prev && r.OffsetDelta <= h.LastOffsetDelta
+		prev = r.OffsetDelta
+		return ok
 	})
-	if err == nil && i < h.NumRecords {
-		err = fmt.Errorf("record %d has offset delta other than %d", i-1, i-1)
+	if err == nil && !ok {
+		err = fmt.Errorf("offset delta %d out of order or past the last offset delta %d", prev, h.LastOffsetDelta)
 	}
-	for len(body) > 0 && err == nil {
-		length, n := varint32(body)
+	if err != nil {
+		return Errorf(CorruptMessage, "%v", err)
+	}
+	return walkRecords(body, h.NumRecords, func(r RecordView) bool { fn(r); return true })
+}
+
+// Records decodes the records of a stored batch (see EachRecord).
+func Records(batch []byte) ([]kmsg.Record, error) {
+	var out []kmsg.Record
+	var err error
+	eachErr := EachRecord(batch, func(v RecordView) {
 		var r kmsg.Record
-		if err = r.ReadFrom(body[:n+int(length)]); err == nil {
-			out = append(out, r)
+		if err == nil {
+			if err = r.ReadFrom(v.Raw); err == nil {
+				out = append(out, r)
+			}
 		}
-		body = body[n+int(length):]
+	})
+	if eachErr != nil {
+		return nil, eachErr
 	}
 	if err != nil {
 		return nil, Errorf(CorruptMessage, "record %d of the batch: %v", len(out), err)

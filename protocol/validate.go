@@ -119,11 +119,11 @@ func checkBatchHeader(h *BatchHeader, opts *ValidateOptions) error {
 func checkRecords(body []byte, h *BatchHeader, opts *ValidateOptions) error {
 	var keyless []RecordError
 	i, delta := int32(0), int32(0)
-	err := walkRecords(body, h.NumRecords, func(r record) bool {
-		if delta = r.offsetDelta; delta != i {
+	err := walkRecords(body, h.NumRecords, func(r RecordView) bool {
+		if delta = r.OffsetDelta; delta != i {
 			return false
 		}
-		if opts.Compacted && r.key == nil {
+		if opts.Compacted && r.Key == nil {
 			keyless = append(keyless, RecordError{Index: i, Message: fmt.Sprintf(
 				"Compacted topic cannot accept message without key in topic partition %s.", opts.TopicPartition)})
 		}
@@ -151,19 +151,20 @@ func recordErrorsMessage(errs []RecordError) string {
 		len(errs), strings.Join(shown, ", "))
 }
 
-// record is a view of one record's fields inside the batch's bytes.
-type record struct {
-	offsetDelta    int32
-	timestampDelta int64
-	key, value     []byte // nil when null
+// RecordView is one record seen in place, inside its batch's bytes.
+type RecordView struct {
+	OffsetDelta    int32
+	TimestampDelta int64
+	Key, Value     []byte // nil when null
+	Raw            []byte // the whole record, its length prefix included
 }
 
 // walkRecords parses the records in body, which must hold exactly count of
 // them, calling fn for each until it returns false. Every length is checked
 // against the bytes of its record before use, so the walk allocates
 // nothing and costs at most the bytes present, whatever count claims.
-func walkRecords(body []byte, count int32, fn func(r record) bool) error {
-	var r record
+func walkRecords(body []byte, count int32, fn func(r RecordView) bool) error {
+	var r RecordView
 	for i := int32(0); ; i++ {
 		if len(body) == 0 {
 			if i != count {
@@ -181,6 +182,7 @@ func walkRecords(body []byte, count int32, fn func(r record) bool) error {
 		if err := parseRecord(body[n:n+int(length)], &r); err != nil {
 			return fmt.Errorf("record %d: %w", i, err)
 		}
+		r.Raw = body[:n+int(length)]
 		if !fn(r) {
 			return nil
 		}
@@ -190,7 +192,7 @@ func walkRecords(body []byte, count int32, fn func(r record) bool) error {
 
 // parseRecord reads the fields of one record body (after its length) and
 // checks that they fill it exactly, as Kafka's DefaultRecord.readFrom does.
-func parseRecord(b []byte, r *record) error {
+func parseRecord(b []byte, r *RecordView) error {
 	if len(b) < 1 {
 		return fmt.Errorf("empty record")
 	}
@@ -199,16 +201,16 @@ func parseRecord(b []byte, r *record) error {
 	if n <= 0 {
 		return fmt.Errorf("bad timestamp delta")
 	}
-	r.timestampDelta, b = ts, b[n:]
-	if r.offsetDelta, n = varint32(b); n <= 0 {
+	r.TimestampDelta, b = ts, b[n:]
+	if r.OffsetDelta, n = varint32(b); n <= 0 {
 		return fmt.Errorf("bad offset delta")
 	}
 	b = b[n:]
 	var err error
-	if r.key, b, err = nullableBytes(b, "key"); err != nil {
+	if r.Key, b, err = nullableBytes(b, "key"); err != nil {
 		return err
 	}
-	if r.value, b, err = nullableBytes(b, "value"); err != nil {
+	if r.Value, b, err = nullableBytes(b, "value"); err != nil {
 		return err
 	}
 	headers, n := varint32(b)
