@@ -45,8 +45,12 @@ func (rm *replicaManager) get(tp klog.TopicPartition) *partition {
 // gives when there is none: UNKNOWN_TOPIC_OR_PARTITION for a partition that
 // does not exist, NOT_LEADER_OR_FOLLOWER for one held elsewhere.
 func (rm *replicaManager) local(md *coordinator.Metadata, topic string, partition int32) (*partition, error) {
-	if p := rm.get(klog.TopicPartition{Topic: topic, Partition: partition}); p != nil {
+	tp := klog.TopicPartition{Topic: topic, Partition: partition}
+	if p := rm.get(tp); p != nil {
 		return p, nil
+	}
+	if err := rm.b.logs.Offline(tp); err != nil {
+		return nil, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
 	}
 	if !partitionExists(md, topic, partition) {
 		return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", topic, partition)
@@ -149,7 +153,9 @@ func (rm *replicaManager) ensure(tp klog.TopicPartition, t *coordinator.Topic, s
 		}
 		l, err := rm.b.logs.GetOrCreate(tp, t.ID, cfg)
 		if errors.Is(err, klog.ErrTopicIDMismatch) {
-			if err := rm.b.logs.Delete(tp); err != nil {
+			// Found on disk at start: another topic of that name, which
+			// this broker never saw deleted. Kafka keeps it as stray.
+			if err := rm.b.logs.MarkStray(tp); err != nil {
 				return err
 			}
 			l, err = rm.b.logs.GetOrCreate(tp, t.ID, cfg)
@@ -189,9 +195,11 @@ func (rm *replicaManager) minISR(t *coordinator.Topic) int {
 }
 
 // removeUnwanted deletes local replicas whose topic ID md no longer holds
-// (the topic was deleted, perhaps while we were down) or no longer assigns
-// here (reassigned away). An image that reflects no Raft entry yet knows no
-// topic at all and so cannot say that any was deleted.
+// (the topic was deleted) or no longer assigns here (reassigned away). A
+// log found on disk whose topic ID md does not know (deleted while we were
+// down, or never this cluster's) is kept as stray, never deleted. An image
+// that reflects no Raft entry yet knows no topic at all and so cannot say
+// that any was deleted.
 func (rm *replicaManager) removeUnwanted(md *coordinator.Metadata) {
 	if md.AppliedIndex == 0 {
 		return
@@ -205,7 +213,14 @@ func (rm *replicaManager) removeUnwanted(md *coordinator.Metadata) {
 	}
 	rm.mu.RUnlock()
 	for _, l := range rm.b.logs.All() {
-		if tp := l.TopicPartition(); rm.get(tp) == nil && !rm.assignedHere(md, tp, l.TopicID()) {
+		tp := l.TopicPartition()
+		switch {
+		case rm.get(tp) != nil || rm.assignedHere(md, tp, l.TopicID()):
+		case md.TopicByID(l.TopicID()) == nil:
+			if err := rm.b.logs.MarkStray(tp); err != nil {
+				rm.b.log.Error("cannot set aside stray replica", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+			}
+		default:
 			gone = append(gone, tp)
 		}
 	}

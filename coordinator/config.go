@@ -26,6 +26,9 @@ type Config struct {
 	// Dir holds the Raft log, stable store and snapshots
 	// (metadata.log.dir, defaulting to the first of log.dirs).
 	Dir string
+	// ClusterID is meta.properties' cluster.id, which a new cluster is
+	// initialised with (written by gokafka-server format); "" = random.
+	ClusterID string
 
 	SessionTimeout      time.Duration // broker.session.timeout.ms
 	HeartbeatInterval   time.Duration // broker.heartbeat.interval.ms

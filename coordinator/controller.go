@@ -65,7 +65,7 @@ func (ct *controller) run(stop chan struct{}) {
 		}
 	}
 	if ct.c.Metadata().ClusterID == "" {
-		if _, err := ct.c.propose(&command{Op: opInitCluster, ClusterID: newUUID()}); err != nil {
+		if _, err := ct.c.propose(&command{Op: opInitCluster, ClusterID: ct.c.initialClusterID()}); err != nil {
 			ct.c.log.Warn("cannot initialise the cluster id", "err", err)
 			return
 		}

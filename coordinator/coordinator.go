@@ -109,6 +109,18 @@ func (c *Coordinator) openRaft() error {
 	return nil
 }
 
+// NewClusterID returns a random cluster id in Kafka's Uuid form, as
+// kafka-storage random-uuid prints it.
+func NewClusterID() string { return newUUID() }
+
+// initialClusterID is the id the controller of a new cluster records.
+func (c *Coordinator) initialClusterID() string {
+	if c.cfg.ClusterID != "" {
+		return c.cfg.ClusterID
+	}
+	return newUUID()
+}
+
 // raftStoreFile holds the Raft log and stable store inside Config.Dir.
 const raftStoreFile = "raft.db"
 

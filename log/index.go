@@ -108,6 +108,10 @@ func parseIndex(ob, tb []byte, logSize int64) (*index, error) {
 	return ix, nil
 }
 
+// WriteFileSync replaces path atomically and durably, for the files beside
+// the logs that other packages own (meta.properties).
+func WriteFileSync(path string, b []byte) error { return writeFileSync(path, b) }
+
 // writeFileSync replaces path atomically and durably: a crash leaves either
 // the old file or the new one, never half of it.
 func writeFileSync(path string, b []byte) error {

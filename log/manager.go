@@ -178,6 +178,31 @@ func (m *Manager) openExisting(dir string, tp TopicPartition, st openState) (*Lo
 	return openLog(pdir, tp, id, m.cfg.Defaults, st, m.logger)
 }
 
+// PartitionData lists what in dir is partition data of some cluster: the
+// <topic>-<partition> directories and those renamed -delete or -stray. The
+// metadata partition is not counted. A missing dir holds nothing.
+func PartitionData(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("log.dirs %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		_, ok := parseDirName(name)
+		for _, suffix := range []string{deleteDirSuffix, legacyDeleteDirSuffix, strayDirSuffix} {
+			ok = ok || strings.HasSuffix(name, suffix)
+		}
+		if e.IsDir() && ok && name != metadataPartitionDir {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
 // Dirs returns log.dirs, cleaned, in configured order.
 func (m *Manager) Dirs() []string {
 	out := make([]string, len(m.cfg.Dirs))

@@ -5,11 +5,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,11 +23,22 @@ import (
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "format":
+			return runFormat(args[1:])
+		case "random-uuid":
+			fmt.Println(coordinator.NewClusterID())
+			return 0
+		}
+	}
 	fs := flag.NewFlagSet("gokafka-server", flag.ContinueOnError)
 	configPath := fs.String("config", "", "path of server.properties (default: the embedded single-node config)")
 	probeURL := fs.String("probe", "", "GET this URL, exit 0 on 200 and 1 otherwise, and serve nothing: a container healthcheck for an image without a shell")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: gokafka-server [--config server.properties] | --probe http://127.0.0.1:9644/readyz")
+		fmt.Fprintln(fs.Output(), "usage: gokafka-server [--config server.properties] | --probe http://127.0.0.1:9644/readyz\n"+
+			"       gokafka-server format --config server.properties --cluster-id ID [--ignore-formatted]\n"+
+			"       gokafka-server random-uuid")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -54,18 +67,19 @@ func run(args []string) int {
 }
 
 // serve starts every part of the node in dependency order, waits for a
-// signal, and stops them in reverse order.
+// signal, and stops them in reverse order. Nothing in log.dirs is opened
+// before the storage identity is checked against the metadata
+// (format.go): recovery writes, and the data may not be ours.
 func serve(cfg *serverConfig, logger *slog.Logger) error {
 	start := time.Now()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	logs, err := klog.OpenManager(cfg.Log, logger.With("component", "log"))
+	id, err := checkStorage(cfg)
 	if err != nil {
-		return fmt.Errorf("opening log.dirs: %w", err)
+		return err
 	}
-	defer closeLogged(logger, "log manager", logs.Close)
-
+	cfg.Coordinator.ClusterID = id.clusterID
 	coord, err := coordinator.New(cfg.Coordinator, logger.With("component", "coordinator"))
 	if err != nil {
 		return fmt.Errorf("starting the coordinator: %w", err)
@@ -73,15 +87,10 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 	defer closeLogged(logger, "coordinator", coord.Close)
 
 	reg, requests := newRegistry(coord)
-	var b *broker.Broker
-	if cfg.hasRole("broker") {
-		cfg.Broker.Requests = requests
-		if b, err = broker.New(cfg.Broker, logs, coord, logger.With("component", "broker")); err != nil {
-			return err
-		}
-		registerBroker(reg, b, cfg.MetricsPerPartition)
-	}
-	health := newHealthServer(cfg.HTTPListener, readiness(coord, b, cfg.Broker.NodeID), reg, logger)
+	var ready atomic.Pointer[func() error] // the broker's check once it exists
+	notYet := func() error { return errors.New("opening log.dirs") }
+	ready.Store(&notYet)
+	health := newHealthServer(cfg.HTTPListener, func() error { return (*ready.Load())() }, reg, logger)
 	if err := health.start(); err != nil {
 		return err
 	}
@@ -90,6 +99,26 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 	if err := coord.WaitReady(ctx); err != nil {
 		return fmt.Errorf("waiting for the metadata quorum: %w", err)
 	}
+	if err := adoptClusterID(cfg, id, coord.Metadata().ClusterID); err != nil {
+		return err
+	}
+	logs, err := klog.OpenManager(cfg.Log, logger.With("component", "log"))
+	if err != nil {
+		return fmt.Errorf("opening log.dirs: %w", err)
+	}
+	defer closeLogged(logger, "log manager", logs.Close)
+	reg.MustRegister(&logCollector{logs: logs})
+
+	var b *broker.Broker
+	if cfg.hasRole("broker") {
+		cfg.Broker.Requests = requests
+		if b, err = broker.New(cfg.Broker, logs, coord, logger.With("component", "broker")); err != nil {
+			return err
+		}
+		registerBroker(reg, b, cfg.MetricsPerPartition)
+	}
+	check := readiness(coord, b, cfg.Broker.NodeID)
+	ready.Store(&check)
 	if b != nil {
 		if err := b.Start(ctx); err != nil {
 			b.Close()

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	klog "github.com/gokafka/gokafka/log"
+)
+
+// logCollector reports the log manager's storage health: partitions found
+// on disk that could not be opened (they answer KAFKA_STORAGE_ERROR), the
+// counterpart of Kafka's ReplicaManager OfflineReplicaCount, and failed
+// checkpoint writes, which otherwise only an ERROR line shows.
+type logCollector struct{ logs *klog.Manager }
+
+var (
+	dOfflinePartitions = desc("gokafka_log_offline_partitions", "Partitions on this broker's disks whose log could not be opened (KAFKA_STORAGE_ERROR).")
+	dCheckpointErrors  = desc("gokafka_log_checkpoint_write_errors_total", "Recovery-point and log-start-offset checkpoint writes that failed.")
+)
+
+func (lc *logCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- dOfflinePartitions
+	ch <- dCheckpointErrors
+}
+
+func (lc *logCollector) Collect(ch chan<- prometheus.Metric) {
+	metric(ch, dOfflinePartitions, prometheus.GaugeValue, float64(lc.logs.OfflineCount()))
+	metric(ch, dCheckpointErrors, prometheus.CounterValue, float64(lc.logs.CheckpointErrors()))
+}

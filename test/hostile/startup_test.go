@@ -1,0 +1,243 @@
+package hostile
+
+// Startup probes: what a clumsy operator leaves in log.dirs. A node must
+// refuse to start over data that is not its own (and touch none of it),
+// turn a corrupt store into an error exit rather than a signal, rebuild
+// what it can, and keep topic configs across a restart.
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/gokafka/gokafka/test/harness"
+)
+
+// stoppedNode starts one node, lets it create its stores and a partition,
+// and stops it cleanly.
+func stoppedNode(t *testing.T, extra ...string) (*harness.Cluster, *harness.Node) {
+	t.Helper()
+	c := harness.StartT(t, 1, extra...)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Seeds()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "mine", Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	nd := c.Nodes[0]
+	if err := nd.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	return c, nd
+}
+
+// refused starts nd and requires it to exit with status 1 (an error exit,
+// not a signal) and log a line matching every one of want.
+func refused(t *testing.T, nd *harness.Node, want ...string) {
+	t.Helper()
+	if err := nd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-nd.Exited():
+	case <-time.After(30 * time.Second):
+		nd.Kill()
+		t.Fatalf("node started over data it must refuse:\n%s", nd.Tail(20))
+	}
+	if code := nd.ExitCode(); code != 1 {
+		t.Fatalf("exit code %d, want 1 (-1 is a signal):\n%s", code, nd.Tail(20))
+	}
+	for _, line := range strings.Split(nd.Tail(5), "\n") {
+		if strings.Contains(line, "gokafka-server stopped") && containsAll(line, want) {
+			return
+		}
+	}
+	t.Fatalf("no refusal line naming %q:\n%s", want, nd.Tail(5))
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+// snapshot maps every file under dir to its contents.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			out[p] = string(b)
+		}
+		return nil
+	})
+	return out
+}
+
+func sameFiles(t *testing.T, what string, before, after map[string]string) {
+	t.Helper()
+	for p, b := range before {
+		if a, ok := after[p]; !ok || a != b {
+			t.Errorf("%s: %s changed or vanished", what, p)
+		}
+	}
+}
+
+func must(b []byte, _ error) []byte { return b }
+
+var clusterIDLine = regexp.MustCompile(`(?m)^cluster\.id=(\S+)$`)
+
+// TestStartupRefusesForeignMetaProperties points a node at a directory
+// whose meta.properties belongs to another cluster, beside a Kafka
+// partition directory: the node refuses, naming the file and both cluster
+// ids, and the foreign partition is untouched.
+func TestStartupRefusesForeignMetaProperties(t *testing.T) {
+	_, nd := stoppedNode(t)
+	meta := filepath.Join(nd.DataDir(), "meta.properties")
+	b, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatalf("no meta.properties after a first start: %v", err)
+	}
+	ours := clusterIDLine.FindSubmatch(b)
+	if ours == nil {
+		t.Fatalf("meta.properties without cluster.id:\n%s", b)
+	}
+	const foreign = "MkU3OEVBNTcwNTJENDM2Qk"
+	os.WriteFile(meta, []byte("version=1\nnode.id=1\ncluster.id="+foreign+"\ndirectory.id=J8aAPcfLQt2bqs1JT_rMgQ\n"), 0o644)
+	kafkaDir := filepath.Join(nd.DataDir(), "topic-A-0")
+	os.MkdirAll(kafkaDir, 0o755)
+	os.WriteFile(filepath.Join(kafkaDir, "00000000000000000000.log"), []byte("kafka's records"), 0o644)
+	os.WriteFile(filepath.Join(kafkaDir, "partition.metadata"), []byte("version: 0\ntopic_id: J8aAPcfLQt2bqs1JT_rMgQ\n"), 0o644)
+	before := snapshot(t, kafkaDir)
+	before[meta] = string(must(os.ReadFile(meta)))
+
+	refused(t, nd, meta, foreign, string(ours[1]))
+	after := snapshot(t, kafkaDir)
+	after[meta] = string(must(os.ReadFile(meta)))
+	sameFiles(t, "after the refusal", before, after)
+}
+
+// TestStartupRefusesDataWithoutMetadataStore removes the Raft store of a
+// node that holds partitions: starting must not bootstrap a new cluster
+// (which deleted every partition before), and nothing is deleted.
+func TestStartupRefusesDataWithoutMetadataStore(t *testing.T) {
+	_, nd := stoppedNode(t)
+	store := filepath.Join(nd.DataDir(), "__cluster_metadata-0", "raft.db")
+	if err := os.Remove(store); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, nd.DataDir())
+	refused(t, nd, "mine-0", store)
+	sameFiles(t, "after the refusal", before, snapshot(t, nd.DataDir()))
+}
+
+// TestStartupTruncatedRaftStore cuts raft.db to a fraction of its pages:
+// bbolt mapped it and the first read past its end was a SIGBUS; now it is
+// an error exit naming the file.
+func TestStartupTruncatedRaftStore(t *testing.T) {
+	_, nd := stoppedNode(t)
+	store := filepath.Join(nd.DataDir(), "__cluster_metadata-0", "raft.db")
+	for _, size := range []int64{16 << 10, 4 << 10} {
+		if err := os.Truncate(store, size); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, nd, store)
+	}
+}
+
+// TestStartupGarbageProducerSnapshot overwrites the witness partition's
+// producer-state snapshot with garbage, which once panicked the node at
+// start: it must start with a WARN, rebuild from the log and serve.
+func TestStartupGarbageProducerSnapshot(t *testing.T) {
+	tg := newTarget(t, 1)
+	nd := tg.c.Nodes[0]
+	if err := nd.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(nd.DataDir(), "witness-0", "producer-state.json")
+	if err := os.WriteFile(snap, []byte(`{"offset":3,"producers":{"1":null}}`+"\x00\xff"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(nd.Log(), "level=WARN msg=\"producer state\"") || !strings.Contains(nd.Log(), snap) {
+		t.Errorf("no WARN naming %s:\n%s", snap, nd.Tail(20))
+	}
+	tg.rss[nd.ID], _ = harness.RSS(nd.Pid())
+	tg.check()
+}
+
+// TestStartupKeepsTopicRetentionOverride is the lost-configs report: a
+// retention.ms=-1 topic with tiny segments and old records lost 4 of 5
+// records seconds after a restart, because the restarted log ran with the
+// broker's 7-day retention until the next metadata change.
+func TestStartupKeepsTopicRetentionOverride(t *testing.T) {
+	c := harness.StartT(t, 1, "log.retention.check.interval.ms=200")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Seeds()...), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	retention, segment := "-1", "100"
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"retention.ms": &retention, "segment.bytes": &segment}, "keep"); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for i := range 5 {
+		r := &kgo.Record{Topic: "keep", Value: []byte(strings.Repeat("x", 80)), Timestamp: old.Add(time.Duration(i) * time.Second)}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Close()
+	nd := c.Nodes[0]
+	if err := nd.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // ten retention checks
+	cl, err = kgo.NewClient(kgo.SeedBrokers(c.Seeds()...), kgo.ConsumeTopics("keep"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	got := 0
+	for got < 5 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of 5 records of a retention.ms=-1 topic after a restart:\n%s", got, nd.Tail(20))
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset != int64(got) {
+				t.Fatalf("record at offset %d, want %d: earlier ones deleted", r.Offset, got)
+			}
+			got++
+		})
+	}
+}
