@@ -94,7 +94,11 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 	case t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
 		return nil, res, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", name, rp.Partition)
 	}
-	p := b.replicas.get(klog.TopicPartition{Topic: name, Partition: rp.Partition})
+	tp := klog.TopicPartition{Topic: name, Partition: rp.Partition}
+	p := b.replicas.get(tp)
+	if err := b.logs.Offline(tp); p == nil && err != nil {
+		return nil, res, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
+	}
 	if p == nil || p.topicID != t.ID {
 		return nil, res, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on broker %d", name, rp.Partition, b.cfg.NodeID)
 	}

@@ -7,6 +7,7 @@ package hostile
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,8 +17,11 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/protocol/prototest"
 	"github.com/gokafka/gokafka/test/harness"
 )
 
@@ -240,4 +244,68 @@ func TestStartupKeepsTopicRetentionOverride(t *testing.T) {
 			got++
 		})
 	}
+}
+
+// TestStartupUnopenablePartitionIsStorageError makes one partition's
+// segment unreadable (a directory where the .log file was): the node must
+// start, serve its other partitions, and answer KAFKA_STORAGE_ERROR for
+// that one instead of pretending it is absent, with a metric saying so.
+func TestStartupUnopenablePartitionIsStorageError(t *testing.T) {
+	tg := newTarget(t, 1)
+	nd := tg.c.Nodes[0]
+	cl := tg.client(kgo.AllowAutoTopicCreation())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "broken", Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	if err := nd.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	seg := filepath.Join(nd.DataDir(), "broken-0", "00000000000000000000.log")
+	if err := os.Remove(seg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(seg, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cl = tg.client()
+	defer cl.Close()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = 1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "broken"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = prototest.Plain(time.Now().UnixMilli(), "v").Encode()
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl.Broker(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.KafkaStorageError.Code {
+		t.Fatalf("produce to an unopenable partition: code %d, want KAFKA_STORAGE_ERROR (56)", code)
+	}
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, "broken")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := ends.Lookup("broken", 0); !errors.Is(o.Err, kerr.KafkaStorageError) {
+		t.Fatalf("ListOffsets of an unopenable partition: %v, want KAFKA_STORAGE_ERROR", o.Err)
+	}
+	if v := harness.Metric(t, nd, "gokafka_log_offline_partitions"); v != 1 {
+		t.Fatalf("gokafka_log_offline_partitions = %v, want 1", v)
+	}
+	if _, err := os.Stat(filepath.Join(seg, "x")); err != nil {
+		t.Fatalf("the unopenable partition's files were touched: %v", err)
+	}
+	tg.rss[nd.ID], _ = harness.RSS(nd.Pid())
+	tg.check()
 }
