@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -34,6 +35,9 @@ type response struct {
 	// booked is what the request took of queued.max.request.bytes, given
 	// back when its response leaves the queue.
 	booked int64
+	// left is closed when the slot leaves the queue (sent or dropped), for
+	// a reader waiting on the previous fetch; nil for other requests.
+	left chan struct{}
 }
 
 func newResponse(hdr protocol.RequestHeader, read time.Time) *response {
@@ -75,6 +79,8 @@ type conn struct {
 	idleMu   sync.Mutex
 	pending  int  // responses queued and not yet sent
 	awaiting bool // the reader waits for the next frame's size
+
+	lastFetch *response // the reader's previous Fetch, nil before the first
 }
 
 func (c *conn) serve() {
@@ -90,7 +96,7 @@ func (c *conn) serve() {
 	close(c.queue)
 	<-writerDone
 	for resp := range c.queue { // what the writer left when it stopped
-		c.b.budget.release(resp.booked)
+		c.dropped(resp)
 	}
 	c.b.forgetConn(c)
 }
@@ -108,6 +114,9 @@ func (c *conn) readLoop() {
 			return // the broker is closing
 		}
 		frame, err := protocol.ReadFrameBody(c.nc, size, nil)
+		if err == nil && kmsg.Key(binary.BigEndian.Uint16(frame)) == kmsg.Fetch {
+			err = c.awaitLastFetch()
+		}
 		if err != nil {
 			c.b.budget.release(int64(size))
 			c.logReadError(err)
@@ -116,6 +125,9 @@ func (c *conn) readLoop() {
 		resp, ok := c.handleFrame(frame, time.Now())
 		if resp != nil {
 			resp.booked = int64(size)
+			if resp.hdr.APIKey == int16(kmsg.Fetch) {
+				resp.left, c.lastFetch = make(chan struct{}), resp
+			}
 			c.addPending(1)
 			c.queue <- resp
 		} else {
@@ -124,6 +136,25 @@ func (c *conn) readLoop() {
 		if !ok {
 			return
 		}
+	}
+}
+
+// awaitLastFetch waits until the previous Fetch on this connection has left
+// the queue. One fetch at a time per connection, as Kafka serves one request
+// per connection at a time: a fetch response holds up to fetch.max.bytes of
+// records, and a client that pipelines fetches and reads slowly must not
+// make the node hold one per slot of the queue. Kafka clients never
+// pipeline fetches to one broker, so they do not wait here.
+func (c *conn) awaitLastFetch() error {
+	if c.lastFetch == nil {
+		return nil
+	}
+	select {
+	case <-c.lastFetch.left:
+		c.lastFetch = nil
+		return nil
+	case <-c.b.ctx.Done():
+		return net.ErrClosed
 	}
 }
 
@@ -167,8 +198,17 @@ func (c *conn) armIdleLocked() {
 
 // sent is called by the writer for each response taken off the queue.
 func (c *conn) sent(resp *response) {
-	c.b.budget.release(resp.booked)
+	c.dropped(resp)
 	c.addPending(-1)
+}
+
+// dropped gives back what a slot leaving the queue held and tells a reader
+// waiting on it.
+func (c *conn) dropped(resp *response) {
+	c.b.budget.release(resp.booked)
+	if resp.left != nil {
+		close(resp.left)
+	}
 }
 
 // handleFrame parses and dispatches one request. It returns the response
@@ -228,7 +268,7 @@ func (c *conn) writeLoop() {
 		select {
 		case <-resp.done:
 		case <-c.quit:
-			c.b.budget.release(resp.booked)
+			c.dropped(resp)
 			return // nobody is left to read what is still parked
 		}
 		dequeued := time.Now()
@@ -243,6 +283,10 @@ func (c *conn) writeLoop() {
 		// Write only when nothing else is ready, so pipelined responses
 		// share a syscall.
 		if buf != nil && (len(c.queue) == 0 || resp.closeConn || len(*buf) >= maxPooledRespBuf) {
+			if idle := c.b.cfg.ConnectionsMaxIdle; idle > 0 {
+				// A client that stops reading is idle too.
+				c.nc.SetWriteDeadline(time.Now().Add(idle))
+			}
 			_, err := c.nc.Write(*buf)
 			if cap(*buf) > maxPooledRespBuf {
 				*buf = nil
@@ -268,7 +312,7 @@ func (c *conn) writeLoop() {
 func (c *conn) drain() {
 	c.nc.Close()
 	for resp := range c.queue {
-		c.b.budget.release(resp.booked)
+		c.dropped(resp)
 	}
 }
 

@@ -284,6 +284,25 @@ func TestBoundsFetchMaxBytes(t *testing.T) {
 	if got := len(resp.Topics[0].Partitions[0].RecordBatches); got < 100<<10 {
 		t.Fatalf("fetch with max_bytes 1000 answered %d bytes, want the whole first batch", got)
 	}
+	// 64 pipelined fetches from a client that reads nothing: the node holds
+	// one response's records at a time per connection, not 64.
+	nd := tg.c.Nodes[0]
+	before := heapAlloc(t, nd)
+	slow := dial(t, nd.KafkaAddr)
+	var pipelined []byte
+	for i := range 64 {
+		pipelined = append(pipelined, request(fetchRequest("big", 1<<31-1, 1<<31-1, 1, 500), int32(i))...)
+	}
+	if _, err := slow.Write(pipelined); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	grew := heapAlloc(t, nd) - before
+	t.Logf("64 pipelined 1 MiB fetches, none read: heap grew %d MiB", grew>>20)
+	if grew > 32<<20 {
+		t.Errorf("heap grew %d MiB for a client that pipelines fetches and reads nothing", grew>>20)
+	}
+	slow.Close()
 	tg.check()
 }
 
