@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -61,6 +62,10 @@ func ValidateBatch(b []byte, opts *ValidateOptions) error {
 	}
 	if err == nil {
 		err = VerifyCRC(b, &h)
+	}
+	if errors.Is(err, ErrBadMagic) {
+		// Kafka 4 takes only magic 2, and says so with INVALID_RECORD.
+		return Errorf(InvalidRecord, "%s: %v", opts.TopicPartition, err)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.TopicPartition, err)

@@ -102,6 +102,8 @@ func HostileBatches() []Hostile {
 	txn.Attributes, txn.ProducerID, txn.ProducerEpoch, txn.BaseSequence = 0x10, 1, 0, 0
 	noSeq := plain(1, 0, r0)
 	noSeq.ProducerID, noSeq.ProducerEpoch = 1, 0
+	magic1 := plain(1, 0, r0).Encode()
+	magic1[16] = 1 // outside the CRC's range
 	return []Hostile{
 		{"count lies high", plain(3, 2, r0, r1).Encode(), invalidRecord},
 		{"count lies low", plain(2, 1, r0, r1, r2).Encode(), invalidRecord},
@@ -120,6 +122,7 @@ func HostileBatches() []Hostile {
 		{"control bit", control.Encode(), invalidRecord},
 		{"transactional bit", txn.Encode(), transactionalIDAuthFailed},
 		{"producer id without sequence", noSeq.Encode(), invalidRecord},
+		{"magic 1", magic1, invalidRecord},
 	}
 }
 
