@@ -33,8 +33,9 @@
 //	           client_id:int16-length string  tagged_fields(=0x00)  body
 //	response = size:int32 correlation_id:int32 tagged_fields  [body]
 //
-// size counts the bytes after itself and is at most 104857600
-// (socket.request.max.bytes' default); a larger one, or a header that
+// size counts the bytes after itself and is at most 8 MiB (a frame costs
+// ~34 times its size once decoded; Kafka's socket.request.max.bytes would
+// allow 100 MiB); a larger one, or a header that
 // cannot be read, closes the connection. Buffers grow as bytes arrive.
 // Bodies are kmsg's encodings of Kafka's messages, at exactly these
 // versions (all flexible); any other key or version is answered with

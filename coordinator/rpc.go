@@ -84,9 +84,12 @@ const (
 	rpcAlterBrokerConfigs = "alter_broker_configs"
 	rpcReassign           = "reassign_partitions"
 	rpcDefaultDeadline    = 10 * time.Second
-	// rpcMaxFrame bounds one controller frame: socket.request.max.bytes'
-	// default, as Kafka's controller listener bounds its requests.
-	rpcMaxFrame = 104857600
+	// rpcMaxFrame bounds one controller frame. Decoding costs about 34
+	// times a frame's size, so socket.request.max.bytes' 100 MiB would let
+	// one frame cost gigabytes; the largest legitimate frame, a forwarded
+	// CreateTopics at the 10,000-partition bound of one controller
+	// operation, stays well under 8 MiB.
+	rpcMaxFrame = 8 << 20
 	// rpcReadChunk is the first buffer for a frame; it doubles as bytes
 	// arrive, so that a size prefix alone books at most this much.
 	rpcReadChunk = 64 << 10

@@ -106,34 +106,36 @@ func TestControllerCrashFrames(t *testing.T) {
 	tg.check()
 }
 
-// A size past socket.request.max.bytes closes the connection at once; 20
-// connections announcing 100 MiB each and sending nothing cost no memory
-// until bytes arrive.
+// A size past the controller's 8 MiB frame bound closes the connection at
+// once; 20 connections announcing 8 MiB each and sending nothing cost no
+// memory until bytes arrive.
 func TestControllerAnnouncedFrames(t *testing.T) {
 	tg := newTarget(t, 1)
-	nc := dialController(t, tg)
-	nc.Write([]byte{0x7f, 0xff, 0xff, 0xff}) // 2 GiB
-	nc.(*net.TCPConn).CloseWrite()
-	if !closedByPeer(nc, 5*time.Second) {
-		t.Error("a 2 GiB frame did not close the connection")
+	for _, size := range []uint32{1<<31 - 1, 8<<20 + 1} {
+		nc := dialController(t, tg)
+		nc.Write(binary.BigEndian.AppendUint32(nil, size))
+		nc.(*net.TCPConn).CloseWrite()
+		if !closedByPeer(nc, 5*time.Second) {
+			t.Errorf("a frame of %d bytes did not close the connection", size)
+		}
 	}
 	nd := tg.c.Nodes[0]
 	before := heapAlloc(t, nd)
 	var held []net.Conn
 	for range 20 {
 		nc := dialController(t, tg)
-		nc.Write(binary.BigEndian.AppendUint32(nil, 100<<20))
+		nc.Write(binary.BigEndian.AppendUint32(nil, 8<<20))
 		held = append(held, nc)
 	}
 	time.Sleep(time.Second) // let each connection's reader book what it would
 	grew := heapAlloc(t, nd) - before
-	t.Logf("20 controller connections announcing 100 MiB and sending nothing: heap grew %d KiB", grew>>10)
+	t.Logf("20 controller connections announcing 8 MiB and sending nothing: heap grew %d KiB", grew>>10)
 	if grew > 16<<20 {
 		t.Errorf("heap grew %d MiB for frames of which no byte arrived", grew>>20)
 	}
 	for i, nc := range held {
 		if closedByPeer(nc, 50*time.Millisecond) {
-			t.Errorf("connection %d announcing 100 MiB was closed before its bytes could arrive", i)
+			t.Errorf("connection %d announcing 8 MiB was closed before its bytes could arrive", i)
 		}
 	}
 	tg.check() // and RSS grew by less than 256 MiB with the 20 connections open
