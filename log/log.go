@@ -63,6 +63,7 @@ type Log struct {
 	lastFlush      time.Time
 	producers      *producerState
 	epochs         *epochCache
+	deleted        []pendingDeletion // segment files awaiting file.delete.delay.ms
 	closed         bool
 }
 
@@ -191,7 +192,8 @@ func (l *Log) listSegments() ([]int64, error) {
 	for _, e := range entries {
 		name := e.Name()
 		stem := strings.TrimSuffix(strings.TrimSuffix(name, ".timeindex"), ".index")
-		if strings.HasSuffix(name, ".tmp") || (stem != name && !logs[stem]) {
+		// .deleted files were due for removal when the broker stopped.
+		if strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) || (stem != name && !logs[stem]) {
 			os.Remove(filepath.Join(l.dir, name))
 		}
 	}

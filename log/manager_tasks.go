@@ -153,22 +153,35 @@ func (m *Manager) deleteLater(path string) {
 	m.deletions.pending = append(m.deletions.pending, pendingDeletion{path: path, due: time.Now().Add(delay)})
 }
 
+// deleteDue removes the directories and segment files whose
+// log.segment.delete.delay.ms has passed.
 func (m *Manager) deleteDue(now time.Time) {
 	m.deletions.mu.Lock()
 	var due []string
-	kept := m.deletions.pending[:0]
-	for _, p := range m.deletions.pending {
+	due, m.deletions.pending = splitDue(m.deletions.pending, now)
+	m.deletions.mu.Unlock()
+	for _, p := range due {
+		m.removeDeleted(p)
+	}
+	for _, l := range m.All() {
+		if err := l.RemoveDeleted(now); err != nil {
+			m.logger.Error("removing deleted segment files", "partition", l.tp.String(), "err", err)
+		}
+	}
+}
+
+// splitDue returns the paths due at now and the deletions still waiting.
+func splitDue(pending []pendingDeletion, now time.Time) ([]string, []pendingDeletion) {
+	var due []string
+	kept := pending[:0]
+	for _, p := range pending {
 		if now.Before(p.due) {
 			kept = append(kept, p)
 		} else {
 			due = append(due, p.path)
 		}
 	}
-	m.deletions.pending = kept
-	m.deletions.mu.Unlock()
-	for _, p := range due {
-		m.removeDeleted(p)
-	}
+	return due, kept
 }
 
 func (m *Manager) removeDeleted(path string) {

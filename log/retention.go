@@ -1,7 +1,9 @@
 package log
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -32,7 +34,7 @@ func (l *Log) DeleteOldSegments(now time.Time) (int, error) {
 		if reason == "" {
 			break
 		}
-		if err := s.remove(); err != nil {
+		if err := l.removeLater(s); err != nil {
 			return deleted, err
 		}
 		l.segments = l.segments[1:]
@@ -43,6 +45,36 @@ func (l *Log) DeleteOldSegments(now time.Time) (int, error) {
 			"reason", reason, "log_start_offset", l.logStartOffset)
 	}
 	return deleted, nil
+}
+
+// removeLater retires a segment as Kafka does: its files are renamed
+// .deleted at once and removed after file.delete.delay.ms (RemoveDeleted).
+// The caller holds mu.
+func (l *Log) removeLater(s *segment) error {
+	if l.cfg.FileDeleteDelayMs <= 0 {
+		return s.remove()
+	}
+	paths, err := s.markDeleted()
+	due := time.Now().Add(time.Duration(l.cfg.FileDeleteDelayMs) * time.Millisecond)
+	for _, p := range paths {
+		l.deleted = append(l.deleted, pendingDeletion{path: p, due: due})
+	}
+	return err
+}
+
+// RemoveDeleted removes the .deleted segment files whose delay has passed.
+func (l *Log) RemoveDeleted(now time.Time) error {
+	l.mu.Lock()
+	var due []string
+	due, l.deleted = splitDue(l.deleted, now)
+	l.mu.Unlock()
+	var errs []error
+	for _, p := range due {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (l *Log) retentionReason(s *segment, total int64, now time.Time) string {

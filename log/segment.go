@@ -269,14 +269,37 @@ func (s *segment) seal() error {
 
 func (s *segment) close() error { return s.f.Close() }
 
+func (s *segment) files() []string { return []string{s.logPath(), s.indexPath(), s.timeIndexPath()} }
+
 // remove deletes the segment's files.
 func (s *segment) remove() error {
 	s.f.Close()
 	var errs []error
-	for _, p := range []string{s.logPath(), s.indexPath(), s.timeIndexPath()} {
+	for _, p := range s.files() {
 		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deletedSuffix marks the files of a segment that retention removed,
+// kept for file.delete.delay.ms as Kafka keeps them.
+const deletedSuffix = ".deleted"
+
+// markDeleted closes the segment and renames its files with deletedSuffix,
+// returning the new paths.
+func (s *segment) markDeleted() ([]string, error) {
+	s.f.Close()
+	var out []string
+	var errs []error
+	for _, p := range s.files() {
+		switch err := os.Rename(p, p+deletedSuffix); {
+		case err == nil:
+			out = append(out, p+deletedSuffix)
+		case !os.IsNotExist(err):
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
 }

@@ -189,3 +189,42 @@ func TestDeleteWaitsAndStrayIsKept(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionKeepsDeletedSegmentsForTheDelay checks
+// log.segment.delete.delay.ms: retention renames a segment's files
+// .deleted, removes them only once the delay has passed, and a restart
+// removes what a stop left behind.
+func TestRetentionKeepsDeletedSegmentsForTheDelay(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.SegmentBytes, cfg.RetentionBytes, cfg.FileDeleteDelayMs = 200, 400, 60000
+	l := openTest(t, dir, cfg, true)
+	for range 30 {
+		mustAppend(t, l, prototest.Plain(time.Now().UnixMilli(), "0123456789012345678901234567890123456789").Encode())
+	}
+	if n, err := l.DeleteOldSegments(time.Now()); err != nil || n == 0 {
+		t.Fatalf("retention deleted %d segments: %v", n, err)
+	}
+	deleted, _ := filepath.Glob(filepath.Join(dir, "*.log"+deletedSuffix))
+	if len(deleted) == 0 {
+		t.Fatal("retention removed segment files at once, not renamed .deleted")
+	}
+	l.RemoveDeleted(time.Now())
+	if still, _ := filepath.Glob(filepath.Join(dir, "*"+deletedSuffix)); len(still) < len(deleted) {
+		t.Fatal(".deleted files removed before the delay")
+	}
+	l.RemoveDeleted(time.Now().Add(time.Minute))
+	if still, _ := filepath.Glob(filepath.Join(dir, "*"+deletedSuffix)); len(still) != 0 {
+		t.Fatalf("after the delay: %v", still)
+	}
+	mustAppend(t, l, prototest.Plain(time.Now().UnixMilli(), strings.Repeat("x", 300)).Encode())
+	l.DeleteOldSegments(time.Now())
+	if left, _ := filepath.Glob(filepath.Join(dir, "*"+deletedSuffix)); len(left) == 0 {
+		t.Fatal("nothing left .deleted for the restart to remove")
+	}
+	l.Close()
+	openTest(t, dir, cfg, true).Close()
+	if still, _ := filepath.Glob(filepath.Join(dir, "*"+deletedSuffix)); len(still) != 0 {
+		t.Fatalf("a restart kept %v", still)
+	}
+}
