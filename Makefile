@@ -90,6 +90,8 @@ bench:
 # out in the middle of minimising an input; that run is repeated once, and
 # any other failure (a crasher, written to testdata/fuzz) fails at once.
 FUZZ_TARGETS := ./protocol:FuzzReadFrame ./protocol:FuzzParseRequest ./protocol:FuzzNextBatch \
+	./protocol:FuzzValidateBatch ./protocol:FuzzStoredRecords ./broker:FuzzGroupReplay \
+	./coordinator:FuzzRPCCodec ./coordinator:FuzzRPCHandle \
 	./properties:FuzzParse ./cmd/gokafka-server:FuzzParseConfig ./log:FuzzRecover
 
 fuzz:

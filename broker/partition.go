@@ -128,6 +128,8 @@ func (p *partition) state() (leader, epoch int32) {
 
 // appendAsLeader appends records from a producer. With acks=all the ISR must
 // hold at least min.insync.replicas members before anything is written.
+// Its callers have checked each batch's CRC (produce, with
+// protocol.ValidateBatch) or computed it (the group coordinator).
 func (p *partition) appendAsLeader(records []byte, acks int16) (klog.AppendResult, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -139,7 +141,7 @@ func (p *partition) appendAsLeader(records []byte, acks int16) (klog.AppendResul
 		return klog.AppendResult{}, protocol.Errorf(protocol.NotEnoughReplicas,
 			"%s: ISR %v is smaller than min.insync.replicas %d", p.tp, p.isr, p.minISR)
 	}
-	res, err := p.log.Append(records, klog.AppendOptions{LeaderEpoch: p.leaderEpoch, AssignOffsets: true})
+	res, err := p.log.Append(records, klog.AppendOptions{LeaderEpoch: p.leaderEpoch, AssignOffsets: true, CRCVerified: true})
 	if err != nil {
 		return res, err
 	}
