@@ -1,6 +1,9 @@
 package coordinator
 
 import (
+	"bytes"
+	"encoding/binary"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,17 +74,58 @@ func TestCorruptRaftStoreIsAnError(t *testing.T) {
 	}
 }
 
+// boltMetaPage builds a meta page by the layout in boltcheck.go, so that
+// the check is pinned to bytes and not only to what bbolt writes today.
+func boltMetaPage(pageSize uint32, root, freelist, pgid, tx uint64) []byte {
+	b := make([]byte, pageSize)
+	le := binary.LittleEndian
+	m := b[boltMetaOffset:]
+	le.PutUint32(m, boltMagic)
+	le.PutUint32(m[4:], boltVersion)
+	le.PutUint32(m[8:], pageSize)
+	le.PutUint64(m[16:], root)
+	le.PutUint64(m[32:], freelist)
+	le.PutUint64(m[40:], pgid)
+	le.PutUint64(m[48:], tx)
+	h := fnv.New64a()
+	h.Write(m[:boltMetaSize])
+	le.PutUint64(m[boltMetaSize:], h.Sum64())
+	return b
+}
+
+// TestBoltMetaGoldenBytes checks the hand-built layout against bbolt's own
+// file and the size rule on it.
+func TestBoltMetaGoldenBytes(t *testing.T) {
+	good := writeBoltStore(t, t.TempDir())
+	m, err := parseBoltMeta(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built := boltMetaPage(m.pageSize, m.root, m.freelist, m.pgid, m.tx); !bytes.Equal(built[boltMetaOffset:boltMetaOffset+boltMetaSize+8], good[boltMetaOffset:boltMetaOffset+boltMetaSize+8]) {
+		t.Fatalf("meta layout differs from bbolt's:\n%x\n%x", built[16:88], good[16:88])
+	}
+	head := append(boltMetaPage(4096, 3, 2, 4, 1), boltMetaPage(4096, 3, 2, 8, 2)...)
+	if err := checkBoltBytes(head, 8*4096); err != nil {
+		t.Fatalf("8 pages present: %v", err)
+	}
+	if err := checkBoltBytes(head, 8*4096-1); err == nil {
+		t.Fatal("newest meta claims 8 pages, file holds less, yet accepted")
+	}
+}
+
 // FuzzBoltMeta feeds the first pages of a bbolt file and its claimed size
 // to the check that runs before bbolt maps it.
 func FuzzBoltMeta(f *testing.F) {
-	good := writeBoltStore(f, f.TempDir())
-	f.Add(good[:8192], int64(len(good)))
-	f.Add(good[:8192], int64(4096))
+	f.Add(append(boltMetaPage(4096, 3, 2, 4, 1), boltMetaPage(4096, 3, 2, 8, 2)...), int64(8*4096))
+	f.Add(boltMetaPage(512, 1, 0, 2, 0), int64(512))
 	f.Add([]byte("garbage"), int64(7))
 	f.Fuzz(func(t *testing.T, head []byte, size int64) {
-		if size < int64(len(head)) {
-			size = int64(len(head))
+		size = max(size, int64(len(head)))
+		if checkBoltBytes(head, size) != nil {
+			return
 		}
-		checkBoltBytes(head, size)
+		if _, err := parseBoltMeta(head); err != nil && len(head) < 2*boltMinPageSize {
+			t.Fatal("accepted a file with no valid meta page")
+		}
 	})
 }
