@@ -118,7 +118,11 @@ func (l *Log) loadSegments(st openState) error {
 		l.segments = append(l.segments, s)
 		var cut int64
 		if st.clean || (i+1 < len(bases) && bases[i+1] <= st.recoveryPoint) {
-			err = s.load(l.cfg.IndexIntervalBytes, l.allowGaps())
+			var rebuilt error
+			if rebuilt, err = s.load(l.cfg.IndexIntervalBytes, l.allowGaps()); rebuilt != nil {
+				l.logger.Warn("rebuilt an unreadable index from the log", "partition", l.tp.String(),
+					"segment", segmentName(base), "err", rebuilt)
+			}
 		} else {
 			cut, err = l.recoverSegment(s)
 		}

@@ -218,20 +218,20 @@ var errOffsetsBroken = errors.New("batch offsets do not continue the segment's")
 
 // load settles a segment after a clean shutdown from its index files,
 // reading only the batches after the last index entry. Anything that does
-// not add up falls back to a full recover.
-func (s *segment) load(indexInterval int32, gaps bool) error {
+// not add up falls back to a full recover; rebuilt then says why.
+func (s *segment) load(indexInterval int32, gaps bool) (rebuilt, err error) {
 	ix, err := readIndex(s.indexPath(), s.timeIndexPath(), s.size)
 	if err != nil {
-		_, err = s.recover(indexInterval, gaps)
-		return err
+		_, rerr := s.recover(indexInterval, gaps)
+		return err, rerr
 	}
 	s.ix = ix
 	pos := ix.lookup(math.MaxUint32)
 	for pos < s.size {
 		h, err := s.readHeader(pos)
 		if err != nil || pos+int64(h.Size()) > s.size {
-			_, err = s.recover(indexInterval, gaps)
-			return err
+			_, rerr := s.recover(indexInterval, gaps)
+			return fmt.Errorf("the index points at no whole batch at byte %d", pos), rerr
 		}
 		s.nextOffset = h.LastOffset() + 1
 		pos += int64(h.Size())
@@ -242,7 +242,7 @@ func (s *segment) load(indexInterval int32, gaps bool) error {
 	if n := len(ix.times); n > 0 {
 		s.maxTs, s.maxTsOffset = ix.times[n-1].ts, s.base+int64(ix.times[n-1].rel)
 	}
-	return nil
+	return nil, nil
 }
 
 // truncateTo removes every batch holding offsets at or past offset.

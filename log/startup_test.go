@@ -1,7 +1,9 @@
 package log
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,5 +228,36 @@ func TestRetentionKeepsDeletedSegmentsForTheDelay(t *testing.T) {
 	openTest(t, dir, cfg, true).Close()
 	if still, _ := filepath.Glob(filepath.Join(dir, "*"+deletedSuffix)); len(still) != 0 {
 		t.Fatalf("a restart kept %v", still)
+	}
+}
+
+// TestGarbageIndexIsRebuiltWithWarning overwrites a cleanly closed
+// segment's .index with entries past the log: the log must come back
+// whole, rebuilt from the records, saying so at WARN.
+func TestGarbageIndexIsRebuiltWithWarning(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, DefaultConfig(), true)
+	for range 5 {
+		mustAppend(t, l, prototest.Plain(1, "a", "b").Encode())
+	}
+	ixPath := l.active().indexPath()
+	l.Close()
+	if err := os.WriteFile(ixPath, []byte("\x00\x00\x00\x01\xff\xff\xff\xff"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	l, err := openLog(dir, tp0, [16]byte{1}, DefaultConfig(), openState{clean: true}, slog.New(slog.NewTextHandler(&out, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.LogEndOffset() != 10 {
+		t.Fatalf("log end %d after a garbage index, want 10", l.LogEndOffset())
+	}
+	if r, err := l.Read(4, 1<<20, 10, true); err != nil || len(offsetsIn(t, r.Records)) == 0 {
+		t.Fatalf("read through the rebuilt index: %v", err)
+	}
+	if !strings.Contains(out.String(), "level=WARN") || !strings.Contains(out.String(), "index") {
+		t.Fatalf("no WARN about the index:\n%s", out.String())
 	}
 }
