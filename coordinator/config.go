@@ -30,6 +30,11 @@ type Config struct {
 	// initialised with (written by gokafka-server format); "" = random.
 	ClusterID string
 
+	// ConnectionsMaxIdle closes a controller RPC connection that sends no
+	// request for this long (connections.max.idle.ms); 0 never does. A
+	// forwarder whose connection was closed dials again.
+	ConnectionsMaxIdle time.Duration
+
 	SessionTimeout      time.Duration // broker.session.timeout.ms
 	HeartbeatInterval   time.Duration // broker.heartbeat.interval.ms
 	ProducerIDBlockSize int64         // producer ids handed out per AllocateProducerIds
@@ -61,6 +66,7 @@ func DefaultConfig() Config {
 		ListenAddr:               ":9093",
 		AdvertisedAddr:           "localhost:9093",
 		Dir:                      "./data/__cluster_metadata-0",
+		ConnectionsMaxIdle:       10 * time.Minute,
 		SessionTimeout:           9 * time.Second,
 		HeartbeatInterval:        2 * time.Second,
 		ProducerIDBlockSize:      1000,

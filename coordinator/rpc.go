@@ -295,6 +295,9 @@ func (c *Coordinator) serveRPC(nc net.Conn) {
 	r := bufio.NewReader(nc)
 	var out []byte
 	for {
+		if idle := c.cfg.ConnectionsMaxIdle; idle > 0 {
+			nc.SetReadDeadline(time.Now().Add(idle))
+		}
 		frame, err := readRPCFrame(r)
 		if err == nil {
 			out, err = c.answer(out[:0], frame)

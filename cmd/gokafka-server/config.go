@@ -195,9 +195,11 @@ var settings = []setting{
 	{key: "max.connections.per.ip", def: "2147483647", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.MaxConnectionsPerIP = n })},
 	{key: "max.connections.per.ip.overrides", parse: parseConnectionOverrides},
 	{key: "connections.max.idle.ms", def: "600000", parse: number(math.MinInt64, maxInt64, func(b *build, ms int64) {
-		b.cfg.Broker.ConnectionsMaxIdle = time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+		idle := time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+		b.cfg.Broker.ConnectionsMaxIdle, b.cfg.Coordinator.ConnectionsMaxIdle = idle, max(idle, 0)
 	})},
 	{key: "fetch.max.bytes", def: "57671680", parse: number(0, maxInt32, func(b *build, n int32) { b.cfg.Broker.FetchMaxBytes = n })},
+	{key: "max.incremental.fetch.session.cache.slots", def: "1000", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.FetchSessionCacheSlots = n })},
 	{key: "num.network.threads", def: "3", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumNetworkThreads = n })},
 	{key: "num.io.threads", def: "8", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumIOThreads = n })},
 

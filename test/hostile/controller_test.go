@@ -7,13 +7,16 @@ package hostile
 // these probes only show that parsing it is safe.
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -170,6 +173,40 @@ func TestControllerTopicNames(t *testing.T) {
 	resp := kmsg.DeleteTopicsResponse{Version: 6}
 	if err := resp.ReadFrom(body); code != 0 || err != nil || len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 17 {
 		t.Errorf("delete ../../escaped: code %d, %v, %+v", code, err, resp.Topics)
+	}
+	tg.check()
+}
+
+// connections.max.idle.ms holds on the controller port too: a controller
+// connection that sends nothing is closed, and the brokers' forwarders,
+// whose connections idle out alike, dial again when next needed.
+func TestControllerIdleConnection(t *testing.T) {
+	tg := newTarget(t, 3, "connections.max.idle.ms=1000")
+	nc := dialController(t, tg)
+	start := time.Now()
+	if !closedByPeer(nc, 10*time.Second) {
+		t.Fatal("an idle controller connection stayed open past connections.max.idle.ms=1000")
+	}
+	t.Logf("idle controller connection closed after %v", time.Since(start).Round(time.Millisecond))
+	time.Sleep(1500 * time.Millisecond) // every forwarder's connection idles out too
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, nd := range tg.c.Nodes {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(nd.KafkaAddr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = fmt.Sprintf("after-idle-%d", nd.ID), 1, 3
+		req.Topics = append(req.Topics, rt)
+		// Metadata names the answering broker as the controller, so kgo
+		// sends this to nd, which forwards it unless it is the controller.
+		resp, err := req.RequestWith(ctx, cl)
+		cl.Close()
+		if err != nil || len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 {
+			t.Fatalf("create through node %d after the idle timeout: %v %+v", nd.ID, err, resp)
+		}
 	}
 	tg.check()
 }
