@@ -20,6 +20,7 @@ func consoleProducerCommand(std *stdio, args []string) error {
 	topic := f.String("topic", "", "REQUIRED: the topic to produce to")
 	var props listFlag
 	f.Var(&props, "property", "parse.key=true, key.separator=<sep> (repeatable)")
+	f.Var(&props, "reader-property", "Kafka 4's name for --property")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -75,6 +76,7 @@ func consoleConsumerCommand(std *stdio, args []string) error {
 	timeoutMs := f.Int("timeout-ms", 0, "exit when no record arrives for this long")
 	var props listFlag
 	f.Var(&props, "property", "print.key, print.partition, print.offset, print.timestamp (true/false), key.separator (repeatable)")
+	f.Var(&props, "formatter-property", "Kafka 4's name for --property")
 	if err := f.parse(args); err != nil {
 		return err
 	}

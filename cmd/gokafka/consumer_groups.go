@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -93,11 +92,9 @@ func describeGroup(std *stdio, adm *kadm.Client, ctx context.Context, group stri
 		return l.Error()
 	}
 	if len(l.Members) == 0 {
-		fmt.Fprintf(std.out, "\nConsumer group '%s' has no active members.\n", group)
+		fmt.Fprintf(std.err, "\nConsumer group '%s' has no active members.\n", group)
 	}
-	fmt.Fprintln(std.out)
-	tw := tabwriter.NewWriter(std.out, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tTOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG\tCONSUMER-ID\tHOST\tCLIENT-ID")
+	rows := [][]string{{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"}}
 	for _, ml := range l.Lag.Sorted() {
 		current, lag := "-", "-"
 		if ml.Commit.At >= 0 {
@@ -107,9 +104,34 @@ func describeGroup(std *stdio, adm *kadm.Client, ctx context.Context, group stri
 		if ml.Member != nil {
 			id, host, client = ml.Member.MemberID, ml.Member.ClientHost, ml.Member.ClientID
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\n", group, ml.Topic, ml.Partition, current, ml.End.Offset, lag, id, host, client)
+		rows = append(rows, []string{group, ml.Topic, strconv.Itoa(int(ml.Partition)), current, strconv.FormatInt(ml.End.Offset, 10), lag, id, host, client})
 	}
-	return tw.Flush()
+	printOffsetTable(std, rows)
+	return nil
+}
+
+// printOffsetTable prints rows as kafka-consumer-groups.sh does: each
+// line after a newline, columns left-aligned in at least 15 characters
+// (PARTITION in 10) and one space apart, the last one unpadded, and a
+// newline after the table.
+func printOffsetTable(std *stdio, rows [][]string) {
+	widths := []int{15, 15, 10, 15, 15, 15, 15, 15, 0}
+	for _, r := range rows[1:] {
+		for _, c := range []int{0, 1, 6, 7} {
+			widths[c] = max(widths[c], len(r[c]))
+		}
+	}
+	for _, r := range rows {
+		fmt.Fprintln(std.out)
+		for i, cell := range r {
+			if i < len(r)-1 {
+				fmt.Fprintf(std.out, "%-*s ", widths[i], cell)
+			} else {
+				fmt.Fprint(std.out, cell)
+			}
+		}
+	}
+	fmt.Fprintln(std.out)
 }
 
 type resetSpec struct {
@@ -195,13 +217,14 @@ func resetOffsets(std *stdio, adm *kadm.Client, ctx context.Context, group, topi
 			return err
 		}
 	}
-	fmt.Fprintln(std.out)
-	tw := tabwriter.NewWriter(std.out, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tTOPIC\tPARTITION\tNEW-OFFSET")
+	// Kafka's format: "%n%-30s %-30s %-10s %-15s" per line, a newline after.
+	line := func(g, t, p, o string) { fmt.Fprintf(std.out, "\n%-30s %-30s %-10s %-15s", g, t, p, o) }
+	line("GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")
 	for _, o := range next.Sorted() {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", group, o.Topic, o.Partition, o.At)
+		line(group, o.Topic, strconv.Itoa(int(o.Partition)), strconv.FormatInt(o.At, 10))
 	}
-	return tw.Flush()
+	fmt.Fprintln(std.out)
+	return nil
 }
 
 // resetTargets resolves --topic (t, or t:0,1) or --all-topics (empty arg)

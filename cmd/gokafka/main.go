@@ -42,7 +42,11 @@ var commands = map[string]command{
 	"metadata-quorum":     {"describe the Raft metadata quorum (describe --status | --replication)", metadataQuorumCommand},
 	"producer-perf-test":  {"produce at a given rate and report throughput and latency percentiles", producerPerfTestCommand},
 	"consumer-perf-test":  {"consume a number of records and report throughput", consumerPerfTestCommand},
-	"reassign-partitions": {"move partitions to other brokers (--execute, --verify, --cancel)", reassignPartitionsCommand},
+	"reassign-partitions": {"move partitions to other brokers (--generate, --execute, --verify, --cancel)", reassignPartitionsCommand},
+	"get-offsets":         {"print topic:partition:offset for the latest, earliest or a given time", getOffsetsCommand},
+	"leader-election":     {"elect the preferred (or an unclean) leader of partitions", leaderElectionCommand},
+	"log-dirs":            {"describe the brokers' log directories and the partitions in them", logDirsCommand},
+	"delete-records":      {"move partitions' log start offsets forward", deleteRecordsCommand},
 }
 
 func main() {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func runCLI(args ...string) (int, string, string) {
@@ -31,6 +33,15 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"configs", "--describe", "--entity-type", "users", "--entity-name", "u", "--bootstrap-server", "x:1"}, 2, "topics or brokers"},
 		{[]string{"console-producer", "--bootstrap-server", "x:1"}, 2, "--topic is required"},
 		{[]string{"console-consumer", "--topic", "t", "--partition", "0", "--offset", "soon", "--bootstrap-server", "x:1"}, 2, `--offset "soon"`},
+		{[]string{"metadata-quorum", "--bootstrap-server", "x:1", "describe"}, 2, "One of --status or --replication must be specified"},
+		{[]string{"metadata-quorum", "--bootstrap-server", "x:1", "describe", "--status", "--replication"}, 2, "Only one of --status or --replication"},
+		{[]string{"metadata-quorum", "--bootstrap-server", "x:1", "--status"}, 2, "describe --status|--replication"},
+		{[]string{"leader-election", "--all-topic-partitions", "--bootstrap-server", "x:1"}, 2, "election-type"},
+		{[]string{"leader-election", "--election-type", "preferred", "--bootstrap-server", "x:1"}, 2, "One and only one of"},
+		{[]string{"log-dirs", "--bootstrap-server", "x:1"}, 2, "--describe is required"},
+		{[]string{"delete-records", "--bootstrap-server", "x:1"}, 2, "--offset-json-file is required"},
+		{[]string{"get-offsets", "--partitions", "0,a", "--bootstrap-server", "x:1"}, 2, "--partitions expects a comma separated list"},
+		{[]string{"reassign-partitions", "--generate", "--broker-list", "1", "--bootstrap-server", "x:1"}, 2, "--generate needs"},
 	} {
 		code, _, stderr := runCLI(tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.msg) || strings.Count(stderr, "\n") != 1 {
@@ -55,5 +66,29 @@ func TestKeyValuesAndAssignment(t *testing.T) {
 	a, err := parseAssignment("1:2:3,2:3:1")
 	if err != nil || len(a) != 2 || a[1][0] != 2 || len(a[0]) != 3 {
 		t.Fatalf("parseAssignment: %v %v", a, err)
+	}
+}
+
+// TestKafkaTables checks the layouts against what Kafka 4.4's tools print
+// (copied from their output): ToolsUtils.prettyPrintTable, the
+// consumer-groups table and the quorum's voter list.
+func TestKafkaTables(t *testing.T) {
+	var b bytes.Buffer
+	prettyPrintTable(&b, [][]string{{"NodeId", "DirectoryId", "Status"}, {"2", "AAAAAAAAAAAAAAAAAAAAAA", "Leader"}, {"1", "AAAAAAAAAAAAAAAAAAAAAA", "Follower"}})
+	if want := "NodeId\tDirectoryId           \tStatus  \t\n2     \tAAAAAAAAAAAAAAAAAAAAAA\tLeader  \t\n1     \tAAAAAAAAAAAAAAAAAAAAAA\tFollower\t\n"; b.String() != want {
+		t.Errorf("prettyPrintTable:\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	printOffsetTable(&stdio{out: &b}, [][]string{
+		{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"},
+		{"group-01", "topic-A", "0", "2", "2", "0", "-", "-", "-"}})
+	if want := "\nGROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID" +
+		"\ngroup-01        topic-A         0          2               2               0               -               -               -\n"; b.String() != want {
+		t.Errorf("printOffsetTable:\n%q\nwant\n%q", b.String(), want)
+	}
+	voters := []kmsg.DescribeQuorumResponseTopicPartitionReplicaState{{ReplicaID: 1}, {ReplicaID: 2, ReplicaDirectoryID: [16]byte{1}}}
+	nodes := []kmsg.DescribeQuorumResponseNode{{NodeID: 1, Listeners: []kmsg.DescribeQuorumResponseNodeListener{{Name: "CONTROLLER", Host: "::1", Port: 9093}}}}
+	if got, want := replicaStates(voters, nodes), `[{"id": 1, "endpoints": ["CONTROLLER://[::1]:9093"]}, {"id": 2, "directoryId": "AQAAAAAAAAAAAAAAAAAAAA"}]`; got != want {
+		t.Errorf("replicaStates: %s, want %s", got, want)
 	}
 }

@@ -25,7 +25,8 @@ func producerPerfTestCommand(std *stdio, args []string) error {
 	throughput := f.Float64("throughput", -1, "REQUIRED: at most this many records/s; -1 for no limit")
 	var props listFlag
 	f.Var(&props, "producer-props", "producer settings k=v ...: bootstrap.servers, acks, linger.ms, batch.size, compression.type, client.id, enable.idempotence")
-	if err := f.parse(expandMulti(args, "--producer-props")); err != nil && !isMissingBootstrap(err) {
+	f.Var(&props, "command-property", "Kafka 4's name for --producer-props")
+	if err := f.parse(expandMulti(expandMulti(args, "--producer-props"), "--command-property")); err != nil && !isMissingBootstrap(err) {
 		return err
 	}
 	p, err := keyValues(props)
@@ -201,10 +202,15 @@ func (s *perfStats) record(latency time.Duration, size int) {
 
 // line prints "N records sent, X records/sec (Y MB/sec), Z ms avg latency,
 // W ms max latency" and a tail.
+// The progress line has one decimal; the summary, as Kafka 4 prints it,
+// six for the rate and two for latencies.
 func (s *perfStats) line(n, bytes int64, elapsed, sum, maxLat time.Duration, tail string) {
 	secs := max(elapsed.Seconds(), 1e-9)
-	fmt.Fprintf(s.std.out, "%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency%s.\n",
-		n, float64(n)/secs, float64(bytes)/secs/(1<<20), ms(sum)/float64(max(n, 1)), ms(maxLat), tail)
+	format := "%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency%s.\n"
+	if tail != "" {
+		format = "%d records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency%s.\n"
+	}
+	fmt.Fprintf(s.std.out, format, n, float64(n)/secs, float64(bytes)/secs/(1<<20), ms(sum)/float64(max(n, 1)), ms(maxLat), tail)
 }
 
 func (s *perfStats) summary() {

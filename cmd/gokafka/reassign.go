@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -17,12 +18,19 @@ import (
 
 // reassignmentFile is kafka-reassign-partitions.sh's JSON.
 type reassignmentFile struct {
-	Version    int `json:"version"`
-	Partitions []struct {
-		Topic     string  `json:"topic"`
-		Partition int32   `json:"partition"`
-		Replicas  []int32 `json:"replicas"`
-	} `json:"partitions"`
+	Version    int                 `json:"version"`
+	Partitions []reassignPartition `json:"partitions"`
+}
+
+// reassignPartition is one partition of the file; log_dirs names each
+// replica's directory ("any": the broker chooses), printed as Kafka 4
+// prints it and otherwise not used: moves between directories are not
+// supported.
+type reassignPartition struct {
+	Topic     string   `json:"topic"`
+	Partition int32    `json:"partition"`
+	Replicas  []int32  `json:"replicas"`
+	LogDirs   []string `json:"log_dirs,omitempty"`
 }
 
 // reassignPartitionsCommand is kafka-reassign-partitions.sh with
@@ -33,12 +41,26 @@ func reassignPartitionsCommand(std *stdio, args []string) error {
 	execute := f.Bool("execute", false, "start the reassignment")
 	verify := f.Bool("verify", false, "say whether each reassignment has completed, and how far the copy is")
 	cancelIt := f.Bool("cancel", false, "cancel the reassignments in the file")
+	generate := f.Bool("generate", false, "propose an assignment of --topics-to-move-json-file's topics over --broker-list")
+	topicsToMove := f.String("topics-to-move-json-file", "", `with --generate: {"topics": [{"topic": T}, ...], "version": 1}`)
+	brokerList := f.String("broker-list", "", "with --generate: the brokers to spread replicas over, as 1,2,3")
 	throttle := f.Int64("throttle", -1, "with --execute: cap the copying at this many bytes/sec per broker, leader and follower side (run --verify until complete to remove it)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if *throttle != -1 && (!*execute || *throttle < 0) {
 		return usagef("--throttle takes a number of bytes/sec, 0 or more, with --execute")
+	}
+	if *generate {
+		if count(*execute, *verify, *cancelIt) != 0 || *topicsToMove == "" || *brokerList == "" {
+			return usagef("--generate needs --topics-to-move-json-file and --broker-list, and no other action")
+		}
+		_, adm, ctx, done, err := f.open()
+		if err != nil {
+			return err
+		}
+		defer done()
+		return generateReassignment(std, adm, ctx, *topicsToMove, *brokerList)
 	}
 	if count(*execute, *verify, *cancelIt) != 1 || *file == "" {
 		return usagef("--reassignment-json-file and exactly one of --execute, --verify, --cancel are needed")
@@ -102,12 +124,13 @@ func reassignPartitionsCommand(std *stdio, args []string) error {
 			}
 		}
 	}
-	verb := "started"
-	if *cancelIt {
-		verb = "cancelled"
-	}
 	if len(ok) > 0 {
-		fmt.Fprintf(std.out, "Successfully %s partition reassignments for %s\n", verb, strings.Join(ok, ","))
+		plural := map[bool]string{true: "s"}[len(ok) != 1]
+		if *cancelIt {
+			fmt.Fprintf(std.out, "Successfully cancelled partition reassignment%s for: %s\n", plural, strings.Join(ok, ","))
+		} else {
+			fmt.Fprintf(std.out, "Successfully started partition reassignment%s for %s\n", plural, strings.Join(ok, ","))
+		}
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("reassignment failed for %s", strings.Join(failed, "; "))
@@ -118,24 +141,118 @@ func reassignPartitionsCommand(std *stdio, args []string) error {
 // printCurrent prints the replicas before the change, for a rollback,
 // and returns them.
 func printCurrent(std *stdio, adm *kadm.Client, ctx context.Context, plan reassignmentFile) (reassignmentFile, error) {
-	md, err := adm.Metadata(ctx, plan.topics()...)
+	current, err := currentAssignment(adm, ctx, plan.Partitions)
 	if err != nil {
-		return reassignmentFile{}, err
-	}
-	current := reassignmentFile{Version: 1}
-	current.Partitions = plan.Partitions[:0:0]
-	for _, p := range plan.Partitions {
-		pd, ok := md.Topics[p.Topic].Partitions[p.Partition]
-		if !ok {
-			return current, fmt.Errorf("partition %s-%d does not exist", p.Topic, p.Partition)
-		}
-		entry := p
-		entry.Replicas = pd.Replicas
-		current.Partitions = append(current.Partitions, entry)
+		return current, err
 	}
 	out, _ := json.Marshal(current)
 	fmt.Fprintf(std.out, "Current partition replica assignment\n\n%s\n\nSave this to use as the --reassignment-json-file option during rollback\n", out)
 	return current, nil
+}
+
+// currentAssignment gives the partitions' replicas now and, as Kafka 4's
+// tool does, the directory each replica lives in.
+func currentAssignment(adm *kadm.Client, ctx context.Context, parts []reassignPartition) (reassignmentFile, error) {
+	current := reassignmentFile{Version: 1, Partitions: []reassignPartition{}}
+	var topics []string
+	for _, p := range parts {
+		if !slices.Contains(topics, p.Topic) {
+			topics = append(topics, p.Topic)
+		}
+	}
+	md, err := adm.Metadata(ctx, topics...)
+	if err != nil {
+		return current, err
+	}
+	set := kadm.TopicsSet{}
+	for _, p := range parts {
+		set.Add(p.Topic, p.Partition)
+	}
+	dirs, err := adm.DescribeAllLogDirs(ctx, set)
+	if err != nil {
+		return current, err
+	}
+	for _, p := range parts {
+		pd, ok := md.Topics[p.Topic].Partitions[p.Partition]
+		if !ok {
+			return current, fmt.Errorf("partition %s-%d does not exist", p.Topic, p.Partition)
+		}
+		entry := reassignPartition{Topic: p.Topic, Partition: p.Partition, Replicas: pd.Replicas}
+		for _, b := range pd.Replicas {
+			dir := "any"
+			for _, d := range dirs[b] {
+				if _, ok := d.Topics.Lookup(p.Topic, p.Partition); ok {
+					dir = d.Dir
+				}
+			}
+			entry.LogDirs = append(entry.LogDirs, dir)
+		}
+		current.Partitions = append(current.Partitions, entry)
+	}
+	return current, nil
+}
+
+// generateReassignment is --generate: the current assignment of the
+// topics in --topics-to-move-json-file and a proposal that spreads their
+// replicas over --broker-list, round-robin from a random broker as
+// Kafka's rack-unaware assignment does.
+func generateReassignment(std *stdio, adm *kadm.Client, ctx context.Context, topicsFile, brokerList string) error {
+	var in struct {
+		Topics []struct {
+			Topic string `json:"topic"`
+		} `json:"topics"`
+	}
+	data, err := os.ReadFile(topicsFile)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return usagef("%s: %v", topicsFile, err)
+	}
+	brokers, err := parseBrokerList(brokerList)
+	if err != nil {
+		return err
+	}
+	var topics []string
+	for _, t := range in.Topics {
+		topics = append(topics, t.Topic)
+	}
+	md, err := adm.Metadata(ctx, topics...)
+	if err != nil {
+		return err
+	}
+	var parts []reassignPartition
+	for _, name := range topics {
+		td, ok := md.Topics[name]
+		if !ok || td.Err != nil {
+			return fmt.Errorf("Topic %s not found", name)
+		}
+		for _, p := range td.Partitions.Sorted() {
+			parts = append(parts, reassignPartition{Topic: name, Partition: p.Partition, Replicas: p.Replicas})
+		}
+	}
+	current, err := currentAssignment(adm, ctx, parts)
+	if err != nil {
+		return err
+	}
+	proposed := reassignmentFile{Version: 1, Partitions: []reassignPartition{}}
+	start := rand.IntN(len(brokers))
+	for i, p := range parts {
+		rf := len(p.Replicas)
+		if rf > len(brokers) {
+			return fmt.Errorf("Replication factor: %d larger than available brokers: %d.", rf, len(brokers))
+		}
+		np := reassignPartition{Topic: p.Topic, Partition: p.Partition}
+		for r := range rf {
+			np.Replicas = append(np.Replicas, brokers[(start+i+r)%len(brokers)])
+			np.LogDirs = append(np.LogDirs, "any")
+		}
+		proposed.Partitions = append(proposed.Partitions, np)
+	}
+	cur, _ := json.Marshal(current)
+	prop, _ := json.Marshal(proposed)
+	fmt.Fprintf(std.out, "Current partition replica assignment\n%s\n\nProposed partition reassignment configuration\n%s\n", cur, prop)
+	return nil
 }
 
 func (f reassignmentFile) topics() []string {

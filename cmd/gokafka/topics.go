@@ -199,7 +199,7 @@ type describeFilter struct {
 
 func (f describeFilter) any() bool { return f.underReplicated || f.underMinISR || f.unavailable }
 
-// describeTopics prints Kafka 3.x's format: a summary line per topic, then
+// describeTopics prints Kafka 4.x's format: a summary line per topic, then
 // a line per partition; with a partition filter only the matching
 // partition lines.
 func describeTopics(std *stdio, adm *kadm.Client, ctx context.Context, names []string, filter describeFilter) error {
@@ -265,7 +265,10 @@ func describeTopics(std *stdio, adm *kadm.Client, ctx context.Context, names []s
 			if p.Leader < 0 {
 				leader = "none"
 			}
-			fmt.Fprintf(std.out, "\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\n",
+			// Kafka 4's tool prints the eligible leader replicas (KIP-966)
+			// as N/A when it reads Metadata, as here, rather than
+			// DescribeTopicPartitions.
+			fmt.Fprintf(std.out, "\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\tElr: N/A\tLastKnownElr: N/A\n",
 				name, p.Partition, leader, joinIDs(p.Replicas), joinIDs(p.ISR))
 		}
 	}
