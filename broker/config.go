@@ -85,6 +85,9 @@ type Config struct {
 	// response carries, whatever the request asks (the first batch of
 	// the first partition excepted, so that a consumer always progresses).
 	FetchMaxBytes int32
+	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots:
+	// the most fetch sessions (KIP-227) this broker keeps.
+	FetchSessionCacheSlots int
 }
 
 // DefaultConfig returns Kafka's defaults for a broker with id 1 listening on
@@ -119,6 +122,7 @@ func DefaultConfig() Config {
 		MaxConnectionsPerIP:           math.MaxInt32,
 		ConnectionsMaxIdle:            10 * time.Minute,
 		FetchMaxBytes:                 55 << 20,
+		FetchSessionCacheSlots:        1000,
 	}
 }
 
@@ -149,6 +153,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max.connections.per.ip %d: must not be negative", c.MaxConnectionsPerIP)
 	case c.FetchMaxBytes < 0:
 		return fmt.Errorf("fetch.max.bytes %d: must not be negative", c.FetchMaxBytes)
+	case c.FetchSessionCacheSlots < 0:
+		return fmt.Errorf("max.incremental.fetch.session.cache.slots %d: must not be negative", c.FetchSessionCacheSlots)
 	}
 	seen := map[int]string{}
 	for _, l := range c.Listeners {

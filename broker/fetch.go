@@ -28,12 +28,13 @@ type fetchTarget struct {
 //     max_wait_ms (Kafka's DelayedFetch): it holds its positions, not data,
 //     counts the bytes that become readable on its partitions, reads once
 //     when it completes, and is dropped when its connection closes.
+//   - v7+ fetch sessions (KIP-227), fetch_sessions.go: an incremental fetch
+//     reads every partition of its session and answers those that changed.
 func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.FetchResponse)
-	if req.SessionID != 0 {
-		// We never hand out fetch sessions (KIP-227 allows a broker to
-		// answer session id 0), so any id is one we do not know.
-		out.ErrorCode = int16(protocol.FetchSessionIDNotFound)
+	session, code := b.fetchSessions.newContext(req, b.coord.Metadata(), fetchReplicaID(req) >= 0, time.Now())
+	if code != protocol.None {
+		out.ErrorCode = int16(code)
 		resp.complete(out)
 		return
 	}
@@ -46,6 +47,7 @@ func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 		if fetchReplicaID(req) < 0 {
 			countBytesOut(targets)
 		}
+		b.fetchSessions.respond(session, req, out, b.coord.Metadata(), time.Now())
 		b.addFetchLeaderHints(b.coord.Metadata(), c.listener, out)
 		resp.complete(out)
 	}

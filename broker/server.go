@@ -33,6 +33,8 @@ type Broker struct {
 
 	budget *requestBudget // queued.max.request.bytes; nil = unbounded
 
+	fetchSessions *fetchSessionCache // KIP-227, fetch_sessions.go
+
 	mu        sync.Mutex
 	listeners []net.Listener
 	conns     map[*conn]struct{}
@@ -63,6 +65,8 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		ctx:    ctx,
 		cancel: cancel,
 		budget: newRequestBudget(cfg.QueuedMaxRequestBytes),
+
+		fetchSessions: newFetchSessionCache(cfg.FetchSessionCacheSlots),
 
 		connsByIP:  map[netip.Addr]int{},
 		acceptErrs: map[string]error{},
