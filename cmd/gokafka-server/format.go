@@ -127,10 +127,13 @@ func checkStorage(cfg *serverConfig) (identity, error) {
 		if m.NodeID != cfg.Coordinator.NodeID {
 			return id, fmt.Errorf("%s: node.id %d, but this node is node.id %d: refusing to start over another node's data", file, m.NodeID, cfg.Coordinator.NodeID)
 		}
-		if id.clusterID != "" && m.ClusterID != id.clusterID {
+		switch {
+		case m.ClusterID == "": // version 0 may have none
+		case id.clusterID != "" && m.ClusterID != id.clusterID:
 			return id, fmt.Errorf("%s: cluster.id %s, but %s has cluster.id %s: refusing to start over another cluster's data", file, m.ClusterID, id.file, id.clusterID)
+		default:
+			id = identity{clusterID: m.ClusterID, file: file}
 		}
-		id = identity{clusterID: m.ClusterID, file: file}
 	}
 	if coordinator.HasStore(cfg.Coordinator.Dir) {
 		return id, nil

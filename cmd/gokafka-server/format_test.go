@@ -59,6 +59,21 @@ func TestCheckStorageRefusesForeignData(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("two clusters", func(t *testing.T) {
+		cfg, dir := storageConfig(t)
+		other := t.TempDir()
+		cfg.Log.Dirs = append(cfg.Log.Dirs, other)
+		writeMetaProperties(dir, metaProperties{Version: 1, NodeID: 1, ClusterID: "one"})
+		os.WriteFile(filepath.Join(other, metaPropertiesFile), []byte("version=0\nbroker.id=1\n"), 0o644)
+		if id, err := checkStorage(cfg); err != nil || id.clusterID != "one" {
+			t.Fatalf("a version 0 file without cluster.id: %+v %v", id, err)
+		}
+		writeMetaProperties(other, metaProperties{Version: 1, NodeID: 1, ClusterID: "two"})
+		_, err := checkStorage(cfg)
+		if err == nil || !strings.Contains(err.Error(), "one") || !strings.Contains(err.Error(), "two") {
+			t.Fatalf("got %v", err)
+		}
+	})
 	t.Run("store of another cluster", func(t *testing.T) {
 		cfg, dir := storageConfig(t)
 		writeMetaProperties(dir, metaProperties{Version: 1, NodeID: 1, ClusterID: "foreign"})
