@@ -92,6 +92,8 @@ bench:
 FUZZ_TARGETS := ./protocol:FuzzReadFrame ./protocol:FuzzParseRequest ./protocol:FuzzNextBatch \
 	./protocol:FuzzValidateBatch ./protocol:FuzzStoredRecords ./broker:FuzzGroupReplay \
 	./coordinator:FuzzRPCCodec ./coordinator:FuzzRPCHandle \
+	./coordinator:FuzzBoltMeta ./log:FuzzOffsetCheckpoint ./log:FuzzLeaderEpochCheckpoint \
+	./log:FuzzProducerSnapshot ./log:FuzzIndex ./cmd/gokafka-server:FuzzMetaProperties \
 	./properties:FuzzParse ./cmd/gokafka-server:FuzzParseConfig ./log:FuzzRecover
 
 fuzz:

@@ -37,7 +37,7 @@ type Config struct {
 	SocketSendBufferBytes    int           // socket.send.buffer.bytes; -1 = OS default
 	SocketReceiveBufferBytes int           // socket.receive.buffer.bytes; -1 = OS default
 	NumNetworkThreads        int           // num.network.threads (accepted; goroutines serve connections)
-	NumIOThreads             int           // num.io.threads: bound on requests handled at once
+	NumIOThreads             int           // num.io.threads (accepted; each connection handles its own requests, bounded by queued.max.request.bytes)
 	ReplicaLagTimeMax        time.Duration // replica.lag.time.max.ms
 	// The internal topic that stores committed offsets:
 	// offsets.topic.num.partitions and offsets.topic.replication.factor.
