@@ -85,6 +85,11 @@ func runMaven(t *testing.T, pom, class string, c *harness.Cluster) {
 		out, err = maven(args)
 	}
 	t.Logf("%s: mvn took %v", class, time.Since(start).Round(100*time.Millisecond))
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "measured: ") {
+			t.Log(l) // figures a Java test prints for the report
+		}
+	}
 	if err != nil {
 		t.Logf("mvn %s:\n%s", strings.Join(args, " "), out)
 		t.Fatalf("%s failed (%v):\n%s", class, err, failureSummary(out))

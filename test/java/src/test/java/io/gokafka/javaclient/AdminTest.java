@@ -178,17 +178,35 @@ class AdminTest extends WithAdmin {
         }
     }
 
+    /**
+     * A partition whose preferred replica does not lead: the replicas are
+     * reordered by a reassignment (same set, no data to move, the leader
+     * stays), then a preferred election moves leadership to the new first
+     * replica. A second election finds nothing to do: ELECTION_NOT_NEEDED.
+     */
     @Test
     void electPreferredLeaders() throws Exception {
         String topic = "elect";
-        Gokafka.createTopic(admin, topic, 3, 3, null);
-        TopicPartition tp = new TopicPartition(topic, 0);
-        // Preferred leaders that already lead: Kafka answers ELECTION_NOT_NEEDED per partition.
-        Map<TopicPartition, Optional<Throwable>> r = admin.electLeaders(ElectionType.PREFERRED, Set.of(tp)).partitions().get();
-        assertTrue(r.containsKey(tp));
-        r.get(tp).ifPresent(e -> assertInstanceOf(org.apache.kafka.common.errors.ElectionNotNeededException.class, e));
+        TopicPartition tp = Gokafka.filledPartition(admin, topic, 3, 20, 0);
         TopicPartitionInfo p = describe(topic).partitions().get(0);
-        assertEquals(p.replicas().get(0), p.leader(), "the preferred replica leads");
+        int leader = p.leader().id();
+        List<Integer> reordered = new java.util.ArrayList<>(p.replicas().stream().map(Node::id).filter(id -> id != leader).toList());
+        reordered.add(leader);
+        admin.alterPartitionReassignments(Map.of(tp, Optional.of(new NewPartitionReassignment(reordered)))).all().get();
+        Gokafka.eventually("replicas reordered to " + reordered, Duration.ofSeconds(20),
+                () -> describe(topic).partitions().get(0).replicas().stream().map(Node::id).toList().equals(reordered)
+                        && admin.listPartitionReassignments().reassignments().get().isEmpty());
+        Gokafka.eventually("all replicas in sync", Duration.ofSeconds(20), () -> describe(topic).partitions().get(0).isr().size() == 3);
+
+        Map<TopicPartition, Optional<Throwable>> r = admin.electLeaders(ElectionType.PREFERRED, Set.of(tp)).partitions().get();
+        assertEquals(Optional.empty(), r.get(tp), "preferred election of " + tp);
+        Gokafka.eventually("preferred replica " + reordered.get(0) + " leads", Duration.ofSeconds(20),
+                () -> describe(topic).partitions().get(0).leader().id() == reordered.get(0));
+
+        r = admin.electLeaders(ElectionType.PREFERRED, Set.of(tp)).partitions().get();
+        assertTrue(r.get(tp).isPresent(), "a second election has nothing to do");
+        assertInstanceOf(org.apache.kafka.common.errors.ElectionNotNeededException.class, r.get(tp).get());
+        assertEquals(20, Gokafka.readAll(List.of(tp), 20, Duration.ofSeconds(15)).size(), "records under the new leader");
     }
 
     @Test

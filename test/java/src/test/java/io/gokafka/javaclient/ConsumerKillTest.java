@@ -58,7 +58,7 @@ class ConsumerKillTest {
                 while (survivor.assignment().size() != 4 && System.nanoTime() < deadline) survivor.poll(Duration.ofMillis(100));
                 long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
                 assertEquals(4, survivor.assignment().size(), "survivor's partitions " + took + " ms after the kill");
-                System.out.println("partitions moved " + took + " ms after SIGKILL (session.timeout.ms " + SESSION_MS + ")");
+                System.out.println("measured: partitions moved " + took + " ms after SIGKILL (session.timeout.ms " + SESSION_MS + ")");
                 assertTrue(took >= SESSION_MS - 1500, "moved after " + took + " ms, before the session could expire");
             }
         } finally {

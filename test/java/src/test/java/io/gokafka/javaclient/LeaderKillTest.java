@@ -42,12 +42,18 @@ class LeaderKillTest {
         Set<String> acked = ConcurrentHashMap.newKeySet();
         Map<String, Exception> failed = new ConcurrentHashMap<>();
         AtomicInteger ackCount = new AtomicInteger();
+        long[] lastAck = {System.nanoTime(), 0}; // last ack time, longest gap between acks
         boolean killed = false;
         try (KafkaProducer<String, String> prod = new KafkaProducer<>(p)) {
             for (int i = 0; i < total; i++) {
                 String v = "r" + i;
                 prod.send(new ProducerRecord<>(topic, 0, null, v), (md, e) -> {
                     if (e == null) {
+                        long now = System.nanoTime();
+                        synchronized (lastAck) {
+                            lastAck[1] = Math.max(lastAck[1], now - lastAck[0]);
+                            lastAck[0] = now;
+                        }
                         acked.add(v);
                         ackCount.incrementAndGet();
                     } else {
@@ -62,6 +68,11 @@ class LeaderKillTest {
                 if (i % 500 == 0) Thread.sleep(5); // keep the stream going across the failover
             }
             prod.flush();
+        }
+        System.out.printf("measured: failover, longest gap between acks %d ms%n", lastAck[1] / 1_000_000);
+        try (Admin admin = Gokafka.admin()) {
+            var p0 = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().get(0);
+            assertTrue(p0.leader() != null && p0.leader().id() != leader, "leader after the kill: " + p0.leader());
         }
         assertTrue(failed.isEmpty(), "sends failed across the failover (retries should carry them): "
                 + failed.entrySet().stream().limit(3).toList());
