@@ -228,9 +228,15 @@ func (c *conn) handleFrame(frame []byte, read time.Time) (resp *response, ok boo
 			"api_version", hdr.APIVersion, "client_id", hdr.ClientID, "err", err)
 		return nil, false
 	}
+	if hdr.APIKey == int16(kmsg.Metadata) {
+		err = checkMetadataTopicCount(hdr.APIVersion, body)
+	}
 	req := kmsg.RequestForKey(hdr.APIKey)
 	req.SetVersion(hdr.APIVersion)
-	if err := req.ReadFrom(body); err != nil {
+	if err == nil {
+		err = req.ReadFrom(body)
+	}
+	if err != nil {
 		c.log.Info("closing connection: malformed request", "api", kmsg.NameForKey(hdr.APIKey),
 			"api_version", hdr.APIVersion, "client_id", hdr.ClientID, "err", err)
 		return nil, false

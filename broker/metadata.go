@@ -3,6 +3,8 @@ package broker
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -13,13 +15,25 @@ import (
 	"github.com/gokafka/gokafka/protocol"
 )
 
+// Metadata, every version the table in protocol/versions.go serves.
+//
+// Behavior:
+//   - Null topics (or none at v0) lists every topic; named topics are
+//     answered once each, by name or by id (v10+).
+//   - A missing topic is created when auto.create.topics.enable is on and
+//     the request allows it (always before v4); as in Kafka that answer is
+//     LEADER_NOT_AVAILABLE with no partitions, and the client retries.
+//   - Deliberate difference: a request naming more than maxMetadataTopics
+//     topics closes the connection before it is decoded (Kafka has no
+//     limit); see checkMetadataTopicCount.
 func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.MetadataResponse {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	md := b.coord.Metadata()
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
+	var created map[string]bool
 	if !all {
 		req.Topics = uniqueTopics(req.Topics)
-		md = b.autoCreateForMetadata(md, req)
+		created = b.autoCreateForMetadata(md, req)
 	}
 	resp.Brokers = b.brokerList(md, c.listener)
 	resp.ClusterID = &md.ClusterID
@@ -39,10 +53,42 @@ func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.Metadat
 	}
 	resp.Topics = make([]kmsg.MetadataResponseTopic, 0, len(req.Topics))
 	for _, rt := range req.Topics {
+		if rt.Topic != nil && created[*rt.Topic] {
+			resp.Topics = append(resp.Topics, autoCreatedTopicMetadata(*rt.Topic))
+			continue
+		}
 		resp.Topics = append(resp.Topics, requestedTopicMetadata(md, rt))
 	}
 	req.Topics = nil // the answer holds what it needs: free the array before it is encoded
 	return resp
+}
+
+// maxMetadataTopics bounds the topics one Metadata request may name. The
+// decoder turns each entry into a 48-byte struct, however short its name,
+// so an 8 MiB request naming the empty topic 4M times cost ~200 MiB before
+// it was answered once. A client that wants more topics than this asks for
+// all of them (null topics). At the bound a request costs at most ~48 MiB
+// while it is decoded.
+const maxMetadataTopics = 1 << 20
+
+// checkMetadataTopicCount reads the topic count at the head of a Metadata
+// request body, before it is decoded, and refuses one over
+// maxMetadataTopics. What it cannot read it leaves to the decoder.
+func checkMetadataTopicCount(version int16, body []byte) error {
+	var n int64
+	if version >= 9 { // compact array: count+1 as an unsigned varint, 0 for null
+		u, size := binary.Uvarint(body)
+		if size <= 0 {
+			return nil
+		}
+		n = int64(min(u, math.MaxInt64)) - 1
+	} else if len(body) >= 4 {
+		n = int64(int32(binary.BigEndian.Uint32(body)))
+	}
+	if n > maxMetadataTopics {
+		return protocol.Errorf(protocol.InvalidRequest, "Metadata request names %d topics, more than %d", n, maxMetadataTopics)
+	}
+	return nil
 }
 
 // uniqueTopics drops repeated names and IDs from the request, as Kafka
@@ -98,10 +144,11 @@ func requestedTopicMetadata(md *coordinator.Metadata, rt kmsg.MetadataRequestTop
 
 // autoCreateForMetadata creates the requested topics that do not exist when
 // auto.create.topics.enable is on and the client allows it (v4+), and
-// returns the image that includes them.
-func (b *Broker) autoCreateForMetadata(md *coordinator.Metadata, req *kmsg.MetadataRequest) *coordinator.Metadata {
+// returns their names. The creation is committed before the answer, so
+// the client's retry finds the topic.
+func (b *Broker) autoCreateForMetadata(md *coordinator.Metadata, req *kmsg.MetadataRequest) map[string]bool {
 	if !b.cfg.AutoCreateTopics || (req.Version >= 4 && !req.AllowAutoTopicCreation) {
-		return md
+		return nil
 	}
 	var missing []string
 	for _, rt := range req.Topics {
@@ -110,14 +157,30 @@ func (b *Broker) autoCreateForMetadata(md *coordinator.Metadata, req *kmsg.Metad
 		}
 	}
 	if len(missing) == 0 {
-		return md
+		return nil
 	}
 	b.autoCreateTopics(missing)
-	return b.coord.Metadata()
+	created := make(map[string]bool, len(missing))
+	for _, name := range missing {
+		created[name] = true
+	}
+	return created
+}
+
+// autoCreatedTopicMetadata answers a topic this request created as Kafka's
+// AutoTopicCreationManager does: LEADER_NOT_AVAILABLE and no partitions,
+// since their leaders may not serve them yet; clients retry Metadata on
+// that code.
+func autoCreatedTopicMetadata(name string) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	mt.Topic, mt.ErrorCode = &name, int16(protocol.LeaderNotAvailable)
+	return mt
 }
 
 // autoCreateTopics creates topics with the broker defaults. Failures are
-// logged: the caller answers from metadata, which then lacks the topic.
+// logged: the topic is answered LEADER_NOT_AVAILABLE all the same, as in
+// Kafka where the creation runs in the background, and the client's next
+// Metadata tries again.
 func (b *Broker) autoCreateTopics(names []string) {
 	specs := make([]coordinator.CreateTopicSpec, len(names))
 	for i, name := range names {
