@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -129,9 +130,18 @@ func describeConfigs(std *stdio, adm *kadm.Client, ctx context.Context, typ, nam
 	} else {
 		fmt.Fprintf(std.out, "%s configs for %s %s are:\n", which, kind, name)
 	}
+	// Without --all Kafka shows the entity's own dynamic configs only:
+	// a topic's overrides, one broker's, or the cluster-wide defaults.
+	own := "DYNAMIC_TOPIC_CONFIG"
+	switch {
+	case typ != "topics" && name == "":
+		own = "DYNAMIC_DEFAULT_BROKER_CONFIG"
+	case typ != "topics":
+		own = "DYNAMIC_BROKER_CONFIG"
+	}
+	slices.SortFunc(rc.Configs, func(a, b kadm.Config) int { return strings.Compare(a.Key, b.Key) })
 	for _, c := range rc.Configs {
-		source := c.Source.String()
-		if !all && !strings.HasPrefix(source, "DYNAMIC_") {
+		if !all && c.Source.String() != own {
 			continue
 		}
 		var syns []string

@@ -125,11 +125,10 @@ func reassignPartitionsCommand(std *stdio, args []string) error {
 		}
 	}
 	if len(ok) > 0 {
-		plural := map[bool]string{true: "s"}[len(ok) != 1]
 		if *cancelIt {
-			fmt.Fprintf(std.out, "Successfully cancelled partition reassignment%s for: %s\n", plural, strings.Join(ok, ","))
+			fmt.Fprintf(std.out, "Successfully cancelled partition reassignment%s for: %s\n", plural(len(ok)), strings.Join(ok, ","))
 		} else {
-			fmt.Fprintf(std.out, "Successfully started partition reassignment%s for %s\n", plural, strings.Join(ok, ","))
+			fmt.Fprintf(std.out, "Successfully started partition reassignment%s for %s\n", plural(len(ok)), strings.Join(ok, ","))
 		}
 	}
 	if len(failed) > 0 {
@@ -255,6 +254,14 @@ func generateReassignment(std *stdio, adm *kadm.Client, ctx context.Context, top
 	return nil
 }
 
+// plural is the "s" Kafka's tools add to a noun for n things but one.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
 func (f reassignmentFile) topics() []string {
 	var topics []string
 	for _, p := range f.Partitions {
@@ -318,13 +325,15 @@ func clearThrottles(std *stdio, adm *kadm.Client, ctx context.Context, md kadm.M
 	if err := firstAlterError(adm.AlterBrokerConfigs(ctx, del, ids...)); err != nil {
 		return fmt.Errorf("clearing the throttle rates: %w", err)
 	}
-	fmt.Fprintf(std.out, "Clearing broker-level throttles on brokers %s\n", joinIDs(ids))
+	slices.Sort(ids)
+	fmt.Fprintf(std.out, "Clearing broker-level throttles on broker%s %s\n", plural(len(ids)), joinIDs(ids))
 	del = []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: leaderReplicas}, {Op: kadm.DeleteConfig, Name: followerReplicas}}
-	for _, topic := range plan.topics() {
+	topics := plan.topics()
+	fmt.Fprintf(std.out, "Clearing topic-level throttles on topic%s %s\n", plural(len(topics)), strings.Join(topics, ","))
+	for _, topic := range topics {
 		if err := firstAlterError(adm.AlterTopicConfigs(ctx, del, topic)); err != nil {
 			return fmt.Errorf("clearing the throttled replicas of %s: %w", topic, err)
 		}
-		fmt.Fprintf(std.out, "Clearing topic-level throttles on topic %s\n", topic)
 	}
 	return nil
 }

@@ -105,7 +105,7 @@ func topicsCommand(std *stdio, args []string) error {
 		if *topic != "" {
 			names = strings.Split(*topic, ",")
 		}
-		return describeTopics(std, adm, ctx, names, describeFilter{*underReplicated, *underMinISR, *unavailable, *excludeInternal})
+		return describeTopics(std, cl, adm, ctx, names, describeFilter{*underReplicated, *underMinISR, *unavailable, *excludeInternal})
 	case *alter:
 		if *partitions <= 0 {
 			return usagef("--alter needs --partitions")
@@ -202,7 +202,7 @@ func (f describeFilter) any() bool { return f.underReplicated || f.underMinISR |
 // describeTopics prints Kafka 4.x's format: a summary line per topic, then
 // a line per partition; with a partition filter only the matching
 // partition lines.
-func describeTopics(std *stdio, adm *kadm.Client, ctx context.Context, names []string, filter describeFilter) error {
+func describeTopics(std *stdio, cl *kgo.Client, adm *kadm.Client, ctx context.Context, names []string, filter describeFilter) error {
 	md, err := adm.Metadata(ctx, names...)
 	if err != nil {
 		return err
@@ -228,12 +228,18 @@ func describeTopics(std *stdio, adm *kadm.Client, ctx context.Context, names []s
 	if err != nil {
 		return err
 	}
+	elrs, err := eligibleLeaders(ctx, cl, sorted)
+	if err != nil {
+		return err
+	}
 	for _, name := range sorted {
 		td := md.Topics[name]
 		overrides, minISR := map[string]string{}, 1
 		if rc, err := configs.On(name, nil); err == nil {
 			for _, c := range rc.Configs {
-				if c.Source.String() == "DYNAMIC_TOPIC_CONFIG" {
+				// Kafka's tool lists every config not at its default:
+				// overrides, and broker settings that apply.
+				if c.Source.String() != "DEFAULT_CONFIG" {
 					overrides[c.Key] = c.MaybeValue()
 				}
 				if c.Key == "min.insync.replicas" {
@@ -265,11 +271,12 @@ func describeTopics(std *stdio, adm *kadm.Client, ctx context.Context, names []s
 			if p.Leader < 0 {
 				leader = "none"
 			}
-			// Kafka 4's tool prints the eligible leader replicas (KIP-966)
-			// as N/A when it reads Metadata, as here, rather than
-			// DescribeTopicPartitions.
-			fmt.Fprintf(std.out, "\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\tElr: N/A\tLastKnownElr: N/A\n",
-				name, p.Partition, leader, joinIDs(p.Replicas), joinIDs(p.ISR))
+			elr, lastKnown := "N/A", "N/A"
+			if e, ok := elrs[name][p.Partition]; ok {
+				elr, lastKnown = joinIDs(e.EligibleLeaderReplicas), joinIDs(e.LastKnownELR)
+			}
+			fmt.Fprintf(std.out, "\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s\tElr: %s\tLastKnownElr: %s\n",
+				name, p.Partition, leader, joinIDs(p.Replicas), joinIDs(p.ISR), elr, lastKnown)
 		}
 	}
 	return nil
@@ -281,4 +288,48 @@ func joinIDs(ids []int32) string {
 		s[i] = strconv.Itoa(int(id))
 	}
 	return strings.Join(s, ",")
+}
+
+// eligibleLeaders reads each partition's eligible leader replicas
+// (KIP-966) with DescribeTopicPartitions, as Kafka 4's tool does. Brokers
+// that do not serve that API give none, which the tool prints as N/A.
+func eligibleLeaders(ctx context.Context, cl *kgo.Client, names []string) (map[string]map[int32]kmsg.DescribeTopicPartitionsResponseTopicPartition, error) {
+	versions, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	req := kmsg.NewPtrDescribeTopicPartitionsRequest()
+	if !slices.ContainsFunc(versions.ApiKeys, func(k kmsg.ApiVersionsResponseApiKey) bool { return k.ApiKey == req.Key() }) || len(names) == 0 {
+		return nil, nil
+	}
+	for _, n := range names {
+		req.Topics = append(req.Topics, kmsg.DescribeTopicPartitionsRequestTopic{Topic: n})
+	}
+	out := map[string]map[int32]kmsg.DescribeTopicPartitionsResponseTopicPartition{}
+	for {
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range resp.Topics {
+			if t.Topic == nil || kerr.ErrorForCode(t.ErrorCode) != nil {
+				continue
+			}
+			if out[*t.Topic] == nil {
+				out[*t.Topic] = map[int32]kmsg.DescribeTopicPartitionsResponseTopicPartition{}
+			}
+			for _, p := range t.Partitions {
+				out[*t.Topic][p.Partition] = p
+			}
+		}
+		// A response stops at the partition limit and says where to go on.
+		if resp.NextCursor == nil {
+			return out, nil
+		}
+		next := &kmsg.DescribeTopicPartitionsRequestCursor{Topic: resp.NextCursor.Topic, Partition: resp.NextCursor.Partition}
+		if req.Cursor != nil && req.Cursor.Topic == next.Topic && req.Cursor.Partition == next.Partition {
+			return nil, fmt.Errorf("DescribeTopicPartitions answers the cursor %s-%d it was given", next.Topic, next.Partition)
+		}
+		req.Cursor = next
+	}
 }

@@ -250,18 +250,37 @@ func perfNumbers(s string) string {
 // up to what must differ.
 func TestToolsMatchGokafka(t *testing.T) {
 	c := harness.StartT(t, 3, "group.initial.rebalance.delay.ms=0")
-	b := strings.Join(c.Seeds(), ",")
+	walkthrough(t, strings.Join(c.Seeds(), ","), 3,
+		"broker/topics.go: CreateTopics v5+ answers a created topic with null configs; "+
+			"Kafka's AdminClient dereferences them (NullPointerException in KafkaAdminClient createTopics handleResponse)")
+}
+
+// TestToolsMatchKafka runs the same walkthrough against one Apache Kafka
+// node, replication factor 1: the gokafka CLI must print what Kafka's
+// tools print against Kafka itself.
+func TestToolsMatchKafka(t *testing.T) {
+	walkthrough(t, strings.Join(StartKafka(t, 1), ","), 1, "")
+}
+
+// walkthrough runs the README's commands both ways against the cluster
+// at bootstrap, whose brokers are 1..nodes. knownCreate, if set, is the
+// broker defect that makes Kafka's kafka-topics --create fail there.
+func walkthrough(t *testing.T, b string, nodes int, knownCreate string) {
 	w := &walk{t: t, bootstrap: b, dir: t.TempDir()}
 	bs := []string{"--bootstrap-server", b}
 	with := func(args ...string) []string { return append(slices.Clone(bs), args...) }
-	const createTopics = "broker/topics.go: CreateTopics v5+ answers a created topic with null configs; " +
-		"Kafka's AdminClient dereferences them (NullPointerException in KafkaAdminClient createTopics handleResponse)"
+	rf := fmt.Sprint(nodes)
+	var brokers, moved []string // moved: the replicas rotated by one
+	for id := 1; id <= nodes; id++ {
+		brokers = append(brokers, fmt.Sprint(id))
+		moved = append(moved, fmt.Sprint((id+nodes-2)%nodes+1))
+	}
 
 	steps := []step{
-		{name: "create topic-A", class: TopicCommand, command: "topics", changes: true, known: createTopics,
-			args: with("--create", "--topic", "topic-A", "--partitions", "2", "--replication-factor", "3")},
-		{name: "create topic-B", class: TopicCommand, command: "topics", changes: true, known: createTopics,
-			args: with("--create", "--topic", "topic-B", "--partitions", "1", "--replication-factor", "3")},
+		{name: "create topic-A", class: TopicCommand, command: "topics", changes: true, known: knownCreate,
+			args: with("--create", "--topic", "topic-A", "--partitions", "2", "--replication-factor", rf)},
+		{name: "create topic-B", class: TopicCommand, command: "topics", changes: true, known: knownCreate,
+			args: with("--create", "--topic", "topic-B", "--partitions", "1", "--replication-factor", rf)},
 		{name: "list", class: TopicCommand, command: "topics", args: with("--list")},
 		{name: "describe", class: TopicCommand, command: "topics", args: with("--describe", "--topic", "topic-A")},
 		{name: "console producer with keys", class: ConsoleProducer, command: "console-producer", changes: true,
@@ -294,9 +313,9 @@ func TestToolsMatchGokafka(t *testing.T) {
 			args: with("--offset-json-file", w.file("delete.json", `{"partitions":[{"topic":"topic-A","partition":0,"offset":1}],"version":1}`))},
 		step{name: "reassign-partitions generate", class: ReassignPartitionsCommand, command: "reassign-partitions", norm: proposedReplicas,
 			args: with("--topics-to-move-json-file", w.file("move.json", `{"topics":[{"topic":"topic-A"}],"version":1}`),
-				"--broker-list", "1,2,3", "--generate")},
+				"--broker-list", strings.Join(brokers, ","), "--generate")},
 	)
-	plan := w.file("plan.json", `{"version":1,"partitions":[{"topic":"topic-A","partition":0,"replicas":[3,1,2]}]}`)
+	plan := w.file("plan.json", `{"version":1,"partitions":[{"topic":"topic-A","partition":0,"replicas":[`+strings.Join(moved, ",")+`]}]}`)
 	steps = append(steps,
 		step{name: "reassign-partitions execute", class: ReassignPartitionsCommand, command: "reassign-partitions", changes: true, norm: replicaSets,
 			args: with("--reassignment-json-file", plan, "--execute")},
