@@ -41,10 +41,11 @@ import (
 //     the new one is worth as much. Sessions younger than that age can be
 //     evicted only by followers' sessions, followers' young sessions never.
 //
-// Deliberate difference: a partition of a topic the metadata does not know
-// is answered (with its error) but not cached, so a session holds at most
-// the cluster's partitions however many names a client invents.
-// Kafka caches it.
+// Deliberate difference: a session caches at most maxUnknownPartitions
+// partitions of topics the metadata did not know when they were added;
+// more are answered (with their error) but not cached, so a session holds
+// at most the cluster's partitions and that many more, however many names
+// a client invents. Kafka caches them all.
 //
 // Memory: a session holds positions only, about a hundred bytes per
 // partition; never record data.
@@ -56,6 +57,11 @@ import (
 
 // fetchSessionEvictionAge is min.incremental.fetch.session.eviction.ms.
 const fetchSessionEvictionAge = 120 * time.Second
+
+// maxUnknownPartitions bounds the partitions of unknown topics one session
+// caches: a consumer meets a few while metadata settles, a hostile client
+// could name millions.
+const maxUnknownPartitions = 100
 
 // Fetch session epochs (KIP-227 FetchMetadata).
 const (
@@ -88,6 +94,7 @@ type cachedPartition struct {
 	req                           kmsg.FetchRequestTopicPartition
 	highWatermark, logStartOffset int64
 	order                         uint64 // position in the session's fetch order
+	unknown                       bool   // its topic was unknown when it was added
 }
 
 type fetchSession struct {
@@ -103,6 +110,7 @@ type fetchSession struct {
 	matured bool
 	parts   map[sessionKey]*cachedPartition
 	nextPos uint64
+	unknown int // partitions cached with unknown set
 }
 
 // fetchSessionCache holds the sessions of this broker.
@@ -187,8 +195,8 @@ func (k sessionKey) known(md *coordinator.Metadata) bool {
 
 // update adds or updates the requested partitions and removes the
 // forgotten ones (Kafka's FetchSession.update). It returns the requested
-// partitions left out of the session because the metadata does not know
-// them.
+// partitions left out of the session: of unknown topics, past
+// maxUnknownPartitions.
 func (s *fetchSession) update(req *kmsg.FetchRequest, md *coordinator.Metadata) map[sessionKey]bool {
 	var uncached map[sessionKey]bool
 	for i := range req.Topics {
@@ -199,29 +207,40 @@ func (s *fetchSession) update(req *kmsg.FetchRequest, md *coordinator.Metadata) 
 				cp.req = rp
 				continue
 			}
-			if !k.known(md) {
+			if !s.add(k, rp, -1, -1, md) {
 				if uncached == nil {
 					uncached = map[sessionKey]bool{}
 				}
 				uncached[k] = true
-				continue
 			}
-			s.add(k, rp, -1, -1)
 		}
 	}
 	for _, ft := range req.ForgottenTopics {
 		for _, p := range ft.Partitions {
-			delete(s.parts, sessionKey{topicID: ft.TopicID, topic: ft.Topic, partition: p})
+			k := sessionKey{topicID: ft.TopicID, topic: ft.Topic, partition: p}
+			if cp := s.parts[k]; cp != nil && cp.unknown {
+				s.unknown--
+			}
+			delete(s.parts, k)
 		}
 	}
 	return uncached
 }
 
-// add caches a partition at the end of the session's order.
-func (s *fetchSession) add(k sessionKey, rp kmsg.FetchRequestTopicPartition, hw, logStart int64) {
+// add caches a partition at the end of the session's order, unless its
+// topic is unknown and the session holds maxUnknownPartitions of those.
+func (s *fetchSession) add(k sessionKey, rp kmsg.FetchRequestTopicPartition, hw, logStart int64, md *coordinator.Metadata) bool {
+	unknown := !k.known(md)
+	if unknown && s.unknown >= maxUnknownPartitions {
+		return false
+	}
+	if unknown {
+		s.unknown++
+	}
 	rp.UnknownTags = kmsg.Tags{}
-	s.parts[k] = &cachedPartition{req: rp, highWatermark: hw, logStartOffset: logStart, order: s.nextPos}
+	s.parts[k] = &cachedPartition{req: rp, highWatermark: hw, logStartOffset: logStart, order: s.nextPos, unknown: unknown}
 	s.nextPos++
+	return true
 }
 
 // requestTopics lists the session's partitions in fetch order, grouped
@@ -286,7 +305,7 @@ func (fc *fetchSessionCache) create(privileged bool, req *kmsg.FetchRequest, out
 		rt := &req.Topics[i]
 		for j, rp := range rt.Partitions {
 			k := keyOf(req.Version, rt, rp.Partition)
-			if _, dup := s.parts[k]; dup || !k.known(md) {
+			if _, dup := s.parts[k]; dup {
 				continue
 			}
 			op := &out.Topics[i].Partitions[j]
@@ -294,7 +313,7 @@ func (fc *fetchSessionCache) create(privileged bool, req *kmsg.FetchRequest, out
 			if op.ErrorCode != 0 {
 				hw = -1 // so that the partition is sent again once the error clears
 			}
-			s.add(k, rp, hw, op.LogStartOffset)
+			s.add(k, rp, hw, op.LogStartOffset, md)
 		}
 	}
 	fc.mu.Lock()

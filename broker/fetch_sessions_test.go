@@ -158,7 +158,7 @@ func TestFetchSessionStateMachine(t *testing.T) {
 			if got, want := answered(out), []string{"a-1", "a-2", "b-0"}; !sameSet(got, want) {
 				t.Fatalf("epoch 2 answered %v, want %v", got, want)
 			}
-			// An error is always answered; an unknown topic is answered, not cached.
+			// An error is always answered; an unknown topic too, and cached.
 			req = fetchReq(version, id, 3, map[string][]int32{"zz": {0}}, nil)
 			out, _ = roundTrip(t, fc, req, 5, now, func(out *kmsg.FetchResponse) {
 				for i := range out.Topics {
@@ -171,7 +171,7 @@ func TestFetchSessionStateMachine(t *testing.T) {
 				}
 			})
 			// a-1 errs, a-2 and b-0 are unchanged, zz-0 errs.
-			if got := answered(out); len(got) != 2 || got[0] != "a-1" || got[1][0] != 'z' || len(fc.sessions[id].parts) != 3 {
+			if got := answered(out); len(got) != 2 || got[0] != "a-1" || got[1][0] != 'z' || len(fc.sessions[id].parts) != 4 {
 				t.Fatalf("epoch 3 answered %v with %d cached", got, len(fc.sessions[id].parts))
 			}
 			// Names against a topic-id session or the reverse.
@@ -209,6 +209,31 @@ func TestFetchSessionForgetAllCloses(t *testing.T) {
 	out, _ = roundTrip(t, fc, fetchReq(12, out.SessionID, 1, nil, map[string][]int32{"a": {0}}), 5, now, nil)
 	if out.SessionID != 0 || fc.len() != 0 {
 		t.Fatalf("id %d, %d sessions after forgetting all", out.SessionID, fc.len())
+	}
+}
+
+// A session caches at most maxUnknownPartitions partitions of unknown
+// topics; the rest are answered each time they are named, never kept.
+func TestFetchSessionBoundsUnknownTopics(t *testing.T) {
+	fc, now := newFetchSessionCache(10), time.Unix(1000, 0)
+	many := make([]int32, maxUnknownPartitions+50)
+	for i := range many {
+		many[i] = int32(i)
+	}
+	out, _ := roundTrip(t, fc, fetchReq(12, 0, 0, map[string][]int32{"a": {0}, "zz": many}, nil), 5, now, nil)
+	id := out.SessionID
+	if n := len(fc.sessions[id].parts); n != 1+maxUnknownPartitions {
+		t.Fatalf("%d partitions cached, want 1 + %d", n, maxUnknownPartitions)
+	}
+	// Adds come before forgets (as in Kafka): yy-0 finds no room.
+	out, _ = roundTrip(t, fc, fetchReq(12, id, 1, map[string][]int32{"yy": {0}}, map[string][]int32{"zz": {0}}), 5, now, nil)
+	if n := len(fc.sessions[id].parts); n != maxUnknownPartitions || !slices.Contains(answered(out), "yy-0") {
+		t.Fatalf("after adding one and forgetting one: %d cached, answered %v", n, answered(out))
+	}
+	roundTrip(t, fc, fetchReq(12, id, 2, map[string][]int32{"xx": {0}}, nil), 5, now, nil)
+	out, _ = roundTrip(t, fc, fetchReq(12, id, 3, map[string][]int32{"ww": {0}}, nil), 5, now, nil)
+	if got := answered(out); len(fc.sessions[id].parts) != 1+maxUnknownPartitions || !slices.Contains(got, "ww-0") {
+		t.Fatalf("past the bound: answered %v, %d cached", got, len(fc.sessions[id].parts))
 	}
 }
 
