@@ -3,77 +3,52 @@ package broker
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
+	"time"
 
+	"github.com/gokafka/gokafka/config"
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
 
 // Dynamic broker configs: the broker-level keys Kafka lets AlterConfigs
-// change at run time. They live in the metadata (by broker id, "" for the
-// cluster-wide default), so every broker and every restart sees them, and
-// they sit between server.properties and the topic overrides: a broker's
-// own value wins over the cluster default, which wins over the file.
-
-// dynamicBrokerKeys maps each dynamic broker key onto the topic key whose
-// default it sets, with the factor from its unit to the topic key's. The
-// order is the order of application, so that, as in Kafka,
-// log.retention.ms wins over .minutes, which wins over .hours.
-var dynamicBrokerKeys = []struct {
-	key, topicKey string
-	scale         int64
-}{
-	{"log.retention.hours", "retention.ms", 3600000},
-	{"log.retention.minutes", "retention.ms", 60000},
-	{"log.retention.ms", "retention.ms", 1},
-	{"log.retention.bytes", "retention.bytes", 1},
-	{"log.segment.bytes", "segment.bytes", 1},
-	{"log.roll.ms", "segment.ms", 1},
-	{"log.cleanup.policy", "cleanup.policy", 0},
-	{"log.cleaner.delete.retention.ms", "delete.retention.ms", 1},
-	{"message.max.bytes", "max.message.bytes", 1},
-	{"min.insync.replicas", "min.insync.replicas", 1},
-}
+// change at run time (config.Dynamic in the catalogue). They live in the
+// metadata (by broker id, "" for the cluster-wide default), so every
+// broker and every restart sees them, and they sit between
+// server.properties and the topic overrides: a broker's own value wins
+// over the cluster default, which wins over the file.
 
 func isDynamicBrokerKey(k string) bool {
-	for _, d := range dynamicBrokerKeys {
-		if d.key == k {
-			return true
-		}
-	}
-	return slices.Contains(throttleRateKeys, k)
+	key := config.BrokerKey(k)
+	return key != nil && key.Scope == config.Dynamic
 }
 
 // withDynamic applies dynamic broker configs onto log defaults and the
-// default min.insync.replicas. Values are checked as the topic key would
-// check them; the first bad one is the error.
+// default min.insync.replicas: each broker key that sets a topic key's
+// default, the coarser units first so that, as in Kafka, log.retention.ms
+// wins over .minutes, which wins over .hours. Values are checked as the
+// catalogue says; the first bad one is the error.
 func withDynamic(c klog.Config, minISR int, configs ...map[string]string) (klog.Config, int, error) {
 	for _, set := range configs {
-		for _, d := range dynamicBrokerKeys {
-			v, ok := set[d.key]
-			if !ok {
+		for i := len(config.Broker) - 1; i >= 0; i-- {
+			k := &config.Broker[i]
+			v, ok := set[k.Name]
+			if !ok || k.Topic == "" {
 				continue
 			}
-			if d.scale > 1 {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil {
-					return c, minISR, protocol.Errorf(protocol.InvalidConfig, "%s=%s: not an integer", d.key, v)
-				}
-				v = strconv.FormatInt(n*d.scale, 10)
+			if err := k.Check(v); err != nil {
+				return c, minISR, invalidValue(k.Name, v, err)
 			}
-			if d.key == "min.insync.replicas" {
-				n, err := parseMinISR(v)
-				if err != nil {
-					return c, minISR, protocol.Errorf(protocol.InvalidConfig, "%s=%s: %v", d.key, v, err)
-				}
-				minISR = n
-				continue
-			}
-			if err := topicConfigs[d.topicKey].apply(&c, v); err != nil {
-				return c, minISR, protocol.Errorf(protocol.InvalidConfig, "%s=%s: %v", d.key, v, err)
+			v = inTopicUnit(k, strings.TrimSpace(v))
+			if k.Topic == "min.insync.replicas" {
+				minISR = int(parseLong(v))
+			} else if apply := topicApply[k.Topic]; apply != nil {
+				apply(&c, v)
 			}
 		}
 	}
@@ -83,12 +58,22 @@ func withDynamic(c klog.Config, minISR int, configs ...map[string]string) (klog.
 	return c, minISR, nil
 }
 
+// invalidValue is Kafka's ConfigException message for a bad value.
+func invalidValue(name, v string, err error) error {
+	return protocol.Errorf(protocol.InvalidConfig, "Invalid value %s for configuration %s: %v", v, name, err)
+}
+
 // dynamicState is what server.properties said, to recompute the
-// effective defaults from whenever the dynamic configs change.
+// effective defaults from whenever the dynamic configs change, and the
+// dynamic values read outside the log's config.
 type dynamicState struct {
 	staticLog    klog.Config
 	staticMinISR int
-	minISR       atomic.Int64
+	// static and defaults are the server.properties keys the file set and
+	// those it left at their defaults, by name.
+	static, defaults map[string]string
+	minISR           atomic.Int64
+	maxConnections   atomic.Int64 // max.connections
 }
 
 // applyDynamicConfigs makes the metadata's dynamic broker configs this
@@ -96,6 +81,13 @@ type dynamicState struct {
 func (b *Broker) applyDynamicConfigs(md *coordinator.Metadata) {
 	id := strconv.Itoa(int(b.cfg.NodeID))
 	b.applyThrottleRates(md)
+	maxConns := int64(b.cfg.MaxConnections)
+	if v, ok := dynamicValue(md, id, "max.connections"); ok {
+		maxConns = parseLong(v)
+	}
+	b.dynamic.maxConnections.Store(maxConns)
+	backoff, _ := dynamicValue(md, id, "log.cleaner.backoff.ms") // unset: 0, as configured
+	b.logs.SetCleanerBackoff(time.Duration(min(parseLong(backoff), math.MaxInt64/int64(time.Millisecond))) * time.Millisecond)
 	c, minISR, err := withDynamic(b.dynamic.staticLog, b.dynamic.staticMinISR, md.BrokerConfigs[""], md.BrokerConfigs[id])
 	if err != nil {
 		b.log.Error("dynamic broker configs not applied", "err", err)
@@ -106,6 +98,16 @@ func (b *Broker) applyDynamicConfigs(md *coordinator.Metadata) {
 		b.dynamic.minISR.Store(int64(minISR))
 		b.log.Info("broker defaults changed", "cluster_default", md.BrokerConfigs[""], "this_broker", md.BrokerConfigs[id])
 	}
+}
+
+// dynamicValue is a broker key's value set at run time for broker id or
+// else for the cluster, if any.
+func dynamicValue(md *coordinator.Metadata, id, name string) (string, bool) {
+	if v, ok := md.BrokerConfigs[id][name]; ok {
+		return v, true
+	}
+	v, ok := md.BrokerConfigs[""][name]
+	return v, ok
 }
 
 func (b *Broker) defaultMinISR() int { return int(b.dynamic.minISR.Load()) }
@@ -124,13 +126,8 @@ func (b *Broker) alterBrokerConfigs(resource string, validateOnly bool, next fun
 	if err != nil {
 		return err
 	}
-	for k, v := range configs {
-		if !isDynamicBrokerKey(k) {
-			return protocol.Errorf(protocol.InvalidConfig, "%s cannot be updated dynamically: set it in server.properties", k)
-		}
-		if n, err := strconv.ParseInt(v, 10, 64); slices.Contains(throttleRateKeys, k) && (err != nil || n < 0) {
-			return protocol.Errorf(protocol.InvalidConfig, "%s=%s: must be a number of bytes per second, 0 or more", k, v)
-		}
+	if err := checkBrokerConfigs(configs); err != nil {
+		return err
 	}
 	if _, _, err := withDynamic(b.dynamic.staticLog, b.dynamic.staticMinISR, configs); err != nil {
 		return err
@@ -144,5 +141,29 @@ func (b *Broker) alterBrokerConfigs(resource string, validateOnly bool, next fun
 		return err
 	}
 	b.replicas.reconcile(b.coord.Metadata())
+	return nil
+}
+
+// checkBrokerConfigs refuses, as Kafka does, unknown keys, the keys that
+// cannot change at run time (all of them named in one message) and values
+// of the wrong type or out of range.
+func checkBrokerConfigs(configs map[string]string) error {
+	var static []string
+	for _, name := range slices.Sorted(maps.Keys(configs)) {
+		k := config.BrokerKey(name)
+		switch {
+		case k == nil:
+			return protocol.Errorf(protocol.InvalidConfig, "Unknown broker config %s", name)
+		case k.ReadOnly():
+			static = append(static, name)
+		default:
+			if err := k.Check(configs[name]); err != nil {
+				return invalidValue(name, configs[name], err)
+			}
+		}
+	}
+	if len(static) > 0 {
+		return protocol.Errorf(protocol.InvalidConfig, "Cannot update these configs dynamically: Set(%s)", strings.Join(static, ", "))
+	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"strings"
 	"testing"
 
 	klog "github.com/gokafka/gokafka/log"
@@ -37,5 +38,29 @@ func TestWithDynamic(t *testing.T) {
 	}
 	if isDynamicBrokerKey("num.partitions") || !isDynamicBrokerKey("log.retention.bytes") {
 		t.Fatal("dynamic key table")
+	}
+}
+
+// TestCheckBrokerConfigs checks what AlterConfigs takes for a broker:
+// Kafka's dynamic keys with values in range, not its static keys, which
+// it names all at once as Kafka does.
+func TestCheckBrokerConfigs(t *testing.T) {
+	ok := map[string]string{"log.cleaner.backoff.ms": "500", "log.cleaner.threads": "2", "num.io.threads": "4",
+		"max.connections": "100", "compression.type": "zstd", "log.preallocate": "true", "log.roll.hours": "2"}
+	if err := checkBrokerConfigs(ok); err != nil {
+		t.Fatal(err)
+	}
+	err := checkBrokerConfigs(map[string]string{"num.partitions": "3", "log.dirs": "/x", "log.cleaner.threads": "2"})
+	if protocol.Code(err) != protocol.InvalidConfig || !strings.Contains(err.Error(), "Cannot update these configs dynamically: Set(log.dirs, num.partitions)") {
+		t.Fatalf("static keys: %v", err)
+	}
+	for _, bad := range []map[string]string{{"log.cleaner.backoff.ms": "0"}, {"compression.type": "brotli"}, {"no.such.key": "1"}} {
+		if err := checkBrokerConfigs(bad); protocol.Code(err) != protocol.InvalidConfig {
+			t.Errorf("%v: %v, want INVALID_CONFIG", bad, err)
+		}
+	}
+	c, _, err := withDynamic(klog.DefaultConfig(), 1, map[string]string{"log.roll.hours": "2", "log.index.size.max.bytes": "4096"})
+	if err != nil || c.SegmentMs != 2*3600000 || c.IndexSizeMaxBytes != 4096 {
+		t.Fatalf("log.roll.hours and log.index.size.max.bytes: %v %d %d", err, c.SegmentMs, c.IndexSizeMaxBytes)
 	}
 }

@@ -3,9 +3,7 @@ package broker
 import (
 	"context"
 	"maps"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -183,108 +181,6 @@ func setConfigError(code *int16, msg **string, err error) {
 	*code = int16(protocol.Code(err))
 	m := err.Error()
 	*msg = &m
-}
-
-// Config sources, as DescribeConfigs reports them.
-const (
-	sourceTopicOverride  = 1 // DYNAMIC_TOPIC_CONFIG
-	sourceDynamicBroker  = 2 // DYNAMIC_BROKER_CONFIG
-	sourceDynamicDefault = 3 // DYNAMIC_DEFAULT_BROKER_CONFIG
-	sourceStaticBroker   = 4 // STATIC_BROKER_CONFIG: server.properties
-	sourceDefault        = 5 // DEFAULT_CONFIG
-)
-
-// handleDescribeConfigs describes topics (their overrides and the broker
-// defaults for the rest), this broker (server.properties as it runs, with
-// the dynamic configs over it; only the dynamic keys are writable) and the
-// cluster-wide dynamic defaults (resource "").
-func handleDescribeConfigs(b *Broker, c *conn, req *kmsg.DescribeConfigsRequest) *kmsg.DescribeConfigsResponse {
-	b.metadataBarrier()
-	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
-	for _, r := range req.Resources {
-		out := kmsg.NewDescribeConfigsResponseResource()
-		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
-		wanted := func(name string) bool { return r.ConfigNames == nil || slices.Contains(r.ConfigNames, name) }
-		add := func(name, value string, source int8, readOnly bool, typ int8) {
-			if !wanted(name) {
-				return
-			}
-			e := kmsg.NewDescribeConfigsResponseResourceConfig()
-			e.Name, e.Value, e.ReadOnly, e.Source, e.ConfigType = name, kmsg.StringPtr(value), readOnly, kmsg.ConfigSource(source), kmsg.ConfigType(typ)
-			e.IsDefault = source == sourceDefault
-			if req.IncludeSynonyms {
-				e.ConfigSynonyms = []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{{Name: name, Value: e.Value, Source: kmsg.ConfigSource(source)}}
-			}
-			out.Configs = append(out.Configs, e)
-		}
-		switch r.ResourceType {
-		case resourceTopic:
-			t := b.coord.Metadata().Topic(r.ResourceName)
-			if t == nil {
-				setConfigError(&out.ErrorCode, &out.ErrorMessage,
-					protocol.Errorf(protocol.UnknownTopicOrPartition, "The topic '%s' does not exist.", r.ResourceName))
-				break
-			}
-			defaults := b.logs.Defaults()
-			for _, name := range slices.Sorted(maps.Keys(topicConfigs)) {
-				tc := topicConfigs[name]
-				if v, ok := t.Configs[name]; ok {
-					add(name, v, sourceTopicOverride, false, tc.typ)
-				} else {
-					add(name, tc.def(b, defaults), sourceDefault, false, tc.typ)
-				}
-			}
-		case resourceBroker:
-			if r.ResourceName != "" && r.ResourceName != strconv.Itoa(int(b.cfg.NodeID)) {
-				setConfigError(&out.ErrorCode, &out.ErrorMessage,
-					protocol.Errorf(protocol.InvalidRequest, "broker %d cannot describe broker %s", b.cfg.NodeID, r.ResourceName))
-				break
-			}
-			md := b.coord.Metadata()
-			if r.ResourceName == "" { // the cluster-wide dynamic defaults only
-				for k, v := range md.BrokerConfigs[""] {
-					add(k, v, sourceDynamicDefault, false, 2)
-				}
-				break
-			}
-			own, cluster := md.BrokerConfigs[r.ResourceName], md.BrokerConfigs[""]
-			seen := map[string]bool{}
-			describe := func(name, value string, source int8) {
-				seen[name] = true
-				if v, ok := cluster[name]; ok {
-					value, source = v, sourceDynamicDefault
-				}
-				if v, ok := own[name]; ok {
-					value, source = v, sourceDynamicBroker
-				}
-				add(name, value, source, !isDynamicBrokerKey(name), 2)
-			}
-			for _, sc := range b.cfg.ServerConfigs {
-				source := int8(sourceStaticBroker)
-				if sc.Default {
-					source = sourceDefault
-				}
-				describe(sc.Name, sc.Value, source)
-			}
-			for _, d := range dynamicBrokerKeys { // keys set only dynamically
-				_, mine := own[d.key]
-				_, all := cluster[d.key]
-				if !seen[d.key] && (mine || all) {
-					describe(d.key, "", sourceDefault)
-				}
-			}
-			for _, k := range throttleRateKeys { // unlimited unless set
-				if !seen[k] {
-					describe(k, strconv.FormatInt(math.MaxInt64, 10), sourceDefault)
-				}
-			}
-		default:
-			setConfigError(&out.ErrorCode, &out.ErrorMessage,
-				protocol.Errorf(protocol.InvalidRequest, "resource type %d has no configs here", r.ResourceType))
-		}
-		resp.Resources = append(resp.Resources, out)
-	}
-	return resp
 }
 
 // metadataBarrier brings this broker's metadata up to what the controller

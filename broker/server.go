@@ -75,7 +75,9 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		followerQuota: newQuota(),
 	}
 	b.dynamic.staticLog, b.dynamic.staticMinISR = logs.Defaults(), cfg.MinInsyncReplicas
+	b.dynamic.static, b.dynamic.defaults = staticConfigs(cfg.ServerConfigs)
 	b.dynamic.minISR.Store(int64(cfg.MinInsyncReplicas))
+	b.dynamic.maxConnections.Store(int64(cfg.MaxConnections))
 	b.replicas = newReplicaManager(b)
 	b.producers = newProducerIDs(coord, cfg.NodeID)
 	b.groups = newGroupCoordinator(b)
@@ -199,8 +201,8 @@ func (b *Broker) admit(c *conn) bool {
 		perIP = n
 	}
 	switch {
-	case len(b.conns) >= b.cfg.MaxConnections:
-		c.log.Info("closing connection: max.connections reached", "max", b.cfg.MaxConnections)
+	case int64(len(b.conns)) >= b.dynamic.maxConnections.Load():
+		c.log.Info("closing connection: max.connections reached", "max", b.dynamic.maxConnections.Load())
 		return false
 	case b.connsByIP[c.ip] >= perIP:
 		c.log.Info("closing connection: max.connections.per.ip reached", "ip", c.ip, "max", perIP)

@@ -38,6 +38,7 @@ type Manager struct {
 
 	deletions        deletions    // directories renamed -delete, removed after a delay
 	checkpointErrors atomic.Int64 // failed checkpoint writes, for a metric
+	backoff          atomic.Int64 // log.cleaner.backoff.ms set at run time, 0 = as configured
 
 	stop      chan struct{}
 	wg        sync.WaitGroup

@@ -51,7 +51,7 @@ func (m *Manager) startCleaner() {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		t := time.NewTicker(m.cfg.CleanerBackoff)
+		t := time.NewTimer(m.cleanerBackoff())
 		defer t.Stop()
 		for {
 			select {
@@ -59,9 +59,22 @@ func (m *Manager) startCleaner() {
 				return
 			case now := <-t.C:
 				m.compactAll(now)
+				t.Reset(m.cleanerBackoff())
 			}
 		}
 	}()
+}
+
+// SetCleanerBackoff changes log.cleaner.backoff.ms, a dynamic broker
+// config: the cleaner sleeps the new time from its next sleep on; 0 goes
+// back to the configured one.
+func (m *Manager) SetCleanerBackoff(d time.Duration) { m.backoff.Store(int64(max(d, 0))) }
+
+func (m *Manager) cleanerBackoff() time.Duration {
+	if d := m.backoff.Load(); d > 0 {
+		return time.Duration(d)
+	}
+	return m.cfg.CleanerBackoff
 }
 
 func (m *Manager) compactAll(now time.Time) {

@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/gokafka/gokafka/broker"
+	"github.com/gokafka/gokafka/config"
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/properties"
@@ -82,6 +83,9 @@ func parseConfig(p *properties.Properties) (*serverConfig, []string, error) {
 			return nil, nil, err
 		}
 	}
+	if err := b.applyCatalogueOnly(); err != nil {
+		return nil, nil, err
+	}
 	if err := b.resolve(); err != nil {
 		return nil, nil, err
 	}
@@ -91,7 +95,11 @@ func parseConfig(p *properties.Properties) (*serverConfig, []string, error) {
 	return &b.cfg, b.warningList(), nil
 }
 
-// A setting maps one server.properties key onto the package configs.
+// A setting maps one server.properties key onto the package configs. The
+// key's default, when it is absent, is the catalogue's (config.Broker): a
+// missing key behaves as if its documented default were written, and a
+// key without one keeps its package default or is derived from other keys
+// (see resolve).
 type setting struct {
 	key string
 	// alias is another name for the same key (broker.id for node.id); when
@@ -101,10 +109,6 @@ type setting struct {
 	// lets log.retention.ms win over log.retention.hours. Those keys have
 	// no def of their own, so an absent one never overrides.
 	overriddenBy []string
-	// def is applied when the key is absent, so a missing key behaves as if
-	// its documented default were written. "" = no value: the field keeps
-	// its package default or is derived from other keys (see resolve).
-	def string
 	// required, when set, makes the key mandatory and says why.
 	required string
 	parse    parser
@@ -129,104 +133,104 @@ var settings = []setting{
 	{key: "broker.rack", parse: text(func(b *build, s string) { b.cfg.Broker.Rack = s })},
 
 	// Listeners: the controller listener is the coordinator's, the rest serve clients.
-	{key: "listeners", def: "PLAINTEXT://:9092,CONTROLLER://:9093", parse: parseBoundListeners},
+	{key: "listeners", parse: parseBoundListeners},
 	{key: "advertised.listeners", parse: func(b *build, v string) (err error) { b.advertised, err = parseListeners(v); return err }},
-	{key: "listener.security.protocol.map", def: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", parse: parseProtocolMap},
-	{key: "controller.listener.names", def: "CONTROLLER", parse: parseControllerNames},
-	{key: "http.listener", def: ":9644", parse: parseHTTPListener},
-	{key: "metrics.per.partition.enable", def: "true", parse: boolean(func(b *build, on bool) { b.cfg.MetricsPerPartition = on })},
+	{key: "listener.security.protocol.map", parse: parseProtocolMap},
+	{key: "controller.listener.names", parse: parseControllerNames},
+	{key: "http.listener", parse: parseHTTPListener},
+	{key: "metrics.per.partition.enable", parse: boolean(func(b *build, on bool) { b.cfg.MetricsPerPartition = on })},
 
 	// The metadata quorum.
 	{key: "controller.quorum.voters", required: "list the controller nodes as id@host:port,...", parse: parseVoters},
 	{key: "metadata.log.dir", parse: text(func(b *build, s string) { b.metadataDir = s })},
-	{key: "broker.session.timeout.ms", def: "9000", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.SessionTimeout = d })},
-	{key: "broker.heartbeat.interval.ms", def: "2000", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.HeartbeatInterval = d })},
+	{key: "broker.session.timeout.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.SessionTimeout = d })},
+	{key: "broker.heartbeat.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.HeartbeatInterval = d })},
 
 	// Log directories.
 	{key: "log.dirs", parse: parseLogDirs},
-	{key: "log.dir", overriddenBy: []string{"log.dirs"}, def: "./data", parse: parseLogDirs},
-	{key: "num.recovery.threads.per.data.dir", def: "1", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Log.RecoveryThreadsPerDir = n })},
+	{key: "log.dir", overriddenBy: []string{"log.dirs"}, parse: parseLogDirs},
+	{key: "num.recovery.threads.per.data.dir", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Log.RecoveryThreadsPerDir = n })},
 
 	// Topic defaults.
-	{key: "num.partitions", def: "1", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.NumPartitions, b.cfg.Coordinator.NumPartitions = n, n })},
-	{key: "default.replication.factor", def: "1", parse: number(1, math.MaxInt16, func(b *build, n int16) {
+	{key: "num.partitions", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.NumPartitions, b.cfg.Coordinator.NumPartitions = n, n })},
+	{key: "default.replication.factor", parse: number(1, math.MaxInt16, func(b *build, n int16) {
 		b.cfg.Broker.DefaultReplicationFactor, b.cfg.Coordinator.DefaultReplicationFactor = n, n
 	})},
-	{key: "min.insync.replicas", def: "1", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.MinInsyncReplicas = n })},
-	{key: "auto.create.topics.enable", def: "true", parse: boolean(func(b *build, on bool) { b.cfg.Broker.AutoCreateTopics = on })},
-	{key: "message.max.bytes", def: "1048588", parse: number(0, maxInt32, func(b *build, n int32) { b.log().MaxMessageBytes = n })},
-	{key: "log.cleanup.policy", def: "delete", parse: parseCleanupPolicy},
-	{key: "log.message.timestamp.type", def: "CreateTime", parse: oneOf([]string{"CreateTime", "LogAppendTime"}, func(b *build, s string) {
+	{key: "min.insync.replicas", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.MinInsyncReplicas = n })},
+	{key: "auto.create.topics.enable", parse: boolean(func(b *build, on bool) { b.cfg.Broker.AutoCreateTopics = on })},
+	{key: "message.max.bytes", parse: number(0, maxInt32, func(b *build, n int32) { b.log().MaxMessageBytes = n })},
+	{key: "log.cleanup.policy", parse: parseCleanupPolicy},
+	{key: "log.message.timestamp.type", parse: oneOf([]string{"CreateTime", "LogAppendTime"}, func(b *build, s string) {
 		b.log().LogAppendTime = s == "LogAppendTime"
 	})},
 
 	// Segments and retention. The finer unit wins, as in Kafka; a negative
 	// retention keeps logs forever.
-	{key: "log.segment.bytes", def: "1073741824", parse: number(14, maxInt32, func(b *build, n int64) { b.log().SegmentBytes = n })},
-	{key: "log.roll.hours", overriddenBy: []string{"log.roll.ms"}, def: "168", parse: number(1, maxInt32, func(b *build, h int64) { b.log().SegmentMs = h * msPerHour })},
+	{key: "log.segment.bytes", parse: number(14, maxInt32, func(b *build, n int64) { b.log().SegmentBytes = n })},
+	{key: "log.roll.hours", overriddenBy: []string{"log.roll.ms"}, parse: number(1, maxInt32, func(b *build, h int64) { b.log().SegmentMs = h * msPerHour })},
 	{key: "log.roll.ms", parse: number(1, maxInt64, func(b *build, ms int64) { b.log().SegmentMs = ms })},
-	{key: "log.retention.hours", overriddenBy: []string{"log.retention.minutes", "log.retention.ms"}, def: "168", parse: number(math.MinInt32, maxInt32, retentionIn(msPerHour))},
+	{key: "log.retention.hours", overriddenBy: []string{"log.retention.minutes", "log.retention.ms"}, parse: number(math.MinInt32, maxInt32, retentionIn(msPerHour))},
 	{key: "log.retention.minutes", overriddenBy: []string{"log.retention.ms"}, parse: number(math.MinInt32, maxInt32, retentionIn(msPerMin))},
 	{key: "log.retention.ms", parse: number(math.MinInt64, maxInt64, retentionIn(1))},
-	{key: "log.retention.bytes", def: "-1", parse: number(math.MinInt64, maxInt64, func(b *build, n int64) { b.log().RetentionBytes = max(n, -1) })},
-	{key: "log.retention.check.interval.ms", def: "300000", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.RetentionCheckInterval = d })},
-	{key: "log.cleaner.enable", def: "true", parse: boolean(func(b *build, on bool) { b.cfg.Log.CleanerEnable = on })},
-	{key: "log.cleaner.backoff.ms", def: "15000", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.CleanerBackoff = d })},
-	{key: "log.cleaner.delete.retention.ms", def: "86400000", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().DeleteRetentionMs = ms })},
-	{key: "log.cleaner.min.cleanable.ratio", def: "0.5", parse: parseRatio},
-	{key: "log.segment.delete.delay.ms", def: "60000", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().FileDeleteDelayMs = ms })},
-	{key: "log.index.interval.bytes", def: "4096", parse: number(0, maxInt32, func(b *build, n int32) { b.log().IndexIntervalBytes = n })},
-	{key: "log.index.size.max.bytes", def: "10485760", parse: number(8, maxInt32, func(b *build, n int32) { b.log().IndexSizeMaxBytes = n })},
+	{key: "log.retention.bytes", parse: number(math.MinInt64, maxInt64, func(b *build, n int64) { b.log().RetentionBytes = max(n, -1) })},
+	{key: "log.retention.check.interval.ms", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.RetentionCheckInterval = d })},
+	{key: "log.cleaner.enable", parse: boolean(func(b *build, on bool) { b.cfg.Log.CleanerEnable = on })},
+	{key: "log.cleaner.backoff.ms", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.CleanerBackoff = d })},
+	{key: "log.cleaner.delete.retention.ms", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().DeleteRetentionMs = ms })},
+	{key: "log.cleaner.min.cleanable.ratio", parse: parseRatio},
+	{key: "log.segment.delete.delay.ms", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().FileDeleteDelayMs = ms })},
+	{key: "log.index.interval.bytes", parse: number(0, maxInt32, func(b *build, n int32) { b.log().IndexIntervalBytes = n })},
+	{key: "log.index.size.max.bytes", parse: number(8, maxInt32, func(b *build, n int32) { b.log().IndexSizeMaxBytes = n })},
 
 	// Flushing. Kafka leaves fsync to the OS by default and relies on
 	// replication; so does gokafka.
-	{key: "log.flush.interval.messages", def: "9223372036854775807", parse: number(1, maxInt64, func(b *build, n int64) { b.log().FlushIntervalMessages = n })},
-	{key: "log.flush.interval.ms", def: "9223372036854775807", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().FlushIntervalMs = ms })},
-	{key: "log.flush.scheduler.interval.ms", def: "1000", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.FlushSchedulerInterval = d })},
-	{key: "log.flush.offset.checkpoint.interval.ms", def: "60000", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Log.FlushCheckpointInterval = d })},
-	{key: "log.flush.start.offset.checkpoint.interval.ms", def: "60000", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Log.FlushStartOffsetInterval = d })},
+	{key: "log.flush.interval.messages", parse: number(1, maxInt64, func(b *build, n int64) { b.log().FlushIntervalMessages = n })},
+	{key: "log.flush.interval.ms", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().FlushIntervalMs = ms })},
+	{key: "log.flush.scheduler.interval.ms", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.FlushSchedulerInterval = d })},
+	{key: "log.flush.offset.checkpoint.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Log.FlushCheckpointInterval = d })},
+	{key: "log.flush.start.offset.checkpoint.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Log.FlushStartOffsetInterval = d })},
 
 	// Network and threads.
-	{key: "socket.send.buffer.bytes", def: "102400", parse: number(-1, maxInt32, func(b *build, n int) { b.cfg.Broker.SocketSendBufferBytes = n })},
-	{key: "socket.receive.buffer.bytes", def: "102400", parse: number(-1, maxInt32, func(b *build, n int) { b.cfg.Broker.SocketReceiveBufferBytes = n })},
-	{key: "socket.request.max.bytes", def: "104857600", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.SocketRequestMaxBytes = n })},
-	{key: "queued.max.request.bytes", def: "-1", parse: number(math.MinInt64, maxInt64, func(b *build, n int64) { b.cfg.Broker.QueuedMaxRequestBytes = n })},
-	{key: "max.connections", def: "2147483647", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.MaxConnections = n })},
-	{key: "max.connections.per.ip", def: "2147483647", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.MaxConnectionsPerIP = n })},
+	{key: "socket.send.buffer.bytes", parse: number(-1, maxInt32, func(b *build, n int) { b.cfg.Broker.SocketSendBufferBytes = n })},
+	{key: "socket.receive.buffer.bytes", parse: number(-1, maxInt32, func(b *build, n int) { b.cfg.Broker.SocketReceiveBufferBytes = n })},
+	{key: "socket.request.max.bytes", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.SocketRequestMaxBytes = n })},
+	{key: "queued.max.request.bytes", parse: number(math.MinInt64, maxInt64, func(b *build, n int64) { b.cfg.Broker.QueuedMaxRequestBytes = n })},
+	{key: "max.connections", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.MaxConnections = n })},
+	{key: "max.connections.per.ip", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.MaxConnectionsPerIP = n })},
 	{key: "max.connections.per.ip.overrides", parse: parseConnectionOverrides},
-	{key: "connections.max.idle.ms", def: "600000", parse: number(math.MinInt64, maxInt64, func(b *build, ms int64) {
+	{key: "connections.max.idle.ms", parse: number(math.MinInt64, maxInt64, func(b *build, ms int64) {
 		idle := time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
 		b.cfg.Broker.ConnectionsMaxIdle, b.cfg.Coordinator.ConnectionsMaxIdle = idle, max(idle, 0)
 	})},
-	{key: "fetch.max.bytes", def: "57671680", parse: number(0, maxInt32, func(b *build, n int32) { b.cfg.Broker.FetchMaxBytes = n })},
-	{key: "max.incremental.fetch.session.cache.slots", def: "1000", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.FetchSessionCacheSlots = n })},
-	{key: "num.network.threads", def: "3", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumNetworkThreads = n })},
-	{key: "num.io.threads", def: "8", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumIOThreads = n })},
+	{key: "fetch.max.bytes", parse: number(0, maxInt32, func(b *build, n int32) { b.cfg.Broker.FetchMaxBytes = n })},
+	{key: "max.incremental.fetch.session.cache.slots", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.FetchSessionCacheSlots = n })},
+	{key: "num.network.threads", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumNetworkThreads = n })},
+	{key: "num.io.threads", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumIOThreads = n })},
 
 	// Replication.
-	{key: "replica.lag.time.max.ms", def: "30000", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Broker.ReplicaLagTimeMax = d })},
+	{key: "replica.lag.time.max.ms", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Broker.ReplicaLagTimeMax = d })},
 
 	// Kafka keys that later work will use: accepted and checked, not applied
 	// yet. Each has no field in the package configs so far.
-	{key: "unclean.leader.election.enable", def: "false", parse: boolean(func(b *build, on bool) {
+	{key: "unclean.leader.election.enable", parse: boolean(func(b *build, on bool) {
 		b.cfg.Coordinator.UncleanLeaderElection, b.cfg.Broker.UncleanLeaderElection = on, on
 	})},
-	{key: "auto.leader.rebalance.enable", def: "true", parse: boolean(func(b *build, on bool) { b.cfg.Coordinator.AutoLeaderRebalance = on })},
-	{key: "leader.imbalance.check.interval.seconds", def: "300", parse: number(1, math.MaxInt32, func(b *build, n int64) {
+	{key: "auto.leader.rebalance.enable", parse: boolean(func(b *build, on bool) { b.cfg.Coordinator.AutoLeaderRebalance = on })},
+	{key: "leader.imbalance.check.interval.seconds", parse: number(1, math.MaxInt32, func(b *build, n int64) {
 		b.cfg.Coordinator.LeaderImbalanceCheckInterval = time.Duration(n) * time.Second
 	})},
-	{key: "leader.imbalance.per.broker.percentage", def: "10", parse: number(0, 100, func(b *build, n int) { b.cfg.Coordinator.LeaderImbalancePerBrokerPct = n })},
-	{key: "offsets.topic.num.partitions", def: "50", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.OffsetsTopicPartitions = n })},
-	{key: "offsets.topic.replication.factor", def: "3", parse: number(1, math.MaxInt16, func(b *build, n int16) { b.cfg.Broker.OffsetsTopicReplicationFactor = n })},
-	{key: "offsets.topic.segment.bytes", def: "104857600", parse: number(14, maxInt32, func(b *build, n int64) { b.cfg.Broker.OffsetsTopicSegmentBytes = n })},
-	{key: "offsets.retention.minutes", def: "10080", parse: number(1, maxInt32, func(b *build, n int64) { b.cfg.Broker.OffsetsRetention = time.Duration(n) * time.Minute })},
-	{key: "offsets.retention.check.interval.ms", def: "600000", parse: millis(1, math.MaxInt64, func(b *build, d time.Duration) { b.cfg.Broker.OffsetsRetentionCheckInterval = d })},
-	{key: "group.initial.rebalance.delay.ms", def: "3000", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupInitialRebalanceDelay = d })},
-	{key: "group.min.session.timeout.ms", def: "6000", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupMinSessionTimeout = d })},
-	{key: "group.max.session.timeout.ms", def: "1800000", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupMaxSessionTimeout = d })},
-	{key: "group.max.size", def: "2147483647", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.GroupMaxSize = n })},
-	{key: "transaction.state.log.replication.factor", def: "3", parse: number(1, math.MaxInt16, ignore[int16])},
-	{key: "transaction.state.log.min.isr", def: "2", parse: number(1, maxInt32, ignore[int32])},
+	{key: "leader.imbalance.per.broker.percentage", parse: number(0, 100, func(b *build, n int) { b.cfg.Coordinator.LeaderImbalancePerBrokerPct = n })},
+	{key: "offsets.topic.num.partitions", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.OffsetsTopicPartitions = n })},
+	{key: "offsets.topic.replication.factor", parse: number(1, math.MaxInt16, func(b *build, n int16) { b.cfg.Broker.OffsetsTopicReplicationFactor = n })},
+	{key: "offsets.topic.segment.bytes", parse: number(14, maxInt32, func(b *build, n int64) { b.cfg.Broker.OffsetsTopicSegmentBytes = n })},
+	{key: "offsets.retention.minutes", parse: number(1, maxInt32, func(b *build, n int64) { b.cfg.Broker.OffsetsRetention = time.Duration(n) * time.Minute })},
+	{key: "offsets.retention.check.interval.ms", parse: millis(1, math.MaxInt64, func(b *build, d time.Duration) { b.cfg.Broker.OffsetsRetentionCheckInterval = d })},
+	{key: "group.initial.rebalance.delay.ms", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupInitialRebalanceDelay = d })},
+	{key: "group.min.session.timeout.ms", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupMinSessionTimeout = d })},
+	{key: "group.max.session.timeout.ms", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupMaxSessionTimeout = d })},
+	{key: "group.max.size", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.GroupMaxSize = n })},
+	{key: "transaction.state.log.replication.factor", parse: number(1, math.MaxInt16, ignore[int16])},
+	{key: "transaction.state.log.min.isr", parse: number(1, maxInt32, ignore[int32])},
 }
 
 // zookeeperConnect is recognised only to explain what replaces it.
@@ -276,8 +280,10 @@ func (b *build) warnDuplicatesAndUnknown() {
 		b.warn(last, "duplicate key %q on lines %s: the last one is used", d.Key, joinLines(d.Lines))
 	}
 	known := map[string]bool{zookeeperConnect: true}
+	for _, k := range config.Broker {
+		known[k.Name] = true
+	}
 	for _, s := range settings {
-		known[s.key] = true
 		if s.alias != "" {
 			known[s.alias] = true
 		}
@@ -350,10 +356,10 @@ func (b *build) apply(s setting) error {
 		return err
 	case !ok && s.required != "":
 		return fmt.Errorf("server.properties: %s is missing: %s", s.key, s.required)
-	case !ok && s.def == "":
+	case !ok && config.BrokerKey(s.key).NoDefault:
 		return nil
 	case !ok:
-		e = properties.Entry{Key: s.key, Value: s.def}
+		e = properties.Entry{Key: s.key, Value: config.BrokerKey(s.key).Default}
 	}
 	b.source[s.key] = e
 	if err := s.parse(b, strings.TrimSpace(e.Value)); err != nil {
@@ -361,6 +367,35 @@ func (b *build) apply(s setting) error {
 	}
 	b.cfg.Broker.ServerConfigs = append(b.cfg.Broker.ServerConfigs,
 		broker.ServerConfig{Name: s.key, Value: strings.TrimSpace(e.Value), Default: !ok})
+	return nil
+}
+
+// applyCatalogueOnly checks the catalogue's broker keys that no setting
+// reads (their effect is the broker's, from its ServerConfigs: the
+// compression.type default, say, or none, as their documentation says).
+func (b *build) applyCatalogueOnly() error {
+	read := map[string]bool{}
+	for _, s := range settings {
+		read[s.key] = true
+	}
+	for i := range config.Broker {
+		k := &config.Broker[i]
+		e, ok := b.props.Entry(k.Name)
+		switch {
+		case read[k.Name]:
+			continue
+		case ok:
+			if err := k.Check(e.Value); err != nil {
+				return badValue(e, err)
+			}
+		case k.NoDefault:
+			continue
+		default:
+			e.Value = k.Default
+		}
+		b.cfg.Broker.ServerConfigs = append(b.cfg.Broker.ServerConfigs,
+			broker.ServerConfig{Name: k.Name, Value: strings.TrimSpace(e.Value), Default: !ok})
+	}
 	return nil
 }
 

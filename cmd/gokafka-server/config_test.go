@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gokafka/gokafka/broker"
+	"github.com/gokafka/gokafka/config"
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/properties"
@@ -484,11 +485,12 @@ func TestExample(t *testing.T) {
 	}
 	for _, s := range settings {
 		m := regexp.MustCompile(`(?m)^(#?)` + regexp.QuoteMeta(s.key) + `=(.*)$`).FindStringSubmatch(string(text))
+		k := config.BrokerKey(s.key)
 		switch {
 		case m == nil:
 			t.Errorf("%s is not shown", s.key)
-		case m[1] == "#" && s.def != "" && m[2] != s.def:
-			t.Errorf("#%s=%s, but its default is %s", s.key, m[2], s.def)
+		case m[1] == "#" && !k.NoDefault && m[2] != k.Default:
+			t.Errorf("#%s=%s, but its default is %s", s.key, m[2], k.Default)
 		}
 	}
 }

@@ -1,0 +1,31 @@
+package config
+
+// Topics is every topic key.
+var Topics = []Key{
+	text("cleanup.policy", TopicScope, List, "delete", []string{"delete", "compact"}, "delete removes old segments by retention.ms and retention.bytes; compact keeps the latest record of each key; both may be given."),
+	text("compression.type", TopicScope, String, "producer", Codecs, "The codec of the topic's stored batches: producer keeps the producer's codec, any other makes the leader recompress each batch into it on append."),
+	num("compression.gzip.level", TopicScope, Int, "-1", -1, 9, "The gzip level when compression.type is gzip: 1 to 9, or -1 for the codec's default."),
+	num("compression.lz4.level", TopicScope, Int, "9", 1, 17, "The lz4 level when compression.type is lz4, 1 to 17."),
+	num("compression.zstd.level", TopicScope, Int, "3", -131072, 22, "The zstd level when compression.type is zstd."),
+	num("delete.retention.ms", TopicScope, Long, "86400000", 0, maxInt64, "How long a compacted topic keeps tombstones, so that a consumer reading from the start sees the delete."),
+	num("file.delete.delay.ms", TopicScope, Long, "60000", 0, maxInt64, "How long a deleted segment's files stay on disk before they are removed."),
+	num("flush.messages", TopicScope, Long, never, 1, maxInt64, "How many records are appended before the log is flushed to disk; replication, not fsync, is what Kafka relies on by default."),
+	num("flush.ms", TopicScope, Long, never, 0, maxInt64, "How long a record may wait in memory before the log is flushed."),
+	text("follower.replication.throttled.replicas", TopicScope, List, "", nil, "The replicas, as partition:broker,... or *, whose fetching follower.replication.throttled.rate throttles."),
+	num("index.interval.bytes", TopicScope, Int, "4096", 0, maxInt32, "How many log bytes lie between offset index entries: more entries make lookups closer, the index larger."),
+	text("leader.replication.throttled.replicas", TopicScope, List, "", nil, "The replicas, as partition:broker,... or *, whose leader-side sending leader.replication.throttled.rate throttles."),
+	num("max.compaction.lag.ms", TopicScope, Long, never, 1, maxInt64, "The most time a record may stay uncompacted."+noEffect),
+	num("max.message.bytes", TopicScope, Int, "1048588", 0, maxInt32, "The largest record batch the topic accepts, after compression."),
+	text("message.timestamp.type", TopicScope, String, "CreateTime", []string{"CreateTime", "LogAppendTime"}, "Which timestamp records carry: the producer's (CreateTime) or the broker's at append (LogAppendTime)."),
+	num("min.cleanable.dirty.ratio", TopicScope, Double, "0.5", 0, 1, "The share of the log that must be uncleaned before the cleaner compacts it."),
+	num("min.compaction.lag.ms", TopicScope, Long, "0", 0, maxInt64, "The least time a record stays uncompacted."+noEffect),
+	num("min.insync.replicas", TopicScope, Int, "1", 1, maxInt32, "The number of in-sync replicas an acks=all write needs; with fewer, the producer gets NOT_ENOUGH_REPLICAS."),
+	boolean("preallocate", TopicScope, "false", "Whether segment files are allocated in full when created."+noEffect),
+	num("retention.bytes", TopicScope, Long, "-1", -1, maxInt64, "The largest size of a partition before its oldest segments are deleted; -1 for no limit."),
+	num("retention.ms", TopicScope, Long, "604800000", -1, maxInt64, "How long a segment is kept before it is deleted; -1 keeps it forever."),
+	num("segment.bytes", TopicScope, Int, "1073741824", 14, maxInt32, "The size at which a segment is rolled; retention and compaction work a whole segment at a time."),
+	num("segment.index.bytes", TopicScope, Int, "10485760", 8, maxInt32, "The largest size of a segment's offset index; a full index rolls the segment."),
+	num("segment.jitter.ms", TopicScope, Long, "0", 0, maxInt64, "The most random time taken off segment.ms, so that segments do not all roll at once."+noEffect),
+	num("segment.ms", TopicScope, Long, "604800000", 1, maxInt64, "The time after which a segment is rolled even if not full, so that retention can delete or compact it."),
+	boolean("unclean.leader.election.enable", TopicScope, "false", "Whether a replica outside the ISR may become leader when none in it is alive, at the risk of losing data."),
+}
