@@ -78,7 +78,6 @@ class ConsumerTest extends WithAdmin {
                     for (ConsumerRecord<String, String> r : recs) deliveries.merge(r.value(), 1, Integer::sum);
                     if (!recs.isEmpty()) Thread.sleep(20); // slow enough that joins land mid-stream
                 }
-                consumer.commitSync();
             } catch (Throwable t) {
                 failure = t;
             } finally {
