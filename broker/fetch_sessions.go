@@ -160,14 +160,14 @@ func (fc *fetchSessionCache) newContext(req *kmsg.FetchRequest, md *coordinator.
 	case s.epoch != req.SessionEpoch:
 		return nil, protocol.InvalidFetchSessionEpoch
 	}
-	uncached := s.update(req, md)
+	s.update(req, md)
 	if len(s.parts) == 0 {
 		fc.remove(s.id)
 		return &fetchContext{}, protocol.None
 	}
 	fc.touch(s, now)
 	s.epoch = nextEpoch(s.epoch)
-	req.Topics = s.requestTopics(req.Topics, uncached)
+	req.Topics = s.requestTopics(req.Topics)
 	req.ForgottenTopics = nil
 	return &fetchContext{session: s, epoch: s.epoch}, protocol.None
 }
@@ -194,11 +194,9 @@ func (k sessionKey) known(md *coordinator.Metadata) bool {
 }
 
 // update adds or updates the requested partitions and removes the
-// forgotten ones (Kafka's FetchSession.update). It returns the requested
-// partitions left out of the session: of unknown topics, past
-// maxUnknownPartitions.
-func (s *fetchSession) update(req *kmsg.FetchRequest, md *coordinator.Metadata) map[sessionKey]bool {
-	var uncached map[sessionKey]bool
+// forgotten ones (Kafka's FetchSession.update). Partitions of unknown
+// topics past maxUnknownPartitions are left out.
+func (s *fetchSession) update(req *kmsg.FetchRequest, md *coordinator.Metadata) {
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		for _, rp := range rt.Partitions {
@@ -207,12 +205,7 @@ func (s *fetchSession) update(req *kmsg.FetchRequest, md *coordinator.Metadata) 
 				cp.req = rp
 				continue
 			}
-			if !s.add(k, rp, -1, -1, md) {
-				if uncached == nil {
-					uncached = map[sessionKey]bool{}
-				}
-				uncached[k] = true
-			}
+			s.add(k, rp, -1, -1, md)
 		}
 	}
 	for _, ft := range req.ForgottenTopics {
@@ -224,15 +217,14 @@ func (s *fetchSession) update(req *kmsg.FetchRequest, md *coordinator.Metadata) 
 			delete(s.parts, k)
 		}
 	}
-	return uncached
 }
 
 // add caches a partition at the end of the session's order, unless its
 // topic is unknown and the session holds maxUnknownPartitions of those.
-func (s *fetchSession) add(k sessionKey, rp kmsg.FetchRequestTopicPartition, hw, logStart int64, md *coordinator.Metadata) bool {
+func (s *fetchSession) add(k sessionKey, rp kmsg.FetchRequestTopicPartition, hw, logStart int64, md *coordinator.Metadata) {
 	unknown := !k.known(md)
 	if unknown && s.unknown >= maxUnknownPartitions {
-		return false
+		return
 	}
 	if unknown {
 		s.unknown++
@@ -240,29 +232,19 @@ func (s *fetchSession) add(k sessionKey, rp kmsg.FetchRequestTopicPartition, hw,
 	rp.UnknownTags = kmsg.Tags{}
 	s.parts[k] = &cachedPartition{req: rp, highWatermark: hw, logStartOffset: logStart, order: s.nextPos, unknown: unknown}
 	s.nextPos++
-	return true
 }
 
 // requestTopics lists the session's partitions in fetch order, grouped
 // into topics as they come, then the requested partitions it does not
-// cache. The request's own topic list is reused for its storage.
-func (s *fetchSession) requestTopics(topics []kmsg.FetchRequestTopic, uncached map[sessionKey]bool) []kmsg.FetchRequestTopic {
-	keys := make([]sessionKey, 0, len(s.parts)+len(uncached))
+// hold (unknown topics past the bound), filtered in place in the request's
+// own topics so that a request naming many costs nothing more.
+func (s *fetchSession) requestTopics(requested []kmsg.FetchRequestTopic) []kmsg.FetchRequestTopic {
+	keys := make([]sessionKey, 0, len(s.parts))
 	for k := range s.parts {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b sessionKey) int { return cmp.Compare(s.parts[a].order, s.parts[b].order) })
-	var extra []kmsg.FetchRequestTopic
-	for i := range topics {
-		rt := &topics[i]
-		for _, rp := range rt.Partitions {
-			if uncached[keyOf(s.version(), rt, rp.Partition)] {
-				extra = append(extra, kmsg.FetchRequestTopic{Topic: rt.Topic, TopicID: rt.TopicID,
-					Partitions: []kmsg.FetchRequestTopicPartition{rp}})
-			}
-		}
-	}
-	out := topics[:0]
+	var out []kmsg.FetchRequestTopic
 	for _, k := range keys {
 		cp := s.parts[k]
 		if n := len(out); n > 0 && out[n-1].Topic == k.topic && out[n-1].TopicID == k.topicID {
@@ -272,7 +254,19 @@ func (s *fetchSession) requestTopics(topics []kmsg.FetchRequestTopic, uncached m
 		out = append(out, kmsg.FetchRequestTopic{Topic: k.topic, TopicID: k.topicID,
 			Partitions: []kmsg.FetchRequestTopicPartition{cp.req}})
 	}
-	return append(out, extra...)
+	for _, rt := range requested {
+		kept := rt.Partitions[:0]
+		for _, rp := range rt.Partitions {
+			if s.parts[keyOf(s.version(), &rt, rp.Partition)] == nil {
+				kept = append(kept, rp)
+			}
+		}
+		if len(kept) > 0 {
+			rt.Partitions = kept
+			out = append(out, rt)
+		}
+	}
+	return out
 }
 
 // version is a request version of the session's kind, for keyOf.

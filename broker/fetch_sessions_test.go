@@ -317,3 +317,46 @@ func TestNextEpoch(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFetchSessions drives the cache with arbitrary request sequences:
+// it never panics, never holds more sessions than its slots, and no
+// session holds more than maxUnknownPartitions partitions of unknown
+// topics or an epoch below 1.
+func FuzzFetchSessions(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 1, 2, 1, 1, 1, 3, 0xff, 2, 2})
+	f.Add([]byte{13, 0, 0, 4, 5, 6, 13, 1, 1, 4, 12, 1, 2})
+	f.Fuzz(func(t *testing.T, script []byte) {
+		fc, md, now := newFetchSessionCache(3), sessionMetadata(), time.Unix(1000, 0)
+		var ids []int32
+		for len(script) >= 4 {
+			op, arg, a, b := script[0], script[1], script[2], script[3]
+			script = script[4:]
+			version := int16(12 + op%2)
+			id := int32(0)
+			if len(ids) > 0 && arg&0x80 != 0 {
+				id = ids[int(arg)%len(ids)]
+			}
+			topics := map[string][]int32{string(rune('a' + a%4)): {int32(b % 5)}}
+			forget := map[string][]int32{string(rune('a' + b%4)): {int32(a % 5)}}
+			req := fetchReq(version, id, int32(int8(arg&0x7f))-2, topics, forget)
+			now = now.Add(time.Duration(op) * time.Second)
+			ctx, code := fc.newContext(req, md, op&4 != 0, now)
+			if code != protocol.None {
+				continue
+			}
+			out := answer(req, int64(a))
+			fc.respond(ctx, req, out, md, now)
+			if out.SessionID != 0 {
+				ids = append(ids, out.SessionID)
+			}
+		}
+		if fc.len() > 3 {
+			t.Fatalf("%d sessions in 3 slots", fc.len())
+		}
+		for _, s := range fc.sessions {
+			if s.unknown > maxUnknownPartitions || s.epoch < 1 || len(s.parts) == 0 {
+				t.Fatalf("session %d: epoch %d, %d partitions, %d unknown", s.id, s.epoch, len(s.parts), s.unknown)
+			}
+		}
+	})
+}
