@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gokafka/gokafka/config"
+	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -97,4 +98,37 @@ func topicLogConfig(defaults klog.Config, overrides map[string]string) (klog.Con
 		return c, protocol.Errorf(protocol.InvalidConfig, "%v", err)
 	}
 	return c, nil
+}
+
+// codecs maps compression.type onto the batch codec it stores.
+var codecs = map[string]int{
+	"uncompressed": protocol.CompressionNone,
+	"gzip":         protocol.CompressionGzip,
+	"snappy":       protocol.CompressionSnappy,
+	"lz4":          protocol.CompressionLZ4,
+	"zstd":         protocol.CompressionZstd,
+}
+
+// storedCompression is the codec and level a topic's leader stores its
+// batches in (compression.type and compression.<codec>.level, from the
+// topic or the broker); ok is false for producer, which stores batches
+// as the producer compressed them.
+func (b *Broker) storedCompression(md *coordinator.Metadata, t *coordinator.Topic) (codec, level int, ok bool) {
+	v, _ := b.topicValue(md, t.Configs, "compression.type")
+	codec, ok = codecs[v]
+	if !ok {
+		return 0, 0, false
+	}
+	if key, ok := levelKeys[v]; ok {
+		l, _ := b.topicValue(md, t.Configs, key)
+		level = int(parseLong(l))
+	}
+	return codec, level, true
+}
+
+// levelKeys names the level key of the codecs that have one.
+var levelKeys = map[string]string{
+	"gzip": "compression.gzip.level",
+	"lz4":  "compression.lz4.level",
+	"zstd": "compression.zstd.level",
 }

@@ -108,6 +108,15 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 	if err := protocol.ValidateBatch(rp.Records, batchRules(p, req)); err != nil {
 		return nil, res, err
 	}
+	if codec, level, ok := b.storedCompression(b.coord.Metadata(), t); ok {
+		// The topic's compression.type is not the producer's: Kafka's
+		// LogValidator recompresses the batch before the append.
+		recompressed, err := protocol.Recompress(rp.Records, codec, level)
+		if err != nil {
+			return nil, res, err
+		}
+		rp.Records = recompressed
+	}
 	res, err := p.appendAsLeader(rp.Records, req.Acks)
 	if err == nil {
 		p.stats.bytesIn.Add(int64(len(rp.Records)))
