@@ -103,3 +103,26 @@ func BenchmarkRecompressProducer(b *testing.B) {
 		}
 	}
 }
+
+// FuzzRecompress: whatever batch passes ValidateBatch recompresses into
+// each codec as a batch that passes it too; nothing panics.
+func FuzzRecompress(f *testing.F) {
+	plain := BuildBatch(1, []KV{{Key: []byte("k"), Value: []byte("v")}})
+	f.Add(plain, uint8(CompressionZstd))
+	if gz, err := Recompress(plain, CompressionGzip, -1); err == nil {
+		f.Add(gz, uint8(CompressionLZ4))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, codec uint8) {
+		to := int(codec % 5)
+		if ValidateBatch(b, &ValidateOptions{TopicPartition: "t-0"}) != nil {
+			return
+		}
+		out, err := Recompress(b, to, 0)
+		if err != nil {
+			return // inflating past the bound
+		}
+		if err := ValidateBatch(out, &ValidateOptions{TopicPartition: "t-0"}); err != nil {
+			t.Fatalf("recompressed batch refused: %v", err)
+		}
+	})
+}
