@@ -65,7 +65,10 @@ class AdminTest extends WithAdmin {
                 () -> admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("admin-topic", 1, (short) 3))).all().get());
         assertInstanceOf(TopicExistsException.class, dup.getCause());
 
-        admin.deleteTopics(List.of("admin-topic")).all().get();
+        // Deleting by topic id (DeleteTopics v6+) deletes the topic the id names.
+        org.apache.kafka.common.Uuid id = d.topicId();
+        assertFalse(id == null || id.equals(org.apache.kafka.common.Uuid.ZERO_UUID), "topic id " + id);
+        admin.deleteTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(id))).all().get();
         Gokafka.eventually("topic gone", Duration.ofSeconds(15), () -> {
             return !admin.listTopics().names().get().contains("admin-topic");
         });
@@ -85,6 +88,21 @@ class AdminTest extends WithAdmin {
         assertEquals("delete", cfg.get("cleanup.policy").value());
         assertEquals(ConfigEntry.ConfigSource.DEFAULT_CONFIG, cfg.get("cleanup.policy").source());
         assertEquals(3, r.replicationFactor("no-configs").get());
+    }
+
+    /** Metadata v12+ looks a topic up by id when the request names none (Admin.describeTopics by TopicCollection.ofTopicIds). */
+    @Test
+    @Disabled("gokafka defect: the Java client asks Metadata v12+ by topic id with name \"\" (its generated default, "
+            + "not null); broker/metadata.go looks the id up only when the name is null, so an existing topic is not "
+            + "found and Admin.describeTopics(ofTopicIds) fails with UnknownTopicIdException. Kafka uses the id whenever "
+            + "it is not the zero UUID")
+    void describeTopicById() throws Exception {
+        Gokafka.createTopic(admin, "by-id", 2, 3, null);
+        org.apache.kafka.common.Uuid id = describe("by-id").topicId();
+        TopicDescription byId = admin.describeTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(id)))
+                .allTopicIds().get().get(id);
+        assertEquals("by-id", byId.name());
+        assertEquals(2, byId.partitions().size());
     }
 
     @Test
@@ -268,6 +286,15 @@ class AdminTest extends WithAdmin {
         assertTrue(listed.stream().anyMatch(l -> l.groupId().equals(group)), "listed groups " + listed);
         ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
         assertEquals(GroupState.EMPTY, d.groupState(), "after the member left");
+        @SuppressWarnings("deprecation")
+        Collection<ConsumerGroupListing> empty = admin.listConsumerGroups(
+                new org.apache.kafka.clients.admin.ListConsumerGroupsOptions().inGroupStates(Set.of(GroupState.EMPTY))).all().get();
+        assertTrue(empty.stream().anyMatch(l -> l.groupId().equals(group) && l.groupState().equals(Optional.of(GroupState.EMPTY))),
+                "groups listed in state EMPTY: " + empty);
+        @SuppressWarnings("deprecation")
+        Collection<ConsumerGroupListing> stable = admin.listConsumerGroups(
+                new org.apache.kafka.clients.admin.ListConsumerGroupsOptions().inGroupStates(Set.of(GroupState.STABLE))).all().get();
+        assertTrue(stable.stream().noneMatch(l -> l.groupId().equals(group)), "an empty group listed as STABLE: " + stable);
         assertEquals(Map.of(p0, new OffsetAndMetadata(3)), admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get());
 
         admin.alterConsumerGroupOffsets(group, Map.of(p0, new OffsetAndMetadata(8), p1, new OffsetAndMetadata(0))).all().get();
