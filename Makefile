@@ -3,7 +3,7 @@
 
 GO        ?= go
 BIN       := bin
-UNIT_PKGS := ./protocol/... ./properties/... ./log/... ./coordinator/... ./broker/... ./cmd/...
+UNIT_PKGS := ./protocol/... ./properties/... ./config/... ./log/... ./coordinator/... ./broker/... ./cmd/...
 FUZZTIME  ?= 30s
 # Debian packages the tests drive: librdkafka's kcat and the two Python
 # clients (importable by /usr/bin/python3), and Prometheus, which evaluates
@@ -57,10 +57,14 @@ unit:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 
 # The integration tests run a race-enabled server, so that a data race hit
-# by real clients fails the test that provoked it (exit status 66).
+# by real clients fails the test that provoked it (exit status 66); the
+# hostile-input probes, which bound the process's memory, run the shipped
+# build.
 integration:
 	$(GO) build -race -o $(BIN)/gokafka-server-race ./cmd/gokafka-server
-	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race GOKAFKA_VENV=$(VENV) $(GO) test -count=1 -timeout 20m ./test/...
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/gokafka-server ./cmd/gokafka-server
+	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race GOKAFKA_SHIPPED_BIN=$(CURDIR)/$(BIN)/gokafka-server \
+	GOKAFKA_VENV=$(VENV) $(GO) test -count=1 -timeout 20m ./test/...
 
 # Images for deploy/docker/compose.yaml, built locally: FROM scratch around
 # the static binaries, and Prometheus from the host's Debian package.
@@ -90,7 +94,7 @@ bench:
 # out in the middle of minimising an input; that run is repeated once, and
 # any other failure (a crasher, written to testdata/fuzz) fails at once.
 FUZZ_TARGETS := ./protocol:FuzzReadFrame ./protocol:FuzzParseRequest ./protocol:FuzzNextBatch \
-	./protocol:FuzzValidateBatch ./protocol:FuzzStoredRecords ./broker:FuzzGroupReplay \
+	./protocol:FuzzValidateBatch ./protocol:FuzzStoredRecords ./protocol:FuzzRecompress ./broker:FuzzGroupReplay \
 	./coordinator:FuzzRPCCodec ./coordinator:FuzzRPCHandle \
 	./coordinator:FuzzBoltMeta ./log:FuzzOffsetCheckpoint ./log:FuzzLeaderEpochCheckpoint \
 	./log:FuzzProducerSnapshot ./log:FuzzIndex ./cmd/gokafka-server:FuzzMetaProperties \

@@ -218,7 +218,13 @@ func (n *Node) Kill() {
 	n.stderr.Close()
 }
 
-// Stop sends SIGTERM, then SIGKILL after 10 s; it reports a node that
+// stopGrace is how long Stop waits after SIGTERM. A node's controlled
+// shutdown waits up to 5 s for a controller (none answers once the other
+// voters have stopped), and closing hundreds of logs under the race
+// detector on a loaded two-core machine has taken 4 s more.
+const stopGrace = 20 * time.Second
+
+// Stop sends SIGTERM, then SIGKILL after stopGrace; it reports a node that
 // needed the kill or exited non-zero.
 func (n *Node) Stop() error {
 	if !n.Running() {
@@ -232,10 +238,10 @@ func (n *Node) Stop() error {
 			return fmt.Errorf("node %d exited with %v after SIGTERM\n%s", n.ID, n.cmd.ProcessState, n.Tail(20))
 		}
 		return nil
-	case <-time.After(10 * time.Second):
+	case <-time.After(stopGrace):
 		n.cmd.Process.Kill()
 		<-n.exited
-		return fmt.Errorf("node %d ignored SIGTERM for 10s and was killed\n%s", n.ID, n.Tail(20))
+		return fmt.Errorf("node %d ignored SIGTERM for %v and was killed\n%s", n.ID, stopGrace, n.Tail(20))
 	}
 }
 

@@ -10,38 +10,59 @@ import (
 	"time"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// A server binary built at most once per test process.
+type serverBuild struct {
+	env  string // the variable that names a prebuilt one
+	once sync.Once
+	path string
+	err  error
+}
 
-// Binary returns the gokafka-server binary the tests run: $GOKAFKA_BIN when
-// set (make test builds it once for every package), else one built for
-// this test process.
-func Binary(t testing.TB) string {
+func (sb *serverBuild) get(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if p := os.Getenv("GOKAFKA_BIN"); p != "" {
-			binPath, buildErr = filepath.Abs(p)
+	sb.once.Do(func() {
+		if p := os.Getenv(sb.env); p != "" {
+			sb.path, sb.err = filepath.Abs(p)
 			return
 		}
 		root, err := ModuleRoot()
 		if err != nil {
-			buildErr = err
+			sb.err = err
 			return
 		}
 		dir, err := os.MkdirTemp("", "gokafka-bin-")
 		if err != nil {
-			buildErr = err
+			sb.err = err
 			return
 		}
-		binPath, buildErr = BuildServer(root, dir)
+		sb.path, sb.err = BuildServer(root, dir)
 	})
-	if buildErr != nil {
-		t.Fatalf("building gokafka-server: %v", buildErr)
+	if sb.err != nil {
+		t.Fatalf("building gokafka-server: %v", sb.err)
 	}
-	return binPath
+	return sb.path
+}
+
+var (
+	testBuild    = serverBuild{env: "GOKAFKA_BIN"}
+	shippedBuild = serverBuild{env: "GOKAFKA_SHIPPED_BIN"}
+)
+
+// Binary returns the gokafka-server binary the tests run: $GOKAFKA_BIN when
+// set (make test builds it once for every package, with the race
+// detector), else one built for this test process.
+func Binary(t testing.TB) string {
+	t.Helper()
+	return testBuild.get(t)
+}
+
+// ShippedBinary returns gokafka-server as it ships (static, no race
+// detector): $GOKAFKA_SHIPPED_BIN when set, else one built for this test
+// process. Tests that bound the process's memory run it, since the race
+// detector multiplies memory several times over.
+func ShippedBinary(t testing.TB) string {
+	t.Helper()
+	return shippedBuild.get(t)
 }
 
 var (
@@ -77,7 +98,13 @@ func CLI(t testing.TB) string {
 // are printed so that the failure says what the server saw.
 func StartT(t testing.TB, n int, extra ...string) *Cluster {
 	t.Helper()
-	c, err := Start(Binary(t), t.TempDir(), n, extra...)
+	return StartBinT(t, Binary(t), n, extra...)
+}
+
+// StartBinT is StartT with the server binary bin.
+func StartBinT(t testing.TB, bin string, n int, extra ...string) *Cluster {
+	t.Helper()
+	c, err := Start(bin, t.TempDir(), n, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,9 @@
 // input on every port it opens, as an attacker or a clumsy operator would,
 // and checks afterwards that the node is alive, still serves, stayed within
 // its memory bound, wrote nothing outside its log.dirs, and after a restart
-// still holds every acknowledged record.
+// still holds every acknowledged record. It runs the binary as it ships,
+// without the race detector, whose memory overhead would swamp the bounds
+// the probes check.
 package hostile
 
 import (
@@ -39,7 +41,7 @@ type target struct {
 // newTarget starts n nodes and writes 10 acknowledged witness records.
 func newTarget(t *testing.T, n int, extra ...string) *target {
 	t.Helper()
-	c := harness.StartT(t, n, extra...)
+	c := harness.StartBinT(t, harness.ShippedBinary(t), n, extra...)
 	tg := &target{t: t, c: c, rss: map[int]int64{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
