@@ -126,23 +126,12 @@ func KafkaTool(t testing.TB, class string, args ...string) Result {
 	return KafkaToolIn(t, "", class, args...)
 }
 
-// KafkaToolIn runs one of Kafka's tools with stdin. Tools start often and
-// run briefly: the client compiler and serial GC start a JVM in about half
-// the time.
+// KafkaToolIn runs one of Kafka's tools with stdin, through kafka.sh,
+// which keeps the JVM's start short.
 func KafkaToolIn(t testing.TB, stdin, class string, args ...string) Result {
 	t.Helper()
-	jvm := []string{"-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-		"-Dlog4j2.configurationFile=" + filepath.Join(filepath.Dir(Script(t)), "log4j2.properties"),
-		"-cp", Classpath(t), class}
-	return Run(t, stdin, javaPath(), append(jvm, args...)...)
-}
-
-// javaPath is $JAVA, else java from PATH (17 or newer for Kafka 4).
-func javaPath() string {
-	if j := os.Getenv("JAVA"); j != "" {
-		return j
-	}
-	return "java"
+	Classpath(t) // a failed download fails here, once, with Maven's words
+	return Run(t, stdin, Script(t), append([]string{"tool", class}, args...)...)
 }
 
 // Run runs a program with stdin and returns what it printed; only a

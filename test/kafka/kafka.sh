@@ -120,6 +120,26 @@ start() {
 	echo "$bootstrap"
 }
 
+# tool runs a tool class. The first run records the classes it loads in
+# a shared archive (CDS) that later runs map instead of loading them: a
+# third less CPU per start. -Xlog:disable keeps the JVM from printing CDS
+# warnings (an archive from another JDK is ignored) on the tool's stdout.
+tool() {
+	[ $# -ge 1 ] || die "usage: kafka.sh tool CLASS ARGS..."
+	fetch
+	local jsa=$cache/tools.jsa cds rc=0
+	if [ -f "$jsa" ]; then
+		cds=-XX:SharedArchiveFile=$jsa
+	else
+		cds=-XX:ArchiveClassesAtExit=$jsa.$$
+	fi
+	"$java" "${tool_jvm[@]}" -Xlog:disable "$cds" -cp "$libs/*" "$@" || rc=$?
+	if [ -f "$jsa.$$" ]; then
+		mv "$jsa.$$" "$jsa"
+	fi
+	return $rc
+}
+
 stop() {
 	[ $# -eq 1 ] || die "usage: kafka.sh stop DIR"
 	local pidf pid
@@ -145,11 +165,6 @@ fetch) fetch ;;
 classpath) fetch && echo "$libs/*" ;;
 start) shift && start "$@" ;;
 stop) shift && stop "$@" ;;
-tool)
-	shift
-	[ $# -ge 1 ] || die "usage: kafka.sh tool CLASS ARGS..."
-	fetch
-	exec "$java" "${tool_jvm[@]}" -cp "$libs/*" "$@"
-	;;
+tool) shift && tool "$@" ;;
 *) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac
