@@ -32,7 +32,7 @@ func consoleProducerCommand(std *stdio, args []string) error {
 		return err
 	}
 	parseKey, sep := p["parse.key"] == "true", cmp.Or(p["key.separator"], "\t")
-	cl, _, ctx, done, err := f.open(kgo.DefaultProduceTopic(*topic))
+	cl, _, ctx, done, err := f.open(clientAutoCreates, kgo.DefaultProduceTopic(*topic))
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func consoleConsumerCommand(std *stdio, args []string) error {
 	default:
 		opts = append(opts, kgo.ConsumeTopics(*topic))
 	}
-	cl, _, ctx, done, err := f.open(opts...)
+	cl, _, ctx, done, err := f.open(append(opts, clientAutoCreates)...)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // consumerGroupsCommand is kafka-consumer-groups.sh.
@@ -85,8 +87,17 @@ func describeGroup(std *stdio, adm *kadm.Client, ctx context.Context, group stri
 		return err
 	}
 	l, ok := lags[group]
+	if errors.Is(l.Error(), kerr.GroupIDNotFound) {
+		// Kafka 4 brokers answer an unknown group so, and Kafka's tool
+		// prints the exception it makes of it, on stdout, exiting 0.
+		fmt.Fprintf(std.out, "\nError: Executing consumer group command failed due to "+
+			"org.apache.kafka.common.errors.GroupIdNotFoundException: Group %s not found.\n", group)
+		return nil
+	}
 	if !ok || l.State == "Dead" {
-		return fmt.Errorf("consumer group '%s' does not exist", group)
+		// Kafka's tool says so on stdout and exits 0.
+		fmt.Fprintf(std.out, "\nError: Consumer group '%s' does not exist.\n", group)
+		return nil
 	}
 	if l.Error() != nil {
 		return l.Error()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gokafka/gokafka/properties"
@@ -69,9 +70,13 @@ func run(args []string, std *stdio) int {
 	}
 	err := cmd.run(std, args[1:])
 	var ue usageError
+	var te toolError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &te):
+		fmt.Fprintln(std.out, te.msg)
+		return 1
 	case errors.As(err, &ue):
 		fmt.Fprintf(std.err, "gokafka %s: %v\n", args[0], err)
 		return 2
@@ -100,6 +105,43 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// toolError is a failure Kafka's tool reports on standard output in its
+// own words ("Error while executing topic command : ..."), exit status 1.
+type toolError struct{ msg string }
+
+func (e toolError) Error() string { return e.msg }
+
+// brokerError is an error code with the message the broker sent with it.
+type brokerError struct {
+	err error
+	msg string
+}
+
+func (e brokerError) Error() string { return e.err.Error() + ": " + e.msg }
+func (e brokerError) Unwrap() error { return e.err }
+
+// withMessage attaches the broker's error message, if it sent one.
+func withMessage(err error, msg string) error {
+	if err == nil || msg == "" {
+		return err
+	}
+	return brokerError{err, msg}
+}
+
+// errorMessage is an error as a Java tool prints its exception's message:
+// the broker's message, else Kafka's description of the code.
+func errorMessage(err error) string {
+	var be brokerError
+	if errors.As(err, &be) {
+		return be.msg
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Description
+	}
+	return err.Error()
+}
 
 // flags is a command's flag set with the flags every command shares.
 type flags struct {
@@ -149,11 +191,16 @@ func (f *flags) usage() {
 	})
 }
 
+// clientAutoCreates is the option of the producing and consuming tools:
+// Java's producer and consumer ask for auto-creation in their metadata
+// requests (the broker decides), and Kafka's tools rely on it. Its admin
+// client never does, so that a describe of a mistyped name does not
+// create a topic.
+var clientAutoCreates = kgo.AllowAutoTopicCreation()
+
 // client connects with the shared flags and extra options.
 func (f *flags) client(opts ...kgo.Opt) (*kgo.Client, *kadm.Client, error) {
-	// Java's producer and consumer ask for auto-creation in their metadata
-	// requests (the broker decides), and Kafka's tools rely on it.
-	base := []kgo.Opt{kgo.SeedBrokers(strings.Split(f.bootstrap, ",")...), kgo.AllowAutoTopicCreation()}
+	base := []kgo.Opt{kgo.SeedBrokers(strings.Split(f.bootstrap, ",")...)}
 	if f.commandConfig != "" {
 		more, err := clientProperties(f.commandConfig)
 		if err != nil {

@@ -365,16 +365,6 @@ func deleteRecordsCommand(std *stdio, args []string) error {
 	return nil
 }
 
-// errorMessage is a broker error as a Java tool prints its exception's
-// message: Kafka's description of the code, without the code's name.
-func errorMessage(err error) string {
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return ke.Description
-	}
-	return err.Error()
-}
-
 // parseBrokerList parses a --broker-list: ids joined by commas.
 func parseBrokerList(list string) ([]int32, error) {
 	var ids []int32

@@ -51,7 +51,7 @@ func producerPerfTestCommand(std *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	cl, _, _, done, err := f.open(append(opts, kgo.DefaultProduceTopic(*topic))...)
+	cl, _, _, done, err := f.open(append(opts, clientAutoCreates, kgo.DefaultProduceTopic(*topic))...)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func consumerPerfTestCommand(std *stdio, args []string) error {
 	if *group != "" {
 		opts = append(opts, kgo.ConsumerGroup(*group))
 	}
-	cl, _, _, done, err := f.open(opts...)
+	cl, _, _, done, err := f.open(append(opts, clientAutoCreates)...)
 	if err != nil {
 		return err
 	}

@@ -78,9 +78,10 @@ func topicsCommand(std *stdio, args []string) error {
 				r = -1
 			}
 			var resp kadm.CreateTopicResponse
+			// An error in the topic's answer comes back as err too.
 			resp, err = adm.CreateTopic(ctx, p, r, cfgp, *topic)
-			if err == nil {
-				err = resp.Err
+			if resp.Err != nil {
+				err = withMessage(resp.Err, resp.ErrMessage)
 			}
 		}
 		if errors.Is(err, kerr.TopicAlreadyExists) && *ifNotExists {
@@ -115,11 +116,14 @@ func topicsCommand(std *stdio, args []string) error {
 			var r kadm.CreatePartitionsResponse
 			r, err = rs.On(*topic, nil)
 			if err == nil {
-				err = r.Err
+				err = withMessage(r.Err, r.ErrMessage)
 			}
 		}
-		if errors.Is(err, kerr.UnknownTopicOrPartition) && *ifExists {
-			return nil
+		if errors.Is(err, kerr.UnknownTopicOrPartition) {
+			if *ifExists {
+				return nil
+			}
+			return missingTopic(*topic)
 		}
 		return topicError(err)
 	case *del:
@@ -128,8 +132,13 @@ func topicsCommand(std *stdio, args []string) error {
 			return err
 		}
 		for _, r := range rs.Sorted() {
-			if r.Err != nil && !(*ifExists && errors.Is(r.Err, kerr.UnknownTopicOrPartition)) {
-				return topicError(fmt.Errorf("topic %s: %w", r.Topic, r.Err))
+			switch {
+			case r.Err == nil:
+			case errors.Is(r.Err, kerr.UnknownTopicOrPartition) && *ifExists:
+			case errors.Is(r.Err, kerr.UnknownTopicOrPartition):
+				return missingTopic(r.Topic)
+			default:
+				return topicError(withMessage(r.Err, r.ErrMessage))
 			}
 		}
 	}
@@ -146,12 +155,18 @@ func count(bs ...bool) int {
 	return n
 }
 
-// topicError words a failure as kafka-topics.sh does.
+// topicError words a failure as kafka-topics.sh does, on stdout.
 func topicError(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("while executing topic command : %w", err)
+	return toolError{"Error while executing topic command : " + errorMessage(err)}
+}
+
+// missingTopic is kafka-topics.sh's answer for a topic it was told to
+// describe, alter or delete that does not exist.
+func missingTopic(name string) error {
+	return toolError{fmt.Sprintf("Error while executing topic command : Topic '%s' does not exist as expected", name)}
 }
 
 // createAssigned creates a topic with explicit replicas, which kadm does
@@ -174,7 +189,11 @@ func createAssigned(ctx context.Context, cl *kgo.Client, topic string, reps map[
 	if len(resp.Topics) != 1 {
 		return fmt.Errorf("CreateTopics answered %d topics for one", len(resp.Topics))
 	}
-	return kerr.ErrorForCode(resp.Topics[0].ErrorCode)
+	msg := ""
+	if m := resp.Topics[0].ErrorMessage; m != nil {
+		msg = *m
+	}
+	return withMessage(kerr.ErrorForCode(resp.Topics[0].ErrorCode), msg)
 }
 
 // parseAssignment reads --replica-assignment: "1:2:3,2:3:1" gives
@@ -214,6 +233,9 @@ func describeTopics(std *stdio, cl *kgo.Client, adm *kadm.Client, ctx context.Co
 	var sorted []string
 	for _, name := range md.Topics.Names() {
 		td := md.Topics[name]
+		if errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
+			continue
+		}
 		if td.Err != nil {
 			return fmt.Errorf("topic %s: %w", name, td.Err)
 		}
@@ -222,7 +244,7 @@ func describeTopics(std *stdio, cl *kgo.Client, adm *kadm.Client, ctx context.Co
 		}
 	}
 	if len(names) > 0 && len(sorted) == 0 {
-		return fmt.Errorf("topic %s does not exist", strings.Join(names, ","))
+		return missingTopic(strings.Join(names, ","))
 	}
 	configs, err := adm.DescribeTopicConfigs(ctx, sorted...)
 	if err != nil {

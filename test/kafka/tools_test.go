@@ -38,6 +38,7 @@ type step struct {
 	command string // gokafka's command
 	args    []string
 	stdin   string
+	errLine string              // a line both must print on stderr
 	changes bool                // the CLI runs on the twins
 	norm    func(string) string // what must differ: ids, times, rates, unordered lists
 	known   string              // a broker defect that makes Kafka's tool fail: TODO
@@ -85,6 +86,9 @@ func (w *walk) run(s step) {
 		return
 	}
 	t.Logf("%s: exit %d\n%s", s.name, kr.Code, kout)
+	if s.errLine != "" && (!strings.Contains(kr.Err, s.errLine+"\n") || !strings.Contains(gr.Err, s.errLine+"\n")) {
+		t.Errorf("%s: want %q on both stderrs; kafka's:\n%s\ngokafka's:\n%s", s.name, s.errLine, kr.Err, gr.Err)
+	}
 	if kr.Code != gr.Code || kout != gout {
 		t.Errorf("%s differs:\nkafka (exit %d):\n%s%s\ngokafka %s (exit %d):\n%s%s", s.name,
 			kr.Code, kout, kr.Err, strings.Join(append([]string{s.command}, gargs...), " "), gr.Code, gout, gr.Err)
@@ -281,7 +285,10 @@ func walkthrough(t *testing.T, b string, nodes int, knownCreate string) {
 			args: with("--create", "--topic", "topic-A", "--partitions", "2", "--replication-factor", rf)},
 		{name: "create topic-B", class: TopicCommand, command: "topics", changes: true, known: knownCreate,
 			args: with("--create", "--topic", "topic-B", "--partitions", "1", "--replication-factor", rf)},
+		{name: "create an existing topic", class: TopicCommand, command: "topics",
+			args: with("--create", "--topic", "topic-A", "--partitions", "2", "--replication-factor", rf)},
 		{name: "list", class: TopicCommand, command: "topics", args: with("--list")},
+		{name: "describe a missing topic", class: TopicCommand, command: "topics", args: with("--describe", "--topic", "no-such-topic")},
 		{name: "describe", class: TopicCommand, command: "topics", args: with("--describe", "--topic", "topic-A")},
 		{name: "console producer with keys", class: ConsoleProducer, command: "console-producer", changes: true,
 			stdin: "k1:v1\nk2:v2\nk3:v3\nk4:v4\n",
@@ -289,12 +296,14 @@ func walkthrough(t *testing.T, b string, nodes int, knownCreate string) {
 	}
 	for _, g := range []string{"group-01", "group-02"} {
 		steps = append(steps, step{name: "console consumer " + g, class: ConsoleConsumer, command: "console-consumer",
-			changes: true, norm: sortLines,
+			changes: true, norm: sortLines, errLine: "Processed a total of 4 messages",
 			args: with("--topic", "topic-A", "--group", g, "--from-beginning", "--max-messages", "4", "--property", "print.key=true")})
 	}
 	steps = append(steps,
 		step{name: "consumer-groups describe", class: ConsumerGroupCommand, command: "consumer-groups",
 			args: with("--describe", "--group", "group-01")},
+		step{name: "consumer-groups describe a missing group", class: ConsumerGroupCommand, command: "consumer-groups",
+			args: with("--describe", "--group", "no-such-group")},
 		step{name: "configs alter", class: ConfigCommand, command: "configs", changes: true,
 			args: with("--alter", "--entity-type", "topics", "--entity-name", "topic-A", "--add-config", "retention.ms=3600000")},
 		step{name: "configs describe", class: ConfigCommand, command: "configs",
