@@ -95,6 +95,7 @@ bench:
 # any other failure (a crasher, written to testdata/fuzz) fails at once.
 FUZZ_TARGETS := ./protocol:FuzzReadFrame ./protocol:FuzzParseRequest ./protocol:FuzzNextBatch \
 	./protocol:FuzzValidateBatch ./protocol:FuzzStoredRecords ./protocol:FuzzRecompress ./broker:FuzzGroupReplay \
+	./broker:FuzzMetadataTopicCount ./broker:FuzzFetchSessions \
 	./coordinator:FuzzRPCCodec ./coordinator:FuzzRPCHandle \
 	./coordinator:FuzzBoltMeta ./log:FuzzOffsetCheckpoint ./log:FuzzLeaderEpochCheckpoint \
 	./log:FuzzProducerSnapshot ./log:FuzzIndex ./cmd/gokafka-server:FuzzMetaProperties \
