@@ -117,18 +117,18 @@ func describeGroup(std *stdio, adm *kadm.Client, ctx context.Context, group stri
 		}
 		rows = append(rows, []string{group, ml.Topic, strconv.Itoa(int(ml.Partition)), current, strconv.FormatInt(ml.End.Offset, 10), lag, id, host, client})
 	}
-	printOffsetTable(std, rows)
+	printOffsetTable(std, rows, []int{15, 15, 10, 15, 15, 15, 15, 15, 0}, 0, 1, 6, 7)
 	return nil
 }
 
 // printOffsetTable prints rows as kafka-consumer-groups.sh does: each
-// line after a newline, columns left-aligned in at least 15 characters
-// (PARTITION in 10) and one space apart, the last one unpadded, and a
-// newline after the table.
-func printOffsetTable(std *stdio, rows [][]string) {
-	widths := []int{15, 15, 10, 15, 15, 15, 15, 15, 0}
+// line after a newline, columns left-aligned in widths[i] characters
+// (grown to fit for the columns in grow) and one space apart, the last
+// one unpadded, and a newline after the table.
+func printOffsetTable(std *stdio, rows [][]string, widths []int, grow ...int) {
+	widths = slices.Clone(widths)
 	for _, r := range rows[1:] {
-		for _, c := range []int{0, 1, 6, 7} {
+		for _, c := range grow {
 			widths[c] = max(widths[c], len(r[c]))
 		}
 	}
@@ -228,13 +228,11 @@ func resetOffsets(std *stdio, adm *kadm.Client, ctx context.Context, group, topi
 			return err
 		}
 	}
-	// Kafka's format: "%n%-30s %-30s %-10s %-15s" per line, a newline after.
-	line := func(g, t, p, o string) { fmt.Fprintf(std.out, "\n%-30s %-30s %-10s %-15s", g, t, p, o) }
-	line("GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")
+	rows := [][]string{{"GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"}}
 	for _, o := range next.Sorted() {
-		line(group, o.Topic, strconv.Itoa(int(o.Partition)), strconv.FormatInt(o.At, 10))
+		rows = append(rows, []string{group, o.Topic, strconv.Itoa(int(o.Partition)), strconv.FormatInt(o.At, 10)})
 	}
-	fmt.Fprintln(std.out)
+	printOffsetTable(std, rows, []int{15, 15, 10, 0}, 0, 1)
 	return nil
 }
 

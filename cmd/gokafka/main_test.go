@@ -81,7 +81,7 @@ func TestKafkaTables(t *testing.T) {
 	b.Reset()
 	printOffsetTable(&stdio{out: &b}, [][]string{
 		{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"},
-		{"group-01", "topic-A", "0", "2", "2", "0", "-", "-", "-"}})
+		{"group-01", "topic-A", "0", "2", "2", "0", "-", "-", "-"}}, []int{15, 15, 10, 15, 15, 15, 15, 15, 0}, 0, 1, 6, 7)
 	if want := "\nGROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID" +
 		"\ngroup-01        topic-A         0          2               2               0               -               -               -\n"; b.String() != want {
 		t.Errorf("printOffsetTable:\n%q\nwant\n%q", b.String(), want)

@@ -304,6 +304,16 @@ func walkthrough(t *testing.T, b string, nodes int, knownCreate string) {
 			args: with("--describe", "--group", "group-01")},
 		step{name: "consumer-groups describe a missing group", class: ConsumerGroupCommand, command: "consumer-groups",
 			args: with("--describe", "--group", "no-such-group")},
+		step{name: "consumer-groups list", class: ConsumerGroupCommand, command: "consumer-groups", norm: sortLines,
+			args: with("--list")},
+		step{name: "consumer-groups reset-offsets dry-run", class: ConsumerGroupCommand, command: "consumer-groups", changes: true, norm: sortLines,
+			args: with("--reset-offsets", "--group", "group-02", "--topic", "topic-A", "--to-earliest", "--dry-run")},
+		step{name: "consumer-groups reset-offsets execute", class: ConsumerGroupCommand, command: "consumer-groups", changes: true, norm: sortLines,
+			args: with("--reset-offsets", "--group", "group-02", "--topic", "topic-A", "--to-offset", "1", "--execute")},
+		step{name: "topics alter", class: TopicCommand, command: "topics", changes: true,
+			args: with("--alter", "--topic", "topic-B", "--partitions", "2")},
+		step{name: "configs describe a broker", class: ConfigCommand, command: "configs",
+			args: with("--describe", "--entity-type", "brokers", "--entity-name", "1")},
 		step{name: "configs alter", class: ConfigCommand, command: "configs", changes: true,
 			args: with("--alter", "--entity-type", "topics", "--entity-name", "topic-A", "--add-config", "retention.ms=3600000")},
 		step{name: "configs describe", class: ConfigCommand, command: "configs",
@@ -344,4 +354,6 @@ func walkthrough(t *testing.T, b string, nodes int, knownCreate string) {
 	w.run(step{name: "producer-perf-test", class: ProducerPerformance, command: "producer-perf-test", changes: true, norm: perfNumbers,
 		args: []string{"--topic", "topic-B", "--num-records", "1000", "--record-size", "100", "--throughput", "-1",
 			"--producer-props", "bootstrap.servers=" + b, "acks=all"}})
+	w.run(step{name: "topics delete", class: TopicCommand, command: "topics", changes: true,
+		args: with("--delete", "--topic", "topic-B")})
 }
