@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -91,4 +92,23 @@ func TestKafkaTables(t *testing.T) {
 	if got, want := replicaStates(voters, nodes), `[{"id": 1, "endpoints": ["CONTROLLER://[::1]:9093"]}, {"id": 2, "directoryId": "AQAAAAAAAAAAAAAAAAAAAA"}]`; got != want {
 		t.Errorf("replicaStates: %s, want %s", got, want)
 	}
+}
+
+// FuzzParseBrokerList feeds --broker-list values: a list either parses to
+// as many ids as it has comma-separated entries, or is a usage error;
+// nothing panics.
+func FuzzParseBrokerList(f *testing.F) {
+	for _, seed := range []string{"1,2,3", "1", "", ",", " 2 , 3", "-1", "99999999999", "1,,2", "a"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		ids, err := parseBrokerList(list)
+		var ue usageError
+		switch {
+		case err != nil && !errors.As(err, &ue):
+			t.Fatalf("%q: %v is not a usage error", list, err)
+		case err == nil && len(ids) != strings.Count(list, ",")+1:
+			t.Fatalf("%q gave %d ids", list, len(ids))
+		}
+	})
 }
