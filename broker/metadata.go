@@ -108,23 +108,31 @@ func uniqueTopics(topics []kmsg.MetadataRequestTopic) []kmsg.MetadataRequestTopi
 // name, each by its key.
 func compareRequestedTopics(a, b kmsg.MetadataRequestTopic) int {
 	switch {
-	case a.Topic == nil && b.Topic == nil:
+	case askedByID(a) && askedByID(b):
 		return bytes.Compare(a.TopicID[:], b.TopicID[:])
-	case a.Topic == nil:
+	case askedByID(a):
 		return -1
-	case b.Topic == nil:
+	case askedByID(b):
 		return 1
 	}
 	return strings.Compare(*a.Topic, *b.Topic)
 }
 
+// askedByID reports whether a Metadata request names this topic by ID
+// (any topic it names by name has a non-nil one). As in Kafka, a non-zero
+// ID wins over the name: Java's client asks by ID with the name "", not
+// null.
+func askedByID(rt kmsg.MetadataRequestTopic) bool {
+	return rt.TopicID != [16]byte{} || rt.Topic == nil
+}
+
 // requestedTopicMetadata answers one requested topic, by name or by ID.
 func requestedTopicMetadata(md *coordinator.Metadata, rt kmsg.MetadataRequestTopic) kmsg.MetadataResponseTopic {
 	var t *coordinator.Topic
-	if rt.Topic != nil {
-		t = md.Topic(*rt.Topic)
-	} else {
+	if askedByID(rt) {
 		t = md.TopicByID(rt.TopicID)
+	} else {
+		t = md.Topic(*rt.Topic)
 	}
 	if t != nil {
 		return topicMetadata(md, t)
@@ -132,7 +140,8 @@ func requestedTopicMetadata(md *coordinator.Metadata, rt kmsg.MetadataRequestTop
 	mt := kmsg.NewMetadataResponseTopic()
 	mt.Topic, mt.TopicID = rt.Topic, rt.TopicID
 	switch {
-	case rt.Topic == nil:
+	case askedByID(rt):
+		mt.Topic = nil
 		mt.ErrorCode = int16(protocol.UnknownTopicID)
 	case protocol.ValidTopicName(*rt.Topic) != nil:
 		mt.ErrorCode = int16(protocol.InvalidTopicException)
@@ -152,7 +161,7 @@ func (b *Broker) autoCreateForMetadata(md *coordinator.Metadata, req *kmsg.Metad
 	}
 	var missing []string
 	for _, rt := range req.Topics {
-		if rt.Topic != nil && md.Topic(*rt.Topic) == nil && protocol.ValidTopicName(*rt.Topic) == nil && !protocol.IsInternalTopic(*rt.Topic) {
+		if !askedByID(rt) && md.Topic(*rt.Topic) == nil && protocol.ValidTopicName(*rt.Topic) == nil && !protocol.IsInternalTopic(*rt.Topic) {
 			missing = append(missing, *rt.Topic)
 		}
 	}

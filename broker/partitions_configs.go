@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/config"
 	"github.com/gokafka/gokafka/coordinator"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -106,7 +107,11 @@ func handleIncrementalAlterConfigs(b *Broker, c *conn, req *kmsg.IncrementalAlte
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
 	for _, r := range req.Resources {
 		err := b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(current map[string]string) (map[string]string, error) {
-			return applyConfigOps(current, r.Configs)
+			keyOf := config.TopicKey
+			if r.ResourceType == resourceBroker {
+				keyOf = config.BrokerKey
+			}
+			return applyConfigOps(current, r.Configs, keyOf)
 		})
 		out := kmsg.NewIncrementalAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
@@ -138,8 +143,10 @@ func (b *Broker) alterResource(typ kmsg.ConfigResourceType, name string, validat
 
 // applyConfigOps applies IncrementalAlterConfigs operations (SET, DELETE,
 // APPEND, SUBTRACT) to a copy of the current overrides. APPEND and SUBTRACT
-// work on list configs (cleanup.policy), as in Kafka.
-func applyConfigOps(current map[string]string, ops []kmsg.IncrementalAlterConfigsRequestResourceConfig) (map[string]string, error) {
+// work on list configs, starting from the key's default when it has no
+// override, as in Kafka (APPEND compact to a topic without an override
+// gives delete,compact).
+func applyConfigOps(current map[string]string, ops []kmsg.IncrementalAlterConfigsRequestResourceConfig, keyOf func(string) *config.Key) (map[string]string, error) {
 	out := maps.Clone(current)
 	if out == nil {
 		out = map[string]string{}
@@ -155,10 +162,15 @@ func applyConfigOps(current map[string]string, ops []kmsg.IncrementalAlterConfig
 		case 1: // DELETE
 			delete(out, op.Name)
 		case 2, 3: // APPEND, SUBTRACT
-			if op.Name != "cleanup.policy" {
-				return nil, protocol.Errorf(protocol.InvalidConfig, "%s is not a list config: APPEND and SUBTRACT apply to cleanup.policy", op.Name)
+			k := keyOf(op.Name)
+			if k == nil || k.Type != config.List {
+				return nil, protocol.Errorf(protocol.InvalidConfig, "Config value append is not allowed for config key: %s", op.Name)
 			}
-			list := strings.FieldsFunc(out[op.Name], func(r rune) bool { return r == ',' })
+			old, ok := out[op.Name]
+			if !ok {
+				old = k.Default
+			}
+			list := strings.FieldsFunc(old, func(r rune) bool { return r == ',' })
 			for _, v := range strings.Split(value, ",") {
 				if op.Op == 2 && !slices.Contains(list, v) {
 					list = append(list, v)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/config"
 	"github.com/gokafka/gokafka/coordinator"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -43,15 +44,26 @@ func handleCreateTopics(b *Broker, c *conn, req *kmsg.CreateTopicsRequest) *kmsg
 			if t := md.Topic(r.Name); t != nil && !req.ValidateOnly {
 				rt.NumPartitions, rt.ReplicationFactor = int32(len(t.Partitions)), int16(len(t.Partitions[0].Replicas))
 			}
-			for k, v := range spec.Configs {
-				cfg := kmsg.NewCreateTopicsResponseTopicConfig()
-				cfg.Name, cfg.Value, cfg.Source = k, &v, 1 // TOPIC_CONFIG
-				rt.Configs = append(rt.Configs, cfg)
-			}
+			rt.Configs = b.createdTopicConfigs(md, spec.Configs)
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp
+}
+
+// createdTopicConfigs lists every topic config of a created topic with its
+// value and source, as Kafka answers CreateTopics v5+: Java's
+// Admin.createTopics reads the list and fails on a null one.
+func (b *Broker) createdTopicConfigs(md *coordinator.Metadata, overrides map[string]string) []kmsg.CreateTopicsResponseTopicConfig {
+	out := make([]kmsg.CreateTopicsResponseTopicConfig, 0, len(config.Topics))
+	for i := range config.Topics {
+		name := config.Topics[i].Name
+		value, source := b.topicValue(md, overrides, name)
+		cfg := kmsg.NewCreateTopicsResponseTopicConfig()
+		cfg.Name, cfg.Value, cfg.Source = name, kmsg.StringPtr(value), source
+		out = append(out, cfg)
+	}
+	return out
 }
 
 func createTopicSpec(rt kmsg.CreateTopicsRequestTopic) coordinator.CreateTopicSpec {

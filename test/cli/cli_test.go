@@ -227,7 +227,7 @@ func TestConfigsCommand(t *testing.T) {
 	}
 	ok(t, c, "", "configs", "--alter", "--entity-type", "topics", "--entity-name", "cfg", "--delete-config", "max.message.bytes")
 	want := "Dynamic configs for topic cfg are:\n" +
-		"  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000}\n"
+		"  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000, DEFAULT_CONFIG:log.retention.hours=168}\n"
 	// The change is applied on the broker that took it before it answers;
 	// the one describing may apply it a heartbeat later.
 	var out string
@@ -250,7 +250,7 @@ func TestConfigsCommand(t *testing.T) {
 		t.Fatalf("broker alter printed %q", out)
 	}
 	want = "Dynamic configs for broker 2 are:\n" +
-		"  log.retention.ms=7200000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=7200000}\n"
+		"  log.retention.ms=7200000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=7200000, DEFAULT_CONFIG:log.retention.hours=168}\n"
 	if out := ok(t, c, "", "configs", "--describe", "--entity-type", "brokers", "--entity-name", "2"); out != want {
 		t.Fatalf("broker describe printed\n%q\nwant\n%q", out, want)
 	}
@@ -267,7 +267,7 @@ func TestConfigsCommand(t *testing.T) {
 			"--bootstrap-server", c.Nodes[0].KafkaAddr)
 		return strings.Contains(out, "  retention.ms=18000000 ")
 	})
-	fails(t, c, 1, "num.partitions cannot be updated dynamically", "configs", "--alter", "--entity-type", "brokers",
+	fails(t, c, 1, "Cannot update these configs dynamically: Set(num.partitions)", "configs", "--alter", "--entity-type", "brokers",
 		"--entity-name", "2", "--add-config", "num.partitions=3")
 	fails(t, c, 1, "INVALID_CONFIG", "configs", "--alter", "--entity-type", "brokers",
 		"--entity-name", "2", "--add-config", "log.retention.ms=soon")

@@ -41,7 +41,6 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** Admin (AdminClient) against a 3-node gokafka. */
@@ -78,9 +77,6 @@ class AdminTest extends WithAdmin {
 
     /** Kafka answers CreateTopics v5+ with the new topic's configs, defaults included. */
     @Test
-    @Disabled("gokafka defect: CreateTopics v5+ for a topic created without configs answers configs=null "
-            + "(broker/topics.go leaves rt.Configs nil); Kafka returns every topic config, and Admin.createTopics "
-            + "fails with NullPointerException: Cannot invoke \"java.util.List.stream()\" because \"configs\" is null")
     void createTopicWithoutConfigs() throws Exception {
         var r = admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("no-configs", 1, (short) 3)));
         r.all().get();
@@ -92,10 +88,6 @@ class AdminTest extends WithAdmin {
 
     /** Metadata v12+ looks a topic up by id when the request names none (Admin.describeTopics by TopicCollection.ofTopicIds). */
     @Test
-    @Disabled("gokafka defect: the Java client asks Metadata v12+ by topic id with name \"\" (its generated default, "
-            + "not null); broker/metadata.go looks the id up only when the name is null, so an existing topic is not "
-            + "found and Admin.describeTopics(ofTopicIds) fails with UnknownTopicIdException. Kafka uses the id whenever "
-            + "it is not the zero UUID")
     void describeTopicById() throws Exception {
         Gokafka.createTopic(admin, "by-id", 2, 3, null);
         org.apache.kafka.common.Uuid id = describe("by-id").topicId();

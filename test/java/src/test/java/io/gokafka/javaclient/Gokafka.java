@@ -98,13 +98,7 @@ final class Gokafka {
     /** Creates a topic and waits until every partition has a leader. */
     static void createTopic(Admin admin, String name, int partitions, int rf, Map<String, String> configs) throws Exception {
         NewTopic t = new NewTopic(name, partitions, (short) rf);
-        // Always at least one config, set to its default: gokafka answers a
-        // CreateTopics without configs with a null configs array, on which
-        // Admin.createTopics throws NullPointerException (see
-        // AdminTest.createTopicWithoutConfigs, disabled as a gokafka defect).
-        Map<String, String> cfg = new HashMap<>(Map.of("cleanup.policy", "delete"));
-        if (configs != null) cfg.putAll(configs);
-        t.configs(cfg);
+        if (configs != null) t.configs(configs);
         admin.createTopics(List.of(t)).all().get();
         eventually("leaders of " + name, Duration.ofSeconds(15), () -> {
             return admin.describeTopics(List.of(name)).allTopicNames().get().get(name).partitions().stream()
