@@ -99,6 +99,7 @@ FUZZ_TARGETS := ./protocol:FuzzReadFrame ./protocol:FuzzParseRequest ./protocol:
 	./coordinator:FuzzRPCCodec ./coordinator:FuzzRPCHandle \
 	./coordinator:FuzzBoltMeta ./log:FuzzOffsetCheckpoint ./log:FuzzLeaderEpochCheckpoint \
 	./log:FuzzProducerSnapshot ./log:FuzzIndex ./cmd/gokafka-server:FuzzMetaProperties \
+	./cmd/gokafka:FuzzParseBrokerList \
 	./properties:FuzzParse ./cmd/gokafka-server:FuzzParseConfig ./log:FuzzRecover
 
 fuzz:

@@ -138,7 +138,10 @@ type Error struct {
 	Msg  string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s (code %d)", e.Msg, e.Code) }
+// Error is the message alone, as Kafka sends it in a response's error
+// message: handlers put it on the wire, and wrapping one *Error's text in
+// another must not repeat a code the client already has in its own field.
+func (e *Error) Error() string { return e.Msg }
 
 // Errorf returns an *Error with code and a formatted message.
 func Errorf(code ErrorCode, format string, args ...any) error {

@@ -41,7 +41,6 @@ type step struct {
 	errLine string              // a line both must print on stderr
 	changes bool                // the CLI runs on the twins
 	norm    func(string) string // what must differ: ids, times, rates, unordered lists
-	known   string              // a broker defect that makes Kafka's tool fail: TODO
 }
 
 // file writes a file the tools read and returns its path.
@@ -78,13 +77,6 @@ func (w *walk) run(s step) {
 	if s.norm != nil {
 		kout, gout = s.norm(kout), s.norm(gout)
 	}
-	if s.known != "" && kr.Code != 0 {
-		t.Logf("%s: KNOWN DIFFERENCE (TODO: %s): Kafka's tool exits %d: %s", s.name, s.known, kr.Code, firstLine(kr.Out+kr.Err))
-		if gr.Code != 0 {
-			t.Errorf("%s: gokafka exits %d:\n%s%s", s.name, gr.Code, gr.Out, gr.Err)
-		}
-		return
-	}
 	t.Logf("%s: exit %d\n%s", s.name, kr.Code, kout)
 	if s.errLine != "" && (!strings.Contains(kr.Err, s.errLine+"\n") || !strings.Contains(gr.Err, s.errLine+"\n")) {
 		t.Errorf("%s: want %q on both stderrs; kafka's:\n%s\ngokafka's:\n%s", s.name, s.errLine, kr.Err, gr.Err)
@@ -115,11 +107,6 @@ func kafkaNoise(out string) string {
 		}
 	}
 	return strings.Join(keep, "")
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return l
 }
 
 // sortLines is for output whose order Kafka does not fix (records of
@@ -254,22 +241,19 @@ func perfNumbers(s string) string {
 // up to what must differ.
 func TestToolsMatchGokafka(t *testing.T) {
 	c := harness.StartT(t, 3, "group.initial.rebalance.delay.ms=0")
-	walkthrough(t, strings.Join(c.Seeds(), ","), 3,
-		"broker/topics.go: CreateTopics v5+ answers a created topic with null configs; "+
-			"Kafka's AdminClient dereferences them (NullPointerException in KafkaAdminClient createTopics handleResponse)")
+	walkthrough(t, strings.Join(c.Seeds(), ","), 3)
 }
 
 // TestToolsMatchKafka runs the same walkthrough against one Apache Kafka
 // node, replication factor 1: the gokafka CLI must print what Kafka's
 // tools print against Kafka itself.
 func TestToolsMatchKafka(t *testing.T) {
-	walkthrough(t, strings.Join(StartKafka(t, 1), ","), 1, "")
+	walkthrough(t, strings.Join(StartKafka(t, 1), ","), 1)
 }
 
 // walkthrough runs the README's commands both ways against the cluster
-// at bootstrap, whose brokers are 1..nodes. knownCreate, if set, is the
-// broker defect that makes Kafka's kafka-topics --create fail there.
-func walkthrough(t *testing.T, b string, nodes int, knownCreate string) {
+// at bootstrap, whose brokers are 1..nodes.
+func walkthrough(t *testing.T, b string, nodes int) {
 	w := &walk{t: t, bootstrap: b, dir: t.TempDir()}
 	bs := []string{"--bootstrap-server", b}
 	with := func(args ...string) []string { return append(slices.Clone(bs), args...) }
@@ -281,9 +265,9 @@ func walkthrough(t *testing.T, b string, nodes int, knownCreate string) {
 	}
 
 	steps := []step{
-		{name: "create topic-A", class: TopicCommand, command: "topics", changes: true, known: knownCreate,
+		{name: "create topic-A", class: TopicCommand, command: "topics", changes: true,
 			args: with("--create", "--topic", "topic-A", "--partitions", "2", "--replication-factor", rf)},
-		{name: "create topic-B", class: TopicCommand, command: "topics", changes: true, known: knownCreate,
+		{name: "create topic-B", class: TopicCommand, command: "topics", changes: true,
 			args: with("--create", "--topic", "topic-B", "--partitions", "1", "--replication-factor", rf)},
 		{name: "create an existing topic", class: TopicCommand, command: "topics",
 			args: with("--create", "--topic", "topic-A", "--partitions", "2", "--replication-factor", rf)},
