@@ -9,9 +9,11 @@ FUZZTIME  ?= 30s
 # clients (importable by /usr/bin/python3), and Prometheus, which evaluates
 # the dashboards' queries against a live cluster, systemd-analyze, which
 # verifies the unit file, docker-compose, which checks compose.yaml without
-# an engine, and iproute2, whose network namespaces give the multi-host
-# tests a host per node.
-TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd docker-compose iproute2 python3-venv
+# an engine, iproute2, whose network namespaces give the multi-host tests a
+# host per node, and Maven with a JDK for the Java client suite and Apache
+# Kafka's own tools.
+TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd docker-compose iproute2 python3-venv \
+	maven openjdk-17-jdk-headless
 # The newest Python clients from PyPI (test/python/requirements.txt), in a
 # virtual environment outside the checkout, refreshed once a day.
 VENV      ?= $(HOME)/.cache/gokafka-test/venv
