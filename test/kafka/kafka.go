@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gokafka/gokafka/test/harness"
 )
@@ -39,11 +40,19 @@ const (
 // Script is the path of kafka.sh.
 func Script(t testing.TB) string {
 	t.Helper()
-	root, err := harness.ModuleRoot()
+	s, err := script()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(root, "test", "kafka", "kafka.sh")
+	return s
+}
+
+func script() (string, error) {
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "test", "kafka", "kafka.sh"), nil
 }
 
 var (
@@ -56,18 +65,30 @@ var (
 // machine; nothing later) and returns the java classpath holding them.
 func Classpath(t testing.TB) string {
 	t.Helper()
+	cp, err := classpath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp
+}
+
+func classpath() (string, error) {
 	cpOnce.Do(func() {
+		var sh string
+		if sh, cpErr = script(); cpErr != nil {
+			return
+		}
 		var out []byte
-		out, cpErr = exec.Command(Script(t), "classpath").Output()
+		out, cpErr = exec.Command(sh, "classpath").Output()
 		if ee, ok := cpErr.(*exec.ExitError); ok {
 			cpErr = fmt.Errorf("%w: %s", cpErr, ee.Stderr)
 		}
 		cp = strings.TrimSpace(string(out))
 	})
 	if cpErr != nil {
-		t.Fatalf("fetching Apache Kafka's jars: %v", cpErr)
+		return "", fmt.Errorf("fetching Apache Kafka's jars: %w", cpErr)
 	}
-	return cp
+	return cp, nil
 }
 
 // StartKafka starts Apache Kafka in KRaft combined mode, nodes nodes on
@@ -76,36 +97,148 @@ func Classpath(t testing.TB) string {
 // stop when the test ends; if it failed, their log tails are printed.
 func StartKafka(t testing.TB, nodes int, extraProps ...string) []string {
 	t.Helper()
-	ports, err := harness.FreePorts(2 * nodes)
+	c, err := Launch(t.TempDir(), nodes, "512m", extraProps...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	args := []string{"start", dir, strconv.Itoa(nodes)}
-	for _, p := range ports {
-		args = append(args, strconv.Itoa(p))
-	}
-	Classpath(t) // fetch once here, not under every start's lock
-	cmd := exec.Command(Script(t), args...)
-	cmd.Env = append(os.Environ(), "KAFKA_PROPS="+strings.Join(extraProps, "\n"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
 	t.Cleanup(func() {
 		if t.Failed() {
-			for i := 1; i <= nodes; i++ {
-				log, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node-%d", i), "server.log"))
-				t.Logf("kafka node %d log tail:\n%s", i, tail(string(log), 40))
-			}
+			t.Log(c.LogTails(40))
 		}
-		if out, err := exec.Command(Script(t), "stop", dir).CombinedOutput(); err != nil {
-			t.Errorf("stopping kafka: %v\n%s", err, out)
+		if err := c.Stop(); err != nil {
+			t.Error(err)
 		}
 	})
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("starting %d kafka nodes: %v\n%s", nodes, err, stderr.String())
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
 	}
-	return strings.Split(strings.TrimSpace(string(out)), ",")
+	return c.Seeds
+}
+
+// Cluster is Apache Kafka as kafka.sh starts it: nodes KRaft nodes, each
+// broker and controller, under Dir/node-1 .. node-N. It serves the tests
+// (through StartKafka) and the bench, which has no testing.T.
+type Cluster struct {
+	Dir   string
+	Seeds []string // bootstrap addresses, node 1 first
+	nodes int
+	cmd   *exec.Cmd // kafka.sh start, until Wait
+	out   bytes.Buffer
+	err   bytes.Buffer
+}
+
+// Start starts a cluster under dir, each node with heap (a -Xmx value
+// such as "512m"), and waits until every node listens.
+func Start(dir string, nodes int, heap string, extraProps ...string) (*Cluster, error) {
+	c, err := Launch(dir, nodes, heap, extraProps...)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Wait(); err != nil {
+		err = fmt.Errorf("%w\n%s", err, c.LogTails(20))
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Launch starts a cluster without waiting for it, so that a caller can
+// time its start from outside: Seeds are known at once, Wait returns when
+// every node listens. Stop it even if Wait fails.
+func Launch(dir string, nodes int, heap string, extraProps ...string) (*Cluster, error) {
+	ports, err := harness.FreePorts(2 * nodes)
+	if err != nil {
+		return nil, err
+	}
+	// Fetch once here, not under every start's lock, and fail with Maven's words.
+	if _, err := classpath(); err != nil {
+		return nil, err
+	}
+	sh, err := script()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, nodes: nodes}
+	args := []string{"start", dir, strconv.Itoa(nodes)}
+	for i, p := range ports {
+		args = append(args, strconv.Itoa(p))
+		if i < nodes {
+			c.Seeds = append(c.Seeds, fmt.Sprintf("127.0.0.1:%d", p))
+		}
+	}
+	c.cmd = exec.Command(sh, args...)
+	c.cmd.Env = append(os.Environ(), "KAFKA_PROPS="+strings.Join(extraProps, "\n"), "KAFKA_HEAP="+heap)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.err
+	if err := c.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %d kafka nodes: %w", nodes, err)
+	}
+	return c, nil
+}
+
+// Wait waits until every node listens (kafka.sh gives up after 180 s).
+func (c *Cluster) Wait() error {
+	if c.cmd == nil {
+		return nil
+	}
+	err := c.cmd.Wait()
+	c.cmd = nil
+	if err != nil {
+		return fmt.Errorf("starting %d kafka nodes: %v\n%s", c.nodes, err, c.err.String())
+	}
+	if got := strings.TrimSpace(c.out.String()); got != strings.Join(c.Seeds, ",") {
+		return fmt.Errorf("kafka.sh start printed %q, want %q", got, strings.Join(c.Seeds, ","))
+	}
+	return nil
+}
+
+// Pid is node i's (1-based) process id, and Started the wall-clock time
+// kafka.sh exec'd it; both are known once Wait has returned.
+func (c *Cluster) Pid(i int) (int, error) {
+	b, err := os.ReadFile(c.nodeFile(i, "pid"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// Started is when node i (1-based) was exec'd, as kafka.sh recorded it.
+func (c *Cluster) Started(i int) (time.Time, error) {
+	b, err := os.ReadFile(c.nodeFile(i, "started"))
+	if err != nil {
+		return time.Time{}, err
+	}
+	ns, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return time.Unix(0, ns), err
+}
+
+func (c *Cluster) nodeFile(i int, name string) string {
+	return filepath.Join(c.Dir, fmt.Sprintf("node-%d", i), name)
+}
+
+// LogTails is the last lines of every node's server.log, to explain a
+// failure.
+func (c *Cluster) LogTails(lines int) string {
+	var b strings.Builder
+	for i := 1; i <= c.nodes; i++ {
+		log, _ := os.ReadFile(c.nodeFile(i, "server.log"))
+		fmt.Fprintf(&b, "kafka node %d log tail:\n%s\n", i, tail(string(log), lines))
+	}
+	return b.String()
+}
+
+// Stop stops every node that started (SIGTERM, SIGKILL after 10 s).
+func (c *Cluster) Stop() error {
+	if c.cmd != nil {
+		c.Wait() // kafka.sh start writes the pid files; let it finish first
+	}
+	sh, err := script()
+	if err != nil {
+		return err
+	}
+	if out, err := exec.Command(sh, "stop", c.Dir).CombinedOutput(); err != nil {
+		return fmt.Errorf("stopping kafka: %v\n%s", err, out)
+	}
+	return nil
 }
 
 func tail(s string, lines int) string {

@@ -12,7 +12,9 @@
 # The jars come from Maven Central through pom.xml beside this script, into
 # ${GOKAFKA_KAFKA_CACHE:-~/.cache/gokafka-test}/kafka-<version>/libs, never
 # into the repository. JAVA names the java to run (17 or newer; default: java).
-# KAFKA_PROPS holds extra server.properties lines for start.
+# KAFKA_PROPS holds extra server.properties lines for start; KAFKA_HEAP each
+# node's heap (-Xmx and -Xms, default 512m). start writes each node's pid and
+# the wall-clock nanoseconds at its exec into DIR/node-I/pid and .../started.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +47,13 @@ fetch() {
 # start a JVM in about half the time, and the heap stays small.
 tool_jvm=(-Xmx512m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 	-Dlog4j2.configurationFile="$here/log4j2.properties")
+
+# The broker runs with the JVM options of Kafka's kafka-run-class.sh (its
+# KAFKA_JVM_PERFORMANCE_OPTS), so that the bench measures Kafka as shipped;
+# only the heap is smaller than kafka-server-start.sh's 1 GiB.
+heap=${KAFKA_HEAP:-512m}
+server_jvm=(-Xmx"$heap" -Xms"$heap" -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+	-XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true)
 
 free_port() {
 	local p
@@ -101,7 +110,8 @@ start() {
 		"$java" "${tool_jvm[@]}" -cp "$libs/*" kafka.tools.StorageTool format \
 			-t "$id" -c "$nd/server.properties" >"$nd/format.log" 2>&1 ||
 			die "formatting node $i: $(cat "$nd/format.log")"
-		nohup "$java" -Xmx512m -Xms512m -Dkafka.log.level=INFO \
+		date +%s%N >"$nd/started"
+		nohup "$java" "${server_jvm[@]}" -Dkafka.log.level=INFO \
 			-Dlog4j2.configurationFile="$here/log4j2.properties" \
 			-cp "$libs/*" kafka.Kafka "$nd/server.properties" >"$nd/server.log" 2>&1 &
 		echo $! >"$nd/pid"
