@@ -1,19 +1,22 @@
-// Command bench is `make bench`: it builds gokafka-server, measures its
-// start-to-ready time and idle RSS, then runs the same produce workload
-// (gokafka producer-perf-test by default, the in-process franz-go client
-// with -driver kgo) against gokafka and against franz-go's in-memory kfake,
-// and prints both against the targets of the issue:
+// Command bench is `make bench`: it builds gokafka-server and measures it
+// beside Apache Kafka 4 (started by test/kafka's kafka.sh, KRaft combined
+// mode) and franz-go's in-memory kfake, a second anchor:
 //
-//   - produce throughput at least kfake's, per single-node case;
-//   - 3 nodes, RF=3, acks=all: at least 40% of the single node's acks=1;
-//   - idle RSS under 40 MB;
-//   - start to ready (exec → /readyz 200) under 1 s.
+//   - produce throughput and p50/p99 produce latency, one node and three
+//     nodes RF 3 acks=all, 100 B and 1 KiB records, driven by gokafka
+//     producer-perf-test (or the in-process franz-go client, -driver kgo);
+//   - end-to-end latency, produce call to consumer, at a fixed rate;
+//   - start to ready (exec of the server process → first Metadata answer,
+//     and → first record acknowledged) and idle RSS, one fresh node.
 //
-// It is a report, not a test: it exits 0 when a target is missed and marks
-// the miss. This machine is shared and noisy, so runs alternate between the
-// targets and every figure is the median over -rounds, with its spread.
+// It prints gokafka/Kafka ratios against the issue's targets: throughput
+// at least Kafka's on one node and on three, start to ready and idle RSS
+// at most a tenth of Kafka's. It is a report, not a test: it exits 0 when
+// a target is missed and marks the miss. This machine is shared and
+// noisy, so runs alternate between the targets within each round and
+// every figure is the median over -rounds, with its spread.
 //
-//	go run ./test/bench -duration 5s -rounds 3 -cases 100B-acks1,1KiB-acksall
+//	go run ./test/bench -duration 3s -rounds 3 -cases 100B-acks1,1KiB-acksall-3n
 package main
 
 import (
@@ -29,12 +32,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/gokafka/gokafka/test/harness"
+	"github.com/gokafka/gokafka/test/kafka"
 )
 
-// Targets from the issue.
+// Targets from the issue, as gokafka/Kafka ratios.
 const (
-	targetRSS   = 40 << 20
-	targetReady = time.Second
+	targetThroughput = 1.0 // at least
+	targetStart      = 0.1 // at most, start to first record acknowledged
+	targetRSS        = 0.1 // at most
 )
 
 var allCases = []workload{
@@ -43,14 +48,18 @@ var allCases = []workload{
 	{Name: "100B-acksall", RecordSize: 100, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, Default: true},
 	{Name: "1KiB-acksall", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, Default: true},
 	// Three local processes, RF=3, sharing the machine with the client.
+	{Name: "100B-acksall-3n", RecordSize: 100, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, Default: true},
 	{Name: "1KiB-acksall-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, Default: true},
+	// Produce → consume at a fixed rate, acks=all.
+	{Name: "e2e-1KiB", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, E2E: true, Default: true},
+	{Name: "e2e-1KiB-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, E2E: true, Default: true},
 }
 
 func main() { os.Exit(run()) }
 
 func run() int {
 	var (
-		duration    = flag.Duration("duration", 5*time.Second, "measured produce time per case, per target, per round")
+		duration    = flag.Duration("duration", 3*time.Second, "measured produce time per case, per target, per round")
 		warmup      = flag.Duration("warmup", time.Second, "unmeasured produce time before each measured window")
 		rounds      = flag.Int("rounds", 3, "rounds; figures are the median over them")
 		starts      = flag.Int("starts", 3, "cold starts measured for start-to-ready and idle RSS")
@@ -62,9 +71,13 @@ func run() int {
 		onlyFake    = flag.Bool("kfake-only", false, "skip gokafka entirely: check the workload itself against kfake")
 		perfRecords = flag.Int("perf-records", 500000, "records for the gokafka producer-perf-test/consumer-perf-test run; 0 skips it")
 		driver      = flag.String("driver", "perf-tools", "what produces in the cases: perf-tools (gokafka producer-perf-test, as an operator would) or kgo (in-process, bounded by -inflight)")
+		withKafka   = flag.Bool("kafka", true, "measure Apache Kafka too (jars fetched once by test/kafka/kafka.sh)")
+		kafkaHeap   = flag.String("kafka-heap", "256m", "each Kafka node's heap (-Xmx and -Xms)")
+		skip3n      = flag.Bool("skip-3n", false, "skip the three-node cases")
+		rate        = flag.Int("e2e-rate", 1000, "records/s of the end-to-end latency cases")
 	)
 	flag.Parse()
-	cases, err := selectCases(*casesArg)
+	cases, err := selectCases(*casesArg, *skip3n)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
@@ -79,7 +92,7 @@ func run() int {
 	}
 	defer os.RemoveAll(tmp)
 
-	o := runOpts{Duration: *duration, Warmup: *warmup, Inflight: *inflight, Linger: *linger}
+	o := runOpts{Duration: *duration, Warmup: *warmup, Inflight: *inflight, Linger: *linger, Rate: *rate}
 	var cli string
 	switch *driver {
 	case "kgo":
@@ -124,16 +137,15 @@ func run() int {
 		fmt.Printf("binary: %s (%.1f MB)\n", bin, float64(fi.Size())/1e6)
 	}
 
-	fmt.Printf("measuring %d cold starts (exec → /readyz 200, then RSS after %v idle) ...\n", *starts, *idle)
-	var readys, rsss []float64
-	for i := range *starts {
-		s, err := measureStartup(ctx, bin, fmt.Sprintf("%s/start-%d", tmp, i), *idle)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: start %d: %v\n", i+1, err)
-			return 1
-		}
-		readys = append(readys, s.ready.Seconds()*1000)
-		rsss = append(rsss, float64(s.rss)/(1<<20))
+	launches := []namedLaunch{{"gokafka", launchGokafka(bin)}}
+	if *withKafka {
+		launches = append(launches, namedLaunch{"Kafka", launchKafka(*kafkaHeap)})
+	}
+	fmt.Printf("measuring %d cold starts each (exec → first Metadata, → first record acked; RSS after %v idle) ...\n", *starts, *idle)
+	startups, err := measureStartups(ctx, launches, tmp, *starts, *idle)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
 	}
 
 	fmt.Println("measuring consumer groups (10 consumers over 30 partitions; commits) ...")
@@ -162,7 +174,11 @@ func run() int {
 		}
 	}
 
-	rows, err := runCases(ctx, []*target{gokafkaTarget(bin, tmp), kfakeTarget()}, cases, *rounds, o)
+	targets := []*target{gokafkaTarget(bin, tmp)}
+	if *withKafka {
+		targets = append(targets, kafkaTarget(tmp, *kafkaHeap))
+	}
+	rows, err := runCases(ctx, append(targets, kfakeTarget()), cases, *rounds, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
@@ -177,8 +193,13 @@ func run() int {
 			cases[0].Partitions, o.Linger, o.Inflight, o.Duration, o.Warmup, *rounds)
 	}
 	printTable(os.Stdout, rows)
+	fmt.Printf("\ne2e cases: %d records/s, acks=all, linger 0, one record per produce call; p50/p99 are produce call → consumer, over %v after %v warm-up\n", o.Rate, o.Duration, o.Warmup)
+	if *withKafka {
+		v, _ := kafka.Version()
+		fmt.Printf("Kafka: Apache Kafka %s (KRaft combined mode), heap %s per node, JVM options of kafka-run-class.sh\n", v, *kafkaHeap)
+	}
 	fmt.Println()
-	printStartup(os.Stdout, readys, rsss)
+	printStartup(os.Stdout, startups)
 	fmt.Printf("\nconsumer groups, 1 node: 10 franz-go consumers over 30 partitions assigned %v after their first join; %.0f synchronous offset commits/s from one client\n",
 		gf.rebalance.Round(time.Millisecond), gf.commitsSec)
 	if len(perf) > 0 {
@@ -195,25 +216,28 @@ func caseNames() string {
 	return strings.Join(names, ",")
 }
 
-func selectCases(arg string) ([]workload, error) {
-	if arg == "" {
-		var out []workload
-		for _, c := range allCases {
-			if c.Default {
-				out = append(out, c)
+// selectCases picks the cases named in arg (every Default case if arg is
+// empty), without the multi-node ones if skip3n.
+func selectCases(arg string, skip3n bool) ([]workload, error) {
+	var out []workload
+	for _, c := range allCases {
+		if arg == "" && c.Default {
+			out = append(out, c)
+		}
+	}
+	if arg != "" {
+		for _, name := range strings.Split(arg, ",") {
+			i := slices.IndexFunc(allCases, func(c workload) bool { return c.Name == strings.TrimSpace(name) })
+			if i < 0 {
+				return nil, fmt.Errorf("unknown case %q; known: %s", name, caseNames())
+			}
+			if !slices.ContainsFunc(out, func(c workload) bool { return c.Name == allCases[i].Name }) {
+				out = append(out, allCases[i])
 			}
 		}
-		return out, nil
 	}
-	var out []workload
-	for _, name := range strings.Split(arg, ",") {
-		i := slices.IndexFunc(allCases, func(c workload) bool { return c.Name == strings.TrimSpace(name) })
-		if i < 0 {
-			return nil, fmt.Errorf("unknown case %q; known: %s", name, caseNames())
-		}
-		if !slices.ContainsFunc(out, func(c workload) bool { return c.Name == allCases[i].Name }) {
-			out = append(out, allCases[i])
-		}
+	if skip3n {
+		out = slices.DeleteFunc(out, func(c workload) bool { return c.Nodes > 1 })
 	}
 	return out, nil
 }
@@ -228,30 +252,33 @@ type target struct {
 	close  func()
 }
 
-// gokafkaTarget keeps one cluster per size for the whole bench: restarting
-// between runs would measure recovery, not produce.
-func gokafkaTarget(bin, dir string) *target {
-	clusters := map[int]*harness.Cluster{}
+// cluster is a running cluster of either server, kept for the whole
+// bench: restarting between runs would measure recovery, not produce.
+type cluster struct {
+	seeds  []string
+	exited func() error // why a node is gone, or nil
+	stop   func() error
+}
+
+// keptTarget starts a cluster of each size on first use and keeps it.
+func keptTarget(name string, start func(nodes int) (cluster, error)) *target {
+	clusters := map[int]cluster{}
 	return &target{
-		name: "gokafka",
+		name: name,
 		seeds: func(n int) ([]string, error) {
 			if c, ok := clusters[n]; ok {
-				return c.Seeds(), c.Exited()
+				return c.seeds, c.exited()
 			}
-			c, err := harness.Start(bin, fmt.Sprintf("%s/bench-%dn", dir, n), n)
+			c, err := start(n)
 			if err != nil {
 				return nil, err
 			}
-			if err := c.WaitReady(30 * time.Second); err != nil {
-				c.Stop()
-				return nil, err
-			}
 			clusters[n] = c
-			return c.Seeds(), nil
+			return c.seeds, nil
 		},
 		health: func() error {
 			for _, c := range clusters {
-				if err := c.Exited(); err != nil {
+				if err := c.exited(); err != nil {
 					return err
 				}
 			}
@@ -259,10 +286,44 @@ func gokafkaTarget(bin, dir string) *target {
 		},
 		close: func() {
 			for _, c := range clusters {
-				c.Stop()
+				c.stop()
 			}
 		},
 	}
+}
+
+func gokafkaTarget(bin, dir string) *target {
+	return keptTarget("gokafka", func(n int) (cluster, error) {
+		c, err := harness.Start(bin, fmt.Sprintf("%s/bench-%dn", dir, n), n)
+		if err != nil {
+			return cluster{}, err
+		}
+		if err := c.WaitReady(30 * time.Second); err != nil {
+			c.Stop()
+			return cluster{}, err
+		}
+		return cluster{c.Seeds(), c.Exited, c.Stop}, nil
+	})
+}
+
+// kafkaTarget starts Apache Kafka and waits until every broker is in the
+// metadata and a record is acknowledged: a listening Kafka is not yet one
+// that takes topics.
+func kafkaTarget(dir, heap string) *target {
+	return keptTarget("Kafka", func(n int) (cluster, error) {
+		c, err := kafka.Start(fmt.Sprintf("%s/kafka-%dn", dir, n), n, heap)
+		if err != nil {
+			return cluster{}, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if _, _, err := probe(ctx, c.Seeds[0], n); err != nil {
+			err = fmt.Errorf("kafka, %d nodes: %w\n%s", n, err, c.LogTails(20))
+			c.Stop()
+			return cluster{}, err
+		}
+		return cluster{c.Seeds, c.Exited, c.Stop}, nil
+	})
 }
 
 // kfakeTarget starts a fresh in-memory cluster for every run, so that the
@@ -299,9 +360,9 @@ type row struct {
 	err      error // the last failure, if any round failed
 }
 
-// runCases runs every case on both targets, alternating gokafka and kfake
-// (and swapping which goes first each round) so that slow phases of this
-// shared machine fall on both alike.
+// runCases runs every case on every target in turn (rotating which goes
+// first each round) so that slow phases of this shared machine fall on
+// all alike.
 func runCases(ctx context.Context, targets []*target, cases []workload, rounds int, o runOpts) ([]*row, error) {
 	defer func() {
 		for _, t := range targets {
@@ -319,10 +380,8 @@ func runCases(ctx context.Context, targets []*target, cases []workload, rounds i
 	}
 	for round := range rounds {
 		for _, c := range cases {
-			ts := slices.Clone(targets)
-			if round%2 == 1 {
-				slices.Reverse(ts)
-			}
+			k := round % len(targets)
+			ts := append(slices.Clone(targets[k:]), targets[:k]...)
 			for _, t := range ts {
 				if err := ctx.Err(); err != nil {
 					return nil, err
@@ -336,9 +395,12 @@ func runCases(ctx context.Context, targets []*target, cases []workload, rounds i
 					// Bounded, so that a wedged broker costs one case, not the bench.
 					rctx, cancel := context.WithTimeout(ctx, o.Warmup+o.Duration+time.Minute)
 					topic := fmt.Sprintf("bench-%s-%d", c.Name, round)
-					if o.CLI != "" {
+					switch {
+					case c.E2E:
+						res, err = c.runE2E(rctx, seeds, topic, o)
+					case o.CLI != "":
 						res, err = c.runWithTool(rctx, o.CLI, seeds, topic, o)
-					} else {
+					default:
 						res, err = c.run(rctx, seeds, topic, o)
 					}
 					cancel()

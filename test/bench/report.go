@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"text/tabwriter"
-	"time"
 )
 
 // median of xs; xs is not modified.
@@ -30,17 +29,35 @@ func spread(xs []float64) float64 {
 	return (slices.Max(xs) - slices.Min(xs)) / m * 100
 }
 
-func collect(rs []result, f func(result) float64) []float64 {
-	out := make([]float64, len(rs))
-	for i, r := range rs {
-		out[i] = f(r)
+// collect is f of every x: one figure over rounds or starts.
+func collect[T any](xs []T, f func(T) float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
 	}
 	return out
 }
 
-// clusterShare is the 3-node RF=3 acks=all target, as a share of the
-// single node's acks=1 throughput with the same record size.
-const clusterShare = 0.4
+// ratio is a/b, false when b is no figure to divide by.
+func ratio(a, b float64) (float64, bool) {
+	if b <= 0 || a < 0 {
+		return 0, false
+	}
+	return a / b, true
+}
+
+// fmtRatio prints a/b with two significant digits below 0.1 (start and
+// RSS ratios are small), two decimals above, "n/a" without a figure.
+func fmtRatio(a, b float64) string {
+	q, ok := ratio(a, b)
+	switch {
+	case !ok:
+		return "n/a"
+	case q > 0 && q < 0.1:
+		return fmt.Sprintf("%.2g", q)
+	}
+	return fmt.Sprintf("%.2f", q)
+}
 
 func mark(ok bool) string {
 	if ok {
@@ -49,56 +66,57 @@ func mark(ok bool) string {
 	return "MISS ✗"
 }
 
+// figures are one row's medians.
+type figures struct{ rps, mbs, p50, p99 float64 }
+
+func medians(rs []result) figures {
+	return figures{
+		rps: median(collect(rs, result.RecordsPerSec)),
+		mbs: median(collect(rs, result.MBPerSec)),
+		p50: median(collect(rs, func(x result) float64 { return ms(x.P50) })),
+		p99: median(collect(rs, func(x result) float64 { return ms(x.P99) })),
+	}
+}
+
 // printTable prints one line per case and target; the gokafka line carries
-// the ratio to kfake on the same case and whether it meets the target.
+// its ratios to Kafka (records/s, p50, p99) and to kfake (records/s) on the
+// same case, and whether a throughput case meets the Kafka target.
 func printTable(w io.Writer, rows []*row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\ttarget\trecords/s\tMB/s\tp50 ms\tp99 ms\tspread\tgokafka/kfake\t≥ kfake\t")
-	kfakeRPS := map[string]float64{}
-	single := map[int]float64{} // gokafka, 1 node, acks=1, by record size
+	fmt.Fprintln(tw, "case\ttarget\trecords/s\tMB/s\tp50 ms\tp99 ms\tspread\t/Kafka rec/s\tp50\tp99\t/kfake rec/s\t≥ Kafka\t")
+	anchors := map[string]figures{} // by case and target
 	for _, r := range rows {
-		if len(r.results) == 0 {
-			continue
-		}
-		rps := median(collect(r.results, result.RecordsPerSec))
-		switch {
-		case r.target == "kfake":
-			kfakeRPS[r.c.Name] = rps
-		case r.c.Nodes == 1 && !r.c.AllAcks:
-			single[r.c.RecordSize] = rps
+		if len(r.results) > 0 {
+			anchors[r.c.Name+"/"+r.target] = medians(r.results)
 		}
 	}
 	for _, r := range rows {
 		if len(r.results) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\tFAILED: %v\t\t\t\t\t\t%s\t\n", r.c.Name, r.target, firstLine(r.err), failMark(r.target))
+			fmt.Fprintf(tw, "%s\t%s\tFAILED: %v\t\t\t\t\t\t\t\t\t%s\t\n", r.c.Name, r.target, firstLine(r.err), failMark(r.target))
 			continue
 		}
-		rps := collect(r.results, result.RecordsPerSec)
-		mbs := collect(r.results, result.MBPerSec)
-		p50 := collect(r.results, func(x result) float64 { return ms(x.P50) })
-		p99 := collect(r.results, func(x result) float64 { return ms(x.P99) })
-		ratio, verdict := "", ""
+		f := medians(r.results)
+		var toKafka, toKfake, verdict string
 		if r.target == "gokafka" {
-			if k, ok := kfakeRPS[r.c.Name]; ok && k > 0 {
-				q := median(rps) / k
-				ratio, verdict = fmt.Sprintf("%.2f", q), mark(q >= 1)
-			} else {
-				ratio, verdict = "n/a", "no kfake figure"
+			k, okK := anchors[r.c.Name+"/Kafka"]
+			toKafka = fmt.Sprintf("%s\t%s\t%s", fmtRatio(f.rps, k.rps), fmtRatio(f.p50, k.p50), fmtRatio(f.p99, k.p99))
+			toKfake = fmtRatio(f.rps, anchors[r.c.Name+"/kfake"].rps)
+			switch q, ok := ratio(f.rps, k.rps); {
+			case r.c.E2E:
+			case !okK || !ok:
+				verdict = "no Kafka figure"
+			default:
+				verdict = mark(q >= targetThroughput)
 			}
-			// A cluster case's target is a share of the single node's
-			// acks=1 throughput: three servers and the client share the
-			// machine, so kfake is no yardstick there.
-			if base, ok := single[r.c.RecordSize]; ok && r.c.Nodes > 1 && base > 0 {
-				q := median(rps) / base
-				verdict = fmt.Sprintf("%s (%.0f%% of 1 node acks=1, target 40%%)", mark(q >= clusterShare), 100*q)
-			}
+		} else {
+			toKafka = "\t\t"
 		}
 		note := ""
 		if len(r.results) < r.attempts {
 			note = fmt.Sprintf(" (%d/%d ok)", len(r.results), r.attempts)
 		}
-		fmt.Fprintf(tw, "%s\t%s%s\t%.0f\t%.1f\t%.2f\t%.2f\t%.0f%%\t%s\t%s\t\n",
-			r.c.Name, r.target, note, median(rps), median(mbs), median(p50), median(p99), spread(rps), ratio, verdict)
+		fmt.Fprintf(tw, "%s\t%s%s\t%.0f\t%.1f\t%.2f\t%.2f\t%.0f%%\t%s\t%s\t%s\t\n",
+			r.c.Name, r.target, note, f.rps, f.mbs, f.p50, f.p99, spread(collect(r.results, result.RecordsPerSec)), toKafka, toKfake, verdict)
 	}
 	tw.Flush()
 }
@@ -123,14 +141,36 @@ func firstLine(err error) string {
 	return s
 }
 
-// printStartup prints the start and memory figures against their targets.
-func printStartup(w io.Writer, readyMs, rssMB []float64) {
+// printStartup prints the start and memory figures of each server and
+// gokafka's ratios to Kafka against the targets.
+func printStartup(w io.Writer, figs []startupFigures) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "gokafka-server, 1 node\tmedian\tmin\tmax\ttarget\t\t")
-	r, m := median(readyMs), median(rssMB)
-	fmt.Fprintf(tw, "start to ready (ms)\t%.0f\t%.0f\t%.0f\t< %.0f\t%s\t\n",
-		r, slices.Min(readyMs), slices.Max(readyMs), float64(targetReady/time.Millisecond), mark(r < float64(targetReady/time.Millisecond)))
-	fmt.Fprintf(tw, "idle RSS (MiB)\t%.1f\t%.1f\t%.1f\t< %d\t%s\t\n",
-		m, slices.Min(rssMB), slices.Max(rssMB), targetRSS>>20, mark(m*(1<<20) < targetRSS))
+	head := "1 fresh node, median of starts"
+	for _, f := range figs {
+		head += "\t" + f.name
+	}
+	fmt.Fprintln(tw, head+"\tgokafka/Kafka\ttarget\t\t")
+	line := func(what string, target float64, get func(startupSample) float64) {
+		meds := map[string]float64{}
+		fmt.Fprint(tw, what)
+		for _, f := range figs {
+			m := median(collect(f.samples, get))
+			meds[f.name] = m
+			fmt.Fprintf(tw, "\t%.1f", m)
+		}
+		q, ok := ratio(meds["gokafka"], meds["Kafka"])
+		verdict := ""
+		if ok && target > 0 {
+			verdict = mark(q <= target)
+		}
+		tgt := ""
+		if target > 0 {
+			tgt = fmt.Sprintf("≤ %.2f", target)
+		}
+		fmt.Fprintf(tw, "\t%s\t%s\t%s\t\n", fmtRatio(meds["gokafka"], meds["Kafka"]), tgt, verdict)
+	}
+	line("exec → first Metadata (ms)", 0, func(s startupSample) float64 { return ms(s.metadata) })
+	line("exec → first record acked (ms)", targetStart, func(s startupSample) float64 { return ms(s.ready) })
+	line("idle RSS (MiB)", targetRSS, func(s startupSample) float64 { return float64(s.rss) / (1 << 20) })
 	tw.Flush()
 }

@@ -60,3 +60,51 @@ func TestMedianSpread(t *testing.T) {
 		}
 	}
 }
+
+// The ratio columns must say n/a rather than print Inf or NaN when an
+// anchor has no figure, and keep two significant digits for the small
+// start and RSS ratios the targets are about.
+func TestFmtRatio(t *testing.T) {
+	for _, tt := range []struct {
+		a, b float64
+		want string
+	}{
+		{a: 2, b: 1, want: "2.00"},
+		{a: 1, b: 3, want: "0.33"},
+		{a: 12, b: 400, want: "0.03"},
+		{a: 11.8, b: 412, want: "0.029"},
+		{a: 0, b: 5, want: "0.00"},
+		{a: 5, b: 0, want: "n/a"},
+		{a: -1, b: 5, want: "n/a"},
+	} {
+		if got := fmtRatio(tt.a, tt.b); got != tt.want {
+			t.Errorf("fmtRatio(%v, %v) = %q, want %q", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestSelectCasesSkip3n(t *testing.T) {
+	all, err := selectCases("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := selectCases("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one) == 0 || len(one) >= len(all) {
+		t.Fatalf("-skip-3n kept %d of %d default cases", len(one), len(all))
+	}
+	for _, c := range one {
+		if c.Nodes > 1 {
+			t.Errorf("-skip-3n kept %s", c.Name)
+		}
+	}
+	named, err := selectCases("1KiB-acksall-3n,100B-acks1", true)
+	if err != nil || len(named) != 1 || named[0].Name != "100B-acks1" {
+		t.Errorf("named cases with -skip-3n: %v, %v", named, err)
+	}
+	if _, err := selectCases("nope", false); err == nil {
+		t.Error("an unknown case was accepted")
+	}
+}

@@ -23,7 +23,8 @@ type workload struct {
 	AllAcks     bool // acks=all with idempotence (kgo's default); else acks=1
 	Partitions  int32
 	Replication int16
-	Nodes       int // cluster size the case needs
+	Nodes       int  // cluster size the case needs
+	E2E         bool // produce at runOpts.Rate and time produce → consume, instead of throughput
 	Default     bool
 }
 
@@ -34,6 +35,7 @@ type runOpts struct {
 	Inflight int           // records produced but not yet acknowledged, at most (kgo driver)
 	Linger   time.Duration
 	CLI      string // when set, cases run through this gokafka's producer-perf-test
+	Rate     int    // records/s of the end-to-end cases
 }
 
 // result is one run of one case against one target.

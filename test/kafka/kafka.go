@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -213,6 +214,30 @@ func (c *Cluster) Started(i int) (time.Time, error) {
 
 func (c *Cluster) nodeFile(i int, name string) string {
 	return filepath.Join(c.Dir, fmt.Sprintf("node-%d", i), name)
+}
+
+// Exited says which node is no longer running, if any.
+func (c *Cluster) Exited() error {
+	for i := 1; i <= c.nodes; i++ {
+		pid, err := c.Pid(i)
+		if err == nil {
+			err = syscall.Kill(pid, 0)
+		}
+		if err != nil {
+			return fmt.Errorf("kafka node %d: %w\n%s", i, err, c.LogTails(10))
+		}
+	}
+	return nil
+}
+
+// Version is the Kafka version kafka.sh runs (pom.xml's kafka.version).
+func Version() (string, error) {
+	sh, err := script()
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command(sh, "version").Output()
+	return strings.TrimSpace(string(out)), err
 }
 
 // LogTails is the last lines of every node's server.log, to explain a

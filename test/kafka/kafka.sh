@@ -8,6 +8,7 @@
 #                                  prints the bootstrap servers once every node listens
 #   kafka.sh stop DIR              stop what start started under DIR
 #   kafka.sh tool CLASS ARGS..     run one of Kafka's tools, e.g. org.apache.kafka.tools.TopicCommand
+#   kafka.sh version               print the version of Kafka it runs
 #
 # The jars come from Maven Central through pom.xml beside this script, into
 # ${GOKAFKA_KAFKA_CACHE:-~/.cache/gokafka-test}/kafka-<version>/libs, never
@@ -176,5 +177,6 @@ classpath) fetch && echo "$libs/*" ;;
 start) shift && start "$@" ;;
 stop) shift && stop "$@" ;;
 tool) shift && tool "$@" ;;
+version) echo "$version" ;;
 *) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac
