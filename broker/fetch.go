@@ -124,8 +124,11 @@ func fetchReplicaID(req *kmsg.FetchRequest) int32 {
 func (b *Broker) noteFollowerFetch(id int32, targets []*fetchTarget) {
 	now := time.Now()
 	for _, ft := range targets {
-		if ft.p != nil && ft.p.followerFetched(id, ft.req.CurrentLeaderEpoch, ft.req.FetchOffset, now) {
-			b.replicas.changeISR(ft.p, id)
+		if ft.p == nil {
+			continue
+		}
+		if req, seq, join := ft.p.followerFetched(id, ft.req.CurrentLeaderEpoch, ft.req.FetchOffset, b.cfg.ReplicaLagTimeMax, now); join {
+			b.replicas.changeISR(ft.p, req, seq)
 		}
 	}
 }

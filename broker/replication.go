@@ -13,17 +13,20 @@ import (
 // broker id; each fetch offset is that follower's log end offset, which
 // moves the high watermark and decides ISR membership.
 
-// followerFetched records a follower's fetch position and reports whether
-// the follower has caught up enough to rejoin the ISR: to the high
-// watermark and to where this leader's epoch began, as Kafka. Only a fetch
-// in this leader's epoch counts: a follower that already follows a newer
-// leader may hold other records at the same offsets.
-func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, now time.Time) (rejoin bool) {
+// followerFetched records a follower's fetch position. When the follower
+// has caught up enough to rejoin the ISR (to the high watermark and to
+// where this leader's epoch began, as Kafka), it returns the AlterPartition
+// to send, and from this moment, under the same lock, the high watermark
+// waits for the follower: had another follower's fetch moved it in between,
+// the joining one could lead without records already acknowledged. Only a
+// fetch in this leader's epoch counts: a follower that already follows a
+// newer leader may hold other records at the same offsets.
+func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, join bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := p.followers[id]
 	if p.leader != p.nodeID || f == nil || epoch != p.leaderEpoch {
-		return false
+		return coordinator.AlterPartition{}, 0, false
 	}
 	leo := p.log.LogEndOffset()
 	switch {
@@ -37,7 +40,10 @@ func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, now time
 	if p.maybeAdvanceHighWatermarkLocked() {
 		p.waiters.wake()
 	}
-	return !slices.Contains(p.isr, id) && fetchOffset >= max(p.highWatermark.Load(), p.epochStartOffset)
+	if slices.Contains(p.isr, id) || fetchOffset < max(p.highWatermark.Load(), p.epochStartOffset) {
+		return coordinator.AlterPartition{}, 0, false
+	}
+	return p.nextISRLocked(id, lagMax, now)
 }
 
 // nextISR computes the ISR this leader should ask for: followers that have
@@ -47,6 +53,10 @@ func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, now time
 func (p *partition) nextISR(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.nextISRLocked(join, lagMax, now)
+}
+
+func (p *partition) nextISRLocked(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
 	if p.leader != p.nodeID || p.isrChangeInFlight {
 		return coordinator.AlterPartition{}, 0, false
 	}
@@ -88,15 +98,12 @@ func (p *partition) isrChangeEnded(seq uint64, known bool) {
 	}
 }
 
-// changeISR asks the controller for the ISR nextISR computes. Only the
+// changeISR asks the controller for the ISR that nextISR (or a follower's
+// fetch, for a join) computed as request seq. Only the
 // committed change counts: the partition adopts it from the metadata. A
 // failed request may still have been committed (a timeout), so the image is
 // brought up to date with a barrier before the maximal ISR is dropped.
-func (rm *replicaManager) changeISR(p *partition, join int32) {
-	req, seq, ok := p.nextISR(join, rm.b.cfg.ReplicaLagTimeMax, time.Now())
-	if !ok {
-		return
-	}
+func (rm *replicaManager) changeISR(p *partition, req coordinator.AlterPartition, seq uint64) {
 	rm.fetchMu.Lock()
 	defer rm.fetchMu.Unlock()
 	started := rm.spawnLocked(func() {
@@ -134,8 +141,8 @@ func (rm *replicaManager) isrLoop() {
 		case <-t.C:
 		}
 		for _, p := range rm.all() {
-			if p.isLeader() {
-				rm.changeISR(p, -1)
+			if req, seq, ok := p.nextISR(-1, rm.b.cfg.ReplicaLagTimeMax, time.Now()); ok {
+				rm.changeISR(p, req, seq)
 			}
 		}
 	}

@@ -35,22 +35,21 @@ func leaderOf(t *testing.T) *partition {
 }
 
 // A follower that is being added to the ISR may lead as soon as the
-// controller commits the change, so from the request on the high watermark
-// must wait for it too (Kafka's maximal ISR), or acknowledged records can be
-// lost in a reassignment.
+// controller commits the change, so from the moment the leader decides to
+// add it the high watermark must wait for it too (Kafka's maximal ISR), or
+// acknowledged records can be lost in a reassignment.
 func TestHighWatermarkWaitsForTheMaximalISR(t *testing.T) {
 	for _, refused := range []bool{false, true} {
 		p := leaderOf(t)
 		now := time.Now()
-		p.followerFetched(3, 0, 0, now)
-		if !p.followerFetched(2, 0, 0, now) {
-			t.Fatal("follower 2 at the high watermark 0 is not ready to join")
-		}
-		req, seq, ok := p.nextISR(2, time.Minute, now)
+		p.followerFetched(3, 0, 0, time.Minute, now)
+		req, seq, ok := p.followerFetched(2, 0, 0, time.Minute, now)
 		if !ok || len(req.ISR) != 3 {
-			t.Fatalf("nextISR = %+v, %v; want ISR 1,3,2", req, ok)
+			t.Fatalf("follower 2 at the high watermark 0: join request %+v, %v; want ISR 1,3,2", req, ok)
 		}
-		p.followerFetched(3, 0, 3, now)
+		// Follower 3 fetching ahead right after the decision must not move
+		// the high watermark past follower 2, which may lead next.
+		p.followerFetched(3, 0, 3, time.Minute, now)
 		if hw := p.HighWatermark(); hw != 0 {
 			t.Fatalf("high watermark %d with follower 2 joining at 0, want 0", hw)
 		}
@@ -71,7 +70,7 @@ func TestHighWatermarkWaitsForTheMaximalISR(t *testing.T) {
 		if hw := p.HighWatermark(); hw != 0 {
 			t.Fatalf("high watermark %d with ISR 1,3,2 and 2 at 0, want 0", hw)
 		}
-		p.followerFetched(2, 0, 3, now)
+		p.followerFetched(2, 0, 3, time.Minute, now)
 		if hw := p.HighWatermark(); hw != 3 {
 			t.Fatalf("high watermark %d with the ISR caught up, want 3", hw)
 		}
@@ -85,10 +84,10 @@ func TestISRJoinWaitsForTheEpochStart(t *testing.T) {
 	p := leaderOf(t) // three records at epoch 0, high watermark 0
 	p.applyState(coordinator.Partition{Leader: 1, LeaderEpoch: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 2, 3}}, 1)
 	now := time.Now()
-	if p.followerFetched(2, 1, 0, now) {
+	if _, _, join := p.followerFetched(2, 1, 0, time.Minute, now); join {
 		t.Fatal("follower 2 at offset 0 may join although the epoch began at 3")
 	}
-	if !p.followerFetched(2, 1, 3, now) {
+	if _, _, join := p.followerFetched(2, 1, 3, time.Minute, now); !join {
 		t.Fatal("follower 2 at the epoch start 3 may not join")
 	}
 }
