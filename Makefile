@@ -86,9 +86,13 @@ docker-prometheus:
 	cp deploy/prometheus/prometheus.yml deploy/prometheus/alerts.yml $(PROM_STAGE)/rootfs/etc/prometheus/
 	docker build -q -t gokafka-prometheus:latest -f deploy/docker/Dockerfile.prometheus $(PROM_STAGE)
 
+# gokafka beside Apache Kafka (fetched once by test/kafka/kafka.sh; one node
+# and three, RF 3) and franz-go's kfake, taking turns; about 8 minutes here.
+# BENCHFLAGS=-skip-3n leaves out the three-node cases; go run ./test/bench -h
+# lists the rest.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./log/... ./protocol/...
-	$(GO) run ./test/bench
+	$(GO) run ./test/bench $(BENCHFLAGS)
 
 # Each fuzz target for FUZZTIME (go test fuzzes one target at a time);
 # make test runs them for 5s each, on top of their seed corpora. The Go

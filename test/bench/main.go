@@ -75,6 +75,7 @@ func run() int {
 		kafkaHeap   = flag.String("kafka-heap", "256m", "each Kafka node's heap (-Xmx and -Xms)")
 		skip3n      = flag.Bool("skip-3n", false, "skip the three-node cases")
 		rate        = flag.Int("e2e-rate", 1000, "records/s of the end-to-end latency cases")
+		jitWarmup   = flag.Duration("jit-warmup", 5*time.Second, "unmeasured produce into each gokafka and Kafka cluster when it starts")
 	)
 	flag.Parse()
 	cases, err := selectCases(*casesArg, *skip3n)
@@ -174,9 +175,9 @@ func run() int {
 		}
 	}
 
-	targets := []*target{gokafkaTarget(bin, tmp)}
+	targets := []*target{gokafkaTarget(bin, tmp, *jitWarmup)}
 	if *withKafka {
-		targets = append(targets, kafkaTarget(tmp, *kafkaHeap))
+		targets = append(targets, kafkaTarget(tmp, *kafkaHeap, *jitWarmup))
 	}
 	rows, err := runCases(ctx, append(targets, kfakeTarget()), cases, *rounds, o)
 	if err != nil {
@@ -198,8 +199,10 @@ func run() int {
 		v, _ := kafka.Version()
 		fmt.Printf("Kafka: Apache Kafka %s (KRaft combined mode), heap %s per node, JVM options of kafka-run-class.sh\n", v, *kafkaHeap)
 	}
-	fmt.Println()
-	printStartup(os.Stdout, startups)
+	if *starts > 0 {
+		fmt.Println()
+		printStartup(os.Stdout, startups)
+	}
 	fmt.Printf("\nconsumer groups, 1 node: 10 franz-go consumers over 30 partitions assigned %v after their first join; %.0f synchronous offset commits/s from one client\n",
 		gf.rebalance.Round(time.Millisecond), gf.commitsSec)
 	if len(perf) > 0 {
@@ -261,7 +264,11 @@ type cluster struct {
 }
 
 // keptTarget starts a cluster of each size on first use and keeps it.
-func keptTarget(name string, start func(nodes int) (cluster, error)) *target {
+// A new cluster first takes warm of unmeasured produce: a JVM compiles
+// its hot paths in its first seconds of load, and the first round would
+// otherwise measure Kafka's interpreter. gokafka gets the same, to keep
+// the runs alike.
+func keptTarget(name string, warm time.Duration, start func(nodes int) (cluster, error)) *target {
 	clusters := map[int]cluster{}
 	return &target{
 		name: name,
@@ -274,7 +281,7 @@ func keptTarget(name string, start func(nodes int) (cluster, error)) *target {
 				return nil, err
 			}
 			clusters[n] = c
-			return c.seeds, nil
+			return c.seeds, warmUp(c.seeds, n, warm)
 		},
 		health: func() error {
 			for _, c := range clusters {
@@ -292,8 +299,23 @@ func keptTarget(name string, start func(nodes int) (cluster, error)) *target {
 	}
 }
 
-func gokafkaTarget(bin, dir string) *target {
-	return keptTarget("gokafka", func(n int) (cluster, error) {
+// warmUp produces 1 KiB records with acks=all into a topic of its own
+// for d, unmeasured.
+func warmUp(seeds []string, nodes int, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
+	defer cancel()
+	w := workload{RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: int16(nodes)}
+	if _, err := w.run(ctx, seeds, "warm-up", runOpts{Duration: d, Inflight: 4096}); err != nil {
+		return fmt.Errorf("warming up: %w", err)
+	}
+	return nil
+}
+
+func gokafkaTarget(bin, dir string, warm time.Duration) *target {
+	return keptTarget("gokafka", warm, func(n int) (cluster, error) {
 		c, err := harness.Start(bin, fmt.Sprintf("%s/bench-%dn", dir, n), n)
 		if err != nil {
 			return cluster{}, err
@@ -309,8 +331,8 @@ func gokafkaTarget(bin, dir string) *target {
 // kafkaTarget starts Apache Kafka and waits until every broker is in the
 // metadata and a record is acknowledged: a listening Kafka is not yet one
 // that takes topics.
-func kafkaTarget(dir, heap string) *target {
-	return keptTarget("Kafka", func(n int) (cluster, error) {
+func kafkaTarget(dir, heap string, warm time.Duration) *target {
+	return keptTarget("Kafka", warm, func(n int) (cluster, error) {
 		c, err := kafka.Start(fmt.Sprintf("%s/kafka-%dn", dir, n), n, heap)
 		if err != nil {
 			return cluster{}, err
