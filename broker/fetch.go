@@ -212,8 +212,14 @@ func fetchLimit(ft *fetchTarget, isolation int8, follower bool) (int64, error) {
 	}
 	offset := ft.req.FetchOffset
 	if offset < op.LogStartOffset || offset > p.log.LogEndOffset() {
-		return 0, protocol.Errorf(protocol.OffsetOutOfRange, "%s: offset %d is outside [%d, %d]",
+		err := protocol.Errorf(protocol.OffsetOutOfRange, "%s: offset %d is outside [%d, %d]",
 			p.tp, offset, op.LogStartOffset, p.log.LogEndOffset())
+		if !follower {
+			// Kafka answers a consumer's error with unknown watermarks;
+			// a follower keeps the log start, which it restarts from.
+			op.HighWatermark, op.LastStableOffset, op.LogStartOffset = -1, -1, -1
+		}
+		return 0, err
 	}
 	return limit, nil
 }
