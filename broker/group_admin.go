@@ -30,21 +30,40 @@ func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *
 			out.State = string(groupEmpty) // known by its committed offsets alone
 		}
 		if g != nil {
-			out.State, out.ProtocolType, out.Protocol = string(g.state), g.protocolType, g.protocol
-			for _, m := range g.members {
-				dm := kmsg.NewDescribeGroupsResponseGroupMember()
-				dm.MemberID, dm.ClientID, dm.ClientHost, dm.MemberAssignment = m.id, m.clientID, m.host, m.assignment
-				dm.ProtocolMetadata = m.metadata(g.protocol)
-				if m.instanceID != "" {
-					dm.InstanceID = kmsg.StringPtr(m.instanceID)
-				}
-				out.Members = append(out.Members, dm)
-			}
+			describeGroup(g, &out)
 		}
 		b.groups.mu.Unlock()
+		if out.State == "Dead" && req.Version >= 6 {
+			// KIP-1043: v6 says that the group does not exist.
+			out.ErrorCode = int16(protocol.GroupIDNotFound)
+			out.ErrorMessage = kmsg.StringPtr("Group " + id + " not found.")
+		}
 		resp.Groups = append(resp.Groups, out)
 	}
 	return resp
+}
+
+// describeGroup fills in a group's state and members as Kafka's
+// GroupMetadataManager does: the protocol and the members' metadata only
+// once the group is Stable, since until then they are being renegotiated;
+// the last assignments always.
+func describeGroup(g *group, out *kmsg.DescribeGroupsResponseGroup) {
+	stable := g.state == groupStable
+	out.State, out.ProtocolType = string(g.state), g.protocolType
+	if stable {
+		out.Protocol = g.protocol
+	}
+	for _, m := range g.members {
+		dm := kmsg.NewDescribeGroupsResponseGroupMember()
+		dm.MemberID, dm.ClientID, dm.ClientHost, dm.MemberAssignment = m.id, m.clientID, m.host, m.assignment
+		if stable {
+			dm.ProtocolMetadata = m.metadata(g.protocol)
+		}
+		if m.instanceID != "" {
+			dm.InstanceID = kmsg.StringPtr(m.instanceID)
+		}
+		out.Members = append(out.Members, dm)
+	}
 }
 
 // handleListGroups lists the groups this broker coordinates: the ones
@@ -71,7 +90,7 @@ func handleListGroups(b *Broker, c *conn, req *kmsg.ListGroupsRequest) *kmsg.Lis
 	}
 	for id := range gc.offsets {
 		if len(gc.offsets[id]) > 0 {
-			add(id, string(groupEmpty), "consumer")
+			add(id, string(groupEmpty), "") // a simple consumer's: no protocol, as in Kafka
 		}
 	}
 	return resp

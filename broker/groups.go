@@ -356,8 +356,9 @@ func (gc *groupCoordinator) completeJoin(g *group) {
 	}
 	g.protocol = g.chooseProtocol()
 	g.transition(groupCompletingRebalance)
+	// The members keep their last assignments until the leader's sync
+	// replaces them: DescribeGroups shows them meanwhile, as in Kafka.
 	for _, m := range g.members {
-		m.assignment = nil
 		gc.answerJoin(g, m, g.leader)
 	}
 }
@@ -462,6 +463,9 @@ func handleSyncGroup(b *Broker, c *conn, req *kmsg.SyncGroupRequest, resp *respo
 	m.sync = answer
 	if req.MemberID != g.leader {
 		return // parked until the leader syncs
+	}
+	for _, o := range g.members {
+		o.assignment = nil // a member the leader leaves out gets none
 	}
 	for _, a := range req.GroupAssignment {
 		if o := g.members[a.MemberID]; o != nil {
