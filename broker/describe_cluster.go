@@ -2,7 +2,10 @@ package broker
 
 import (
 	"context"
+	"net"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -111,7 +114,39 @@ func handleDescribeQuorum(b *Broker, c *conn, req *kmsg.DescribeQuorumRequest) *
 		}
 		resp.Topics = append(resp.Topics, ot)
 	}
+	if req.Version >= 2 {
+		resp.Nodes = b.quorumNodes()
+	}
 	return resp
+}
+
+// quorumNodes lists the voters' controller endpoints for DescribeQuorum
+// v2 (KIP-853), from controller.quorum.voters and the first of
+// controller.listener.names, as kafka-metadata-quorum prints them. The
+// voters have no directory ids: gokafka's Raft log has none.
+func (b *Broker) quorumNodes() []kmsg.DescribeQuorumResponseNode {
+	var voters, listener string
+	for _, sc := range b.cfg.ServerConfigs {
+		switch sc.Name {
+		case "controller.quorum.voters":
+			voters = sc.Value
+		case "controller.listener.names":
+			listener, _, _ = strings.Cut(strings.ToUpper(sc.Value), ",")
+		}
+	}
+	var nodes []kmsg.DescribeQuorumResponseNode
+	for _, v := range strings.Split(voters, ",") {
+		id, addr, _ := strings.Cut(strings.TrimSpace(v), "@")
+		host, port, err := net.SplitHostPort(addr)
+		n, err2 := strconv.ParseInt(id, 10, 32)
+		p, err3 := strconv.ParseUint(port, 10, 16)
+		if err != nil || err2 != nil || err3 != nil {
+			continue // validated at start-up; nothing to show otherwise
+		}
+		nodes = append(nodes, kmsg.DescribeQuorumResponseNode{NodeID: int32(n),
+			Listeners: []kmsg.DescribeQuorumResponseNodeListener{{Name: listener, Host: host, Port: uint16(p)}}})
+	}
+	return nodes
 }
 
 func replicaStates(ps []coordinator.ReplicaProgress) []kmsg.DescribeQuorumResponseTopicPartitionReplicaState {

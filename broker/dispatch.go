@@ -44,6 +44,7 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.ListGroups:                 immediate(handleListGroups),
 	kmsg.DeleteGroups:               parked(handleDeleteGroups),
 	kmsg.OffsetDelete:               parked(handleOffsetDelete),
+	kmsg.DescribeTopicPartitions:    immediate(handleDescribeTopicPartitions),
 }
 
 // immediate adapts a handler that answers before returning.

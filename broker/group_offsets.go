@@ -11,8 +11,8 @@ import (
 )
 
 // commits reads the offsets of a commit request as Kafka stores them: the
-// commit time is now unless a v1 request names one, and a v2-v4 request's
-// retention time fixes when the offset expires.
+// commit time is now, and a v2-v4 request's retention time fixes when the
+// offset expires.
 func commits(req *kmsg.OffsetCommitRequest, now int64) map[klog.TopicPartition]committedOffset {
 	out := map[klog.TopicPartition]committedOffset{}
 	for _, rt := range req.Topics {
@@ -20,9 +20,6 @@ func commits(req *kmsg.OffsetCommitRequest, now int64) map[klog.TopicPartition]c
 			co := committedOffset{Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
 			if rp.Metadata != nil {
 				co.Metadata = *rp.Metadata
-			}
-			if req.Version == 1 && rp.Timestamp != -1 {
-				co.CommitTime = rp.Timestamp
 			}
 			if req.Version >= 2 && req.Version <= 4 && req.RetentionTimeMillis != -1 {
 				co.ExpireTime = now + req.RetentionTimeMillis

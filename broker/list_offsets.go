@@ -31,9 +31,6 @@ func handleListOffsets(b *Broker, c *conn, req *kmsg.ListOffsetsRequest) *kmsg.L
 				op.ErrorCode = int16(protocol.Code(err))
 				op.Offset, op.Timestamp = -1, -1
 			}
-			if req.Version == 0 && err == nil {
-				op.OldStyleOffsets = []int64{op.Offset}
-			}
 			ot.Partitions = append(ot.Partitions, op)
 		}
 		resp.Topics = append(resp.Topics, ot)

@@ -49,9 +49,9 @@ func (c *Coordinator) grownTopic(md *Metadata, s CreatePartitionsSpec) (*Topic, 
 	cur := int32(len(t.Partitions))
 	switch {
 	case s.Count < cur:
-		return nil, protocol.Errorf(protocol.InvalidPartitions, "Topic currently has %d partitions, which is higher than the requested %d.", cur, s.Count)
+		return nil, protocol.Errorf(protocol.InvalidPartitions, "The topic %s currently has %d partition(s); %d would not be an increase.", s.Topic, cur, s.Count)
 	case s.Count == cur:
-		return nil, protocol.Errorf(protocol.InvalidPartitions, "Topic already has %d partitions.", cur)
+		return nil, protocol.Errorf(protocol.InvalidPartitions, "Topic already has %d partition(s).", cur)
 	case s.Count-cur > maxPartitionsPerOp:
 		return nil, protocol.Errorf(protocol.PolicyViolation, "Unable to create %d partitions: at most %d may be created at once.", s.Count-cur, maxPartitionsPerOp)
 	}

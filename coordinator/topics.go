@@ -187,7 +187,7 @@ func (c *Coordinator) placeReplicas(md *Metadata, partitions int32, rf int16) ([
 	brokers = rackAlternated(md, brokers)
 	if int(rf) > len(brokers) {
 		return nil, protocol.Errorf(protocol.InvalidReplicationFactor,
-			"Unable to replicate the partition %d time(s): The target replication factor of %d cannot be reached because only %d broker(s) are registered.",
+			"Unable to replicate the partition %d time(s): The target replication factor of %d cannot be reached because only %d broker(s) are registered or some brokers have all their log directories cordoned.",
 			rf, rf, len(brokers))
 	}
 	start := rand.IntN(len(brokers))

@@ -14,22 +14,22 @@ const (
 // "<name>-<partition>" and its ".deleted" suffix fit a 255-byte file name.
 const maxTopicNameLength = 249
 
-// ValidTopicName applies Kafka's Topic.validate: 1–249 characters of
+// ValidTopicName applies Kafka's Topic.validate, with its messages: 1–249 characters of
 // [a-zA-Z0-9._-], and not "." or "..". A name that passes is safe as one
 // path element. The error carries INVALID_TOPIC_EXCEPTION.
 func ValidTopicName(name string) error {
 	switch {
 	case name == "":
-		return Errorf(InvalidTopicException, "topic name is empty")
+		return Errorf(InvalidTopicException, "Topic name is invalid: the empty string is not allowed")
 	case name == "." || name == "..":
-		return Errorf(InvalidTopicException, "topic name %q is not allowed", name)
+		return Errorf(InvalidTopicException, "Topic name is invalid: '%s' is not allowed", name)
 	case len(name) > maxTopicNameLength:
-		return Errorf(InvalidTopicException, "topic name is %d characters long, the limit is %d", len(name), maxTopicNameLength)
+		return Errorf(InvalidTopicException, "Topic name is invalid: the length of '%s' is longer than the max allowed length %d", name, maxTopicNameLength)
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
 			return Errorf(InvalidTopicException,
-				"topic name %q has the character %q; only ASCII letters, digits, '.', '_' and '-' are allowed", name, r)
+				"Topic name is invalid: '%s' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'", name)
 		}
 	}
 	return nil

@@ -7,39 +7,44 @@ type VersionRange struct{ Min, Max int16 }
 
 // supported is the table of APIs this broker serves, advertised verbatim in
 // ApiVersions. An API is listed only once its handler exists end to end.
+// The oldest versions are Kafka 4's (KIP-896 removed the rest); a request
+// at a removed version closes the connection, as Kafka 4 does. Produce
+// starts at v3, where Kafka 4 advertises v0 yet closes the connection on
+// v0-v2 all the same.
 var supported = map[kmsg.Key]VersionRange{
 	kmsg.Produce:                    {3, 12},
 	kmsg.Fetch:                      {4, 16},
-	kmsg.ListOffsets:                {0, 8},
+	kmsg.ListOffsets:                {1, 8},
 	kmsg.Metadata:                   {0, 12},
 	kmsg.FindCoordinator:            {0, 4},
 	kmsg.ApiVersions:                {0, 4},
-	kmsg.CreateTopics:               {0, 7},
-	kmsg.DeleteTopics:               {0, 6},
+	kmsg.CreateTopics:               {2, 7},
+	kmsg.DeleteTopics:               {1, 6},
 	kmsg.InitProducerID:             {0, 4},
-	kmsg.OffsetForLeaderEpoch:       {0, 4},
+	kmsg.OffsetForLeaderEpoch:       {2, 4},
 	kmsg.CreatePartitions:           {0, 3},
 	kmsg.AlterConfigs:               {0, 2},
-	kmsg.DescribeConfigs:            {0, 4},
+	kmsg.DescribeConfigs:            {1, 4},
 	kmsg.DescribeCluster:            {0, 1},
-	kmsg.DescribeLogDirs:            {0, 4},
+	kmsg.DescribeLogDirs:            {1, 4},
 	kmsg.ElectLeaders:               {0, 2},
-	kmsg.DescribeQuorum:             {0, 1},
+	kmsg.DescribeQuorum:             {0, 2},
 	kmsg.DeleteRecords:              {0, 2},
 	kmsg.AlterPartitionAssignments:  {0, 0},
 	kmsg.ListPartitionReassignments: {0, 0},
 	kmsg.DescribeProducers:          {0, 0},
 	kmsg.IncrementalAlterConfigs:    {0, 1},
-	kmsg.OffsetCommit:               {0, 9},
-	kmsg.OffsetFetch:                {0, 9},
+	kmsg.OffsetCommit:               {2, 9},
+	kmsg.OffsetFetch:                {1, 9},
 	kmsg.JoinGroup:                  {0, 9},
 	kmsg.SyncGroup:                  {0, 5},
 	kmsg.Heartbeat:                  {0, 4},
 	kmsg.LeaveGroup:                 {0, 5},
-	kmsg.DescribeGroups:             {0, 5},
+	kmsg.DescribeGroups:             {0, 6},
 	kmsg.ListGroups:                 {0, 5},
 	kmsg.DeleteGroups:               {0, 2},
 	kmsg.OffsetDelete:               {0, 0},
+	kmsg.DescribeTopicPartitions:    {0, 0},
 }
 
 // Supported reports whether the broker serves key at version v.
