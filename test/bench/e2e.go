@@ -14,10 +14,11 @@ import (
 
 // runE2E produces w.Rate records a second with acks=all (one at a time
 // as they fall due, linger 0) while a consumer reads the topic, and
-// measures each record from its produce call to its arrival at the
+// measures each record from the moment it fell due to its arrival at the
 // consumer: the latency an application sees at a load far from the
-// limit. Each record carries its send time; those sent in the warm-up are
-// not counted.
+// limit. Timing from the due time rather than the produce call keeps a
+// stalled producer from hiding the stall (coordinated omission). Each
+// record carries its due time; those due in the warm-up are not counted.
 func (w workload) runE2E(ctx context.Context, seeds []string, topic string, o runOpts) (result, error) {
 	drop, err := w.freshTopic(ctx, seeds, topic)
 	if err != nil {
@@ -56,9 +57,9 @@ func (w workload) runE2E(ctx context.Context, seeds []string, topic string, o ru
 				if len(r.Value) < 8 {
 					return // not one of ours
 				}
-				sent := time.Unix(0, int64(binary.BigEndian.Uint64(r.Value)))
-				if !sent.Before(from) {
-					hist.record(time.Since(sent))
+				due := time.Unix(0, int64(binary.BigEndian.Uint64(r.Value)))
+				if !due.Before(from) {
+					hist.record(time.Since(due))
 					received.Add(1)
 				}
 			})
@@ -78,10 +79,9 @@ func (w workload) runE2E(ctx context.Context, seeds []string, topic string, o ru
 		case <-ctx.Done():
 			return result{}, ctx.Err()
 		}
-		now := time.Now()
 		v := make([]byte, w.RecordSize)
-		binary.BigEndian.PutUint64(v, uint64(now.UnixNano()))
-		if !now.Before(from) {
+		binary.BigEndian.PutUint64(v, uint64(due.UnixNano()))
+		if !due.Before(from) {
 			sent++
 		}
 		prod.Produce(ctx, &kgo.Record{Value: v}, func(_ *kgo.Record, err error) {
