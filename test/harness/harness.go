@@ -152,18 +152,23 @@ func (c *Cluster) add(id int, roles string, ports []int) (*Node, error) {
 	if roles == "broker" {
 		props[3] += ",CONTROLLER://" + nd.CtrlAddr // a non-voter's Raft address
 	}
-	err := os.MkdirAll(nd.Dir, 0o755)
-	if err == nil {
-		err = os.WriteFile(nd.PropsPath(), []byte(strings.Join(props, "\n")+"\n"), 0o644)
-	}
-	if err == nil {
-		err = nd.Start()
-	}
-	if err != nil {
+	if err := nd.startWith(props); err != nil {
 		return nil, err
 	}
 	c.Nodes = append(c.Nodes, nd)
 	return nd, nil
+}
+
+// startWith writes props as the node's server.properties and starts it.
+func (n *Node) startWith(props []string) error {
+	err := os.MkdirAll(n.Dir, 0o755)
+	if err == nil {
+		err = os.WriteFile(n.PropsPath(), []byte(strings.Join(props, "\n")+"\n"), 0o644)
+	}
+	if err == nil {
+		err = n.Start()
+	}
+	return err
 }
 
 // PropsPath is the node's server.properties.

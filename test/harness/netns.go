@@ -148,14 +148,7 @@ func (n *Net) ip(args ...string) error {
 func (h *Host) StartNode(bin, dir string, id int, props []string, kafkaAddr string, httpPort int) (*Node, error) {
 	nd := &Node{ID: id, KafkaAddr: kafkaAddr, HTTPAddr: fmt.Sprintf("%s:%d", h.Addr, httpPort),
 		Dir: dir, bin: bin, netns: h.NS}
-	err := os.MkdirAll(dir, 0o755)
-	if err == nil {
-		err = os.WriteFile(nd.PropsPath(), []byte(strings.Join(props, "\n")+"\n"), 0o644)
-	}
-	if err == nil {
-		err = nd.Start()
-	}
-	if err != nil {
+	if err := nd.startWith(props); err != nil {
 		return nil, err
 	}
 	return nd, nil

@@ -162,25 +162,9 @@ func startPrometheusOn(t *testing.T, h *harness.Host, promBin, root string) *pro
 			t.Fatal(err)
 		}
 	}
-	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("ip", "netns", "exec", h.NS, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address=:9090")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			out, _ := os.ReadFile(logf.Name())
-			t.Logf("prometheus log tail:\n%s", tail(string(out), 20))
-		}
-	})
+	startProcess(t, "prometheus", filepath.Join(dir, "prometheus.log"), "ip", "netns", "exec", h.NS, promBin,
+		"--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address=:9090")
 	prom := &prometheus{addr: h.Addr + ":9090"}
 	harness.WaitFor(t, "Prometheus ready with the alert rules loaded", 30*time.Second, func() bool {
 		n, err := prom.ruleCount()
