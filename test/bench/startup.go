@@ -25,9 +25,12 @@ type startupSample struct {
 
 // launched is a single node just exec'd, of either server: its address at
 // once; its pid and exec time once process says (after it listens).
+// failed blocks until the node or its launcher dies, and says why; after
+// stop it returns nil or the stop's own error, which nobody reads.
 type launched struct {
 	seed    string
 	process func() (pid int, started time.Time, err error)
+	failed  func() error
 	stop    func()
 }
 
@@ -42,7 +45,11 @@ func launchGokafka(bin string) func(dir string) (launched, error) {
 		return launched{
 			seed:    n.KafkaAddr,
 			process: func() (int, time.Time, error) { return n.Pid(), n.Started, nil },
-			stop:    func() { c.Stop() },
+			failed: func() error {
+				<-n.Exited()
+				return fmt.Errorf("gokafka-server exited: %s", n.Tail(20))
+			},
+			stop: func() { c.Stop() },
 		}, nil
 	}
 }
@@ -55,11 +62,20 @@ func launchKafka(heap string) func(dir string) (launched, error) {
 		if err != nil {
 			return launched{}, err
 		}
+		// kafka.sh start returns once the node listens, or fails when it
+		// exits first; only this goroutine waits for it.
+		var waitErr error
+		waited := make(chan struct{})
+		go func() { waitErr = c.Wait(); close(waited) }()
 		return launched{
 			seed: c.Seeds[0],
+			failed: func() error {
+				<-waited
+				return waitErr
+			},
 			process: func() (int, time.Time, error) {
-				if err := c.Wait(); err != nil {
-					return 0, time.Time{}, err
+				if <-waited; waitErr != nil {
+					return 0, time.Time{}, waitErr
 				}
 				pid, err := c.Pid(1)
 				if err != nil {
@@ -68,7 +84,7 @@ func launchKafka(heap string) func(dir string) (launched, error) {
 				started, err := c.Started(1)
 				return pid, started, err
 			},
-			stop: func() { c.Stop() },
+			stop: func() { <-waited; c.Stop() },
 		}, nil
 	}
 }
@@ -83,9 +99,19 @@ func measureStartup(ctx context.Context, launch func(dir string) (launched, erro
 		return s, err
 	}
 	defer l.stop()
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
+	tctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancelT()
+	pctx, cancel := context.WithCancelCause(tctx)
+	defer cancel(nil)
+	go func() {
+		if err := l.failed(); err != nil {
+			cancel(err)
+		}
+	}()
 	metaAt, ackAt, err := probe(pctx, l.seed, 1)
+	if cause := context.Cause(pctx); err != nil && cause != nil && cause != context.Cause(tctx) {
+		err = fmt.Errorf("%w; %w", err, cause)
+	}
 	if err != nil {
 		return s, err
 	}

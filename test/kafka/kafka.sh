@@ -84,9 +84,13 @@ start() {
 		voters+="${voters:+,}$i@127.0.0.1:${ports[n + i - 1]}"
 		bootstrap+="${bootstrap:+,}127.0.0.1:${ports[i - 1]}"
 	done
-	# A cluster id is 16 random bytes in URL-safe base64 without padding.
-	local id
-	id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+	# A cluster id is 16 random bytes in URL-safe base64 without padding,
+	# never starting with "-" (Kafka's Uuid.randomUuid draws again too):
+	# the storage tool would read such an id as an option and fail.
+	local id=-
+	while [[ $id == -* ]]; do
+		id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+	done
 	for i in $(seq "$n"); do
 		local nd=$dir/node-$i
 		mkdir -p "$nd"
