@@ -65,14 +65,14 @@ func parseLong(v string) int64 {
 func checkTopicConfig(name, v string) error {
 	k := config.TopicKey(name)
 	if k == nil {
-		return protocol.Errorf(protocol.InvalidConfig, "unknown topic config %q", name)
+		return protocol.Errorf(protocol.InvalidConfig, "Unknown topic config name: %s", name)
 	}
 	err := k.Check(v)
 	if check := topicCheck[name]; err == nil && check != nil {
 		err = check(v)
 	}
 	if err != nil {
-		return protocol.Errorf(protocol.InvalidConfig, "%s=%s: %v", name, v, err)
+		return protocol.Errorf(protocol.InvalidConfig, "Invalid value %s for configuration %s: %v", v, name, err)
 	}
 	return nil
 }

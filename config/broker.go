@@ -67,7 +67,7 @@ var Broker = []Key{
 	sets("min.insync.replicas", 1, num("min.insync.replicas", Dynamic, Int, "1", 1, maxInt32, "The default for topics of the number of in-sync replicas an acks=all write needs; with fewer, the producer gets NOT_ENOUGH_REPLICAS.")),
 	boolean("auto.create.topics.enable", Static, "true", "Whether a metadata request or a produce for an unknown topic creates it."),
 	sets("max.message.bytes", 1, num("message.max.bytes", Dynamic, Int, "1048588", 0, maxInt32, "The default for topics of the largest record batch the broker accepts, after compression.")),
-	sets("cleanup.policy", 1, text("log.cleanup.policy", Dynamic, List, "delete", []string{"delete", "compact"}, "The default cleanup policy: delete old segments, compact to the last record per key, or both.")),
+	sets("cleanup.policy", 1, text("log.cleanup.policy", Dynamic, List, "delete", []string{"compact", "delete"}, "The default cleanup policy: delete old segments, compact to the last record per key, or both.")),
 	sets("message.timestamp.type", 1, text("log.message.timestamp.type", Dynamic, String, "CreateTime", []string{"CreateTime", "LogAppendTime"}, "The default for topics of which timestamp records carry: the producer's (CreateTime) or the broker's at append (LogAppendTime).")),
 	sets("compression.type", 1, text("compression.type", Dynamic, String, "producer", Codecs, "The default codec of topics' stored batches: producer keeps the producer's, any other the broker recompresses each batch into on append.")),
 	sets("compression.gzip.level", 1, num("compression.gzip.level", Dynamic, Int, "-1", -1, 9, "The default gzip level when the broker compresses with gzip: 1 to 9, or -1 for the codec's default.")),

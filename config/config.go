@@ -81,13 +81,13 @@ func (k *Key) Check(v string) error {
 		return k.inRange(f, strconv.FormatFloat(k.Min, 'g', -1, 64), strconv.FormatFloat(k.Max, 'g', -1, 64))
 	case String:
 		if len(k.OneOf) > 0 && !slices.Contains(k.OneOf, v) {
-			return fmt.Errorf("must be one of %s", strings.Join(k.OneOf, ", "))
+			return fmt.Errorf("String must be one of: %s", strings.Join(k.OneOf, ", "))
 		}
 	case List:
 		for _, item := range strings.Split(v, ",") {
 			item = strings.TrimSpace(item)
 			if len(k.OneOf) > 0 && item != "" && !slices.Contains(k.OneOf, item) {
-				return fmt.Errorf("%q is not one of %s", item, strings.Join(k.OneOf, ", "))
+				return fmt.Errorf("String must be one of: %s", strings.Join(k.OneOf, ", "))
 			}
 		}
 	}
@@ -97,9 +97,9 @@ func (k *Key) Check(v string) error {
 func (k *Key) inRange(f float64, min, max string) error {
 	switch {
 	case f < k.Min:
-		return fmt.Errorf("must be at least %s", min)
+		return fmt.Errorf("Value must be at least %s", min)
 	case f > k.Max:
-		return fmt.Errorf("must be at most %s", max)
+		return fmt.Errorf("Value must be no more than %s", max)
 	}
 	return nil
 }

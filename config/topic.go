@@ -2,7 +2,7 @@ package config
 
 // Topics is every topic key.
 var Topics = []Key{
-	text("cleanup.policy", TopicScope, List, "delete", []string{"delete", "compact"}, "delete removes old segments by retention.ms and retention.bytes; compact keeps the latest record of each key; both may be given."),
+	text("cleanup.policy", TopicScope, List, "delete", []string{"compact", "delete"}, "delete removes old segments by retention.ms and retention.bytes; compact keeps the latest record of each key; both may be given."),
 	text("compression.type", TopicScope, String, "producer", Codecs, "The codec of the topic's stored batches: producer keeps the producer's codec, any other makes the leader recompress each batch into it on append."),
 	num("compression.gzip.level", TopicScope, Int, "-1", -1, 9, "The gzip level when compression.type is gzip: 1 to 9, or -1 for the codec's default."),
 	num("compression.lz4.level", TopicScope, Int, "9", 1, 17, "The lz4 level when compression.type is lz4, 1 to 17."),

@@ -130,7 +130,7 @@ func checkRecords(body []byte, h *BatchHeader, opts *ValidateOptions) error {
 		}
 		if opts.Compacted && r.Key == nil {
 			keyless = append(keyless, RecordError{Index: i, Message: fmt.Sprintf(
-				"Compacted topic cannot accept message without key in topic partition %s.", opts.TopicPartition)})
+				"Compacted topic cannot accept message without key in topic partition %s", opts.TopicPartition)})
 		}
 		i++
 		return true
