@@ -221,6 +221,22 @@ func (s *scenario) groups() {
 	s.describeGroup("DescribeGroups v5 unknown group", "diff-nobody", 5)
 	s.describeGroup("DescribeGroups v6 unknown group", "diff-nobody", 6)
 	s.describeGroup("DescribeGroups v5 empty id", "", 5)
+	s.commit("OffsetCommit simple to a group with members", group, topic, -1, "", 4)
+	od, _ := s.do("OffsetDelete of a subscribed topic", &kmsg.OffsetDeleteRequest{Group: group, Topics: []kmsg.OffsetDeleteRequestTopic{{
+		Topic: topic, Partitions: []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 0}},
+	}}}, 0).(*kmsg.OffsetDeleteResponse)
+	if od != nil {
+		var codes []string
+		for _, t := range od.Topics {
+			for _, p := range t.Partitions {
+				codes = append(codes, errName(p.ErrorCode))
+			}
+		}
+		s.see("OffsetDelete of a subscribed topic", "%s %v", errName(od.ErrorCode), codes)
+	}
+	nobody := &member{w: a.w, id: "nobody"}
+	s.heartbeatGroup("Heartbeat unknown group", "diff-nobody", nobody)
+	s.syncGroup("SyncGroup unknown group", "diff-nobody", nobody)
 
 	e := &member{w: a.w}
 	resp, _ := s.doOn(e.w, "JoinGroup empty group id", joinReq("", ""), 7).(*kmsg.JoinGroupResponse)
@@ -241,6 +257,21 @@ func (s *scenario) groups() {
 	s.describeGroup("DescribeGroups after leaving", group, 5)
 	s.deleteGroups("DeleteGroups empty", group)
 	s.describeGroup("DescribeGroups v5 deleted", group, 5)
+}
+
+func (s *scenario) heartbeatGroup(step, groupID string, m *member) {
+	resp, _ := s.doOn(m.w, step, &kmsg.HeartbeatRequest{Group: groupID, Generation: 1, MemberID: m.id}, 4).(*kmsg.HeartbeatResponse)
+	if resp != nil {
+		s.see(step, "%s", errName(resp.ErrorCode))
+	}
+}
+
+func (s *scenario) syncGroup(step, groupID string, m *member) {
+	resp, _ := s.doOn(m.w, step, &kmsg.SyncGroupRequest{Group: groupID, Generation: 1, MemberID: m.id,
+		ProtocolType: kmsg.StringPtr("consumer"), Protocol: kmsg.StringPtr("range")}, 5).(*kmsg.SyncGroupResponse)
+	if resp != nil {
+		s.see(step, "%s", errName(resp.ErrorCode))
+	}
 }
 
 func (s *scenario) deleteGroups(step, groupID string) {

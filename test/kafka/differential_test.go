@@ -158,6 +158,10 @@ func (s *scenario) topics() {
 	create("CreateTopics name ..", "..", 1, 1)
 	create("CreateTopics name 250 chars", strings.Repeat("n", 250), 1, 1)
 	create("CreateTopics default partitions and rf", "diff-defaults", -1, -1)
+	s.createWith("CreateTopics compacted", "diff-compact", false, "cleanup.policy", "compact")
+	s.createWith("CreateTopics bad config value", "diff-badconf", false, "cleanup.policy", "bogus")
+	s.createWith("CreateTopics unknown config", "diff-unknownconf", false, "no.such.config", "1")
+	s.createWith("CreateTopics validate only", "diff-validate", true, "retention.ms", "1000")
 
 	meta := func(step, name string, auto bool) {
 		resp, _ := s.do(step, &kmsg.MetadataRequest{
@@ -169,6 +173,7 @@ func (s *scenario) topics() {
 		}
 	}
 	meta("Metadata unknown topic", "diff-missing", false)
+	meta("Metadata after validate only", "diff-validate", false)
 	meta("Metadata auto-create", "diff-auto", true)
 	s.waitTopic("diff-auto")
 	meta("Metadata auto-created", "diff-auto", false)
@@ -230,6 +235,32 @@ func (s *scenario) topics() {
 	if dt != nil && len(dt.Topics) == 1 {
 		s.see("DeleteTopics unknown", "%s", errName(dt.Topics[0].ErrorCode))
 	}
+}
+
+// createWith creates a one-partition topic with one config.
+func (s *scenario) createWith(step, name string, validateOnly bool, key, value string) {
+	req := createTopic(name, 1, 1)
+	req.ValidateOnly = validateOnly
+	req.Topics[0].Configs = []kmsg.CreateTopicsRequestTopicConfig{{Name: key, Value: kmsg.StringPtr(value)}}
+	resp, _ := s.do(step, req, 7).(*kmsg.CreateTopicsResponse)
+	if resp != nil && len(resp.Topics) == 1 {
+		s.see(step, "%s %q", errName(resp.Topics[0].ErrorCode), deref(resp.Topics[0].ErrorMessage))
+	}
+}
+
+// produceKeyless sends a record without a key to a compacted topic.
+func (s *scenario) produceKeyless(step string) {
+	s.waitTopic("diff-compact")
+	resp, _ := s.do(step, produceReq("diff-compact", 0, -1, 1000, "no key"), 9).(*kmsg.ProduceResponse)
+	if resp == nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return
+	}
+	p := resp.Topics[0].Partitions[0]
+	var recs []string
+	for _, r := range p.ErrorRecords {
+		recs = append(recs, fmt.Sprintf("%d:%q", r.RelativeOffset, deref(r.ErrorMessage)))
+	}
+	s.see(step, "%s %q records=%v", errName(p.ErrorCode), deref(p.ErrorMessage), recs)
 }
 
 // describeTopicPartitions notes what Kafka 4's kafka-topics --describe
@@ -348,6 +379,8 @@ func (s *scenario) produceFetch() {
 	if err := s.w.send(produceReq(topic, 0, 0, 3000, "r3"), 9); err != nil {
 		s.see("Produce acks=0", "send failed: %v", err)
 	}
+	s.produce("Produce acks=2", topic, 0, 2, 1000, "x")
+	s.produceKeyless("Produce keyless to a compacted topic")
 	s.produce("Produce unknown topic", "diff-missing", 0, -1, 1000, "x")
 	s.produce("Produce unknown partition", topic, 7, -1, 1000, "x")
 	s.fetch("Fetch from 0", topic, 0, 0)
