@@ -22,6 +22,10 @@ const (
 	List    Type = 7
 )
 
+// numberTypes names the numeric types as Kafka's ConfigDef.Type does in
+// its parse errors.
+var numberTypes = map[Type]string{Int: "INT", Short: "SHORT", Long: "LONG", Double: "DOUBLE"}
+
 // Scope says where a key is set.
 type Scope int8
 
@@ -65,18 +69,18 @@ func (k *Key) Check(v string) error {
 	switch k.Type {
 	case Boolean:
 		if !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
-			return errors.New("must be true or false")
+			return errors.New("Expected value to be either true or false")
 		}
 	case Int, Short, Long:
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return errors.New("not an integer")
+			return fmt.Errorf("Not a number of type %s", numberTypes[k.Type])
 		}
 		return k.inRange(float64(n), strconv.FormatFloat(k.Min, 'f', -1, 64), strconv.FormatFloat(k.Max, 'f', -1, 64))
 	case Double:
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsNaN(f) {
-			return errors.New("not a number")
+			return fmt.Errorf("Not a number of type %s", numberTypes[k.Type])
 		}
 		return k.inRange(f, strconv.FormatFloat(k.Min, 'g', -1, 64), strconv.FormatFloat(k.Max, 'g', -1, 64))
 	case String:
