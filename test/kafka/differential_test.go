@@ -99,6 +99,7 @@ func runScenario(t *testing.T, addr string) *scenario {
 	s.listOffsets()
 	s.deleteRecords()
 	s.groups()
+	s.otherAPIs()
 	s.removedVersions()
 	return s
 }
@@ -430,6 +431,90 @@ func (s *scenario) deleteRecords() {
 	del("DeleteRecords backwards", 1)
 	del("DeleteRecords to the high watermark", -1)
 	s.fetch("Fetch after DeleteRecords to the high watermark", topic, 0, 4)
+}
+
+// otherAPIs: leader election, config changes, coordinators, producer ids
+// and leader epochs, each at one version both serve.
+func (s *scenario) otherAPIs() {
+	el, _ := s.do("ElectLeaders preferred", &kmsg.ElectLeadersRequest{TimeoutMillis: 30000, Topics: []kmsg.ElectLeadersRequestTopic{{
+		Topic: topic, Partitions: []int32{0, 9},
+	}}}, 2).(*kmsg.ElectLeadersResponse)
+	if el != nil {
+		var parts []string
+		for _, t := range el.Topics {
+			for _, p := range t.Partitions {
+				parts = append(parts, fmt.Sprintf("%d:%s", p.Partition, errName(p.ErrorCode)))
+			}
+		}
+		s.see("ElectLeaders preferred", "%s %v", errName(el.ErrorCode), parts)
+	}
+	alter := func(step, key, value string) {
+		resp, _ := s.do(step, &kmsg.IncrementalAlterConfigsRequest{Resources: []kmsg.IncrementalAlterConfigsRequestResource{{
+			ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: topic,
+			Configs: []kmsg.IncrementalAlterConfigsRequestResourceConfig{{Name: key, Value: kmsg.StringPtr(value)}},
+		}}}, 1).(*kmsg.IncrementalAlterConfigsResponse)
+		if resp != nil && len(resp.Resources) == 1 {
+			s.see(step, "%s %q", errName(resp.Resources[0].ErrorCode), deref(resp.Resources[0].ErrorMessage))
+		}
+	}
+	alter("IncrementalAlterConfigs", "retention.ms", "3600000")
+	alter("IncrementalAlterConfigs bad value", "retention.ms", "soon")
+	alter("IncrementalAlterConfigs unknown key", "no.such.config", "1")
+	dc, _ := s.do("DescribeConfigs", &kmsg.DescribeConfigsRequest{Resources: []kmsg.DescribeConfigsRequestResource{{
+		ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: topic, ConfigNames: []string{"retention.ms", "cleanup.policy", "segment.bytes"},
+	}}}, 4).(*kmsg.DescribeConfigsResponse)
+	if dc != nil && len(dc.Resources) == 1 {
+		var cs []string
+		for _, c := range dc.Resources[0].Configs {
+			cs = append(cs, fmt.Sprintf("%s=%s/%v/ro=%t/sensitive=%t", c.Name, deref(c.Value), c.Source, c.ReadOnly, c.IsSensitive))
+		}
+		slices.Sort(cs)
+		s.see("DescribeConfigs", "%s %v", errName(dc.Resources[0].ErrorCode), cs)
+	}
+	// Kafka creates and loads __transaction_state on first use: these two
+	// are retried while the answer says so, to compare rules, not timing.
+	fc, _ := s.untilLoaded("FindCoordinator transaction", func() kmsg.Response {
+		return s.do("FindCoordinator transaction", &kmsg.FindCoordinatorRequest{CoordinatorType: 1, CoordinatorKeys: []string{"diff-txn"}}, 4)
+	}, func(r kmsg.Response) int16 { return r.(*kmsg.FindCoordinatorResponse).Coordinators[0].ErrorCode }).(*kmsg.FindCoordinatorResponse)
+	if fc != nil {
+		s.see("FindCoordinator transaction", "%s", errName(fc.Coordinators[0].ErrorCode))
+	}
+	ip, _ := s.untilLoaded("InitProducerID idempotent", func() kmsg.Response {
+		return s.do("InitProducerID idempotent", &kmsg.InitProducerIDRequest{TransactionTimeoutMillis: -1, ProducerID: -1, ProducerEpoch: -1}, 4)
+	}, func(r kmsg.Response) int16 { return r.(*kmsg.InitProducerIDResponse).ErrorCode }).(*kmsg.InitProducerIDResponse)
+	if ip != nil {
+		s.see("InitProducerID idempotent", "%s id=%t epoch=%d", errName(ip.ErrorCode), ip.ProducerID >= 0, ip.ProducerEpoch)
+	}
+	oe, _ := s.do("OffsetForLeaderEpoch", &kmsg.OffsetForLeaderEpochRequest{ReplicaID: -1, Topics: []kmsg.OffsetForLeaderEpochRequestTopic{{
+		Topic: topic, Partitions: []kmsg.OffsetForLeaderEpochRequestTopicPartition{{Partition: 0, CurrentLeaderEpoch: -1, LeaderEpoch: 0}, {Partition: 9, CurrentLeaderEpoch: -1, LeaderEpoch: 0}},
+	}}}, 4).(*kmsg.OffsetForLeaderEpochResponse)
+	if oe != nil {
+		var parts []string
+		for _, t := range oe.Topics {
+			for _, p := range t.Partitions {
+				parts = append(parts, fmt.Sprintf("%d:%s epoch=%d end=%d", p.Partition, errName(p.ErrorCode), p.LeaderEpoch, p.EndOffset))
+			}
+		}
+		s.see("OffsetForLeaderEpoch", "%v", parts)
+	}
+}
+
+// untilLoaded repeats send for up to 30 s while code says that a
+// coordinator is still being created or loaded.
+func (s *scenario) untilLoaded(step string, send func() kmsg.Response, code func(kmsg.Response) int16) kmsg.Response {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := send()
+		if r == nil {
+			return nil
+		}
+		c := code(r)
+		loading := c == kerr.CoordinatorNotAvailable.Code || c == kerr.CoordinatorLoadInProgress.Code
+		if !loading || time.Now().After(deadline) {
+			return r
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // removedVersions sends versions Kafka 4 no longer serves (KIP-896).
