@@ -228,8 +228,11 @@ func (c *conn) handleFrame(frame []byte, read time.Time) (resp *response, ok boo
 			"api_version", hdr.APIVersion, "client_id", hdr.ClientID, "err", err)
 		return nil, false
 	}
-	if hdr.APIKey == int16(kmsg.Metadata) {
+	switch kmsg.Key(hdr.APIKey) {
+	case kmsg.Metadata:
 		err = checkMetadataTopicCount(hdr.APIVersion, body)
+	case kmsg.DescribeTopicPartitions:
+		err = checkTopicCount("DescribeTopicPartitions", true, body)
 	}
 	req := kmsg.RequestForKey(hdr.APIKey)
 	req.SetVersion(hdr.APIVersion)

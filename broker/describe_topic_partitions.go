@@ -20,7 +20,11 @@ import (
 //     (Kafka's max.request.partition.size.limit); NextCursor names the
 //     first partition left out.
 //   - A named topic that does not exist is answered
-//     UNKNOWN_TOPIC_OR_PARTITION with no partitions.
+//     UNKNOWN_TOPIC_OR_PARTITION with no partitions; a name repeated is
+//     answered once.
+//   - Deliberate difference: as for Metadata, a request naming more than
+//     maxMetadataTopics topics closes the connection before it is decoded
+//     (checkTopicCount).
 //   - Deliberate difference: gokafka has no eligible leader replicas, so
 //     both ELR lists are always empty.
 

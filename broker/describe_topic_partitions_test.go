@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -74,5 +75,19 @@ func TestDescribeTopicPartitionsPages(t *testing.T) {
 		if got := page(describeTopicPartitions(md, req)); got != tc.want {
 			t.Errorf("topics %v limit %d cursor %+v: %s, want %s", tc.topics, tc.limit, tc.cursor, got, tc.want)
 		}
+	}
+}
+
+// TestDescribeTopicPartitionsTopicCount: a request whose topic count is
+// over the bound is refused before it is decoded, one under it is not.
+func TestDescribeTopicPartitionsTopicCount(t *testing.T) {
+	req := kmsg.NewPtrDescribeTopicPartitionsRequest()
+	req.Topics = make([]kmsg.DescribeTopicPartitionsRequestTopic, 3)
+	if err := checkTopicCount("DescribeTopicPartitions", true, req.AppendTo(nil)); err != nil {
+		t.Errorf("three topics refused: %v", err)
+	}
+	huge := binary.AppendUvarint(nil, maxMetadataTopics+2) // count+1, no entries
+	if err := checkTopicCount("DescribeTopicPartitions", true, huge); err == nil {
+		t.Errorf("%d topics accepted", maxMetadataTopics+1)
 	}
 }

@@ -75,8 +75,14 @@ const maxMetadataTopics = 1 << 20
 // request body, before it is decoded, and refuses one over
 // maxMetadataTopics. What it cannot read it leaves to the decoder.
 func checkMetadataTopicCount(version int16, body []byte) error {
+	return checkTopicCount("Metadata", version >= 9, body)
+}
+
+// checkTopicCount reads the count of the topic array that opens a request
+// body (flexible: a compact array) and refuses one over maxMetadataTopics.
+func checkTopicCount(api string, flexible bool, body []byte) error {
 	var n int64
-	if version >= 9 { // compact array: count+1 as an unsigned varint, 0 for null
+	if flexible { // compact array: count+1 as an unsigned varint, 0 for null
 		u, size := binary.Uvarint(body)
 		if size <= 0 {
 			return nil
@@ -86,7 +92,7 @@ func checkMetadataTopicCount(version int16, body []byte) error {
 		n = int64(int32(binary.BigEndian.Uint32(body)))
 	}
 	if n > maxMetadataTopics {
-		return protocol.Errorf(protocol.InvalidRequest, "Metadata request names %d topics, more than %d", n, maxMetadataTopics)
+		return protocol.Errorf(protocol.InvalidRequest, "%s request names %d topics, more than %d", api, n, maxMetadataTopics)
 	}
 	return nil
 }
