@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gokafka/gokafka/config"
-	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -16,8 +15,8 @@ import (
 // checks every value; topicApply gives the keys that change the partition
 // log's Config their effect. The other keys act elsewhere
 // (min.insync.replicas on acks=all, unclean.leader.election.enable in the
-// controller, compression.type on produce, the throttled replicas on
-// fetch) or not at all, which their documentation says.
+// controller, the throttled replicas on fetch) or not at all, which their
+// documentation says.
 
 // topicApply maps a checked value onto the log's Config.
 var topicApply = map[string]func(c *klog.Config, v string){
@@ -37,6 +36,10 @@ var topicApply = map[string]func(c *klog.Config, v string){
 	"min.cleanable.dirty.ratio": func(c *klog.Config, v string) {
 		c.MinCleanableDirtyRatio, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
 	},
+	"compression.type":       func(c *klog.Config, v string) { c.CompressionType = strings.TrimSpace(v) },
+	"compression.gzip.level": func(c *klog.Config, v string) { c.GzipLevel = int32(parseLong(v)) },
+	"compression.lz4.level":  func(c *klog.Config, v string) { c.LZ4Level = int32(parseLong(v)) },
+	"compression.zstd.level": func(c *klog.Config, v string) { c.ZstdLevel = int32(parseLong(v)) },
 }
 
 // topicCheck adds the checks of values whose form the catalogue's types
@@ -100,35 +103,22 @@ func topicLogConfig(defaults klog.Config, overrides map[string]string) (klog.Con
 	return c, nil
 }
 
-// codecs maps compression.type onto the batch codec it stores.
-var codecs = map[string]int{
-	"uncompressed": protocol.CompressionNone,
-	"gzip":         protocol.CompressionGzip,
-	"snappy":       protocol.CompressionSnappy,
-	"lz4":          protocol.CompressionLZ4,
-	"zstd":         protocol.CompressionZstd,
-}
-
-// storedCompression is the codec and level a topic's leader stores its
-// batches in (compression.type and compression.<codec>.level, from the
-// topic or the broker); ok is false for producer, which stores batches
-// as the producer compressed them.
-func (b *Broker) storedCompression(md *coordinator.Metadata, t *coordinator.Topic) (codec, level int, ok bool) {
-	v, _ := b.topicValue(md, t.Configs, "compression.type")
-	codec, ok = codecs[v]
-	if !ok {
-		return 0, 0, false
+// storedCodec is the codec and level a log's leader stores batches in
+// (compression.type and its level, from the topic or the broker, already
+// applied to the log's Config); ok is false for producer, which stores
+// batches as the producer compressed them.
+func storedCodec(c klog.Config) (codec, level int, ok bool) {
+	switch c.CompressionType {
+	case "uncompressed":
+		return protocol.CompressionNone, 0, true
+	case "gzip":
+		return protocol.CompressionGzip, int(c.GzipLevel), true
+	case "snappy":
+		return protocol.CompressionSnappy, 0, true
+	case "lz4":
+		return protocol.CompressionLZ4, int(c.LZ4Level), true
+	case "zstd":
+		return protocol.CompressionZstd, int(c.ZstdLevel), true
 	}
-	if key, ok := levelKeys[v]; ok {
-		l, _ := b.topicValue(md, t.Configs, key)
-		level = int(parseLong(l))
-	}
-	return codec, level, true
-}
-
-// levelKeys names the level key of the codecs that have one.
-var levelKeys = map[string]string{
-	"gzip": "compression.gzip.level",
-	"lz4":  "compression.lz4.level",
-	"zstd": "compression.zstd.level",
+	return 0, 0, false
 }

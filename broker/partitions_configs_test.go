@@ -6,6 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gokafka/gokafka/config"
+	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -49,5 +50,28 @@ func TestApplyConfigOps(t *testing.T) {
 	_, err := applyConfigOps(nil, []kmsg.IncrementalAlterConfigsRequestResourceConfig{op(2, "retention.ms", "5")}, config.TopicKey)
 	if protocol.Code(err) != protocol.InvalidConfig {
 		t.Fatalf("APPEND to a non-list key: %v, want INVALID_CONFIG", err)
+	}
+}
+
+// compression.type reaches the log's Config from server.properties or a
+// dynamic broker config as from a topic override, so that produce reads
+// the stored codec from the partition's log, not the config layers.
+func TestStoredCodecFromBrokerAndTopic(t *testing.T) {
+	c, _, err := withDynamic(klog.DefaultConfig(), 1, map[string]string{"compression.type": "zstd", "compression.zstd.level": "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codec, level, ok := storedCodec(c); !ok || codec != protocol.CompressionZstd || level != 5 {
+		t.Fatalf("broker compression.type=zstd level 5: codec %d level %d ok %v", codec, level, ok)
+	}
+	topic, err := topicLogConfig(c, map[string]string{"compression.type": "producer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := storedCodec(topic); ok {
+		t.Fatal("a topic's compression.type=producer did not override the broker's zstd")
+	}
+	if _, _, ok := storedCodec(klog.DefaultConfig()); ok {
+		t.Fatal("the default compression.type is not producer")
 	}
 }

@@ -82,11 +82,12 @@ func (b *Broker) topicForProduce(md *coordinator.Metadata, name string) *coordin
 // produceToPartition validates and appends one partition's records.
 func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest) (*partition, klog.AppendResult, error) {
 	var res klog.AppendResult
+	if err := protocol.ValidTopicName(name); err != nil {
+		return nil, res, err
+	}
 	switch {
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
 		return nil, res, protocol.Errorf(protocol.InvalidRequiredAcks, "acks=%d: must be -1, 0 or 1", req.Acks)
-	case protocol.ValidTopicName(name) != nil:
-		return nil, res, protocol.ValidTopicName(name)
 	case protocol.IsInternalTopic(name):
 		// Kafka's appendToLocalLog: only the coordinators, which append
 		// to their partitions directly, may write internal topics.
@@ -96,8 +97,10 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 	}
 	tp := klog.TopicPartition{Topic: name, Partition: rp.Partition}
 	p := b.replicas.get(tp)
-	if err := b.logs.Offline(tp); p == nil && err != nil {
-		return nil, res, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
+	if p == nil {
+		if err := b.logs.Offline(tp); err != nil {
+			return nil, res, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
+		}
 	}
 	if p == nil || p.topicID != t.ID {
 		return nil, res, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on broker %d", name, rp.Partition, b.cfg.NodeID)
@@ -105,10 +108,11 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 	if err := validateProduceRecords(req.Version, rp.Records); err != nil {
 		return nil, res, err
 	}
-	if err := protocol.ValidateBatch(rp.Records, batchRules(p, req)); err != nil {
+	cfg := p.log.Config()
+	if err := protocol.ValidateBatch(rp.Records, batchRules(p, cfg, req)); err != nil {
 		return nil, res, err
 	}
-	if codec, level, ok := b.storedCompression(b.coord.Metadata(), t); ok {
+	if codec, level, ok := storedCodec(cfg); ok {
 		// The topic's compression.type is not the producer's: Kafka's
 		// LogValidator recompresses the batch before the append.
 		recompressed, err := protocol.Recompress(rp.Records, codec, level)
@@ -155,8 +159,7 @@ func validateProduceRecords(version int16, records []byte) error {
 }
 
 // batchRules are the partition's rules for a producer's batch.
-func batchRules(p *partition, req *kmsg.ProduceRequest) *protocol.ValidateOptions {
-	cfg := p.log.Config()
+func batchRules(p *partition, cfg klog.Config, req *kmsg.ProduceRequest) *protocol.ValidateOptions {
 	opts := &protocol.ValidateOptions{TopicPartition: p.tp.String(), Compacted: cfg.Compacted(), LogAppendTime: cfg.LogAppendTime}
 	if req.TransactionID != nil {
 		opts.TransactionalID = *req.TransactionID

@@ -55,6 +55,18 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// server.properties' broker keys that set topic defaults apply the way
+	// dynamic ones do (compression.type among them); the log defaults of
+	// keys the command maps itself (log.segment.bytes, ...) come out the
+	// same.
+	static, defaults := staticConfigs(cfg.ServerConfigs)
+	staticLog, _, err := withDynamic(logs.Defaults(), cfg.MinInsyncReplicas, static)
+	if err != nil {
+		return nil, fmt.Errorf("server.properties: %w", err)
+	}
+	if staticLog != logs.Defaults() {
+		logs.SetDefaults(staticLog)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Broker{
 		cfg:    cfg,
@@ -74,8 +86,8 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		leaderQuota:   newQuota(),
 		followerQuota: newQuota(),
 	}
-	b.dynamic.staticLog, b.dynamic.staticMinISR = logs.Defaults(), cfg.MinInsyncReplicas
-	b.dynamic.static, b.dynamic.defaults = staticConfigs(cfg.ServerConfigs)
+	b.dynamic.static, b.dynamic.defaults = static, defaults
+	b.dynamic.staticLog, b.dynamic.staticMinISR = staticLog, cfg.MinInsyncReplicas
 	b.dynamic.minISR.Store(int64(cfg.MinInsyncReplicas))
 	b.dynamic.maxConnections.Store(int64(cfg.MaxConnections))
 	b.replicas = newReplicaManager(b)

@@ -26,6 +26,12 @@ type Config struct {
 	// min.cleanable.dirty.ratio: how much of it must be new to compact.
 	DeleteRetentionMs      int64
 	MinCleanableDirtyRatio float64
+	// CompressionType is compression.type: "producer" stores batches as
+	// produced; a codec name makes the leader recompress each batch into
+	// it, at compression.gzip/lz4/zstd.level. The log stores bytes only;
+	// produce reads these.
+	CompressionType                string
+	GzipLevel, LZ4Level, ZstdLevel int32
 }
 
 // DefaultConfig returns Kafka's defaults.
@@ -44,6 +50,10 @@ func DefaultConfig() Config {
 		CleanupPolicy:          "delete",
 		DeleteRetentionMs:      24 * time.Hour.Milliseconds(),
 		MinCleanableDirtyRatio: 0.5,
+		CompressionType:        "producer",
+		GzipLevel:              -1,
+		LZ4Level:               9,
+		ZstdLevel:              3,
 	}
 }
 
