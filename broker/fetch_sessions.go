@@ -143,14 +143,19 @@ func (fc *fetchSessionCache) newContext(req *kmsg.FetchRequest, md *coordinator.
 	if req.Version < 7 {
 		return &fetchContext{}, protocol.None
 	}
-	fc.mu.Lock()
-	defer fc.mu.Unlock()
 	if req.SessionEpoch == finalEpoch || req.SessionEpoch == initialEpoch {
+		// A full fetch: the cache is touched only to close a session it
+		// names, so sessionless fetches (replica fetchers among them)
+		// never take the cache's lock here.
 		if req.SessionID != 0 {
+			fc.mu.Lock()
 			fc.remove(req.SessionID)
+			fc.mu.Unlock()
 		}
 		return &fetchContext{create: req.SessionEpoch == initialEpoch, privileged: privileged}, protocol.None
 	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
 	s := fc.sessions[req.SessionID]
 	switch {
 	case s == nil:

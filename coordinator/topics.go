@@ -43,8 +43,8 @@ func (c *Coordinator) createTopics(specs []CreateTopicSpec, validateOnly bool) r
 	first := map[string]string{} // by collision key: the first name in the request
 	for _, name := range topics {
 		seen[name]++
-		if _, ok := first[collisionKey(name)]; !ok {
-			first[collisionKey(name)] = name
+		if _, ok := first[protocol.TopicCollisionKey(name)]; !ok {
+			first[protocol.TopicCollisionKey(name)] = name
 		}
 	}
 	return c.topicsCommand(opCreateTopics, topics, validateOnly, func(md *Metadata, i int) (*Topic, error) {
@@ -52,7 +52,7 @@ func (c *Coordinator) createTopics(specs []CreateTopicSpec, validateOnly bool) r
 		if seen[name] > 1 {
 			return nil, protocol.Errorf(protocol.InvalidRequest, "Topic %s appears more than once in the request.", name)
 		}
-		if other := first[collisionKey(name)]; other != name {
+		if other := first[protocol.TopicCollisionKey(name)]; other != name {
 			return nil, protocol.Errorf(protocol.InvalidTopicException, "Topic '%s' collides with topic %s in the same request", name, other)
 		}
 		return c.newTopic(md, specs[i])
@@ -119,10 +119,6 @@ func (c *Coordinator) newTopic(md *Metadata, s CreateTopicSpec) (*Topic, error) 
 	}
 	return t, nil
 }
-
-// collisionKey is the name under which protocol.TopicNamesCollide sees two
-// names as one, to find collisions within a request in one pass.
-func collisionKey(name string) string { return strings.ReplaceAll(name, ".", "_") }
 
 // checkNewTopicName refuses what Kafka refuses for a new topic: an illegal
 // name, the metadata topic's, or one that collides with an existing topic
