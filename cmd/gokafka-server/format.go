@@ -217,7 +217,10 @@ func runFormat(args []string) int {
 }
 
 func format(cfg *serverConfig, clusterID string, ignoreFormatted bool) error {
-	if coordinator.HasStore(cfg.Coordinator.Dir) {
+	// With --ignore-formatted a started node formats again as a no-op
+	// (a container's entrypoint runs format before every start): each
+	// directory's meta.properties must then name this cluster and node.
+	if coordinator.HasStore(cfg.Coordinator.Dir) && !ignoreFormatted {
 		return fmt.Errorf("%s already holds a metadata store", cfg.Coordinator.Dir)
 	}
 	for _, dir := range storageDirs(cfg) {
@@ -234,8 +237,12 @@ func format(cfg *serverConfig, clusterID string, ignoreFormatted bool) error {
 			}
 			return fmt.Errorf("%s is already formatted (cluster.id %s, node.id %d)", filepath.Join(dir, metaPropertiesFile), m.ClusterID, m.NodeID)
 		}
-		if data, err := klog.PartitionData(dir); err != nil || len(data) > 0 {
-			return errors.Join(err, fmt.Errorf("%s holds partition data (%s)", dir, strings.Join(data, ", ")))
+		data, err := klog.PartitionData(dir)
+		if err != nil {
+			return err
+		}
+		if len(data) > 0 {
+			return fmt.Errorf("%s holds partition data (%s)", dir, strings.Join(data, ", "))
 		}
 		m = &metaProperties{Version: 1, NodeID: cfg.Coordinator.NodeID, ClusterID: clusterID, DirectoryID: coordinator.NewClusterID()}
 		if err := writeMetaProperties(dir, *m); err != nil {

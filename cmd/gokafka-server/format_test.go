@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gokafka/gokafka/coordinator"
 )
 
 func storageConfig(t *testing.T) (*serverConfig, string) {
@@ -128,6 +130,27 @@ func TestFormat(t *testing.T) {
 	}
 	if err := format(cfg, "MkU3OEVBNTcwNTJENDM2Qk", true); err != nil {
 		t.Fatalf("--ignore-formatted: %v", err)
+	}
+	// After the node has started once (it has a metadata store), format
+	// --ignore-formatted with the same ids still succeeds, as Kafka's does,
+	// and another cluster id is still refused.
+	if err := os.MkdirAll(cfg.Coordinator.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Coordinator.Dir, "raft.db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !coordinator.HasStore(cfg.Coordinator.Dir) {
+		t.Fatal("the test's raft.db is not seen as a metadata store")
+	}
+	if err := format(cfg, "MkU3OEVBNTcwNTJENDM2Qk", true); err != nil {
+		t.Fatalf("--ignore-formatted after a start: %v", err)
+	}
+	if err := format(cfg, "MkU3OEVBNTcwNTJENDM2Qk", false); err == nil {
+		t.Fatal("format without --ignore-formatted over a metadata store succeeded")
+	}
+	if err := format(cfg, "NkU3OEVBNTcwNTJENDM2Qk", true); err == nil {
+		t.Fatal("--ignore-formatted accepted another cluster id")
 	}
 }
 
