@@ -229,10 +229,8 @@ func (c *conn) handleFrame(frame []byte, read time.Time) (resp *response, ok boo
 		return nil, false
 	}
 	switch kmsg.Key(hdr.APIKey) {
-	case kmsg.Metadata:
-		err = checkMetadataTopicCount(hdr.APIVersion, body)
-	case kmsg.DescribeTopicPartitions:
-		err = checkTopicCount("DescribeTopicPartitions", true, body)
+	case kmsg.Metadata, kmsg.DescribeTopicPartitions:
+		err = checkTopicCount(kmsg.NameForKey(hdr.APIKey), hdr.Flexible, body)
 	}
 	req := kmsg.RequestForKey(hdr.APIKey)
 	req.SetVersion(hdr.APIVersion)

@@ -25,7 +25,7 @@ import (
 //     LEADER_NOT_AVAILABLE with no partitions, and the client retries.
 //   - Deliberate difference: a request naming more than maxMetadataTopics
 //     topics closes the connection before it is decoded (Kafka has no
-//     limit); see checkMetadataTopicCount.
+//     limit); see checkTopicCount.
 func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.MetadataResponse {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	md := b.coord.Metadata()
@@ -71,15 +71,9 @@ func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.Metadat
 // while it is decoded.
 const maxMetadataTopics = 1 << 20
 
-// checkMetadataTopicCount reads the topic count at the head of a Metadata
-// request body, before it is decoded, and refuses one over
-// maxMetadataTopics. What it cannot read it leaves to the decoder.
-func checkMetadataTopicCount(version int16, body []byte) error {
-	return checkTopicCount("Metadata", version >= 9, body)
-}
-
 // checkTopicCount reads the count of the topic array that opens a request
-// body (flexible: a compact array) and refuses one over maxMetadataTopics.
+// body (flexible: a compact array), before it is decoded, and refuses one
+// over maxMetadataTopics. What it cannot read it leaves to the decoder.
 func checkTopicCount(api string, flexible bool, body []byte) error {
 	var n int64
 	if flexible { // compact array: count+1 as an unsigned varint, 0 for null

@@ -38,12 +38,12 @@ func TestCheckMetadataTopicCount(t *testing.T) {
 			{"at the bound", metadataBody(version, maxMetadataTopics), false},
 			{"over the bound", huge(version), true},
 		} {
-			if err := checkMetadataTopicCount(version, tc.body); (err != nil) != tc.refuse {
+			if err := checkTopicCount("Metadata", version >= 9, tc.body); (err != nil) != tc.refuse {
 				t.Errorf("v%d %s: %v, want refused %v", version, tc.name, err, tc.refuse)
 			}
 		}
 	}
-	if err := checkMetadataTopicCount(1, binary.BigEndian.AppendUint32(nil, 0xffffffff)); err != nil {
+	if err := checkTopicCount("Metadata", false, binary.BigEndian.AppendUint32(nil, 0xffffffff)); err != nil {
 		t.Errorf("null topics (-1) refused: %v", err)
 	}
 }
@@ -60,7 +60,7 @@ func FuzzMetadataTopicCount(f *testing.F) {
 		if version < 0 || version > 12 {
 			return
 		}
-		if checkMetadataTopicCount(version, body) != nil {
+		if checkTopicCount("Metadata", version >= 9, body) != nil {
 			return
 		}
 		req := kmsg.NewPtrMetadataRequest()
