@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -17,10 +18,70 @@ type JAAS struct {
 // plainLoginModule is the class name Kafka's PLAIN users are read from.
 const plainLoginModule = "org.apache.kafka.common.security.plain.PlainLoginModule"
 
-// ParseJAAS parses a sasl.jaas.config value as Kafka's JaasConfig does,
-// and refuses more than one login module as Kafka does for that key.
+// ParseJAAS parses a sasl.jaas.config value as Kafka's JaasConfig does:
+//
+//	<loginModuleClass> <controlFlag> (<optionName>=<optionValue>)*;
+//
+// with the tokens of java.io.StreamTokenizer as JaasConfig sets it up:
+// bytes 0..32 are blanks, values are bare words or single- or double-quoted strings
+// with Java escapes, and '/' starts a comment (//, /* */, or a lone '/' to
+// the end of the line). More than one entry is refused, as Kafka refuses
+// it for this key. Error texts are Kafka's.
 func ParseJAAS(s string) (JAAS, error) {
-	return JAAS{}, errors.New("auth: JAAS not implemented yet")
+	tz := &jaasTokenizer{in: []rune(s)}
+	var entries []JAAS
+	for tok := tz.next(); tok.kind != tokEOF; tok = tz.next() {
+		e, err := parseJAASEntry(tz, tok)
+		if err != nil {
+			return JAAS{}, err
+		}
+		entries = append(entries, e)
+	}
+	switch len(entries) {
+	case 0:
+		return JAAS{}, errors.New("Login module not specified in JAAS config")
+	case 1:
+		return entries[0], nil
+	}
+	return JAAS{}, fmt.Errorf("JAAS config property contains %d login modules, should be 1 module", len(entries))
+}
+
+func parseJAASEntry(tz *jaasTokenizer, module jaasToken) (JAAS, error) {
+	if !module.hasText || module.text == "" {
+		return JAAS{}, errors.New("Login module class not specified in JAAS config")
+	}
+	flag := tz.next()
+	if flag.kind == tokEOF {
+		return JAAS{}, errors.New("Login module control flag not specified in JAAS config")
+	}
+	if !flag.hasText {
+		return JAAS{}, errors.New("Login module control flag is not available in the JAAS config")
+	}
+	e := JAAS{LoginModule: module.text, Flag: strings.ToLower(flag.text), Options: map[string]string{}}
+	switch e.Flag {
+	case "required", "requisite", "sufficient", "optional":
+	default:
+		return JAAS{}, fmt.Errorf("Invalid login module control flag '%s' in JAAS config", flag.text)
+	}
+	tok := tz.next()
+	for ; tok.kind != tokEOF && !tok.is(';'); tok = tz.next() {
+		key := tok
+		if !key.hasText {
+			return JAAS{}, errors.New("Option name not specified in JAAS config")
+		}
+		if !tz.next().is('=') {
+			return JAAS{}, fmt.Errorf("Value not specified for key '%s' in JAAS config", key.text)
+		}
+		value := tz.next()
+		if value.kind == tokEOF || !value.hasText {
+			return JAAS{}, fmt.Errorf("Value not specified for key '%s' in JAAS config", key.text)
+		}
+		e.Options[key.text] = value.text
+	}
+	if !tok.is(';') {
+		return JAAS{}, errors.New("JAAS config entry not terminated by semi-colon")
+	}
+	return e, nil
 }
 
 // PlainUsers are the user_<name>="<password>" options of a
@@ -36,4 +97,180 @@ func (j JAAS) PlainUsers() map[string]string {
 		}
 	}
 	return users
+}
+
+type tokenKind int
+
+const (
+	tokEOF tokenKind = iota
+	tokWord
+	tokQuoted
+	tokChar // an ordinary character: ';', '=', or 129..159
+)
+
+type jaasToken struct {
+	kind    tokenKind
+	char    rune // for tokChar
+	text    string
+	hasText bool // StreamTokenizer's sval != null: a word or a quoted string
+}
+
+func (t jaasToken) is(c rune) bool { return t.kind == tokChar && t.char == c }
+
+// jaasTokenizer is java.io.StreamTokenizer with JaasConfig's syntax table.
+// It works on runes where Java works on UTF-16 units; both class every
+// character from 256 up as a word character, so the tokens are the same.
+type jaasTokenizer struct {
+	in []rune
+	i  int
+}
+
+const eof = -1
+
+func (z *jaasTokenizer) read() rune {
+	if z.i >= len(z.in) {
+		z.i++ // so that unread after EOF stays at EOF
+		return eof
+	}
+	z.i++
+	return z.in[z.i-1]
+}
+
+func (z *jaasTokenizer) unread() { z.i-- }
+
+type charClass int
+
+const (
+	classOrdinary charClass = iota
+	classBlank
+	classWord
+	classQuote
+	classComment
+)
+
+func classOf(c rune) charClass {
+	switch {
+	case c >= 256:
+		return classWord
+	case c >= 0 && c <= ' ':
+		return classBlank
+	case c == '/':
+		return classComment
+	case c == '"' || c == '\'':
+		return classQuote
+	case c == ';' || c == '=':
+		return classOrdinary
+	case c > ' ' && c <= 128 || c >= 160:
+		return classWord
+	}
+	return classOrdinary
+}
+
+func (z *jaasTokenizer) next() jaasToken {
+	c := z.read()
+	for c != eof && classOf(c) == classBlank {
+		c = z.read()
+	}
+	if c == eof {
+		return jaasToken{kind: tokEOF}
+	}
+	switch classOf(c) {
+	case classWord:
+		var b strings.Builder
+		for ; c != eof && classOf(c) == classWord; c = z.read() {
+			b.WriteRune(c)
+		}
+		z.unread()
+		return jaasToken{kind: tokWord, text: b.String(), hasText: true}
+	case classQuote:
+		return jaasToken{kind: tokQuoted, char: c, text: z.quoted(c), hasText: true}
+	case classComment:
+		z.comment()
+		return z.next()
+	}
+	return jaasToken{kind: tokChar, char: c}
+}
+
+// quoted reads a quoted string after its opening quote q. As in Java it
+// ends at the closing quote, at a line end (left unread) or at EOF.
+func (z *jaasTokenizer) quoted(q rune) string {
+	var b strings.Builder
+	d := z.read()
+	for d != eof && d != q && d != '\n' && d != '\r' {
+		var c rune
+		if d == '\\' {
+			c, d = z.escape()
+		} else {
+			c, d = d, z.read()
+		}
+		b.WriteRune(c)
+	}
+	if d != q {
+		z.unread()
+	}
+	return b.String()
+}
+
+// escape reads what follows a backslash in a quoted string: an octal
+// escape of up to three digits (the first at most 3 for three), a C-style
+// letter, or the character itself. It returns the character and the one
+// read after it.
+func (z *jaasTokenizer) escape() (c, after rune) {
+	c = z.read()
+	first := c
+	if c >= '0' && c <= '7' {
+		c -= '0'
+		d := z.read()
+		if d < '0' || d > '7' {
+			return c, d
+		}
+		c = c<<3 + d - '0'
+		d = z.read()
+		if d < '0' || d > '7' || first > '3' {
+			return c, d
+		}
+		return c<<3 + d - '0', z.read()
+	}
+	switch c {
+	case 'a':
+		c = 7
+	case 'b':
+		c = '\b'
+	case 'f':
+		c = '\f'
+	case 'n':
+		c = '\n'
+	case 'r':
+		c = '\r'
+	case 't':
+		c = '\t'
+	case 'v':
+		c = '\v'
+	case eof:
+		c = 0xFFFF // Java's (char) -1
+	}
+	return c, z.read()
+}
+
+// comment skips a comment after its '/': "/* ... */", "// ..." to the end
+// of the line, or, '/' being JaasConfig's comment character, a lone '/'
+// to the end of the line (Java swallows the character after the '/'
+// first, even a line end).
+func (z *jaasTokenizer) comment() {
+	switch z.read() {
+	case '*':
+		prev := rune(0)
+		for c := z.read(); c != '/' || prev != '*'; c = z.read() {
+			if c == eof {
+				return
+			}
+			prev = c
+		}
+		return
+	case eof:
+		return
+	}
+	for c := z.read(); c != '\n' && c != '\r' && c != eof; c = z.read() {
+	}
+	z.unread()
 }
