@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+
+	"github.com/gokafka/gokafka/auth"
 )
 
 // command is one Raft log entry, JSON-encoded. The controller fills in
@@ -30,6 +32,13 @@ type command struct {
 	// Configs replaces the config overrides of the topic in Names, or the
 	// dynamic configs of the broker resource in Names (alter_broker_configs).
 	Configs map[string]string `json:"configs,omitempty"`
+	// ACLs are the ACLs to add (create_acls) or the exact ACLs to remove
+	// (delete_acls): the controller resolved the filters.
+	ACLs []auth.ACL `json:"acls,omitempty"`
+	// Scram are credential changes (alter_scram, and init_cluster for the
+	// credentials of gokafka-server format --add-scram), with StoredKey and
+	// ServerKey already derived.
+	Scram []scramChange `json:"scram,omitempty"`
 }
 
 // PartitionRef names one partition.
@@ -54,6 +63,9 @@ const (
 	opAlterConfigs     = "alter_configs"
 	opBrokerConfigs    = "alter_broker_configs"
 	opReassign         = "reassign_partitions"
+	opCreateACLs       = "create_acls"
+	opDeleteACLs       = "delete_acls"
+	opAlterScram       = "alter_scram"
 )
 
 // apply changes m (a private copy) as the command says. It returns the first
@@ -64,6 +76,7 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 	case opInitCluster:
 		if m.ClusterID == "" {
 			m.ClusterID = cmd.ClusterID
+			return 0, applyScram(m, cmd.Scram)
 		}
 	case opRegister:
 		// A new incarnation may have lost unflushed data, so it gives up its
@@ -128,6 +141,12 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 				delete(m.TopicsByID, t.ID)
 			}
 		}
+	case opCreateACLs:
+		return 0, addACLs(m, cmd.ACLs)
+	case opDeleteACLs:
+		removeACLs(m, cmd.ACLs)
+	case opAlterScram:
+		return 0, applyScram(m, cmd.Scram)
 	case opAllocateProdID:
 		first := m.NextProducerID
 		m.NextProducerID += cmd.Count

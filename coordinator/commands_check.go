@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gokafka/gokafka/auth"
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -53,6 +54,10 @@ func (cmd *command) validate() error {
 				return fmt.Errorf("%s-%d: a target of %d replicas", r.Topic, r.Partition, len(r.Target))
 			}
 		}
+	case opCreateACLs, opDeleteACLs:
+		return validateACLs(cmd.ACLs)
+	case opAlterScram, opInitCluster:
+		return validateScram(cmd.Scram)
 	case opAllocateProdID:
 		if cmd.Count <= 0 {
 			return fmt.Errorf("a block of %d producer ids", cmd.Count)
@@ -86,6 +91,33 @@ func validateTopic(t *Topic) error {
 	for _, p := range t.Partitions {
 		if len(p.Replicas) == 0 || len(p.Replicas) > maxReplicas {
 			return fmt.Errorf("topic %s partition %d: %d replicas", t.Name, p.ID, len(p.Replicas))
+		}
+	}
+	return nil
+}
+
+// validateACLs checks the ACLs of a command or a snapshot as CreateAcls
+// does.
+func validateACLs(acls []auth.ACL) error {
+	if len(acls) > maxACLs {
+		return fmt.Errorf("%d ACLs, at most %d", len(acls), maxACLs)
+	}
+	for _, a := range acls {
+		if err := checkACL(a); err != nil {
+			return fmt.Errorf("ACL %+v: %w", a, err)
+		}
+	}
+	return nil
+}
+
+// validateScram checks the credential changes of a command.
+func validateScram(changes []scramChange) error {
+	if len(changes) > maxScramPerOp {
+		return fmt.Errorf("%d SCRAM changes, at most %d", len(changes), maxScramPerOp)
+	}
+	for _, ch := range changes {
+		if err := checkScramChange(ch); err != nil {
+			return err
 		}
 	}
 	return nil

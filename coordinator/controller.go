@@ -65,7 +65,13 @@ func (ct *controller) run(stop chan struct{}) {
 		}
 	}
 	if ct.c.Metadata().ClusterID == "" {
-		if _, err := ct.c.propose(&command{Op: opInitCluster, ClusterID: ct.c.initialClusterID()}); err != nil {
+		// The credentials of gokafka-server format --add-scram (scram.go).
+		creds, err := readBootstrapScram(ct.c.cfg.Dir)
+		if err != nil {
+			ct.c.log.Error("cannot initialise the cluster: bootstrap credentials", "err", err)
+			return
+		}
+		if _, err := ct.c.propose(&command{Op: opInitCluster, ClusterID: ct.c.initialClusterID(), Scram: creds}); err != nil {
 			ct.c.log.Warn("cannot initialise the cluster id", "err", err)
 			return
 		}

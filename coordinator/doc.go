@@ -5,10 +5,11 @@
 //
 // The metadata state machine holds brokers, topics with their IDs,
 // partitions with leader, leader epoch, partition epoch and ISR, topic config
-// overrides and the producer-ID allocator. Each applied command yields a new
-// immutable Metadata image; the broker reads the latest image and reconciles
-// its local partitions against it, the way a Kafka broker applies metadata
-// deltas in KRaft mode.
+// overrides, the producer-ID allocator, the ACLs (an auth.ACLSet) and the
+// SCRAM credentials (StoredKey and ServerKey, never a password). Each
+// applied command yields a new immutable Metadata image; the broker reads
+// the latest image and reconciles its local partitions against it, the way
+// a Kafka broker applies metadata deltas in KRaft mode.
 //
 // Invariants:
 //   - Only committed Raft entries change an image; an image never changes
@@ -19,6 +20,9 @@
 //     enabled for the topic).
 //   - Producer-ID blocks never overlap: NextProducerID only grows.
 //   - Topic IDs are never reused, even for a re-created name.
+//   - Every ACL in an image passes auth.ValidateACL, at most 100,000 of
+//     them, none twice; every SCRAM credential has a known mechanism,
+//     iterations in 4096..16384 and keys of its hash's size.
 //   - Every topic name in an image passes protocol.ValidTopicName, is not
 //     __cluster_metadata and collides with no other ('.' read as '_').
 //
@@ -68,3 +72,6 @@
 // in the state machine (validate in commands_check.go), which skips with
 // an ERROR line any command that fails.
 package coordinator
+//	create ACLs             CreateAcls (30)                   3  one result per ACL
+//	delete ACLs             DeleteAcls (31)                   3  per filter, the ACLs removed
+//	alter SCRAM credentials AlterUserScramCredentials (51)    0  results: deletions, then upsertions

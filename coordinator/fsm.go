@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/gokafka/gokafka/auth"
 )
 
 // fsm is the Raft state machine. Apply turns each committed command into a
@@ -46,6 +48,7 @@ func (m *Metadata) clone() *Metadata {
 	n.Topics = maps.Clone(m.Topics)
 	n.TopicsByID = maps.Clone(m.TopicsByID)
 	n.BrokerConfigs = maps.Clone(m.BrokerConfigs)
+	n.Scram = maps.Clone(m.Scram)
 	return &n
 }
 
@@ -138,6 +141,8 @@ type snapshotImage struct {
 	Topics         map[string]*Topic
 	NextProducerID int64
 	BrokerConfigs  map[string]map[string]string `json:",omitempty"`
+	ACLs           []auth.ACL                   `json:",omitempty"`
+	Scram          []scramChange                `json:",omitempty"`
 }
 
 // Snapshot implements raft.FSM; images are immutable, so the snapshot just
@@ -160,6 +165,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 				m.Brokers[id] = b
 			}
 		}
+		restoreSecurity(m, &s, f.log)
 		m.Topics = map[string]*Topic{}
 		m.TopicsByID = map[[16]byte]*Topic{}
 		for _, t := range s.Topics {
@@ -187,6 +193,46 @@ func restorableTopic(t *Topic) error {
 	return nil
 }
 
+// restoreSecurity installs a snapshot's ACLs and SCRAM credentials, each
+// checked as a command's would be; what fails is skipped with an ERROR line.
+func restoreSecurity(m *Metadata, s *snapshotImage, log *slog.Logger) {
+	var acls []auth.ACL
+	for _, a := range s.ACLs {
+		if err := checkACL(a); err != nil {
+			log.Error("metadata snapshot: skipping an ACL that fails validation", "acl", fmt.Sprintf("%+v", a), "err", err)
+			continue
+		}
+		acls = append(acls, a)
+	}
+	m.ACLs, m.Scram = nil, nil
+	if err := addACLs(m, acls); err != nil {
+		log.Error("metadata snapshot: skipping ACLs", "err", err)
+	}
+	var creds []scramChange
+	for _, ch := range s.Scram {
+		if err := checkScramChange(ch); err != nil || ch.Credential == nil {
+			log.Error("metadata snapshot: skipping a SCRAM credential that fails validation", "user", ch.User, "err", err)
+			continue
+		}
+		creds = append(creds, ch)
+	}
+	if err := applyScram(m, creds); err != nil {
+		log.Error("metadata snapshot: skipping SCRAM credentials", "err", err)
+	}
+}
+
+// scramChanges lists the credentials of an image as the changes that
+// would recreate them.
+func scramChanges(s map[string]map[auth.ScramMechanism]auth.ScramCredential) []scramChange {
+	var out []scramChange
+	for user, byMech := range s {
+		for mech, cred := range byMech {
+			out = append(out, scramChange{User: user, Mechanism: mech, Credential: &cred})
+		}
+	}
+	return out
+}
+
 type fsmSnapshot struct{ m *Metadata }
 
 func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
@@ -197,6 +243,8 @@ func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 		Topics:         s.m.Topics,
 		NextProducerID: s.m.NextProducerID,
 		BrokerConfigs:  s.m.BrokerConfigs,
+		ACLs:           s.m.ACLs.All(),
+		Scram:          scramChanges(s.m.Scram),
 	})
 	if err != nil {
 		sink.Cancel()

@@ -1,5 +1,7 @@
 package coordinator
 
+import "github.com/gokafka/gokafka/auth"
+
 // Metadata is one immutable image of the cluster metadata, as of a Raft
 // applied index. The state machine never mutates an image it has published:
 // each applied command produces a new image (copy-on-write of what changed),
@@ -19,6 +21,13 @@ type Metadata struct {
 	// BrokerConfigs are dynamic broker configs (AlterConfigs on a broker
 	// resource): by broker id as a string, "" for the cluster-wide default.
 	BrokerConfigs map[string]map[string]string
+
+	// ACLs are the stored ACLs, indexed for the authorizer; nil when none
+	// was ever stored (an empty set to auth).
+	ACLs *auth.ACLSet
+	// Scram holds the SCRAM credentials by user and mechanism. Inner maps
+	// are shared between images and replaced, never changed.
+	Scram map[string]map[auth.ScramMechanism]auth.ScramCredential
 }
 
 // Broker is a registered broker and its liveness as the controller sees it.

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/auth"
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -44,6 +45,10 @@ type rpcRequest struct {
 	Unclean      bool
 	Applied      uint64 // heartbeat: the sender's applied index
 	Reassign     []Reassignment
+	ACLs         []auth.ACL       // create ACLs
+	Filters      []auth.ACLFilter // delete ACLs
+	ScramUpserts []ScramUpsertion
+	ScramDeletes []ScramDeletion
 }
 
 // rpcResponse is the controller's answer. Code and Msg carry a whole-
@@ -56,8 +61,10 @@ type rpcResponse struct {
 	// Partitions are per-partition outcomes (ElectLeaders).
 	Partitions []PartitionResult
 	Quorum     *QuorumState
-	Code       int16
-	Msg        string
+	// Deleted are, per DeleteAcls filter, the ACLs it removed.
+	Deleted [][]auth.ACL
+	Code    int16
+	Msg     string
 }
 
 type rpcResult struct {
@@ -83,6 +90,9 @@ const (
 	rpcDescribeQuorum     = "describe_quorum"
 	rpcAlterBrokerConfigs = "alter_broker_configs"
 	rpcReassign           = "reassign_partitions"
+	rpcCreateACLs         = "create_acls"
+	rpcDeleteACLs         = "delete_acls"
+	rpcAlterScram         = "alter_scram"
 	rpcDefaultDeadline    = 10 * time.Second
 	// rpcMaxFrame bounds one controller frame. Decoding costs about 34
 	// times a frame's size, so socket.request.max.bytes' 100 MiB would let
@@ -146,6 +156,12 @@ func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
 		return c.alterBrokerConfigs(req.Names[0], req.Configs)
 	case rpcReassign:
 		return c.alterReassignments(req.Reassign)
+	case rpcCreateACLs:
+		return c.createACLs(req.ACLs)
+	case rpcDeleteACLs:
+		return c.deleteACLs(req.Filters)
+	case rpcAlterScram:
+		return c.alterScram(req.ScramUpserts, req.ScramDeletes)
 	}
 	return errResponse(protocol.Errorf(protocol.InvalidRequest, "unknown controller operation %q", req.Op))
 }

@@ -44,6 +44,9 @@ var rpcKeys = map[int16]rpcKey{
 	int16(kmsg.ElectLeaders):              {2, decodeElectLeaders},
 	int16(kmsg.DescribeQuorum):            {1, decodeDescribeQuorum},
 	int16(kmsg.AlterPartitionAssignments): {0, decodeReassign},
+	int16(kmsg.CreateACLs):                {3, decodeCreateACLs},
+	int16(kmsg.DeleteACLs):                {3, decodeDeleteACLs},
+	int16(kmsg.AlterUserSCRAMCredentials): {0, decodeAlterScram},
 }
 
 func init() {
@@ -63,6 +66,9 @@ func init() {
 		rpcDescribeQuorum:     {encodeDescribeQuorum, respondDescribeQuorum, resultDescribeQuorum},
 		rpcElectLeaders:       {encodeElectLeaders, respondElectLeaders, resultPartitions},
 		rpcReassign:           {encodeReassign, respondReassign, resultPartitions},
+		rpcCreateACLs:         {encodeCreateACLs, respondCreateACLs, resultCreateACLs},
+		rpcDeleteACLs:         {encodeDeleteACLs, respondDeleteACLs, resultDeleteACLs},
+		rpcAlterScram:         {encodeAlterScram, respondAlterScram, resultAlterScram},
 	}
 }
 
