@@ -104,12 +104,73 @@ resource "aws_ebs_volume" "data" {
 }
 
 module "config" {
-  source           = "./modules/node-config"
-  node_ips         = aws_network_interface.nodes[*].private_ip
-  volume_ids       = aws_ebs_volume.data[*].id
-  binary_url       = var.binary_url
-  binary_sha256    = var.binary_sha256
-  extra_properties = var.extra_properties
+  source             = "./modules/node-config"
+  node_ips           = aws_network_interface.nodes[*].private_ip
+  volume_ids         = aws_ebs_volume.data[*].id
+  binary_url         = var.binary_url
+  binary_sha256      = var.binary_sha256
+  extra_properties   = var.extra_properties
+  cluster_id         = var.cluster_id
+  security           = var.security
+  tls_keystore_pems  = var.tls_keystore_pems
+  tls_keystore_arns  = var.tls_keystore_arns
+  tls_truststore_pem = var.tls_truststore_pem
+  tls_truststore_arn = var.tls_truststore_arn
+  admin_user         = var.admin_user
+  admin_password     = var.admin_password
+  admin_password_arn = var.admin_password_arn
+  super_users        = var.super_users
+}
+
+# Secrets from Secrets Manager: each node gets a role of its own that may
+# read exactly its keystore, the truststore and the admin password, and
+# nothing else (no role at all when no ARN is given). A secret encrypted
+# with a customer-managed KMS key also needs kms:Decrypt in that key's
+# policy for these roles.
+locals {
+  node_secret_arns = [
+    for i in range(var.node_count) : compact([
+      var.security == "sasl_ssl" ? try(var.tls_keystore_arns[i], "") : "",
+      var.security == "sasl_ssl" ? var.tls_truststore_arn : "",
+      var.security == "sasl_ssl" ? var.admin_password_arn : "",
+    ])
+  ]
+  secrets_roles = length(flatten(local.node_secret_arns)) > 0 ? var.node_count : 0
+}
+
+resource "aws_iam_role" "nodes" {
+  count = local.secrets_roles
+  name  = "${local.name}-${format("%02d", count.index + 1)}"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = local.tags
+}
+
+resource "aws_iam_role_policy" "secrets" {
+  count = local.secrets_roles
+  name  = "read-own-secrets"
+  role  = aws_iam_role.nodes[count.index].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = "secretsmanager:GetSecretValue"
+      Resource = local.node_secret_arns[count.index]
+    }]
+  })
+}
+
+resource "aws_iam_instance_profile" "nodes" {
+  count = local.secrets_roles
+  name  = "${local.name}-${format("%02d", count.index + 1)}"
+  role  = aws_iam_role.nodes[count.index].name
+  tags  = local.tags
 }
 
 resource "aws_instance" "nodes" {
@@ -117,7 +178,10 @@ resource "aws_instance" "nodes" {
   ami           = local.ami
   instance_type = var.instance_type
   key_name      = var.key_name != "" ? var.key_name : null
-  user_data     = module.config.user_data[count.index]
+  # Gzipped (cloud-init unpacks it): a PEM keystore and truststore given
+  # as contents would otherwise push the script near EC2's 16 KiB limit.
+  user_data_base64     = base64gzip(module.config.user_data[count.index])
+  iam_instance_profile = local.secrets_roles > 0 ? aws_iam_instance_profile.nodes[count.index].name : null
 
   network_interface {
     network_interface_id = aws_network_interface.nodes[count.index].id
@@ -138,7 +202,11 @@ resource "aws_instance" "nodes" {
 
   lifecycle {
     # A new AMI must not replace a running node behind the operator's back.
-    ignore_changes = [ami, user_data]
+    ignore_changes = [ami, user_data, user_data_base64]
+    precondition {
+      condition     = length(base64gzip(module.config.user_data[count.index])) <= 21848
+      error_message = "user_data is over EC2's 16 KiB even gzipped: give the TLS material as Secrets Manager ARNs."
+    }
   }
 }
 

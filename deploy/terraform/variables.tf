@@ -103,3 +103,68 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+# Security: see modules/node-config/variables.tf for each of these, and
+# README.md for where the secrets end up on the nodes.
+
+variable "security" {
+  description = "sasl_ssl (SASL_SSL SCRAM-SHA-512 for clients and brokers, mTLS between nodes, ACLs) or plaintext (a closed test network only)."
+  type        = string
+  default     = "sasl_ssl"
+}
+
+variable "tls_keystore_pems" {
+  description = "Each node's PEM keystore (unencrypted PKCS#8 key, then its certificate chain), in node.id order. Ends up in user_data and the state: prefer tls_keystore_arns."
+  type        = list(string)
+  default     = []
+  sensitive   = true
+}
+
+variable "tls_keystore_arns" {
+  description = "Secrets Manager ARN of each node's PEM keystore, in node.id order; node i's role may read only its own."
+  type        = list(string)
+  default     = []
+}
+
+variable "tls_truststore_pem" {
+  description = "PEM of the CA that signs the nodes' (and mTLS clients') certificates."
+  type        = string
+  default     = ""
+}
+
+variable "tls_truststore_arn" {
+  description = "Secrets Manager ARN of that CA PEM, instead of tls_truststore_pem."
+  type        = string
+  default     = ""
+}
+
+variable "admin_user" {
+  description = "SCRAM-SHA-512 super user created when the nodes are formatted; brokers replicate as it."
+  type        = string
+  default     = "admin"
+}
+
+variable "admin_password" {
+  description = "The admin's SCRAM password (16+ of A-Z a-z 0-9 + / = . _ ~ -). Ends up in user_data and the state: prefer admin_password_arn."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "admin_password_arn" {
+  description = "Secrets Manager ARN of the admin's SCRAM password, instead of admin_password."
+  type        = string
+  default     = ""
+}
+
+variable "super_users" {
+  description = "Principals besides the admin user that pass every ACL check: at least the nodes' certificate principals (User:CN=...)."
+  type        = list(string)
+  default     = []
+}
+
+variable "cluster_id" {
+  description = "Kafka cluster id (gokafka-server random-uuid); empty derives a stable one from the nodes' addresses."
+  type        = string
+  default     = ""
+}

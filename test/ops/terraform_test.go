@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +24,15 @@ import (
 var nodeIPs = []string{"127.0.77.11", "127.0.77.12", "127.0.77.13"}
 
 // TestTerraformModule checks deploy/terraform as far as this machine can:
-// terraform fmt over everything; init and validate of the root module and
-// the example when the AWS provider can be had (registry.terraform.io is
-// not reachable from here, so this says so); and, offline, the node-config
-// module every node's user_data comes from: rendered for three addresses,
-// its server.properties start three real gokafka-server processes that form
-// a cluster and serve an RF 3 topic.
+// terraform fmt over everything; init, validate and `terraform test` (a
+// mocked AWS provider: the IAM policies of a secured cluster) of the root
+// module and the example when the AWS provider can be had, from a local
+// plugin mirror or the registry, and says so when not; node-config's own
+// `terraform test` (what a secured cluster's inputs refuse); and the
+// node-config module every node's user_data comes from: rendered for three
+// addresses in plaintext, each storage formatted as user_data does, its
+// server.properties start three real gokafka-server processes that form a
+// cluster and serve an RF 3 topic.
 func TestTerraformModule(t *testing.T) {
 	tf := terraformBinary(t)
 	root, err := harness.ModuleRoot()
@@ -47,9 +51,16 @@ func TestTerraformModule(t *testing.T) {
 			continue
 		}
 		terraform(t, tf, dir, "validate", "-no-color")
+		if dir == mod {
+			terraform(t, tf, dir, "test", "-no-color")
+		}
 	}
+	nodeConfig := filepath.Join(mod, "modules", "node-config")
+	terraform(t, tf, nodeConfig, "init", "-backend=false", "-input=false", "-no-color")
+	terraform(t, tf, nodeConfig, "test", "-no-color")
 
-	props, userData := renderNodeConfig(t, tf, filepath.Join(mod, "modules", "node-config"))
+	r := renderNodeConfig(t, tf, nodeConfig, `security = "plaintext"`)
+	props, userData := r.Props.Value, r.UserData.Value
 	unit, err := os.ReadFile(filepath.Join(root, "deploy", "systemd", "gokafka.service"))
 	if err != nil {
 		t.Fatal(err)
@@ -62,12 +73,159 @@ func TestTerraformModule(t *testing.T) {
 			t.Errorf("node %d: user_data is not valid bash: %v\n%s", i+1, err, out)
 		}
 	}
-	startRenderedCluster(t, props)
+	startRenderedCluster(t, props, r.ClusterID.Value)
+}
+
+// TestTerraformSecuredProperties renders node-config for three nodes with
+// security = "sasl_ssl" and holds each node's server.properties to exactly
+// the keys a secured Kafka node needs (SASL_SSL with SCRAM-SHA-512 for
+// clients and replication, mTLS on the CONTROLLER listener, the
+// StandardAuthorizer), each user_data to writing only its own keystore,
+// 0600 under a 0700 directory, formatting with the admin's SCRAM
+// credential, and filling in the password so that the JAAS line carries
+// it. gokafka-server has no --check-config yet, so the keys are read from
+// the file, not by the binary.
+func TestTerraformSecuredProperties(t *testing.T) {
+	tf := terraformBinary(t)
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "0123456789abcdef+/=._~-XYZ"
+	r := renderNodeConfig(t, tf, filepath.Join(root, "deploy", "terraform", "modules", "node-config"), `
+  tls_keystore_pems  = ["KEYSTORE-1", "KEYSTORE-2", "KEYSTORE-3"]
+  tls_truststore_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ca-AbCdEf"
+  admin_password     = "`+password+`"
+  super_users        = ["User:CN=gokafka-node"]`)
+	const secrets = "/etc/gokafka/secrets"
+	for i, p := range r.Props.Value {
+		ip := nodeIPs[i]
+		got, err := parseProperties(p)
+		if err != nil {
+			t.Fatalf("node %d: %v", i+1, err)
+		}
+		want := map[string]string{
+			"node.id":                                  strconv.Itoa(i + 1),
+			"process.roles":                            "broker,controller",
+			"listeners":                                "SASL_SSL://" + ip + ":9092,CONTROLLER://" + ip + ":9093",
+			"advertised.listeners":                     "SASL_SSL://" + ip + ":9092",
+			"listener.security.protocol.map":           "SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+			"inter.broker.listener.name":               "SASL_SSL",
+			"controller.listener.names":                "CONTROLLER",
+			"controller.quorum.voters":                 "1@127.0.77.11:9093,2@127.0.77.12:9093,3@127.0.77.13:9093",
+			"http.listener":                            ip + ":9644",
+			"log.dirs":                                 "/var/lib/gokafka/kafka-logs",
+			"default.replication.factor":               "3",
+			"offsets.topic.replication.factor":         "3",
+			"min.insync.replicas":                      "2",
+			"listener.name.controller.ssl.client.auth": "required",
+			"sasl.enabled.mechanisms":                  "SCRAM-SHA-512",
+			"sasl.mechanism.inter.broker.protocol":     "SCRAM-SHA-512",
+			"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": `org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="` + r.Placeholder.Value + `";`,
+			"authorizer.class.name":                                 "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+			"super.users":                                           "User:admin;User:CN=gokafka-node",
+			"allow.everyone.if.no.acl.found":                        "false",
+		}
+		for _, l := range []string{"sasl_ssl", "controller"} {
+			want["listener.name."+l+".ssl.keystore.type"] = "PEM"
+			want["listener.name."+l+".ssl.keystore.location"] = secrets + "/keystore.pem"
+			want["listener.name."+l+".ssl.truststore.type"] = "PEM"
+			want["listener.name."+l+".ssl.truststore.location"] = secrets + "/truststore.pem"
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("node %d: %s=%q, want %q", i+1, k, got[k], v)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("node %d: unexpected key %s=%s", i+1, k, got[k])
+			}
+		}
+		if strings.Contains(p, password) {
+			t.Errorf("node %d: the rendered server.properties shows the admin password", i+1)
+		}
+	}
+	for i, ud := range r.UserData.Value {
+		for j := range r.UserData.Value {
+			if own := strings.Contains(ud, "\nKEYSTORE-"+strconv.Itoa(j+1)+"\n"); own != (i == j) {
+				t.Errorf("node %d: user_data holds node %d's keystore: %v", i+1, j+1, own)
+			}
+		}
+		for _, want := range []string{
+			"install -d -m 0700 -o gokafka -g gokafka '" + secrets + "'",
+			"umask 077",
+			"chown gokafka:gokafka '" + secrets + "'/*",
+			"aws secretsmanager get-secret-value",
+			"secret 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ca-AbCdEf' '" + secrets + "/truststore.pem'",
+			"--cluster-id='" + r.ClusterID.Value + "' --ignore-formatted",
+			`--add-scram "SCRAM-SHA-512=[name=admin,password=$ADMIN_PASSWORD]"`,
+		} {
+			if !strings.Contains(ud, want) {
+				t.Errorf("node %d: user_data lacks %q", i+1, want)
+			}
+		}
+		if out, err := exec.Command("bash", "-n", "-c", ud).CombinedOutput(); err != nil {
+			t.Errorf("node %d: user_data is not valid bash: %v\n%s", i+1, err, out)
+		}
+		if got := fillPassword(t, ud, password); !strings.Contains(got, `password="`+password+`";`) || strings.Contains(got, r.Placeholder.Value) {
+			t.Errorf("node %d: user_data's server.properties after the password is filled in:\n%s", i+1, got)
+		}
+	}
+}
+
+// fillPassword runs the part of user_data that writes server.properties
+// up to the password substitution, with ADMIN_PASSWORD set, and returns
+// the result: the bash that does it, not a reading of it.
+func fillPassword(t *testing.T, userData, password string) string {
+	t.Helper()
+	start := strings.Index(userData, "PROPERTIES=$(cat <<'GOKAFKA_PROPERTIES'")
+	end := strings.Index(userData, "(umask 077 && printf")
+	if start < 0 || end < start {
+		t.Fatal("user_data: no server.properties block")
+	}
+	script := "set -euo pipefail\nADMIN_PASSWORD='" + password + "'\n" + userData[start:end] + "printf '%s\\n' \"$PROPERTIES\"\n"
+	out, err := exec.Command("bash", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("filling in the password: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// parseProperties reads the key=value lines of a rendered server.properties
+// (the template writes no continuations or escapes) and refuses a key set
+// twice, which Kafka would silently take the last of.
+func parseProperties(text string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("line %q is not key=value", line)
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("%s is set twice", k)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// rendered is what renderNodeConfig returns: node-config's outputs.
+type rendered struct {
+	Props       struct{ Value []string } `json:"props"`
+	UserData    struct{ Value []string } `json:"user_data"`
+	ClusterID   struct{ Value string }   `json:"cluster_id"`
+	Placeholder struct{ Value string }   `json:"placeholder"`
 }
 
 // renderNodeConfig applies a root module that only calls node-config (no
-// provider, no resources) and returns its two outputs.
-func renderNodeConfig(t *testing.T, tf, moduleDir string) (props, userData []string) {
+// provider, no resources) with the given extra inputs, and returns its
+// outputs.
+func renderNodeConfig(t *testing.T, tf, moduleDir, inputs string) rendered {
 	dir := t.TempDir()
 	// A relative source keeps the module in place (an absolute one is
 	// copied, which would cut it off from deploy/systemd).
@@ -81,32 +239,36 @@ func renderNodeConfig(t *testing.T, tf, moduleDir string) (props, userData []str
   node_ips   = %s
   volume_ids = ["vol-01", "vol-02", "vol-03"]
   binary_url = "https://example.com/gokafka-server"
+  %s
 }
 output "props" { value = module.cfg.server_properties }
-output "user_data" { value = module.cfg.user_data }
-`, rel, ips)
+output "user_data" {
+  value     = module.cfg.user_data
+  sensitive = true
+}
+output "cluster_id" { value = module.cfg.cluster_id }
+output "placeholder" { value = module.cfg.admin_password_placeholder }
+`, rel, ips, inputs)
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	terraform(t, tf, dir, "init", "-backend=false", "-input=false", "-no-color")
 	terraform(t, tf, dir, "apply", "-auto-approve", "-input=false", "-no-color")
-	var out struct {
-		Props    struct{ Value []string } `json:"props"`
-		UserData struct{ Value []string } `json:"user_data"`
-	}
+	var out rendered
 	if err := json.Unmarshal([]byte(terraform(t, tf, dir, "output", "-json")), &out); err != nil {
 		t.Fatal(err)
 	}
 	if len(out.Props.Value) != 3 || len(out.UserData.Value) != 3 {
 		t.Fatalf("rendered %d server.properties and %d user_data, want 3 each", len(out.Props.Value), len(out.UserData.Value))
 	}
-	return out.Props.Value, out.UserData.Value
+	return out
 }
 
-// startRenderedCluster runs gokafka-server on each rendered file, with only
-// the data directory moved under the test's temp dir, and checks that the
-// three form one cluster.
-func startRenderedCluster(t *testing.T, props []string) {
+// startRenderedCluster formats each node's storage with the module's
+// cluster id as user_data does, runs gokafka-server on each rendered file,
+// with only the data directory moved under the test's temp dir, and checks
+// that the three form one cluster.
+func startRenderedCluster(t *testing.T, props []string, clusterID string) {
 	bin := harness.Binary(t)
 	for i, p := range props {
 		dir := t.TempDir()
@@ -114,6 +276,9 @@ func startRenderedCluster(t *testing.T, props []string) {
 		path := filepath.Join(dir, "server.properties")
 		if err := os.WriteFile(path, []byte(p), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if out, err := exec.Command(bin, "format", "--config", path, "--cluster-id="+clusterID, "--ignore-formatted").CombinedOutput(); err != nil {
+			t.Fatalf("node %d: format with the module's cluster id %s: %v\n%s", i+1, clusterID, err, out)
 		}
 		startProcess(t, fmt.Sprintf("node %d", i+1), filepath.Join(dir, "stderr.log"), bin, "--config", path)
 	}
@@ -188,11 +353,27 @@ func terraformErr(t *testing.T, tf, dir string, args ...string) (string, error) 
 	if tfData[dir] == "" {
 		tfData[dir] = filepath.Join(t.TempDir(), ".terraform")
 	}
+	if len(args) > 0 && args[0] == "init" && tfPluginDir() != "" {
+		args = append(args, "-plugin-dir="+tfPluginDir())
+	}
 	cmd := exec.Command(tf, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE=/dev/null", "TF_IN_AUTOMATION=1", "TF_DATA_DIR="+tfData[dir])
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// tfPluginDir is a local mirror of providers for init, so that the AWS
+// provider need not come from registry.terraform.io: $GOKAFKA_TF_PLUGIN_DIR,
+// else /opt/tf-plugins if it holds hashicorp/aws, else none.
+func tfPluginDir() string {
+	if d := os.Getenv("GOKAFKA_TF_PLUGIN_DIR"); d != "" {
+		return d
+	}
+	if _, err := os.Stat("/opt/tf-plugins/registry.terraform.io/hashicorp/aws"); err == nil {
+		return "/opt/tf-plugins"
+	}
+	return ""
 }
 
 func terraform(t *testing.T, tf, dir string, args ...string) string {
