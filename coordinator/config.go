@@ -1,6 +1,8 @@
 package coordinator
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -23,6 +25,24 @@ type Config struct {
 	ListenAddr string
 	// AdvertisedAddr is how other nodes reach this node's controller listener.
 	AdvertisedAddr string
+	// ServerTLS seals the controller listener (listener.name.<controller>.
+	// ssl.*): every connection completes a TLS handshake with a client
+	// certificate that verifies against ClientCAs before its first byte is
+	// read, so Raft and the controller RPCs both ride it. It must require
+	// and verify client certificates (ssl.client.auth=required). nil keeps
+	// the listener plaintext.
+	ServerTLS *tls.Config
+	// ClientTLS is what this node presents and trusts when it dials a
+	// peer's controller listener (Raft and forwarded operations). Its
+	// ServerName, when empty, is the host of the address dialled. It is
+	// set exactly when ServerTLS is: every node of a quorum both listens
+	// and dials.
+	ClientTLS *tls.Config
+	// AuthorizePeer, when set, is asked about every peer that completed
+	// the handshake; false closes the connection. Kafka authorizes
+	// ClusterAction on the principal the peer's certificate maps to; nil
+	// admits any certificate the trust store verifies.
+	AuthorizePeer func(state tls.ConnectionState) bool
 	// Dir holds the Raft log, stable store and snapshots
 	// (metadata.log.dir, defaulting to the first of log.dirs).
 	Dir string
@@ -108,6 +128,29 @@ func (c Config) Validate() error {
 			c.SessionTimeout.Milliseconds(), c.HeartbeatInterval.Milliseconds())
 	case c.ProducerIDBlockSize < 1:
 		return fmt.Errorf("producer id block size %d: must be positive", c.ProducerIDBlockSize)
+	}
+	return c.validateTLS()
+}
+
+// validateTLS refuses a controller listener that would let a peer in
+// without a verified certificate, and half-sealed settings that could never
+// reach a peer.
+func (c Config) validateTLS() error {
+	s, cl := c.ServerTLS, c.ClientTLS
+	switch {
+	case s == nil && cl == nil:
+		return nil
+	case s == nil || cl == nil:
+		return errors.New("controller listener TLS: the listener (ServerTLS) and the dialing side (ClientTLS) must be set together")
+	case s.ClientAuth != tls.RequireAndVerifyClientCert:
+		return fmt.Errorf("controller listener TLS: ssl.client.auth must be required (client auth is %v): "+
+			"a peer without a verified certificate could register, join or vote", s.ClientAuth)
+	case s.ClientCAs == nil && s.GetConfigForClient == nil:
+		return errors.New("controller listener TLS: no truststore to verify peers' certificates against")
+	case len(s.Certificates) == 0 && s.GetCertificate == nil && s.GetConfigForClient == nil:
+		return errors.New("controller listener TLS: no keystore certificate to present")
+	case len(cl.Certificates) == 0 && cl.GetClientCertificate == nil:
+		return errors.New("controller listener TLS: no client certificate to present to peers, which require one")
 	}
 	return nil
 }

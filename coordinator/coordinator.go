@@ -82,7 +82,7 @@ func (c *Coordinator) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("opening the snapshot store in %s: %w", c.cfg.Dir, err)
 	}
-	if c.mux, err = listenMux(c.cfg.ListenAddr, c.cfg.AdvertisedAddr, c.serveRPC, c.log); err != nil {
+	if c.mux, err = listenMux(c.cfg, c.serveRPC, c.log); err != nil {
 		return err
 	}
 	c.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{

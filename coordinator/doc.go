@@ -26,6 +26,27 @@
 //   - Every topic name in an image passes protocol.ValidTopicName, is not
 //     __cluster_metadata and collides with no other ('.' read as '_').
 //
+// # The controller listener
+//
+// One port carries Raft and the controller RPCs; the first byte of each
+// connection says which (0x01 Raft, 0x02 controller RPC). Plaintext, anyone
+// who reaches the port can register a broker, join, or vote. Sealed
+// (Config.ServerTLS, from listener.name.<controller>.ssl.* with
+// ssl.client.auth=required), every accepted connection first completes a
+// TLS handshake, within 10 s and before any byte of it is read, and must
+// present a client certificate that verifies against the truststore;
+// Config.AuthorizePeer may refuse a verified peer too (Kafka authorizes
+// ClusterAction on its principal). Only then is the first byte read, inside
+// TLS. New refuses a ServerTLS that does not require and verify client
+// certificates, and one without ClientTLS: every node both listens and
+// dials, Raft's stream layer and the forwarder alike presenting ClientTLS's
+// certificate and checking the peer's against its RootCAs and the host of
+// the address dialled. A refused connection (no certificate, one from
+// another CA, plaintext, garbage, an unknown first byte) is closed having
+// changed nothing, and logged at most once a minute per source address with
+// a count of the refusals in between. An admitted peer's subject is logged
+// at debug level.
+//
 // # Controller RPCs
 //
 // Controller operations asked of a node that is not the active controller
@@ -61,6 +82,9 @@
 //	barrier                 DescribeQuorum (55), no topics    1
 //	elect leaders           ElectLeaders (43)                 2
 //	reassign partitions     AlterPartitionReassignments (45)  0
+//	create ACLs             CreateAcls (30)                   3  one result per ACL
+//	delete ACLs             DeleteAcls (31)                   3  per filter, the ACLs removed
+//	alter SCRAM credentials AlterUserScramCredentials (51)    0  results: deletions, then upsertions
 //
 // The response header's tagged fields carry what KRaft's messages leave to
 // the metadata log: tag 0, a uvarint, is the Raft index of the change (the
@@ -72,6 +96,3 @@
 // in the state machine (validate in commands_check.go), which skips with
 // an ERROR line any command that fails.
 package coordinator
-//	create ACLs             CreateAcls (30)                   3  one result per ACL
-//	delete ACLs             DeleteAcls (31)                   3  per filter, the ACLs removed
-//	alter SCRAM credentials AlterUserScramCredentials (51)    0  results: deletions, then upsertions

@@ -239,12 +239,8 @@ func (c *Coordinator) forward(ctx context.Context, req *rpcRequest) (rpcResponse
 		f.nc = nil
 	}
 	if f.nc == nil {
-		nc, err := net.DialTimeout("tcp", string(addr), 2*time.Second)
+		nc, err := dialController(string(addr), connRPC, 2*time.Second, c.cfg.ClientTLS)
 		if err != nil {
-			return rpcResponse{}, err
-		}
-		if _, err := nc.Write([]byte{connRPC}); err != nil {
-			nc.Close()
 			return rpcResponse{}, err
 		}
 		f.nc, f.r, f.addr = nc, bufio.NewReader(nc), string(addr)

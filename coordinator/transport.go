@@ -1,6 +1,8 @@
 package coordinator
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,26 +18,38 @@ import (
 // that both share one port, as Consul multiplexes its RPC types.
 const connRaft byte = 0x01
 
+// muxHandshakeTimeout bounds what a new connection may take, TLS handshake
+// included, before its first byte names its kind: a peer that stalls holds
+// a goroutine and a socket only this long.
+const muxHandshakeTimeout = 10 * time.Second
+
 // mux accepts connections on the controller listener and routes them by
-// their first byte.
+// their first byte. With a TLS config, a connection is routed only after
+// its handshake verified the peer's certificate.
 type mux struct {
 	ln         net.Listener
 	advertised net.Addr
 	log        *slog.Logger
 	raftConns  chan net.Conn
 	rpc        func(net.Conn)
+	tls        *tls.Config // nil: plaintext
+	dialTLS    *tls.Config // what the Raft layer presents when it dials
+	authorize  func(tls.ConnectionState) bool
+	refused    *refusalLog
 	closed     chan struct{}
 	closeOnce  sync.Once
 }
 
-func listenMux(addr, advertised string, rpc func(net.Conn), logger *slog.Logger) (*mux, error) {
-	ln, err := net.Listen("tcp", addr)
+func listenMux(cfg Config, rpc func(net.Conn), logger *slog.Logger) (*mux, error) {
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
-		return nil, fmt.Errorf("controller listener %s: %w", addr, err)
+		return nil, fmt.Errorf("controller listener %s: %w", cfg.ListenAddr, err)
 	}
-	m := &mux{ln: ln, advertised: ln.Addr(), log: logger, raftConns: make(chan net.Conn), rpc: rpc, closed: make(chan struct{})}
-	if advertised != "" {
-		m.advertised = tcpAddr(advertised)
+	m := &mux{ln: ln, advertised: ln.Addr(), log: logger, raftConns: make(chan net.Conn), rpc: rpc,
+		tls: cfg.ServerTLS, dialTLS: cfg.ClientTLS, authorize: cfg.AuthorizePeer,
+		refused: newRefusalLog(logger, time.Minute), closed: make(chan struct{})}
+	if cfg.AdvertisedAddr != "" {
+		m.advertised = tcpAddr(cfg.AdvertisedAddr)
 	}
 	go m.acceptLoop()
 	return m, nil
@@ -62,13 +76,19 @@ func (m *mux) acceptLoop() {
 }
 
 func (m *mux) route(nc net.Conn) {
+	nc.SetDeadline(time.Now().Add(muxHandshakeTimeout))
+	nc, err := m.authenticate(nc)
+	if err != nil {
+		m.refused.note(nc.RemoteAddr(), err, time.Now())
+		nc.Close()
+		return
+	}
 	var kind [1]byte
-	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := nc.Read(kind[:]); err != nil {
 		nc.Close()
 		return
 	}
-	nc.SetReadDeadline(time.Time{})
+	nc.SetDeadline(time.Time{})
 	switch kind[0] {
 	case connRaft:
 		select {
@@ -79,10 +99,33 @@ func (m *mux) route(nc net.Conn) {
 	case connRPC:
 		m.rpc(nc)
 	default:
-		m.log.Warn("controller listener: unknown connection type, closing",
-			"type", kind[0], "remote", nc.RemoteAddr().String())
+		m.refused.note(nc.RemoteAddr(), fmt.Errorf("unknown connection type %#x", kind[0]), time.Now())
 		nc.Close()
 	}
+}
+
+// authenticate runs the TLS handshake of a sealed listener and admits only
+// a peer whose certificate chain verified (whatever the config a
+// GetConfigForClient returned said) and that AuthorizePeer accepts. A
+// plaintext listener admits every connection as it is.
+func (m *mux) authenticate(nc net.Conn) (net.Conn, error) {
+	if m.tls == nil {
+		return nc, nil
+	}
+	tc := tls.Server(nc, m.tls)
+	if err := tc.Handshake(); err != nil {
+		return tc, fmt.Errorf("TLS handshake: %w", err)
+	}
+	state := tc.ConnectionState()
+	if len(state.VerifiedChains) == 0 {
+		return tc, errors.New("no verified client certificate")
+	}
+	subject := state.PeerCertificates[0].Subject.String()
+	if m.authorize != nil && !m.authorize(state) {
+		return tc, fmt.Errorf("peer %q is not authorized on the controller listener", subject)
+	}
+	m.log.Debug("controller listener: peer authenticated", "remote", nc.RemoteAddr().String(), "subject", subject)
+	return tc, nil
 }
 
 // Close stops the listener; connections already handed out stay with their
@@ -116,14 +159,31 @@ func (l raftLayer) Close() error { return l.m.Close() }
 func (l raftLayer) Addr() net.Addr { return l.m.advertised }
 
 func (l raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	nc, err := net.DialTimeout("tcp", string(addr), timeout)
+	return dialController(string(addr), connRaft, timeout, l.m.dialTLS)
+}
+
+// dialController opens a connection of the given kind to a controller
+// listener: TCP, then the TLS handshake when cfg is set (its ServerName,
+// if empty, taken from addr), then the kind byte; timeout bounds it all.
+func dialController(addr string, kind byte, timeout time.Duration, cfg *tls.Config) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var d interface {
+		DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	} = &net.Dialer{}
+	if cfg != nil {
+		d = &tls.Dialer{Config: cfg}
+	}
+	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := nc.Write([]byte{connRaft}); err != nil {
+	nc.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := nc.Write([]byte{kind}); err != nil {
 		nc.Close()
 		return nil, err
 	}
+	nc.SetWriteDeadline(time.Time{})
 	return nc, nil
 }
 
@@ -132,3 +192,63 @@ type tcpAddr string
 
 func (a tcpAddr) Network() string { return "tcp" }
 func (a tcpAddr) String() string  { return string(a) }
+
+// refusalLog logs refused controller connections, one line per source
+// address per period: a stranger knocking in a loop must not flood the
+// log, yet each source that tried shows up. Ports are left out of the key,
+// since each attempt comes from a new one.
+type refusalLog struct {
+	log    *slog.Logger
+	period time.Duration
+	mu     sync.Mutex
+	seen   map[string]refusal
+}
+
+type refusal struct {
+	last       time.Time
+	suppressed int // refusals since the last line
+}
+
+// refusalLogMax bounds the sources remembered; past it, sources not yet
+// seen are counted in one line per period rather than each logged.
+const refusalLogMax = 4096
+
+func newRefusalLog(logger *slog.Logger, period time.Duration) *refusalLog {
+	return &refusalLog{log: logger, period: period, seen: map[string]refusal{}}
+}
+
+// note records a refusal from addr at now, and logs it unless its source
+// was logged less than a period ago.
+func (r *refusalLog) note(addr net.Addr, err error, now time.Time) {
+	host := addr.String()
+	if h, _, splitErr := net.SplitHostPort(host); splitErr == nil {
+		host = h
+	}
+	r.mu.Lock()
+	if _, ok := r.seen[host]; !ok && len(r.seen) >= refusalLogMax {
+		r.forgetBefore(now.Add(-r.period))
+		if len(r.seen) >= refusalLogMax {
+			host = "(other sources)"
+		}
+	}
+	e := r.seen[host]
+	if !e.last.IsZero() && now.Sub(e.last) < r.period {
+		e.suppressed++
+		r.seen[host] = e
+		r.mu.Unlock()
+		return
+	}
+	r.seen[host] = refusal{last: now}
+	r.mu.Unlock()
+	r.log.Warn("controller listener: refused a connection", "source", host, "err", err,
+		"refused_since_last_line", e.suppressed)
+}
+
+// forgetBefore drops sources last logged before t; called under r.mu.
+func (r *refusalLog) forgetBefore(t time.Time) {
+	for host, e := range r.seen {
+		if e.last.Before(t) {
+			delete(r.seen, host)
+		}
+	}
+}
