@@ -63,3 +63,33 @@ variable "tags" {
   type    = map(string)
   default = {}
 }
+
+variable "security" {
+  description = "sasl_ssl (the default) or plaintext (a closed test network only)."
+  type        = string
+  default     = "sasl_ssl"
+}
+
+variable "tls_keystore_arns" {
+  description = "Secrets Manager ARN of each node's PEM keystore (key, then certificate chain), in node.id order."
+  type        = list(string)
+  default     = []
+}
+
+variable "tls_truststore_arn" {
+  description = "Secrets Manager ARN of the CA certificate (PEM)."
+  type        = string
+  default     = ""
+}
+
+variable "admin_password_arn" {
+  description = "Secrets Manager ARN of the admin user's SCRAM password."
+  type        = string
+  default     = ""
+}
+
+variable "super_users" {
+  description = "The nodes' certificate principals, e.g. [\"User:CN=gokafka-node\"]."
+  type        = list(string)
+  default     = []
+}
