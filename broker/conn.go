@@ -123,6 +123,9 @@ func (c *conn) readLoop() {
 			return
 		}
 		resp, ok := c.handleFrame(frame, time.Now())
+		if kmsg.Key(binary.BigEndian.Uint16(frame)) == kmsg.Produce {
+			protocol.RecycleFrame(frame) // the log has the records; nothing else keeps them
+		}
 		if resp != nil {
 			resp.booked = int64(size)
 			if resp.hdr.APIKey == int16(kmsg.Fetch) {

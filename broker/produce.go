@@ -19,6 +19,10 @@ type ackWait struct {
 	out    *kmsg.ProduceResponseTopicPartition
 }
 
+// handleProduce appends each partition's batch and answers at once or, with
+// acks=all, once the high watermark passes it. The request's frame is
+// recycled when this returns (protocol.RecycleFrame in conn's readLoop), so
+// nothing here may keep a slice of req: the log copies the records out.
 func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.ProduceResponse)
 	md := b.coord.Metadata()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
+	"sync"
 )
 
 // ErrFrameTooLarge reports a size prefix above the allowed maximum. The
@@ -50,9 +52,13 @@ func ReadFrameSize(r io.Reader, max int32) (int32, error) {
 }
 
 // ReadFrameBody reads the size bytes of a frame whose prefix was read. buf
-// is reused when it is large enough; otherwise the buffer grows as bytes
-// arrive and is never allocated at the claimed size up front.
+// is reused when it is large enough, else a recycled buffer (RecycleFrame)
+// is; otherwise the buffer grows as bytes arrive and is never allocated at
+// the claimed size up front.
 func ReadFrameBody(r io.Reader, size int32, buf []byte) ([]byte, error) {
+	if int(size) > cap(buf) {
+		buf = recycledFrame(int(size))
+	}
 	if int(size) <= cap(buf) {
 		buf = buf[:size]
 		if _, err := io.ReadFull(r, buf); err != nil {
@@ -60,20 +66,72 @@ func ReadFrameBody(r io.Reader, size int32, buf []byte) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	buf = make([]byte, 0, min(int(size), frameChunk))
+	// The last growth stops at the pool's class for size, not at size, so
+	// that the buffer fits the next frame of this size once recycled.
+	limit := frameClassCap(int(size))
+	buf = make([]byte, 0, min(limit, frameChunk))
 	for len(buf) < int(size) {
 		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(int(size), 2*cap(buf)))
+			grown := make([]byte, len(buf), min(limit, 2*cap(buf)))
 			copy(grown, buf)
 			buf = grown
 		}
-		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		n, err := io.ReadFull(r, buf[len(buf):min(cap(buf), int(size))])
 		buf = buf[:len(buf)+n]
 		if err != nil {
 			return nil, frameBodyError(size, err)
 		}
 	}
 	return buf, nil
+}
+
+// Frames whose capacity is a power of two from 4 KiB to 64 MiB are
+// recycled, one pool per power: a producer's requests are mostly alike in
+// size, and reading each into a fresh buffer cost zeroing it and, past
+// frameChunk, copying it once per doubling (6 GB allocated for 2.5 GB of
+// 1 KiB records, 10% of the broker's CPU in memclr). Smaller frames are
+// cheap to allocate; larger ones are rare and left to the collector.
+const (
+	minFrameClass = 12
+	maxFrameClass = 26
+)
+
+var framePools [maxFrameClass - minFrameClass + 1]sync.Pool // of *[]byte
+
+// frameClassCap is the capacity ReadFrameBody gives a size-byte frame it
+// allocates: the smallest pooled power of two that holds it, or size.
+func frameClassCap(size int) int {
+	if c := bits.Len(uint(size - 1)); c >= minFrameClass && c <= maxFrameClass {
+		return 1 << c
+	}
+	return size
+}
+
+// recycledFrame returns a recycled buffer with room for size bytes, or nil.
+func recycledFrame(size int) []byte {
+	c := bits.Len(uint(size - 1)) // 1<<c is the smallest power of two >= size
+	if c < minFrameClass || c > maxFrameClass {
+		return nil
+	}
+	if p, _ := framePools[c-minFrameClass].Get().(*[]byte); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// RecycleFrame hands the body of a handled frame back to ReadFrameBody.
+// Only a request whose handler keeps no slice of its frame once it has
+// returned may be recycled: the records of a Produce are written to the
+// log (or recompressed into a buffer of their own) before its handler
+// returns, while kmsg leaves every bytes field of a request aliasing the
+// frame (JoinGroup metadata, SASL tokens) for its handler to keep.
+func RecycleFrame(frame []byte) {
+	c := bits.Len(uint(cap(frame))) - 1 // every buffer in pool c holds 1<<c bytes
+	if c < minFrameClass || c > maxFrameClass {
+		return
+	}
+	frame = frame[:0]
+	framePools[c-minFrameClass].Put(&frame)
 }
 
 // frameBodyError wraps a failed body read. EOF right after a size prefix

@@ -162,6 +162,14 @@ func FuzzReadFrame(f *testing.F) {
 		if r.n != 4+int(size) {
 			t.Fatalf("consumed %d bytes for a %d-byte frame", r.n, size)
 		}
+		// A recycled buffer holds the last frame's bytes: the next frame
+		// read into it must still be exactly what was sent.
+		want := bytes.Clone(got)
+		RecycleFrame(got)
+		again, err := ReadFrame(bytes.NewReader(in), max, nil)
+		if err != nil || !bytes.Equal(again, want) {
+			t.Fatalf("frame read after recycling = %x, %v; want %x", again, err, want)
+		}
 	})
 }
 
@@ -193,6 +201,77 @@ func TestReadFrameAcrossChunks(t *testing.T) {
 	}
 	if !bytes.Equal(got, body) {
 		t.Fatal("frame read across chunks differs from what was sent")
+	}
+	// Grown to its pool's power of two, so that once recycled it serves
+	// the next frame of this size.
+	if cap(got) != 4*frameChunk {
+		t.Errorf("cap = %d, want %d", cap(got), 4*frameChunk)
+	}
+}
+
+// A recycled frame's buffer serves a later frame that fits it, and only
+// one that fits it.
+func TestRecycleFrame(t *testing.T) {
+	body := func(n int, fill byte) []byte { return bytes.Repeat([]byte{fill}, n) }
+	read := func(b []byte) []byte {
+		t.Helper()
+		got, err := ReadFrame(bytes.NewReader(sized(int32(len(b)), b)), 64<<20, nil)
+		if err != nil || !bytes.Equal(got, b) {
+			t.Fatalf("ReadFrame of %d bytes: err %v, equal %v", len(b), err, bytes.Equal(got, b))
+		}
+		return got
+	}
+	// The pool may drop what it holds (at a GC, or at random under the
+	// race detector), so a reuse is looked for over a few tries.
+	reused := false
+	for range 20 {
+		first := read(body(5<<20, 1))
+		RecycleFrame(first)
+		second := read(body(6<<20, 2)) // same power of two: 8 MiB
+		if reused = &second[0] == &first[0]; reused {
+			RecycleFrame(second)
+			break
+		}
+	}
+	if !reused {
+		t.Error("a recycled 8 MiB buffer was never reused for a 6 MiB frame")
+	}
+	// A buffer too small for its class's largest frame is filed one class
+	// down, so it is never handed out for a frame it cannot hold.
+	small := make([]byte, 5000) // holds 4096 bytes (class 12), not 8192 (class 13)
+	for range 20 {
+		RecycleFrame(small)
+		if got := read(body(8192, 3)); &got[0] == &small[0] {
+			t.Fatal("a 5000-byte buffer was handed out for an 8192-byte frame")
+		}
+	}
+}
+
+// BenchmarkReadFrameBody reads a producer's request of 6 partitions of
+// 1 MiB batches, as the connection reader does: into a fresh buffer (the
+// pool misses), or into a recycled one (the request was a Produce).
+func BenchmarkReadFrameBody(b *testing.B) {
+	const size = 6 << 20
+	in := make([]byte, size)
+	for _, recycle := range []bool{false, true} {
+		name := map[bool]string{false: "fresh", true: "recycled"}[recycle]
+		b.Run(name, func(b *testing.B) {
+			runtime.GC() // twice: empties every sync.Pool
+			runtime.GC()
+			r := bytes.NewReader(in)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Reset(in)
+				frame, err := ReadFrameBody(r, size, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if recycle {
+					RecycleFrame(frame)
+				}
+			}
+		})
 	}
 }
 
