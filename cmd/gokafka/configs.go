@@ -10,16 +10,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-// configsCommand is kafka-configs.sh for topics and brokers.
+// configsCommand is kafka-configs.sh for topics and brokers, and for the
+// SCRAM credentials of users.
 func configsCommand(std *stdio, args []string) error {
 	f := newFlags("configs", std)
 	describe := f.Bool("describe", false, "describe the entity's configs")
 	alter := f.Bool("alter", false, "change the entity's configs")
-	entityType := f.String("entity-type", "", "REQUIRED: topics or brokers")
-	entityName := f.String("entity-name", "", "the topic name or broker id")
+	entityType := f.String("entity-type", "", "REQUIRED: topics, brokers or users")
+	entityName := f.String("entity-name", "", "the topic name, broker id or user name")
 	entityDefault := f.Bool("entity-default", false, "with --entity-type brokers: the cluster-wide default instead of one broker")
 	all := f.Bool("all", false, "--describe: every config, not only the dynamic ones")
-	addConfig := f.String("add-config", "", "--alter: k=v[,k2=v2...] to set")
+	addConfig := f.String("add-config", "", "--alter: k=v[,k2=v2...] to set; k=[v1,v2] for a value with commas")
 	deleteConfig := f.String("delete-config", "", "--alter: k[,k2...] to remove")
 	if err := f.parse(args); err != nil {
 		return err
@@ -27,8 +28,11 @@ func configsCommand(std *stdio, args []string) error {
 	if count(*describe, *alter) != 1 {
 		return usagef("exactly one of --describe and --alter is needed")
 	}
+	if *entityType == "users" {
+		return userConfigs(f, *describe, *entityName, *addConfig, *deleteConfig)
+	}
 	if *entityType != "topics" && *entityType != "brokers" {
-		return usagef("--entity-type must be topics or brokers")
+		return usagef("--entity-type must be topics, brokers or users")
 	}
 	if (*entityName == "") != (*entityDefault && *entityType == "brokers") {
 		return usagef("one of --entity-name and (for brokers) --entity-default is needed")
@@ -42,19 +46,15 @@ func configsCommand(std *stdio, args []string) error {
 		return describeConfigs(std, adm, ctx, *entityType, *entityName, *all)
 	}
 	var changes []kadm.AlterConfig
-	if *addConfig != "" {
-		kv, err := keyValues(strings.Split(*addConfig, ","))
-		if err != nil {
-			return err
-		}
-		for k, v := range kv {
-			changes = append(changes, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: kadm.StringPtr(v)})
-		}
+	add, err := parseAddConfig(*addConfig)
+	if err != nil {
+		return err
 	}
-	if *deleteConfig != "" {
-		for _, k := range strings.Split(*deleteConfig, ",") {
-			changes = append(changes, kadm.AlterConfig{Op: kadm.DeleteConfig, Name: strings.TrimSpace(k)})
-		}
+	for _, kv := range add {
+		changes = append(changes, kadm.AlterConfig{Op: kadm.SetConfig, Name: kv[0], Value: kadm.StringPtr(kv[1])})
+	}
+	for _, k := range deleteConfigs(*deleteConfig) {
+		changes = append(changes, kadm.AlterConfig{Op: kadm.DeleteConfig, Name: k})
 	}
 	if len(changes) == 0 {
 		return usagef("--alter needs --add-config or --delete-config")
@@ -83,6 +83,68 @@ func configsCommand(std *stdio, args []string) error {
 		fmt.Fprintf(std.out, "Completed updating config for %s %s.\n", strings.TrimSuffix(*entityType, "s"), *entityName)
 	}
 	return nil
+}
+
+// parseAddConfig reads --add-config as ConfigCommand does: entries split
+// at the commas outside square brackets, each key=value split at its one
+// '=' outside brackets, the brackets then dropped from the value
+// (SCRAM-SHA-256=[iterations=8192,password=secret]). Later keys win.
+func parseAddConfig(s string) ([][2]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out [][2]string
+	for _, entry := range splitOutsideBrackets(s, ',', true) {
+		kv := splitOutsideBrackets(entry, '=', false)
+		if len(kv) != 2 {
+			return nil, argumentf(`Invalid entity config: all configs to be added must be in the format "key=val" or  "key=[val1,val2]" to group values which contain commas.`)
+		}
+		k := strings.TrimSpace(kv[0])
+		if strings.Trim(k, "$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
+			return nil, argumentf("Invalid character found for config key: %s", k)
+		}
+		v := strings.TrimSpace(strings.NewReplacer("[", "", "]", "").Replace(kv[1]))
+		out = slices.DeleteFunc(out, func(o [2]string) bool { return o[0] == k })
+		out = append(out, [2]string{k, v})
+	}
+	return out, nil
+}
+
+// splitOutsideBrackets splits s at each sep that is not inside [...]:
+// the next ']' after it, if any, comes after a '['. That is the
+// lookahead of Kafka's pattern; dropTrailing drops trailing empty parts
+// as Java's String.split does without a limit.
+func splitOutsideBrackets(s string, sep byte, dropTrailing bool) []string {
+	var parts []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != sep {
+			continue
+		}
+		rest := s[i+1:]
+		close := strings.IndexByte(rest, ']')
+		if close < 0 || strings.IndexByte(rest[:close], '[') >= 0 {
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	parts = append(parts, s[start:])
+	for dropTrailing && len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
+}
+
+// deleteConfigs reads --delete-config: names separated by commas.
+func deleteConfigs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, k := range strings.Split(s, ",") {
+		out = append(out, strings.TrimSpace(k))
+	}
+	return out
 }
 
 // brokerIDs reads a broker --entity-name: none for the cluster default.

@@ -36,8 +36,9 @@ type stdio struct {
 
 var commands = map[string]command{
 	"topics":              {"create, list, describe, alter and delete topics", topicsCommand},
+	"acls":                {"add, remove and list ACLs", aclsCommand},
 	"consumer-groups":     {"list, describe, reset offsets of and delete consumer groups", consumerGroupsCommand},
-	"configs":             {"describe and alter topic and broker configs", configsCommand},
+	"configs":             {"describe and alter topic and broker configs and users' SCRAM credentials", configsCommand},
 	"console-producer":    {"produce lines from stdin", consoleProducerCommand},
 	"console-consumer":    {"print records to stdout", consoleConsumerCommand},
 	"metadata-quorum":     {"describe the Raft metadata quorum (describe --status | --replication)", metadataQuorumCommand},
@@ -71,11 +72,15 @@ func run(args []string, std *stdio) int {
 	err := cmd.run(std, args[1:])
 	var ue usageError
 	var te toolError
+	var ae argumentError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &te):
 		fmt.Fprintln(std.out, te.msg)
+		return 1
+	case errors.As(err, &ae):
+		fmt.Fprintln(std.err, ae.msg)
 		return 1
 	case errors.As(err, &ue):
 		fmt.Fprintf(std.err, "gokafka %s: %v\n", args[0], err)
@@ -111,6 +116,28 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 type toolError struct{ msg string }
 
 func (e toolError) Error() string { return e.msg }
+
+// argumentError is a bad command line as the newer Kafka tools report it:
+// the message alone on standard error and exit status 1 (their
+// CommandLineUtils.printUsageAndExit, or an IllegalArgumentException),
+// where gokafka's older commands follow the convention of status 2.
+type argumentError struct{ msg string }
+
+func (e argumentError) Error() string { return e.msg }
+
+func argumentf(format string, args ...any) error {
+	return argumentError{fmt.Sprintf(format, args...)}
+}
+
+// asArgumentError turns a usage error of the shared flags into the form
+// Kafka's newer tools use; other errors, and --help, pass unchanged.
+func asArgumentError(err error) error {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return argumentError(ue)
+	}
+	return err
+}
 
 // brokerError is an error code with the message the broker sent with it.
 type brokerError struct {

@@ -31,7 +31,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"topics", "--create", "--topic", "t", "--replica-assignment", "1:a", "--bootstrap-server", "x:1"}, 2, `"a" is not a broker id`},
 		{[]string{"consumer-groups", "--describe", "--bootstrap-server", "x:1"}, 2, "--group is required"},
 		{[]string{"consumer-groups", "--reset-offsets", "--group", "g", "--topic", "t", "--bootstrap-server", "x:1"}, 2, "exactly one of --to-earliest"},
-		{[]string{"configs", "--describe", "--entity-type", "users", "--entity-name", "u", "--bootstrap-server", "x:1"}, 2, "topics or brokers"},
+		{[]string{"configs", "--describe", "--entity-type", "clients", "--entity-name", "u", "--bootstrap-server", "x:1"}, 2, "topics, brokers or users"},
 		{[]string{"console-producer", "--bootstrap-server", "x:1"}, 2, "--topic is required"},
 		{[]string{"console-consumer", "--topic", "t", "--partition", "0", "--offset", "soon", "--bootstrap-server", "x:1"}, 2, `--offset "soon"`},
 		{[]string{"metadata-quorum", "--bootstrap-server", "x:1", "describe"}, 2, "One of --status or --replication must be specified"},

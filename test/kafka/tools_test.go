@@ -27,9 +27,11 @@ type walk struct {
 }
 
 // twins maps what Kafka's tools change to what the CLI changes instead.
-var twins = strings.NewReplacer("topic-A", "topic-C", "topic-B", "topic-D", "group-01", "group-03", "group-02", "group-04")
+var twins = strings.NewReplacer("topic-A", "topic-C", "topic-B", "topic-D", "group-01", "group-03", "group-02", "group-04",
+	"alice", "carol", "bob", "dave", "txn-1", "txn-3")
 
-var untwin = strings.NewReplacer("topic-C", "topic-A", "topic-D", "topic-B", "group-03", "group-01", "group-04", "group-02")
+var untwin = strings.NewReplacer("topic-C", "topic-A", "topic-D", "topic-B", "group-03", "group-01", "group-04", "group-02",
+	"carol", "alice", "dave", "bob", "txn-3", "txn-1")
 
 // step names one command of the walkthrough.
 type step struct {
@@ -340,4 +342,122 @@ func walkthrough(t *testing.T, b string, nodes int) {
 			"--producer-props", "bootstrap.servers=" + b, "acks=all"}})
 	w.run(step{name: "topics delete", class: TopicCommand, command: "topics", changes: true,
 		args: with("--delete", "--topic", "topic-B")})
+}
+
+// AclCommand is kafka-acls.sh's class (kafka.go lists the walkthrough's).
+const AclCommand = "org.apache.kafka.tools.AclCommand"
+
+// authorizerProps turn on Kafka's authorizer with the PLAINTEXT
+// listener's ANONYMOUS principal as a super user, so that the tools need
+// no client security to manage ACLs and SCRAM users.
+var authorizerProps = []string{
+	"authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+	"super.users=User:ANONYMOUS",
+}
+
+// TestSecurityToolsMatchKafka runs the ACL and SCRAM-user steps with
+// Kafka's AclCommand and ConfigCommand and with the gokafka CLI, against
+// one Apache Kafka node with its authorizer on.
+func TestSecurityToolsMatchKafka(t *testing.T) {
+	securityWalk(t, strings.Join(StartKafka(t, 1, authorizerProps...), ","))
+}
+
+// securityWalk runs the ACL and SCRAM-user steps both ways against the
+// cluster at bootstrap, whose authorizer lets ANONYMOUS do anything.
+func securityWalk(t *testing.T, b string) {
+	w := &walk{t: t, bootstrap: b, dir: t.TempDir()}
+	with := func(args ...string) []string { return append([]string{"--bootstrap-server", b}, args...) }
+	acl := func(name string, changes bool, args ...string) step {
+		return step{name: "acls " + name, class: AclCommand, command: "acls", changes: changes, norm: aclBlocks, args: with(args...)}
+	}
+	users := func(name string, changes bool, args ...string) step {
+		return step{name: "configs users " + name, class: ConfigCommand, command: "configs", changes: changes, norm: sortLines,
+			args: with(append([]string{"--entity-type", "users"}, args...)...)}
+	}
+	steps := []step{
+		acl("add read and write", true, "--add", "--allow-principal", "User:alice", "--operation", "Read", "--operation", "write", "--topic", "topic-A"),
+		acl("add again", true, "--add", "--allow-principal", "User:alice", "--operation", "Read", "--topic", "topic-A"),
+		acl("add producer", true, "--add", "--producer", "--idempotent", "--allow-principal", "User:bob", "--topic", "topic-B", "--transactional-id", "txn-1"),
+		acl("add consumer", true, "--add", "--consumer", "--allow-principal", "User:bob", "--allow-host", "10.0.0.1", "--topic", "topic-A", "--group", "group-01"),
+		acl("add prefixed deny", true, "--add", "--resource-pattern-type", "PREFIXED", "--deny-principal", "User:alice", "--deny-host", "10.0.0.2",
+			"--operation", "Describe", "--operation", "Delete", "--topic", "topic-A"),
+		acl("add cluster", true, "--add", "--cluster", "--allow-principal", "User:alice", "--operation", "IdempotentWrite", "--operation", "ALTERCONFIGS"),
+		acl("list topic", true, "--list", "--topic", "topic-A"),
+		acl("list match", true, "--list", "--topic", "topic-A", "--resource-pattern-type", "match"),
+		acl("list any", true, "--list", "--topic", "topic-A", "--resource-pattern-type", "any"),
+		acl("list all", false, "--list"),
+		acl("list principal", false, "--list", "--principal", "User:alice", "--principal", "User:nobody"),
+		acl("remove one", true, "--remove", "--force", "--allow-principal", "User:alice", "--operation", "Write", "--topic", "topic-A"),
+		acl("remove all of a topic", true, "--remove", "--force", "--topic", "topic-B"),
+		acl("list after remove", true, "--list", "--topic", "topic-A", "--topic", "topic-B"),
+		acl("add match refused", false, "--add", "--resource-pattern-type", "match", "--allow-principal", "User:alice", "--topic", "t"),
+		acl("unsupported operation", false, "--add", "--allow-principal", "User:alice", "--operation", "Read", "--cluster"),
+		acl("unknown operation", false, "--add", "--allow-principal", "User:alice", "--operation", "Fly", "--topic", "t"),
+		acl("no principal", false, "--add", "--topic", "t"),
+		acl("no resource", false, "--add", "--allow-principal", "User:alice"),
+		acl("bad principal", false, "--add", "--allow-principal", "alice", "--topic", "t"),
+		acl("list with producer", false, "--list", "--producer", "--topic", "t"),
+		acl("two actions", false, "--list", "--add"),
+		acl("consumer without group", false, "--add", "--consumer", "--topic", "t", "--allow-principal", "User:alice"),
+		// Kafka refuses two mechanisms of one user in one request.
+		users("add two at once", true, "--alter", "--entity-name", "alice", "--add-config",
+			"SCRAM-SHA-256=[iterations=8192,password=alice-secret],SCRAM-SHA-512=[password=alice-secret]"),
+		users("add", true, "--alter", "--entity-name", "alice", "--add-config", "SCRAM-SHA-256=[iterations=8192,password=alice-secret]"),
+		users("add another", true, "--alter", "--entity-name", "alice", "--add-config", "SCRAM-SHA-512=[password=alice-secret]"),
+		users("describe", true, "--describe", "--entity-name", "alice"),
+		users("delete one", true, "--alter", "--entity-name", "alice", "--delete-config", "SCRAM-SHA-512"),
+		users("describe after delete", true, "--describe", "--entity-name", "alice"),
+		users("describe all", false, "--describe"),
+		users("describe a missing user", false, "--describe", "--entity-name", "nobody"),
+		users("too few iterations", false, "--alter", "--entity-name", "alice", "--add-config", "SCRAM-SHA-256=[iterations=100,password=x]"),
+		users("no password", false, "--alter", "--entity-name", "alice", "--add-config", "SCRAM-SHA-256=[iterations=8192]"),
+		users("unknown key", false, "--alter", "--entity-name", "alice", "--add-config", "SCRAM-SHA-1=[password=x]"),
+	}
+	for _, s := range steps {
+		w.run(s)
+	}
+}
+
+// aclBlocks puts kafka-acls' output in a fixed order: Kafka prints its
+// resources, and the entries of each, in hash order. Under each "ACLs
+// for principal" line the blocks are sorted, and the entries inside each,
+// keeping the line prefixes (" \t" for the first entry after "Adding",
+// "\t" else) where they were; a stack trace after an error is dropped.
+func aclBlocks(s string) string {
+	if head, _, ok := strings.Cut(s, "\n"); ok && strings.HasPrefix(head, "Error while executing ACL command:") {
+		return head + "\n"
+	}
+	sections := regexp.MustCompile("(?m)^ACLs for principal .*\n").Split(s, -1)
+	heads := regexp.MustCompile("(?m)^ACLs for principal .*\n").FindAllString(s, -1)
+	out := sortedBlocks(sections[0])
+	for i, h := range heads {
+		out += h + sortedBlocks(sections[i+1])
+	}
+	return out
+}
+
+// sortedBlocks sorts the blocks of one list of resources, and the entries
+// in each.
+func sortedBlocks(s string) string {
+	var blocks []string
+	for _, block := range strings.Split(s, "\n\n") {
+		lines := strings.Split(block, "\n")
+		var prefixes, entries []string
+		for _, l := range lines {
+			if i := strings.Index(l, "\t("); i >= 0 {
+				prefixes, entries = append(prefixes, l[:i+1]), append(entries, l[i+1:])
+			}
+		}
+		slices.Sort(entries)
+		n := 0
+		for i, l := range lines {
+			if strings.Contains(l, "\t(") {
+				lines[i] = prefixes[n] + entries[n]
+				n++
+			}
+		}
+		blocks = append(blocks, strings.Join(lines, "\n"))
+	}
+	slices.Sort(blocks)
+	return strings.Join(blocks, "\n\n")
 }
