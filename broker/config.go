@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"github.com/gokafka/gokafka/auth"
 	"math"
 	"net"
 	"net/netip"
@@ -14,6 +15,9 @@ type Listener struct {
 	Name string // PLAINTEXT, or any name mapped in listener.security.protocol.map
 	Host string // empty binds every interface
 	Port int
+	// Security is how the listener authenticates clients; nil is
+	// PLAINTEXT.
+	Security *Security
 }
 
 // Addr is host:port for net.Listen and net.Dial.
@@ -88,6 +92,22 @@ type Config struct {
 	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots:
 	// the most fetch sessions (KIP-227) this broker keeps.
 	FetchSessionCacheSlots int
+
+	// InterBrokerListener is inter.broker.listener.name: the listener this
+	// broker dials on the others to replicate, with Peer's credentials.
+	// Empty is the first of Listeners.
+	InterBrokerListener string
+	Peer                PeerSecurity
+	// Authorizer, when set (authorizer.class.name), decides what each
+	// principal may do; nil allows everything, as Kafka does without one.
+	Authorizer *auth.Authorizer
+	// ReauthMax is connections.max.reauth.ms (KIP-368): how long a SASL
+	// session lasts before the client must authenticate again; zero never
+	// expires one.
+	ReauthMax time.Duration
+	// FailedAuthenticationDelay is connection.failed.authentication.delay.ms:
+	// how long a failed authentication waits before its answer.
+	FailedAuthenticationDelay time.Duration
 }
 
 // DefaultConfig returns Kafka's defaults for a broker with id 1 listening on
@@ -123,6 +143,7 @@ func DefaultConfig() Config {
 		ConnectionsMaxIdle:            10 * time.Minute,
 		FetchMaxBytes:                 55 << 20,
 		FetchSessionCacheSlots:        1000,
+		FailedAuthenticationDelay:     100 * time.Millisecond,
 	}
 }
 

@@ -3,6 +3,7 @@ package broker
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/gokafka/gokafka/auth"
 	"io"
 	"log/slog"
 	"net"
@@ -35,6 +36,9 @@ type response struct {
 	// booked is what the request took of queued.max.request.bytes, given
 	// back when its response leaves the queue.
 	booked int64
+	// raw, when set, is sent as a bare SASL token (SaslHandshake v0)
+	// instead of msg.
+	raw []byte
 	// left is closed when the slot leaves the queue (sent or dropped), for
 	// a reader waiting on the previous fetch; nil for other requests.
 	left chan struct{}
@@ -69,9 +73,14 @@ type conn struct {
 	nc       net.Conn
 	ip       netip.Addr // counted against max.connections.per.ip
 	listener string     // listener name the client connected through
-	log      *slog.Logger
-	queue    chan *response
-	quit     chan struct{} // closed when the reader stops: parked responses are abandoned
+	sec      *Security  // the listener's; nil is PLAINTEXT
+	// principal is who the client authenticated as: ANONYMOUS on
+	// PLAINTEXT, from its certificate on SSL, from SASL on SASL_*.
+	principal auth.Principal
+	sasl      *saslConn // nil unless the listener uses SASL
+	log       *slog.Logger
+	queue     chan *response
+	quit      chan struct{} // closed when the reader stops: parked responses are abandoned
 
 	// idleMu orders the read deadline that enforces connections.max.idle.ms:
 	// it runs only while the reader waits for a frame and no response is
@@ -85,6 +94,11 @@ type conn struct {
 
 func (c *conn) serve() {
 	defer c.b.wg.Done()
+	if c.sec.tls() && !c.authenticateTLS() {
+		c.nc.Close()
+		c.b.forgetConn(c)
+		return
+	}
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -218,8 +232,15 @@ func (c *conn) dropped(resp *response) {
 // slot to queue (nil when there is nothing to send) and false when the
 // connection must be closed after it.
 func (c *conn) handleFrame(frame []byte, read time.Time) (resp *response, ok bool) {
+	if c.sasl != nil && c.sasl.raw {
+		return c.rawSASLToken(frame, read)
+	}
 	hdr, body, err := protocol.ParseRequest(frame)
 	switch {
+	case err == nil && !c.admitted(hdr.APIKey):
+		c.b.refusals.log(c, "closing connection: request before SASL authentication",
+			"api", kmsg.NameForKey(hdr.APIKey), "client_id", hdr.ClientID)
+		return nil, false
 	case errors.Is(err, protocol.ErrUnsupportedVersion) && hdr.APIKey == int16(kmsg.ApiVersions):
 		// Answer in v0, which every client can read, listing what we serve.
 		resp = newResponse(protocol.RequestHeader{APIKey: hdr.APIKey, CorrelationID: hdr.CorrelationID}, read)
@@ -282,11 +303,16 @@ func (c *conn) writeLoop() {
 			return // nobody is left to read what is still parked
 		}
 		dequeued := time.Now()
-		if resp.msg != nil {
+		if resp.msg != nil || resp.raw != nil {
 			if buf == nil {
 				buf = respBufs.Get().(*[]byte)
 			}
-			*buf = protocol.AppendResponse(*buf, resp.hdr, resp.msg)
+			if resp.raw != nil {
+				*buf = binary.BigEndian.AppendUint32(*buf, uint32(len(resp.raw)))
+				*buf = append(*buf, resp.raw...)
+			} else {
+				*buf = protocol.AppendResponse(*buf, resp.hdr, resp.msg)
+			}
 		}
 		c.sent(resp)
 		c.observe(resp, dequeued)
@@ -329,7 +355,7 @@ func (c *conn) drain() {
 // observe reports where resp spent its time to the broker's observer.
 func (c *conn) observe(resp *response, dequeued time.Time) {
 	o := c.b.cfg.Requests
-	if o == nil {
+	if o == nil || resp.raw != nil {
 		return
 	}
 	ready := resp.completed

@@ -201,6 +201,9 @@ func (d *describer) entry(k *config.Key, value *string, source int8, readOnly bo
 	e := kmsg.NewDescribeConfigsResponseResourceConfig()
 	e.Name, e.Value, e.ReadOnly, e.Source, e.ConfigType = k.Name, value, readOnly, kmsg.ConfigSource(source), kmsg.ConfigType(k.Type)
 	e.IsDefault = source == sourceDefault
+	if k.Type == config.Password {
+		e.Value, e.IsSensitive = nil, true // Kafka never shows a password
+	}
 	if d.req.IncludeDocumentation {
 		e.Documentation = &k.Doc
 	}

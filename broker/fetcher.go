@@ -108,7 +108,7 @@ func (f *fetcher) round() error {
 		if err != nil {
 			return err
 		}
-		if f.conn, err = dialPeer(addr, f.rm.b.cfg.NodeID); err != nil {
+		if f.conn, err = dialPeer(addr, f.rm.b.cfg.NodeID, f.rm.b.cfg.Peer); err != nil {
 			return err
 		}
 	}

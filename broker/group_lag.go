@@ -67,7 +67,7 @@ func (b *Broker) remoteHighWatermarks(leader int32, tps []klog.TopicPartition, t
 	if err != nil {
 		return err
 	}
-	pc, err := dialPeer(addr, b.cfg.NodeID)
+	pc, err := dialPeer(addr, b.cfg.NodeID, b.cfg.Peer)
 	if err != nil {
 		return err
 	}
@@ -101,9 +101,12 @@ func (b *Broker) remoteHighWatermarks(leader int32, tps []klog.TopicPartition, t
 }
 
 // peerAddr is broker id's advertised address on our inter-broker listener
-// (the first listener this broker has, as Kafka's default).
+// (inter.broker.listener.name, else the first listener this broker has).
 func (b *Broker) peerAddr(id int32) (string, error) {
-	name := b.cfg.Listeners[0].Name
+	name := b.cfg.InterBrokerListener
+	if name == "" {
+		name = b.cfg.Listeners[0].Name
+	}
 	br := b.coord.Metadata().Broker(id)
 	if br == nil {
 		return "", fmt.Errorf("broker %d is not registered", id)

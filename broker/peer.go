@@ -2,13 +2,17 @@ package broker
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl"
 )
 
 // peer is a Kafka-protocol client connection to another broker, used by the
@@ -22,7 +26,12 @@ type peer struct {
 	fmt  *kmsg.RequestFormatter
 }
 
-func dialPeer(addr string, nodeID int32) (*peer, error) {
+// peerDialTimeout bounds connecting to a peer, TLS and SASL included.
+const peerDialTimeout = 10 * time.Second
+
+// dialPeer connects to another broker on the inter-broker listener and
+// authenticates as sec says.
+func dialPeer(addr string, nodeID int32, sec PeerSecurity) (*peer, error) {
 	nc, err := net.DialTimeout("tcp", addr, 3*time.Second)
 	if err != nil {
 		return nil, err
@@ -30,8 +39,68 @@ func dialPeer(addr string, nodeID int32) (*peer, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	return &peer{addr: addr, nc: nc, r: bufio.NewReaderSize(nc, 64<<10),
-		fmt: kmsg.NewRequestFormatter(kmsg.FormatterClientID(fmt.Sprintf("broker-%d-fetcher", nodeID)))}, nil
+	ctx, cancel := context.WithTimeout(context.Background(), peerDialTimeout)
+	defer cancel()
+	if sec.TLS != nil {
+		cfg := sec.TLS
+		if cfg.ServerName == "" {
+			cfg = cfg.Clone()
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("%s: TLS: %w", addr, err)
+		}
+		nc = tc
+	}
+	p := &peer{addr: addr, nc: nc, r: bufio.NewReaderSize(nc, 64<<10),
+		fmt: kmsg.NewRequestFormatter(kmsg.FormatterClientID(fmt.Sprintf("broker-%d-fetcher", nodeID)))}
+	if sec.SASL != nil {
+		if err := p.authenticate(ctx, sec.SASL); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("%s: SASL %s: %w", addr, sec.SASL.Name(), err)
+		}
+	}
+	return p, nil
+}
+
+// authenticate runs a SASL exchange with SaslHandshake and SaslAuthenticate
+// v1 (KIP-152), the client side of handleSaslAuthenticate.
+func (p *peer) authenticate(ctx context.Context, mech sasl.Mechanism) error {
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version, hs.Mechanism = 1, mech.Name()
+	resp, err := p.request(hs, peerDialTimeout)
+	if err != nil {
+		return err
+	}
+	if err := kerr.ErrorForCode(resp.(*kmsg.SASLHandshakeResponse).ErrorCode); err != nil {
+		return err
+	}
+	session, token, err := mech.Authenticate(ctx, p.addr)
+	if err != nil {
+		return err
+	}
+	for {
+		req := kmsg.NewPtrSASLAuthenticateRequest()
+		req.Version, req.SASLAuthBytes = 1, token
+		resp, err := p.request(req, peerDialTimeout)
+		if err != nil {
+			return err
+		}
+		ar := resp.(*kmsg.SASLAuthenticateResponse)
+		if err := kerr.ErrorForCode(ar.ErrorCode); err != nil {
+			if ar.ErrorMessage != nil {
+				err = fmt.Errorf("%w: %s", err, *ar.ErrorMessage)
+			}
+			return err
+		}
+		done, next, err := session.Challenge(ar.SASLAuthBytes)
+		if err != nil || done && next == nil {
+			return err
+		}
+		token = next
+	}
 }
 
 // request sends req and decodes the answer within timeout.

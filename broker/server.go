@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gokafka/gokafka/auth"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -34,6 +35,7 @@ type Broker struct {
 	budget *requestBudget // queued.max.request.bytes; nil = unbounded
 
 	fetchSessions *fetchSessionCache // KIP-227, fetch_sessions.go
+	refusals      refusalLog         // connections refused before authenticating
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -114,7 +116,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		b.listeners = append(b.listeners, ln)
 		b.mu.Unlock()
 		b.wg.Add(1)
-		go b.acceptLoop(ln, l.Name)
+		go b.acceptLoop(ln, l)
 		b.log.Info("listening", "listener", l.Name, "addr", ln.Addr().String())
 	}
 	b.ready.Store(true)
@@ -140,7 +142,8 @@ func (b *Broker) AcceptError() error {
 // acceptLoop serves one listener until Close. A failing accept backs off,
 // 5 ms doubling to 1 s as net/http does, and retries for ever: running out
 // of file descriptors (EMFILE, ENFILE) passes once connections close.
-func (b *Broker) acceptLoop(ln net.Listener, name string) {
+func (b *Broker) acceptLoop(ln net.Listener, l Listener) {
+	name := l.Name
 	defer b.wg.Done()
 	var delay time.Duration
 	for {
@@ -164,13 +167,18 @@ func (b *Broker) acceptLoop(ln net.Listener, name string) {
 		}
 		b.tuneSocket(nc)
 		c := &conn{
-			b:        b,
-			nc:       nc,
-			ip:       remoteIP(nc),
-			listener: name,
-			log:      b.log.With("remote", nc.RemoteAddr().String(), "listener", name),
-			queue:    make(chan *response, b.cfg.MaxInFlightPerConn),
-			quit:     make(chan struct{}),
+			b:         b,
+			nc:        nc,
+			ip:        remoteIP(nc),
+			listener:  name,
+			sec:       l.Security,
+			principal: auth.Anonymous,
+			log:       b.log.With("remote", nc.RemoteAddr().String(), "listener", name),
+			queue:     make(chan *response, b.cfg.MaxInFlightPerConn),
+			quit:      make(chan struct{}),
+		}
+		if l.Security.sasl() {
+			c.sasl = &saslConn{}
 		}
 		if !b.admit(c) {
 			nc.Close()

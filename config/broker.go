@@ -25,6 +25,11 @@ func text(name string, s Scope, t Type, def string, oneOf []string, doc string) 
 	return Key{Name: name, Scope: s, Type: t, Default: def, OneOf: oneOf, Doc: doc}
 }
 
+// secret is a password-like string: DescribeConfigs never shows it.
+func secret(name, doc string) Key {
+	return Key{Name: name, Scope: Static, Type: Password, Doc: doc}
+}
+
 // none marks a key without a default.
 func none(k Key) Key { k.NoDefault = true; return k }
 
@@ -49,6 +54,37 @@ var Broker = []Key{
 	text("controller.listener.names", Static, List, "CONTROLLER", nil, "The listener names the controllers use; the first is the one other nodes reach the controllers on."),
 	text("http.listener", Static, String, ":9644", nil, "gokafka's own: the address serving /metrics, /healthz and /readyz."),
 	boolean("metrics.per.partition.enable", Static, "true", "gokafka's own: false drops the per-partition metric series to bound their number on brokers with many partitions."),
+
+	boolean("http.pprof.enable", Static, "false", "gokafka's own: serve the Go profiler at /debug/pprof on http.listener. Off by default: a profile exposes memory contents and costs CPU."),
+
+	// Security (issue 14): Kafka's keys. Every ssl.* and sasl.* key may
+	// also be given per listener as listener.name.<listener>.<key>.
+	text("security.inter.broker.protocol", Static, String, "PLAINTEXT", []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, "The security protocol brokers replicate over; the listener of that name is used. Set this or inter.broker.listener.name, not both."),
+	none(text("inter.broker.listener.name", Static, String, "", nil, "The listener brokers replicate over (the peer's advertised address of that name).")),
+	text("sasl.enabled.mechanisms", Static, List, "GSSAPI", nil, "The SASL mechanisms SASL listeners accept: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (gokafka serves no GSSAPI or OAUTHBEARER)."),
+	text("sasl.mechanism.inter.broker.protocol", Static, String, "GSSAPI", nil, "The SASL mechanism brokers authenticate to each other with; the credentials are username and password of listener.name.<inter-broker listener>.<mechanism>.sasl.jaas.config."),
+	none(secret("sasl.jaas.config", "A JAAS login line; brokers take it only with a listener and mechanism prefix, listener.name.<listener>.<mechanism>.sasl.jaas.config.")),
+	num("connections.max.reauth.ms", Static, Long, "0", 0, maxInt64, "How long a SASL session lasts before the client must authenticate again (KIP-368); 0 never expires one."),
+	num("connection.failed.authentication.delay.ms", Static, Int, "100", 0, maxInt32, "How long the answer to a failed authentication is delayed, which slows a client guessing passwords."),
+	text("ssl.keystore.type", Static, String, "JKS", nil, "The keystore's format: PEM or PKCS12 (gokafka reads no JKS; convert with keytool -importkeystore -deststoretype PKCS12)."),
+	none(text("ssl.keystore.location", Static, String, "", nil, "The keystore file: PKCS12, or PEM with the private key and the certificate chain.")),
+	none(secret("ssl.keystore.password", "The password of the keystore file.")),
+	none(secret("ssl.key.password", "The password of the private key in the keystore.")),
+	none(secret("ssl.keystore.certificate.chain", "The certificate chain in PEM, given inline (ssl.keystore.type=PEM).")),
+	none(secret("ssl.keystore.key", "The private key in PEM, given inline (ssl.keystore.type=PEM).")),
+	text("ssl.truststore.type", Static, String, "JKS", nil, "The truststore's format: PEM or PKCS12."),
+	none(text("ssl.truststore.location", Static, String, "", nil, "The truststore file: the certificates of the authorities trusted to sign peers' certificates.")),
+	none(secret("ssl.truststore.password", "The password of the truststore file.")),
+	none(secret("ssl.truststore.certificates", "Trusted certificates in PEM, given inline (ssl.truststore.type=PEM).")),
+	text("ssl.client.auth", Static, String, "none", []string{"required", "requested", "none"}, "Whether an SSL listener asks clients for a certificate: required, requested or none."),
+	text("ssl.enabled.protocols", Static, List, "TLSv1.2,TLSv1.3", []string{"TLSv1.2", "TLSv1.3"}, "The TLS versions SSL listeners and clients accept."),
+	text("ssl.protocol", Static, String, "TLSv1.3", nil, "The TLS protocol a connection starts from; ssl.enabled.protocols decides."),
+	none(text("ssl.cipher.suites", Static, List, "", nil, "The TLS 1.2 cipher suites, by their IANA names; empty takes Go's secure defaults. TLS 1.3's suites are not configurable.")),
+	text("ssl.endpoint.identification.algorithm", Static, String, "https", nil, "https makes a client (a broker dialing another) check the peer's host name against its certificate; empty does not."),
+	text("ssl.principal.mapping.rules", Static, String, "DEFAULT", nil, "Rules mapping a client certificate's distinguished name to a principal name: RULE:pattern/replacement/[LU], ..., DEFAULT."),
+	text("authorizer.class.name", Static, String, "", nil, "org.apache.kafka.metadata.authorizer.StandardAuthorizer (or kafka.security.authorizer.AclAuthorizer) turns on ACLs, stored in the metadata quorum; empty allows everything."),
+	none(text("super.users", Static, String, "", nil, "Principals allowed everything whatever the ACLs, separated by semicolons: User:admin;User:CN=node1.")),
+	boolean("allow.everyone.if.no.acl.found", Static, "false", "Whether a resource with no ACL at all is open to every principal."),
 
 	// The metadata quorum.
 	none(text("controller.quorum.voters", Static, List, "", nil, "The voters of the metadata quorum, as id@host:port for each controller.")),

@@ -20,6 +20,9 @@ const (
 	Long    Type = 5
 	Double  Type = 6
 	List    Type = 7
+	// Password values are never shown: DescribeConfigs answers null with
+	// IsSensitive set.
+	Password Type = 9
 )
 
 // numberTypes names the numeric types as Kafka's ConfigDef.Type does in

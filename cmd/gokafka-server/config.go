@@ -40,6 +40,7 @@ type serverConfig struct {
 	// per-partition series (log offsets and sizes, per-partition lag) to
 	// bound cardinality on brokers with many partitions.
 	MetricsPerPartition bool
+	PprofEnable         bool // http.pprof.enable: serve /debug/pprof
 }
 
 // hasRole reports whether process.roles includes role.
@@ -138,6 +139,7 @@ var settings = []setting{
 	{key: "listener.security.protocol.map", parse: parseProtocolMap},
 	{key: "controller.listener.names", parse: parseControllerNames},
 	{key: "http.listener", parse: parseHTTPListener},
+	{key: "http.pprof.enable", parse: boolean(func(b *build, on bool) { b.cfg.PprofEnable = on })},
 	{key: "metrics.per.partition.enable", parse: boolean(func(b *build, on bool) { b.cfg.MetricsPerPartition = on })},
 
 	// The metadata quorum.
@@ -202,6 +204,8 @@ var settings = []setting{
 		idle := time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
 		b.cfg.Broker.ConnectionsMaxIdle, b.cfg.Coordinator.ConnectionsMaxIdle = idle, max(idle, 0)
 	})},
+	{key: "connections.max.reauth.ms", parse: millis(0, maxInt64, func(b *build, d time.Duration) { b.cfg.Broker.ReauthMax = d })},
+	{key: "connection.failed.authentication.delay.ms", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.FailedAuthenticationDelay = d })},
 	{key: "fetch.max.bytes", parse: number(0, maxInt32, func(b *build, n int32) { b.cfg.Broker.FetchMaxBytes = n })},
 	{key: "max.incremental.fetch.session.cache.slots", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Broker.FetchSessionCacheSlots = n })},
 	{key: "num.network.threads", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.NumNetworkThreads = n })},
@@ -289,7 +293,7 @@ func (b *build) warnDuplicatesAndUnknown() {
 		}
 	}
 	for _, k := range b.props.Keys() {
-		if !known[k] {
+		if !known[k] && !knownListenerKey(k) {
 			e, _ := b.props.Entry(k)
 			b.warn(e.Line, "unknown key %q ignored (line %d)", k, e.Line)
 		}
@@ -749,6 +753,20 @@ func (b *build) resolve() error {
 	}
 	c := &b.cfg
 	c.Broker.Listeners = slices.DeleteFunc(slices.Clone(b.listeners), func(l broker.Listener) bool { return l.Name == ctrl.Name })
+	for i := range c.Broker.Listeners {
+		if c.Broker.Listeners[i].Security, err = b.listenerSecurity(c.Broker.Listeners[i]); err != nil {
+			return err
+		}
+	}
+	if err := b.interBroker(c.Broker.Listeners); err != nil {
+		return err
+	}
+	if err := b.controllerSecurity(ctrl); err != nil {
+		return err
+	}
+	if err := b.authorizer(); err != nil {
+		return err
+	}
 	switch {
 	case c.hasRole("broker") && len(c.Broker.Listeners) == 0:
 		return b.badKey("listeners", errors.New("no client listener, although process.roles includes broker"))
@@ -800,22 +818,18 @@ func (b *build) controllerListener() (broker.Listener, error) {
 	return broker.Listener{}, b.badKey("listeners", fmt.Errorf("%s and %s are both controller listeners; gokafka serves one", found[0].Name, found[1].Name))
 }
 
-// checkProtocols accepts only PLAINTEXT listeners. While the map is left
-// at its default, Kafka maps controller listeners to PLAINTEXT; so do we.
+// checkProtocols finds every listener's security protocol. While the map
+// is left at its default, Kafka maps controller listeners to PLAINTEXT; so
+// do we.
 func (b *build) checkProtocols() error {
 	_, explicit := b.props.Entry("listener.security.protocol.map")
 	for _, l := range b.listeners {
-		proto, ok := b.protocols[l.Name]
-		if !ok && !explicit && slices.Contains(b.controllerNames, l.Name) {
-			proto, ok = "PLAINTEXT", true
-		}
+		_, ok := b.protocols[l.Name]
 		switch {
+		case !ok && !explicit && slices.Contains(b.controllerNames, l.Name):
+			b.protocols[l.Name] = "PLAINTEXT"
 		case !ok:
 			return b.badKey("listeners", fmt.Errorf("listener %s has no security protocol in listener.security.protocol.map", l.Name))
-		case proto != "PLAINTEXT" && explicit:
-			return b.badKey("listener.security.protocol.map", fmt.Errorf("listener %s maps to %s: TLS/SASL are not supported yet, use PLAINTEXT", l.Name, proto))
-		case proto != "PLAINTEXT":
-			return b.badKey("listeners", fmt.Errorf("listener %s is %s by default (listener.security.protocol.map): TLS/SASL are not supported yet, use PLAINTEXT", l.Name, proto))
 		}
 	}
 	return nil

@@ -143,6 +143,9 @@ func TestKeys(t *testing.T) {
 			[]any{[]coordinator.Voter{{ID: 1, Addr: "kafka-01:9093"}, {ID: 2, Addr: "kafka-02:9093"}}, "kafka-01:9093", true}},
 		{"http.listener=127.0.0.1:8080", func(c *serverConfig) any { return c.HTTPListener }, "127.0.0.1:8080"},
 		{"metrics.per.partition.enable=false", func(c *serverConfig) any { return c.MetricsPerPartition }, false},
+		{"http.pprof.enable=true", func(c *serverConfig) any { return c.PprofEnable }, true},
+		{"connections.max.reauth.ms=60000", func(c *serverConfig) any { return c.Broker.ReauthMax }, time.Minute},
+		{"connection.failed.authentication.delay.ms=0", func(c *serverConfig) any { return c.Broker.FailedAuthenticationDelay }, time.Duration(0)},
 		{"log.dirs=/a, /b", func(c *serverConfig) any { return []any{c.Log.Dirs, c.Coordinator.Dir} }, []any{[]string{"/a", "/b"}, "/a/__cluster_metadata-0"}},
 		{"metadata.log.dir=/meta", func(c *serverConfig) any { return c.Coordinator.Dir }, "/meta/__cluster_metadata-0"},
 		{"broker.session.timeout.ms=18000", func(c *serverConfig) any { return c.Coordinator.SessionTimeout }, 18 * time.Second},
@@ -301,8 +304,14 @@ func TestBadValues(t *testing.T) {
 		{"listener.security.protocol.map=PLAINTEXT", "listener.security.protocol.map=PLAINTEXT", "not LISTENER_NAME:SECURITY_PROTOCOL"},
 		{"log.cleanup.policy=", `log.cleanup.policy=""`, "no policy"},
 		{"controller.quorum.voters=", `controller.quorum.voters=""`, "no voter"},
-		{"listeners=SSL://:9094,CONTROLLER://:9093", "listeners=SSL://:9094,CONTROLLER://:9093", "TLS/SASL are not supported yet"},
-		{"listener.security.protocol.map=PLAINTEXT:SASL_SSL,CONTROLLER:PLAINTEXT", "listener.security.protocol.map=PLAINTEXT:SASL_SSL,CONTROLLER:PLAINTEXT", "TLS/SASL are not supported yet"},
+		{"listeners=SSL://:9094,CONTROLLER://:9093", "", "listener SSL: ssl.keystore.location: a TLS listener needs a keystore"},
+		{"listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT", "sasl.enabled.mechanisms=GSSAPI", "gokafka serves no GSSAPI"},
+		{"listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT\nlistener.name.plaintext.sasl.enabled.mechanisms=PLAIN",
+			"", "listener.name.plaintext.plain.sasl.jaas.config is missing"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL", "SASL there is not supported yet"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SSL", "ssl.client.auth=none", "must require client certificates"},
+		{"authorizer.class.name=com.example.Authorizer", "authorizer.class.name=com.example.Authorizer", "StandardAuthorizer"},
+		{"inter.broker.listener.name=INTERNAL", "listeners=PLAINTEXT://:9092,CONTROLLER://:9093", "INTERNAL is not one of"},
 		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT", "listeners=PLAINTEXT://:9092,CONTROLLER://:9093", "CONTROLLER has no security protocol"},
 		{"listener.security.protocol.map=PLAINTEXT:TLS", "listener.security.protocol.map=PLAINTEXT:TLS", "unknown security protocol"},
 		{"advertised.listeners=EXTERNAL://kafka-01:9092", "advertised.listeners=EXTERNAL://kafka-01:9092", "EXTERNAL is not in listeners"},
@@ -364,12 +373,12 @@ func TestWarnings(t *testing.T) {
 		"log.retention.hours=24\n"+
 		"num.partitions=3\n"+ // line 7
 		"log.retention.ms=1000\n"+
-		"listener.name.plaintext.ssl.keystore.location=/x\n"+
+		"listener.name.plaintext.ssl.bogus=/x\n"+
 		"num.partitions=4\n")
 	want := []string{
 		`unknown key "foo.bar" ignored (line 4)`,
 		"log.retention.hours ignored (line 6): log.retention.ms on line 8 takes precedence",
-		`unknown key "listener.name.plaintext.ssl.keystore.location" ignored (line 9)`,
+		`unknown key "listener.name.plaintext.ssl.bogus" ignored (line 9)`,
 		`duplicate key "num.partitions" on lines 5, 7 and 10: the last one is used`,
 	}
 	if !reflect.DeepEqual(warnings, want) {

@@ -54,13 +54,17 @@ func readiness(coord *coordinator.Coordinator, b *broker.Broker, id int32) func(
 	}
 }
 
-// healthServer serves /healthz, /readyz and /metrics on http.listener.
+// healthServer serves http.listener: /healthz (the process answers),
+// /readyz (it serves clients: 200, or 503 and why), /metrics (Prometheus
+// text) and, only with http.pprof.enable=true, /debug/pprof (Go's
+// profiler, which shows memory contents and costs CPU while it runs).
+// None of it authenticates: http.listener belongs on an operator network.
 type healthServer struct {
 	srv *http.Server
 	log *slog.Logger
 }
 
-func newHealthServer(addr string, ready func() error, reg *prometheus.Registry, logger *slog.Logger) *healthServer {
+func newHealthServer(addr string, pprofOn bool, ready func() error, reg *prometheus.Registry, logger *slog.Logger) *healthServer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -71,11 +75,11 @@ func newHealthServer(addr string, ready func() error, reg *prometheus.Registry, 
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
-	// Profiles on demand, for diagnosing a live node; they cost nothing
-	// until fetched, and http.listener belongs on an operator network.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if pprofOn {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return &healthServer{srv: &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}, log: logger}
 }
 

@@ -90,7 +90,7 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 	var ready atomic.Pointer[func() error] // the broker's check once it exists
 	notYet := func() error { return errors.New("opening log.dirs") }
 	ready.Store(&notYet)
-	health := newHealthServer(cfg.HTTPListener, func() error { return (*ready.Load())() }, reg, logger)
+	health := newHealthServer(cfg.HTTPListener, cfg.PprofEnable, func() error { return (*ready.Load())() }, reg, logger)
 	if err := health.start(); err != nil {
 		return err
 	}

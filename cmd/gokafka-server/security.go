@@ -1,0 +1,281 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/gokafka/gokafka/auth"
+	"github.com/gokafka/gokafka/broker"
+	"github.com/gokafka/gokafka/config"
+)
+
+// Security follows Kafka's keys: listener.security.protocol.map names each
+// listener's protocol, and every ssl.*/sasl.* key may be given for one
+// listener as listener.name.<listener>.<key> (lower-case listener name),
+// winning over the unprefixed key. JAAS lines are per listener and
+// mechanism: listener.name.<listener>.<mechanism>.sasl.jaas.config.
+
+// mechanisms gokafka serves.
+var mechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
+
+// listenerKeys returns the effective ssl.*/sasl.* keys of one listener.
+func (b *build) listenerKeys(listener string) auth.Keys {
+	prefix := "listener.name." + strings.ToLower(listener) + "."
+	return func(key string) (string, bool) {
+		if e, ok := b.props.Entry(prefix + key); ok {
+			return strings.TrimSpace(e.Value), true
+		}
+		if e, ok := b.props.Entry(key); ok {
+			return strings.TrimSpace(e.Value), true
+		}
+		if k := config.BrokerKey(key); k != nil && !k.NoDefault {
+			return k.Default, false
+		}
+		return "", false
+	}
+}
+
+// keyOf is the key a listener's value came from, for error messages.
+func (b *build) keyOf(listener, key string) string {
+	prefixed := "listener.name." + strings.ToLower(listener) + "." + key
+	if _, ok := b.props.Entry(prefixed); ok {
+		return prefixed
+	}
+	return key
+}
+
+// listenerSecurity builds what a client listener needs to authenticate
+// its clients.
+func (b *build) listenerSecurity(l broker.Listener) (*broker.Security, error) {
+	proto := b.protocols[l.Name]
+	if proto == "" || proto == "PLAINTEXT" {
+		return nil, nil
+	}
+	keys := b.listenerKeys(l.Name)
+	sec := &broker.Security{Protocol: proto}
+	if proto == "SSL" || proto == "SASL_SSL" {
+		t, err := auth.NewTLS(keys, auth.Server)
+		if err != nil {
+			return nil, fmt.Errorf("server.properties: listener %s: %w", l.Name, err)
+		}
+		sec.TLS = t.Config()
+		rules, _ := keys("ssl.principal.mapping.rules")
+		if sec.PrincipalRules, err = auth.ParsePrincipalRules(rules); err != nil {
+			return nil, fmt.Errorf("server.properties: %s=%s: %w", b.keyOf(l.Name, "ssl.principal.mapping.rules"), rules, err)
+		}
+	}
+	if proto == "SASL_PLAINTEXT" || proto == "SASL_SSL" {
+		var err error
+		if sec.Mechanisms, err = b.enabledMechanisms(l.Name); err != nil {
+			return nil, err
+		}
+		if slices.Contains(sec.Mechanisms, "PLAIN") {
+			jaas, err := b.jaas(l.Name, "PLAIN", "org.apache.kafka.common.security.plain.PlainLoginModule")
+			if err != nil {
+				return nil, err
+			}
+			sec.PlainUsers = jaas.PlainUsers()
+		}
+	}
+	return sec, nil
+}
+
+// enabledMechanisms reads a SASL listener's sasl.enabled.mechanisms.
+func (b *build) enabledMechanisms(listener string) ([]string, error) {
+	v, _ := b.listenerKeys(listener)("sasl.enabled.mechanisms")
+	key := b.keyOf(listener, "sasl.enabled.mechanisms")
+	list := splitList(v)
+	if len(list) == 0 {
+		return nil, fmt.Errorf("server.properties: %s=%s: listener %s uses SASL but enables no mechanism", key, shown(v), listener)
+	}
+	for _, m := range list {
+		if !slices.Contains(mechanisms, m) {
+			return nil, fmt.Errorf("server.properties: %s=%s: gokafka serves no %s; use %s",
+				key, shown(v), m, strings.Join(mechanisms, ", "))
+		}
+	}
+	return list, nil
+}
+
+// jaas reads listener.name.<l>.<mechanism>.sasl.jaas.config and checks its
+// login module.
+func (b *build) jaas(listener, mechanism, module string) (auth.JAAS, error) {
+	key := "listener.name." + strings.ToLower(listener) + "." + strings.ToLower(mechanism) + ".sasl.jaas.config"
+	e, ok := b.props.Entry(key)
+	if !ok {
+		return auth.JAAS{}, fmt.Errorf("server.properties: %s is missing: listener %s enables %s and needs its login line, e.g. %s required username=\"admin\" password=\"…\";",
+			key, listener, mechanism, module)
+	}
+	j, err := auth.ParseJAAS(e.Value)
+	if err == nil && j.LoginModule != module {
+		err = fmt.Errorf("the login module for %s is %s", mechanism, module)
+	}
+	if err != nil {
+		return auth.JAAS{}, fmt.Errorf("server.properties:%d: %s: %w", e.Line, key, err) // never echo a password
+	}
+	return j, nil
+}
+
+// interBroker resolves inter.broker.listener.name (or
+// security.inter.broker.protocol) and the credentials this broker presents
+// to the others on that listener.
+func (b *build) interBroker(client []broker.Listener) error {
+	c := &b.cfg.Broker
+	name, named := b.props.Entry("inter.broker.listener.name")
+	proto, byProto := b.props.Entry("security.inter.broker.protocol")
+	switch {
+	case named && byProto:
+		return fmt.Errorf("server.properties:%d: set inter.broker.listener.name or security.inter.broker.protocol, not both", proto.Line)
+	case named:
+		c.InterBrokerListener = strings.ToUpper(strings.TrimSpace(name.Value))
+	case byProto:
+		c.InterBrokerListener = strings.ToUpper(strings.TrimSpace(proto.Value))
+	default:
+		return nil // the first client listener, as before
+	}
+	i := slices.IndexFunc(client, func(l broker.Listener) bool { return l.Name == c.InterBrokerListener })
+	if i < 0 {
+		return b.badKey("listeners", fmt.Errorf("inter-broker listener %s is not one of this broker's client listeners", c.InterBrokerListener))
+	}
+	return b.peerSecurity(client[i])
+}
+
+// peerSecurity is the client side of the inter-broker listener: the same
+// keystore and truststore (a broker presents its own certificate), and
+// the username and password of its JAAS line for SASL.
+func (b *build) peerSecurity(l broker.Listener) error {
+	p := &b.cfg.Broker.Peer
+	sec := l.Security
+	if sec == nil {
+		return nil
+	}
+	if sec.TLS != nil {
+		t, err := auth.NewTLS(b.listenerKeys(l.Name), auth.Client)
+		if err != nil {
+			return fmt.Errorf("server.properties: inter-broker listener %s: %w", l.Name, err)
+		}
+		p.TLS = t.Config()
+	}
+	if len(sec.Mechanisms) == 0 {
+		return nil
+	}
+	e, _ := b.props.Entry("sasl.mechanism.inter.broker.protocol")
+	mech := strings.TrimSpace(e.Value)
+	if mech == "" {
+		mech = config.BrokerKey("sasl.mechanism.inter.broker.protocol").Default
+	}
+	if !slices.Contains(sec.Mechanisms, mech) {
+		return fmt.Errorf("server.properties: sasl.mechanism.inter.broker.protocol=%s: the inter-broker listener %s enables only %s",
+			mech, l.Name, strings.Join(sec.Mechanisms, ", "))
+	}
+	module := "org.apache.kafka.common.security.scram.ScramLoginModule"
+	if mech == "PLAIN" {
+		module = "org.apache.kafka.common.security.plain.PlainLoginModule"
+	}
+	j, err := b.jaas(l.Name, mech, module)
+	if err != nil {
+		return err
+	}
+	user, pass := j.Options["username"], j.Options["password"]
+	if user == "" || pass == "" {
+		return fmt.Errorf("server.properties: listener.name.%s.%s.sasl.jaas.config: needs username and password, which this broker presents to the others",
+			strings.ToLower(l.Name), strings.ToLower(mech))
+	}
+	p.SASL = clientMechanism(mech, user, pass)
+	return nil
+}
+
+func clientMechanism(mech, user, pass string) sasl.Mechanism {
+	switch mech {
+	case "PLAIN":
+		return plain.Auth{User: user, Pass: pass}.AsMechanism()
+	case "SCRAM-SHA-256":
+		return scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()
+	}
+	return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()
+}
+
+// controllerSecurity seals the controller listener: SSL with
+// ssl.client.auth=required (mutual TLS between nodes), or PLAINTEXT.
+func (b *build) controllerSecurity(ctrl broker.Listener) error {
+	proto := b.protocols[ctrl.Name]
+	switch proto {
+	case "", "PLAINTEXT":
+		return nil
+	case "SSL":
+	default:
+		return b.badKey("listener.security.protocol.map", fmt.Errorf(
+			"controller listener %s maps to %s: gokafka seals the controller listener with SSL and ssl.client.auth=required (mutual TLS); SASL there is not supported yet", ctrl.Name, proto))
+	}
+	keys := b.listenerKeys(ctrl.Name)
+	if v, _ := keys("ssl.client.auth"); v != "required" {
+		return fmt.Errorf("server.properties: %s=%s: the controller listener must require client certificates, or any host that reaches it could vote and register",
+			b.keyOf(ctrl.Name, "ssl.client.auth"), shown(v))
+	}
+	server, err := auth.NewTLS(keys, auth.Server)
+	if err != nil {
+		return fmt.Errorf("server.properties: controller listener %s: %w", ctrl.Name, err)
+	}
+	client, err := auth.NewTLS(keys, auth.Client)
+	if err != nil {
+		return fmt.Errorf("server.properties: controller listener %s: %w", ctrl.Name, err)
+	}
+	b.cfg.Coordinator.ServerTLS, b.cfg.Coordinator.ClientTLS = server.Config(), client.Config()
+	return nil
+}
+
+// authorizer turns on ACLs when authorizer.class.name names Kafka's.
+func (b *build) authorizer() error {
+	e, _ := b.props.Entry("authorizer.class.name")
+	switch strings.TrimSpace(e.Value) {
+	case "":
+		return nil
+	case "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "kafka.security.authorizer.AclAuthorizer":
+	default:
+		return badValue(e, errors.New("gokafka's authorizer answers to org.apache.kafka.metadata.authorizer.StandardAuthorizer (or kafka.security.authorizer.AclAuthorizer); leave it empty for none"))
+	}
+	supers, _ := b.props.Entry("super.users")
+	allow, _ := b.props.Entry("allow.everyone.if.no.acl.found")
+	a, err := auth.NewAuthorizer(splitSuperUsers(supers.Value), strings.EqualFold(strings.TrimSpace(allow.Value), "true"))
+	if err != nil {
+		return badValue(supers, err)
+	}
+	b.cfg.Broker.Authorizer = a
+	return nil
+}
+
+// splitSuperUsers splits super.users at semicolons, as Kafka does.
+func splitSuperUsers(v string) []string {
+	var out []string
+	for _, u := range strings.Split(v, ";") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// knownListenerKey reports whether k is a listener-prefixed form of a key
+// gokafka knows: listener.name.<l>.<key>, or
+// listener.name.<l>.<mechanism>.sasl.jaas.config.
+func knownListenerKey(k string) bool {
+	rest, ok := strings.CutPrefix(k, "listener.name.")
+	if !ok {
+		return false
+	}
+	_, key, ok := strings.Cut(rest, ".")
+	if !ok {
+		return false
+	}
+	if config.BrokerKey(key) != nil {
+		return true
+	}
+	mech, key, _ := strings.Cut(key, ".")
+	return key == "sasl.jaas.config" && slices.Contains(mechanisms, strings.ToUpper(mech))
+}
