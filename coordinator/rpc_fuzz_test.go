@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sort"
 	"testing"
+
+	"github.com/gokafka/gokafka/auth"
 )
 
 // rpcSeeds are whole frames (size prefix included): the old crash frames
@@ -28,6 +30,11 @@ func rpcSeeds() [][]byte {
 		{Op: rpcDescribeQuorum},
 		{Op: rpcElectLeaders, Elect: []PartitionRef{{"t", 0}, {"t", -1}}},
 		{Op: rpcReassign, Reassign: []Reassignment{{Topic: "t", Partition: 0, Target: []int32{}}, {Topic: "t", Partition: -1}}},
+		{Op: rpcCreateACLs, ACLs: []auth.ACL{{ResourceType: 2, ResourceName: "t", PatternType: 3, Principal: "User:a", Host: "*", Operation: 3, Permission: 3},
+			{ResourceType: 4, ResourceName: "x", PatternType: 2, Principal: "a", Host: "*", Operation: 1, Permission: 0}}},
+		{Op: rpcDeleteACLs, Filters: []auth.ACLFilter{{ResourceType: 1, PatternType: 1, Operation: 1, Permission: 1}, {ResourceType: 0}}},
+		{Op: rpcAlterScram, ScramDeletes: []ScramDeletion{{Name: "a", Mechanism: 1}},
+			ScramUpserts: []ScramUpsertion{{Name: "b", Mechanism: 2, Iterations: 4096, Salt: []byte("s"), SaltedPassword: make([]byte, 64)}, {Name: "", Mechanism: 7}}},
 	}
 	for i := range reqs {
 		seeds = append(seeds, appendRPCRequest(nil, int32(i), rpcOps[reqs[i].Op].request(&reqs[i])))
@@ -95,10 +102,17 @@ func FuzzRPCHandle(f *testing.F) {
 	register(f, c, 1)
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		c.answer(nil, frame)
-		for name := range c.Metadata().Topics {
+		md := c.Metadata()
+		for name := range md.Topics {
 			if err := checkNewTopicName(&Metadata{}, name); err != nil {
 				t.Fatalf("topic %q is in the image: %v", name, err)
 			}
+		}
+		if err := validateACLs(md.ACLs.All()); err != nil {
+			t.Fatal(err)
+		}
+		if err := validateScram(scramChanges(md.Scram)); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
