@@ -36,13 +36,21 @@ type target struct {
 	rss     map[int]int64 // per node, before the probe
 	outside []string      // every path under the test's dir but outside log.dirs
 	acked   int
+	opts    []kgo.Opt // every client's: credentials on a secured listener
 }
 
 // newTarget starts n nodes and writes 10 acknowledged witness records.
 func newTarget(t *testing.T, n int, extra ...string) *target {
 	t.Helper()
+	return newTargetWith(t, n, nil, extra...)
+}
+
+// newTargetWith is newTarget for nodes whose clients need opts (SASL
+// credentials, TLS).
+func newTargetWith(t *testing.T, n int, opts []kgo.Opt, extra ...string) *target {
+	t.Helper()
 	c := harness.StartBinT(t, harness.ShippedBinary(t), n, extra...)
-	tg := &target{t: t, c: c, rss: map[int]int64{}}
+	tg := &target{t: t, c: c, rss: map[int]int64{}, opts: opts}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cl := tg.client()
@@ -64,8 +72,8 @@ func newTarget(t *testing.T, n int, extra ...string) *target {
 
 func (tg *target) client(opts ...kgo.Opt) *kgo.Client {
 	tg.t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(tg.c.Seeds()...),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordRetries(20)}, opts...)...)
+	base := []kgo.Opt{kgo.SeedBrokers(tg.c.Seeds()...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordRetries(20)}
+	cl, err := kgo.NewClient(append(append(base, tg.opts...), opts...)...)
 	if err != nil {
 		tg.t.Fatal(err)
 	}
