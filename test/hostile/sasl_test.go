@@ -2,6 +2,7 @@ package hostile
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
 	"slices"
@@ -136,6 +137,46 @@ func TestSASLBadCredentialsAndTokens(t *testing.T) {
 
 	if n := strings.Count(nd.Log(), "SASL authentication failed"); n != 1 {
 		t.Errorf("%d log lines about failed authentications from one source within a minute, want 1", n)
+	}
+	tg.check()
+}
+
+// TestSASLReauthentication: with connections.max.reauth.ms, a session
+// ends: a client that re-authenticates (KIP-368, franz-go does) goes on
+// producing, and a connection that does not is closed at its next request.
+func TestSASLReauthentication(t *testing.T) {
+	tg := newTargetWith(t, 1, []kgo.Opt{kgo.SASL(plain.Auth{User: "admin", Pass: "admin-secret"}.AsMechanism())},
+		"listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+		"sasl.enabled.mechanisms=PLAIN", "connections.max.reauth.ms=1500",
+		`listener.name.plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret";`)
+	nd := tg.c.Nodes[0]
+
+	nc := dial(t, nd.KafkaAddr)
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version, hs.Mechanism = 1, "PLAIN"
+	roundTrip(t, nc, hs, kmsg.NewPtrSASLHandshakeResponse())
+	req := kmsg.NewPtrSASLAuthenticateRequest()
+	req.Version, req.SASLAuthBytes = 1, []byte("\x00admin\x00admin-secret")
+	resp := kmsg.NewPtrSASLAuthenticateResponse()
+	roundTrip(t, nc, req, resp)
+	if resp.ErrorCode != 0 || resp.SessionLifetimeMillis != 1500 {
+		t.Fatalf("authenticate: error %d, session lifetime %d ms; want 0 and 1500", resp.ErrorCode, resp.SessionLifetimeMillis)
+	}
+	md := kmsg.NewPtrMetadataRequest()
+	md.Version = 1
+	roundTrip(t, nc, md, kmsg.NewPtrMetadataResponse())
+	time.Sleep(2 * time.Second)
+	nc.Write(request(md, 3))
+	if !closedByPeer(nc, 5*time.Second) {
+		t.Error("a request after the session expired was served")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := tg.client()
+	defer cl.Close()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		tg.produce(ctx, cl, 1) // fails the test if re-authentication breaks the client
 	}
 	tg.check()
 }
