@@ -198,6 +198,8 @@ func runFormat(args []string) int {
 	configPath := fs.String("config", "", "path of server.properties")
 	clusterID := fs.String("cluster-id", "", "the cluster id (gokafka-server random-uuid makes one)")
 	ignore := fs.Bool("ignore-formatted", false, "succeed on directories already formatted with the same cluster and node id")
+	var scram scramArgs
+	fs.Var(&scram, "add-scram", "a SCRAM credential for the new cluster, as kafka-storage's: 'SCRAM-SHA-256=[name=admin,password=secret]' (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -205,9 +207,19 @@ func runFormat(args []string) int {
 		fmt.Fprintln(os.Stderr, "gokafka-server format:", err)
 		return 2
 	}
+	creds, err := parseAddScram(scram)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gokafka-server format:", err)
+		return 1
+	}
 	cfg, _, err := loadConfig(*configPath)
 	if err == nil {
 		err = format(cfg, *clusterID, *ignore)
+	}
+	if err == nil && len(creds) > 0 {
+		// Read by the controller that initialises the cluster, on its
+		// first start only (coordinator/scram.go).
+		err = coordinator.WriteBootstrapScram(cfg.Coordinator.Dir, creds)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gokafka-server format:", err)

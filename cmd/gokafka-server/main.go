@@ -37,7 +37,7 @@ func run(args []string) int {
 	probeURL := fs.String("probe", "", "GET this URL, exit 0 on 200 and 1 otherwise, and serve nothing: a container healthcheck for an image without a shell")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: gokafka-server [--config server.properties] | --probe http://127.0.0.1:9644/readyz\n"+
-			"       gokafka-server format --config server.properties --cluster-id ID [--ignore-formatted]\n"+
+			"       gokafka-server format --config server.properties --cluster-id ID [--ignore-formatted] [--add-scram 'SCRAM-SHA-256=[name=N,password=P]']...\n"+
 			"       gokafka-server random-uuid")
 		fs.PrintDefaults()
 	}
