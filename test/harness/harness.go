@@ -81,7 +81,18 @@ type Cluster struct {
 	bin, dir string
 	voters   string   // controller.quorum.voters
 	extra    []string // lines every node's server.properties ends with
+	// listen gives a node its listener lines; nil for PLAINTEXT on
+	// KafkaAddr and CONTROLLER on CtrlAddr (see StartWith).
+	listen Listen
 }
+
+// Listen gives a node the server.properties lines of its listeners
+// (listeners=, advertised.listeners=, and any keys that are its own, such
+// as its keystore) in place of PLAINTEXT://KafkaAddr and
+// CONTROLLER://CtrlAddr. Clients bootstrap from KafkaAddr and the quorum
+// dials CtrlAddr, whose listener must be named CONTROLLER. It runs once per
+// node, before its first start, and may write files into the node's Dir.
+type Listen func(nd *Node) ([]string, error)
 
 // Seeds are the bootstrap addresses a client is given.
 func (c *Cluster) Seeds() []string {
@@ -97,6 +108,12 @@ func (c *Cluster) Seeds() []string {
 // starts n nodes that are each broker and controller; WaitReady waits for
 // /readyz.
 func Start(bin, dir string, n int, extra ...string) (*Cluster, error) {
+	return StartWith(bin, dir, n, nil, extra...)
+}
+
+// StartWith is Start with each node's listeners given by listen (nil for
+// Start's).
+func StartWith(bin, dir string, n int, listen Listen, extra ...string) (*Cluster, error) {
 	ports, err := FreePorts(3 * n)
 	if err != nil {
 		return nil, err
@@ -105,7 +122,7 @@ func Start(bin, dir string, n int, extra ...string) (*Cluster, error) {
 	for i := range n {
 		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, ports[3*i]))
 	}
-	c := &Cluster{bin: bin, dir: dir, voters: strings.Join(voters, ","), extra: extra}
+	c := &Cluster{bin: bin, dir: dir, voters: strings.Join(voters, ","), extra: extra, listen: listen}
 	for i := range n {
 		if _, err := c.add(i+1, "broker,controller", ports[3*i:3*i+3]); err != nil {
 			c.Stop()
@@ -136,22 +153,33 @@ func (c *Cluster) add(id int, roles string, ports []int) (*Node, error) {
 		Dir:       filepath.Join(c.dir, fmt.Sprintf("node-%d-%d", id, len(c.Nodes))),
 		bin:       c.bin,
 	}
+	listen := []string{
+		fmt.Sprintf("listeners=PLAINTEXT://%s,CONTROLLER://%s", nd.KafkaAddr, nd.CtrlAddr),
+		"advertised.listeners=PLAINTEXT://" + nd.KafkaAddr,
+	}
+	if roles == "broker" {
+		listen[1] += ",CONTROLLER://" + nd.CtrlAddr // a non-voter's Raft address
+	}
+	if c.listen != nil {
+		var err error
+		if listen, err = c.listen(nd); err != nil {
+			return nil, fmt.Errorf("node %d's listeners: %w", id, err)
+		}
+	}
 	props := append([]string{
 		"node.id=" + strconv.Itoa(id),
 		"process.roles=" + roles,
-		fmt.Sprintf("listeners=PLAINTEXT://%s,CONTROLLER://%s", nd.KafkaAddr, nd.CtrlAddr),
-		"advertised.listeners=PLAINTEXT://" + nd.KafkaAddr,
+	}, listen...)
+	props = append(props,
 		"controller.listener.names=CONTROLLER",
-		"controller.quorum.voters=" + c.voters,
-		"log.dirs=" + filepath.Join(nd.Dir, "data"),
-		"http.listener=" + nd.HTTPAddr,
+		"controller.quorum.voters="+c.voters,
+		"log.dirs="+filepath.Join(nd.Dir, "data"),
+		"http.listener="+nd.HTTPAddr,
 		fmt.Sprintf("default.replication.factor=%d", min(strings.Count(c.voters, "@"), 3)),
 		fmt.Sprintf("offsets.topic.replication.factor=%d", min(strings.Count(c.voters, "@"), 3)),
 		"offsets.topic.num.partitions=10",
-	}, c.extra...)
-	if roles == "broker" {
-		props[3] += ",CONTROLLER://" + nd.CtrlAddr // a non-voter's Raft address
-	}
+	)
+	props = append(props, c.extra...)
 	if err := nd.startWith(props); err != nil {
 		return nil, err
 	}

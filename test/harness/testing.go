@@ -104,7 +104,13 @@ func StartT(t testing.TB, n int, extra ...string) *Cluster {
 // StartBinT is StartT with the server binary bin.
 func StartBinT(t testing.TB, bin string, n int, extra ...string) *Cluster {
 	t.Helper()
-	c, err := Start(bin, t.TempDir(), n, extra...)
+	return StartWithT(t, bin, n, nil, extra...)
+}
+
+// StartWithT is StartBinT with each node's listeners given by listen.
+func StartWithT(t testing.TB, bin string, n int, listen Listen, extra ...string) *Cluster {
+	t.Helper()
+	c, err := StartWith(bin, t.TempDir(), n, listen, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}
