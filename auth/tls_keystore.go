@@ -103,15 +103,21 @@ func readStoreFile(path string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// current is the certificate to present, re-read first if the file
+// changed. The error callback runs outside the lock, so that it may call
+// Reload or log slowly.
 func (k *keystore) current() *tls.Certificate {
 	k.mu.Lock()
-	defer k.mu.Unlock()
+	var err error
 	if k.path != "" && time.Since(k.checked) >= keystoreRecheck {
-		if err := k.reloadLocked(); err != nil && k.onError != nil {
-			k.onError(err)
-		}
+		err = k.reloadLocked()
 	}
-	return k.cert
+	cert, onError := k.cert, k.onError
+	k.mu.Unlock()
+	if err != nil && onError != nil {
+		onError(err)
+	}
+	return cert
 }
 
 func (k *keystore) setOnError(fn func(error)) {
