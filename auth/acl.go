@@ -223,13 +223,15 @@ func (m *matcher) check(es []entry) {
 }
 
 func (m *matcher) matches(e *entry) bool {
-	if e.principal != m.p && e.principal != wildcardPrincipal {
-		return false
-	}
-	if !e.anyHost && (!e.host.IsValid() || e.host != m.host) {
-		return false
-	}
-	return e.op == kmsg.ACLOperationAll || e.op == m.op || (e.allow && implies(e.op, m.op))
+	return e.appliesTo(m.p, m.host) &&
+		(e.op == kmsg.ACLOperationAll || e.op == m.op || (e.allow && implies(e.op, m.op)))
+}
+
+// appliesTo reports whether the ACL names principal p (or "User:*") and
+// host (or "*"); host must be unmapped.
+func (e *entry) appliesTo(p Principal, host netip.Addr) bool {
+	return (e.principal == p || e.principal == wildcardPrincipal) &&
+		(e.anyHost || (e.host.IsValid() && e.host == host))
 }
 
 // implies reports whether granting acl also grants op: READ, WRITE,
