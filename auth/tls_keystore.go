@@ -42,14 +42,18 @@ var jksMagic = []byte{0xfe, 0xed, 0xfe, 0xed}
 
 func newKeystore(keys Keys) (*keystore, error) {
 	typ := keyOr(keys, "ssl.keystore.type", "JKS")
-	path, hasPath := keys("ssl.keystore.location")
-	chain, hasChain := keys("ssl.keystore.certificate.chain")
-	key, hasKey := keys("ssl.keystore.key")
+	path, _ := keys("ssl.keystore.location")
+	chain, _ := keys("ssl.keystore.certificate.chain")
+	key, _ := keys("ssl.keystore.key")
 	storePass, _ := keys("ssl.keystore.password")
 	keyPass, _ := keys("ssl.key.password")
+	if storePass != "" && strings.EqualFold(typ, "PEM") && (path != "" || chain != "" || key != "") {
+		// Kafka's rule and words: a PEM store has no password of its own.
+		return nil, fmt.Errorf("ssl.keystore.password: SSL key store password cannot be specified with PEM format, only key password may be specified")
+	}
 	switch {
-	case hasChain || hasKey:
-		if hasPath && path != "" {
+	case chain != "" || key != "":
+		if path != "" {
 			return nil, fmt.Errorf("ssl.keystore.location=%s: both a keystore location and ssl.keystore.key are set", path)
 		}
 		if !strings.EqualFold(typ, "PEM") {
@@ -60,7 +64,7 @@ func newKeystore(keys Keys) (*keystore, error) {
 			return nil, fmt.Errorf("ssl.keystore.key: %w", err)
 		}
 		return &keystore{cert: cert}, nil
-	case !hasPath || path == "":
+	case path == "":
 		return nil, nil
 	}
 	ks := &keystore{path: path}
@@ -252,10 +256,10 @@ func pkcs12KeyPair(typ string, data []byte, password string) (*tls.Certificate, 
 func loadTruststore(keys Keys) (*x509.CertPool, error) {
 	typ := keyOr(keys, "ssl.truststore.type", "JKS")
 	path, _ := keys("ssl.truststore.location")
-	inline, hasInline := keys("ssl.truststore.certificates")
+	inline, _ := keys("ssl.truststore.certificates")
 	password, _ := keys("ssl.truststore.password")
 	switch {
-	case hasInline && inline != "":
+	case inline != "":
 		if path != "" {
 			return nil, fmt.Errorf("ssl.truststore.location=%s: both a truststore location and ssl.truststore.certificates are set", path)
 		}

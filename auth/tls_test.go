@@ -234,6 +234,8 @@ func TestTLSConfigErrors(t *testing.T) {
 		{Server, map[string]string{"ssl.truststore.location": garbage, "ssl.truststore.type": "PKCS12"}, "ssl.truststore.location=" + garbage + ": reading PKCS12"},
 		{Server, map[string]string{"ssl.truststore.location": "", "ssl.truststore.certificates": "junk"}, "ssl.truststore.certificates: no CERTIFICATE"},
 		{Server, map[string]string{"ssl.truststore.location": "", "ssl.truststore.type": "JKS", "ssl.truststore.certificates": string(p.ca.pem)}, "ssl.truststore.type=JKS: ssl.truststore.certificates needs type PEM"},
+		{Server, map[string]string{"ssl.keystore.password": "x"}, "ssl.keystore.password: SSL key store password cannot be specified with PEM format"},
+		{Server, map[string]string{"ssl.keystore.location": "", "ssl.keystore.key": string(p.serverKey)}, "ssl.keystore.key: no CERTIFICATE"},
 		{Client, map[string]string{"ssl.endpoint.identification.algorithm": "ldaps"}, "ssl.endpoint.identification.algorithm=ldaps:"},
 	} {
 		keys := p.serverKeys("none")
