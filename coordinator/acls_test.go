@@ -177,6 +177,9 @@ func TestCreateACLsErrors(t *testing.T) {
 	if _, err := c.CreateACLs(ctx, make([]auth.ACL, maxACLsPerOp+1)); protocol.Code(err) != protocol.InvalidRequest {
 		t.Fatalf("%d ACLs at once: %v", maxACLsPerOp+1, err)
 	}
+	if _, err := c.DeleteACLs(ctx, make([]auth.ACLFilter, maxACLFiltersPerOp+1)); protocol.Code(err) != protocol.InvalidRequest {
+		t.Fatalf("%d filters at once: %v", maxACLFiltersPerOp+1, err)
+	}
 	bad := anyACL()
 	bad.Operation = kmsg.ACLOperationUnknown
 	if _, err := c.DeleteACLs(ctx, []auth.ACLFilter{anyACL(), bad}); protocol.Code(err) != protocol.InvalidRequest {

@@ -60,7 +60,7 @@ func encodeDeleteACLs(req *rpcRequest) kmsg.Request {
 
 func decodeDeleteACLs(k kmsg.Request) (*rpcRequest, error) {
 	r := k.(*kmsg.DeleteACLsRequest)
-	if err := checkACLCount(len(r.Filters)); err != nil {
+	if err := checkFilterCount(len(r.Filters)); err != nil {
 		return nil, err
 	}
 	req := &rpcRequest{Op: rpcDeleteACLs, Filters: make([]auth.ACLFilter, 0, len(r.Filters))}
