@@ -19,8 +19,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/gokafka/gokafka/properties"
 )
 
 // A command runs with its arguments (after its name) and its streams.
@@ -183,7 +181,7 @@ func newFlags(name string, std *stdio) *flags {
 	f := &flags{FlagSet: flag.NewFlagSet("gokafka "+name, flag.ContinueOnError), std: std}
 	f.SetOutput(io.Discard) // errors come back as one line; --help prints usage
 	f.StringVar(&f.bootstrap, "bootstrap-server", "", "REQUIRED: the Kafka servers to connect to, host:port[,host:port...]")
-	f.StringVar(&f.commandConfig, "command-config", "", "a client properties file (client.id, request.timeout.ms, ...)")
+	f.StringVar(&f.commandConfig, "command-config", "", "a client properties file: client.id, request.timeout.ms, security.protocol, sasl.*, ssl.*")
 	f.DurationVar(&f.timeout, "command-timeout", 30*time.Second, "how long the command may take")
 	return f
 }
@@ -250,43 +248,6 @@ func (f *flags) open(opts ...kgo.Opt) (cl *kgo.Client, adm *kadm.Client, ctx con
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	return cl, adm, ctx, func() { cancel(); cl.Close() }, nil
-}
-
-// clientProperties reads a --command-config file: the client settings
-// that apply to a plaintext connection; security settings other than
-// PLAINTEXT are refused rather than ignored.
-func clientProperties(path string) ([]kgo.Opt, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer file.Close()
-	p, err := properties.Parse(file)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var opts []kgo.Opt
-	for _, k := range p.Keys() {
-		e, _ := p.Entry(k)
-		v := strings.TrimSpace(e.Value)
-		switch k {
-		case "client.id":
-			opts = append(opts, kgo.ClientID(v))
-		case "request.timeout.ms":
-			d, err := time.ParseDuration(v + "ms")
-			if err != nil {
-				return nil, fmt.Errorf("%s: request.timeout.ms=%s: not a number", path, v)
-			}
-			opts = append(opts, kgo.RequestTimeoutOverhead(d))
-		case "security.protocol":
-			if v != "PLAINTEXT" {
-				return nil, fmt.Errorf("%s: security.protocol=%s: only PLAINTEXT is supported", path, v)
-			}
-		default:
-			return nil, fmt.Errorf("%s: %s: not a client setting this tool knows", path, k)
-		}
-	}
-	return opts, nil
 }
 
 // listFlag collects a repeated flag (--config k=v --config k2=v2).

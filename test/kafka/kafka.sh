@@ -13,7 +13,10 @@
 # The jars come from Maven Central through pom.xml beside this script, into
 # ${GOKAFKA_KAFKA_CACHE:-~/.cache/gokafka-test}/kafka-<version>/libs, never
 # into the repository. JAVA names the java to run (17 or newer; default: java).
-# KAFKA_PROPS holds extra server.properties lines for start; KAFKA_HEAP each
+# KAFKA_PROPS holds extra server.properties lines for start (a key given
+# there wins over the default above it); KAFKA_SCRAM one --add-scram value
+# for the storage format, e.g. SCRAM-SHA-256=[name=admin,password=secret],
+# the credential a SASL/SCRAM inter-broker listener needs; KAFKA_HEAP each
 # node's heap (-Xmx and -Xms, default 512m). start writes each node's pid and
 # the wall-clock nanoseconds at its exec into DIR/node-I/pid and .../started.
 set -euo pipefail
@@ -113,7 +116,7 @@ start() {
 			${KAFKA_PROPS:-}
 		PROPS
 		"$java" "${tool_jvm[@]}" -cp "$libs/*" kafka.tools.StorageTool format \
-			-t "$id" -c "$nd/server.properties" >"$nd/format.log" 2>&1 ||
+			-t "$id" -c "$nd/server.properties" ${KAFKA_SCRAM:+--add-scram "$KAFKA_SCRAM"} >"$nd/format.log" 2>&1 ||
 			die "formatting node $i: $(cat "$nd/format.log")"
 		date +%s%N >"$nd/started"
 		nohup "$java" "${server_jvm[@]}" -Dkafka.log.level=INFO \

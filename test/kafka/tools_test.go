@@ -461,3 +461,84 @@ func sortedBlocks(s string) string {
 	slices.Sort(blocks)
 	return strings.Join(blocks, "\n\n")
 }
+
+// TestCommandConfigSASLKafka proves --command-config with a SASL client
+// config against Apache Kafka: its client listener is SASL_PLAINTEXT with
+// SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN, the admin's SCRAM credential is
+// made at format time, and Kafka's tools and the CLI must agree on what a
+// right and a wrong password do, with each mechanism.
+func TestCommandConfigSASLKafka(t *testing.T) {
+	const scramModule = "org.apache.kafka.common.security.scram.ScramLoginModule"
+	const plainModule = "org.apache.kafka.common.security.plain.PlainLoginModule"
+	t.Setenv("KAFKA_SCRAM", "SCRAM-SHA-256=[name=admin,password=admin-secret]")
+	b := strings.Join(StartKafka(t, 1,
+		"listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:SASL_PLAINTEXT",
+		"sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+		"sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+		`listener.name.plaintext.scram-sha-256.sasl.jaas.config=`+scramModule+` required username="admin" password="admin-secret";`,
+		`listener.name.plaintext.scram-sha-512.sasl.jaas.config=`+scramModule+` required;`,
+		`listener.name.plaintext.plain.sasl.jaas.config=`+plainModule+` required username="admin" password="admin-secret" user_admin="admin-secret";`,
+		authorizerProps[0], "super.users=User:admin;User:ANONYMOUS",
+	), ",")
+	w := &walk{t: t, bootstrap: b, dir: t.TempDir()}
+	client := func(name, mechanism, module, user, password string) string {
+		return w.file(name, "security.protocol=SASL_PLAINTEXT\nsasl.mechanism="+mechanism+"\n"+
+			"sasl.jaas.config="+module+` required username="`+user+`" password="`+password+"\";\n")
+	}
+	admin := client("admin.properties", "SCRAM-SHA-256", scramModule, "admin", "admin-secret")
+	with := func(config string, args ...string) []string {
+		return append([]string{"--bootstrap-server", b, "--command-config", config}, args...)
+	}
+	steps := []step{
+		{name: "create a topic as admin", class: TopicCommand, command: "topics", changes: true,
+			args: with(admin, "--create", "--topic", "topic-A", "--partitions", "1", "--replication-factor", "1")},
+		{name: "list as admin", class: TopicCommand, command: "topics", args: with(admin, "--list")},
+		{name: "a wrong password", class: TopicCommand, command: "topics", norm: func(string) string { return "" },
+			args: with(client("wrong.properties", "SCRAM-SHA-256", scramModule, "admin", "nope"), "--list")},
+		{name: "PLAIN as admin", class: TopicCommand, command: "topics",
+			args: with(client("plain.properties", "PLAIN", plainModule, "admin", "admin-secret"), "--list")},
+		{name: "a SCRAM-SHA-512 user", class: ConfigCommand, command: "configs", changes: true,
+			args: with(admin, "--alter", "--entity-type", "users", "--entity-name", "alice", "--add-config", "SCRAM-SHA-512=[password=alice-secret]")},
+		{name: "allow alice to describe topic-A", class: AclCommand, command: "acls", changes: true, norm: aclBlocks,
+			args: with(admin, "--add", "--allow-principal", "User:alice", "--operation", "Describe", "--topic", "topic-A")},
+	}
+	for _, s := range steps {
+		w.run(s)
+	}
+	// alice's login is twinned to carol's for the CLI (the file's name and
+	// the password too); each sees only the topic it may describe.
+	alice := client("alice.properties", "SCRAM-SHA-512", scramModule, "alice", "alice-secret")
+	client("carol.properties", "SCRAM-SHA-512", scramModule, "carol", "carol-secret")
+	w.run(step{name: "list as alice", class: TopicCommand, command: "topics", changes: true, args: with(alice, "--list")})
+}
+
+// TestCommandConfigMTLSKafka proves --command-config with client
+// certificates against Apache Kafka: its client listener is SSL with
+// ssl.client.auth=required, and Kafka's tools and the CLI connect with
+// the same PEM keystore, then the same PKCS12 one.
+func TestCommandConfigMTLSKafka(t *testing.T) {
+	pki := harness.NewPKI(t)
+	srv, err := pki.Server("kafka")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := pki.Client("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := append([]string{"listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:SSL"}, pki.ServerProps("PLAINTEXT", srv, "required")...)
+	b := strings.Join(StartKafka(t, 1, props...), ",")
+	w := &walk{t: t, bootstrap: b, dir: t.TempDir()}
+	pemConfig := w.file("pem.properties", strings.Join([]string{"security.protocol=SSL",
+		"ssl.keystore.type=PEM", "ssl.keystore.location=" + cli.PEMFile,
+		"ssl.truststore.type=PEM", "ssl.truststore.location=" + pki.CAFile}, "\n"))
+	p12Config := w.file("p12.properties", strings.Join(pki.JavaClientProps("SSL", cli), "\n"))
+	for _, s := range []step{
+		{name: "create a topic over mTLS (PEM)", class: TopicCommand, command: "topics", changes: true,
+			args: []string{"--bootstrap-server", b, "--command-config", pemConfig, "--create", "--topic", "topic-A", "--partitions", "1", "--replication-factor", "1"}},
+		{name: "list over mTLS (PKCS12)", class: TopicCommand, command: "topics",
+			args: []string{"--bootstrap-server", b, "--command-config", p12Config, "--list"}},
+	} {
+		w.run(s)
+	}
+}
