@@ -44,8 +44,9 @@
 // the address dialled. A refused connection (no certificate, one from
 // another CA, plaintext, garbage, an unknown first byte) is closed having
 // changed nothing, and logged at most once a minute per source address with
-// a count of the refusals in between. An admitted peer's subject is logged
-// at debug level.
+// a count of the refusals in between. At most 128 connections wait for
+// admission at once; past that, new ones are closed unread. An admitted
+// peer's subject is logged at debug level.
 //
 // # Controller RPCs
 //

@@ -23,6 +23,12 @@ const connRaft byte = 0x01
 // a goroutine and a socket only this long.
 const muxHandshakeTimeout = 10 * time.Second
 
+// muxMaxPending bounds the connections not yet admitted (in their
+// handshake or before their first byte); past it new ones are closed at
+// once, so that strangers opening connections and stalling cannot take
+// every file descriptor. A quorum's nodes need a handful.
+const muxMaxPending = 128
+
 // mux accepts connections on the controller listener and routes them by
 // their first byte. With a TLS config, a connection is routed only after
 // its handshake verified the peer's certificate.
@@ -36,6 +42,7 @@ type mux struct {
 	dialTLS    *tls.Config // what the Raft layer presents when it dials
 	authorize  func(tls.ConnectionState) bool
 	refused    *refusalLog
+	pending    chan struct{} // one token per connection not yet admitted
 	closed     chan struct{}
 	closeOnce  sync.Once
 }
@@ -47,7 +54,8 @@ func listenMux(cfg Config, rpc func(net.Conn), logger *slog.Logger) (*mux, error
 	}
 	m := &mux{ln: ln, advertised: ln.Addr(), log: logger, raftConns: make(chan net.Conn), rpc: rpc,
 		tls: cfg.ServerTLS, dialTLS: cfg.ClientTLS, authorize: cfg.AuthorizePeer,
-		refused: newRefusalLog(logger, time.Minute), closed: make(chan struct{})}
+		refused: newRefusalLog(logger, time.Minute), pending: make(chan struct{}, muxMaxPending),
+		closed: make(chan struct{})}
 	if cfg.AdvertisedAddr != "" {
 		m.advertised = tcpAddr(cfg.AdvertisedAddr)
 	}
@@ -71,25 +79,26 @@ func (m *mux) acceptLoop() {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		go m.route(nc)
+		select {
+		case m.pending <- struct{}{}:
+			go m.route(nc)
+		default:
+			m.refused.note(nc.RemoteAddr(), fmt.Errorf("%d connections already in their handshake", muxMaxPending), time.Now())
+			nc.Close()
+		}
 	}
 }
 
+// route admits a connection and hands it on by its first byte.
 func (m *mux) route(nc net.Conn) {
-	nc.SetDeadline(time.Now().Add(muxHandshakeTimeout))
-	nc, err := m.authenticate(nc)
+	nc, kind, err := m.admit(nc)
+	<-m.pending
 	if err != nil {
 		m.refused.note(nc.RemoteAddr(), err, time.Now())
 		nc.Close()
 		return
 	}
-	var kind [1]byte
-	if _, err := nc.Read(kind[:]); err != nil {
-		nc.Close()
-		return
-	}
-	nc.SetDeadline(time.Time{})
-	switch kind[0] {
+	switch kind {
 	case connRaft:
 		select {
 		case m.raftConns <- nc:
@@ -99,9 +108,26 @@ func (m *mux) route(nc net.Conn) {
 	case connRPC:
 		m.rpc(nc)
 	default:
-		m.refused.note(nc.RemoteAddr(), fmt.Errorf("unknown connection type %#x", kind[0]), time.Now())
+		m.refused.note(nc.RemoteAddr(), fmt.Errorf("unknown connection type %#x", kind), time.Now())
 		nc.Close()
 	}
+}
+
+// admit authenticates a new connection and reads its first byte, within
+// muxHandshakeTimeout; any failure, a peer that stalls or hangs up
+// included, is a refusal.
+func (m *mux) admit(nc net.Conn) (net.Conn, byte, error) {
+	nc.SetDeadline(time.Now().Add(muxHandshakeTimeout))
+	nc, err := m.authenticate(nc)
+	if err != nil {
+		return nc, 0, err
+	}
+	var kind [1]byte
+	if _, err := nc.Read(kind[:]); err != nil {
+		return nc, 0, err
+	}
+	nc.SetDeadline(time.Time{})
+	return nc, kind[0], nil
 }
 
 // authenticate runs the TLS handshake of a sealed listener and admits only

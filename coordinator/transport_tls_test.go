@@ -453,6 +453,59 @@ func TestRefusalLogOncePerSourcePerPeriod(t *testing.T) {
 	}
 }
 
+// TestStalledConnectionsAreBounded fills the listener with connections
+// that never start their handshake: the next one is closed at once, and
+// once the stalled ones go a node gets in again.
+func TestStalledConnectionsAreBounded(t *testing.T) {
+	ca := newTestCA(t, "ca")
+	cfg := DefaultConfig()
+	cfg.ListenAddr, cfg.AdvertisedAddr = "127.0.0.1:0", ""
+	sealed(&cfg, ca, ca.issue(t, "node-1"))
+	var out logBuffer
+	served := make(chan struct{}, 1)
+	m, err := listenMux(cfg, func(nc net.Conn) { nc.Close(); served <- struct{}{} }, slog.New(slog.NewTextHandler(&out, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	addr := m.ln.Addr().String()
+	var stalled []net.Conn
+	defer func() {
+		for _, nc := range stalled {
+			nc.Close()
+		}
+	}()
+	for range muxMaxPending {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stalled = append(stalled, nc)
+	}
+	waitFor(t, "every stalled connection pending", func() bool { return len(m.pending) == muxMaxPending })
+	if nc, err := dialController(addr, connRPC, 2*time.Second, cfg.ClientTLS); err == nil {
+		nc.Close()
+		t.Fatal("a connection past the bound was admitted")
+	}
+	if got := out.lines("already in their handshake"); len(got) != 1 {
+		t.Fatalf("the refusal past the bound logged %d times: %q", len(got), got)
+	}
+	for _, nc := range stalled {
+		nc.Close()
+	}
+	waitFor(t, "the stalled connections released", func() bool { return len(m.pending) == 0 })
+	nc, err := dialController(addr, connRPC, 2*time.Second, cfg.ClientTLS)
+	if err != nil {
+		t.Fatalf("a node after the stalled connections went: %v", err)
+	}
+	defer nc.Close()
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the node's connection was never handed to the RPC server")
+	}
+}
+
 // BenchmarkForwardedRPC is one controller RPC (a barrier) as a forwarder
 // sends it to the active controller, on a reused connection, plaintext and
 // over TLS: what sealing costs once the handshake is paid.
