@@ -18,70 +18,87 @@ type JAAS struct {
 // plainLoginModule is the class name Kafka's PLAIN users are read from.
 const plainLoginModule = "org.apache.kafka.common.security.plain.PlainLoginModule"
 
-// ParseJAAS parses a sasl.jaas.config value as Kafka's JaasConfig does:
+// ParseJAAS parses a sasl.jaas.config value as Kafka 4.4's JaasConfig
+// does:
 //
 //	<loginModuleClass> <controlFlag> (<optionName>=<optionValue>)*;
 //
-// with the tokens of java.io.StreamTokenizer as JaasConfig sets it up:
-// bytes 0..32 are blanks, values are bare words or single- or double-quoted strings
-// with Java escapes, and '/' starts a comment (//, /* */, or a lone '/' to
-// the end of the line). More than one entry is refused, as Kafka refuses
-// it for this key. Error texts are Kafka's.
+// with the tokens of java.io.StreamTokenizer in its default syntax plus
+// what JaasConfig adds: words are letters, '_', '$' and bytes 160..255
+// (and any character from 256 up), continued by digits, '.' and '-';
+// values are words or single- or double-quoted strings with Java escapes;
+// a token starting with a digit, '.' or '-' is a number, which is no
+// value at all (so k=1abc is refused, as in Kafka: quote it); bytes
+// 0..32 are blanks; '/' starts a comment (//, /* */, or a lone '/' to the
+// end of the line); every other character stands alone. More than one
+// entry is refused, as Kafka refuses it for this key. Error texts are
+// Kafka's.
 func ParseJAAS(s string) (JAAS, error) {
 	tz := &jaasTokenizer{in: []rune(s)}
 	var entries []JAAS
+	nullName := false
 	for tok := tz.next(); tok.kind != tokEOF; tok = tz.next() {
-		e, err := parseJAASEntry(tz, tok)
+		e, null, err := parseJAASEntry(tz, tok)
 		if err != nil {
 			return JAAS{}, err
 		}
-		entries = append(entries, e)
+		entries, nullName = append(entries, e), nullName || null
 	}
-	switch len(entries) {
-	case 0:
+	switch {
+	case len(entries) == 0:
 		return JAAS{}, errors.New("Login module not specified in JAAS config")
-	case 1:
-		return entries[0], nil
+	case len(entries) > 1:
+		return JAAS{}, fmt.Errorf("JAAS config property contains %d login modules, should be 1 module", len(entries))
+	case nullName:
+		// Kafka keeps an option named by a number or a lone character
+		// under a null name that no login module reads: a mistake worth
+		// refusing, after all of Kafka's own checks.
+		return JAAS{}, errors.New("Option name not specified in JAAS config")
 	}
-	return JAAS{}, fmt.Errorf("JAAS config property contains %d login modules, should be 1 module", len(entries))
+	return entries[0], nil
 }
 
-func parseJAASEntry(tz *jaasTokenizer, module jaasToken) (JAAS, error) {
-	if !module.hasText || module.text == "" {
-		return JAAS{}, errors.New("Login module class not specified in JAAS config")
-	}
+// parseJAASEntry parses one entry after its first token; nullName says an
+// option had no name.
+func parseJAASEntry(tz *jaasTokenizer, module jaasToken) (e JAAS, nullName bool, err error) {
 	flag := tz.next()
 	if flag.kind == tokEOF {
-		return JAAS{}, errors.New("Login module control flag not specified in JAAS config")
+		return JAAS{}, false, errors.New("Login module control flag not specified in JAAS config")
 	}
 	if !flag.hasText {
-		return JAAS{}, errors.New("Login module control flag is not available in the JAAS config")
+		return JAAS{}, false, errors.New("Login module control flag is not available in the JAAS config")
 	}
-	e := JAAS{LoginModule: module.text, Flag: strings.ToLower(flag.text), Options: map[string]string{}}
-	switch e.Flag {
-	case "required", "requisite", "sufficient", "optional":
+	// Java compares the upper case, in which "ſ" is "S" and "ı" is "I".
+	switch f := strings.ToUpper(flag.text); f {
+	case "REQUIRED", "REQUISITE", "SUFFICIENT", "OPTIONAL":
+		e = JAAS{LoginModule: module.text, Flag: strings.ToLower(f), Options: map[string]string{}}
 	default:
-		return JAAS{}, fmt.Errorf("Invalid login module control flag '%s' in JAAS config", flag.text)
+		return JAAS{}, false, fmt.Errorf("Invalid login module control flag '%s' in JAAS config", flag.text)
 	}
 	tok := tz.next()
 	for ; tok.kind != tokEOF && !tok.is(';'); tok = tz.next() {
-		key := tok
-		if !key.hasText {
-			return JAAS{}, errors.New("Option name not specified in JAAS config")
-		}
+		key := tok.textOrNull()
 		if !tz.next().is('=') {
-			return JAAS{}, fmt.Errorf("Value not specified for key '%s' in JAAS config", key.text)
+			return JAAS{}, false, fmt.Errorf("Value not specified for key '%s' in JAAS config", key)
 		}
 		value := tz.next()
 		if value.kind == tokEOF || !value.hasText {
-			return JAAS{}, fmt.Errorf("Value not specified for key '%s' in JAAS config", key.text)
+			return JAAS{}, false, fmt.Errorf("Value not specified for key '%s' in JAAS config", key)
 		}
-		e.Options[key.text] = value.text
+		if !tok.hasText {
+			nullName = true
+			continue
+		}
+		e.Options[key] = value.text
 	}
 	if !tok.is(';') {
-		return JAAS{}, errors.New("JAAS config entry not terminated by semi-colon")
+		return JAAS{}, false, errors.New("JAAS config entry not terminated by semi-colon")
 	}
-	return e, nil
+	if !module.hasText || module.text == "" {
+		// Checked last, as Java's AppConfigurationEntry does.
+		return JAAS{}, false, errors.New("Login module class not specified in JAAS config")
+	}
+	return e, nullName, nil
 }
 
 // PlainUsers are the user_<name>="<password>" options of a
@@ -105,7 +122,8 @@ const (
 	tokEOF tokenKind = iota
 	tokWord
 	tokQuoted
-	tokChar // an ordinary character: ';', '=', or 129..159
+	tokNumber
+	tokChar // a character that stands alone: ';', '=', '-', '+', ...
 )
 
 type jaasToken struct {
@@ -117,8 +135,16 @@ type jaasToken struct {
 
 func (t jaasToken) is(c rune) bool { return t.kind == tokChar && t.char == c }
 
-// jaasTokenizer is java.io.StreamTokenizer with JaasConfig's syntax table.
-// It works on runes where Java works on UTF-16 units; both class every
+// textOrNull is the token's text as Java would print its sval.
+func (t jaasToken) textOrNull() string {
+	if !t.hasText {
+		return "null"
+	}
+	return t.text
+}
+
+// jaasTokenizer is java.io.StreamTokenizer with JaasConfig's syntax. It
+// works on runes where Java works on UTF-16 units; both class every
 // character from 256 up as a word character, so the tokens are the same.
 type jaasTokenizer struct {
 	in []rune
@@ -143,7 +169,8 @@ type charClass int
 const (
 	classOrdinary charClass = iota
 	classBlank
-	classWord
+	classWord   // starts and continues a word
+	classNumber // starts a number, continues a word: digits, '.', '-'
 	classQuote
 	classComment
 )
@@ -154,14 +181,14 @@ func classOf(c rune) charClass {
 		return classWord
 	case c >= 0 && c <= ' ':
 		return classBlank
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == '$', c >= 160:
+		return classWord
+	case c >= '0' && c <= '9', c == '.', c == '-':
+		return classNumber
 	case c == '/':
 		return classComment
 	case c == '"' || c == '\'':
 		return classQuote
-	case c == ';' || c == '=':
-		return classOrdinary
-	case c > ' ' && c <= 128 || c >= 160:
-		return classWord
 	}
 	return classOrdinary
 }
@@ -175,9 +202,11 @@ func (z *jaasTokenizer) next() jaasToken {
 		return jaasToken{kind: tokEOF}
 	}
 	switch classOf(c) {
+	case classNumber:
+		return z.number(c)
 	case classWord:
 		var b strings.Builder
-		for ; c != eof && classOf(c) == classWord; c = z.read() {
+		for ; c != eof && (classOf(c) == classWord || classOf(c) == classNumber); c = z.read() {
 			b.WriteRune(c)
 		}
 		z.unread()
@@ -189,6 +218,25 @@ func (z *jaasTokenizer) next() jaasToken {
 		return z.next()
 	}
 	return jaasToken{kind: tokChar, char: c}
+}
+
+// number reads what Java's parseNumbers reads: an optional '-', digits
+// and at most one '.'. A '-' with no digit or '.' after it stands alone.
+// The value does not matter here: a number is never a name or a value.
+func (z *jaasTokenizer) number(c rune) jaasToken {
+	if c == '-' {
+		c = z.read()
+		if c != '.' && (c < '0' || c > '9') {
+			z.unread()
+			return jaasToken{kind: tokChar, char: '-'}
+		}
+	}
+	dot := false
+	for ; c == '.' && !dot || c >= '0' && c <= '9'; c = z.read() {
+		dot = dot || c == '.'
+	}
+	z.unread()
+	return jaasToken{kind: tokNumber}
 }
 
 // quoted reads a quoted string after its opening quote q. As in Java it
