@@ -19,7 +19,7 @@ const noAuthorizer = "No Authorizer is configured."
 
 func handleCreateAcls(b *Broker, c *conn, req *kmsg.CreateACLsRequest) *kmsg.CreateACLsResponse {
 	out := kmsg.NewPtrCreateACLsResponse()
-	code, msg := c.aclAdmin(kmsg.ACLOperationAlter)
+	code, msg := c.aclAdmin(authzCreateACLs)
 	acls := make([]auth.ACL, 0, len(req.Creations))
 	fails := make([]kmsg.CreateACLsResponseResult, len(req.Creations))
 	for i, cr := range req.Creations {
@@ -65,19 +65,19 @@ func vacl(code int16, msg string) (int16, *string) {
 }
 
 // aclAdmin checks that ACLs can be managed at all, and by this principal.
-func (c *conn) aclAdmin(op kmsg.ACLOperation) (protocol.ErrorCode, *string) {
+func (c *conn) aclAdmin(a Authorization) (protocol.ErrorCode, *string) {
 	switch {
 	case c.b.cfg.Authorizer == nil:
 		return protocol.SecurityDisabled, kmsg.StringPtr(noAuthorizer)
-	case !c.authorized(op, kmsg.ACLResourceTypeCluster, clusterName):
-		return protocol.ClusterAuthorizationFailed, nil
+	case !c.may(a, ""):
+		return a.Error, nil
 	}
 	return 0, nil
 }
 
 func handleDescribeAcls(b *Broker, c *conn, req *kmsg.DescribeACLsRequest) *kmsg.DescribeACLsResponse {
 	out := kmsg.NewPtrDescribeACLsResponse()
-	if code, msg := c.aclAdmin(kmsg.ACLOperationDescribe); code != 0 {
+	if code, msg := c.aclAdmin(authzDescribeACLs); code != 0 {
 		out.ErrorCode, out.ErrorMessage = int16(code), msg
 		return out
 	}
@@ -125,7 +125,7 @@ func describeResources(acls []auth.ACL) []kmsg.DescribeACLsResponseResource {
 func handleDeleteAcls(b *Broker, c *conn, req *kmsg.DeleteACLsRequest) *kmsg.DeleteACLsResponse {
 	out := kmsg.NewPtrDeleteACLsResponse()
 	out.Results = make([]kmsg.DeleteACLsResponseResult, len(req.Filters))
-	code, msg := c.aclAdmin(kmsg.ACLOperationAlter)
+	code, msg := c.aclAdmin(authzDeleteACLs)
 	var filters []auth.ACLFilter
 	var at []int // the result each filter in filters answers
 	for i, rf := range req.Filters {

@@ -17,10 +17,14 @@ func handleDeleteRecords(b *Broker, c *conn, req *kmsg.DeleteRecordsRequest) *km
 	for _, rt := range req.Topics {
 		ot := kmsg.NewDeleteRecordsResponseTopic()
 		ot.Topic = rt.Topic
+		refusal := c.check(authzDeleteRecords, rt.Topic)
 		for _, rp := range rt.Partitions {
 			op := kmsg.NewDeleteRecordsResponseTopicPartition()
 			op.Partition, op.LowWatermark = rp.Partition, -1
-			start, err := b.deleteRecords(md, rt.Topic, rp.Partition, rp.Offset)
+			start, err := int64(-1), refusal
+			if err == nil {
+				start, err = b.deleteRecords(md, rt.Topic, rp.Partition, rp.Offset)
+			}
 			if err != nil {
 				op.ErrorCode = int16(protocol.Code(err))
 			} else {

@@ -27,7 +27,13 @@ func handleDescribeCluster(b *Broker, c *conn, req *kmsg.DescribeClusterRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	md := b.coord.Metadata()
 	resp.ClusterID, resp.ControllerID, resp.EndpointType = md.ClusterID, b.cfg.NodeID, req.EndpointType
-	resp.ClusterAuthorizedOperations = -2147483648 // not computed, as when not asked for
+	resp.ClusterAuthorizedOperations = notRequested
+	if req.IncludeClusterAuthorizedOperations {
+		resp.ClusterAuthorizedOperations = 0
+		if c.may(authzClusterOps, "") {
+			resp.ClusterAuthorizedOperations = c.authorizedOperations(resCluster, clusterName)
+		}
+	}
 	for _, mb := range b.brokerList(md, c.listener) {
 		resp.Brokers = append(resp.Brokers, kmsg.DescribeClusterResponseBroker{NodeID: mb.NodeID, Host: mb.Host, Port: mb.Port, Rack: mb.Rack})
 	}
@@ -39,6 +45,10 @@ func handleDescribeCluster(b *Broker, c *conn, req *kmsg.DescribeClusterRequest)
 // is behind its high watermark (followers) or log end (leaders, 0).
 func handleDescribeLogDirs(b *Broker, c *conn, req *kmsg.DescribeLogDirsRequest) *kmsg.DescribeLogDirsResponse {
 	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	if !c.may(authzDescribeLogDirs, "") {
+		resp.ErrorCode = int16(authzDescribeLogDirs.Error) // v3+; before, no directories
+		return resp
+	}
 	wanted := func(tp klog.TopicPartition) bool {
 		if req.Topics == nil {
 			return true
@@ -90,6 +100,10 @@ func handleDescribeLogDirs(b *Broker, c *conn, req *kmsg.DescribeLogDirsRequest)
 // partition 0, as KRaft names it) from the active controller.
 func handleDescribeQuorum(b *Broker, c *conn, req *kmsg.DescribeQuorumRequest) *kmsg.DescribeQuorumResponse {
 	resp := req.ResponseKind().(*kmsg.DescribeQuorumResponse)
+	if !c.may(authzDescribeQuorum, "") {
+		resp.ErrorCode = int16(authzDescribeQuorum.Error)
+		return resp
+	}
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
 	for _, rt := range req.Topics {

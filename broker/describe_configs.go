@@ -109,11 +109,12 @@ func handleDescribeConfigs(b *Broker, c *conn, req *kmsg.DescribeConfigsRequest)
 		out := kmsg.NewDescribeConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
 		d := describer{b: b, md: md, req: req, names: r.ConfigNames, out: &out}
-		var err error
-		switch r.ResourceType {
-		case resourceTopic:
+		err := c.configRefusal(r.ResourceType, r.ResourceName, authzDescribeConfigsTopic, authzDescribeConfigsBroker)
+		switch {
+		case err != nil:
+		case r.ResourceType == resourceTopic:
 			err = d.topic(r.ResourceName)
-		case resourceBroker:
+		case r.ResourceType == resourceBroker:
 			err = d.broker(r.ResourceName)
 		default:
 			err = protocol.Errorf(protocol.InvalidRequest, "resource type %d has no configs here", r.ResourceType)

@@ -15,10 +15,11 @@ func handleDescribeProducers(b *Broker, c *conn, req *kmsg.DescribeProducersRequ
 	for _, rt := range req.Topics {
 		ot := kmsg.NewDescribeProducersResponseTopic()
 		ot.Topic = rt.Topic
+		refusal := c.check(authzDescribeProducers, rt.Topic)
 		for _, pid := range rt.Partitions {
 			op := kmsg.NewDescribeProducersResponseTopicPartition()
 			op.Partition = pid
-			p, err := b.replicas.local(md, rt.Topic, pid)
+			p, err := b.localIfAllowed(refusal, md, rt.Topic, pid)
 			if err == nil && !p.isLeader() {
 				err = protocol.Errorf(protocol.NotLeaderOrFollower, "broker %d does not lead %s-%d", b.cfg.NodeID, rt.Topic, pid)
 			}

@@ -19,6 +19,8 @@ import (
 //   - At most min(ResponsePartitionLimit, 2000) partitions are answered
 //     (Kafka's max.request.partition.size.limit); NextCursor names the
 //     first partition left out.
+//   - A topic the principal may not Describe is left out when every topic
+//     is asked for, and answered TOPIC_AUTHORIZATION_FAILED when named.
 //   - A named topic that does not exist is answered
 //     UNKNOWN_TOPIC_OR_PARTITION with no partitions; a name repeated is
 //     answered once.
@@ -32,10 +34,10 @@ import (
 const maxDescribedPartitions = 2000
 
 func handleDescribeTopicPartitions(b *Broker, c *conn, req *kmsg.DescribeTopicPartitionsRequest) *kmsg.DescribeTopicPartitionsResponse {
-	return describeTopicPartitions(b.coord.Metadata(), req)
+	return describeTopicPartitions(b.coord.Metadata(), req, func(name string) bool { return c.may(authzTopicPartitions, name) })
 }
 
-func describeTopicPartitions(md *coordinator.Metadata, req *kmsg.DescribeTopicPartitionsRequest) *kmsg.DescribeTopicPartitionsResponse {
+func describeTopicPartitions(md *coordinator.Metadata, req *kmsg.DescribeTopicPartitionsRequest, describable func(string) bool) *kmsg.DescribeTopicPartitionsResponse {
 	resp := req.ResponseKind().(*kmsg.DescribeTopicPartitionsResponse)
 	names := describedTopicNames(md, req)
 	budget := min(int(req.ResponsePartitionLimit), maxDescribedPartitions)
@@ -45,9 +47,15 @@ func describeTopicPartitions(md *coordinator.Metadata, req *kmsg.DescribeTopicPa
 		if req.Cursor != nil && name == req.Cursor.Topic {
 			from = max(req.Cursor.Partition, 0)
 		}
+		if !describable(name) {
+			if len(req.Topics) > 0 {
+				resp.Topics = append(resp.Topics, failedDescribedTopic(name, authzTopicPartitions.Error))
+			}
+			continue
+		}
 		t := md.Topic(name)
 		if t == nil {
-			resp.Topics = append(resp.Topics, unknownDescribedTopic(name))
+			resp.Topics = append(resp.Topics, failedDescribedTopic(name, protocol.UnknownTopicOrPartition))
 			continue
 		}
 		if budget == 0 {
@@ -87,9 +95,9 @@ func describedTopicNames(md *coordinator.Metadata, req *kmsg.DescribeTopicPartit
 	return names
 }
 
-func unknownDescribedTopic(name string) kmsg.DescribeTopicPartitionsResponseTopic {
+func failedDescribedTopic(name string, code protocol.ErrorCode) kmsg.DescribeTopicPartitionsResponseTopic {
 	dt := kmsg.NewDescribeTopicPartitionsResponseTopic()
-	dt.Topic, dt.ErrorCode = kmsg.StringPtr(name), int16(protocol.UnknownTopicOrPartition)
+	dt.Topic, dt.ErrorCode = kmsg.StringPtr(name), int16(code)
 	return dt
 }
 

@@ -72,7 +72,7 @@ func TestDescribeTopicPartitionsPages(t *testing.T) {
 		for _, n := range tc.topics {
 			req.Topics = append(req.Topics, kmsg.DescribeTopicPartitionsRequestTopic{Topic: n})
 		}
-		if got := page(describeTopicPartitions(md, req)); got != tc.want {
+		if got := page(describeTopicPartitions(md, req, func(string) bool { return true })); got != tc.want {
 			t.Errorf("topics %v limit %d cursor %+v: %s, want %s", tc.topics, tc.limit, tc.cursor, got, tc.want)
 		}
 	}

@@ -20,6 +20,20 @@ func handleElectLeaders(b *Broker, c *conn, req *kmsg.ElectLeadersRequest) *kmsg
 			refs = append(refs, coordinator.PartitionRef{Topic: t.Topic, Partition: p})
 		}
 	}
+	if !c.may(authzElectLeaders, "") {
+		// Kafka answers every partition asked, and the top level (v1+).
+		resp.ErrorCode = int16(authzElectLeaders.Error)
+		for _, t := range req.Topics {
+			rt := kmsg.ElectLeadersResponseTopic{Topic: t.Topic}
+			for _, p := range t.Partitions {
+				op := kmsg.NewElectLeadersResponseTopicPartition()
+				op.Partition, op.ErrorCode = p, int16(authzElectLeaders.Error)
+				rt.Partitions = append(rt.Partitions, op)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}
 	if req.ElectionType != 0 && req.ElectionType != 1 {
 		resp.ErrorCode = int16(protocol.InvalidRequest)
 		return resp

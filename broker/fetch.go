@@ -38,7 +38,7 @@ func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 		resp.complete(out)
 		return
 	}
-	targets := b.resolveFetch(req, out)
+	targets := b.resolveFetch(c, req, out)
 	if id := fetchReplicaID(req); id >= 0 {
 		b.noteFollowerFetch(id, targets)
 	}
@@ -73,8 +73,9 @@ func (b *Broker) fetchMinBytes(req *kmsg.FetchRequest) int {
 	return int(min(req.MinBytes, b.fetchMaxBytes(req)))
 }
 
-// resolveFetch builds the response skeleton and finds each partition.
-func (b *Broker) resolveFetch(req *kmsg.FetchRequest, out *kmsg.FetchResponse) []*fetchTarget {
+// resolveFetch builds the response skeleton and finds each partition the
+// connection may read.
+func (b *Broker) resolveFetch(c *conn, req *kmsg.FetchRequest, out *kmsg.FetchResponse) []*fetchTarget {
 	md := b.coord.Metadata()
 	var targets []*fetchTarget
 	out.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
@@ -90,6 +91,7 @@ func (b *Broker) resolveFetch(req *kmsg.FetchRequest, out *kmsg.FetchResponse) [
 			}
 		}
 		ot.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		denied := known && !c.mayFetch(req, name)
 		for j, rp := range rt.Partitions {
 			op := &ot.Partitions[j]
 			*op = kmsg.NewFetchResponseTopicPartition()
@@ -99,15 +101,28 @@ func (b *Broker) resolveFetch(req *kmsg.FetchRequest, out *kmsg.FetchResponse) [
 			// ("invalid MessageSetSize -1"), and Kafka never sends one.
 			op.RecordBatches = []byte{}
 			ft := &fetchTarget{req: rp, out: op}
-			if known {
+			switch {
+			case denied:
+				ft.err = authzFetch.refused()
+			case known:
 				ft.p, ft.err = b.replicas.local(md, name, rp.Partition)
-			} else {
+			default:
 				ft.err = protocol.Errorf(protocol.UnknownTopicID, "unknown topic id")
 			}
 			targets = append(targets, ft)
 		}
 	}
 	return targets
+}
+
+// mayFetch checks one topic of a fetch: a follower needs ClusterAction on
+// the cluster, a consumer Read on the topic; both refusals are
+// TOPIC_AUTHORIZATION_FAILED, as in Kafka.
+func (c *conn) mayFetch(req *kmsg.FetchRequest, topic string) bool {
+	if fetchReplicaID(req) >= 0 {
+		return c.may(authzFetchFollower, topic)
+	}
+	return c.may(authzFetch, topic)
 }
 
 // fetchReplicaID is the broker id of a follower's fetch, -1 for consumers.

@@ -22,7 +22,11 @@ func handleFindCoordinator(b *Broker, c *conn, req *kmsg.FindCoordinatorRequest)
 	for _, key := range keys {
 		co := kmsg.NewFindCoordinatorResponseCoordinator()
 		co.Key = key
-		id, err := b.coordinatorFor(key, req.CoordinatorType)
+		var id int32
+		err := c.findCoordinatorRefusal(key, req.CoordinatorType)
+		if err == nil {
+			id, err = b.coordinatorFor(key, req.CoordinatorType)
+		}
 		var ep coordinator.Endpoint
 		if err == nil {
 			var ok bool
@@ -46,6 +50,18 @@ func handleFindCoordinator(b *Broker, c *conn, req *kmsg.FindCoordinatorRequest)
 		resp.Coordinators = nil
 	}
 	return resp
+}
+
+// findCoordinatorRefusal checks Describe on the group or the
+// transactional id whose coordinator is asked for.
+func (c *conn) findCoordinatorRefusal(key string, typ int8) error {
+	switch typ {
+	case 0:
+		return c.check(authzFindGroup, key)
+	case 1:
+		return c.check(authzFindTxn, key)
+	}
+	return nil
 }
 
 func (b *Broker) coordinatorFor(key string, typ int8) (int32, error) {

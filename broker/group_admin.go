@@ -18,7 +18,11 @@ func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *
 	for _, id := range req.Groups {
 		out := kmsg.NewDescribeGroupsResponseGroup()
 		out.Group = id
-		if _, err := b.groups.serving(id); err != nil {
+		err := c.check(authzDescribeGroups, id)
+		if err == nil {
+			_, err = b.groups.serving(id)
+		}
+		if err != nil {
 			out.ErrorCode = int16(protocol.Code(err))
 			resp.Groups = append(resp.Groups, out)
 			continue
@@ -37,6 +41,9 @@ func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *
 			// KIP-1043: v6 says that the group does not exist.
 			out.ErrorCode = int16(protocol.GroupIDNotFound)
 			out.ErrorMessage = kmsg.StringPtr("Group " + id + " not found.")
+		}
+		if req.IncludeAuthorizedOperations {
+			out.AuthorizedOperations = c.authorizedOperations(resGroup, id)
 		}
 		resp.Groups = append(resp.Groups, out)
 	}
@@ -67,15 +74,18 @@ func describeGroup(g *group, out *kmsg.DescribeGroupsResponseGroup) {
 }
 
 // handleListGroups lists the groups this broker coordinates: the ones
-// with members and the ones with committed offsets only (Empty).
+// with members and the ones with committed offsets only (Empty). Without
+// Describe on the cluster, only the groups the principal may Describe.
 func handleListGroups(b *Broker, c *conn, req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse {
 	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
+	everyGroup := c.may(authzListGroupsAll, "")
 	gc := b.groups
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	seen := map[string]bool{}
 	add := func(id, state, protocolType string) {
-		if seen[id] || len(req.StatesFilter) > 0 && !slices.Contains(req.StatesFilter, state) {
+		if seen[id] || len(req.StatesFilter) > 0 && !slices.Contains(req.StatesFilter, state) ||
+			!everyGroup && !c.may(authzListGroups, id) {
 			return
 		}
 		seen[id] = true
@@ -111,7 +121,11 @@ func handleDeleteGroups(b *Broker, c *conn, req *kmsg.DeleteGroupsRequest, resp 
 	}
 	for i, id := range req.Groups {
 		out.Groups[i].Group = id
-		p, err := gc.serving(id)
+		var p *partition
+		err := c.check(authzDeleteGroups, id)
+		if err == nil {
+			p, err = gc.serving(id)
+		}
 		gc.mu.Lock()
 		if err == nil {
 			err = gc.deletableLocked(id)
@@ -156,7 +170,11 @@ func (gc *groupCoordinator) deletableLocked(id string) error {
 // writing tombstones with acks=all.
 func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
-	p, err := b.groups.serving(req.Group)
+	err := c.check(authzOffsetDelete, req.Group)
+	var p *partition
+	if err == nil {
+		p, err = b.groups.serving(req.Group)
+	}
 	if err != nil {
 		out.ErrorCode = int16(protocol.Code(err))
 		resp.complete(out)
@@ -176,12 +194,16 @@ func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp 
 	for _, rt := range req.Topics {
 		ot := kmsg.NewOffsetDeleteResponseTopic()
 		ot.Topic = rt.Topic
+		refused := !c.may(authzOffsetDelTopic, rt.Topic)
 		for _, rp := range rt.Partitions {
 			op := kmsg.NewOffsetDeleteResponseTopicPartition()
 			op.Partition = rp.Partition
-			if subscribed[rt.Topic] {
+			switch {
+			case refused:
+				op.ErrorCode = int16(authzOffsetDelTopic.Error)
+			case subscribed[rt.Topic]:
 				op.ErrorCode = int16(protocol.GroupSubscribedToTopic)
-			} else {
+			default:
 				tp := klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
 				delete(gc.offsets[req.Group], tp)
 				kvs = append(kvs, offsetRecord(req.Group, tp, nil))

@@ -51,6 +51,10 @@ func offsetRecord(group string, tp klog.TopicPartition, co *committedOffset) pro
 func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.OffsetCommitResponse)
 	md := b.coord.Metadata()
+	// Read on the group, then on each topic: a refused topic is neither
+	// looked up nor stored.
+	groupRefused := !c.may(authzCommitGroup, req.Group)
+	refused := refusedTopics(c, authzCommitTopic, req.Topics, func(t kmsg.OffsetCommitRequestTopic) string { return t.Topic })
 	answer := func(code protocol.ErrorCode) {
 		out.Topics = out.Topics[:0]
 		for _, rt := range req.Topics {
@@ -59,7 +63,11 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 			for _, rp := range rt.Partitions {
 				op := kmsg.NewOffsetCommitResponseTopicPartition()
 				op.Partition, op.ErrorCode = rp.Partition, int16(code)
-				if !partitionExists(md, rt.Topic, rp.Partition) {
+				switch {
+				case groupRefused:
+				case refused[rt.Topic]:
+					op.ErrorCode = int16(authzCommitTopic.Error)
+				case !partitionExists(md, rt.Topic, rp.Partition):
 					op.ErrorCode = int16(protocol.UnknownTopicOrPartition)
 				}
 				ot.Partitions = append(ot.Partitions, op)
@@ -68,9 +76,13 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 		}
 		resp.complete(out)
 	}
+	if groupRefused {
+		answer(authzCommitGroup.Error)
+		return
+	}
 	offsets := commits(req, time.Now().UnixMilli())
 	maps.DeleteFunc(offsets, func(tp klog.TopicPartition, _ committedOffset) bool {
-		return !partitionExists(md, tp.Topic, tp.Partition)
+		return refused[tp.Topic] || !partitionExists(md, tp.Topic, tp.Partition)
 	})
 	if len(offsets) == 0 {
 		answer(protocol.None)
@@ -109,7 +121,7 @@ func handleOffsetFetch(b *Broker, c *conn, req *kmsg.OffsetFetchRequest) *kmsg.O
 		for _, t := range req.Topics {
 			topics = append(topics, kmsg.OffsetFetchRequestGroupTopic{Topic: t.Topic, Partitions: t.Partitions})
 		}
-		g := b.groups.fetch(req.Group, topics, req.Topics == nil)
+		g := c.fetchOffsets(req.Group, topics, req.Topics == nil)
 		resp.ErrorCode = g.ErrorCode
 		for _, t := range g.Topics {
 			ot := kmsg.NewOffsetFetchResponseTopic()
@@ -124,9 +136,37 @@ func handleOffsetFetch(b *Broker, c *conn, req *kmsg.OffsetFetchRequest) *kmsg.O
 		return resp
 	}
 	for _, rg := range req.Groups {
-		resp.Groups = append(resp.Groups, b.groups.fetch(rg.Group, rg.Topics, rg.Topics == nil))
+		resp.Groups = append(resp.Groups, c.fetchOffsets(rg.Group, rg.Topics, rg.Topics == nil))
 	}
 	return resp
+}
+
+// fetchOffsets is groups.fetch behind Describe on the group and on each
+// topic: a refused topic is left out when all are asked for, and answered
+// TOPIC_AUTHORIZATION_FAILED with no offset when named, as in Kafka.
+func (c *conn) fetchOffsets(group string, topics []kmsg.OffsetFetchRequestGroupTopic, all bool) kmsg.OffsetFetchResponseGroup {
+	if !c.may(authzOffsetFetchGroup, group) {
+		out := kmsg.NewOffsetFetchResponseGroup()
+		out.Group, out.ErrorCode = group, int16(authzOffsetFetchGroup.Error)
+		return out
+	}
+	out := c.b.groups.fetch(group, topics, all)
+	kept := out.Topics[:0]
+	for _, t := range out.Topics {
+		switch {
+		case c.may(authzOffsetFetchTopic, t.Topic):
+		case all:
+			continue
+		default:
+			for i := range t.Partitions {
+				p := &t.Partitions[i]
+				p.Offset, p.LeaderEpoch, p.Metadata, p.ErrorCode = -1, -1, kmsg.StringPtr(""), int16(authzOffsetFetchTopic.Error)
+			}
+		}
+		kept = append(kept, t)
+	}
+	out.Topics = kept
+	return out
 }
 
 // fetch answers one group's OffsetFetch: the requested partitions, or

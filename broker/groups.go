@@ -127,7 +127,7 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 		out.ErrorCode, out.Generation = int16(code), -1
 		resp.complete(out)
 	}
-	p, err := b.groups.servingMember(req.Group)
+	p, err := c.servingMember(authzJoin, req.Group)
 	if err != nil {
 		fail(protocol.Code(err))
 		return
@@ -438,7 +438,7 @@ func handleSyncGroup(b *Broker, c *conn, req *kmsg.SyncGroupRequest, resp *respo
 		r.Version = req.Version
 		resp.complete(r)
 	}
-	p, err := b.groups.servingMember(req.Group)
+	p, err := c.servingMember(authzSync, req.Group)
 	if err != nil {
 		answer(&kmsg.SyncGroupResponse{ErrorCode: int16(protocol.Code(err))})
 		return
@@ -505,7 +505,7 @@ func (g *group) syncResponse(m *member) *kmsg.SyncGroupResponse {
 
 func handleHeartbeat(b *Broker, c *conn, req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
-	if _, err := b.groups.servingMember(req.Group); err != nil {
+	if _, err := c.servingMember(authzHeartbeat, req.Group); err != nil {
 		resp.ErrorCode = int16(protocol.Code(err))
 		return resp
 	}
@@ -526,7 +526,7 @@ func handleHeartbeat(b *Broker, c *conn, req *kmsg.HeartbeatRequest) *kmsg.Heart
 
 func handleLeaveGroup(b *Broker, c *conn, req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupResponse {
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
-	if _, err := b.groups.servingMember(req.Group); err != nil {
+	if _, err := c.servingMember(authzLeave, req.Group); err != nil {
 		resp.ErrorCode = int16(protocol.Code(err))
 		return resp
 	}

@@ -20,10 +20,11 @@ func handleListOffsets(b *Broker, c *conn, req *kmsg.ListOffsetsRequest) *kmsg.L
 	for _, rt := range req.Topics {
 		ot := kmsg.NewListOffsetsResponseTopic()
 		ot.Topic = rt.Topic
+		refusal := c.check(authzListOffsets, rt.Topic)
 		for _, rp := range rt.Partitions {
 			op := kmsg.NewListOffsetsResponseTopicPartition()
 			op.Partition = rp.Partition
-			p, err := b.replicas.local(md, rt.Topic, rp.Partition)
+			p, err := b.localIfAllowed(refusal, md, rt.Topic, rp.Partition)
 			if err == nil {
 				err = listOffset(p, req, rp, &op)
 			}

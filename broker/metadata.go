@@ -30,11 +30,12 @@ func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.Metadat
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	md := b.coord.Metadata()
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
-	var created map[string]bool
+	var created, noCreate map[string]bool
 	if !all {
 		req.Topics = uniqueTopics(req.Topics)
-		created = b.autoCreateForMetadata(md, req)
+		created, noCreate = b.autoCreateForMetadata(c, md, req)
 	}
+	defer c.fillAuthorizedOperations(req, resp)
 	resp.Brokers = b.brokerList(md, c.listener)
 	resp.ClusterID = &md.ClusterID
 	// As in KRaft, clients are pointed at this broker for admin requests:
@@ -47,12 +48,18 @@ func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.Metadat
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			resp.Topics = append(resp.Topics, topicMetadata(md, md.Topics[name]))
+			if c.may(authzMetadataAll, name) { // the others are not disclosed
+				resp.Topics = append(resp.Topics, topicMetadata(md, md.Topics[name]))
+			}
 		}
 		return resp
 	}
 	resp.Topics = make([]kmsg.MetadataResponseTopic, 0, len(req.Topics))
 	for _, rt := range req.Topics {
+		if mt, refused := c.refusedTopicMetadata(md, rt, noCreate); refused {
+			resp.Topics = append(resp.Topics, mt)
+			continue
+		}
 		if rt.Topic != nil && created[*rt.Topic] {
 			resp.Topics = append(resp.Topics, autoCreatedTopicMetadata(*rt.Topic))
 			continue
@@ -154,26 +161,74 @@ func requestedTopicMetadata(md *coordinator.Metadata, rt kmsg.MetadataRequestTop
 // autoCreateForMetadata creates the requested topics that do not exist when
 // auto.create.topics.enable is on and the client allows it (v4+), and
 // returns their names. The creation is committed before the answer, so
-// the client's retry finds the topic.
-func (b *Broker) autoCreateForMetadata(md *coordinator.Metadata, req *kmsg.MetadataRequest) map[string]bool {
+// the client's retry finds the topic. A topic the connection may Describe
+// but not Create (on the cluster or the topic) is not created; it is
+// returned in noCreate.
+func (b *Broker) autoCreateForMetadata(c *conn, md *coordinator.Metadata, req *kmsg.MetadataRequest) (created, noCreate map[string]bool) {
 	if !b.cfg.AutoCreateTopics || (req.Version >= 4 && !req.AllowAutoTopicCreation) {
-		return nil
+		return nil, nil
 	}
 	var missing []string
 	for _, rt := range req.Topics {
-		if !askedByID(rt) && md.Topic(*rt.Topic) == nil && protocol.ValidTopicName(*rt.Topic) == nil && !protocol.IsInternalTopic(*rt.Topic) {
-			missing = append(missing, *rt.Topic)
+		if askedByID(rt) || md.Topic(*rt.Topic) != nil || protocol.ValidTopicName(*rt.Topic) != nil || protocol.IsInternalTopic(*rt.Topic) ||
+			!c.may(authzMetadataCreate, *rt.Topic) {
+			continue
 		}
+		if !c.may(authzMetadataCreateCl, "") && !c.may(authzMetadataCreateTop, *rt.Topic) {
+			if noCreate == nil {
+				noCreate = map[string]bool{}
+			}
+			noCreate[*rt.Topic] = true
+			continue
+		}
+		missing = append(missing, *rt.Topic)
 	}
 	if len(missing) == 0 {
-		return nil
+		return nil, noCreate
 	}
 	b.autoCreateTopics(missing)
-	created := make(map[string]bool, len(missing))
+	created = make(map[string]bool, len(missing))
 	for _, name := range missing {
 		created[name] = true
 	}
-	return created
+	return created, noCreate
+}
+
+// refusedTopicMetadata answers a requested topic the connection may not
+// Describe, or may not create when it would be auto-created, with
+// TOPIC_AUTHORIZATION_FAILED. An unknown ID is not refused (its answer,
+// UNKNOWN_TOPIC_ID, discloses nothing); a refused ID keeps the ID and
+// drops the name, as Kafka does.
+func (c *conn) refusedTopicMetadata(md *coordinator.Metadata, rt kmsg.MetadataRequestTopic, noCreate map[string]bool) (kmsg.MetadataResponseTopic, bool) {
+	mt := kmsg.NewMetadataResponseTopic()
+	mt.ErrorCode = int16(authzMetadata.Error)
+	if askedByID(rt) {
+		t := md.TopicByID(rt.TopicID)
+		mt.TopicID = rt.TopicID
+		return mt, t != nil && !c.may(authzMetadata, t.Name)
+	}
+	mt.Topic = rt.Topic
+	return mt, noCreate[*rt.Topic] || !c.may(authzMetadata, *rt.Topic)
+}
+
+// fillAuthorizedOperations answers include_cluster_authorized_operations
+// (v8-v10; Describe on the cluster needed, else 0) and
+// include_topic_authorized_operations (v8+) from the authorizer.
+func (c *conn) fillAuthorizedOperations(req *kmsg.MetadataRequest, resp *kmsg.MetadataResponse) {
+	if req.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = 0
+		if c.may(authzClusterOps, "") {
+			resp.AuthorizedOperations = c.authorizedOperations(resCluster, clusterName)
+		}
+	}
+	if !req.IncludeTopicAuthorizedOperations {
+		return
+	}
+	for i := range resp.Topics {
+		if t := &resp.Topics[i]; t.Topic != nil && t.ErrorCode != int16(authzMetadata.Error) {
+			t.AuthorizedOperations = c.authorizedOperations(resTopic, *t.Topic)
+		}
+	}
 }
 
 // autoCreatedTopicMetadata answers a topic this request created as Kafka's

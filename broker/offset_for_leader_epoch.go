@@ -13,13 +13,19 @@ import (
 func handleOffsetForLeaderEpoch(b *Broker, c *conn, req *kmsg.OffsetForLeaderEpochRequest) *kmsg.OffsetForLeaderEpochResponse {
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
 	md := b.coord.Metadata()
+	// Followers have ClusterAction; consumers (KIP-320) Describe per topic.
+	follower := c.may(authzEpochCluster, "")
 	for _, rt := range req.Topics {
 		ot := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		ot.Topic = rt.Topic
+		var refusal error
+		if !follower {
+			refusal = c.check(authzEpochTopic, rt.Topic)
+		}
 		for _, rp := range rt.Partitions {
 			op := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			op.Partition, op.LeaderEpoch, op.EndOffset = rp.Partition, -1, -1
-			p, err := b.replicas.local(md, rt.Topic, rp.Partition)
+			p, err := b.localIfAllowed(refusal, md, rt.Topic, rp.Partition)
 			if err == nil {
 				err = p.checkLeaderEpoch(rp.CurrentLeaderEpoch)
 			}

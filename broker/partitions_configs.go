@@ -23,6 +23,10 @@ func handleCreatePartitions(b *Broker, c *conn, req *kmsg.CreatePartitionsReques
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	var specs []coordinator.CreatePartitionsSpec
 	for _, rt := range req.Topics {
+		if err := c.check(authzPartitions, rt.Topic); err != nil {
+			resp.Topics = append(resp.Topics, createPartitionsResult(rt.Topic, err))
+			continue
+		}
 		if protocol.IsInternalTopic(rt.Topic) {
 			// A group's partition is its id's hash modulo the count:
 			// more partitions would part groups from their offsets.
@@ -85,15 +89,18 @@ func handleAlterConfigs(b *Broker, c *conn, req *kmsg.AlterConfigsRequest) *kmsg
 	b.metadataBarrier()
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
 	for _, r := range req.Resources {
-		err := b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(map[string]string) (map[string]string, error) {
-			configs := map[string]string{} // AlterConfigs replaces every override
-			for _, cfg := range r.Configs {
-				if cfg.Value != nil {
-					configs[cfg.Name] = *cfg.Value
+		err := c.configRefusal(r.ResourceType, r.ResourceName, authzAlterConfigsTopic, authzAlterConfigsBroker)
+		if err == nil {
+			err = b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(map[string]string) (map[string]string, error) {
+				configs := map[string]string{} // AlterConfigs replaces every override
+				for _, cfg := range r.Configs {
+					if cfg.Value != nil {
+						configs[cfg.Name] = *cfg.Value
+					}
 				}
-			}
-			return configs, nil
-		})
+				return configs, nil
+			})
+		}
 		out := kmsg.NewAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
 		setConfigError(&out.ErrorCode, &out.ErrorMessage, err)
@@ -106,13 +113,16 @@ func handleIncrementalAlterConfigs(b *Broker, c *conn, req *kmsg.IncrementalAlte
 	b.metadataBarrier()
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
 	for _, r := range req.Resources {
-		err := b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(current map[string]string) (map[string]string, error) {
-			keyOf := config.TopicKey
-			if r.ResourceType == resourceBroker {
-				keyOf = config.BrokerKey
-			}
-			return applyConfigOps(current, r.Configs, keyOf)
-		})
+		err := c.configRefusal(r.ResourceType, r.ResourceName, authzIncrAlterTopic, authzIncrAlterBroker)
+		if err == nil {
+			err = b.alterResource(r.ResourceType, r.ResourceName, req.ValidateOnly, func(current map[string]string) (map[string]string, error) {
+				keyOf := config.TopicKey
+				if r.ResourceType == resourceBroker {
+					keyOf = config.BrokerKey
+				}
+				return applyConfigOps(current, r.Configs, keyOf)
+			})
+		}
 		out := kmsg.NewIncrementalAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
 		setConfigError(&out.ErrorCode, &out.ErrorMessage, err)

@@ -30,11 +30,17 @@ func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response)
 	out.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
 	var waits []ackWait
 	failed := false
+	txnDenied := req.TransactionID != nil && !c.may(authzProduceTxn, *req.TransactionID)
 	for i, rt := range req.Topics {
 		ot := &out.Topics[i]
 		*ot = kmsg.NewProduceResponseTopic()
 		ot.Topic = rt.Topic
 		ot.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		if code := produceRefusal(c, txnDenied, rt.Topic); code != 0 {
+			failed = true
+			refuseProduce(ot, rt, code)
+			continue
+		}
 		t := b.topicForProduce(md, rt.Topic)
 		for j, rp := range rt.Partitions {
 			op := &ot.Partitions[j]
@@ -70,6 +76,26 @@ func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response)
 			b.addProduceLeaderHints(b.coord.Metadata(), c.listener, out)
 			resp.complete(out)
 		})
+	}
+}
+
+// produceRefusal is the code of a topic the connection may not produce to,
+// checked before the topic is looked up or auto-created, as Kafka does.
+func produceRefusal(c *conn, txnDenied bool, topic string) protocol.ErrorCode {
+	switch {
+	case txnDenied:
+		return authzProduceTxn.Error
+	case !c.may(authzProduce, topic):
+		return authzProduce.Error
+	}
+	return 0
+}
+
+// refuseProduce answers every partition of a refused topic with code.
+func refuseProduce(ot *kmsg.ProduceResponseTopic, rt kmsg.ProduceRequestTopic, code protocol.ErrorCode) {
+	for j, rp := range rt.Partitions {
+		ot.Partitions[j] = kmsg.NewProduceResponseTopicPartition()
+		ot.Partitions[j].Partition, ot.Partitions[j].ErrorCode, ot.Partitions[j].BaseOffset = rp.Partition, int16(code), -1
 	}
 }
 

@@ -40,12 +40,31 @@ func (p *producerIDs) generate(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
+// initProducerRefusal checks an InitProducerId: Write on its
+// transactional id, or for an idempotent producer IdempotentWrite on the
+// cluster or Write on any topic (KIP-679).
+func (c *conn) initProducerRefusal(req *kmsg.InitProducerIDRequest) protocol.ErrorCode {
+	switch {
+	case req.TransactionalID != nil:
+		if !c.may(authzInitTxn, *req.TransactionalID) {
+			return authzInitTxn.Error
+		}
+	case !c.may(authzInitIdempotent, "") && !c.mayAny(authzInitAnyTopic):
+		return authzInitIdempotent.Error
+	}
+	return 0
+}
+
 // handleInitProducerID serves idempotent producers. A producer without a
 // transactional id always gets a fresh id with epoch 0, as in Kafka, even
 // when it names its old id (KIP-360 epoch bumps apply to transactions).
 func handleInitProducerID(b *Broker, c *conn, req *kmsg.InitProducerIDRequest) *kmsg.InitProducerIDResponse {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if code := c.initProducerRefusal(req); code != 0 {
+		resp.ErrorCode = int16(code)
+		return resp
+	}
 	if req.TransactionalID != nil {
 		// Transactions arrive with the transaction coordinator; until then a
 		// transactional producer is told plainly that it cannot run here.

@@ -17,6 +17,10 @@ import (
 
 func handleAlterPartitionReassignments(b *Broker, c *conn, req *kmsg.AlterPartitionAssignmentsRequest) *kmsg.AlterPartitionAssignmentsResponse {
 	resp := req.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
+	if !c.may(authzAlterReassign, "") {
+		resp.ErrorCode = int16(authzAlterReassign.Error)
+		return resp
+	}
 	var rs []coordinator.Reassignment
 	for _, t := range req.Topics {
 		for _, p := range t.Partitions {
@@ -52,6 +56,10 @@ func handleAlterPartitionReassignments(b *Broker, c *conn, req *kmsg.AlterPartit
 
 func handleListPartitionReassignments(b *Broker, c *conn, req *kmsg.ListPartitionReassignmentsRequest) *kmsg.ListPartitionReassignmentsResponse {
 	resp := req.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
+	if !c.may(authzListReassignments, "") {
+		resp.ErrorCode = int16(authzListReassignments.Error)
+		return resp
+	}
 	b.metadataBarrier()
 	md := b.coord.Metadata()
 	wanted := func(ref coordinator.PartitionRef) bool {

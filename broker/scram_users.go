@@ -17,8 +17,8 @@ import (
 
 func handleDescribeUserScram(b *Broker, c *conn, req *kmsg.DescribeUserSCRAMCredentialsRequest) *kmsg.DescribeUserSCRAMCredentialsResponse {
 	out := kmsg.NewPtrDescribeUserSCRAMCredentialsResponse()
-	if !c.authorized(kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeCluster, clusterName) {
-		out.ErrorCode = int16(protocol.ClusterAuthorizationFailed)
+	if !c.may(authzDescribeScram, "") {
+		out.ErrorCode = int16(authzDescribeScram.Error)
 		return out
 	}
 	stored := b.coord.Metadata().Scram
@@ -64,7 +64,7 @@ func handleAlterUserScram(b *Broker, c *conn, req *kmsg.AlterUserSCRAMCredential
 			errs[u] = err
 		}
 	}
-	allowed := c.authorized(kmsg.ACLOperationAlter, kmsg.ACLResourceTypeCluster, clusterName)
+	allowed := c.may(authzAlterScram, "")
 	var up []coordinator.ScramUpsertion
 	var del []coordinator.ScramDeletion
 	for _, d := range req.Deletions {
@@ -103,4 +103,3 @@ func handleAlterUserScram(b *Broker, c *conn, req *kmsg.AlterUserSCRAMCredential
 	}
 	return out
 }
-

@@ -23,10 +23,15 @@ func handleCreateTopics(b *Broker, c *conn, req *kmsg.CreateTopicsRequest) *kmsg
 		seen[rt.Topic]++
 	}
 	var specs []coordinator.CreateTopicSpec
+	anyTopic := c.may(authzCreateCluster, "") // else Create on each topic
 	for _, rt := range req.Topics {
 		if seen[rt.Topic] > 1 {
 			resp.Topics = append(resp.Topics, createTopicResult(rt, protocol.Errorf(protocol.InvalidRequest,
 				"topic %q appears more than once in the request", rt.Topic)))
+			continue
+		}
+		if !anyTopic && !c.may(authzCreateTopic, rt.Topic) {
+			resp.Topics = append(resp.Topics, createTopicResult(rt, authzCreateTopic.refused()))
 			continue
 		}
 		specs = append(specs, createTopicSpec(rt))
@@ -44,7 +49,11 @@ func handleCreateTopics(b *Broker, c *conn, req *kmsg.CreateTopicsRequest) *kmsg
 			if t := md.Topic(r.Name); t != nil && !req.ValidateOnly {
 				rt.NumPartitions, rt.ReplicationFactor = int32(len(t.Partitions)), int16(len(t.Partitions[0].Replicas))
 			}
-			rt.Configs = b.createdTopicConfigs(md, spec.Configs)
+			if c.may(authzCreateConfigs, r.Name) {
+				rt.Configs = b.createdTopicConfigs(md, spec.Configs)
+			} else {
+				rt.ConfigErrorCode = int16(authzCreateConfigs.Error)
+			}
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
@@ -173,6 +182,10 @@ func handleDeleteTopics(b *Broker, c *conn, req *kmsg.DeleteTopicsRequest) *kmsg
 			t = md.TopicByID(rt.TopicID)
 		}
 		switch {
+		case (t != nil || rt.Topic != nil) && !c.may(authzDeleteTopics, nameOr(t, rt.Topic)):
+			// Refused before existence is checked, so that nothing is
+			// disclosed; a topic asked by ID keeps its name hidden.
+			out.ErrorCode = int16(authzDeleteTopics.Error)
 		case t != nil && (protocol.IsInternalTopic(t.Name) || t.Name == protocol.ClusterMetadataTopic):
 			// Kafka's tools refuse this too: the group coordinator's
 			// state (every committed offset) lives there. A
@@ -206,6 +219,14 @@ func handleDeleteTopics(b *Broker, c *conn, req *kmsg.DeleteTopicsRequest) *kmsg
 		b.replicas.reconcile(b.coord.Metadata())
 	}
 	return resp
+}
+
+// nameOr is a topic's name: the found topic's, else the one asked for.
+func nameOr(t *coordinator.Topic, asked *string) string {
+	if t != nil {
+		return t.Name
+	}
+	return *asked
 }
 
 // requestTimeout turns a request's timeout field into a duration, falling

@@ -1,0 +1,63 @@
+package broker
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// Every API served has its rows in the matrix (an API that checks nothing
+// says so with an unchecked row), and every row is of an API served: a new
+// handler cannot arrive without deciding what it checks.
+func TestAuthorizationsCoverEveryAPI(t *testing.T) {
+	inTable := map[kmsg.Key]bool{}
+	for _, a := range Authorizations() {
+		inTable[a.Key] = true
+		if _, ok := handlers[a.Key]; !ok {
+			t.Errorf("row for %s, which is not served", kmsg.NameForKey(int16(a.Key)))
+		}
+	}
+	for key := range handlers {
+		if !inTable[key] {
+			t.Errorf("%s is served but has no row in the authorization matrix", kmsg.NameForKey(int16(key)))
+		}
+	}
+}
+
+// The rows are well formed: a check has an operation the resource type
+// supports and one of Kafka's authorization codes (or None for what is
+// left out); an alternative follows a row of the same request kind.
+func TestAuthorizationRows(t *testing.T) {
+	codes := map[protocol.ErrorCode]bool{protocol.None: true, protocol.TopicAuthorizationFailed: true,
+		protocol.GroupAuthorizationFailed: true, protocol.ClusterAuthorizationFailed: true, protocol.TransactionalIDAuthFailed: true}
+	rows := Authorizations()
+	for i, a := range rows {
+		name := kmsg.NameForKey(int16(a.Key)) + " " + a.When
+		if a.Resource == kmsg.ACLResourceTypeUnknown {
+			if a.Operation != 0 || a.OrPrevious || a.Error != protocol.None || a.Note == "" {
+				t.Errorf("%s: an unchecked row carries a check or no note: %+v", name, a)
+			}
+			continue
+		}
+		if !codes[a.Error] {
+			t.Errorf("%s: error %d is not an authorization failure", name, a.Error)
+		}
+		if a.Resource != resTxnID && !supports(a.Resource, a.Operation) {
+			t.Errorf("%s: %s is not an operation of %s", name, a.Operation, a.Resource)
+		}
+		if a.OrPrevious && (i == 0 || rows[i-1].Key != a.Key || rows[i-1].When != a.When) {
+			t.Errorf("%s: an alternative with no row before it", name)
+		}
+	}
+}
+
+func supports(rt kmsg.ACLResourceType, op kmsg.ACLOperation) bool {
+	for _, o := range supportedOperations[rt] {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
