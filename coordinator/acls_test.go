@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -28,32 +29,15 @@ func anyACL() auth.ACLFilter {
 		Operation: kmsg.ACLOperationAny, Permission: kmsg.ACLPermissionTypeAny}
 }
 
-// startQuorum starts voters from cfgs together (none is ready before a
-// quorum is) and returns them once each is ready.
+// startQuorum starts voters from cfgs together, quiet, and returns them
+// once each is ready.
 func startQuorum(t *testing.T, cfgs []Config) []*Coordinator {
 	t.Helper()
-	nodes := make([]*Coordinator, len(cfgs))
-	errs := make(chan error, len(cfgs))
-	for i, cfg := range cfgs {
-		go func() {
-			c, err := New(cfg, quietLogger())
-			nodes[i] = c
-			errs <- err
-		}()
+	loggers := make([]*slog.Logger, len(cfgs))
+	for i := range loggers {
+		loggers[i] = quietLogger()
 	}
-	for range cfgs {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for _, c := range nodes {
-		t.Cleanup(func() { c.Close() })
-		if err := c.WaitReady(ctx); err != nil {
-			t.Fatalf("node %d: %v", c.cfg.NodeID, err)
-		}
-	}
+	nodes, _ := startQuorumWith(t, cfgs, loggers)
 	return nodes
 }
 
@@ -135,6 +119,8 @@ func TestACLsAndScramReplicateAndSurviveRestart(t *testing.T) {
 	want = securityState(f.Metadata())
 	for _, c := range nodes {
 		waitFor(t, "the last ACL everywhere", func() bool { return securityState(c.Metadata()) == want })
+	}
+	for _, c := range nodes {
 		c.Close()
 	}
 	for _, c := range startQuorum(t, cfgs) {
