@@ -110,3 +110,23 @@ func FuzzParseAddConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseScramCredential feeds SCRAM credential values: a value is
+// either refused with an argument error, or gives at least Kafka's
+// minimum of iterations and a password the value ends with.
+func FuzzParseScramCredential(f *testing.F) {
+	for _, seed := range []string{"iterations=8192,password=x", "password=", "iterations=-1,password=p", "iterations=,password=p",
+		"iterations=99999999999,password=p", "iterations=8192", "password=p,iterations=1", "iterations=-0,password=\x00"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		it, pw, err := parseScramCredential("SCRAM-SHA-512", s)
+		var ae argumentError
+		switch {
+		case err != nil && !errors.As(err, &ae):
+			t.Fatalf("%q: %v is not an argument error", s, err)
+		case err == nil && (it < scramMinIterations || !strings.HasSuffix(s, "password="+pw)):
+			t.Fatalf("%q gave %d iterations, password %q", s, it, pw)
+		}
+	})
+}
