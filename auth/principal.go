@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // PrincipalRules are ssl.principal.mapping.rules: how the subject of a
@@ -35,7 +36,9 @@ type principalRule struct {
 	text        string         // as Kafka's Rule.toString writes it
 	pattern     *regexp.Regexp // as written, for the replacement
 	whole       *regexp.Regexp // anchored: the rule applies if the DN matches it whole
+	after       *regexp.Regexp // the pattern one character into the text; see javaMatches
 	replacement []replacementPart
+	replErr     error // a replacement Java fails on when the rule applies
 	lower       bool
 	upper       bool
 }
@@ -54,10 +57,10 @@ var (
 )
 
 // ParsePrincipalRules parses ssl.principal.mapping.rules. The patterns
-// are compiled by Go's regexp (RE2): Java's back-references and
-// look-arounds are refused here rather than at the first handshake, and
-// so is a replacement naming a group that Kafka would fail on at
-// authentication.
+// are compiled by Go's regexp (RE2), so Java's back-references and
+// look-arounds are refused. A replacement Java cannot apply ("$2" with no
+// groups, a trailing '\\') is accepted, as Kafka accepts it, and fails
+// the connections the rule applies to, as Kafka's does.
 func ParsePrincipalRules(s string) (PrincipalRules, error) {
 	if s == "" {
 		s = "DEFAULT"
@@ -107,9 +110,8 @@ func parseRule(s string) (principalRule, bool, error) {
 		return principalRule{}, false, fmt.Errorf("Invalid rule: `%s`: %v", s, err)
 	}
 	rule.whole = regexp.MustCompile(`^(?:` + pat + `)$`)
-	if rule.replacement, err = parseReplacement(repl, rule.pattern.NumSubexp()); err != nil {
-		return principalRule{}, false, fmt.Errorf("Invalid rule: `%s`: %v", s, err)
-	}
+	rule.after = regexp.MustCompile(`\A(?s:.)(?:` + pat + `)`)
+	rule.replacement, rule.replErr = parseReplacement(repl, rule.pattern.NumSubexp())
 	return rule, true, nil
 }
 
@@ -196,16 +198,19 @@ func groupRef(s string, groups int) (g, n int, literal bool, err error) {
 
 // apply is Rule.apply: the rule applies when the DN matches its pattern
 // whole; the name is then the DN with every match replaced.
-func (r principalRule) apply(dn string) (string, bool) {
+func (r principalRule) apply(dn string) (string, bool, error) {
 	if r.pattern == nil {
-		return dn, true
+		return dn, true, nil
 	}
 	if !r.whole.MatchString(dn) {
-		return "", false
+		return "", false, nil
+	}
+	if r.replErr != nil {
+		return "", true, fmt.Errorf("rule %s: %w", r.text, r.replErr)
 	}
 	var b strings.Builder
 	last := 0
-	for _, m := range r.pattern.FindAllStringSubmatchIndex(dn, -1) {
+	for _, m := range r.javaMatches(dn) {
 		b.WriteString(dn[last:m[0]])
 		for _, p := range r.replacement {
 			if p.group < 0 {
@@ -224,15 +229,45 @@ func (r principalRule) apply(dn string) (string, bool) {
 	case r.upper:
 		name = strings.ToUpper(name)
 	}
-	return name, true
+	return name, true, nil
+}
+
+// javaMatches are the matches Java's replaceAll replaces. Go's
+// FindAll drops an empty match that abuts the match before it; Java keeps
+// it (so Kafka turns "CN=a" into "xx" by RULE:(.*)/x/). Such a match is
+// there when the pattern's preferred match at the end b of a non-empty
+// match is empty; r.after finds that preferred match with the character
+// before b in view, so that ^, \b and the like see their real context.
+func (r principalRule) javaMatches(dn string) [][]int {
+	var out [][]int
+	for _, m := range r.pattern.FindAllStringSubmatchIndex(dn, -1) {
+		out = append(out, m)
+		b := m[1]
+		if b == m[0] {
+			continue
+		}
+		_, size := utf8.DecodeLastRuneInString(dn[:b])
+		e := r.after.FindStringSubmatchIndex(dn[b-size:])
+		if e == nil || e[1] != size {
+			continue // no match at b, or a non-empty one Go has too
+		}
+		for i := range e {
+			if e[i] >= 0 {
+				e[i] += b - size
+			}
+		}
+		e[0] = b
+		out = append(out, e)
+	}
+	return out
 }
 
 // Name maps a distinguished name by the first rule that applies, as
 // SslPrincipalMapper.getName does.
 func (r PrincipalRules) Name(dn string) (string, error) {
 	for _, rule := range r.rules {
-		if name, ok := rule.apply(dn); ok {
-			return name, nil
+		if name, ok, err := rule.apply(dn); ok {
+			return name, err
 		}
 	}
 	return "", fmt.Errorf("No rules apply to %s, rules %s", dn, r)

@@ -65,9 +65,8 @@ func TestPrincipalRulesInvalid(t *testing.T) {
 		"RULE:CN=(.*?),OU=ServiceUsers.*/$1", "rule:^CN=(.*?),OU=ServiceUsers.*$/$1/",
 		"RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/L/U", "RULE:^CN=(.*?),OU=ServiceUsers.*$/L",
 		"RULE:^CN=(.*?),OU=ServiceUsers.*$/U", "RULE:^CN=(.*?),OU=ServiceUsers.*$/LU",
-		// Beyond Kafka's list: what Go's regexp cannot compile, and
-		// replacements Java would fail on at the first handshake.
-		"RULE:^CN=(.*/$1/", `RULE:^CN=(\w+)\1$/$1/`, "RULE:^CN=.*$/$1/", "RULE:^CN=(.*)$/$/", `RULE:^CN=(.*)$/a\/`,
+		// Beyond Kafka's list: what Go's regexp cannot compile.
+		"RULE:^CN=(.*/$1/", `RULE:^CN=(\w+)\1$/$1/`, "RULE:^CN=(?=x)/$1/",
 	} {
 		if r, err := ParsePrincipalRules(in); err == nil {
 			t.Errorf("%q accepted as %s", in, r)
@@ -94,7 +93,27 @@ func TestPrincipalRulesReplacement(t *testing.T) {
 			t.Errorf("%s on %s: %q %v, want %q", tc.rule, tc.dn, got, err, tc.want)
 		}
 	}
-	r, _ := ParsePrincipalRules("RULE:^CN=admin$/root/")
+	// A replacement Java cannot apply is accepted, as Kafka accepts it,
+	// and fails only the names its rule applies to.
+	for _, rule := range []string{"RULE:^CN=.*$/$1/", "RULE:^CN=(.*)$/$/", "RULE:^CN=(.*)$/$x/"} {
+		r, err := ParsePrincipalRules(rule + ",DEFAULT")
+		if err != nil {
+			t.Errorf("%s refused: %v", rule, err)
+			continue
+		}
+		if _, err := r.Name("CN=a"); err == nil {
+			t.Errorf("%s applied to CN=a", rule)
+		}
+		if got, err := r.Name("O=b"); err != nil || got != "O=b" {
+			t.Errorf("%s on O=b: %q %v", rule, got, err)
+		}
+	}
+	// Java's replaceAll keeps the empty match after a whole one.
+	r, _ := ParsePrincipalRules("RULE:(.*)/x/,RULE:^(.*)$/y/")
+	if got, _ := r.Name("CN=a"); got != "xx" {
+		t.Errorf("RULE:(.*)/x/ gave %q, Kafka gives xx", got)
+	}
+	r, _ = ParsePrincipalRules("RULE:^CN=admin$/root/")
 	if _, err := r.Name("CN=alice"); err == nil || err.Error() != "No rules apply to CN=alice, rules [RULE:^CN=admin$/root]" {
 		t.Errorf("no rule applies: %v", err)
 	}
