@@ -32,6 +32,7 @@ type scramSession struct {
 	principal Principal
 
 	cred        ScramCredential
+	user        string // from client-first; the principal once proven
 	gs2Header   string
 	clientFirst string // client-first-message-bare
 	serverFirst string
@@ -114,7 +115,7 @@ func (s *scramSession) first(msg []byte) ([]byte, error) {
 	rand.Read(snonce)
 	s.cred, s.gs2Header, s.clientFirst = cred, cf.gs2Header, cf.bare
 	s.nonce = cf.nonce + base64.RawURLEncoding.EncodeToString(snonce)
-	s.principal = User(cf.user)
+	s.user = cf.user
 	s.serverFirst = "r=" + s.nonce + ",s=" + base64.StdEncoding.EncodeToString(cred.Salt) +
 		",i=" + strconv.Itoa(int(cred.Iterations))
 	return []byte(s.serverFirst), nil
@@ -145,8 +146,9 @@ func (s *scramSession) final(msg []byte) ([]byte, error) {
 	sum := h()
 	sum.Write(clientKey)
 	if !hmac.Equal(sum.Sum(nil), s.cred.StoredKey) {
-		return nil, s.fail("invalid credentials for user %s", quoteName(s.principal.Name))
+		return nil, s.fail("invalid credentials for user %s", quoteName(s.user))
 	}
+	s.principal = User(s.user)
 	serverSignature := mac(h, s.cred.ServerKey, authMessage)
 	return []byte("v=" + base64.StdEncoding.EncodeToString(serverSignature)), nil
 }

@@ -69,8 +69,11 @@ func TestScramFailures(t *testing.T) {
 			"token":          {User: "alice", Pass: "alice-secret", IsToken: true},
 		} {
 			t.Run(m.String()+"/"+name, func(t *testing.T) {
-				err := exchange(t, scramMech(m, a), newSession(t, m.String(), nil, creds))
-				wantAuthError(t, err, failed)
+				s := newSession(t, m.String(), nil, creds)
+				wantAuthError(t, exchange(t, scramMech(m, a), s), failed)
+				if s.Principal() != (Principal{}) {
+					t.Fatalf("a failed exchange has principal %v", s.Principal())
+				}
 			})
 		}
 		err := exchange(t, scramMech(m, scram.Auth{Zid: "admin", User: "alice", Pass: "alice-secret"}), newSession(t, m.String(), nil, creds))
