@@ -108,8 +108,10 @@ func (s *scramSession) first(msg []byte) ([]byte, error) {
 	if ok && cred.Iterations < ScramMinIterations {
 		return nil, s.fail("iterations %d of user %s below the minimum %d", cred.Iterations, quoteName(cf.user), ScramMinIterations)
 	}
-	if !ok || cred.Mechanism != s.mech {
-		cred = fakeCredential(s.mech, cf.user)
+	// The fake is made for every user, so that a known one costs the
+	// same as an unknown one here too.
+	if fake := fakeCredential(s.mech, cf.user); !ok || cred.Mechanism != s.mech {
+		cred = fake
 	}
 	snonce := make([]byte, 24)
 	rand.Read(snonce)
