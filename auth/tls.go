@@ -127,8 +127,8 @@ func verifyChain(cs tls.ConnectionState, roots *x509.CertPool) error {
 }
 
 // OnReloadError sets what is told when a changed keystore file cannot be
-// loaded during a handshake; the old certificate stays in use. Each bad
-// version of the file is reported once.
+// loaded (or stat'ed) during a handshake; the old certificate stays in
+// use. The same error is told once, until a good file has been loaded.
 func (t *TLS) OnReloadError(fn func(error)) {
 	if t.keystore != nil {
 		t.keystore.setOnError(fn)

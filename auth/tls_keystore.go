@@ -28,6 +28,7 @@ type keystore struct {
 	checked time.Time   // last stat
 	seen    os.FileInfo // the file version last loaded or refused
 	onError func(error)
+	told    string // the last error given to onError, not to repeat it
 }
 
 // keystoreRecheck is how often a handshake may stat the keystore file.
@@ -116,9 +117,14 @@ func (k *keystore) current() *tls.Certificate {
 	if k.path != "" && time.Since(k.checked) >= keystoreRecheck {
 		err = k.reloadLocked()
 	}
-	cert, onError := k.cert, k.onError
+	var onError func(error)
+	if err != nil && err.Error() != k.told {
+		// A missing file fails every second; it is said once.
+		k.told, onError = err.Error(), k.onError
+	}
+	cert := k.cert
 	k.mu.Unlock()
-	if err != nil && onError != nil {
+	if onError != nil {
 		onError(err)
 	}
 	return cert
@@ -155,7 +161,7 @@ func (k *keystore) reloadLocked() error {
 	if err != nil {
 		return fmt.Errorf("ssl.keystore.location=%s: %w", k.path, err)
 	}
-	k.cert = cert
+	k.cert, k.told = cert, ""
 	return nil
 }
 

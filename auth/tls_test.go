@@ -302,6 +302,20 @@ func TestTLSKeystoreReload(t *testing.T) {
 	if len(reported) != 1 {
 		t.Fatalf("the same bad file reported again: %v", reported)
 	}
+	// A file gone is said once too, however many handshakes look for it.
+	os.Rename(p.serverPEM, p.serverPEM+".moved")
+	for range 3 {
+		tl.keystore.mu.Lock()
+		tl.keystore.checked = time.Time{}
+		tl.keystore.mu.Unlock()
+		if got := serial(); got != second {
+			t.Fatal("the certificate changed while its file was gone")
+		}
+	}
+	if len(reported) != 2 {
+		t.Fatalf("reported %v", reported)
+	}
+	os.Rename(p.serverPEM+".moved", p.serverPEM)
 	// Within a second of the last look the file is not even looked at.
 	p.write(t, "server.pem", append(append([]byte{}, p.serverKey...), p.serverCert...))
 	tl.keystore.mu.Lock()
