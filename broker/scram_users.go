@@ -65,23 +65,41 @@ func handleAlterUserScram(b *Broker, c *conn, req *kmsg.AlterUserSCRAMCredential
 		}
 	}
 	allowed := c.may(authzAlterScram, "")
-	var up []coordinator.ScramUpsertion
-	var del []coordinator.ScramDeletion
+	// Kafka alters a user at most once per request: a user named twice,
+	// whatever the mechanisms, is refused and left as it was.
+	count := map[string]int{}
 	for _, d := range req.Deletions {
 		note(d.Name, nil)
-		del = append(del, coordinator.ScramDeletion{Name: d.Name, Mechanism: auth.ScramMechanism(d.Mechanism)})
+		count[d.Name]++
 	}
 	for _, u := range req.Upsertions {
 		note(u.Name, nil)
-		up = append(up, coordinator.ScramUpsertion{Name: u.Name, Mechanism: auth.ScramMechanism(u.Mechanism),
-			Iterations: u.Iterations, Salt: u.Salt, SaltedPassword: u.SaltedPassword})
+		count[u.Name]++
+	}
+	for u, n := range count {
+		if n > 1 {
+			errs[u] = protocol.Errorf(protocol.DuplicateResource, "A user credential cannot be altered twice in the same request")
+		}
+	}
+	var up []coordinator.ScramUpsertion
+	var del []coordinator.ScramDeletion
+	for _, d := range req.Deletions {
+		if count[d.Name] == 1 {
+			del = append(del, coordinator.ScramDeletion{Name: d.Name, Mechanism: auth.ScramMechanism(d.Mechanism)})
+		}
+	}
+	for _, u := range req.Upsertions {
+		if count[u.Name] == 1 {
+			up = append(up, coordinator.ScramUpsertion{Name: u.Name, Mechanism: auth.ScramMechanism(u.Mechanism),
+				Iterations: u.Iterations, Salt: u.Salt, SaltedPassword: u.SaltedPassword})
+		}
 	}
 	switch {
 	case !allowed:
 		for _, u := range users {
 			note(u, protocol.Errorf(protocol.ClusterAuthorizationFailed, ""))
 		}
-	case len(users) > 0:
+	case len(up)+len(del) > 0:
 		results, err := b.coord.AlterScram(b.ctx, up, del)
 		for _, u := range users {
 			note(u, err)
