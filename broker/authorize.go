@@ -70,10 +70,10 @@ var (
 	authzListOffsets = row(kmsg.ListOffsets, "", resTopic, kmsg.ACLOperationDescribe, errTopic)
 
 	authzEpochCluster = row(kmsg.OffsetForLeaderEpoch, "", resCluster, kmsg.ACLOperationClusterAction, errTopic).note("followers")
-	authzEpochTopic   = row(kmsg.OffsetForLeaderEpoch, "", resTopic, kmsg.ACLOperationDescribe, errTopic).or().note("consumers (KIP-320)")
+	authzEpochTopic   = row(kmsg.OffsetForLeaderEpoch, "", resTopic, kmsg.ACLOperationDescribe, errTopic).or().note("consumers, KIP-320")
 
 	authzMetadata          = row(kmsg.Metadata, "named topics", resTopic, kmsg.ACLOperationDescribe, errTopic)
-	authzMetadataAll       = row(kmsg.Metadata, "all topics", resTopic, kmsg.ACLOperationDescribe, protocol.None).note("left out")
+	authzMetadataAll       = row(kmsg.Metadata, "all topics", resTopic, kmsg.ACLOperationDescribe, protocol.None)
 	authzMetadataCreate    = row(kmsg.Metadata, "auto-creating a topic", resTopic, kmsg.ACLOperationDescribe, errTopic)
 	authzMetadataCreateCl  = row(kmsg.Metadata, "auto-creating a topic", resCluster, kmsg.ACLOperationCreate, errTopic)
 	authzMetadataCreateTop = row(kmsg.Metadata, "auto-creating a topic", resTopic, kmsg.ACLOperationCreate, errTopic).or()
@@ -84,7 +84,7 @@ var (
 	authzOffsetFetchGroup    = row(kmsg.OffsetFetch, "named topics", resGroup, kmsg.ACLOperationDescribe, errGroup)
 	authzOffsetFetchTopic    = row(kmsg.OffsetFetch, "named topics", resTopic, kmsg.ACLOperationDescribe, errTopic)
 	authzOffsetFetchAllGroup = row(kmsg.OffsetFetch, "all topics", resGroup, kmsg.ACLOperationDescribe, errGroup)
-	authzOffsetFetchAllTopic = row(kmsg.OffsetFetch, "all topics", resTopic, kmsg.ACLOperationDescribe, protocol.None).note("left out")
+	authzOffsetFetchAllTopic = row(kmsg.OffsetFetch, "all topics", resTopic, kmsg.ACLOperationDescribe, protocol.None)
 
 	authzFindGroup = row(kmsg.FindCoordinator, "group", resGroup, kmsg.ACLOperationDescribe, errGroup)
 	authzFindTxn   = row(kmsg.FindCoordinator, "transaction", resTxnID, kmsg.ACLOperationDescribe, errTxnID)
@@ -129,7 +129,7 @@ var (
 
 	authzInitTxn        = row(kmsg.InitProducerID, "transactional", resTxnID, kmsg.ACLOperationWrite, errTxnID)
 	authzInitIdempotent = row(kmsg.InitProducerID, "idempotent", resCluster, kmsg.ACLOperationIdempotentWrite, errCluster)
-	authzInitAnyTopic   = row(kmsg.InitProducerID, "idempotent", resTopic, kmsg.ACLOperationWrite, errCluster).or().note("on any topic (KIP-679)")
+	authzInitAnyTopic   = row(kmsg.InitProducerID, "idempotent", resTopic, kmsg.ACLOperationWrite, errCluster).or().note("any topic, KIP-679")
 
 	authzCreateACLs    = row(kmsg.CreateACLs, "", resCluster, kmsg.ACLOperationAlter, errCluster)
 	authzDescribeACLs  = row(kmsg.DescribeACLs, "", resCluster, kmsg.ACLOperationDescribe, errCluster)

@@ -1,8 +1,13 @@
 package broker
 
 import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gokafka/gokafka/protocol"
@@ -54,10 +59,67 @@ func TestAuthorizationRows(t *testing.T) {
 }
 
 func supports(rt kmsg.ACLResourceType, op kmsg.ACLOperation) bool {
-	for _, o := range supportedOperations[rt] {
-		if o == op {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(supportedOperations[rt], op)
 }
+
+// The README's table is the matrix: each of its lines is rendered from
+// Authorizations, and the test prints the whole table when they differ.
+func TestAuthorizationsInREADME(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := matrixMarkdown()
+	if !strings.Contains(string(readme), table) {
+		t.Errorf("README.md's authorization matrix is not the table in authorize.go; it should read:\n%s", table)
+	}
+}
+
+// matrixMarkdown renders the matrix, one line per API and kind of request.
+func matrixMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| API | needs | refused with |\n|---|---|---|\n")
+	rows := Authorizations()
+	for i := 0; i < len(rows); {
+		j := i
+		for j < len(rows) && rows[j].Key == rows[i].Key && rows[j].When == rows[i].When {
+			j++
+		}
+		api := kmsg.NameForKey(int16(rows[i].Key))
+		if rows[i].When != "" {
+			api += ", " + rows[i].When
+		}
+		var needs, codes []string
+		for _, a := range rows[i:j] {
+			if a.Resource == kmsg.ACLResourceTypeUnknown {
+				needs = append(needs, "nothing ("+a.Note+")")
+				continue
+			}
+			need := fmt.Sprintf("%s on %s", a.Operation, resourceWords[a.Resource])
+			if a.Note != "" {
+				need += " (" + a.Note + ")"
+			}
+			if a.OrPrevious {
+				needs[len(needs)-1] += " or " + need
+			} else {
+				needs = append(needs, need)
+			}
+			code := "left out"
+			if a.Error != protocol.None {
+				code = kerr.ErrorForCode(int16(a.Error)).(*kerr.Error).Message
+			}
+			if !slices.Contains(codes, code) {
+				codes = append(codes, code)
+			}
+		}
+		if len(codes) == 0 {
+			codes = []string{"-"}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", api, strings.Join(needs, "; "), strings.Join(codes, ", "))
+		i = j
+	}
+	return b.String()
+}
+
+var resourceWords = map[kmsg.ACLResourceType]string{resTopic: "the topic", resGroup: "the group",
+	resCluster: "the cluster", resTxnID: "the transactional id"}
