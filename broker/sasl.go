@@ -88,6 +88,9 @@ func handleSaslAuthenticate(b *Broker, c *conn, req *kmsg.SASLAuthenticateReques
 	token, err := c.saslStep(req.SASLAuthBytes)
 	if err != nil {
 		out.ErrorCode = int16(protocol.SaslAuthenticationFailed)
+		if errors.Is(err, auth.ErrIllegalSaslState) {
+			out.ErrorCode = int16(protocol.IllegalSaslState)
+		}
 		out.ErrorMessage = kmsg.StringPtr(err.Error())
 		resp.closeConn = true
 		// connection.failed.authentication.delay.ms: a client guessing
@@ -108,7 +111,11 @@ func (c *conn) saslStep(token []byte) ([]byte, error) {
 	s := c.sasl
 	out, done, err := s.session.Step(token)
 	if err != nil {
-		c.b.refusals.log(c, "closing connection: SASL authentication failed", "err", err)
+		reason := err.Error()
+		if ae := (*auth.AuthError)(nil); errors.As(err, &ae) && ae.Reason != "" {
+			reason = ae.Reason // what the client is not told
+		}
+		c.b.refusals.log(c, "closing connection: SASL authentication failed", "err", reason)
 		s.session = nil
 		return nil, err
 	}

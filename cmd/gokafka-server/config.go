@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/gokafka/gokafka/auth"
 	"math"
 	"net"
 	"net/netip"
@@ -41,6 +42,15 @@ type serverConfig struct {
 	// bound cardinality on brokers with many partitions.
 	MetricsPerPartition bool
 	PprofEnable         bool // http.pprof.enable: serve /debug/pprof
+	// Keystores are the TLS sides of the listeners, which reload their
+	// keystore files when they change on disk.
+	Keystores []keystore
+}
+
+// keystore is one listener's TLS side, named for the log.
+type keystore struct {
+	What string // "listener SSL", "controller listener CONTROLLER", ...
+	TLS  *auth.TLS
 }
 
 // hasRole reports whether process.roles includes role.

@@ -56,6 +56,11 @@ func run(args []string) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", cfg.Broker.NodeID)
+	for _, k := range cfg.Keystores {
+		k.TLS.OnReloadError(func(err error) {
+			logger.Warn("keystore changed on disk but cannot be loaded; serving the previous certificate", "tls", k.What, "err", err)
+		})
+	}
 	for _, w := range warnings {
 		logger.Warn("config: " + w)
 	}

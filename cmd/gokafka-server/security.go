@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"slices"
@@ -60,11 +61,10 @@ func (b *build) listenerSecurity(l broker.Listener) (*broker.Security, error) {
 	keys := b.listenerKeys(l.Name)
 	sec := &broker.Security{Protocol: proto}
 	if proto == "SSL" || proto == "SASL_SSL" {
-		t, err := auth.NewTLS(keys, auth.Server)
-		if err != nil {
-			return nil, fmt.Errorf("server.properties: listener %s: %w", l.Name, err)
+		var err error
+		if sec.TLS, err = b.newTLS("listener "+l.Name, keys, auth.Server); err != nil {
+			return nil, err
 		}
-		sec.TLS = t.Config()
 		rules, _ := keys("ssl.principal.mapping.rules")
 		if sec.PrincipalRules, err = auth.ParsePrincipalRules(rules); err != nil {
 			return nil, fmt.Errorf("server.properties: %s=%s: %w", b.keyOf(l.Name, "ssl.principal.mapping.rules"), rules, err)
@@ -156,11 +156,10 @@ func (b *build) peerSecurity(l broker.Listener) error {
 		return nil
 	}
 	if sec.TLS != nil {
-		t, err := auth.NewTLS(b.listenerKeys(l.Name), auth.Client)
-		if err != nil {
-			return fmt.Errorf("server.properties: inter-broker listener %s: %w", l.Name, err)
+		var err error
+		if p.TLS, err = b.newTLS("inter-broker listener "+l.Name, b.listenerKeys(l.Name), auth.Client); err != nil {
+			return err
 		}
-		p.TLS = t.Config()
 	}
 	if len(sec.Mechanisms) == 0 {
 		return nil
@@ -218,16 +217,24 @@ func (b *build) controllerSecurity(ctrl broker.Listener) error {
 		return fmt.Errorf("server.properties: %s=%s: the controller listener must require client certificates, or any host that reaches it could vote and register",
 			b.keyOf(ctrl.Name, "ssl.client.auth"), shown(v))
 	}
-	server, err := auth.NewTLS(keys, auth.Server)
-	if err != nil {
-		return fmt.Errorf("server.properties: controller listener %s: %w", ctrl.Name, err)
+	c := &b.cfg.Coordinator
+	var err error
+	if c.ServerTLS, err = b.newTLS("controller listener "+ctrl.Name, keys, auth.Server); err != nil {
+		return err
 	}
-	client, err := auth.NewTLS(keys, auth.Client)
+	c.ClientTLS, err = b.newTLS("controller listener "+ctrl.Name, keys, auth.Client)
+	return err
+}
+
+// newTLS builds one TLS side of a listener and keeps it, so that main can
+// log when a keystore replaced on disk cannot be loaded.
+func (b *build) newTLS(what string, keys auth.Keys, role auth.Role) (*tls.Config, error) {
+	t, err := auth.NewTLS(keys, role)
 	if err != nil {
-		return fmt.Errorf("server.properties: controller listener %s: %w", ctrl.Name, err)
+		return nil, fmt.Errorf("server.properties: %s: %w", what, err)
 	}
-	b.cfg.Coordinator.ServerTLS, b.cfg.Coordinator.ClientTLS = server.Config(), client.Config()
-	return nil
+	b.cfg.Keystores = append(b.cfg.Keystores, keystore{What: what, TLS: t})
+	return t.Config(), nil
 }
 
 // authorizer turns on ACLs when authorizer.class.name names Kafka's.
