@@ -60,6 +60,20 @@ func TestAuthorizationRules(t *testing.T) {
 		}
 	})
 
+	t.Run("authorized operations are what alice may do", func(t *testing.T) {
+		e.revoke(t)
+		e.createACLs(t, aclSpec{authzTopicRes, "rules-a", authzLiteral, "User:alice", kmsg.ACLOperationRead, authzAllow})
+		want := int32(1<<kmsg.ACLOperationRead | 1<<kmsg.ACLOperationDescribe) // READ implies DESCRIBE
+		e.eventually(t, "rules-a's authorized operations", 0, func() int16 {
+			req := kmsg.NewPtrMetadataRequest()
+			req.IncludeTopicAuthorizedOperations = true
+			name := "rules-a"
+			req.Topics = append(req.Topics, kmsg.MetadataRequestTopic{Topic: &name})
+			mt := send[*kmsg.MetadataResponse](t, e.alice, req).Topics[0]
+			return listed(mt.ErrorCode == 0 && mt.AuthorizedOperations == want)
+		})
+	})
+
 	t.Run("deny beats allow", func(t *testing.T) {
 		e.revoke(t)
 		e.createACLs(t, aclSpec{authzTopicRes, "rules-", authzPrefixed, "User:alice", kmsg.ACLOperationAll, authzAllow},
