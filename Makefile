@@ -106,7 +106,9 @@ FUZZ_TARGETS := ./protocol:FuzzReadFrame ./protocol:FuzzParseRequest ./protocol:
 	./coordinator:FuzzBoltMeta ./log:FuzzOffsetCheckpoint ./log:FuzzLeaderEpochCheckpoint \
 	./log:FuzzProducerSnapshot ./log:FuzzIndex ./cmd/gokafka-server:FuzzMetaProperties \
 	./cmd/gokafka:FuzzParseBrokerList \
-	./properties:FuzzParse ./cmd/gokafka-server:FuzzParseConfig ./log:FuzzRecover
+	./properties:FuzzParse ./cmd/gokafka-server:FuzzParseConfig ./log:FuzzRecover \
+	./auth:FuzzParseJAAS ./auth:FuzzPrincipalRules ./auth:FuzzScramServer ./auth:FuzzPlain ./auth:FuzzDecryptPKCS8 \
+	./cmd/gokafka-server:FuzzAddScram ./cmd/gokafka:FuzzParseAddConfig ./cmd/gokafka:FuzzParseScramCredential
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
