@@ -60,8 +60,10 @@ func unchecked(key kmsg.Key, note string) Authorization {
 }
 
 var (
-	authzProduce       = row(kmsg.Produce, "", resTopic, kmsg.ACLOperationWrite, errTopic)
-	authzProduceTxn    = row(kmsg.Produce, "transactional", resTxnID, kmsg.ACLOperationWrite, errTxnID).note("every partition gets the error")
+	authzProduce    = row(kmsg.Produce, "", resTopic, kmsg.ACLOperationWrite, errTopic)
+	authzProduceTxn = row(kmsg.Produce, "transactional", resTxnID, kmsg.ACLOperationWrite, errTxnID).note("every partition gets the error")
+	// A transactional produce's topic check is authzProduce's own; this
+	// row says so in the matrix.
 	authzProduceTxnTop = row(kmsg.Produce, "transactional", resTopic, kmsg.ACLOperationWrite, errTopic)
 
 	authzFetch         = row(kmsg.Fetch, "", resTopic, kmsg.ACLOperationRead, errTopic)

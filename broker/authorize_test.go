@@ -123,3 +123,24 @@ func matrixMarkdown() string {
 
 var resourceWords = map[kmsg.ACLResourceType]string{resTopic: "the topic", resGroup: "the group",
 	resCluster: "the cluster", resTxnID: "the transactional id"}
+
+// Without an authorizer the produce and fetch paths pay one nil check per
+// topic and allocate nothing.
+func TestMayWithoutAuthorizerAllocatesNothing(t *testing.T) {
+	c := &conn{b: &Broker{}}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if !c.may(authzProduce, "topic") || !c.may(authzFetchFollower, "") {
+			t.Fatal("refused without an authorizer")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("may allocated %.1f times per call", allocs)
+	}
+}
+
+func BenchmarkMayWithoutAuthorizer(b *testing.B) {
+	c := &conn{b: &Broker{}}
+	for b.Loop() {
+		c.may(authzProduce, "topic")
+	}
+}
