@@ -49,7 +49,13 @@ func newTarget(t *testing.T, n int, extra ...string) *target {
 // credentials, TLS).
 func newTargetWith(t *testing.T, n int, opts []kgo.Opt, extra ...string) *target {
 	t.Helper()
-	c := harness.StartBinT(t, harness.ShippedBinary(t), n, extra...)
+	return newTargetOn(t, harness.StartBinT(t, harness.ShippedBinary(t), n, extra...), opts)
+}
+
+// newTargetOn makes a target of a started cluster.
+func newTargetOn(t *testing.T, c *harness.Cluster, opts []kgo.Opt) *target {
+	t.Helper()
+	n := len(c.Nodes)
 	tg := &target{t: t, c: c, rss: map[int]int64{}, opts: opts}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
