@@ -76,6 +76,7 @@ func run() int {
 		skip3n      = flag.Bool("skip-3n", false, "skip the three-node cases")
 		rate        = flag.Int("e2e-rate", 1000, "records/s of the end-to-end latency cases")
 		jitWarmup   = flag.Duration("jit-warmup", 5*time.Second, "unmeasured produce into each gokafka and Kafka cluster when it starts")
+		saslSSL     = flag.Bool("sasl-ssl", true, "measure SASL_SSL (SCRAM-SHA-512) beside PLAINTEXT: 1 node, 1 KiB, acks=1")
 	)
 	flag.Parse()
 	cases, err := selectCases(*casesArg, *skip3n)
@@ -184,6 +185,13 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
+	var secured []*securedPair
+	if *saslSSL {
+		if secured, err = measureSASLSSL(ctx, bin, tmp+"/sasl-ssl", *withKafka, *kafkaHeap, *rounds, *jitWarmup, o); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: SASL_SSL:", err)
+			return 1
+		}
+	}
 
 	fmt.Println()
 	if o.CLI != "" {
@@ -207,6 +215,10 @@ func run() int {
 		gf.rebalance.Round(time.Millisecond), gf.commitsSec)
 	if len(perf) > 0 {
 		fmt.Printf("\nthe operator tools, 1 node, 6 partitions, 100-byte records, linger.ms=5:\n  %s\n", strings.Join(perf, "\n  "))
+	}
+	if len(secured) > 0 {
+		fmt.Println()
+		printSASLSSL(os.Stdout, secured, *rounds)
 	}
 	return 0
 }

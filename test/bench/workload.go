@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,9 @@ type runOpts struct {
 	Linger   time.Duration
 	CLI      string // when set, cases run through this gokafka's producer-perf-test
 	Rate     int    // records/s of the end-to-end cases
+	// Client are options every client of a run takes: TLS and SASL for
+	// a secured listener.
+	Client []kgo.Opt
 }
 
 // result is one run of one case against one target.
@@ -55,20 +59,20 @@ func (r result) MBPerSec() float64      { return float64(r.Bytes) / 1e6 / r.Elap
 // measured window, drains what is in flight, and deletes the topic so that
 // the next run starts from the same state (and kfake's memory is freed).
 func (w workload) run(ctx context.Context, seeds []string, topic string, o runOpts) (result, error) {
-	drop, err := w.freshTopic(ctx, seeds, topic)
+	drop, err := w.freshTopic(ctx, seeds, topic, o.Client...)
 	if err != nil {
 		return result{}, err
 	}
 	defer drop()
 
-	opts := []kgo.Opt{
+	opts := append(slices.Clip(o.Client),
 		kgo.SeedBrokers(seeds...),
 		kgo.DefaultProduceTopic(topic),
 		kgo.ProducerLinger(o.Linger),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
-		kgo.MaxBufferedRecords(o.Inflight + 1), // our semaphore bounds it, never kgo
-		kgo.RecordDeliveryTimeout(30 * time.Second),
-	}
+		kgo.MaxBufferedRecords(o.Inflight+1), // our semaphore bounds it, never kgo
+		kgo.RecordDeliveryTimeout(30*time.Second),
+	)
 	if !w.AllAcks {
 		// acks=1 needs idempotence off; allow 5 requests in flight per broker
 		// as the Java producer does by default (kgo would allow one).
@@ -170,8 +174,8 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 
 // freshTopic creates the case's topic; drop deletes it afterwards, so that
 // the next run starts from the same state (and kfake's memory is freed).
-func (w workload) freshTopic(ctx context.Context, seeds []string, topic string) (drop func(), err error) {
-	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+func (w workload) freshTopic(ctx context.Context, seeds []string, topic string, client ...kgo.Opt) (drop func(), err error) {
+	adm, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, client...)...)
 	if err != nil {
 		return nil, err
 	}
