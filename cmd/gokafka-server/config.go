@@ -45,6 +45,9 @@ type serverConfig struct {
 	// Keystores are the TLS sides of the listeners, which reload their
 	// keystore files when they change on disk.
 	Keystores []keystore
+	// ControllerPrincipals are the controller listener's
+	// ssl.principal.mapping.rules, naming the peers it admits.
+	ControllerPrincipals auth.PrincipalRules
 }
 
 // keystore is one listener's TLS side, named for the log.

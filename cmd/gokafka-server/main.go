@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/gokafka/gokafka/auth"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -85,10 +86,18 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 		return err
 	}
 	cfg.Coordinator.ClusterID = id.clusterID
+	var running atomic.Pointer[coordinator.Coordinator] // peers may knock before New returns
+	authorizePeers(cfg, func() *auth.ACLSet {
+		if c := running.Load(); c != nil {
+			return c.Metadata().ACLs
+		}
+		return nil // super users only
+	})
 	coord, err := coordinator.New(cfg.Coordinator, logger.With("component", "coordinator"))
 	if err != nil {
 		return fmt.Errorf("starting the coordinator: %w", err)
 	}
+	running.Store(coord)
 	defer closeLogged(logger, "coordinator", coord.Close)
 
 	reg, requests := newRegistry(coord)

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"net/netip"
+
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"slices"
 	"strings"
 
@@ -218,12 +221,38 @@ func (b *build) controllerSecurity(ctrl broker.Listener) error {
 			b.keyOf(ctrl.Name, "ssl.client.auth"), shown(v))
 	}
 	c := &b.cfg.Coordinator
+	rules, _ := keys("ssl.principal.mapping.rules")
 	var err error
+	if b.cfg.ControllerPrincipals, err = auth.ParsePrincipalRules(rules); err != nil {
+		return fmt.Errorf("server.properties: %s=%s: %w", b.keyOf(ctrl.Name, "ssl.principal.mapping.rules"), rules, err)
+	}
 	if c.ServerTLS, err = b.newTLS("controller listener "+ctrl.Name, keys, auth.Server); err != nil {
 		return err
 	}
 	c.ClientTLS, err = b.newTLS("controller listener "+ctrl.Name, keys, auth.Client)
 	return err
+}
+
+// authorizePeers admits to the sealed controller listener only the peers
+// whose certificate's principal may ClusterAction on the cluster, as Kafka
+// authorizes what arrives on controller listeners; acls reads the stored
+// ACLs once the coordinator runs. Without an authorizer every certificate
+// the truststore verifies is admitted. A node's own principal belongs in
+// super.users: ACLs are read from the quorum, which a restarting node can
+// only reach through this check.
+func authorizePeers(cfg *serverConfig, acls func() *auth.ACLSet) {
+	a, rules := cfg.Broker.Authorizer, cfg.ControllerPrincipals
+	if a == nil || cfg.Coordinator.ServerTLS == nil {
+		return
+	}
+	cfg.Coordinator.AuthorizePeer = func(state tls.ConnectionState) bool {
+		if len(state.PeerCertificates) == 0 {
+			return false
+		}
+		p, err := rules.FromCert(state.PeerCertificates[0])
+		// A refusal is logged by the coordinator, once a minute per source.
+		return err == nil && a.Authorize(acls(), p, netip.Addr{}, kmsg.ACLOperationClusterAction, kmsg.ACLResourceTypeCluster, "kafka-cluster")
+	}
 }
 
 // newTLS builds one TLS side of a listener and keeps it, so that main can

@@ -21,11 +21,16 @@ import (
 func securedTarget(t *testing.T) (*target, *harness.PKI) {
 	t.Helper()
 	pki := harness.NewPKI(t)
+	return securedTargetWith(t, pki), pki
+}
+
+func securedTargetWith(t *testing.T, pki *harness.PKI, extra ...string) *target {
+	t.Helper()
 	s := &harness.Secured{PKI: pki, Admin: "admin", AdminPassword: "admin-secret"}
-	c := harness.StartWithT(t, harness.ShippedBinary(t), 3, s.Listen, s.Props()...)
+	c := harness.StartWithT(t, harness.ShippedBinary(t), 3, s.Listen, append(s.Props(), extra...)...)
 	opts := []kgo.Opt{kgo.DialTLSConfig(pki.ClientTLS(nil)),
 		kgo.SASL(scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism())}
-	return newTargetOn(t, c, opts), pki
+	return newTargetOn(t, c, opts)
 }
 
 // TestControllerTLSStrangers: on a sealed controller listener, a stranger
@@ -106,4 +111,31 @@ func tlsProbe(t *testing.T, addr string, cfg *tls.Config) net.Conn {
 		tc.Write([]byte{connController})
 	}
 	return tc
+}
+
+// TestControllerTLSAuthorizesPeers: with an authorizer, the controller
+// listener admits a certificate only if its principal may ClusterAction
+// on the cluster. The nodes' principals (mapped by the controller
+// listener's ssl.principal.mapping.rules) are super users and form the
+// quorum; a client certificate from the same CA is closed.
+func TestControllerTLSAuthorizesPeers(t *testing.T) {
+	pki := harness.NewPKI(t)
+	alice, err := pki.Client("alice") // before the target, which watches the test's files
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := securedTargetWith(t, pki,
+		"authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+		"listener.name.controller.ssl.principal.mapping.rules=RULE:^CN=(node-[0-9]+)-.*$/$1/,DEFAULT",
+		"super.users=User:admin;User:node-1;User:node-2;User:node-3")
+	for _, nd := range tg.c.Nodes {
+		nc := tlsProbe(t, nd.CtrlAddr, pki.ClientTLS(alice))
+		if !closedByPeer(nc, 12*time.Second) {
+			t.Errorf("node %d admitted User:CN=alice to the controller listener", nd.ID)
+		}
+	}
+	if !strings.Contains(tg.c.Nodes[0].Log(), `peer \"CN=alice\" is not authorized`) {
+		t.Error("node 1 did not log the refused principal")
+	}
+	tg.check()
 }
