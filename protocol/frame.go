@@ -98,10 +98,17 @@ const (
 
 var framePools [maxFrameClass - minFrameClass + 1]sync.Pool // of *[]byte
 
+// frameClass is the pool for a size-byte frame: 1<<c is the smallest power
+// of two that holds it. ok is false for sizes that are not pooled.
+func frameClass(size int) (c int, ok bool) {
+	c = bits.Len(uint(size - 1))
+	return c, c >= minFrameClass && c <= maxFrameClass
+}
+
 // frameClassCap is the capacity ReadFrameBody gives a size-byte frame it
 // allocates: the smallest pooled power of two that holds it, or size.
 func frameClassCap(size int) int {
-	if c := bits.Len(uint(size - 1)); c >= minFrameClass && c <= maxFrameClass {
+	if c, ok := frameClass(size); ok {
 		return 1 << c
 	}
 	return size
@@ -109,8 +116,8 @@ func frameClassCap(size int) int {
 
 // recycledFrame returns a recycled buffer with room for size bytes, or nil.
 func recycledFrame(size int) []byte {
-	c := bits.Len(uint(size - 1)) // 1<<c is the smallest power of two >= size
-	if c < minFrameClass || c > maxFrameClass {
+	c, ok := frameClass(size)
+	if !ok {
 		return nil
 	}
 	if p, _ := framePools[c-minFrameClass].Get().(*[]byte); p != nil {
