@@ -133,11 +133,12 @@ var (
 	authzInitIdempotent = row(kmsg.InitProducerID, "idempotent", resCluster, kmsg.ACLOperationIdempotentWrite, errCluster)
 	authzInitAnyTopic   = row(kmsg.InitProducerID, "idempotent", resTopic, kmsg.ACLOperationWrite, errCluster).or().note("any topic, KIP-679")
 
-	authzCreateACLs    = row(kmsg.CreateACLs, "", resCluster, kmsg.ACLOperationAlter, errCluster)
-	authzDescribeACLs  = row(kmsg.DescribeACLs, "", resCluster, kmsg.ACLOperationDescribe, errCluster)
-	authzDeleteACLs    = row(kmsg.DeleteACLs, "", resCluster, kmsg.ACLOperationAlter, errCluster)
-	authzDescribeScram = row(kmsg.DescribeUserSCRAMCredentials, "", resCluster, kmsg.ACLOperationDescribe, errCluster)
-	authzAlterScram    = row(kmsg.AlterUserSCRAMCredentials, "", resCluster, kmsg.ACLOperationAlter, errCluster)
+	authzCreateACLs     = row(kmsg.CreateACLs, "", resCluster, kmsg.ACLOperationAlter, errCluster)
+	authzDescribeACLs   = row(kmsg.DescribeACLs, "", resCluster, kmsg.ACLOperationDescribe, errCluster)
+	authzDeleteACLs     = row(kmsg.DeleteACLs, "", resCluster, kmsg.ACLOperationAlter, errCluster)
+	authzDescribeScram  = row(kmsg.DescribeUserSCRAMCredentials, "", resCluster, kmsg.ACLOperationDescribe, errCluster)
+	authzAlterScram     = row(kmsg.AlterUserSCRAMCredentials, "", resCluster, kmsg.ACLOperationAlter, errCluster)
+	authzDescribeQuotas = row(kmsg.DescribeClientQuotas, "", resCluster, kmsg.ACLOperationDescribeConfigs, errCluster)
 )
 
 // authorizations is the matrix in the protocol's order. Alternatives
@@ -169,6 +170,7 @@ var authorizations = []Authorization{
 	authzIncrAlterTopic, authzIncrAlterBroker,
 	authzAlterReassign, authzListReassignments,
 	authzOffsetDelete, authzOffsetDelTopic,
+	authzDescribeQuotas,
 	authzDescribeScram, authzAlterScram,
 	authzDescribeQuorum,
 	authzClusterOps,

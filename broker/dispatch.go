@@ -48,6 +48,7 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.CreateACLs:                   immediate(handleCreateAcls),
 	kmsg.DescribeACLs:                 immediate(handleDescribeAcls),
 	kmsg.DeleteACLs:                   immediate(handleDeleteAcls),
+	kmsg.DescribeClientQuotas:         immediate(handleDescribeClientQuotas),
 	kmsg.DescribeUserSCRAMCredentials: immediate(handleDescribeUserScram),
 	kmsg.AlterUserSCRAMCredentials:    immediate(handleAlterUserScram),
 	kmsg.SASLHandshake:                parked(handleSaslHandshake),

@@ -23,7 +23,8 @@ func handleDescribeUserScram(b *Broker, c *conn, req *kmsg.DescribeUserSCRAMCred
 	}
 	stored := b.coord.Metadata().Scram
 	users := slices.Sorted(maps.Keys(stored))
-	explicit := req.Users != nil
+	// No user named (null or an empty list, as Java sends it) describes every user.
+	explicit := len(req.Users) > 0
 	if explicit {
 		users = users[:0]
 		for _, u := range req.Users {

@@ -48,6 +48,7 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.CreateACLs:                   {1, 3},
 	kmsg.DescribeACLs:                 {1, 3},
 	kmsg.DeleteACLs:                   {1, 3},
+	kmsg.DescribeClientQuotas:         {0, 1},
 	kmsg.DescribeUserSCRAMCredentials: {0, 0},
 	kmsg.AlterUserSCRAMCredentials:    {0, 0},
 	kmsg.SASLHandshake:                {0, 1},

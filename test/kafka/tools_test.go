@@ -369,7 +369,9 @@ func TestSecurityToolsMatchKafka(t *testing.T) {
 // too. scramWalk joins once gokafka answers DescribeClientQuotas, which
 // Kafka's ConfigCommand sends before it describes users' credentials.
 func TestSecurityToolsMatchGokafka(t *testing.T) {
-	aclWalk(t, strings.Join(harness.StartT(t, 1, authorizerProps...).Seeds(), ","))
+	b := strings.Join(harness.StartT(t, 1, authorizerProps...).Seeds(), ",")
+	aclWalk(t, b)
+	scramWalk(t, b)
 }
 
 // aclWalk runs the ACL steps both ways against the cluster at bootstrap,

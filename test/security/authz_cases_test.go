@@ -270,6 +270,9 @@ func authzCases() []*authzCase {
 			}
 			return 0 // past authorization: there was no credential to delete
 		}},
+		{key: kmsg.DescribeClientQuotas, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
+			return send[*kmsg.DescribeClientQuotasResponse](t, e.alice, kmsg.NewPtrDescribeClientQuotasRequest()).ErrorCode
+		}},
 		{key: kmsg.DescribeQuorum, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			req := kmsg.NewPtrDescribeQuorumRequest()
 			req.Topics = append(req.Topics, kmsg.DescribeQuorumRequestTopic{Topic: "__cluster_metadata",

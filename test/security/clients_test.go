@@ -182,20 +182,6 @@ type family struct {
 	run  func(t *testing.T, s *secured, w way, topic string) string
 }
 
-// brokerBugs are the clients that fail because of gokafka, with what
-// fails; each is skipped, naming it, until the broker is fixed.
-var brokerBugs = map[string]string{
-	"kcat/SCRAM-SHA-512":            librdkafkaNonce,
-	"confluent-kafka/SCRAM-SHA-512": librdkafkaNonce,
-}
-
-// librdkafkaNonce: librdkafka 2.0.2 sends r=<client nonce><server nonce>
-// in its client-final message, where RFC 5802 has r=<server nonce>.
-// Kafka's ScramSaslServer accepts any nonce that ends with the server's;
-// auth/scram_server.go wants it equal and fails the exchange.
-const librdkafkaNonce = "auth/scram_server.go refuses librdkafka's client-final nonce (client nonce + server nonce), " +
-	"which Kafka accepts (ScramSaslServer checks endsWith): SaslAuthenticate -> SASL_AUTHENTICATION_FAILED"
-
 // TestClientsSecured runs every client family over every way in, against
 // one secured cluster, and then the failures and tools that need one.
 func TestClientsSecured(t *testing.T) {
@@ -205,9 +191,6 @@ func TestClientsSecured(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			for _, w := range s.ways() {
 				t.Run(w.name, func(t *testing.T) {
-					if bug, ok := brokerBugs[f.name+"/"+w.name]; ok {
-						t.Skip("gokafka bug, reported: " + bug)
-					}
 					topic := strings.ToLower(f.name + "-" + w.name)
 					s.topic(t, topic, nil)
 					check(t, f.name, f.run(t, s, w, topic))
