@@ -330,7 +330,9 @@ func (l *Log) flushLocked() error {
 func (l *Log) flushIfDue(now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.unflushed > 0 && now.Sub(l.lastFlush) >= time.Duration(l.cfg.FlushIntervalMs)*time.Millisecond {
+	// In milliseconds: flush.ms defaults to Long.MAX_VALUE ("never"), which
+	// as a time.Duration overflows to a negative one and flushed every tick.
+	if l.unflushed > 0 && now.Sub(l.lastFlush).Milliseconds() >= l.cfg.FlushIntervalMs {
 		return l.flushLocked()
 	}
 	return nil

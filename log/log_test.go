@@ -603,3 +603,25 @@ func TestIncrementLogStartOffset(t *testing.T) {
 		t.Fatalf("read at the log start: %v %v", r, err)
 	}
 }
+
+// flush.ms is Long.MAX_VALUE by default: Kafka never fsyncs on a timer and
+// leaves durability to replication. A day later nothing is flushed yet;
+// with flush.ms=1000, a second later it is.
+func TestFlushIntervalDefaultNeverFlushes(t *testing.T) {
+	l := openTest(t, t.TempDir(), DefaultConfig(), true)
+	defer l.Close()
+	mustAppend(t, l, prototest.Plain(1000, "a").Encode())
+	if err := l.flushIfDue(time.Now().Add(24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if l.unflushed == 0 {
+		t.Error("the default flush.ms flushed the log")
+	}
+	l.cfg.FlushIntervalMs = 1000
+	if err := l.flushIfDue(time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if l.unflushed != 0 {
+		t.Error("flush.ms=1000 did not flush a second later")
+	}
+}
