@@ -238,7 +238,7 @@ func (c *conn) handleFrame(frame []byte, read time.Time) (resp *response, ok boo
 	hdr, body, err := protocol.ParseRequest(frame)
 	switch {
 	case err == nil && !c.admitted(hdr.APIKey):
-		c.b.refusals.log(c, "closing connection: request before SASL authentication",
+		c.refused("closing connection: request before SASL authentication",
 			"api", kmsg.NameForKey(hdr.APIKey), "client_id", hdr.ClientID)
 		return nil, false
 	case errors.Is(err, protocol.ErrUnsupportedVersion) && hdr.APIKey == int16(kmsg.ApiVersions):

@@ -70,7 +70,7 @@ func handleSaslHandshake(b *Broker, c *conn, req *kmsg.SASLHandshakeRequest, res
 		out.SupportedMechanisms = c.sec.Mechanisms
 	}
 	if resp.closeConn {
-		c.b.refusals.log(c, "closing connection: SASL handshake refused", "mechanism", req.Mechanism,
+		c.refused("closing connection: SASL handshake refused", "mechanism", req.Mechanism,
 			"error_code", out.ErrorCode)
 	}
 	resp.complete(out)
@@ -115,7 +115,7 @@ func (c *conn) saslStep(token []byte) ([]byte, error) {
 		if ae := (*auth.AuthError)(nil); errors.As(err, &ae) && ae.Reason != "" {
 			reason = ae.Reason // what the client is not told
 		}
-		c.b.refusals.log(c, "closing connection: SASL authentication failed", "err", reason)
+		c.refused("closing connection: SASL authentication failed", "err", reason)
 		s.session = nil
 		return nil, err
 	}

@@ -3,8 +3,6 @@ package broker
 import (
 	"context"
 	"crypto/tls"
-	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/sasl"
@@ -52,7 +50,7 @@ func (c *conn) authenticateTLS() bool {
 	ctx, cancel := context.WithTimeout(c.b.ctx, tlsHandshakeTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
-		c.b.refusals.log(c, "closing connection: TLS handshake failed", "err", err)
+		c.refused("closing connection: TLS handshake failed", "err", err)
 		return false
 	}
 	c.nc = tc
@@ -62,50 +60,17 @@ func (c *conn) authenticateTLS() bool {
 	}
 	p, err := c.sec.PrincipalRules.FromCert(certs[0])
 	if err != nil {
-		c.b.refusals.log(c, "closing connection: no principal for the client certificate", "err", err)
+		c.refused("closing connection: no principal for the client certificate", "err", err)
 		return false
 	}
 	c.principal = p
 	return true
 }
 
-// refusalLog writes one line per source address and minute about
-// connections refused before they authenticate: a scanner or a
-// misconfigured client retrying in a loop must not flood the log.
-type refusalLog struct {
-	mu   sync.Mutex
-	last map[netip.Addr]time.Time
-}
-
-// refusalLogSources bounds the addresses remembered; past it the oldest
-// are forgotten first.
-const refusalLogSources = 4096
-
-func (r *refusalLog) log(c *conn, msg string, args ...any) {
-	now := time.Now()
-	r.mu.Lock()
-	if r.last == nil {
-		r.last = map[netip.Addr]time.Time{}
+// refused logs, once a minute per source address, why a connection was
+// closed before it authenticated.
+func (c *conn) refused(msg string, args ...any) {
+	if ok, _, suppressed := c.b.refusals.Note(c.nc.RemoteAddr(), time.Now()); ok {
+		c.log.Warn(msg, append(args, "refused_since_last_line", suppressed)...)
 	}
-	if t, ok := r.last[c.ip]; ok && now.Sub(t) < time.Minute {
-		r.mu.Unlock()
-		return
-	}
-	if len(r.last) >= refusalLogSources {
-		r.forgetOldest()
-	}
-	r.last[c.ip] = now
-	r.mu.Unlock()
-	c.log.Warn(msg, args...)
-}
-
-func (r *refusalLog) forgetOldest() {
-	var oldest netip.Addr
-	var at time.Time
-	for ip, t := range r.last {
-		if at.IsZero() || t.Before(at) {
-			oldest, at = ip, t
-		}
-	}
-	delete(r.last, oldest)
 }

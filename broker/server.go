@@ -35,7 +35,7 @@ type Broker struct {
 	budget *requestBudget // queued.max.request.bytes; nil = unbounded
 
 	fetchSessions *fetchSessionCache // KIP-227, fetch_sessions.go
-	refusals      refusalLog         // connections refused before authenticating
+	refusals      *auth.Refusals     // connections refused before authenticating
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -81,6 +81,7 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		budget: newRequestBudget(cfg.QueuedMaxRequestBytes),
 
 		fetchSessions: newFetchSessionCache(cfg.FetchSessionCacheSlots),
+		refusals:      auth.NewRefusals(time.Minute),
 
 		connsByIP:  map[netip.Addr]int{},
 		acceptErrs: map[string]error{},

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/gokafka/gokafka/auth"
 )
 
 // The first byte of every connection to the controller listener names what
@@ -41,7 +43,7 @@ type mux struct {
 	tls        *tls.Config // nil: plaintext
 	dialTLS    *tls.Config // what the Raft layer presents when it dials
 	authorize  func(tls.ConnectionState) bool
-	refused    *refusalLog
+	refused    *auth.Refusals
 	pending    chan struct{} // one token per connection not yet admitted
 	closed     chan struct{}
 	closeOnce  sync.Once
@@ -54,7 +56,7 @@ func listenMux(cfg Config, rpc func(net.Conn), logger *slog.Logger) (*mux, error
 	}
 	m := &mux{ln: ln, advertised: ln.Addr(), log: logger, raftConns: make(chan net.Conn), rpc: rpc,
 		tls: cfg.ServerTLS, dialTLS: cfg.ClientTLS, authorize: cfg.AuthorizePeer,
-		refused: newRefusalLog(logger, time.Minute), pending: make(chan struct{}, muxMaxPending),
+		refused: auth.NewRefusals(time.Minute), pending: make(chan struct{}, muxMaxPending),
 		closed: make(chan struct{})}
 	if cfg.AdvertisedAddr != "" {
 		m.advertised = tcpAddr(cfg.AdvertisedAddr)
@@ -83,7 +85,7 @@ func (m *mux) acceptLoop() {
 		case m.pending <- struct{}{}:
 			go m.route(nc)
 		default:
-			m.refused.note(nc.RemoteAddr(), fmt.Errorf("%d connections already in their handshake", muxMaxPending), time.Now())
+			m.refuse(nc, fmt.Errorf("%d connections already in their handshake", muxMaxPending))
 			nc.Close()
 		}
 	}
@@ -94,7 +96,7 @@ func (m *mux) route(nc net.Conn) {
 	nc, kind, err := m.admit(nc)
 	<-m.pending
 	if err != nil {
-		m.refused.note(nc.RemoteAddr(), err, time.Now())
+		m.refuse(nc, err)
 		nc.Close()
 		return
 	}
@@ -108,7 +110,7 @@ func (m *mux) route(nc net.Conn) {
 	case connRPC:
 		m.rpc(nc)
 	default:
-		m.refused.note(nc.RemoteAddr(), fmt.Errorf("unknown connection type %#x", kind), time.Now())
+		m.refuse(nc, fmt.Errorf("unknown connection type %#x", kind))
 		nc.Close()
 	}
 }
@@ -219,62 +221,10 @@ type tcpAddr string
 func (a tcpAddr) Network() string { return "tcp" }
 func (a tcpAddr) String() string  { return string(a) }
 
-// refusalLog logs refused controller connections, one line per source
-// address per period: a stranger knocking in a loop must not flood the
-// log, yet each source that tried shows up. Ports are left out of the key,
-// since each attempt comes from a new one.
-type refusalLog struct {
-	log    *slog.Logger
-	period time.Duration
-	mu     sync.Mutex
-	seen   map[string]refusal
-}
-
-type refusal struct {
-	last       time.Time
-	suppressed int // refusals since the last line
-}
-
-// refusalLogMax bounds the sources remembered; past it, sources not yet
-// seen are counted in one line per period rather than each logged.
-const refusalLogMax = 4096
-
-func newRefusalLog(logger *slog.Logger, period time.Duration) *refusalLog {
-	return &refusalLog{log: logger, period: period, seen: map[string]refusal{}}
-}
-
-// note records a refusal from addr at now, and logs it unless its source
-// was logged less than a period ago.
-func (r *refusalLog) note(addr net.Addr, err error, now time.Time) {
-	host := addr.String()
-	if h, _, splitErr := net.SplitHostPort(host); splitErr == nil {
-		host = h
-	}
-	r.mu.Lock()
-	if _, ok := r.seen[host]; !ok && len(r.seen) >= refusalLogMax {
-		r.forgetBefore(now.Add(-r.period))
-		if len(r.seen) >= refusalLogMax {
-			host = "(other sources)"
-		}
-	}
-	e := r.seen[host]
-	if !e.last.IsZero() && now.Sub(e.last) < r.period {
-		e.suppressed++
-		r.seen[host] = e
-		r.mu.Unlock()
-		return
-	}
-	r.seen[host] = refusal{last: now}
-	r.mu.Unlock()
-	r.log.Warn("controller listener: refused a connection", "source", host, "err", err,
-		"refused_since_last_line", e.suppressed)
-}
-
-// forgetBefore drops sources last logged before t; called under r.mu.
-func (r *refusalLog) forgetBefore(t time.Time) {
-	for host, e := range r.seen {
-		if e.last.Before(t) {
-			delete(r.seen, host)
-		}
+// refuse logs a refused connection, once a minute per source.
+func (m *mux) refuse(nc net.Conn, err error) {
+	if ok, source, suppressed := m.refused.Note(nc.RemoteAddr(), time.Now()); ok {
+		m.log.Warn("controller listener: refused a connection", "source", source, "err", err,
+			"refused_since_last_line", suppressed)
 	}
 }

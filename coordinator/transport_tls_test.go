@@ -421,38 +421,6 @@ func TestControllerTLSValidation(t *testing.T) {
 	}
 }
 
-func TestRefusalLogOncePerSourcePerPeriod(t *testing.T) {
-	var out logBuffer
-	r := newRefusalLog(slog.New(slog.NewTextHandler(&out, nil)), time.Minute)
-	t0 := time.Now()
-	a := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1000}
-	aOtherPort := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 2000}
-	b := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 1000}
-	boom := errors.New("boom")
-	r.note(a, boom, t0)
-	r.note(aOtherPort, boom, t0.Add(time.Second))
-	r.note(a, boom, t0.Add(59*time.Second))
-	r.note(b, boom, t0.Add(2*time.Second))
-	if n := len(out.lines("refused")); n != 2 {
-		t.Fatalf("%d lines for two sources within a minute, want 2", n)
-	}
-	r.note(a, boom, t0.Add(61*time.Second))
-	got := out.lines("source=10.0.0.1")
-	if len(got) != 2 || !strings.Contains(got[1], "refused_since_last_line=2") {
-		t.Fatalf("after the period: %q", got)
-	}
-	// A flood from many sources is bounded in memory and in lines.
-	for i := range 2 * refusalLogMax {
-		r.note(&net.TCPAddr{IP: net.IPv4(11, byte(i>>16), byte(i>>8), byte(i)), Port: 1}, boom, t0.Add(62*time.Second))
-	}
-	if len(r.seen) > refusalLogMax+1 {
-		t.Fatalf("%d sources remembered, bound %d", len(r.seen), refusalLogMax)
-	}
-	if n := len(out.lines("refused")); n > refusalLogMax+4 {
-		t.Fatalf("%d lines for a flood", n)
-	}
-}
-
 // TestStalledConnectionsAreBounded fills the listener with connections
 // that never start their handshake: the next one is closed at once, and
 // once the stalled ones go a node gets in again.
