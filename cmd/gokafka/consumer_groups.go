@@ -46,7 +46,11 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 	defer done()
 	switch {
 	case *list:
-		groups, err := adm.ListGroups(ctx)
+		var groups kadm.ListedGroups
+		err := untilReachable(ctx, func() (err error) {
+			groups, err = adm.ListGroups(ctx)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -82,11 +86,19 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 
 // describeGroup prints kafka-consumer-groups.sh --describe's table.
 func describeGroup(std *stdio, adm *kadm.Client, ctx context.Context, group string) error {
-	lags, err := adm.Lag(ctx, group)
-	if err != nil {
+	var l kadm.DescribedGroupLag
+	var ok bool
+	err := untilReachable(ctx, func() error {
+		lags, err := adm.Lag(ctx, group)
+		if err != nil {
+			return err
+		}
+		l, ok = lags[group]
+		return l.Error()
+	})
+	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 		return err
 	}
-	l, ok := lags[group]
 	if errors.Is(l.Error(), kerr.GroupIDNotFound) {
 		// Kafka 4 brokers answer an unknown group so, and Kafka's tool
 		// prints the exception it makes of it, on stdout, exiting 0.
@@ -99,23 +111,28 @@ func describeGroup(std *stdio, adm *kadm.Client, ctx context.Context, group stri
 		fmt.Fprintf(std.out, "\nError: Consumer group '%s' does not exist.\n", group)
 		return nil
 	}
-	if l.Error() != nil {
-		return l.Error()
-	}
 	if len(l.Members) == 0 {
 		fmt.Fprintf(std.err, "\nConsumer group '%s' has no active members.\n", group)
 	}
 	rows := [][]string{{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"}}
 	for _, ml := range l.Lag.Sorted() {
-		current, lag := "-", "-"
+		current, end, lag := "-", "-", "-"
 		if ml.Commit.At >= 0 {
-			current, lag = strconv.FormatInt(ml.Commit.At, 10), strconv.FormatInt(ml.Lag, 10)
+			current = strconv.FormatInt(ml.Commit.At, 10)
+		}
+		// A partition whose leader did not answer has no end offset:
+		// Kafka's tool prints - for it and for the lag.
+		if ml.Err == nil {
+			end = strconv.FormatInt(ml.End.Offset, 10)
+			if ml.Commit.At >= 0 {
+				lag = strconv.FormatInt(ml.Lag, 10)
+			}
 		}
 		id, host, client := "-", "-", "-"
 		if ml.Member != nil {
 			id, host, client = ml.Member.MemberID, ml.Member.ClientHost, ml.Member.ClientID
 		}
-		rows = append(rows, []string{group, ml.Topic, strconv.Itoa(int(ml.Partition)), current, strconv.FormatInt(ml.End.Offset, 10), lag, id, host, client})
+		rows = append(rows, []string{group, ml.Topic, strconv.Itoa(int(ml.Partition)), current, end, lag, id, host, client})
 	}
 	printOffsetTable(std, rows, []int{15, 15, 10, 15, 15, 15, 15, 15, 0}, 0, 1, 6, 7)
 	return nil

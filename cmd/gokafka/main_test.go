@@ -2,10 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -111,4 +118,39 @@ func FuzzParseBrokerList(f *testing.F) {
 			t.Fatalf("%q gave %d ids", list, len(ids))
 		}
 	})
+}
+
+// TestUnreachable checks which failures send a command on to another
+// broker: dial errors, alone or as every shard of a sharded request, and
+// nothing else.
+func TestUnreachable(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	read := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{refused, true},
+		{fmt.Errorf("unable to dial: %w", refused), true},
+		{read, false},
+		{kerr.GroupIDNotFound, false},
+		{&kadm.ShardErrors{Errs: []kadm.ShardError{{Err: refused}, {Err: refused}}}, true},
+		{&kadm.ShardErrors{Errs: []kadm.ShardError{{Err: refused}, {Err: kerr.NotCoordinator}}}, false},
+		{&kadm.ShardErrors{}, false},
+	} {
+		if got := unreachable(tt.err); got != tt.want {
+			t.Errorf("unreachable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	tries := 0
+	err := untilReachable(ctx, func() error { tries++; return refused })
+	if !errors.Is(err, refused) || tries < 2 || tries > 4 {
+		t.Errorf("untilReachable against a dead broker: %d tries, %v", tries, err)
+	}
+	tries = 0
+	if err := untilReachable(ctx, func() error { tries++; return kerr.GroupIDNotFound }); tries != 1 || err != kerr.GroupIDNotFound {
+		t.Errorf("untilReachable retried a broker's answer: %d tries, %v", tries, err)
+	}
 }
