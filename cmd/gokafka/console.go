@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -134,21 +135,37 @@ func startOffset(s string) (kgo.Offset, error) {
 }
 
 // consume prints records until max (0: no limit) or idle without one.
+// Like Kafka's consumer it rides out brokers it cannot reach, a
+// coordinator that moves and leaders being elected: such errors are
+// reported once each on stderr and polling goes on; any other ends it.
 func consume(std *stdio, cl *kgo.Client, props map[string]string, max int, idle time.Duration) (int, error) {
 	sep := cmp.Or(props["key.separator"], "\t")
 	n := 0
+	last := time.Now() // of the last record, for idle
+	warned := ""
 	for max == 0 || n < max {
 		ctx, cancel := context.Background(), context.CancelFunc(func() {})
 		if idle > 0 {
-			ctx, cancel = context.WithTimeout(ctx, idle)
+			ctx, cancel = context.WithDeadline(ctx, last.Add(idle))
 		}
 		fs := cl.PollRecords(ctx, max-n)
 		cancel()
 		for _, e := range fs.Errors() {
-			if errors.Is(e.Err, context.DeadlineExceeded) {
+			switch {
+			case errors.Is(e.Err, context.DeadlineExceeded):
 				return n, nil
+			case !retriable(e.Err):
+				return n, fmt.Errorf("%s[%d]: %w", e.Topic, e.Partition, e.Err)
+			case e.Err.Error() != warned:
+				warned = e.Err.Error()
+				fmt.Fprintf(std.err, "WARN %s (retrying)\n", warned)
 			}
-			return n, fmt.Errorf("%s[%d]: %w", e.Topic, e.Partition, e.Err)
+		}
+		if len(fs.Errors()) > 0 {
+			time.Sleep(250 * time.Millisecond) // kgo backs off per request, not between polls that return its errors
+		}
+		if len(fs.Records()) > 0 {
+			last, warned = time.Now(), ""
 		}
 		for _, r := range fs.Records() {
 			var b strings.Builder
@@ -177,4 +194,11 @@ func consume(std *stdio, cl *kgo.Client, props map[string]string, max int, idle 
 		}
 	}
 	return n, nil
+}
+
+// retriable says whether a consumer's error is one Kafka's consumer
+// retries: a broker it cannot reach or that dropped the connection, or an
+// error code Kafka marks retriable.
+func retriable(err error) bool {
+	return unreachable(err) || kgo.IsRetryableBrokerErr(err) || kerr.IsRetriable(err)
 }

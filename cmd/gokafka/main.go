@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"sort"
 	"strings"
@@ -268,40 +267,4 @@ func keyValues(entries []string) (map[string]string, error) {
 		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
-}
-
-// untilReachable runs op again while it fails only because a broker could
-// not be dialled, until ctx ends. kgo sends a request meant for any broker
-// to one picked at random and gives up when the same dead one comes up
-// twice, and it lists a killed broker until the controller fences it; so
-// a command that would work through any reachable broker retries, as
-// Kafka's admin client retries a call on another node.
-func untilReachable(ctx context.Context, op func() error) error {
-	for {
-		err := op()
-		if err == nil || !unreachable(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-// unreachable says whether err is a failure to dial a broker, or a
-// sharded request's failure made only of those.
-func unreachable(err error) bool {
-	var se *kadm.ShardErrors
-	if errors.As(err, &se) {
-		for _, e := range se.Errs {
-			if !unreachable(e.Err) {
-				return false
-			}
-		}
-		return len(se.Errs) > 0
-	}
-	var oe *net.OpError
-	return errors.As(err, &oe) && oe.Op == "dial"
 }

@@ -154,3 +154,27 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("untilReachable retried a broker's answer: %d tries, %v", tries, err)
 	}
 }
+
+// TestDeadBrokers dials a listening and a closed port: only the closed one
+// is named.
+func TestDeadBrokers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
+	brokers := kadm.BrokerDetails{
+		{NodeID: 1, Host: "127.0.0.1", Port: int32(ln.Addr().(*net.TCPAddr).Port)},
+		{NodeID: 2, Host: "127.0.0.1", Port: int32(closedPort)},
+	}
+	got := deadBrokers(context.Background(), brokers)
+	if want := fmt.Sprintf("node 2 at 127.0.0.1:%d", closedPort); len(got) != 1 || got[0] != want {
+		t.Errorf("deadBrokers: %q, want [%q]", got, want)
+	}
+}

@@ -63,27 +63,30 @@ func topicsCommand(std *stdio, args []string) error {
 				cfgp[k] = &v
 			}
 		}
+		var reps map[int32][]int32
 		if *assignment != "" {
-			reps, err := parseAssignment(*assignment)
-			if err != nil {
+			if reps, err = parseAssignment(*assignment); err != nil {
 				return err
 			}
-			err = createAssigned(ctx, cl, *topic, reps, cfg)
-		} else {
-			p, r := int32(*partitions), int16(*rf)
-			if p == 0 {
-				p = -1
+		}
+		p, r := int32(*partitions), int16(*rf)
+		if p == 0 {
+			p = -1
+		}
+		if r == 0 {
+			r = -1
+		}
+		err = needsQuorum(ctx, adm, func(ctx context.Context) error {
+			if reps != nil {
+				return createAssigned(ctx, cl, *topic, reps, cfg)
 			}
-			if r == 0 {
-				r = -1
-			}
-			var resp kadm.CreateTopicResponse
 			// An error in the topic's answer comes back as err too.
-			resp, err = adm.CreateTopic(ctx, p, r, cfgp, *topic)
+			resp, err := adm.CreateTopic(ctx, p, r, cfgp, *topic)
 			if resp.Err != nil {
 				err = withMessage(resp.Err, resp.ErrMessage)
 			}
-		}
+			return err
+		})
 		if errors.Is(err, kerr.TopicAlreadyExists) && *ifNotExists {
 			return nil
 		}
