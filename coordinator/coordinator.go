@@ -26,7 +26,7 @@ type Coordinator struct {
 	log   *slog.Logger
 	raft  *raft.Raft
 	store *raftboltdb.BoltStore
-	trans *raft.NetworkTransport
+	trans *patientTransport
 	mux   *mux
 	fsm   *fsm
 
@@ -85,9 +85,9 @@ func (c *Coordinator) openRaft() error {
 	if c.mux, err = listenMux(c.cfg, c.serveRPC, c.log); err != nil {
 		return err
 	}
-	c.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	c.trans = newPatientTransport(raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: c.mux.raftLayer(), MaxPool: 3, Timeout: 5 * time.Second, Logger: hlog,
-	})
+	}), c.log)
 	logs, err := raft.NewLogCache(512, store)
 	if err != nil {
 		return err
@@ -106,6 +106,7 @@ func (c *Coordinator) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("starting raft: %w", err)
 	}
+	c.trans.raft.Store(c.raft)
 	return nil
 }
 

@@ -60,6 +60,30 @@ func start(t testing.TB, cfg Config) *Coordinator {
 	return c
 }
 
+// startVoters starts a quorum of one node per config, all at once as a
+// cluster's first start would, without waiting for them to be ready.
+func startVoters(t testing.TB, cfgs []Config) []*Coordinator {
+	t.Helper()
+	nodes := make([]*Coordinator, len(cfgs))
+	errs := make(chan error, len(cfgs))
+	for i, cfg := range cfgs {
+		go func() {
+			c, err := New(cfg, quietLogger())
+			nodes[i] = c
+			errs <- err
+		}()
+	}
+	for range cfgs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range nodes {
+		t.Cleanup(func() { c.Close() })
+	}
+	return nodes
+}
+
 func register(t testing.TB, c *Coordinator, ids ...int32) {
 	t.Helper()
 	for _, id := range ids {
@@ -231,24 +255,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestThreeVoters runs a quorum in one process: every node converges on
 // the same image, and losing the leader elects another that carries on.
 func TestThreeVoters(t *testing.T) {
-	cfgs := testConfigs(t, 3)
-	nodes := make([]*Coordinator, 3)
-	errs := make(chan error, 3)
-	for i, cfg := range cfgs {
-		go func() {
-			c, err := New(cfg, quietLogger())
-			nodes[i] = c
-			errs <- err
-		}()
-	}
-	for range 3 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range nodes {
-		t.Cleanup(func() { c.Close() })
-	}
+	nodes := startVoters(t, testConfigs(t, 3))
 	leader := func() *Coordinator {
 		for _, c := range nodes {
 			if c != nil && c.ctrl.isActive() {
