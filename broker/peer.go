@@ -10,9 +10,9 @@ import (
 	"net"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/sasl"
+
+	"github.com/gokafka/gokafka/auth"
 )
 
 // peer is a Kafka-protocol client connection to another broker, used by the
@@ -54,53 +54,15 @@ func dialPeer(addr string, nodeID int32, sec PeerSecurity) (*peer, error) {
 		}
 		nc = tc
 	}
-	p := &peer{addr: addr, nc: nc, r: bufio.NewReaderSize(nc, 64<<10),
-		fmt: kmsg.NewRequestFormatter(kmsg.FormatterClientID(fmt.Sprintf("broker-%d-fetcher", nodeID)))}
+	clientID := fmt.Sprintf("broker-%d-fetcher", nodeID)
 	if sec.SASL != nil {
-		if err := p.authenticate(ctx, sec.SASL); err != nil {
+		if err := auth.Authenticate(ctx, nc, clientID, sec.SASL); err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("%s: SASL %s: %w", addr, sec.SASL.Name(), err)
 		}
 	}
-	return p, nil
-}
-
-// authenticate runs a SASL exchange with SaslHandshake and SaslAuthenticate
-// v1 (KIP-152), the client side of handleSaslAuthenticate.
-func (p *peer) authenticate(ctx context.Context, mech sasl.Mechanism) error {
-	hs := kmsg.NewPtrSASLHandshakeRequest()
-	hs.Version, hs.Mechanism = 1, mech.Name()
-	resp, err := p.request(hs, peerDialTimeout)
-	if err != nil {
-		return err
-	}
-	if err := kerr.ErrorForCode(resp.(*kmsg.SASLHandshakeResponse).ErrorCode); err != nil {
-		return err
-	}
-	session, token, err := mech.Authenticate(ctx, p.addr)
-	if err != nil {
-		return err
-	}
-	for {
-		req := kmsg.NewPtrSASLAuthenticateRequest()
-		req.Version, req.SASLAuthBytes = 1, token
-		resp, err := p.request(req, peerDialTimeout)
-		if err != nil {
-			return err
-		}
-		ar := resp.(*kmsg.SASLAuthenticateResponse)
-		if err := kerr.ErrorForCode(ar.ErrorCode); err != nil {
-			if ar.ErrorMessage != nil {
-				err = fmt.Errorf("%w: %s", err, *ar.ErrorMessage)
-			}
-			return err
-		}
-		done, next, err := session.Challenge(ar.SASLAuthBytes)
-		if err != nil || done && next == nil {
-			return err
-		}
-		token = next
-	}
+	return &peer{addr: addr, nc: nc, r: bufio.NewReaderSize(nc, 64<<10),
+		fmt: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID))}, nil
 }
 
 // request sends req and decodes the answer within timeout.
