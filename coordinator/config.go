@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gokafka/gokafka/auth"
 )
 
 // Voter is one entry of controller.quorum.voters: id@host:port.
@@ -43,6 +45,16 @@ type Config struct {
 	// ClusterAction on the principal the peer's certificate maps to; nil
 	// admits any certificate the trust store verifies.
 	AuthorizePeer func(state tls.ConnectionState) bool
+	// SASL, when set, makes every connection to the controller listener
+	// authenticate with SASL/PLAIN before its first byte is read
+	// (SASL_PLAINTEXT; SASL_SSL with ServerTLS, whose client certificates
+	// are then optional and AuthorizePeer unused). nil: no SASL.
+	SASL *ControllerSASL
+	// AuthorizePrincipal, when set, is asked about every peer that
+	// authenticated with SASL; false closes the connection. Kafka
+	// authorizes ClusterAction on that principal; nil admits every user
+	// of ControllerSASL.Users.
+	AuthorizePrincipal func(auth.Principal) bool
 	// Dir holds the Raft log, stable store and snapshots
 	// (metadata.log.dir, defaulting to the first of log.dirs).
 	Dir string
@@ -75,6 +87,19 @@ type Config struct {
 	AutoLeaderRebalance          bool
 	LeaderImbalanceCheckInterval time.Duration
 	LeaderImbalancePerBrokerPct  int
+}
+
+// ControllerSASL is SASL/PLAIN on the controller listener, from its
+// listener.name.<controller>.plain.sasl.jaas.config line. Kafka offers no
+// SCRAM there: SCRAM credentials live in the metadata the controllers
+// serve, which a node must reach before it could read them.
+type ControllerSASL struct {
+	// Users are who may connect: user name → password, the line's
+	// user_<name> options.
+	Users map[string]string
+	// Username and Password are what this node presents when it dials a
+	// peer's controller listener: the line's username and password.
+	Username, Password string
 }
 
 // DefaultConfig returns Kafka's defaults for a single node with id 1.
@@ -129,12 +154,29 @@ func (c Config) Validate() error {
 	case c.ProducerIDBlockSize < 1:
 		return fmt.Errorf("producer id block size %d: must be positive", c.ProducerIDBlockSize)
 	}
+	if err := c.validateSASL(); err != nil {
+		return err
+	}
 	return c.validateTLS()
 }
 
+// validateSASL refuses a SASL controller listener that no peer could get
+// into, or that this node could not get into its peers with.
+func (c Config) validateSASL() error {
+	switch s := c.SASL; {
+	case s == nil:
+		return nil
+	case len(s.Users) == 0:
+		return errors.New("controller listener SASL/PLAIN: no user_<name> may connect")
+	case s.Username == "" || s.Password == "":
+		return errors.New("controller listener SASL/PLAIN: no username and password to present to peers")
+	}
+	return nil
+}
+
 // validateTLS refuses a controller listener that would let a peer in
-// without a verified certificate, and half-sealed settings that could never
-// reach a peer.
+// without a verified certificate (unless SASL authenticates it), and
+// half-sealed settings that could never reach a peer.
 func (c Config) validateTLS() error {
 	s, cl := c.ServerTLS, c.ClientTLS
 	switch {
@@ -142,13 +184,15 @@ func (c Config) validateTLS() error {
 		return nil
 	case s == nil || cl == nil:
 		return errors.New("controller listener TLS: the listener (ServerTLS) and the dialing side (ClientTLS) must be set together")
+	case len(s.Certificates) == 0 && s.GetCertificate == nil && s.GetConfigForClient == nil:
+		return errors.New("controller listener TLS: no keystore certificate to present")
+	case c.SASL != nil:
+		return nil // SASL_SSL: peers authenticate with SASL, certificates optional
 	case s.ClientAuth != tls.RequireAndVerifyClientCert:
 		return fmt.Errorf("controller listener TLS: ssl.client.auth must be required (client auth is %v): "+
 			"a peer without a verified certificate could register, join or vote", s.ClientAuth)
 	case s.ClientCAs == nil && s.GetConfigForClient == nil:
 		return errors.New("controller listener TLS: no truststore to verify peers' certificates against")
-	case len(s.Certificates) == 0 && s.GetCertificate == nil && s.GetConfigForClient == nil:
-		return errors.New("controller listener TLS: no keystore certificate to present")
 	case len(cl.Certificates) == 0 && cl.GetClientCertificate == nil:
 		return errors.New("controller listener TLS: no client certificate to present to peers, which require one")
 	}

@@ -239,7 +239,7 @@ func (c *Coordinator) forward(ctx context.Context, req *rpcRequest) (rpcResponse
 		f.nc = nil
 	}
 	if f.nc == nil {
-		nc, err := dialController(string(addr), connRPC, 2*time.Second, c.cfg.ClientTLS)
+		nc, err := c.mux.dial(string(addr), connRPC, 2*time.Second)
 		if err != nil {
 			return rpcResponse{}, err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/twmb/franz-go/pkg/sasl"
 
 	"github.com/gokafka/gokafka/auth"
 )
@@ -43,6 +44,9 @@ type mux struct {
 	tls        *tls.Config // nil: plaintext
 	dialTLS    *tls.Config // what the Raft layer presents when it dials
 	authorize  func(tls.ConnectionState) bool
+	sasl       *ControllerSASL // nil: no SASL
+	dialSASL   sasl.Mechanism  // what the dialing side presents; nil without SASL
+	authorizeP func(auth.Principal) bool
 	refused    *auth.Refusals
 	pending    chan struct{} // one token per connection not yet admitted
 	closed     chan struct{}
@@ -56,6 +60,7 @@ func listenMux(cfg Config, rpc func(net.Conn), logger *slog.Logger) (*mux, error
 	}
 	m := &mux{ln: ln, advertised: ln.Addr(), log: logger, raftConns: make(chan net.Conn), rpc: rpc,
 		tls: cfg.ServerTLS, dialTLS: cfg.ClientTLS, authorize: cfg.AuthorizePeer,
+		sasl: cfg.SASL, dialSASL: cfg.SASL.mechanism(), authorizeP: cfg.AuthorizePrincipal,
 		refused: auth.NewRefusals(time.Minute), pending: make(chan struct{}, muxMaxPending),
 		closed: make(chan struct{})}
 	if cfg.AdvertisedAddr != "" {
@@ -132,28 +137,42 @@ func (m *mux) admit(nc net.Conn) (net.Conn, byte, error) {
 	return nc, kind[0], nil
 }
 
-// authenticate runs the TLS handshake of a sealed listener and admits only
-// a peer whose certificate chain verified (whatever the config a
-// GetConfigForClient returned said) and that AuthorizePeer accepts. A
-// plaintext listener admits every connection as it is.
+// authenticate runs the TLS handshake of a sealed listener, then the SASL
+// exchange of a SASL one. Without SASL, TLS admits only a peer whose
+// certificate verified and that AuthorizePeer accepts; with it, SASL is
+// what admits a peer. A plaintext listener admits every connection as it
+// is.
 func (m *mux) authenticate(nc net.Conn) (net.Conn, error) {
-	if m.tls == nil {
+	if m.tls != nil {
+		tc := tls.Server(nc, m.tls)
+		if err := tc.Handshake(); err != nil {
+			return tc, fmt.Errorf("TLS handshake: %w", err)
+		}
+		nc = tc
+		if m.sasl == nil {
+			return nc, m.admitCertificate(tc)
+		}
+	}
+	if m.sasl == nil {
 		return nc, nil
 	}
-	tc := tls.Server(nc, m.tls)
-	if err := tc.Handshake(); err != nil {
-		return tc, fmt.Errorf("TLS handshake: %w", err)
-	}
+	return nc, m.authenticateSASL(nc)
+}
+
+// admitCertificate admits only a peer whose certificate chain verified
+// (whatever the config a GetConfigForClient returned said) and that
+// AuthorizePeer accepts.
+func (m *mux) admitCertificate(tc *tls.Conn) error {
 	state := tc.ConnectionState()
 	if len(state.VerifiedChains) == 0 {
-		return tc, errors.New("no verified client certificate")
+		return errors.New("no verified client certificate")
 	}
 	subject := state.PeerCertificates[0].Subject.String()
 	if m.authorize != nil && !m.authorize(state) {
-		return tc, fmt.Errorf("peer %q is not authorized on the controller listener", subject)
+		return fmt.Errorf("peer %q is not authorized on the controller listener", subject)
 	}
-	m.log.Debug("controller listener: peer authenticated", "remote", nc.RemoteAddr().String(), "subject", subject)
-	return tc, nil
+	m.log.Debug("controller listener: peer authenticated", "remote", tc.RemoteAddr().String(), "subject", subject)
+	return nil
 }
 
 // Close stops the listener; connections already handed out stay with their
@@ -187,13 +206,20 @@ func (l raftLayer) Close() error { return l.m.Close() }
 func (l raftLayer) Addr() net.Addr { return l.m.advertised }
 
 func (l raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return dialController(string(addr), connRaft, timeout, l.m.dialTLS)
+	return l.m.dial(string(addr), connRaft, timeout)
+}
+
+// dial opens a connection of the given kind to a peer's controller
+// listener, as this node's own listener expects them.
+func (m *mux) dial(addr string, kind byte, timeout time.Duration) (net.Conn, error) {
+	return dialController(addr, kind, timeout, m.dialTLS, m.dialSASL)
 }
 
 // dialController opens a connection of the given kind to a controller
 // listener: TCP, then the TLS handshake when cfg is set (its ServerName,
-// if empty, taken from addr), then the kind byte; timeout bounds it all.
-func dialController(addr string, kind byte, timeout time.Duration, cfg *tls.Config) (net.Conn, error) {
+// if empty, taken from addr), then the SASL exchange when mech is set,
+// then the kind byte; timeout bounds it all.
+func dialController(addr string, kind byte, timeout time.Duration, cfg *tls.Config, mech sasl.Mechanism) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var d interface {
@@ -205,6 +231,12 @@ func dialController(addr string, kind byte, timeout time.Duration, cfg *tls.Conf
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if mech != nil {
+		if err := auth.Authenticate(ctx, nc, saslClientID, mech); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("SASL %s: %w", mech.Name(), err)
+		}
 	}
 	nc.SetWriteDeadline(time.Now().Add(timeout))
 	if _, err := nc.Write([]byte{kind}); err != nil {

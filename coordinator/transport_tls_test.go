@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/twmb/franz-go/pkg/sasl"
 )
 
 // testCA is a certificate authority made for one test.
@@ -145,10 +146,12 @@ func (b *logBuffer) lines(substr string) []string {
 }
 
 // strangerLayer dials controller listeners as a node whose ClientTLS is
-// cfg would (nil: plaintext), and accepts nothing: enough to send Raft
-// frames through hashicorp/raft's own transport.
+// cfg would (nil: plaintext), presenting mech when set, and accepts
+// nothing: enough to send Raft frames through hashicorp/raft's own
+// transport.
 type strangerLayer struct {
 	cfg  *tls.Config
+	mech sasl.Mechanism
 	done chan struct{}
 }
 
@@ -156,15 +159,20 @@ func (s strangerLayer) Accept() (net.Conn, error) { <-s.done; return nil, net.Er
 func (s strangerLayer) Close() error              { close(s.done); return nil }
 func (s strangerLayer) Addr() net.Addr            { return tcpAddr("127.0.0.1:1") }
 func (s strangerLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return dialController(string(addr), connRaft, timeout, s.cfg)
+	return dialController(string(addr), connRaft, timeout, s.cfg, s.mech)
 }
 
 // forgedVote sends target a RequestVote in candidate's name, in a term
 // 100 past target's, as a leadership transfer: delivered, it makes target
 // adopt that term and step down (raft.go requestVote).
 func forgedVote(target, candidate *Coordinator, cfg *tls.Config) error {
+	return forgedVoteAs(target, candidate, cfg, nil)
+}
+
+// forgedVoteAs is forgedVote sent by a node presenting mech.
+func forgedVoteAs(target, candidate *Coordinator, cfg *tls.Config, mech sasl.Mechanism) error {
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: strangerLayer{cfg: cfg, done: make(chan struct{})}, MaxPool: 1, Timeout: 3 * time.Second,
+		Stream: strangerLayer{cfg: cfg, mech: mech, done: make(chan struct{})}, MaxPool: 1, Timeout: 3 * time.Second,
 	})
 	defer trans.Close()
 	req := &raft.RequestVoteRequest{
@@ -324,6 +332,18 @@ func TestQuorumOverTLS(t *testing.T) {
 	for _, s := range strangers {
 		t.Run(s.name, s.try)
 	}
+	strangersChangedNothing(t, nodes, leader, before, leaderLog)
+	if err := forgedVote(leader, follower, cfgs[0].ClientTLS); err != nil {
+		t.Fatalf("the forged vote with a node's certificate: %v", err)
+	}
+	forgedVoteLanded(t, nodes, leader, before)
+}
+
+// strangersChangedNothing checks, once what got in had time to act, that
+// the quorum is as before the strangers came, that none registered broker
+// 99, and that the leader logged one refusal line for all of them.
+func strangersChangedNothing(t *testing.T, nodes []*Coordinator, leader *Coordinator, before quorumView, leaderLog *logBuffer) {
+	t.Helper()
 	time.Sleep(500 * time.Millisecond) // let anything that got in take effect
 	if after := viewOf(t, nodes, leader); !after.equal(before) {
 		t.Fatalf("strangers changed the quorum:\nbefore %+v\nafter  %+v", before, after)
@@ -334,10 +354,12 @@ func TestQuorumOverTLS(t *testing.T) {
 	if got := leaderLog.lines("refused a connection"); len(got) != 1 || !strings.Contains(got[0], "source=127.0.0.1") {
 		t.Fatalf("refusals logged %d times, want once for 127.0.0.1: %q", len(got), got)
 	}
+}
 
-	if err := forgedVote(leader, follower, cfgs[0].ClientTLS); err != nil {
-		t.Fatalf("the forged vote with a node's certificate: %v", err)
-	}
+// forgedVoteLanded is the control for the strangers' forged votes: the
+// same vote sent as a node moved the leader's term by 100.
+func forgedVoteLanded(t *testing.T, nodes []*Coordinator, leader *Coordinator, before quorumView) {
+	t.Helper()
 	if term := leader.raft.CurrentTerm(); term < before.terms[slices.Index(nodes, leader)]+100 {
 		t.Fatalf("control: the forged vote did not land (term %d), so the strangers' votes prove nothing", term)
 	}
@@ -360,26 +382,34 @@ func TestNodeFromAnotherCACannotJoin(t *testing.T) {
 		sealed(&cfg, ca, ca.issue(t, fmt.Sprintf("node-%d", id)))
 		return cfg
 	}
-	stranger, err := New(joiner(other, 2), quietLogger())
+	onlyFriendJoins(t, voter, joiner(other, 2), joiner(ca, 3))
+}
+
+// onlyFriendJoins starts stranger (node 2), which must not get ready
+// within 3 s, then friend (node 3), which must: voter's quorum is then
+// nodes 1 and 3.
+func onlyFriendJoins(t *testing.T, voter *Coordinator, stranger, friend Config) {
+	t.Helper()
+	s, err := New(stranger, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stranger.Close()
+	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := stranger.WaitReady(ctx); err == nil {
-		t.Fatal("a node from another CA joined the quorum")
+	if err := s.WaitReady(ctx); err == nil {
+		t.Fatal("the stranger joined the quorum")
 	}
-	friend := start(t, joiner(ca, 3))
-	f := voter.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
+	f := start(t, friend)
+	conf := voter.raft.GetConfiguration()
+	if err := conf.Error(); err != nil {
 		t.Fatal(err)
 	}
 	var ids []raft.ServerID
-	for _, s := range f.Configuration().Servers {
+	for _, s := range conf.Configuration().Servers {
 		ids = append(ids, s.ID)
 	}
-	if !slices.Equal(ids, []raft.ServerID{"1", "3"}) || !friend.Ready() {
+	if !slices.Equal(ids, []raft.ServerID{"1", "3"}) || !f.Ready() {
 		t.Fatalf("quorum members %v, want [1 3]", ids)
 	}
 }
@@ -451,7 +481,7 @@ func TestStalledConnectionsAreBounded(t *testing.T) {
 		stalled = append(stalled, nc)
 	}
 	waitFor(t, "every stalled connection pending", func() bool { return len(m.pending) == muxMaxPending })
-	if nc, err := dialController(addr, connRPC, 2*time.Second, cfg.ClientTLS); err == nil {
+	if nc, err := dialController(addr, connRPC, 2*time.Second, cfg.ClientTLS, nil); err == nil {
 		nc.Close()
 		t.Fatal("a connection past the bound was admitted")
 	}
@@ -462,7 +492,7 @@ func TestStalledConnectionsAreBounded(t *testing.T) {
 		nc.Close()
 	}
 	waitFor(t, "the stalled connections released", func() bool { return len(m.pending) == 0 })
-	nc, err := dialController(addr, connRPC, 2*time.Second, cfg.ClientTLS)
+	nc, err := dialController(addr, connRPC, 2*time.Second, cfg.ClientTLS, nil)
 	if err != nil {
 		t.Fatalf("a node after the stalled connections went: %v", err)
 	}
@@ -486,7 +516,7 @@ func BenchmarkForwardedRPC(b *testing.B) {
 				sealed(&cfg, ca, ca.issue(b, "node-1"))
 			}
 			controller := start(b, cfg)
-			nc, err := dialController(controller.cfg.AdvertisedAddr, connRPC, 5*time.Second, cfg.ClientTLS)
+			nc, err := dialController(controller.cfg.AdvertisedAddr, connRPC, 5*time.Second, cfg.ClientTLS, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -522,7 +552,7 @@ func BenchmarkControllerDial(b *testing.B) {
 			}
 			defer m.Close()
 			for b.Loop() {
-				nc, err := dialController(m.ln.Addr().String(), connRPC, 5*time.Second, cfg.ClientTLS)
+				nc, err := dialController(m.ln.Addr().String(), connRPC, 5*time.Second, cfg.ClientTLS, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
