@@ -137,12 +137,12 @@ func fetchReplicaID(req *kmsg.FetchRequest) int32 {
 // log end offset, which may move the high watermark or let the follower
 // rejoin the ISR.
 func (b *Broker) noteFollowerFetch(id int32, targets []*fetchTarget) {
-	now := time.Now()
+	now, eligible := time.Now(), b.replicas.isrEligible(id)
 	for _, ft := range targets {
 		if ft.p == nil {
 			continue
 		}
-		if req, seq, join := ft.p.followerFetched(id, ft.req.CurrentLeaderEpoch, ft.req.FetchOffset, b.cfg.ReplicaLagTimeMax, now); join {
+		if req, seq, join := ft.p.followerFetched(id, ft.req.CurrentLeaderEpoch, ft.req.FetchOffset, eligible, b.cfg.ReplicaLagTimeMax, now); join {
 			b.replicas.changeISR(ft.p, req, seq)
 		}
 	}

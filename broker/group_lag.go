@@ -40,7 +40,9 @@ func (b *Broker) GroupOffsetStats(timeout time.Duration) []GroupOffsetStats {
 	for i := range out {
 		tp := out[i].TopicPartition
 		if p := b.replicas.get(tp); p != nil {
-			out[i].HighWatermark = p.HighWatermark()
+			if !p.highWatermarkLagging() { // else unknown: it may be below the committed offset
+				out[i].HighWatermark = p.HighWatermark()
+			}
 		} else if partitionExists(md, tp.Topic, tp.Partition) {
 			if leader := md.Topic(tp.Topic).Partitions[tp.Partition].Leader; leader >= 0 {
 				remote[leader] = append(remote[leader], tp)

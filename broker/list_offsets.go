@@ -41,24 +41,35 @@ func handleListOffsets(b *Broker, c *conn, req *kmsg.ListOffsetsRequest) *kmsg.L
 
 // listOffset answers one partition: the latest offset is the high watermark
 // (the last stable offset for read_committed), the earliest is the log
-// start, and a timestamp finds the first record at or after it.
+// start, and a timestamp finds the first record at or after it. A client
+// is never shown an offset at or above the high watermark, and while a new
+// leader's high watermark lags its epoch start it is told to retry rather
+// than shown one that may be below what it already read (KIP-207).
 func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsRequestTopicPartition, op *kmsg.ListOffsetsResponseTopicPartition) error {
 	if err := p.checkLeaderEpoch(rp.CurrentLeaderEpoch); err != nil {
 		return err
 	}
 	leader, epoch := p.state()
+	client := req.ReplicaID == -1
 	if leader != p.nodeID && req.ReplicaID != -2 {
 		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d", p.tp, leader)
 	}
+	lastFetchable := p.HighWatermark()
+	if req.IsolationLevel == 1 {
+		lastFetchable = p.LastStableOffset()
+	}
+	lagging := client && p.highWatermarkLagging()
 	op.Timestamp, op.LeaderEpoch = -1, epoch
 	switch rp.Timestamp {
 	case latestTimestamp:
-		op.Offset = p.HighWatermark()
-		if req.IsolationLevel == 1 {
-			op.Offset = p.LastStableOffset()
+		if lagging {
+			return offsetNotAvailable(p, req.Version)
 		}
+		op.Offset = lastFetchable
+		return nil
 	case earliestTimestamp, earliestLocalTimestamp:
 		op.Offset = p.log.LogStartOffset()
+		return nil
 	case maxTimestamp:
 		var err error
 		if op.Offset, op.Timestamp, err = p.log.MaxTimestamp(); err != nil {
@@ -73,9 +84,28 @@ func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsR
 			return err
 		}
 		op.Offset, op.Timestamp = -1, -1
-		if found && offset < p.HighWatermark() {
+		if found {
 			op.Offset, op.Timestamp = offset, ts
 		}
 	}
+	if client && op.Offset >= lastFetchable {
+		// Not yet readable: unknown, or retriable while the high
+		// watermark lags (the record may well be below what was read).
+		if lagging {
+			return offsetNotAvailable(p, req.Version)
+		}
+		op.Offset, op.Timestamp = -1, -1
+	}
 	return nil
+}
+
+// offsetNotAvailable is KIP-207's answer to a client while the high
+// watermark lags; versions before 5 do not know the code and get
+// LEADER_NOT_AVAILABLE, as from Kafka. Both are retriable.
+func offsetNotAvailable(p *partition, version int16) error {
+	code := protocol.OffsetNotAvailable
+	if version < 5 {
+		code = protocol.LeaderNotAvailable
+	}
+	return protocol.Errorf(code, "%s: the new leader's high watermark %d is below the start of its epoch", p.tp, p.HighWatermark())
 }

@@ -45,6 +45,9 @@ type partition struct {
 	isrChangeInFlight bool
 	isrRequest        uint64  // numbers our AlterPartitions
 	maximalISR        []int32 // nil when no change is pending
+	// After a refused AlterPartition no other is proposed before this
+	// time: a refusal repeated at every fetch is a storm at the controller.
+	isrRetryAt time.Time
 
 	highWatermark atomic.Int64
 	stats         partitionCounters
@@ -195,6 +198,17 @@ func (p *partition) acked(offset int64) bool { return p.highWatermark.Load() >= 
 
 // HighWatermark is the offset below which records are committed.
 func (p *partition) HighWatermark() int64 { return p.highWatermark.Load() }
+
+// highWatermarkLagging reports whether this replica leads with a high
+// watermark still below the log end its epoch began at. It took over the
+// high watermark it had as a follower, which trails the old leader's, so
+// consumers may already have read past it: Kafka shows it to no client
+// until it reaches the epoch start (KIP-207).
+func (p *partition) highWatermarkLagging() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.leader == p.nodeID && p.highWatermark.Load() < p.epochStartOffset
+}
 
 // LastStableOffset bounds read_committed consumers. Without transactions in
 // the log it equals the high watermark.

@@ -20,8 +20,10 @@ import (
 // waits for the follower: had another follower's fetch moved it in between,
 // the joining one could lead without records already acknowledged. Only a
 // fetch in this leader's epoch counts: a follower that already follows a
-// newer leader may hold other records at the same offsets.
-func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, join bool) {
+// newer leader may hold other records at the same offsets. A follower the
+// metadata shows fenced or shutting down is not eligible (Kafka's
+// isReplicaIsrEligible): the controller would refuse it.
+func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, eligible bool, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, join bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := p.followers[id]
@@ -40,7 +42,7 @@ func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, lagMax t
 	if p.maybeAdvanceHighWatermarkLocked() {
 		p.waiters.wake()
 	}
-	if slices.Contains(p.isr, id) || fetchOffset < max(p.highWatermark.Load(), p.epochStartOffset) {
+	if !eligible || slices.Contains(p.isr, id) || fetchOffset < max(p.highWatermark.Load(), p.epochStartOffset) {
 		return coordinator.AlterPartition{}, 0, false
 	}
 	return p.nextISRLocked(id, lagMax, now)
@@ -48,8 +50,9 @@ func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, lagMax t
 
 // nextISR computes the ISR this leader should ask for: followers that have
 // not caught up within lagMax leave, join (if >= 0) enters. ok is false when
-// nothing changes or a change is already in flight. From here until the
-// change settles the high watermark waits for the maximal ISR.
+// nothing changes, a change is already in flight, or the last one was
+// refused less than isrRetryBackoff ago. From here until the change
+// settles the high watermark waits for the maximal ISR.
 func (p *partition) nextISR(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -57,7 +60,7 @@ func (p *partition) nextISR(join int32, lagMax time.Duration, now time.Time) (_ 
 }
 
 func (p *partition) nextISRLocked(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
-	if p.leader != p.nodeID || p.isrChangeInFlight {
+	if p.leader != p.nodeID || p.isrChangeInFlight || now.Before(p.isrRetryAt) {
 		return coordinator.AlterPartition{}, 0, false
 	}
 	isr := slices.DeleteFunc(slices.Clone(p.isr), func(r int32) bool {
@@ -80,13 +83,24 @@ func (p *partition) nextISRLocked(join int32, lagMax time.Duration, now time.Tim
 		LeaderEpoch: p.leaderEpoch, PartitionEpoch: p.partitionEpoch, ISR: isr}, p.isrRequest, true
 }
 
+// isrRetryBackoff is how long a leader waits after a refused
+// AlterPartition before it proposes another for that partition.
+const isrRetryBackoff = 500 * time.Millisecond
+
 // isrChangeEnded closes AlterPartition seq unless a metadata change already
 // settled it. known says whether this broker's image is known to hold the
 // outcome; if not, the maximal ISR stays until the next request replaces it.
-func (p *partition) isrChangeEnded(seq uint64, known bool) {
+// refused starts the backoff, even when the metadata settled the change.
+func (p *partition) isrChangeEnded(seq uint64, known, refused bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.isrRequest != seq || !p.isrChangeInFlight {
+	if p.isrRequest != seq {
+		return
+	}
+	if refused {
+		p.isrRetryAt = time.Now().Add(isrRetryBackoff)
+	}
+	if !p.isrChangeInFlight {
 		return
 	}
 	p.isrChangeInFlight = false
@@ -108,16 +122,24 @@ func (rm *replicaManager) changeISR(p *partition, req coordinator.AlterPartition
 	defer rm.fetchMu.Unlock()
 	started := rm.spawnLocked(func() {
 		err := rm.withMetadataTimeout(func(ctx context.Context) error { return rm.b.coord.AlterPartitionISR(ctx, req) })
-		if err != nil && rm.b.ctx.Err() == nil {
+		refused := err != nil
+		if refused && rm.b.ctx.Err() == nil {
 			rm.b.log.Warn("ISR change refused", "topic", req.Topic, "partition", req.Partition, "isr", req.ISR, "err", err)
 			err = rm.withMetadataTimeout(rm.b.coord.Barrier) // its own time: the request's may be spent
 		}
 		rm.reconcile(rm.b.coord.Metadata())
-		p.isrChangeEnded(seq, err == nil)
+		p.isrChangeEnded(seq, err == nil, refused)
 	})
 	if !started {
-		p.isrChangeEnded(seq, false)
+		p.isrChangeEnded(seq, false, false)
 	}
+}
+
+// isrEligible reports whether broker id may join an ISR as this broker's
+// metadata shows it: registered, not fenced, not shutting down.
+func (rm *replicaManager) isrEligible(id int32) bool {
+	br := rm.b.coord.Metadata().Broker(id)
+	return br != nil && !br.Fenced && !br.ControlledShutdown
 }
 
 // withMetadataTimeout runs a controller call bounded by

@@ -42,35 +42,35 @@ func TestHighWatermarkWaitsForTheMaximalISR(t *testing.T) {
 	for _, refused := range []bool{false, true} {
 		p := leaderOf(t)
 		now := time.Now()
-		p.followerFetched(3, 0, 0, time.Minute, now)
-		req, seq, ok := p.followerFetched(2, 0, 0, time.Minute, now)
+		p.followerFetched(3, 0, 0, true, time.Minute, now)
+		req, seq, ok := p.followerFetched(2, 0, 0, true, time.Minute, now)
 		if !ok || len(req.ISR) != 3 {
 			t.Fatalf("follower 2 at the high watermark 0: join request %+v, %v; want ISR 1,3,2", req, ok)
 		}
 		// Follower 3 fetching ahead right after the decision must not move
 		// the high watermark past follower 2, which may lead next.
-		p.followerFetched(3, 0, 3, time.Minute, now)
+		p.followerFetched(3, 0, 3, true, time.Minute, now)
 		if hw := p.HighWatermark(); hw != 0 {
 			t.Fatalf("high watermark %d with follower 2 joining at 0, want 0", hw)
 		}
-		p.isrChangeEnded(seq, false) // outcome unknown: keep waiting for 2
+		p.isrChangeEnded(seq, false, false) // outcome unknown: keep waiting for 2
 		if hw := p.HighWatermark(); hw != 0 {
 			t.Fatalf("high watermark %d after an AlterPartition of unknown outcome, want 0", hw)
 		}
 		_, seq, _ = p.nextISR(2, time.Minute, now)
 		if refused {
-			p.isrChangeEnded(seq, true) // the image shows ISR 1,3 still
+			p.isrChangeEnded(seq, true, true) // the image shows ISR 1,3 still
 			if hw := p.HighWatermark(); hw != 3 {
 				t.Fatalf("high watermark %d once the expansion was refused, want 3", hw)
 			}
 			continue
 		}
 		p.applyState(coordinator.Partition{Leader: 1, PartitionEpoch: 1, ISR: req.ISR, Replicas: []int32{1, 2, 3}}, 1)
-		p.isrChangeEnded(seq, true)
+		p.isrChangeEnded(seq, true, false)
 		if hw := p.HighWatermark(); hw != 0 {
 			t.Fatalf("high watermark %d with ISR 1,3,2 and 2 at 0, want 0", hw)
 		}
-		p.followerFetched(2, 0, 3, time.Minute, now)
+		p.followerFetched(2, 0, 3, true, time.Minute, now)
 		if hw := p.HighWatermark(); hw != 3 {
 			t.Fatalf("high watermark %d with the ISR caught up, want 3", hw)
 		}
@@ -84,10 +84,46 @@ func TestISRJoinWaitsForTheEpochStart(t *testing.T) {
 	p := leaderOf(t) // three records at epoch 0, high watermark 0
 	p.applyState(coordinator.Partition{Leader: 1, LeaderEpoch: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 2, 3}}, 1)
 	now := time.Now()
-	if _, _, join := p.followerFetched(2, 1, 0, time.Minute, now); join {
+	if _, _, join := p.followerFetched(2, 1, 0, true, time.Minute, now); join {
 		t.Fatal("follower 2 at offset 0 may join although the epoch began at 3")
 	}
-	if _, _, join := p.followerFetched(2, 1, 3, time.Minute, now); !join {
+	if _, _, join := p.followerFetched(2, 1, 3, true, time.Minute, now); !join {
 		t.Fatal("follower 2 at the epoch start 3 may not join")
+	}
+}
+
+// A follower the metadata shows fenced or shutting down fetches like any
+// other, but the leader must not propose it for the ISR: the controller
+// would refuse, and the next fetch would ask again (Kafka's
+// isReplicaIsrEligible).
+func TestIneligibleFollowerIsNotProposed(t *testing.T) {
+	p := leaderOf(t)
+	now := time.Now()
+	p.followerFetched(3, 0, 3, true, time.Minute, now)
+	if _, _, join := p.followerFetched(2, 0, 3, false, time.Minute, now); join {
+		t.Fatal("fenced follower 2, caught up, proposed for the ISR")
+	}
+	if _, _, join := p.followerFetched(2, 0, 3, true, time.Minute, now); !join {
+		t.Fatal("follower 2, caught up and eligible, not proposed for the ISR")
+	}
+}
+
+// After a refused AlterPartition the leader proposes nothing for
+// isrRetryBackoff; a refusal repeated at every fetch was a storm of
+// thousands of requests a second.
+func TestRefusedISRChangeBacksOff(t *testing.T) {
+	p := leaderOf(t)
+	now := time.Now()
+	p.followerFetched(3, 0, 3, true, time.Minute, now)
+	_, seq, join := p.followerFetched(2, 0, 3, true, time.Minute, now)
+	if !join {
+		t.Fatal("follower 2 at the log end not proposed for the ISR")
+	}
+	p.isrChangeEnded(seq, true, true)
+	if _, _, join := p.followerFetched(2, 0, 3, true, time.Minute, time.Now()); join {
+		t.Fatal("proposed again at once after a refusal")
+	}
+	if _, _, join := p.followerFetched(2, 0, 3, true, time.Minute, time.Now().Add(isrRetryBackoff)); !join {
+		t.Fatalf("not proposed again %v after the refusal", isrRetryBackoff)
 	}
 }

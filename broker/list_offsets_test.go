@@ -1,0 +1,80 @@
+package broker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/coordinator"
+	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/protocol/prototest"
+)
+
+// newLeaderWithLaggingHW returns partition t-0 that followed broker 2 in
+// epoch 0, holding three records but told only of high watermark 1, and
+// now leads epoch 1 with ISR 1,2,3: its epoch starts at 3.
+func newLeaderWithLaggingHW(t *testing.T) *partition {
+	p := leaderOf(t)
+	p.log.TruncateTo(0)
+	p.applyState(coordinator.Partition{Leader: 2, LeaderEpoch: 1, ISR: []int32{1, 2, 3}, Replicas: []int32{1, 2, 3}}, 1)
+	p.needsTruncation = false
+	if err := p.appendAsFollower(2, 1, prototest.Plain(0, "a", "b", "c").Encode(), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	p.applyState(coordinator.Partition{Leader: 1, LeaderEpoch: 2, ISR: []int32{1, 2, 3}, Replicas: []int32{1, 2, 3}}, 1)
+	return p
+}
+
+func listOffsetCode(p *partition, version int16, replica int32, timestamp int64) (int64, protocol.ErrorCode) {
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.Version, req.ReplicaID = version, replica
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Timestamp, rp.CurrentLeaderEpoch = timestamp, -1
+	op := kmsg.NewListOffsetsResponseTopicPartition()
+	if err := listOffset(p, req, rp, &op); err != nil {
+		return -1, protocol.Code(err)
+	}
+	return op.Offset, 0
+}
+
+// A new leader whose high watermark (1) is below the start of its epoch
+// (3) may be below what consumers read from the old leader: it answers
+// latest, and any lookup landing at or above it, with OFFSET_NOT_AVAILABLE
+// (LEADER_NOT_AVAILABLE before v5) until the ISR catches up (KIP-207).
+func TestListOffsetsWaitsForTheEpochStart(t *testing.T) {
+	p := newLeaderWithLaggingHW(t)
+	if hw := p.HighWatermark(); hw != 1 {
+		t.Fatalf("high watermark %d, want 1 taken over from following", hw)
+	}
+	for _, c := range []struct {
+		version   int16
+		replica   int32
+		timestamp int64
+		offset    int64
+		code      protocol.ErrorCode
+	}{
+		{7, -1, latestTimestamp, -1, protocol.OffsetNotAvailable},
+		{4, -1, latestTimestamp, -1, protocol.LeaderNotAvailable},
+		{7, -1, maxTimestamp, -1, protocol.OffsetNotAvailable},
+		{7, -1, earliestTimestamp, 0, 0},
+		{7, -1, 0, 0, 0},               // the first record is below the high watermark
+		{7, -2, latestTimestamp, 1, 0}, // not a client's: no KIP-207 error
+	} {
+		if offset, code := listOffsetCode(p, c.version, c.replica, c.timestamp); offset != c.offset || code != c.code {
+			t.Errorf("v%d replica %d timestamp %d: offset %d code %d, want %d code %d", c.version, c.replica, c.timestamp, offset, code, c.offset, c.code)
+		}
+	}
+	if !p.highWatermarkLagging() {
+		t.Fatal("high watermark 1 below epoch start 3 not lagging")
+	}
+	now := time.Now()
+	p.followerFetched(2, 2, 3, true, time.Minute, now)
+	p.followerFetched(3, 2, 3, true, time.Minute, now)
+	if offset, code := listOffsetCode(p, 7, -1, latestTimestamp); offset != 3 || code != 0 {
+		t.Fatalf("latest once the ISR holds the epoch start: offset %d code %d, want 3", offset, code)
+	}
+	if offset, code := listOffsetCode(p, 7, -1, maxTimestamp); offset != 2 || code != 0 {
+		t.Fatalf("max timestamp with all records committed: offset %d code %d, want 2", offset, code)
+	}
+}
