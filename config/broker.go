@@ -63,6 +63,7 @@ var Broker = []Key{
 	none(text("inter.broker.listener.name", Static, String, "", nil, "The listener brokers replicate over (the peer's advertised address of that name).")),
 	text("sasl.enabled.mechanisms", Static, List, "GSSAPI", nil, "The SASL mechanisms SASL listeners accept: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (gokafka serves no GSSAPI or OAUTHBEARER)."),
 	text("sasl.mechanism.inter.broker.protocol", Static, String, "GSSAPI", nil, "The SASL mechanism brokers authenticate to each other with; the credentials are username and password of listener.name.<inter-broker listener>.<mechanism>.sasl.jaas.config."),
+	text("sasl.mechanism.controller.protocol", Static, String, "GSSAPI", nil, "The SASL mechanism of a SASL controller listener: PLAIN only (Kafka offers no SCRAM there); the credentials are username and password of listener.name.<controller listener>.plain.sasl.jaas.config."),
 	none(secret("sasl.jaas.config", "A JAAS login line; brokers take it only with a listener and mechanism prefix, listener.name.<listener>.<mechanism>.sasl.jaas.config.")),
 	num("connections.max.reauth.ms", Static, Long, "0", 0, maxInt64, "How long a SASL session lasts before the client must authenticate again (KIP-368); 0 never expires one."),
 	num("connection.failed.authentication.delay.ms", Static, Int, "100", 0, maxInt32, "How long the answer to a failed authentication is delayed, which slows a client guessing passwords."),

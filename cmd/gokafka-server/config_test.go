@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokafka/gokafka/auth"
 	"github.com/gokafka/gokafka/broker"
 	"github.com/gokafka/gokafka/config"
 	"github.com/gokafka/gokafka/coordinator"
@@ -308,7 +309,19 @@ func TestBadValues(t *testing.T) {
 		{"listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT", "sasl.enabled.mechanisms=GSSAPI", "gokafka serves no GSSAPI"},
 		{"listener.security.protocol.map=PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT\nlistener.name.plaintext.sasl.enabled.mechanisms=PLAIN",
 			"", "listener.name.plaintext.plain.sasl.jaas.config is missing"},
-		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL", "SASL there is not supported yet"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT", "sasl.mechanism.controller.protocol=GSSAPI", "PLAIN only (gokafka serves no GSSAPI)"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL\nsasl.mechanism.controller.protocol=SCRAM-SHA-512",
+			"sasl.mechanism.controller.protocol=SCRAM-SHA-512", "SCRAM credentials live in the metadata the controllers serve"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT\nsasl.mechanism.controller.protocol=PLAIN\nlistener.name.controller.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256",
+			"listener.name.controller.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256", "SCRAM is not supported on the controller listener"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT\nsasl.mechanism.controller.protocol=PLAIN\nsasl.enabled.mechanisms=PLAIN",
+			"", "listener.name.controller.plain.sasl.jaas.config is missing"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT\nsasl.mechanism.controller.protocol=PLAIN\nsasl.enabled.mechanisms=PLAIN\n" + ctrlJAAS(`user_node="s"`),
+			"", "listener.name.controller.plain.sasl.jaas.config: needs username and password, which this node presents"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT\nsasl.mechanism.controller.protocol=PLAIN\nsasl.enabled.mechanisms=PLAIN\n" + ctrlJAAS(`username="node" password="s"`),
+			"", "listener.name.controller.plain.sasl.jaas.config: no user_<name>"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL\nsasl.mechanism.controller.protocol=PLAIN\nsasl.enabled.mechanisms=PLAIN\n" + ctrlJAAS(`username="node" password="s" user_node="s"`),
+			"", "controller listener CONTROLLER: ssl.keystore.location: a TLS listener needs a keystore"},
 		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SSL", "ssl.client.auth=none", "must require client certificates"},
 		{"authorizer.class.name=com.example.Authorizer", "authorizer.class.name=com.example.Authorizer", "StandardAuthorizer"},
 		{"inter.broker.listener.name=INTERNAL", "listeners=PLAINTEXT://:9092,CONTROLLER://:9093", "INTERNAL is not one of"},
@@ -544,5 +557,35 @@ func TestServerConfigs(t *testing.T) {
 	}
 	if sc := got["log.retention.hours"]; sc.Value != "168" || !sc.Default {
 		t.Errorf("log.retention.hours: %+v", sc)
+	}
+}
+
+// ctrlJAAS is the controller listener's PLAIN login line with options.
+func ctrlJAAS(options string) string {
+	return "listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required " + options + ";"
+}
+
+// TestControllerSASL: SASL_PLAINTEXT on the controller listener admits the
+// users of its PLAIN line, presents the line's username and password,
+// and with an authorizer asks it about the SASL principal.
+func TestControllerSASL(t *testing.T) {
+	c, _ := mustParse(t, minimal+"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT\n"+
+		"sasl.mechanism.controller.protocol=PLAIN\nlistener.name.controller.sasl.enabled.mechanisms=PLAIN\n"+
+		ctrlJAAS(`username="node" password="n-secret" user_node="n-secret" user_ops="o-secret"`)+"\n"+
+		"authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\nsuper.users=User:node\n")
+	s := c.Coordinator.SASL
+	if s == nil || s.Username != "node" || s.Password != "n-secret" || len(s.Users) != 2 || s.Users["ops"] != "o-secret" {
+		t.Fatalf("controller SASL: %+v", s)
+	}
+	if c.Coordinator.ServerTLS != nil {
+		t.Fatal("SASL_PLAINTEXT set TLS")
+	}
+	if err := c.Coordinator.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	authorizePeers(c, func() *auth.ACLSet { return nil })
+	may := c.Coordinator.AuthorizePrincipal
+	if may == nil || !may(auth.User("node")) || may(auth.User("ops")) {
+		t.Fatal("the controller listener does not admit exactly the principals that may ClusterAction")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gokafka/gokafka/auth"
 	"github.com/gokafka/gokafka/broker"
 	"github.com/gokafka/gokafka/config"
+	"github.com/gokafka/gokafka/coordinator"
 )
 
 // Security follows Kafka's keys: listener.security.protocol.map names each
@@ -204,16 +205,19 @@ func clientMechanism(mech, user, pass string) sasl.Mechanism {
 }
 
 // controllerSecurity seals the controller listener: SSL with
-// ssl.client.auth=required (mutual TLS between nodes), or PLAINTEXT.
+// ssl.client.auth=required (mutual TLS between nodes), SASL_PLAINTEXT or
+// SASL_SSL with PLAIN, or PLAINTEXT.
 func (b *build) controllerSecurity(ctrl broker.Listener) error {
 	proto := b.protocols[ctrl.Name]
 	switch proto {
 	case "", "PLAINTEXT":
 		return nil
+	case "SASL_PLAINTEXT", "SASL_SSL":
+		return b.controllerSASL(ctrl, proto == "SASL_SSL")
 	case "SSL":
 	default:
 		return b.badKey("listener.security.protocol.map", fmt.Errorf(
-			"controller listener %s maps to %s: gokafka seals the controller listener with SSL and ssl.client.auth=required (mutual TLS); SASL there is not supported yet", ctrl.Name, proto))
+			"controller listener %s maps to %s: use PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", ctrl.Name, proto))
 	}
 	keys := b.listenerKeys(ctrl.Name)
 	if v, _ := keys("ssl.client.auth"); v != "required" {
@@ -233,25 +237,92 @@ func (b *build) controllerSecurity(ctrl broker.Listener) error {
 	return err
 }
 
+// controllerSASL sets SASL/PLAIN on the controller listener, inside TLS
+// for SASL_SSL (where client certificates are optional): the users of
+// its PLAIN login line may connect, and this node presents the line's
+// username and password to its peers, as Kafka's controllers do with
+// sasl.mechanism.controller.protocol.
+func (b *build) controllerSASL(ctrl broker.Listener, overTLS bool) error {
+	e, ok := b.props.Entry("sasl.mechanism.controller.protocol")
+	if !ok {
+		e.Key, e.Value = "sasl.mechanism.controller.protocol", config.BrokerKey("sasl.mechanism.controller.protocol").Default
+	}
+	if err := controllerMechanism(strings.TrimSpace(e.Value)); err != nil {
+		return badValue(e, err)
+	}
+	enabled, err := b.enabledMechanisms(ctrl.Name)
+	if err != nil {
+		return err
+	}
+	for _, m := range enabled {
+		if err := controllerMechanism(m); err != nil {
+			e, _ := b.props.Entry(b.keyOf(ctrl.Name, "sasl.enabled.mechanisms")) // a default would be GSSAPI, refused above
+			return badValue(e, err)
+		}
+	}
+	j, err := b.jaas(ctrl.Name, "PLAIN", "org.apache.kafka.common.security.plain.PlainLoginModule")
+	if err != nil {
+		return err
+	}
+	c := &b.cfg.Coordinator
+	c.SASL = &coordinator.ControllerSASL{Users: j.PlainUsers(), Username: j.Options["username"], Password: j.Options["password"]}
+	jaasKey := "listener.name." + strings.ToLower(ctrl.Name) + ".plain.sasl.jaas.config"
+	switch {
+	case len(c.SASL.Users) == 0:
+		return fmt.Errorf("server.properties: %s: no user_<name>=\"…\" option, so no node could connect to the controller listener", jaasKey)
+	case c.SASL.Username == "" || c.SASL.Password == "":
+		return fmt.Errorf("server.properties: %s: needs username and password, which this node presents to the other controllers", jaasKey)
+	}
+	if !overTLS {
+		return nil
+	}
+	keys := b.listenerKeys(ctrl.Name)
+	if c.ServerTLS, err = b.newTLS("controller listener "+ctrl.Name, keys, auth.Server); err != nil {
+		return err
+	}
+	c.ClientTLS, err = b.newTLS("controller listener "+ctrl.Name, keys, auth.Client)
+	return err
+}
+
+// controllerMechanism says why a mechanism cannot serve the controller
+// listener: only PLAIN can.
+func controllerMechanism(mech string) error {
+	switch {
+	case mech == auth.MechanismPlain:
+		return nil
+	case strings.HasPrefix(mech, "SCRAM-"):
+		return errors.New("SCRAM is not supported on the controller listener, as in Kafka: SCRAM credentials live in the metadata the controllers serve; use PLAIN")
+	}
+	return fmt.Errorf("the controller listener authenticates with PLAIN only (gokafka serves no %s)", mech)
+}
+
 // authorizePeers admits to the sealed controller listener only the peers
-// whose certificate's principal may ClusterAction on the cluster, as Kafka
-// authorizes what arrives on controller listeners; acls reads the stored
-// ACLs once the coordinator runs. Without an authorizer every certificate
-// the truststore verifies is admitted. A node's own principal belongs in
-// super.users: ACLs are read from the quorum, which a restarting node can
-// only reach through this check.
+// whose principal (their SASL user, or else their certificate's) may
+// ClusterAction on the cluster, as Kafka authorizes what arrives on
+// controller listeners; acls reads the stored ACLs once the coordinator
+// runs. Without an authorizer every peer that authenticates is admitted.
+// A node's own principal belongs in super.users: ACLs are read from the
+// quorum, which a restarting node can only reach through this check.
 func authorizePeers(cfg *serverConfig, acls func() *auth.ACLSet) {
-	a, rules := cfg.Broker.Authorizer, cfg.ControllerPrincipals
-	if a == nil || cfg.Coordinator.ServerTLS == nil {
+	a, rules, c := cfg.Broker.Authorizer, cfg.ControllerPrincipals, &cfg.Coordinator
+	if a == nil {
 		return
 	}
-	cfg.Coordinator.AuthorizePeer = func(state tls.ConnectionState) bool {
-		if len(state.PeerCertificates) == 0 {
-			return false
+	// A refusal is logged by the coordinator, once a minute per source.
+	may := func(p auth.Principal) bool {
+		return a.Authorize(acls(), p, netip.Addr{}, kmsg.ACLOperationClusterAction, kmsg.ACLResourceTypeCluster, "kafka-cluster")
+	}
+	switch {
+	case c.SASL != nil:
+		c.AuthorizePrincipal = may
+	case c.ServerTLS != nil:
+		c.AuthorizePeer = func(state tls.ConnectionState) bool {
+			if len(state.PeerCertificates) == 0 {
+				return false
+			}
+			p, err := rules.FromCert(state.PeerCertificates[0])
+			return err == nil && may(p)
 		}
-		p, err := rules.FromCert(state.PeerCertificates[0])
-		// A refusal is logged by the coordinator, once a minute per source.
-		return err == nil && a.Authorize(acls(), p, netip.Addr{}, kmsg.ACLOperationClusterAction, kmsg.ACLResourceTypeCluster, "kafka-cluster")
 	}
 }
 
