@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -31,6 +33,9 @@ func run(args []string) int {
 		case "random-uuid":
 			fmt.Println(coordinator.NewClusterID())
 			return 0
+		case "--version", "-version":
+			fmt.Println(buildVersion())
+			return 0
 		}
 	}
 	fs := flag.NewFlagSet("gokafka-server", flag.ContinueOnError)
@@ -43,6 +48,9 @@ func run(args []string) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // asked for
+		}
 		return 2
 	}
 	if *probeURL != "" {
@@ -155,4 +163,18 @@ func closeLogged(logger *slog.Logger, what string, close func() error) {
 	if err := close(); err != nil {
 		logger.Error("closing "+what, "err", err)
 	}
+}
+
+// buildVersion is the version line of Kafka's tools: the version, then the
+// commit the binary was built from.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown (Commit:unknown)"
+	}
+	commit := "unknown"
+	if i := slices.IndexFunc(bi.Settings, func(s debug.BuildSetting) bool { return s.Key == "vcs.revision" }); i >= 0 {
+		commit = bi.Settings[i].Value
+	}
+	return fmt.Sprintf("%s (Commit:%s)", bi.Main.Version, commit)
 }

@@ -22,7 +22,14 @@ func consoleProducerCommand(std *stdio, args []string) error {
 	var props listFlag
 	f.Var(&props, "property", "parse.key=true, key.separator=<sep> (repeatable)")
 	f.Var(&props, "reader-property", "Kafka 4's name for --property")
+	f.StringVar(&f.bootstrap, "broker-list", "", "the older name of --bootstrap-server")
+	var clientProps listFlag
+	f.Var(&clientProps, "producer-property", "a producer config key=value: client.id, acks (repeatable)")
 	if err := f.parse(args); err != nil {
+		return err
+	}
+	popts, err := clientOptions(std, clientProps)
+	if err != nil {
 		return err
 	}
 	if *topic == "" {
@@ -33,7 +40,7 @@ func consoleProducerCommand(std *stdio, args []string) error {
 		return err
 	}
 	parseKey, sep := p["parse.key"] == "true", cmp.Or(p["key.separator"], "\t")
-	cl, _, ctx, done, err := f.open(clientAutoCreates, kgo.DefaultProduceTopic(*topic))
+	cl, _, ctx, done, err := f.open(append(popts, kgo.DefaultProduceTopic(*topic))...)
 	if err != nil {
 		return err
 	}
@@ -78,7 +85,13 @@ func consoleConsumerCommand(std *stdio, args []string) error {
 	var props listFlag
 	f.Var(&props, "property", "print.key, print.partition, print.offset, print.timestamp (true/false), key.separator (repeatable)")
 	f.Var(&props, "formatter-property", "Kafka 4's name for --property")
+	var clientProps listFlag
+	f.Var(&clientProps, "consumer-property", "a consumer config key=value: client.id, allow.auto.create.topics (repeatable)")
 	if err := f.parse(args); err != nil {
+		return err
+	}
+	copts, err := clientOptions(std, clientProps)
+	if err != nil {
 		return err
 	}
 	if *topic == "" {
@@ -105,7 +118,7 @@ func consoleConsumerCommand(std *stdio, args []string) error {
 	default:
 		opts = append(opts, kgo.ConsumeTopics(*topic))
 	}
-	cl, _, ctx, done, err := f.open(append(opts, clientAutoCreates)...)
+	cl, _, ctx, done, err := f.open(append(opts, copts...)...)
 	if err != nil {
 		return err
 	}
@@ -201,4 +214,35 @@ func consume(std *stdio, cl *kgo.Client, props map[string]string, max int, idle 
 // error code Kafka marks retriable.
 func retriable(err error) bool {
 	return unreachable(err) || kgo.IsRetryableBrokerErr(err) || kerr.IsRetriable(err)
+}
+
+// clientOptions maps --producer-property and --consumer-property entries
+// onto the client, after the tools' own allow.auto.create.topics=true
+// (Java's producer and consumer ask for auto-creation). Keys it does not know are warned about and ignored, as
+// Kafka's clients log a config that was supplied but is not known.
+func clientOptions(std *stdio, entries []string) ([]kgo.Opt, error) {
+	kv, err := keyValues(append([]string{"allow.auto.create.topics=true"}, entries...))
+	if err != nil {
+		return nil, err
+	}
+	var opts []kgo.Opt
+	for k, v := range kv {
+		switch k {
+		case "client.id":
+			opts = append(opts, kgo.ClientID(v))
+		case "acks":
+			more, err := producerOptions(map[string]string{k: v}) // perf.go's reading of acks
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, more...)
+		case "allow.auto.create.topics":
+			if v == "true" {
+				opts = append(opts, clientAutoCreates)
+			}
+		default:
+			fmt.Fprintf(std.err, "WARN The configuration '%s' was supplied but isn't a known config.\n", k)
+		}
+	}
+	return opts, nil
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -60,6 +61,10 @@ func run(args []string, std *stdio) int {
 		if len(args) == 0 {
 			return 2
 		}
+		return 0
+	}
+	if slices.Contains(args, "--version") { // gokafka --version, or per command as Kafka's tools
+		fmt.Fprintln(std.out, buildVersion())
 		return 0
 	}
 	cmd, ok := commands[args[0]]

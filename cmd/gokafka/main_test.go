@@ -178,3 +178,25 @@ func TestDeadBrokers(t *testing.T) {
 		t.Errorf("deadBrokers: %q, want [%q]", got, want)
 	}
 }
+
+// TestVersionAndClientProperties: --version alone or after a command
+// prints Kafka's version line; --producer-property and
+// --consumer-property reject a bad acks and warn about unknown keys.
+func TestVersionAndClientProperties(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"topics", "--version"}} {
+		if code, out, _ := runCLI(args...); code != 0 || !strings.Contains(out, " (Commit:") || strings.Count(out, "\n") != 1 {
+			t.Errorf("gokafka %s: exit %d, %q", strings.Join(args, " "), code, out)
+		}
+	}
+	if code, _, stderr := runCLI("console-producer", "--broker-list", "x:1", "--topic", "t", "--producer-property", "acks=2"); code != 2 || !strings.Contains(stderr, "acks=2") {
+		t.Errorf("acks=2: exit %d, %q", code, stderr)
+	}
+	var errb bytes.Buffer
+	opts, err := clientOptions(&stdio{err: &errb}, []string{"client.id=console-consumer", "acks=all", "fetch.bogus=1"})
+	if err != nil || len(opts) != 3 || errb.String() != "WARN The configuration 'fetch.bogus' was supplied but isn't a known config.\n" {
+		t.Errorf("clientOptions: %d options, %v, stderr %q", len(opts), err, errb.String())
+	}
+	if opts, _ := clientOptions(&stdio{err: &errb}, []string{"allow.auto.create.topics=false"}); len(opts) != 0 {
+		t.Errorf("allow.auto.create.topics=false still gave %d options", len(opts))
+	}
+}
