@@ -275,7 +275,7 @@ func TestConfigsCommand(t *testing.T) {
 		"--entity-name", "2", "--add-config", "num.partitions=3")
 	fails(t, c, 1, "INVALID_CONFIG", "configs", "--alter", "--entity-type", "brokers",
 		"--entity-name", "2", "--add-config", "log.retention.ms=soon")
-	fails(t, c, 2, "--entity-type must be topics or brokers", "configs", "--describe", "--entity-type", "users", "--entity-name", "x")
+	fails(t, c, 2, "--entity-type must be topics, brokers or users", "configs", "--describe", "--entity-type", "clients", "--entity-name", "x")
 }
 
 // TestMetadataQuorumCommand describes the Raft quorum of three voters: its
