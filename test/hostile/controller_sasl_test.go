@@ -66,6 +66,15 @@ func TestControllerSASLStrangers(t *testing.T) {
 	if !strings.Contains(tg.c.Nodes[0].Log(), "controller listener: refused a connection") {
 		t.Error("node 1 logged no refusal")
 	}
+	tg.checkQuorumOfThree()
+}
+
+// checkQuorumOfThree checks after probes on the controller listeners that
+// the brokers are nodes 1-3 only and the quorum has its three voters,
+// then runs check.
+func (tg *target) checkQuorumOfThree() {
+	t := tg.t
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cl := tg.client()

@@ -1,14 +1,12 @@
 package hostile
 
 import (
-	"context"
 	"crypto/tls"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -80,22 +78,7 @@ func TestControllerTLSStrangers(t *testing.T) {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cl := tg.client()
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	brokers, err := adm.ListBrokers(ctx)
-	if err != nil || len(brokers) != 3 {
-		t.Errorf("brokers after the probes: %v, %v; want nodes 1-3 only", brokers.NodeIDs(), err)
-	}
-	dq := kmsg.NewPtrDescribeQuorumRequest()
-	dq.Topics = []kmsg.DescribeQuorumRequestTopic{{Topic: "__cluster_metadata", Partitions: []kmsg.DescribeQuorumRequestTopicPartition{{}}}}
-	resp, err := dq.RequestWith(ctx, cl)
-	if err != nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 || len(resp.Topics[0].Partitions[0].CurrentVoters) != 3 {
-		t.Errorf("quorum after the probes: %+v, %v; want three voters", resp, err)
-	}
-	tg.check()
+	tg.checkQuorumOfThree()
 }
 
 // tlsProbe handshakes with cfg and, if the node lets it through, writes a
