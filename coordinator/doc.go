@@ -48,6 +48,20 @@
 // admission at once; past that, new ones are closed unread. An admitted
 // peer's subject is logged at debug level.
 //
+// With Config.SASL (SASL_PLAINTEXT, or SASL_SSL inside ServerTLS, whose
+// client certificates are then optional), every connection authenticates
+// with SASL/PLAIN before its first byte, within the same 10 s: the dialer
+// (Raft's stream layer and the forwarder, through auth.Authenticate) sends
+// SaslHandshake v1 naming PLAIN and one SaslAuthenticate v1 with
+// ControllerSASL's username and password, as Kafka frames (request header
+// v1, at most 8 KiB each); the listener answers each with Kafka's error
+// code (UNSUPPORTED_SASL_MECHANISM for anything but PLAIN,
+// SASL_AUTHENTICATION_FAILED without saying which part was wrong) and
+// checks the token against ControllerSASL.Users; Config.AuthorizePrincipal
+// may refuse the user too. Any other frame, a larger one, or a failure
+// closes the connection as a refusal. SCRAM is not offered: its
+// credentials live in the metadata this listener serves.
+//
 // # Controller RPCs
 //
 // Controller operations asked of a node that is not the active controller
