@@ -3,7 +3,10 @@
 // SCRAM, principals, and the ACL authorizer.
 //
 // It is a leaf: it imports the standard library, kmsg (for the ACL enums
-// that travel on the wire) and golang.org/x/crypto, nothing of gokafka's.
+// that travel on the wire), franz-go's kerr and sasl (for Authenticate,
+// the client side of SaslHandshake + SaslAuthenticate that the broker's
+// replica fetchers and the coordinator's controller connections share)
+// and golang.org/x/crypto, nothing of gokafka's.
 // The broker owns connections and asks auth who a peer is and what it may
 // do; the coordinator stores ACLs and SCRAM credentials in the metadata
 // quorum using the types defined here.
