@@ -108,7 +108,8 @@ FUZZ_TARGETS := ./protocol:FuzzReadFrame ./protocol:FuzzParseRequest ./protocol:
 	./cmd/gokafka:FuzzParseBrokerList \
 	./properties:FuzzParse ./cmd/gokafka-server:FuzzParseConfig ./log:FuzzRecover \
 	./auth:FuzzParseJAAS ./auth:FuzzPrincipalRules ./auth:FuzzScramServer ./auth:FuzzPlain ./auth:FuzzDecryptPKCS8 \
-	./cmd/gokafka-server:FuzzAddScram ./cmd/gokafka:FuzzParseAddConfig ./cmd/gokafka:FuzzParseScramCredential
+	./cmd/gokafka-server:FuzzAddScram ./cmd/gokafka:FuzzParseAddConfig ./cmd/gokafka:FuzzParseScramCredential \
+	./coordinator:FuzzServeSASL
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
