@@ -3,7 +3,7 @@
 
 GO        ?= go
 BIN       := bin
-UNIT_PKGS := ./protocol/... ./properties/... ./config/... ./log/... ./coordinator/... ./broker/... ./cmd/...
+UNIT_PKGS := ./protocol/... ./auth/... ./properties/... ./config/... ./log/... ./coordinator/... ./broker/... ./cmd/...
 FUZZTIME  ?= 30s
 # Debian packages the tests drive: librdkafka's kcat and the two Python
 # clients (importable by /usr/bin/python3), and Prometheus, which evaluates
