@@ -17,47 +17,58 @@ import (
 )
 
 // A new leader starts with the high watermark it had as a follower, which
-// trails the old leader's by up to a fetch. Until it reaches the offset
-// where its epoch began it must answer ListOffsets(latest) with
-// OFFSET_NOT_AVAILABLE (KIP-207), never with an offset below records that
-// consumers have already read: lag would go negative and a reset to latest
-// would move a group backwards. Every record acknowledged with acks=all was
-// below the old leader's high watermark, so a consumer may have read it;
-// the test takes the highest acknowledged offset as what consumers read.
+// trails the old leader's. Until it reaches the offset where its epoch
+// began it must answer ListOffsets(latest) with OFFSET_NOT_AVAILABLE
+// (KIP-207), never with an offset below records that consumers have
+// already read: lag would go negative and a reset to latest would move a
+// group backwards. Every record acknowledged with acks=all was below the
+// old leader's high watermark, so a consumer may have read it; the test
+// takes the highest acknowledged offset as what consumers read.
+//
+// The replicas are the two voters that are not the controller, so that
+// killing one leaves the controller in place, and broker-only node 4, so
+// that pausing it never costs the Raft quorum while a voter is dead.
 func TestHighWatermarkNeverBackwardsAfterLeaderChange(t *testing.T) {
-	const topic = "hw-epoch"
+	const topic, other = "hw-epoch", 4
 	c := startCluster(t)
-	createTopic(t, c, topic, 1)
+	b4, err := c.AddBroker(other)
+	if err == nil {
+		err = b4.WaitReady(30 * time.Second)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl := activeController(t, c)
+	createTopicAt(t, c, topic, map[int32][]int32{0: {ctrl%3 + 1, (ctrl+1)%3 + 1, other}})
 	var readTo atomic.Int64 // one past the highest acknowledged offset
 	stop := make(chan struct{})
 	acked := produceLoopNoting(t, c, topic, stop, &readTo)
 	defer func() { close(stop); acked() }()
 
 	var backwards, unavailable int
-	for round := range 3 {
+	for round := range 2 {
 		leader := waitLeader(t, c, topic)
-		heir, other := heirOf(t, c, topic, leader)
+		heir := heirOf(t, c, topic, leader, other)
 		time.Sleep(1500 * time.Millisecond) // a steady stream of acks first
-		// The other follower holds the high watermark back while the heir
-		// fetches ahead; then, with the heir paused, the other catches up,
-		// the high watermark moves to where the heir is and those records
-		// are acknowledged, and the heir never hears of it.
-		c.Nodes[other-1].Pause()
+		// Node 4 holds the high watermark back while the heir fetches
+		// ahead; then, with the heir paused, node 4 catches up, the high
+		// watermark moves to where the heir is and those records are
+		// acknowledged, and the heir never hears of it.
+		b4.Pause()
 		time.Sleep(300 * time.Millisecond)
 		c.Nodes[heir-1].Pause()
-		c.Nodes[other-1].Resume()
+		b4.Resume()
 		time.Sleep(300 * time.Millisecond)
 		c.Nodes[leader-1].Kill()
 		c.Nodes[heir-1].Resume()
-		// The window lasts until the other follower fetches from the heir;
-		// a pause shorter than the session timeout across the election
-		// widens it from milliseconds to about a second.
-		time.Sleep(2200 * time.Millisecond)
-		c.Nodes[other-1].Pause()
-		b, u := pollLatest(t, c, topic, &readTo, 2*time.Second)
-		c.Nodes[other-1].Resume()
-		b2, u2 := pollLatest(t, c, topic, &readTo, 2*time.Second)
-		b, u = b+b2, u+u2
+		// The heir's high watermark lags until node 4 fetches from it, or
+		// is fenced and leaves the ISR: paused from before the election
+		// (a session timeout after the kill), node 4 keeps that window
+		// open for about two seconds.
+		time.Sleep(2 * time.Second)
+		b4.Pause()
+		b, u := pollLatest(t, c.Nodes[heir-1], topic, &readTo, 4*time.Second)
+		b4.Resume()
 		t.Logf("round %d: killed leader %d, heir %d; %d answers below what was read, %d OFFSET_NOT_AVAILABLE", round, leader, heir, b, u)
 		backwards, unavailable = backwards+b, unavailable+u
 		if err := c.Nodes[leader-1].Start(); err != nil {
@@ -67,28 +78,29 @@ func TestHighWatermarkNeverBackwardsAfterLeaderChange(t *testing.T) {
 	if backwards > 0 {
 		t.Fatalf("%d ListOffsets(latest) answers were below offsets consumers had read", backwards)
 	}
+	if unavailable == 0 {
+		t.Fatal("no OFFSET_NOT_AVAILABLE: the window this test opens was not reached")
+	}
 	t.Logf("%d OFFSET_NOT_AVAILABLE answers in all", unavailable)
 }
 
-// heirOf names the replica that leads topic's partition 0 once leader is
-// fenced (the first other replica in assignment order, all being in the
-// ISR) and the remaining one.
-func heirOf(t *testing.T, c *harness.Cluster, topic string, leader int32) (heir, other int32) {
+// heirOf names the replica of topic's partition 0 that leads once leader
+// is fenced: the one that is neither leader nor other.
+func heirOf(t *testing.T, c *harness.Cluster, topic string, leader, other int32) int32 {
 	t.Helper()
-	md, err := kadm.NewClient(client(t, c)).Metadata(ctxFor(t, 5*time.Second), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rest []int32
-	for _, r := range md.Topics[topic].Partitions[0].Replicas {
-		if r != leader {
-			rest = append(rest, r)
+	var replicas []int32
+	harness.WaitFor(t, topic+"'s replicas", 10*time.Second, func() bool {
+		md, err := kadm.NewClient(client(t, c)).Metadata(ctxFor(t, 5*time.Second), topic)
+		replicas = md.Topics[topic].Partitions[0].Replicas
+		return err == nil && len(replicas) == 3
+	})
+	for _, r := range replicas {
+		if r != leader && r != other {
+			return r
 		}
 	}
-	if len(rest) != 2 {
-		t.Fatalf("replicas of %s-0 besides %d: %v", topic, leader, rest)
-	}
-	return rest[0], rest[1]
+	t.Fatalf("%s-0 led by %d has no third replica", topic, leader)
+	return -1
 }
 
 // produceLoopNoting is produceLoop that also raises readTo past every
@@ -127,18 +139,12 @@ func produceEvery(stop <-chan struct{}, interval time.Duration, produce func(i i
 	return func() { <-done }
 }
 
-// pollLatest asks every running node for ListOffsets(latest) of partition
-// 0, as a consumer does, as fast as they answer, for d. It counts answers
-// below what readTo held when the request left, and OFFSET_NOT_AVAILABLE
-// answers.
-func pollLatest(t *testing.T, c *harness.Cluster, topic string, readTo *atomic.Int64, d time.Duration) (backwards, unavailable int) {
+// pollLatest asks node n for ListOffsets(latest) of partition 0, as a
+// consumer does, as fast as it answers, for d. It counts answers below what
+// readTo held when the request left, and OFFSET_NOT_AVAILABLE answers.
+func pollLatest(t *testing.T, n *harness.Node, topic string, readTo *atomic.Int64, d time.Duration) (backwards, unavailable int) {
 	t.Helper()
-	var clients []*kgo.Client
-	for _, n := range c.Nodes {
-		if n.Running() {
-			clients = append(clients, client(t, &harness.Cluster{Nodes: []*harness.Node{n}}))
-		}
-	}
+	cl := client(t, &harness.Cluster{Nodes: []*harness.Node{n}})
 	req := kmsg.NewPtrListOffsetsRequest()
 	req.ReplicaID = -1
 	rt := kmsg.NewListOffsetsRequestTopic()
@@ -148,23 +154,21 @@ func pollLatest(t *testing.T, c *harness.Cluster, topic string, readTo *atomic.I
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
-		for _, cl := range clients {
-			before := readTo.Load()
-			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-			resp, err := cl.SeedBrokers()[0].Request(ctx, req)
-			cancel()
-			if err != nil {
-				continue
-			}
-			for _, rt := range resp.(*kmsg.ListOffsetsResponse).Topics {
-				for _, p := range rt.Partitions {
-					switch {
-					case p.ErrorCode == kerr.OffsetNotAvailable.Code:
-						unavailable++
-					case p.ErrorCode == 0 && p.Offset < before:
-						if backwards++; backwards <= 5 {
-							t.Logf("ListOffsets(latest) = %d (leader epoch %d) after offsets up to %d were read", p.Offset, p.LeaderEpoch, before)
-						}
+		before := readTo.Load()
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		resp, err := cl.SeedBrokers()[0].Request(ctx, req)
+		cancel()
+		if err != nil {
+			continue
+		}
+		for _, rt := range resp.(*kmsg.ListOffsetsResponse).Topics {
+			for _, p := range rt.Partitions {
+				switch {
+				case p.ErrorCode == kerr.OffsetNotAvailable.Code:
+					unavailable++
+				case p.ErrorCode == 0 && p.Offset < before:
+					if backwards++; backwards <= 5 {
+						t.Logf("ListOffsets(latest) = %d (leader epoch %d) after offsets up to %d were read", p.Offset, p.LeaderEpoch, before)
 					}
 				}
 			}
@@ -182,7 +186,7 @@ func TestFencedBrokerReturnsWithoutISRStorm(t *testing.T) {
 	const topic, partitions = "fenced-return", 6
 	c := startCluster(t)
 	createTopic(t, c, topic, partitions)
-	ctrl := controllerID(t, c)
+	ctrl := activeController(t, c)
 	victim := c.Nodes[ctrl%3] // not the controller: its pause would move the quorum
 	cl := client(t, c, kgo.DefaultProduceTopic(topic), kgo.RecordRetries(1000), kgo.RecordDeliveryTimeout(60*time.Second))
 	stop := make(chan struct{})
@@ -214,6 +218,21 @@ func TestFencedBrokerReturnsWithoutISRStorm(t *testing.T) {
 	} else {
 		t.Logf("%d refused ISR changes after broker %d returned", refused, victim.ID)
 	}
+}
+
+// activeController asks the cluster which node is the active controller
+// (the Raft leader), waiting until one is named.
+func activeController(t *testing.T, c *harness.Cluster) int32 {
+	t.Helper()
+	id := int32(-1)
+	harness.WaitFor(t, "a known controller", 10*time.Second, func() bool {
+		resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctxFor(t, 2*time.Second), client(t, c))
+		if err == nil {
+			id = resp.ControllerID
+		}
+		return id >= 0
+	})
+	return id
 }
 
 // logLines counts the lines holding text in every node's log.
