@@ -3,6 +3,9 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,14 +54,15 @@ func TestHighWatermarkNeverBackwardsAfterLeaderChange(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond) // a steady stream of acks first
 		// Node 4 holds the high watermark back while the heir fetches
 		// ahead; then node 4 catches up and the high watermark moves to
-		// where the heir is, leaving the heir records above it.
+		// where the heir is, leaving the heir records above its own. With
+		// the leader's replies to the heir cut meanwhile, the heir never
+		// hears of that move either, though consumers may read up to it.
 		b4.Pause()
 		time.Sleep(300 * time.Millisecond)
-		c.Nodes[heir-1].Pause()
+		heal := cutReplies(t, c.Nodes[leader-1], c.Nodes[heir-1])
 		b4.Resume()
 		time.Sleep(300 * time.Millisecond)
 		c.Nodes[leader-1].Kill()
-		c.Nodes[heir-1].Resume()
 		// The heir's high watermark lags until node 4 fetches from it, or
 		// is fenced and leaves the ISR: paused from before the election
 		// (a session timeout after the kill), node 4 keeps that window
@@ -66,6 +70,7 @@ func TestHighWatermarkNeverBackwardsAfterLeaderChange(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		b4.Pause()
 		backwards, unavailable := pollLatest(t, c.Nodes[heir-1], topic, &readTo, 4*time.Second)
+		heal()
 		b4.Resume()
 		close(stop)
 		acked()
@@ -83,6 +88,44 @@ func TestHighWatermarkNeverBackwardsAfterLeaderChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// cutReplies drops every TCP segment that node from's Kafka listener sends
+// to the connections node to has open to it, until heal runs: to's fetches
+// still arrive, but it hears nothing back. The rule lives in an nftables
+// table of this test process's own. Without root or nft it logs why and
+// cuts nothing.
+func cutReplies(t *testing.T, from, to *harness.Node) (heal func()) {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(from.KafkaAddr)
+	out, err := exec.Command("ss", "-tnpH", "state", "established", "dst", from.KafkaAddr).Output()
+	if err != nil {
+		t.Logf("no cut (ss: %v)", err)
+		return func() {}
+	}
+	var ports []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 5 && strings.Contains(line, fmt.Sprintf("pid=%d,", to.Pid())) {
+			_, p, _ := net.SplitHostPort(f[2])
+			ports = append(ports, p)
+		}
+	}
+	if len(ports) == 0 {
+		t.Logf("no cut: node %d has no connection to %s", to.ID, from.KafkaAddr)
+		return func() {}
+	}
+	table := fmt.Sprintf("gokafka_cut_%d", os.Getpid())
+	rules := fmt.Sprintf("table inet %s { chain out { type filter hook output priority 0; policy accept; tcp sport %s tcp dport { %s } drop; }; }",
+		table, port, strings.Join(ports, ", "))
+	cmd := exec.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(rules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("no cut (nft: %v: %s)", err, out)
+		return func() {}
+	}
+	heal = func() { exec.Command("nft", "delete", "table", "inet", table).Run() }
+	t.Cleanup(heal)
+	return heal
 }
 
 // produceLoopNoting is produceLoop that also raises readTo past every
