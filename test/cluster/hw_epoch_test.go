@@ -42,7 +42,7 @@ func TestHighWatermarkNeverBackwardsAfterLeaderChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round := range 2 {
-		ctrl := activeController(t, c)
+		ctrl := controllerID(t, c)
 		leader, heir := ctrl%3+1, (ctrl+1)%3+1
 		topic := createTopicAt(t, c, fmt.Sprintf("hw-epoch-%d", round), map[int32][]int32{0: {leader, heir, other}})
 		if l := waitLeader(t, c, topic); l != leader {
@@ -211,7 +211,7 @@ func TestFencedBrokerReturnsWithoutISRStorm(t *testing.T) {
 	const topic, partitions = "fenced-return", 6
 	c := startCluster(t)
 	createTopic(t, c, topic, partitions)
-	ctrl := activeController(t, c)
+	ctrl := controllerID(t, c)
 	victim := c.Nodes[ctrl%3] // not the controller: its pause would move the quorum
 	cl := client(t, c, kgo.DefaultProduceTopic(topic), kgo.RecordRetries(1000), kgo.RecordDeliveryTimeout(60*time.Second))
 	stop := make(chan struct{})
@@ -243,21 +243,6 @@ func TestFencedBrokerReturnsWithoutISRStorm(t *testing.T) {
 	} else {
 		t.Logf("%d refused ISR changes after broker %d returned", refused, victim.ID)
 	}
-}
-
-// activeController asks the cluster which node is the active controller
-// (the Raft leader), waiting until one is named.
-func activeController(t *testing.T, c *harness.Cluster) int32 {
-	t.Helper()
-	id := int32(-1)
-	harness.WaitFor(t, "a known controller", 10*time.Second, func() bool {
-		resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctxFor(t, 2*time.Second), client(t, c))
-		if err == nil {
-			id = resp.ControllerID
-		}
-		return id >= 0
-	})
-	return id
 }
 
 // logLines counts the lines holding text in every node's log.
