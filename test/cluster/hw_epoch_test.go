@@ -66,8 +66,8 @@ func TestHighWatermarkNeverBackwardsAfterLeaderChange(t *testing.T) {
 		// The heir's high watermark lags until node 4 fetches from it, or
 		// is fenced and leaves the ISR: paused from before the election
 		// (a session timeout after the kill), node 4 keeps that window
-		// open for about two seconds.
-		time.Sleep(2 * time.Second)
+		// open for a second or two.
+		time.Sleep(2500 * time.Millisecond)
 		b4.Pause()
 		backwards, unavailable := pollLatest(t, c.Nodes[heir-1], topic, &readTo, 4*time.Second)
 		heal()
