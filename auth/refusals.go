@@ -44,6 +44,14 @@ func (r *Refusals) Note(addr net.Addr, now time.Time) (log bool, source string, 
 	if h, _, err := net.SplitHostPort(source); err == nil {
 		source = h
 	}
+	return r.NoteKey(source, now)
+}
+
+// NoteKey is Note for a source already named by key, such as a repeated
+// log line with the peer it is about; a key beyond what Refusals remembers
+// comes back as OtherSources.
+func (r *Refusals) NoteKey(key string, now time.Time) (log bool, source string, suppressed int) {
+	source = key
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.seen[source]; !ok && len(r.seen) >= refusalsMax {

@@ -77,7 +77,8 @@ func (c *Coordinator) openRaft() error {
 		return fmt.Errorf("opening the raft store: %w", err)
 	}
 	c.store = store
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
+	// Raft logs through the node's slog logger, warnings and up as before.
+	hlog := newRaftLogger(c.log, hclog.Warn)
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(c.cfg.Dir, 2, hlog)
 	if err != nil {
 		return fmt.Errorf("opening the snapshot store in %s: %w", c.cfg.Dir, err)
