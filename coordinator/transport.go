@@ -205,8 +205,16 @@ func (l raftLayer) Close() error { return l.m.Close() }
 // Addr is the advertised address: raft sends it to peers as our address.
 func (l raftLayer) Addr() net.Addr { return l.m.advertised }
 
+// raftDialTimeout caps how long raft waits to connect to a peer, below
+// the transport's 5 s RPC timeout: while a link is cut, patientTransport
+// redials every peerRetry, and each attempt would otherwise wait out the
+// full timeout, delaying the rejoin after the link heals by up to that
+// much. A live peer on the controller network connects, TLS and SASL
+// included, well within it.
+const raftDialTimeout = time.Second
+
 func (l raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return l.m.dial(string(addr), connRaft, timeout)
+	return l.m.dial(string(addr), connRaft, min(timeout, raftDialTimeout))
 }
 
 // dial opens a connection of the given kind to a peer's controller
