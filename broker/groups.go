@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"slices"
 	"time"
 
@@ -212,6 +213,10 @@ func (m *member) update(c *conn, req *kmsg.JoinGroupRequest, resp *response) boo
 	host := ""
 	if addr := c.nc.RemoteAddr(); addr != nil {
 		host = "/" + addr.String()
+		// Kafka names the client's address without its port.
+		if ip, _, err := net.SplitHostPort(addr.String()); err == nil {
+			host = "/" + ip
+		}
 	}
 	changed := !slices.EqualFunc(m.protocols, req.Protocols, func(a, b kmsg.JoinGroupRequestProtocol) bool {
 		return a.Name == b.Name && string(a.Metadata) == string(b.Metadata)

@@ -105,7 +105,9 @@ func consoleConsumerCommand(std *stdio, args []string) error {
 	if *fromBeginning {
 		start = kgo.NewOffset().AtStart()
 	}
-	opts := []kgo.Opt{kgo.ConsumeResetOffset(start)}
+	// Kafka's console consumer names itself so unless client.id says
+	// otherwise (--consumer-property comes later and wins).
+	opts := []kgo.Opt{kgo.ConsumeResetOffset(start), kgo.ClientID("console-consumer")}
 	switch {
 	case *partition >= 0:
 		at, err := startOffset(*offset)

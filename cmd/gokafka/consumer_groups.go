@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // consumerGroupsCommand is kafka-consumer-groups.sh.
@@ -21,6 +23,11 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 	reset := f.Bool("reset-offsets", false, "reset a group's committed offsets (the group must have no members)")
 	del := f.Bool("delete", false, "delete a group without members")
 	group := f.String("group", "", "the group")
+	allGroups := f.Bool("all-groups", false, "--describe: every group")
+	offsets := f.Bool("offsets", false, "--describe: offsets and lag per partition (the default)")
+	members := f.Bool("members", false, "--describe: the members and how many partitions each has")
+	state := f.Bool("state", false, "--describe: the group's coordinator, assignor, state and member count")
+	verbose := f.Bool("verbose", false, "--describe: --offsets with leader epochs, --members with assignments, --state with epochs")
 	topic := f.String("topic", "", "--reset-offsets: the topic, or topic:p1,p2")
 	allTopics := f.Bool("all-topics", false, "--reset-offsets: every topic the group has offsets for")
 	toEarliest := f.Bool("to-earliest", false, "--reset-offsets: to the log start")
@@ -36,8 +43,14 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 	if count(*list, *describe, *reset, *del) != 1 {
 		return usagef("exactly one of --list, --describe, --reset-offsets, --delete is needed")
 	}
-	if !*list && *group == "" {
+	if *allGroups && !*describe {
+		return usagef("--all-groups goes with --describe")
+	}
+	if !*list && !*allGroups && *group == "" {
 		return usagef("--group is required")
+	}
+	if *describe && *allGroups == (*group != "") {
+		return usagef("--describe needs --group or --all-groups")
 	}
 	_, adm, ctx, done, err := f.open()
 	if err != nil {
@@ -46,19 +59,23 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 	defer done()
 	switch {
 	case *list:
-		var groups kadm.ListedGroups
-		err := untilReachable(ctx, func() (err error) {
-			groups, err = adm.ListGroups(ctx)
-			return err
-		})
+		groups, err := listGroups(ctx, adm)
 		if err != nil {
 			return err
 		}
-		for _, g := range groups.Sorted() {
-			fmt.Fprintln(std.out, g.Group)
+		for _, g := range groups {
+			fmt.Fprintln(std.out, g)
 		}
 	case *describe:
-		return describeGroup(std, adm, ctx, *group)
+		// Kafka's tool shows the offsets when asked for them, whatever else.
+		view := describeView{members: *members && !*offsets, state: *state && !*offsets && !*members, verbose: *verbose}
+		groups := []string{*group}
+		if *allGroups {
+			if groups, err = listGroups(ctx, adm); err != nil {
+				return err
+			}
+		}
+		return describeGroups(std, adm, ctx, groups, view)
 	case *del:
 		rs, err := adm.DeleteGroups(ctx, *group)
 		if err != nil {
@@ -76,6 +93,12 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 		if *dryRun && *execute {
 			return usagef("--dry-run and --execute exclude each other")
 		}
+		if !*dryRun && !*execute {
+			fmt.Fprintln(std.err, "WARN: No action will be performed as the --execute option is missing. "+
+				"In version 5.0, this command will require either --dry-run or --execute to be specified. "+
+				"You should add the --dry-run option explicitly if you are scripting this command and "+
+				"want to keep the current default behavior without prompting.")
+		}
 		if (*topic == "") == !*allTopics {
 			return usagef("--reset-offsets needs --topic or --all-topics")
 		}
@@ -84,41 +107,112 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 	return nil
 }
 
-// describeGroup prints kafka-consumer-groups.sh --describe's table.
-func describeGroup(std *stdio, adm *kadm.Client, ctx context.Context, group string) error {
-	var l kadm.DescribedGroupLag
-	var ok bool
-	err := untilReachable(ctx, func() error {
-		lags, err := adm.Lag(ctx, group)
-		if err != nil {
-			return err
+// listGroups names the cluster's groups in order.
+func listGroups(ctx context.Context, adm *kadm.Client) ([]string, error) {
+	var groups kadm.ListedGroups
+	err := untilReachable(ctx, func() (err error) {
+		groups, err = adm.ListGroups(ctx)
+		return err
+	})
+	return groups.Groups(), err
+}
+
+// describeView is what --describe shows: --offsets (the default),
+// --members or --state, each wider with --verbose.
+type describeView struct {
+	members, state, verbose bool
+}
+
+// describeGroups prints kafka-consumer-groups.sh --describe for each
+// group in name order, as Kafka's tool does.
+func describeGroups(std *stdio, adm *kadm.Client, ctx context.Context, groups []string, v describeView) error {
+	var lags kadm.DescribedGroupLags
+	err := untilReachable(ctx, func() (err error) {
+		lags, err = adm.Lag(ctx, groups...)
+		if err == nil {
+			err = lags.Error()
 		}
-		l, ok = lags[group]
-		return l.Error()
+		return err
 	})
 	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 		return err
 	}
-	if errors.Is(l.Error(), kerr.GroupIDNotFound) {
-		// Kafka 4 brokers answer an unknown group so, and Kafka's tool
-		// prints the exception it makes of it, on stdout, exiting 0.
-		fmt.Fprintf(std.out, "\nError: Executing consumer group command failed due to "+
-			"org.apache.kafka.common.errors.GroupIdNotFoundException: Group %s not found.\n", group)
-		return nil
+	slices.Sort(groups)
+	for _, g := range groups {
+		l, ok := lags[g]
+		if errors.Is(l.Error(), kerr.GroupIDNotFound) {
+			// Kafka 4 brokers answer an unknown group so, and Kafka's tool
+			// prints the exception it makes of it, on stdout, exiting 0.
+			fmt.Fprintf(std.out, "\nError: Executing consumer group command failed due to "+
+				"org.apache.kafka.common.errors.GroupIdNotFoundException: Group %s not found.\n", g)
+			return nil
+		}
+		if !ok {
+			l = kadm.DescribedGroupLag{Group: g, State: "Dead"}
+		}
+		switch {
+		case v.members:
+			printMembers(std, l, v.verbose)
+		case v.state:
+			printState(std, l, v.verbose)
+		default:
+			printOffsets(std, l, v.verbose)
+		}
 	}
-	if !ok || l.State == "Dead" {
-		// Kafka's tool says so on stdout and exits 0.
-		fmt.Fprintf(std.out, "\nError: Consumer group '%s' does not exist.\n", group)
-		return nil
+	return nil
+}
+
+// groupShown says on the right stream what Kafka's tool says of a group's
+// state before its table, and whether a table of rows rows follows.
+func groupShown(std *stdio, l kadm.DescribedGroupLag, rows int) bool {
+	switch l.State {
+	case "Dead":
+		fmt.Fprintf(std.out, "\nError: Consumer group '%s' does not exist.\n", l.Group)
+		return false
+	case "Empty":
+		fmt.Fprintf(std.err, "\nConsumer group '%s' has no active members.\n", l.Group)
+	case "PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling":
+		fmt.Fprintf(std.err, "\nWarning: Consumer group '%s' is rebalancing.\n", l.Group)
 	}
-	if len(l.Members) == 0 {
-		fmt.Fprintf(std.err, "\nConsumer group '%s' has no active members.\n", group)
-	}
-	rows := [][]string{{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"}}
+	return rows > 0
+}
+
+// printOffsets prints the --offsets table: the partitions of the members
+// with the most partitions first, then those committed but unassigned.
+func printOffsets(std *stdio, l kadm.DescribedGroupLag, verbose bool) {
+	var owned, unowned []kadm.GroupMemberLag
 	for _, ml := range l.Lag.Sorted() {
-		current, end, lag := "-", "-", "-"
+		if ml.Member != nil {
+			owned = append(owned, ml)
+		} else {
+			unowned = append(unowned, ml)
+		}
+	}
+	counts := map[string]int{}
+	for _, ml := range owned {
+		counts[ml.Member.MemberID]++
+	}
+	slices.SortStableFunc(owned, func(a, b kadm.GroupMemberLag) int {
+		return cmp.Or(counts[b.Member.MemberID]-counts[a.Member.MemberID], strings.Compare(a.Member.MemberID, b.Member.MemberID))
+	})
+	all := append(owned, unowned...)
+	if !groupShown(std, l, len(all)) {
+		return
+	}
+	head := []string{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"}
+	widths := []int{15, 15, 10, 15, 15, 15, 15, 15, 0}
+	if verbose {
+		head = slices.Insert(head, 3, "LEADER-EPOCH")
+		widths = slices.Insert(widths, 3, 15)
+	}
+	rows := [][]string{head}
+	for _, ml := range all {
+		current, end, lag, epoch := "-", "-", "-", "-"
 		if ml.Commit.At >= 0 {
 			current = strconv.FormatInt(ml.Commit.At, 10)
+		}
+		if ml.Commit.LeaderEpoch >= 0 {
+			epoch = strconv.Itoa(int(ml.Commit.LeaderEpoch))
 		}
 		// A partition whose leader did not answer has no end offset:
 		// Kafka's tool prints - for it and for the lag.
@@ -132,10 +226,112 @@ func describeGroup(std *stdio, adm *kadm.Client, ctx context.Context, group stri
 		if ml.Member != nil {
 			id, host, client = ml.Member.MemberID, ml.Member.ClientHost, ml.Member.ClientID
 		}
-		rows = append(rows, []string{group, ml.Topic, strconv.Itoa(int(ml.Partition)), current, end, lag, id, host, client})
+		row := []string{l.Group, ml.Topic, strconv.Itoa(int(ml.Partition)), current, end, lag, id, host, client}
+		if verbose {
+			row = slices.Insert(row, 3, epoch)
+		}
+		rows = append(rows, row)
 	}
-	printOffsetTable(std, rows, []int{15, 15, 10, 15, 15, 15, 15, 15, 0}, 0, 1, 6, 7)
-	return nil
+	n := len(head)
+	printOffsetTable(std, rows, widths, 0, 1, n-3, n-2)
+}
+
+// printMembers prints the --members table. Kafka's tool prints its header
+// even for a group without members, and pads every column but the last
+// of a row, which --verbose makes the target assignment.
+func printMembers(std *stdio, l kadm.DescribedGroupLag, verbose bool) {
+	shown := groupShown(std, l, len(l.Members))
+	withInstance := false
+	type member struct{ cells, verbose []string }
+	var ms []member
+	if shown {
+		for _, m := range l.Members {
+			instance := ""
+			if m.InstanceID != nil {
+				instance, withInstance = *m.InstanceID, withInstance || *m.InstanceID != ""
+			}
+			assigned, n := "-", 0
+			if a, ok := m.Assigned.AsConsumer(); ok && a != nil {
+				assigned, n = assignmentString(a.Topics)
+			}
+			// A classic group has no member or target epochs, and no
+			// target assignment: Kafka's tool prints - for them.
+			ms = append(ms, member{[]string{l.Group, m.MemberID, instance, m.ClientHost, m.ClientID, strconv.Itoa(n)},
+				[]string{"-", assigned, "-", "-"}})
+		}
+	}
+	head := member{[]string{"GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS"},
+		[]string{"CURRENT-EPOCH", "CURRENT-ASSIGNMENT", "TARGET-EPOCH", "TARGET-ASSIGNMENT"}}
+	widths := []int{15, 15, 17, 15, 15, 15, 15, 20, 15, 20}
+	for _, m := range ms {
+		for i, c := range append(slices.Clone(m.cells), m.verbose...) {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	fmt.Fprintln(std.out)
+	for _, m := range append([]member{head}, ms...) {
+		cells, ws := m.cells, widths[:6]
+		if !withInstance {
+			cells, ws = slices.Delete(slices.Clone(cells), 2, 3), slices.Delete(slices.Clone(ws), 2, 3)
+		}
+		line := paddedCells(cells, ws) + " "
+		if verbose {
+			line += paddedCells(m.verbose, widths[6:])
+		}
+		fmt.Fprintln(std.out, line)
+	}
+}
+
+// assignmentString is a member's partitions as Kafka's tool prints them,
+// topic:p1,p2 joined by ; in topic order, and how many there are.
+func assignmentString(topics []kmsg.ConsumerMemberAssignmentTopic) (string, int) {
+	var parts []string
+	n := 0
+	for _, t := range topics {
+		ps := slices.Sorted(slices.Values(t.Partitions))
+		var s []string
+		for _, p := range ps {
+			s = append(s, strconv.Itoa(int(p)))
+		}
+		parts = append(parts, t.Topic+":"+strings.Join(s, ","))
+		n += len(ps)
+	}
+	if n == 0 {
+		return "-", 0
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ";"), n
+}
+
+// printState prints the --state table: the group's coordinator, assignor,
+// state and member count.
+func printState(std *stdio, l kadm.DescribedGroupLag, verbose bool) {
+	if !groupShown(std, l, 1) {
+		return
+	}
+	coordinator := fmt.Sprintf("%s:%d  (%d)", l.Coordinator.Host, l.Coordinator.Port, l.Coordinator.NodeID)
+	head := []string{"GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"}
+	row := []string{l.Group, coordinator, cmp.Or(l.Protocol, "-"), l.State, strconv.Itoa(len(l.Members))}
+	widths := []int{max(15, len(l.Group)), max(25, len(coordinator)), 20, 20, 0}
+	if verbose {
+		// Classic groups have no group or target assignment epochs.
+		head = slices.Insert(head, 4, "GROUP-EPOCH", "TARGET-ASSIGNMENT-EPOCH")
+		row = slices.Insert(row, 4, "-", "-")
+		widths = slices.Insert(widths, 4, 15, 25)
+	}
+	fmt.Fprintf(std.out, "\n%s\n%s\n", paddedCells(head, widths), paddedCells(row, widths))
+}
+
+// paddedCells left-aligns each cell in its width, one space apart.
+func paddedCells(cells []string, widths []int) string {
+	var b strings.Builder
+	for i, c := range cells {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%-*s", widths[i], c)
+	}
+	return b.String()
 }
 
 // printOffsetTable prints rows as kafka-consumer-groups.sh does: each
@@ -150,14 +346,7 @@ func printOffsetTable(std *stdio, rows [][]string, widths []int, grow ...int) {
 		}
 	}
 	for _, r := range rows {
-		fmt.Fprintln(std.out)
-		for i, cell := range r {
-			if i < len(r)-1 {
-				fmt.Fprintf(std.out, "%-*s ", widths[i], cell)
-			} else {
-				fmt.Fprint(std.out, cell)
-			}
-		}
+		fmt.Fprint(std.out, "\n"+paddedCells(r, widths))
 	}
 	fmt.Fprintln(std.out)
 }
