@@ -6,8 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -125,7 +128,11 @@ func consoleConsumerCommand(std *stdio, args []string) error {
 		return err
 	}
 	defer done()
-	n, err := consume(std, cl, p, *maxMessages, time.Duration(*timeoutMs)*time.Millisecond)
+	// Stopped by SIGTERM or ^C, Kafka's consumer still reports its count
+	// and commits what it printed; so do we.
+	stop, unnotify := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer unnotify()
+	n, err := consume(stop, std, cl, p, *maxMessages, time.Duration(*timeoutMs)*time.Millisecond)
 	fmt.Fprintf(std.err, "Processed a total of %d messages\n", n)
 	if *group != "" {
 		if cerr := cl.CommitUncommittedOffsets(ctx); err == nil {
@@ -153,18 +160,21 @@ func startOffset(s string) (kgo.Offset, error) {
 // Like Kafka's consumer it rides out brokers it cannot reach, a
 // coordinator that moves and leaders being elected: such errors are
 // reported once each on stderr and polling goes on; any other ends it.
-func consume(std *stdio, cl *kgo.Client, props map[string]string, max int, idle time.Duration) (int, error) {
+func consume(stop context.Context, std *stdio, cl *kgo.Client, props map[string]string, max int, idle time.Duration) (int, error) {
 	sep := cmp.Or(props["key.separator"], "\t")
 	n := 0
 	last := time.Now() // of the last record, for idle
 	warned := ""
 	for max == 0 || n < max {
-		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		ctx, cancel := stop, context.CancelFunc(func() {})
 		if idle > 0 {
 			ctx, cancel = context.WithDeadline(ctx, last.Add(idle))
 		}
 		fs := cl.PollRecords(ctx, max-n)
 		cancel()
+		if stop.Err() != nil {
+			return n, nil
+		}
 		for _, e := range fs.Errors() {
 			switch {
 			case errors.Is(e.Err, context.DeadlineExceeded):
