@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,6 +45,16 @@ func TestConsoleConsumerSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	harness.WaitFor(t, "three records printed", 30*time.Second, func() bool { return out.String() == "a\nb\nc\n" })
+	// While it runs, the group shows it as Kafka's tool shows a console
+	// consumer: its address without a port, and its own client id.
+	member := regexp.MustCompile(`(?m)^g +lines +0 +(\d+|-) +3 +(\d+|-) +console-consumer-\S+ +/127\.0\.0\.1 +console-consumer$`)
+	harness.WaitFor(t, "the member in --describe", 15*time.Second, func() bool {
+		return member.MatchString(ok(t, c, "", "consumer-groups", "--describe", "--group", "g"))
+	})
+	members := ok(t, c, "", "consumer-groups", "--describe", "--group", "g", "--members", "--verbose")
+	if !regexp.MustCompile(`(?m)^g +console-consumer-\S+ +/127\.0\.0\.1 +console-consumer +1 +- +lines:0 +- +- +$`).MatchString(members) {
+		t.Fatalf("--members --verbose printed\n%s", members)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
