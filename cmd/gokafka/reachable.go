@@ -53,8 +53,8 @@ func unreachable(err error) bool {
 // unanswered before the command looks at which brokers it can reach.
 var quorumCheckAfter = 3 * time.Second
 
-// needsQuorum runs op, which waits on the controller. If op has not
-// answered after quorumCheckAfter and at least half of the cluster's
+// needsQuorum runs op, which waits on the controller. If op fails, or has
+// not answered after quorumCheckAfter, and at least half of the cluster's
 // brokers cannot be dialled, the metadata quorum has no majority and op
 // would only run into --command-timeout: the command stops and says so,
 // naming the brokers it cannot reach.
@@ -68,6 +68,14 @@ func needsQuorum(ctx context.Context, adm *kadm.Client, op func(context.Context)
 	for {
 		select {
 		case err := <-result:
+			// A controller that lost its majority mid-request answers
+			// with an error of its own (leadership lost while
+			// committing); the missing majority is what to say.
+			if err != nil {
+				if qerr := quorumLost(ctx, adm); qerr != nil {
+					return qerr
+				}
+			}
 			return err
 		case <-tick.C:
 			if err := quorumLost(ctx, adm); err != nil {
