@@ -44,17 +44,8 @@ func TestRejoinAfterHealedPartition(t *testing.T) {
 			"log.dirs=" + t.TempDir(), fmt.Sprintf("http.listener=%s:9644", h.Addr),
 			"default.replication.factor=3", "offsets.topic.replication.factor=3",
 		}
-		nd, err := h.StartNode(bin, t.TempDir(), i+1, props, h.Addr+":9092", 9644)
-		if err != nil {
-			t.Fatal(err)
-		}
+		nd := h.StartNodeT(t, bin, i+1, props, h.Addr+":9092", 9644)
 		nodes, seeds = append(nodes, nd), append(seeds, nd.KafkaAddr)
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("%s log tail:\n%s", h.Name, nd.Tail(30))
-			}
-			nd.Kill()
-		})
 	}
 	for _, nd := range nodes {
 		if err := nd.WaitReady(60 * time.Second); err != nil {

@@ -153,3 +153,20 @@ func (h *Host) StartNode(bin, dir string, id int, props []string, kafkaAddr stri
 	}
 	return nd, nil
 }
+
+// StartNodeT is StartNode for a test: the node is killed when the test
+// ends, and its log's tail shown if the test failed.
+func (h *Host) StartNodeT(t testing.TB, bin string, id int, props []string, kafkaAddr string, httpPort int) *Node {
+	t.Helper()
+	nd, err := h.StartNode(bin, t.TempDir(), id, props, kafkaAddr, httpPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s log tail:\n%s", h.Name, nd.Tail(30))
+		}
+		nd.Kill()
+	})
+	return nd
+}

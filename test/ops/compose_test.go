@@ -72,17 +72,8 @@ func TestComposeTopologyOnHosts(t *testing.T) {
 	var seeds []string
 	for i, h := range net.Hosts[:3] {
 		props, seed := composeProps(t, root, i+1, h, t.TempDir())
-		nd, err := h.StartNode(bin, t.TempDir(), i+1, props, seed, 9644)
-		if err != nil {
-			t.Fatal(err)
-		}
+		nd := h.StartNodeT(t, bin, i+1, props, seed, 9644)
 		nodes, seeds = append(nodes, nd), append(seeds, seed)
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("%s log tail:\n%s", h.Name, nd.Tail(30))
-			}
-			nd.Kill()
-		})
 	}
 	for _, nd := range nodes {
 		if err := nd.WaitReady(60 * time.Second); err != nil {
