@@ -69,8 +69,11 @@ func (r *response) complete(msg kmsg.Response) {
 // socket into a buffer of their own, and responses are encoded into a
 // pooled buffer that goes back to the pool whenever the queue runs dry.
 type conn struct {
-	b        *Broker
-	nc       net.Conn
+	b  *Broker
+	nc net.Conn // the socket, or the TLS connection over it once handshaken
+	// sock is the accepted socket, never replaced: Broker.Close closes it
+	// from another goroutine while serve may be wrapping nc in TLS.
+	sock     net.Conn
 	ip       netip.Addr // counted against max.connections.per.ip
 	listener string     // listener name the client connected through
 	sec      *Security  // the listener's; nil is PLAINTEXT

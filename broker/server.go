@@ -170,6 +170,7 @@ func (b *Broker) acceptLoop(ln net.Listener, l Listener) {
 		c := &conn{
 			b:         b,
 			nc:        nc,
+			sock:      nc,
 			ip:        remoteIP(nc),
 			listener:  name,
 			sec:       l.Security,
@@ -280,7 +281,7 @@ func (b *Broker) Close() error {
 		ln.Close()
 	}
 	for c := range b.conns {
-		c.nc.Close()
+		c.sock.Close()
 	}
 	b.mu.Unlock()
 	b.cancel()
