@@ -116,6 +116,18 @@ func (p *partition) applyState(st coordinator.Partition, minISR int) (changed, s
 	return changed, shrank, grew
 }
 
+// resign ends this replica's part in the partition as it is deleted here
+// (moved away by a reassignment, or its topic deleted). Nothing may be
+// acknowledged from it any more: the image that deleted it may already
+// name a new leader that lacks records this one holds, and a late event
+// (an ISR change settling, a follower's fetch) would otherwise move the
+// high watermark over them. Parked produces get NOT_LEADER_OR_FOLLOWER.
+func (p *partition) resign() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.leader, p.followers, p.maximalISR, p.isrChangeInFlight = -1, nil, nil, false
+}
+
 func (p *partition) isLeader() bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()

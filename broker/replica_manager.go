@@ -249,6 +249,7 @@ func (rm *replicaManager) drop(tp klog.TopicPartition) {
 	delete(rm.partitions, tp)
 	rm.mu.Unlock()
 	if p != nil {
+		p.resign()
 		p.waiters.wake() // parked requests re-check and find the partition gone
 	}
 	if err := rm.b.logs.Delete(tp); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
 	"github.com/gokafka/gokafka/protocol/prototest"
 )
 
@@ -125,5 +126,30 @@ func TestRefusedISRChangeBacksOff(t *testing.T) {
 	}
 	if _, _, join := p.followerFetched(2, 0, 3, true, time.Minute, time.Now().Add(isrRetryBackoff)); !join {
 		t.Fatalf("not proposed again %v after the refusal", isrRetryBackoff)
+	}
+}
+
+// A leader whose replica is deleted here (a reassignment moved it away)
+// acknowledges nothing more: its expansion settling afterwards must not
+// move the high watermark past the joining follower, which the same image
+// may have made leader (an acknowledged record lost in
+// TestReassignPartitions), and a parked produce learns it is no leader.
+func TestResignedLeaderAcknowledgesNothing(t *testing.T) {
+	p := leaderOf(t)
+	now := time.Now()
+	p.followerFetched(3, 0, 0, true, time.Minute, now)
+	_, seq, ok := p.followerFetched(2, 0, 0, true, time.Minute, now)
+	if !ok {
+		t.Fatal("follower 2 at the high watermark did not join")
+	}
+	p.followerFetched(3, 0, 3, true, time.Minute, now)
+	p.resign()
+	p.isrChangeEnded(seq, true, false)
+	p.followerFetched(3, 0, 3, true, time.Minute, now)
+	if hw := p.HighWatermark(); hw != 0 {
+		t.Fatalf("high watermark %d after the replica was deleted here, want 0", hw)
+	}
+	if done, err := p.ackState(3); !done || protocol.Code(err) != protocol.NotLeaderOrFollower {
+		t.Fatalf("a parked produce after the deletion: done %v, %v; want NOT_LEADER_OR_FOLLOWER", done, err)
 	}
 }
