@@ -1,0 +1,407 @@
+package chaos
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Anomaly is one broken guarantee, with where and when it was seen.
+type Anomaly struct {
+	TP
+	Offset int64
+	Value  string
+	At     time.Time // when its record was acknowledged or the fact observed; zero if unknown
+	Detail string
+}
+
+func (a Anomaly) String() string {
+	return fmt.Sprintf("%s@%d %s: %s", a.TP, a.Offset, a.Value, a.Detail)
+}
+
+// Report is what Check found. Every list is empty in a correct run.
+type Report struct {
+	Acked           int
+	Lost            []Anomaly // acknowledged, in no replica
+	Moved           []Anomaly // acknowledged at one partition and offset, found at another
+	Duplicated      []Anomaly // a value at more than one place
+	Reordered       []Anomaly // a producer's values out of its order within a partition
+	Divergent       []Anomaly // replicas of a partition that differ, one per partition
+	PhantomReads    []Anomaly // given to a consumer, not in the final log there
+	CommitBackwards []Anomaly // a committed offset below one acknowledged or read earlier
+	CommitAboveHW   []Anomaly // a committed offset above the high watermark
+	HWBackwards     []Anomaly // a high watermark below one a client saw earlier
+	ServerErrors    []Anomaly // panic, fatal error or data race in a server's log
+	Faults          []FaultStats
+}
+
+// FaultStats is what one fault did: the records acknowledged while it was
+// the latest to strike, the anomalies whose records were acknowledged
+// then, the longest time a partition it affected acknowledged nothing,
+// and how long after the heal every such partition acknowledged again.
+type FaultStats struct {
+	Fault
+	Acked, Lost, Duplicated, Reordered, Divergent int
+	LongestUnavailable                            time.Duration
+	Recovery                                      time.Duration
+}
+
+// Clean reports whether nothing was broken.
+func (r *Report) Clean() bool { return len(r.Problems()) == 0 }
+
+// Problems lists every anomaly, one line each, capped per kind.
+func (r *Report) Problems() []string {
+	var out []string
+	for _, k := range []struct {
+		name string
+		list []Anomaly
+	}{
+		{"lost", r.Lost}, {"moved", r.Moved}, {"duplicated", r.Duplicated}, {"reordered", r.Reordered},
+		{"divergent", r.Divergent}, {"phantom read", r.PhantomReads}, {"commit backwards", r.CommitBackwards},
+		{"commit above high watermark", r.CommitAboveHW}, {"high watermark backwards", r.HWBackwards},
+		{"server log", r.ServerErrors},
+	} {
+		for i, a := range k.list {
+			if i == 10 {
+				out = append(out, fmt.Sprintf("%s: %d more", k.name, len(k.list)-i))
+				break
+			}
+			out = append(out, k.name+": "+a.String())
+		}
+	}
+	return out
+}
+
+// Check compares the history of a run with the state it left. It is pure:
+// the same inputs give the same report.
+func Check(h History, f Final) Report {
+	r := Report{Acked: len(h.Acks)}
+	ref := referenceLogs(f)
+	r.Divergent = divergent(f, h.Acks)
+	r.Lost, r.Moved, r.Duplicated = placement(h.Acks, ref)
+	r.Reordered = reordered(ref, h.Acks)
+	r.PhantomReads = phantomReads(h.Reads, ref)
+	r.CommitBackwards, r.CommitAboveHW = commits(h.Commits, h.HWs, f.HW)
+	r.HWBackwards = hwBackwards(h.HWs)
+	r.ServerErrors = serverErrors(f.ServerLog)
+	r.Faults = faultStats(h, &r)
+	return r
+}
+
+// referenceLogs picks, per partition, the longest replica's log: the one
+// that lost least, against which placement is judged (divergence between
+// replicas is reported on its own).
+func referenceLogs(f Final) map[TP][]Record {
+	ref := map[TP][]Record{}
+	for tp, reps := range f.Replicas {
+		for _, id := range sortedIDs(reps) {
+			if len(reps[id]) > len(ref[tp]) || ref[tp] == nil {
+				ref[tp] = reps[id]
+			}
+		}
+	}
+	return ref
+}
+
+func sortedIDs(reps map[int32][]Record) []int32 {
+	ids := make([]int32, 0, len(reps))
+	for id := range reps {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// divergent compares every replica of a partition with its lowest-id one
+// and reports the first offset where they part.
+func divergent(f Final, acks []Ack) []Anomaly {
+	ackedAt := ackTimes(acks)
+	var out []Anomaly
+	for _, tp := range sortedTPs(f.Replicas) {
+		reps := f.Replicas[tp]
+		ids := sortedIDs(reps)
+		for _, id := range ids[1:] {
+			a, b := reps[ids[0]], reps[id]
+			i := 0
+			for i < len(a) && i < len(b) && a[i] == b[i] {
+				i++
+			}
+			if i == len(a) && i == len(b) {
+				continue
+			}
+			an := Anomaly{TP: tp, Detail: fmt.Sprintf("replica %d has %s, replica %d has %s",
+				ids[0], describeAt(a, i), id, describeAt(b, i))}
+			if i < len(a) {
+				an.Offset, an.Value, an.At = a[i].Offset, a[i].Value, ackedAt[a[i].Value]
+			} else {
+				an.Offset, an.Value, an.At = b[i].Offset, b[i].Value, ackedAt[b[i].Value]
+			}
+			out = append(out, an)
+			break
+		}
+	}
+	return out
+}
+
+func describeAt(log []Record, i int) string {
+	if i >= len(log) {
+		return fmt.Sprintf("nothing past %d records", len(log))
+	}
+	return fmt.Sprintf("%s at %d", log[i].Value, log[i].Offset)
+}
+
+func ackTimes(acks []Ack) map[string]time.Time {
+	m := make(map[string]time.Time, len(acks))
+	for _, a := range acks {
+		m[a.Value] = a.At
+	}
+	return m
+}
+
+func sortedTPs[V any](m map[TP]V) []TP {
+	tps := make([]TP, 0, len(m))
+	for tp := range m {
+		tps = append(tps, tp)
+	}
+	slices.SortFunc(tps, func(a, b TP) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return tps
+}
+
+type place struct {
+	TP
+	Offset int64
+}
+
+// placement finds every acknowledged value in the reference logs: lost if
+// it is nowhere, moved if not where it was acknowledged; and any value held
+// at more than one place.
+func placement(acks []Ack, ref map[TP][]Record) (lost, moved, dup []Anomaly) {
+	where := map[string][]place{}
+	for _, tp := range sortedTPs(ref) {
+		for _, rec := range ref[tp] {
+			where[rec.Value] = append(where[rec.Value], place{tp, rec.Offset})
+		}
+	}
+	ackedAt := ackTimes(acks)
+	for _, a := range acks {
+		ps := where[a.Value]
+		switch {
+		case len(ps) == 0:
+			lost = append(lost, Anomaly{TP: a.TP, Offset: a.Offset, Value: a.Value, At: a.At, Detail: "acknowledged, in no replica"})
+		case !slices.Contains(ps, place{a.TP, a.Offset}):
+			moved = append(moved, Anomaly{TP: a.TP, Offset: a.Offset, Value: a.Value, At: a.At,
+				Detail: fmt.Sprintf("acknowledged here, found at %s@%d", ps[0].TP, ps[0].Offset)})
+		}
+	}
+	values := make([]string, 0, len(where))
+	for v, ps := range where {
+		if len(ps) > 1 {
+			values = append(values, v)
+		}
+	}
+	sort.Strings(values)
+	for _, v := range values {
+		ps := where[v]
+		dup = append(dup, Anomaly{TP: ps[1].TP, Offset: ps[1].Offset, Value: v, At: ackedAt[v],
+			Detail: fmt.Sprintf("also at %s@%d", ps[0].TP, ps[0].Offset)})
+	}
+	return lost, moved, dup
+}
+
+// reordered checks that within each partition every producer's sequence
+// numbers rise.
+func reordered(ref map[TP][]Record, acks []Ack) []Anomaly {
+	ackedAt := ackTimes(acks)
+	var out []Anomaly
+	for _, tp := range sortedTPs(ref) {
+		last := map[int]int64{}
+		for _, rec := range ref[tp] {
+			p, seq, ok := ParseValue(rec.Value)
+			if !ok {
+				continue
+			}
+			if prev, seen := last[p]; seen && seq <= prev {
+				out = append(out, Anomaly{TP: tp, Offset: rec.Offset, Value: rec.Value, At: ackedAt[rec.Value],
+					Detail: fmt.Sprintf("after %s", Value(p, prev))})
+			}
+			last[p] = max(last[p], seq)
+		}
+	}
+	return out
+}
+
+// phantomReads finds records a consumer was given that the final log does
+// not hold at that offset: data read above a high watermark that was later
+// truncated away, or a log that changed under a reader.
+func phantomReads(reads []Read, ref map[TP][]Record) []Anomaly {
+	var out []Anomaly
+	for _, rd := range reads {
+		log := ref[rd.TP]
+		i, found := slices.BinarySearchFunc(log, rd.Offset, func(r Record, o int64) int { return cmp.Compare(r.Offset, o) })
+		if !found || log[i].Value != rd.Value {
+			out = append(out, Anomaly{TP: rd.TP, Offset: rd.Offset, Value: rd.Value, Detail: "read, not in the final log there"})
+		}
+	}
+	return out
+}
+
+// commits checks the group's committed offsets in time order: none below
+// one acknowledged or read back before it, none above the high watermark a
+// client was shown next (the high watermark never falls, so it bounds
+// every earlier one).
+func commits(cs []Commit, hws []HWSample, final map[TP]int64) (backwards, aboveHW []Anomaly) {
+	cs = slices.Clone(cs)
+	slices.SortStableFunc(cs, func(a, b Commit) int { return a.At.Compare(b.At) })
+	hwByTP := samplesByTP(hws)
+	highest := map[TP]Commit{}
+	for _, c := range cs {
+		if prev, ok := highest[c.TP]; ok && c.Offset < prev.Offset {
+			backwards = append(backwards, Anomaly{TP: c.TP, Offset: c.Offset, At: c.At,
+				Detail: fmt.Sprintf("committed %d after %d at %s", c.Offset, prev.Offset, prev.At.Format("15:04:05.000"))})
+		}
+		if prev, ok := highest[c.TP]; !ok || c.Offset > prev.Offset {
+			highest[c.TP] = c
+		}
+		bound, ok := final[c.TP]
+		samples := hwByTP[c.TP]
+		if i := sort.Search(len(samples), func(i int) bool { return !samples[i].At.Before(c.At) }); i < len(samples) {
+			bound, ok = samples[i].HW, true
+		}
+		if ok && c.Offset > bound {
+			aboveHW = append(aboveHW, Anomaly{TP: c.TP, Offset: c.Offset, At: c.At,
+				Detail: fmt.Sprintf("committed %d, high watermark %d", c.Offset, bound)})
+		}
+	}
+	return backwards, aboveHW
+}
+
+func samplesByTP(hws []HWSample) map[TP][]HWSample {
+	m := map[TP][]HWSample{}
+	for _, s := range hws {
+		m[s.TP] = append(m[s.TP], s)
+	}
+	for _, ss := range m {
+		slices.SortStableFunc(ss, func(a, b HWSample) int { return a.At.Compare(b.At) })
+	}
+	return m
+}
+
+// hwBackwards reports every sample below the highest seen before it.
+func hwBackwards(hws []HWSample) []Anomaly {
+	var out []Anomaly
+	byTP := samplesByTP(hws)
+	for _, tp := range sortedTPs(byTP) {
+		high := int64(-1)
+		for _, s := range byTP[tp] {
+			if s.HW < high {
+				out = append(out, Anomaly{TP: tp, Offset: s.HW, At: s.At,
+					Detail: fmt.Sprintf("high watermark %d after %d", s.HW, high)})
+			}
+			high = max(high, s.HW)
+		}
+	}
+	return out
+}
+
+// serverTrouble is what a server must never log: a Go panic (recovered
+// ones are logged as bugs with a panic field), the runtime's fatal errors,
+// and the race detector's reports.
+var serverTrouble = regexp.MustCompile(`panic|fatal error|DATA RACE`)
+
+func serverErrors(logs map[string]string) []Anomaly {
+	names := make([]string, 0, len(logs))
+	for n := range logs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []Anomaly
+	for _, n := range names {
+		for line := range strings.Lines(logs[n]) {
+			if serverTrouble.MatchString(line) {
+				out = append(out, Anomaly{Detail: fmt.Sprintf("%s: %.300s", n, strings.TrimSpace(line))})
+			}
+		}
+	}
+	return out
+}
+
+// faultStats attributes each acknowledgement and each anomaly to the last
+// fault that struck before its record was acknowledged, and measures each
+// fault's unavailability and recovery from the acknowledgement times.
+func faultStats(h History, r *Report) []FaultStats {
+	faults := slices.Clone(h.Faults)
+	slices.SortStableFunc(faults, func(a, b Fault) int { return a.Start.Compare(b.Start) })
+	stats := make([]FaultStats, len(faults))
+	owner := func(at time.Time) int {
+		if at.IsZero() {
+			return -1
+		}
+		return sort.Search(len(faults), func(i int) bool { return faults[i].Start.After(at) }) - 1
+	}
+	count := func(list []Anomaly, field func(*FaultStats) *int) {
+		for _, a := range list {
+			if i := owner(a.At); i >= 0 {
+				*field(&stats[i])++
+			}
+		}
+	}
+	for _, a := range h.Acks {
+		if i := owner(a.At); i >= 0 {
+			stats[i].Acked++
+		}
+	}
+	count(r.Lost, func(s *FaultStats) *int { return &s.Lost })
+	count(r.Moved, func(s *FaultStats) *int { return &s.Lost })
+	count(r.Duplicated, func(s *FaultStats) *int { return &s.Duplicated })
+	count(r.Reordered, func(s *FaultStats) *int { return &s.Reordered })
+	count(r.Divergent, func(s *FaultStats) *int { return &s.Divergent })
+	ackTimesByTP := map[TP][]time.Time{}
+	for _, a := range h.Acks {
+		ackTimesByTP[a.TP] = append(ackTimesByTP[a.TP], a.At)
+	}
+	for _, ts := range ackTimesByTP {
+		slices.SortFunc(ts, time.Time.Compare)
+	}
+	for i, f := range faults {
+		stats[i].Fault = f
+		tps := f.Affected
+		if len(tps) == 0 {
+			tps = h.Partitions
+		}
+		for _, tp := range tps {
+			gap, rec := unavailability(ackTimesByTP[tp], f.Start, f.Healed, h.End)
+			stats[i].LongestUnavailable = max(stats[i].LongestUnavailable, gap)
+			stats[i].Recovery = max(stats[i].Recovery, rec)
+		}
+	}
+	return stats
+}
+
+// unavailability is, for one partition's sorted acknowledgement times, the
+// longest stretch without one that overlaps [start, healed], counted from
+// start at the earliest; and the time from healed to the first one after
+// it (end if none came).
+func unavailability(acks []time.Time, start, healed, end time.Time) (longest, recovery time.Duration) {
+	prev := start
+	i := sort.Search(len(acks), func(i int) bool { return acks[i].After(start) })
+	for ; i < len(acks) && !prev.After(healed); i++ {
+		longest = max(longest, acks[i].Sub(prev))
+		prev = acks[i]
+	}
+	if !prev.After(healed) {
+		longest = max(longest, end.Sub(prev))
+	}
+	j := sort.Search(len(acks), func(i int) bool { return acks[i].After(healed) })
+	if j < len(acks) {
+		recovery = acks[j].Sub(healed)
+	} else {
+		recovery = end.Sub(healed)
+	}
+	return longest, max(recovery, 0)
+}
