@@ -73,3 +73,19 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestRetiredNotInCatalogue keeps the two lists apart: a key gokafka reads
+// is never reported as one it ignores.
+func TestRetiredNotInCatalogue(t *testing.T) {
+	for k := range retired {
+		if BrokerKey(k) != nil {
+			t.Errorf("%s is both retired and in the catalogue", k)
+		}
+	}
+	if _, ok := Retired("zookeeper.ssl.client.enable"); !ok {
+		t.Error("a zookeeper.* key is not retired")
+	}
+	if _, ok := Retired("log.dirs"); ok {
+		t.Error("log.dirs is retired")
+	}
+}

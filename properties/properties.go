@@ -61,17 +61,63 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	if e.File == "" {
+	switch {
+	case e.File == "" && e.Line == 0:
+		return e.Msg
+	case e.File == "":
 		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	case e.Line == 0:
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
 	}
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 }
 
-// Parse reads properties from r.
+// checkText finds the first natural line that is too long or holds a
+// control character.
+func checkText(src []byte) error {
+	lines := lineReader{src: src}
+	for {
+		nat, ok := lines.natural()
+		switch {
+		case !ok:
+			return nil
+		case len(nat) > MaxLineBytes:
+			return &SyntaxError{Line: lines.line, Msg: fmt.Sprintf("line of %d bytes, more than %d: not a config file", len(nat), MaxLineBytes)}
+		}
+		if i := bytes.IndexFunc(nat, isControl); i >= 0 {
+			return &SyntaxError{Line: lines.line, Msg: fmt.Sprintf("control character %q at byte %d: not a text file", nat[i], i+1)}
+		}
+	}
+}
+
+// isControl reports the C0 controls and DEL, but for tab and form feed,
+// which the syntax treats as white space.
+func isControl(r rune) bool {
+	return (r < 0x20 && r != '\t' && r != '\f') || r == 0x7f
+}
+
+// Limits on what Parse reads. No config file comes near them; a file that
+// does is not one (a log, a binary, a path given by mistake), and reading
+// it whole would cost memory for nothing.
+const (
+	MaxBytes     = 1 << 20  // the whole input
+	MaxLineBytes = 64 << 10 // one natural line
+)
+
+// Parse reads properties from r. Beyond Java's syntax it refuses input
+// that cannot be a config file: more than MaxBytes, a natural line longer
+// than MaxLineBytes, or a control character other than tab, form feed
+// and the line terminators (binary data).
 func Parse(r io.Reader) (*Properties, error) {
-	src, err := io.ReadAll(r)
+	src, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("properties: read: %w", err)
+	}
+	if len(src) > MaxBytes {
+		return nil, &SyntaxError{Line: 0, Msg: fmt.Sprintf("more than %d bytes: not a config file", MaxBytes)}
+	}
+	if err := checkText(src); err != nil {
+		return nil, err
 	}
 	p := &Properties{index: map[string]int{}}
 	lines := lineReader{src: src}

@@ -165,3 +165,26 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load(missing) error = %v, want os.ErrNotExist", err)
 	}
 }
+
+// TestParseRefusesNonText covers what no config file holds: each error
+// names the line.
+func TestParseRefusesNonText(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"a=b\n\x00\x01garbage", "line 2: control character"},
+		{"a=b\r\nc=\x1bd", "line 2: control character"},
+		{"a=" + strings.Repeat("x", MaxLineBytes), "line 1: line of 65538 bytes"},
+		{strings.Repeat("a=b\n", MaxBytes/4+1), "more than 1048576 bytes"},
+	}
+	for _, tt := range tests {
+		_, err := Parse(strings.NewReader(tt.in))
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("Parse(%.20q…) = %v, want %q", tt.in, err, tt.want)
+		}
+	}
+	if _, err := Parse(strings.NewReader("a=\tb\fc\u00e9\n")); err != nil {
+		t.Errorf("tab, form feed and non-ASCII refused: %v", err)
+	}
+}

@@ -60,11 +60,13 @@ type keystore struct {
 func (c *serverConfig) hasRole(role string) bool { return slices.Contains(c.Roles, role) }
 
 // loadConfig reads path ("" = the embedded default.properties) and returns
-// the config and one warning per ignored key.
+// the config and the warnings, or every problem of the file (see
+// parseConfig).
 func loadConfig(path string) (*serverConfig, []string, error) {
 	var p *properties.Properties
 	var err error
 	if path == "" {
+		path = "default.properties (embedded)"
 		p, err = properties.Parse(strings.NewReader(defaultProperties))
 	} else {
 		p, err = properties.Load(path)
@@ -72,16 +74,21 @@ func loadConfig(path string) (*serverConfig, []string, error) {
 	if err != nil {
 		return nil, nil, err // names the file (and line) already
 	}
-	return parseConfig(p)
+	return parseConfig(path, p)
 }
 
-// parseConfig maps p onto the package configs: each package's DefaultConfig,
-// then every key of settings, then what depends on several keys, then each
-// package's Validate.
-func parseConfig(p *properties.Properties) (*serverConfig, []string, error) {
+// parseConfig maps p, read from file, onto the package configs: each
+// package's DefaultConfig, then every key of settings, then what depends on
+// several keys, then each package's Validate. It reports every problem at
+// once, one line each naming file, line, key and value, and where it can
+// the line to write instead: an operator porting a Kafka file fixes it in
+// one pass, not one start per problem. The warnings come back either way.
+func parseConfig(file string, p *properties.Properties) (*serverConfig, []string, error) {
 	b := &build{
+		file:   file,
 		props:  p,
 		source: map[string]properties.Entry{},
+		failed: map[string]bool{},
 		cfg: serverConfig{
 			Broker:      broker.DefaultConfig(),
 			Log:         klog.DefaultManagerConfig(),
@@ -89,24 +96,39 @@ func parseConfig(p *properties.Properties) (*serverConfig, []string, error) {
 		},
 	}
 	b.warnDuplicatesAndUnknown()
-	if err := b.checkZooKeeper(); err != nil {
-		return nil, nil, err
-	}
+	b.fail(b.checkZooKeeper())
 	for _, s := range settings {
 		if err := b.apply(s); err != nil {
-			return nil, nil, err
+			b.fail(err)
+			b.failed[s.key] = true
 		}
 	}
-	if err := b.applyCatalogueOnly(); err != nil {
-		return nil, nil, err
+	b.applyCatalogueOnly()
+	// What resolve derives from a key that failed would only repeat that
+	// key's problem in other words.
+	if !slices.ContainsFunc(resolveReads, func(k string) bool { return b.failed[k] }) {
+		b.resolve()
 	}
-	if err := b.resolve(); err != nil {
-		return nil, nil, err
+	if len(b.problems) == 0 {
+		if err := b.cfg.validate(); err != nil {
+			b.fail(fmt.Errorf("%s: %w", b.file, err))
+		}
 	}
-	if err := b.cfg.validate(); err != nil {
-		return nil, nil, fmt.Errorf("server.properties: %w", err)
+	if len(b.problems) > 0 {
+		return nil, b.warningList(), errors.Join(b.problems...)
 	}
 	return &b.cfg, b.warningList(), nil
+}
+
+// resolveReads are the keys resolve combines.
+var resolveReads = []string{"node.id", "process.roles", "listeners", "advertised.listeners", "listener.security.protocol.map",
+	"controller.listener.names", "controller.quorum.voters", "log.dirs", "log.dir", "metadata.log.dir"}
+
+// fail records a problem; nil is none.
+func (b *build) fail(err error) {
+	if err != nil {
+		b.problems = append(b.problems, err)
+	}
 }
 
 // A setting maps one server.properties key onto the package configs. The
@@ -123,9 +145,10 @@ type setting struct {
 	// lets log.retention.ms win over log.retention.hours. Those keys have
 	// no def of their own, so an absent one never overrides.
 	overriddenBy []string
-	// required, when set, makes the key mandatory and says why.
-	required string
-	parse    parser
+	// required, when set, makes the key mandatory and says why; add is
+	// the line to write when it is missing.
+	required, add string
+	parse         parser
 }
 
 // parser checks one trimmed value and stores it.
@@ -141,9 +164,9 @@ const (
 // settings is every key gokafka reads, with Kafka's name, default and range.
 var settings = []setting{
 	// Identity and roles.
-	{key: "node.id", alias: "broker.id", required: "every node needs its own id (broker.id is accepted too)",
+	{key: "node.id", alias: "broker.id", required: "every node needs its own id (broker.id is accepted too)", add: "node.id=1 (a number of its own on each node)",
 		parse: number(0, maxInt32, func(b *build, id int32) { b.cfg.Broker.NodeID, b.cfg.Coordinator.NodeID = id, id })},
-	{key: "process.roles", required: "set broker, controller, or broker,controller", parse: parseRoles},
+	{key: "process.roles", required: "set broker, controller, or broker,controller", add: "process.roles=broker,controller", parse: parseRoles},
 	{key: "broker.rack", parse: text(func(b *build, s string) { b.cfg.Broker.Rack = s })},
 
 	// Listeners: the controller listener is the coordinator's, the rest serve clients.
@@ -156,7 +179,8 @@ var settings = []setting{
 	{key: "metrics.per.partition.enable", parse: boolean(func(b *build, on bool) { b.cfg.MetricsPerPartition = on })},
 
 	// The metadata quorum.
-	{key: "controller.quorum.voters", required: "list the controller nodes as id@host:port,...", parse: parseVoters},
+	{key: "controller.quorum.voters", required: "list the controller nodes as id@host:port,...",
+		add: "controller.quorum.voters=1@kafka-01:9093,2@kafka-02:9093,3@kafka-03:9093 (every controller's node.id@host:port of its controller listener)", parse: parseVoters},
 	{key: "metadata.log.dir", parse: text(func(b *build, s string) { b.metadataDir = s })},
 	{key: "broker.session.timeout.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.SessionTimeout = d })},
 	{key: "broker.heartbeat.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.HeartbeatInterval = d })},
@@ -256,11 +280,14 @@ const zookeeperConnect = "zookeeper.connect"
 // build holds the config under construction, the values that other keys
 // complete (listeners, advertised listeners, …) and the warnings so far.
 type build struct {
+	file  string // named in every problem and warning
 	props *properties.Properties
 	// source is the entry each applied key came from (Line 0 for a def),
 	// so that errors found later still show the line and value.
 	source   map[string]properties.Entry
 	warnings []warning
+	problems []error         // everything that stops the node starting
+	failed   map[string]bool // keys whose value was refused
 	cfg      serverConfig
 
 	listeners       []broker.Listener // listeners, controller listener included
@@ -275,16 +302,19 @@ type warning struct {
 	msg  string
 }
 
-func (b *build) warn(line int, format string, args ...any) {
-	b.warnings = append(b.warnings, warning{line, fmt.Sprintf(format, args...)})
+// warn records a warning about the entry e: file:line: key=value: what.
+func (b *build) warn(e properties.Entry, format string, args ...any) {
+	msg := fmt.Sprintf("%s=%s: %s", e.Key, shownFor(e.Key, e.Value), fmt.Sprintf(format, args...))
+	b.warnings = append(b.warnings, warning{e.Line, msg})
 }
 
-// warningList returns the warnings in file order.
+// warningList returns the warnings in file order, each naming the file
+// and line.
 func (b *build) warningList() []string {
 	sort.SliceStable(b.warnings, func(i, j int) bool { return b.warnings[i].line < b.warnings[j].line })
 	out := make([]string, len(b.warnings))
 	for i, w := range b.warnings {
-		out[i] = w.msg
+		out[i] = fmt.Sprintf("%s:%d: %s", b.file, w.line, w.msg)
 	}
 	return out
 }
@@ -293,8 +323,8 @@ func (b *build) log() *klog.Config { return &b.cfg.Log.Defaults }
 
 func (b *build) warnDuplicatesAndUnknown() {
 	for _, d := range b.props.Duplicates() {
-		last := d.Lines[len(d.Lines)-1]
-		b.warn(last, "duplicate key %q on lines %s: the last one is used", d.Key, joinLines(d.Lines))
+		e, _ := b.props.Entry(d.Key)
+		b.warn(e, "set on lines %s: the last one is used; remove the others", joinLines(d.Lines))
 	}
 	known := map[string]bool{zookeeperConnect: true}
 	for _, k := range config.Broker {
@@ -306,9 +336,14 @@ func (b *build) warnDuplicatesAndUnknown() {
 		}
 	}
 	for _, k := range b.props.Keys() {
-		if !known[k] && !knownListenerKey(k) {
-			e, _ := b.props.Entry(k)
-			b.warn(e.Line, "unknown key %q ignored (line %d)", k, e.Line)
+		if known[k] || knownListenerKey(k) {
+			continue
+		}
+		e, _ := b.props.Entry(k)
+		if why, ok := config.Retired(k); ok {
+			b.warn(e, "a ZooKeeper-mode Kafka key that gokafka does not use (%s); remove this line", why)
+		} else {
+			b.warn(e, "unknown key, ignored")
 		}
 	}
 }
@@ -332,11 +367,10 @@ func (b *build) checkZooKeeper() error {
 	}
 	suggestion := "controller.quorum.voters=" + votersFromZooKeeper(zk.Value)
 	if _, ok := b.props.Entry("controller.quorum.voters"); ok {
-		b.warn(zk.Line, "%s ignored (line %d): gokafka's embedded coordinator replaces ZooKeeper and controller.quorum.voters takes its place (for these hosts: %s)",
-			zookeeperConnect, zk.Line, suggestion)
+		b.warn(zk, "not used: gokafka's embedded coordinator replaces ZooKeeper and controller.quorum.voters takes its place; remove this line")
 		return nil
 	}
-	return badValue(zk, fmt.Errorf("gokafka's embedded coordinator replaces ZooKeeper; use %s instead, with the ids and hosts of the nodes whose process.roles include controller", suggestion))
+	return b.badValue(zk, fmt.Errorf("not used: gokafka's embedded coordinator replaces ZooKeeper; remove this line and add %s, with the ids and hosts of the nodes whose process.roles include controller (gokafka-server migrate-config writes it)", suggestion))
 }
 
 // votersFromZooKeeper turns zk1:2181,zk2:2181/kafka into
@@ -357,12 +391,32 @@ func votersFromZooKeeper(connect string) string {
 	return strings.Join(voters, ",")
 }
 
+// missing explains a required key that is absent, with the line to add.
+func (b *build) missing(s setting) error {
+	if _, zk := b.props.Entry(zookeeperConnect); zk && s.key == "controller.quorum.voters" {
+		return nil // checkZooKeeper has said what to write
+	}
+	return fmt.Errorf("%s: %s is missing: %s; add: %s", b.file, s.key, s.required, s.add)
+}
+
+// assume is the value a missing required key is taken to have while the
+// rest of the file is checked.
+func (b *build) assume(key string) string {
+	switch key {
+	case "node.id":
+		return "1"
+	case "process.roles":
+		return "broker,controller"
+	}
+	return fmt.Sprintf("%d@localhost:9093", b.cfg.Coordinator.NodeID) // controller.quorum.voters
+}
+
 // apply finds the value of s (its key, its alias or its def) and parses it.
 func (b *build) apply(s setting) error {
 	for _, k := range s.overriddenBy {
 		if winner, ok := b.props.Entry(k); ok {
 			if e, ok := b.props.Entry(s.key); ok {
-				b.warn(e.Line, "%s ignored (line %d): %s on line %d takes precedence", s.key, e.Line, k, winner.Line)
+				b.warn(e, "ignored: %s on line %d takes precedence", k, winner.Line)
 			}
 			return nil
 		}
@@ -372,7 +426,8 @@ func (b *build) apply(s setting) error {
 	case err != nil:
 		return err
 	case !ok && s.required != "":
-		return fmt.Errorf("server.properties: %s is missing: %s", s.key, s.required)
+		b.fail(b.missing(s))
+		e = properties.Entry{Key: s.key, Value: b.assume(s.key)} // to find the problems after this one
 	case !ok && config.BrokerKey(s.key).NoDefault:
 		return nil
 	case !ok:
@@ -380,7 +435,7 @@ func (b *build) apply(s setting) error {
 	}
 	b.source[s.key] = e
 	if err := s.parse(b, strings.TrimSpace(e.Value)); err != nil {
-		return badValue(e, err)
+		return b.badValue(e, err)
 	}
 	b.cfg.Broker.ServerConfigs = append(b.cfg.Broker.ServerConfigs,
 		broker.ServerConfig{Name: s.key, Value: strings.TrimSpace(e.Value), Default: !ok})
@@ -390,7 +445,7 @@ func (b *build) apply(s setting) error {
 // applyCatalogueOnly checks the catalogue's broker keys that no setting
 // reads (their effect is the broker's, from its ServerConfigs: the
 // compression.type default, say, or none, as their documentation says).
-func (b *build) applyCatalogueOnly() error {
+func (b *build) applyCatalogueOnly() {
 	read := map[string]bool{}
 	for _, s := range settings {
 		read[s.key] = true
@@ -403,7 +458,8 @@ func (b *build) applyCatalogueOnly() error {
 			continue
 		case ok:
 			if err := k.Check(e.Value); err != nil {
-				return badValue(e, err)
+				b.fail(b.badValue(e, err))
+				continue
 			}
 		case k.NoDefault:
 			continue
@@ -413,7 +469,6 @@ func (b *build) applyCatalogueOnly() error {
 		b.cfg.Broker.ServerConfigs = append(b.cfg.Broker.ServerConfigs,
 			broker.ServerConfig{Name: k.Name, Value: strings.TrimSpace(e.Value), Default: !ok})
 	}
-	return nil
 }
 
 // entry returns the entry that sets s: its key or else its alias.
@@ -427,27 +482,27 @@ func (b *build) entry(s setting) (properties.Entry, bool, error) {
 	case aliased && !ok:
 		return a, true, nil
 	case aliased && strings.TrimSpace(a.Value) != strings.TrimSpace(e.Value):
-		return e, ok, badValue(e, fmt.Errorf("conflicts with %s=%s on line %d; set only %s", a.Key, shown(a.Value), a.Line, s.key))
+		return e, ok, b.badValue(e, fmt.Errorf("conflicts with %s=%s on line %d; set only %s", a.Key, shown(a.Value), a.Line, s.key))
 	}
 	return e, ok, nil
 }
 
 // badValue is the one-line error for a bad value:
 // server.properties:<line>: <key>=<value>: <what is wrong>.
-func badValue(e properties.Entry, err error) error {
+func (b *build) badValue(e properties.Entry, err error) error {
 	if e.Line == 0 {
-		return fmt.Errorf("server.properties: %s=%s: %w", e.Key, shown(e.Value), err)
+		return fmt.Errorf("%s: %s=%s: %w", b.file, e.Key, shownFor(e.Key, e.Value), err)
 	}
-	return fmt.Errorf("server.properties:%d: %s=%s: %w", e.Line, e.Key, shown(e.Value), err)
+	return fmt.Errorf("%s:%d: %s=%s: %w", b.file, e.Line, e.Key, shownFor(e.Key, e.Value), err)
 }
 
 // badKey is badValue for a key already applied (or derived, if absent).
 func (b *build) badKey(key string, err error) error {
 	e, ok := b.source[key]
 	if !ok {
-		return fmt.Errorf("server.properties: %s: %w", key, err)
+		return fmt.Errorf("%s: %s: %w", b.file, key, err)
 	}
-	return badValue(e, err)
+	return b.badValue(e, err)
 }
 
 // shown quotes a value only where it would not read as one line.
@@ -457,6 +512,16 @@ func shown(v string) string {
 		return strconv.Quote(v)
 	}
 	return v
+}
+
+// shownFor is shown, but hides the value of a key that may hold a secret:
+// a password, a private key or a JAAS line.
+func shownFor(key, v string) string {
+	if k := config.BrokerKey(key); k != nil && k.Type == config.Password ||
+		strings.Contains(key, "password") || strings.HasSuffix(key, "sasl.jaas.config") || strings.HasSuffix(key, ".key") {
+		return "(hidden)"
+	}
+	return shown(v)
 }
 
 // integer is the Go types Kafka's SHORT, INT and LONG keys land in.
@@ -755,40 +820,31 @@ func parseVoters(b *build, v string) error {
 
 // resolve sets what depends on several keys: which listener is the
 // controller's, what each listener advertises, and the coordinator's
-// addresses and directory.
-func (b *build) resolve() error {
-	ctrl, err := b.controllerListener()
-	if err != nil {
-		return err
-	}
-	if err := b.checkProtocols(); err != nil {
-		return err
-	}
+// addresses and directory. It records each problem and goes on with what a
+// fix would give, so that one run finds them all.
+func (b *build) resolve() {
+	ctrl := b.controllerListener()
+	b.checkProtocols()
 	c := &b.cfg
 	c.Broker.Listeners = slices.DeleteFunc(slices.Clone(b.listeners), func(l broker.Listener) bool { return l.Name == ctrl.Name })
 	for i := range c.Broker.Listeners {
-		if c.Broker.Listeners[i].Security, err = b.listenerSecurity(c.Broker.Listeners[i]); err != nil {
-			return err
-		}
+		var err error
+		c.Broker.Listeners[i].Security, err = b.listenerSecurity(c.Broker.Listeners[i])
+		b.fail(err)
 	}
-	if err := b.interBroker(c.Broker.Listeners); err != nil {
-		return err
-	}
-	if err := b.controllerSecurity(ctrl); err != nil {
-		return err
-	}
-	if err := b.authorizer(); err != nil {
-		return err
-	}
+	b.fail(b.interBroker(c.Broker.Listeners))
+	b.fail(b.controllerSecurity(ctrl))
+	b.fail(b.authorizer())
 	switch {
 	case c.hasRole("broker") && len(c.Broker.Listeners) == 0:
-		return b.badKey("listeners", errors.New("no client listener, although process.roles includes broker"))
+		b.fail(b.badKey("listeners", errors.New("no client listener, although process.roles includes broker")))
 	case !c.hasRole("broker") && len(c.Broker.Listeners) > 0:
-		return b.badKey("listeners", fmt.Errorf("%s serves clients, but process.roles=controller runs no broker; keep only the controller listener", c.Broker.Listeners[0].Name))
+		b.fail(b.badKey("listeners", fmt.Errorf("%s serves clients, but process.roles=controller runs no broker; keep only the controller listener", c.Broker.Listeners[0].Name)))
 	}
 	advertised, err := b.advertise()
 	if err != nil {
-		return err
+		b.fail(err)
+		return
 	}
 	var ctrlAdvertised broker.Listener
 	c.Broker.AdvertisedListeners = nil
@@ -801,19 +857,19 @@ func (b *build) resolve() error {
 	}
 	c.Coordinator.Voter = c.hasRole("controller")
 	c.Coordinator.ListenAddr = net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))
-	if c.Coordinator.AdvertisedAddr, err = b.controllerAddr(ctrlAdvertised); err != nil {
-		return err
-	}
+	c.Coordinator.AdvertisedAddr, err = b.controllerAddr(ctrlAdvertised)
+	b.fail(err)
 	dir := b.metadataDir
 	if dir == "" {
 		dir = c.Log.Dirs[0]
 	}
 	c.Coordinator.Dir = filepath.Join(dir, "__cluster_metadata-0")
-	return nil
 }
 
-// controllerListener finds the one listener named in controller.listener.names.
-func (b *build) controllerListener() (broker.Listener, error) {
+// controllerListener finds the one listener named in
+// controller.listener.names. Without one it says which line to write and
+// carries on as if it were written.
+func (b *build) controllerListener() broker.Listener {
 	var found []broker.Listener
 	for _, l := range b.listeners {
 		if slices.Contains(b.controllerNames, l.Name) {
@@ -822,30 +878,57 @@ func (b *build) controllerListener() (broker.Listener, error) {
 	}
 	switch len(found) {
 	case 0:
-		return broker.Listener{}, b.badKey("listeners", fmt.Errorf(
-			"no controller listener: add one named %s (controller.listener.names), e.g. %s://:9093; every node needs one, a broker-only node too, since Raft replicates the metadata to it there",
-			b.controllerNames[0], b.controllerNames[0]))
+		l := broker.Listener{Name: b.controllerNames[0], Port: b.freeListenerPort(9093)}
+		value := strings.TrimSpace(b.source["listeners"].Value)
+		b.fail(b.badKey("listeners", fmt.Errorf(
+			"no controller listener named %s (controller.listener.names): every node needs one, a broker-only node too, since Raft replicates the metadata to it there; write instead: listeners=%s,%s://:%d",
+			l.Name, value, l.Name, l.Port)))
+		b.listeners = append(b.listeners, l)
+		return l
 	case 1:
-		return found[0], nil
+		return found[0]
 	}
-	return broker.Listener{}, b.badKey("listeners", fmt.Errorf("%s and %s are both controller listeners; gokafka serves one", found[0].Name, found[1].Name))
+	b.fail(b.badKey("listeners", fmt.Errorf("%s and %s are both controller listeners; gokafka serves one", found[0].Name, found[1].Name)))
+	return found[0]
+}
+
+// freeListenerPort is port, or the next one no listener uses.
+func (b *build) freeListenerPort(port int) int {
+	for slices.ContainsFunc(b.listeners, func(l broker.Listener) bool { return l.Port == port }) {
+		port++
+	}
+	return port
 }
 
 // checkProtocols finds every listener's security protocol. While the map
 // is left at its default, Kafka maps controller listeners to PLAINTEXT; so
 // do we.
-func (b *build) checkProtocols() error {
+//
+// A listener left out of the map is an error naming the line to write, as
+// Kafka's stock map, uncommented, lacks the controller listener; the check
+// goes on as if it were PLAINTEXT.
+func (b *build) checkProtocols() {
 	_, explicit := b.props.Entry("listener.security.protocol.map")
+	var missing []string
 	for _, l := range b.listeners {
 		_, ok := b.protocols[l.Name]
 		switch {
 		case !ok && !explicit && slices.Contains(b.controllerNames, l.Name):
 			b.protocols[l.Name] = "PLAINTEXT"
 		case !ok:
-			return b.badKey("listeners", fmt.Errorf("listener %s has no security protocol in listener.security.protocol.map", l.Name))
+			missing = append(missing, l.Name)
+			b.protocols[l.Name] = "PLAINTEXT"
 		}
 	}
-	return nil
+	if len(missing) == 0 {
+		return
+	}
+	line := strings.TrimSpace(b.source["listener.security.protocol.map"].Value)
+	for _, name := range missing {
+		line += "," + name + ":PLAINTEXT"
+	}
+	b.fail(b.badKey("listener.security.protocol.map", fmt.Errorf("listener %s has no security protocol; write instead: listener.security.protocol.map=%s (or the protocol it needs)",
+		strings.Join(missing, " and "), strings.TrimPrefix(line, ","))))
 }
 
 // advertise returns the address advertised for each listener, in the order

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func parse(t *testing.T, text string) (*serverConfig, []string, error) {
 	if err != nil {
 		t.Fatalf("properties.Parse: %v", err)
 	}
-	return parseConfig(p)
+	return parseConfig("server.properties", p)
 }
 
 func mustParse(t *testing.T, text string) (*serverConfig, []string) {
@@ -325,7 +326,8 @@ func TestBadValues(t *testing.T) {
 		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SSL", "ssl.client.auth=none", "must require client certificates"},
 		{"authorizer.class.name=com.example.Authorizer", "authorizer.class.name=com.example.Authorizer", "StandardAuthorizer"},
 		{"inter.broker.listener.name=INTERNAL", "listeners=PLAINTEXT://:9092,CONTROLLER://:9093", "INTERNAL is not one of"},
-		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT", "listeners=PLAINTEXT://:9092,CONTROLLER://:9093", "CONTROLLER has no security protocol"},
+		{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT",
+			"CONTROLLER has no security protocol; write instead: listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"},
 		{"listener.security.protocol.map=PLAINTEXT:TLS", "listener.security.protocol.map=PLAINTEXT:TLS", "unknown security protocol"},
 		{"advertised.listeners=EXTERNAL://kafka-01:9092", "advertised.listeners=EXTERNAL://kafka-01:9092", "EXTERNAL is not in listeners"},
 		{"advertised.listeners=PLAINTEXT://0.0.0.0:9092", "advertised.listeners=PLAINTEXT://0.0.0.0:9092", "wildcard"},
@@ -389,10 +391,10 @@ func TestWarnings(t *testing.T) {
 		"listener.name.plaintext.ssl.bogus=/x\n"+
 		"num.partitions=4\n")
 	want := []string{
-		`unknown key "foo.bar" ignored (line 4)`,
-		"log.retention.hours ignored (line 6): log.retention.ms on line 8 takes precedence",
-		`unknown key "listener.name.plaintext.ssl.bogus" ignored (line 9)`,
-		`duplicate key "num.partitions" on lines 5, 7 and 10: the last one is used`,
+		"server.properties:4: foo.bar=1: unknown key, ignored",
+		"server.properties:6: log.retention.hours=24: ignored: log.retention.ms on line 8 takes precedence",
+		"server.properties:9: listener.name.plaintext.ssl.bogus=/x: unknown key, ignored",
+		"server.properties:10: num.partitions=4: set on lines 5, 7 and 10: the last one is used; remove the others",
 	}
 	if !reflect.DeepEqual(warnings, want) {
 		t.Errorf("warnings\n%q\nwant\n%q", warnings, want)
@@ -441,12 +443,12 @@ func TestAliases(t *testing.T) {
 func TestZooKeeperConnect(t *testing.T) {
 	const zk = "zookeeper.connect=zk1:2181,zk2:2181/kafka\n"
 	_, warnings := mustParse(t, zk+minimal)
-	want := `zookeeper.connect ignored (line 1): gokafka's embedded coordinator replaces ZooKeeper and controller.quorum.voters takes its place (for these hosts: controller.quorum.voters=1@zk1:9093,2@zk2:9093)`
+	want := `server.properties:1: zookeeper.connect=zk1:2181,zk2:2181/kafka: not used: gokafka's embedded coordinator replaces ZooKeeper and controller.quorum.voters takes its place; remove this line`
 	if len(warnings) != 1 || warnings[0] != want {
 		t.Errorf("warnings %q, want [%q]", warnings, want)
 	}
 	_, _, err := parse(t, zk+withoutKeysOf(minimal, "controller.quorum.voters="))
-	wantErr := "server.properties:1: zookeeper.connect=zk1:2181,zk2:2181/kafka: gokafka's embedded coordinator replaces ZooKeeper; use controller.quorum.voters=1@zk1:9093,2@zk2:9093 instead"
+	wantErr := "server.properties:1: zookeeper.connect=zk1:2181,zk2:2181/kafka: not used: gokafka's embedded coordinator replaces ZooKeeper; remove this line and add controller.quorum.voters=1@zk1:9093,2@zk2:9093,"
 	if err == nil || !strings.HasPrefix(err.Error(), wantErr) {
 		t.Errorf("error %v, want it to start with %q", err, wantErr)
 	}
@@ -518,7 +520,7 @@ func TestExample(t *testing.T) {
 }
 
 // FuzzParseConfig checks that no server.properties panics the process and
-// that every error is one line.
+// that every problem is one line naming the file.
 func FuzzParseConfig(f *testing.F) {
 	example, err := os.ReadFile("../../deploy/server.properties.example")
 	if err != nil {
@@ -534,10 +536,10 @@ func FuzzParseConfig(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c, _, err := parseConfig(p)
+		c, _, err := parseConfig("server.properties", p)
 		switch {
-		case err != nil && strings.Contains(err.Error(), "\n"):
-			t.Fatalf("error is not one line: %q", err)
+		case err != nil && slices.ContainsFunc(strings.Split(err.Error(), "\n"), func(l string) bool { return !strings.HasPrefix(l, "server.properties") }):
+			t.Fatalf("a problem does not name the file: %q", err)
 		case err == nil && (len(c.Roles) == 0 || len(c.Coordinator.Voters) == 0 || c.Coordinator.ListenAddr == ""):
 			t.Fatalf("accepted an incomplete config: %+v", c)
 		}

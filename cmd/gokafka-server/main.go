@@ -9,11 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"github.com/gokafka/gokafka/auth"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -61,7 +63,7 @@ func run(args []string) int {
 	}
 	cfg, warnings, err := loadConfig(*configPath)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "gokafka-server:", err)
+		reportConfig(os.Stderr, warnings, err)
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", cfg.Broker.NodeID)
@@ -157,6 +159,18 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 		b.ControlledShutdown(5 * time.Second)
 	}
 	return nil
+}
+
+// reportConfig prints every problem of a config file that cannot start a
+// node, one a line, and then its warnings, which may be part of the fix.
+func reportConfig(w io.Writer, warnings []string, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(w, "gokafka-server: error:", line)
+	}
+	for _, line := range warnings {
+		fmt.Fprintln(w, "gokafka-server: warning:", line)
+	}
+	fmt.Fprintln(w, "gokafka-server: nothing started")
 }
 
 func closeLogged(logger *slog.Logger, what string, close func() error) {

@@ -71,7 +71,7 @@ func (b *build) listenerSecurity(l broker.Listener) (*broker.Security, error) {
 		}
 		rules, _ := keys("ssl.principal.mapping.rules")
 		if sec.PrincipalRules, err = auth.ParsePrincipalRules(rules); err != nil {
-			return nil, fmt.Errorf("server.properties: %s=%s: %w", b.keyOf(l.Name, "ssl.principal.mapping.rules"), rules, err)
+			return nil, fmt.Errorf("%s: %s=%s: %w", b.file, b.keyOf(l.Name, "ssl.principal.mapping.rules"), rules, err)
 		}
 	}
 	if proto == "SASL_PLAINTEXT" || proto == "SASL_SSL" {
@@ -96,11 +96,11 @@ func (b *build) enabledMechanisms(listener string) ([]string, error) {
 	key := b.keyOf(listener, "sasl.enabled.mechanisms")
 	list := splitList(v)
 	if len(list) == 0 {
-		return nil, fmt.Errorf("server.properties: %s=%s: listener %s uses SASL but enables no mechanism", key, shown(v), listener)
+		return nil, fmt.Errorf("%s: %s=%s: listener %s uses SASL but enables no mechanism", b.file, key, shown(v), listener)
 	}
 	for _, m := range list {
 		if !slices.Contains(mechanisms, m) {
-			return nil, fmt.Errorf("server.properties: %s=%s: gokafka serves no %s; use %s",
+			return nil, fmt.Errorf("%s: %s=%s: gokafka serves no %s; use %s", b.file,
 				key, shown(v), m, strings.Join(mechanisms, ", "))
 		}
 	}
@@ -113,7 +113,7 @@ func (b *build) jaas(listener, mechanism, module string) (auth.JAAS, error) {
 	key := "listener.name." + strings.ToLower(listener) + "." + strings.ToLower(mechanism) + ".sasl.jaas.config"
 	e, ok := b.props.Entry(key)
 	if !ok {
-		return auth.JAAS{}, fmt.Errorf("server.properties: %s is missing: listener %s enables %s and needs its login line, e.g. %s required username=\"admin\" password=\"…\";",
+		return auth.JAAS{}, fmt.Errorf("%s: %s is missing: listener %s enables %s and needs its login line, e.g. %s required username=\"admin\" password=\"…\";", b.file,
 			key, listener, mechanism, module)
 	}
 	j, err := auth.ParseJAAS(e.Value)
@@ -121,7 +121,7 @@ func (b *build) jaas(listener, mechanism, module string) (auth.JAAS, error) {
 		err = fmt.Errorf("the login module for %s is %s", mechanism, module)
 	}
 	if err != nil {
-		return auth.JAAS{}, fmt.Errorf("server.properties:%d: %s: %w", e.Line, key, err) // never echo a password
+		return auth.JAAS{}, fmt.Errorf("%s:%d: %s: %w", b.file, e.Line, key, err) // never echo a password
 	}
 	return j, nil
 }
@@ -135,7 +135,7 @@ func (b *build) interBroker(client []broker.Listener) error {
 	proto, byProto := b.props.Entry("security.inter.broker.protocol")
 	switch {
 	case named && byProto:
-		return fmt.Errorf("server.properties:%d: set inter.broker.listener.name or security.inter.broker.protocol, not both", proto.Line)
+		return fmt.Errorf("%s:%d: set inter.broker.listener.name or security.inter.broker.protocol, not both", b.file, proto.Line)
 	case named:
 		c.InterBrokerListener = strings.ToUpper(strings.TrimSpace(name.Value))
 	case byProto:
@@ -174,7 +174,7 @@ func (b *build) peerSecurity(l broker.Listener) error {
 		mech = config.BrokerKey("sasl.mechanism.inter.broker.protocol").Default
 	}
 	if !slices.Contains(sec.Mechanisms, mech) {
-		return fmt.Errorf("server.properties: sasl.mechanism.inter.broker.protocol=%s: the inter-broker listener %s enables only %s",
+		return fmt.Errorf("%s: sasl.mechanism.inter.broker.protocol=%s: the inter-broker listener %s enables only %s", b.file,
 			mech, l.Name, strings.Join(sec.Mechanisms, ", "))
 	}
 	module := "org.apache.kafka.common.security.scram.ScramLoginModule"
@@ -187,7 +187,7 @@ func (b *build) peerSecurity(l broker.Listener) error {
 	}
 	user, pass := j.Options["username"], j.Options["password"]
 	if user == "" || pass == "" {
-		return fmt.Errorf("server.properties: listener.name.%s.%s.sasl.jaas.config: needs username and password, which this broker presents to the others",
+		return fmt.Errorf("%s: listener.name.%s.%s.sasl.jaas.config: needs username and password, which this broker presents to the others", b.file,
 			strings.ToLower(l.Name), strings.ToLower(mech))
 	}
 	p.SASL = clientMechanism(mech, user, pass)
@@ -221,14 +221,14 @@ func (b *build) controllerSecurity(ctrl broker.Listener) error {
 	}
 	keys := b.listenerKeys(ctrl.Name)
 	if v, _ := keys("ssl.client.auth"); v != "required" {
-		return fmt.Errorf("server.properties: %s=%s: the controller listener must require client certificates, or any host that reaches it could vote and register",
+		return fmt.Errorf("%s: %s=%s: the controller listener must require client certificates, or any host that reaches it could vote and register", b.file,
 			b.keyOf(ctrl.Name, "ssl.client.auth"), shown(v))
 	}
 	c := &b.cfg.Coordinator
 	rules, _ := keys("ssl.principal.mapping.rules")
 	var err error
 	if b.cfg.ControllerPrincipals, err = auth.ParsePrincipalRules(rules); err != nil {
-		return fmt.Errorf("server.properties: %s=%s: %w", b.keyOf(ctrl.Name, "ssl.principal.mapping.rules"), rules, err)
+		return fmt.Errorf("%s: %s=%s: %w", b.file, b.keyOf(ctrl.Name, "ssl.principal.mapping.rules"), rules, err)
 	}
 	if c.ServerTLS, err = b.newTLS("controller listener "+ctrl.Name, keys, auth.Server); err != nil {
 		return err
@@ -248,7 +248,7 @@ func (b *build) controllerSASL(ctrl broker.Listener, overTLS bool) error {
 		e.Key, e.Value = "sasl.mechanism.controller.protocol", config.BrokerKey("sasl.mechanism.controller.protocol").Default
 	}
 	if err := controllerMechanism(strings.TrimSpace(e.Value)); err != nil {
-		return badValue(e, err)
+		return b.badValue(e, err)
 	}
 	enabled, err := b.enabledMechanisms(ctrl.Name)
 	if err != nil {
@@ -257,7 +257,7 @@ func (b *build) controllerSASL(ctrl broker.Listener, overTLS bool) error {
 	for _, m := range enabled {
 		if err := controllerMechanism(m); err != nil {
 			e, _ := b.props.Entry(b.keyOf(ctrl.Name, "sasl.enabled.mechanisms")) // a default would be GSSAPI, refused above
-			return badValue(e, err)
+			return b.badValue(e, err)
 		}
 	}
 	j, err := b.jaas(ctrl.Name, "PLAIN", "org.apache.kafka.common.security.plain.PlainLoginModule")
@@ -269,9 +269,9 @@ func (b *build) controllerSASL(ctrl broker.Listener, overTLS bool) error {
 	jaasKey := "listener.name." + strings.ToLower(ctrl.Name) + ".plain.sasl.jaas.config"
 	switch {
 	case len(c.SASL.Users) == 0:
-		return fmt.Errorf("server.properties: %s: no user_<name>=\"…\" option, so no node could connect to the controller listener", jaasKey)
+		return fmt.Errorf("%s: %s: no user_<name>=\"…\" option, so no node could connect to the controller listener", b.file, jaasKey)
 	case c.SASL.Username == "" || c.SASL.Password == "":
-		return fmt.Errorf("server.properties: %s: needs username and password, which this node presents to the other controllers", jaasKey)
+		return fmt.Errorf("%s: %s: needs username and password, which this node presents to the other controllers", b.file, jaasKey)
 	}
 	if !overTLS {
 		return nil
@@ -331,7 +331,7 @@ func authorizePeers(cfg *serverConfig, acls func() *auth.ACLSet) {
 func (b *build) newTLS(what string, keys auth.Keys, role auth.Role) (*tls.Config, error) {
 	t, err := auth.NewTLS(keys, role)
 	if err != nil {
-		return nil, fmt.Errorf("server.properties: %s: %w", what, err)
+		return nil, fmt.Errorf("%s: %s: %w", b.file, what, err)
 	}
 	b.cfg.Keystores = append(b.cfg.Keystores, keystore{What: what, TLS: t})
 	return t.Config(), nil
@@ -345,13 +345,13 @@ func (b *build) authorizer() error {
 		return nil
 	case "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "kafka.security.authorizer.AclAuthorizer":
 	default:
-		return badValue(e, errors.New("gokafka's authorizer answers to org.apache.kafka.metadata.authorizer.StandardAuthorizer (or kafka.security.authorizer.AclAuthorizer); leave it empty for none"))
+		return b.badValue(e, errors.New("gokafka's authorizer answers to org.apache.kafka.metadata.authorizer.StandardAuthorizer (or kafka.security.authorizer.AclAuthorizer); leave it empty for none"))
 	}
 	supers, _ := b.props.Entry("super.users")
 	allow, _ := b.props.Entry("allow.everyone.if.no.acl.found")
 	a, err := auth.NewAuthorizer(splitSuperUsers(supers.Value), strings.EqualFold(strings.TrimSpace(allow.Value), "true"))
 	if err != nil {
-		return badValue(supers, err)
+		return b.badValue(supers, err)
 	}
 	b.cfg.Broker.Authorizer = a
 	return nil
