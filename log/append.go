@@ -23,6 +23,11 @@ type AppendOptions struct {
 	// it, so Append need not read every byte a second time. Everything
 	// else is still checked.
 	CRCVerified bool
+	// Origin says who writes: control batches (transaction markers) come
+	// only from the transaction coordinator, through a leader, or from a
+	// leader's log, through a follower. A follower's append (without
+	// AssignOffsets) counts as replication whatever it says.
+	Origin AppendOrigin
 }
 
 // AppendResult describes what one Append wrote.
@@ -123,7 +128,11 @@ func (l *Log) prepare(b []byte, opts AppendOptions, now time.Time) (protocol.Bat
 		}
 		return h, nil, nil
 	}
-	if dup, err := l.producers.check(&h); dup != nil || err != nil {
+	if h.IsControl() {
+		if err := l.producers.checkMarker(b, &h, opts.Origin); err != nil {
+			return h, nil, fmt.Errorf("%s: %w", l.tp, err)
+		}
+	} else if dup, err := l.producers.check(&h); dup != nil || err != nil {
 		return h, dup, err
 	}
 	protocol.SetBaseOffset(b, leo)
@@ -157,7 +166,7 @@ func (l *Log) write(b []byte, h *protocol.BatchHeader, now time.Time) error {
 	if err := l.active().append(b, h, l.cfg.IndexIntervalBytes); err != nil {
 		return err
 	}
-	l.producers.update(h)
+	l.applyBatch(l.active(), b, h)
 	if l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) {
 		if err := writeEpochs(filepath.Join(l.dir, leaderEpochFile), l.epochs); err != nil {
 			return err

@@ -20,6 +20,13 @@ import (
 // Kafka. The active segment is never touched, and appends go on while the
 // cleaner reads and writes: only the final swap of files takes the log's
 // lock.
+//
+// Transactions, as Kafka's cleaner treats them: only segments wholly below
+// the first unstable offset are cleaned, so every transaction there is
+// decided; the batches of aborted transactions (known from the .txnindex
+// files) are removed and supersede nothing. Markers are kept. Kafka also
+// removes a marker once delete.retention.ms has passed and no record of
+// its transaction remains; this cleaner does not.
 
 // CompactStats says what one compaction did.
 type CompactStats struct {
@@ -66,9 +73,13 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 		l.mu.RUnlock()
 		return CompactStats{}, nil
 	}
-	segs := append([]*segment(nil), l.segments[:len(l.segments)-1]...)
+	segs := l.cleanableSegments()
+	aborted := l.abortedByProducer()
 	cfg := l.cfg
 	l.mu.RUnlock()
+	if len(segs) == 0 {
+		return CompactStats{}, nil
+	}
 	var total, dirty int64
 	for _, s := range segs {
 		total += s.size
@@ -79,7 +90,7 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 	if total == 0 || float64(dirty)/float64(total) < cfg.MinCleanableDirtyRatio {
 		return CompactStats{}, nil
 	}
-	latest, err := l.latestOffsets(segs)
+	latest, err := l.latestOffsets(segs, aborted)
 	if err != nil {
 		return CompactStats{}, err
 	}
@@ -87,7 +98,7 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 	var st CompactStats
 	cleaned := map[*segment]string{}
 	for _, s := range segs {
-		path, changed, err := s.writeCleaned(latest, horizon, &st)
+		path, changed, err := s.writeCleaned(latest, aborted, horizon, &st)
 		if err != nil {
 			return st, fmt.Errorf("%s: compacting %s: %w", l.tp, s.logPath(), err)
 		}
@@ -103,15 +114,56 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 	return st, nil
 }
 
-// latestOffsets maps every key in segs to the offset of its newest record.
-// A batch whose records cannot be read is left out, with an ERROR line, and
-// writeCleaned keeps it as it is: the cleaner never drops what it cannot
-// read, and never stops on it.
-func (l *Log) latestOffsets(segs []*segment) (map[string]int64, error) {
+// cleanableSegments are the inactive segments wholly below the first
+// unstable offset. The caller holds mu.
+func (l *Log) cleanableSegments() []*segment {
+	segs := l.segments[:len(l.segments)-1]
+	if fuo, ok := l.producers.firstUnstable(); ok {
+		n := 0
+		for n < len(segs) && segs[n].nextOffset <= fuo {
+			n++
+		}
+		segs = segs[:n]
+	}
+	return append([]*segment(nil), segs...)
+}
+
+// abortedTxns are the aborted transactions of a log, by producer.
+type abortedTxns map[int64][]AbortedTxn
+
+// abortedByProducer gathers every segment's .txnindex. The caller holds mu.
+func (l *Log) abortedByProducer() abortedTxns {
+	out := abortedTxns{}
+	for _, s := range l.segments {
+		for _, e := range s.txns {
+			out[e.ProducerID] = append(out[e.ProducerID], e)
+		}
+	}
+	return out
+}
+
+// holds reports whether the data batch h belongs to an aborted transaction.
+func (a abortedTxns) holds(h *protocol.BatchHeader) bool {
+	if !h.IsTransactional() || h.IsControl() {
+		return false
+	}
+	for _, e := range a[h.ProducerID] {
+		if h.BaseOffset >= e.FirstOffset && h.BaseOffset <= e.LastOffset {
+			return true
+		}
+	}
+	return false
+}
+
+// latestOffsets maps every key in segs to the offset of its newest record,
+// leaving out aborted transactions. A batch whose records cannot be read
+// is left out, with an ERROR line, and writeCleaned keeps it as it is: the
+// cleaner never drops what it cannot read, and never stops on it.
+func (l *Log) latestOffsets(segs []*segment, aborted abortedTxns) (map[string]int64, error) {
 	latest := map[string]int64{}
 	for _, s := range segs {
 		_, err := s.scan(0, s.size, func(h *protocol.BatchHeader, b []byte, _ int64) error {
-			if h.IsControl() {
+			if h.IsControl() || aborted.holds(h) {
 				return nil
 			}
 			err := protocol.EachRecord(b, func(r protocol.RecordView) {
@@ -133,8 +185,8 @@ func (l *Log) latestOffsets(segs []*segment) (map[string]int64, error) {
 
 // writeCleaned writes the segment's compacted copy next to it and reports
 // whether it differs. Control batches (transaction markers) and records
-// without a key are kept.
-func (s *segment) writeCleaned(latest map[string]int64, horizon int64, st *CompactStats) (string, bool, error) {
+// without a key are kept; aborted transactions' batches go.
+func (s *segment) writeCleaned(latest map[string]int64, aborted abortedTxns, horizon int64, st *CompactStats) (string, bool, error) {
 	path := s.path + ".cleaned.tmp" // removed at startup if a crash leaves it
 	f, err := os.Create(path)
 	if err != nil {
@@ -145,10 +197,12 @@ func (s *segment) writeCleaned(latest map[string]int64, horizon int64, st *Compa
 	changed := false
 	_, err = s.scan(0, s.size, func(h *protocol.BatchHeader, b []byte, _ int64) error {
 		st.BytesBefore += int64(len(b))
+		st.RecordsBefore += int64(h.NumRecords) // markers too, as RecordsAfter counts them
 		out := b
-		if !h.IsControl() {
+		if aborted.holds(h) {
+			out = nil
+		} else if !h.IsControl() {
 			var err error
-			st.RecordsBefore += int64(h.NumRecords)
 			out, err = protocol.FilterBatch(b, func(r *protocol.RecordView, offset int64) bool {
 				switch {
 				case r.Key == nil:
@@ -236,7 +290,7 @@ func (l *Log) replaceSegment(s *segment, cleaned string) (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	ns.created = s.created
+	ns.created, ns.txns = s.created, s.txns
 	if _, err := ns.recover(l.cfg.IndexIntervalBytes, true); err != nil {
 		return nil, err
 	}

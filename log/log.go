@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/gokafka/gokafka/protocol"
 )
 
 // TopicPartition names one partition.
@@ -65,6 +63,9 @@ type Log struct {
 	epochs         *epochCache
 	deleted        []pendingDeletion // segment files awaiting file.delete.delay.ms
 	closed         bool
+	// replayAll is set at open when a trusted segment's transaction index
+	// was unreadable: producer state is rebuilt from the log start.
+	replayAll bool
 }
 
 // openState is what the manager knows about a log from its directory's
@@ -122,6 +123,12 @@ func (l *Log) loadSegments(st openState) error {
 			if rebuilt, err = s.load(l.cfg.IndexIntervalBytes, l.allowGaps()); rebuilt != nil {
 				l.logger.Warn("rebuilt an unreadable index from the log", "partition", l.tp.String(),
 					"segment", segmentName(base), "err", rebuilt)
+			}
+			if terr := s.loadTxnIndex(); terr != nil {
+				// The replay of the whole log puts its entries back.
+				l.logger.Warn("rebuilding an unreadable transaction index from the log", "partition", l.tp.String(),
+					"segment", segmentName(base), "err", terr)
+				l.replayAll = true
 			}
 		} else {
 			cut, err = l.recoverSegment(s)
@@ -195,7 +202,7 @@ func (l *Log) listSegments() ([]int64, error) {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		stem := strings.TrimSuffix(strings.TrimSuffix(name, ".timeindex"), ".index")
+		stem := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, ".timeindex"), ".index"), ".txnindex")
 		// .deleted files were due for removal when the broker stopped.
 		if strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) || (stem != name && !logs[stem]) {
 			os.Remove(filepath.Join(l.dir, name))
@@ -218,8 +225,10 @@ func (l *Log) loadEpochs() error {
 	return nil
 }
 
-// loadProducers restores idempotence state from the clean-shutdown snapshot
-// and the batches after it, or from the whole log.
+// loadProducers restores producer and transaction state from the
+// clean-shutdown snapshot and the batches after it, or from the whole log;
+// the replay puts back the transaction index entries of the segments that
+// were recovered.
 func (l *Log) loadProducers() error {
 	path := filepath.Join(l.dir, producerSnapshotFile)
 	ps, from, err := loadProducerSnapshot(path)
@@ -227,11 +236,38 @@ func (l *Log) loadProducers() error {
 		l.logger.Warn("producer state", "partition", l.tp.String(), "err", err)
 	}
 	os.Remove(path) // a later crash must not trust it past what the log holds
-	if from < l.logStartOffset || from > l.logEndOffset() {
+	if l.replayAll || from < l.logStartOffset || from > l.logEndOffset() {
 		ps, from = newProducerState(), l.logStartOffset
 	}
-	l.producers = ps
-	return l.eachHeader(from, func(h *protocol.BatchHeader) { l.producers.update(h) })
+	l.producers, l.replayAll = ps, false
+	return l.replayProducers(from)
+}
+
+// replayProducers applies every batch from offset on to the producer
+// state. Only markers are read past their header.
+func (l *Log) replayProducers(offset int64) error {
+	for i := l.segmentFor(offset); i < len(l.segments); i++ {
+		s := l.segments[i]
+		pos, found, err := s.find(offset)
+		if err != nil {
+			return err
+		}
+		for found && pos < s.size {
+			h, err := s.readHeader(pos)
+			if err != nil {
+				return err
+			}
+			var b []byte
+			if h.IsControl() {
+				if b, h, err = s.readBatch(pos); err != nil {
+					return err
+				}
+			}
+			l.applyBatch(s, b, &h)
+			pos += int64(h.Size())
+		}
+	}
+	return nil
 }
 
 func (l *Log) active() *segment { return l.segments[len(l.segments)-1] }

@@ -27,16 +27,41 @@ type batchMeta struct {
 type producerEntry struct {
 	Epoch   int16       `json:"epoch"`
 	Batches []batchMeta `json:"batches"` // oldest first
+	// CoordinatorEpoch is that of the last marker written for the
+	// producer; a marker from an older coordinator is fenced.
+	CoordinatorEpoch int32 `json:"coordinator_epoch"`
+	// TxnFirstOffset is the first offset of the producer's ongoing
+	// transaction, -1 when none is open.
+	TxnFirstOffset int64 `json:"current_txn_first_offset"`
 }
 
-// producerState is the per-partition idempotence state: for every producer
-// id its epoch and its last few batches. Leaders check appends against it;
-// every replica rebuilds it from the log it holds.
+// producerState is the per-partition idempotence and transaction state:
+// for every producer id its epoch, its last few batches and its ongoing
+// transaction. Leaders check appends against it; every replica rebuilds it
+// from the log it holds.
 type producerState struct {
 	producers map[int64]*producerEntry
+	// ongoing maps the producers with an open transaction to its first
+	// offset: the few that bound the last stable offset.
+	ongoing map[int64]int64
+	// lastMarker is the offset of the newest marker applied, -1 for none:
+	// truncating below it reopens transactions, which needs a replay.
+	lastMarker int64
 }
 
-func newProducerState() *producerState { return &producerState{producers: map[int64]*producerEntry{}} }
+func newProducerState() *producerState {
+	return &producerState{producers: map[int64]*producerEntry{}, ongoing: map[int64]int64{}, lastMarker: -1}
+}
+
+// entry returns the producer's entry, creating it at epoch.
+func (ps *producerState) entry(id int64, epoch int16) *producerEntry {
+	e := ps.producers[id]
+	if e == nil {
+		e = &producerEntry{Epoch: epoch, CoordinatorEpoch: -1, TxnFirstOffset: -1}
+		ps.producers[id] = e
+	}
+	return e
+}
 
 // check applies Kafka's idempotence rules to a batch about to be appended
 // by a leader. A retried batch returns its earlier metadata instead of an
@@ -54,6 +79,10 @@ func (ps *producerState) check(h *protocol.BatchHeader) (*batchMeta, error) {
 	if h.ProducerEpoch < e.Epoch {
 		return nil, protocol.Errorf(protocol.InvalidProducerEpoch,
 			"producer %d epoch %d is older than %d", h.ProducerID, h.ProducerEpoch, e.Epoch)
+	}
+	if !h.IsTransactional() && e.TxnFirstOffset >= 0 {
+		return nil, protocol.Errorf(protocol.InvalidTxnState,
+			"producer %d: expected a transactional write, its transaction from offset %d is open", h.ProducerID, e.TxnFirstOffset)
 	}
 	if h.ProducerEpoch > e.Epoch {
 		if h.BaseSequence != 0 {
@@ -79,15 +108,17 @@ func inSequence(last, next int32) bool {
 	return next == last+1 || (last == math.MaxInt32 && next == 0)
 }
 
-// update records an appended batch.
+// update records an appended data batch; a transactional one opens the
+// producer's transaction unless one is open already.
 func (ps *producerState) update(h *protocol.BatchHeader) {
 	if !h.HasProducerID() || h.IsControl() {
 		return
 	}
-	e := ps.producers[h.ProducerID]
-	if e == nil || h.ProducerEpoch > e.Epoch {
-		e = &producerEntry{Epoch: h.ProducerEpoch}
-		ps.producers[h.ProducerID] = e
+	e := ps.entry(h.ProducerID, h.ProducerEpoch)
+	e.bumpEpoch(h.ProducerEpoch)
+	if h.IsTransactional() && e.TxnFirstOffset < 0 {
+		e.TxnFirstOffset = h.BaseOffset
+		ps.ongoing[h.ProducerID] = h.BaseOffset
 	}
 	if len(e.Batches) == maxCachedBatches {
 		e.Batches = append(e.Batches[:0], e.Batches[1:]...)
@@ -98,17 +129,31 @@ func (ps *producerState) update(h *protocol.BatchHeader) {
 	})
 }
 
+// bumpEpoch moves the entry to a newer epoch: the sequences of the old one
+// no longer count. An open transaction stays open, as in Kafka.
+func (e *producerEntry) bumpEpoch(epoch int16) {
+	if epoch > e.Epoch {
+		e.Epoch, e.Batches = epoch, nil
+	}
+}
+
 // producerSnapshot is written on clean shutdown so that the next start need
 // not read the whole log to rebuild the state.
 type producerSnapshot struct {
-	Offset    int64                    `json:"offset"` // state covers the log below this offset
-	Producers map[int64]*producerEntry `json:"producers"`
+	// Version 1 added the transaction fields; a version 0 snapshot has no
+	// open transaction and no coordinator epoch.
+	Version    int                      `json:"version"`
+	Offset     int64                    `json:"offset"` // state covers the log below this offset
+	LastMarker int64                    `json:"last_marker"`
+	Producers  map[int64]*producerEntry `json:"producers"`
 }
+
+const producerSnapshotVersion = 1
 
 const producerSnapshotFile = "producer-state.json"
 
 func (ps *producerState) save(path string, offset int64) error {
-	b, err := json.Marshal(producerSnapshot{Offset: offset, Producers: ps.producers})
+	b, err := json.Marshal(producerSnapshot{Version: producerSnapshotVersion, Offset: offset, LastMarker: ps.lastMarker, Producers: ps.producers})
 	if err != nil {
 		return err
 	}
@@ -144,12 +189,29 @@ func parseProducerSnapshot(b []byte) (*producerState, int64, error) {
 	if err := json.Unmarshal(b, &snap); err != nil {
 		return nil, 0, err
 	}
-	if snap.Producers == nil || snap.Offset < 0 {
-		return nil, 0, fmt.Errorf("no producers or offset %d", snap.Offset)
+	if snap.Producers == nil || snap.Offset < 0 || snap.Version > producerSnapshotVersion {
+		return nil, 0, fmt.Errorf("version %d, no producers or offset %d", snap.Version, snap.Offset)
+	}
+	ps := newProducerState()
+	ps.producers = snap.Producers
+	if snap.Version > 0 {
+		ps.lastMarker = snap.LastMarker
+	}
+	if ps.lastMarker < -1 || ps.lastMarker >= snap.Offset {
+		return nil, 0, fmt.Errorf("last marker %d past offset %d", ps.lastMarker, snap.Offset)
 	}
 	for id, e := range snap.Producers {
 		if e == nil || id < 0 || e.Epoch < 0 || len(e.Batches) > maxCachedBatches {
 			return nil, 0, fmt.Errorf("producer %d: invalid entry", id)
+		}
+		if snap.Version == 0 {
+			e.CoordinatorEpoch, e.TxnFirstOffset = -1, -1
+		}
+		if e.TxnFirstOffset < -1 || e.TxnFirstOffset >= snap.Offset {
+			return nil, 0, fmt.Errorf("producer %d: transaction at %d past offset %d", id, e.TxnFirstOffset, snap.Offset)
+		}
+		if e.TxnFirstOffset >= 0 {
+			ps.ongoing[id] = e.TxnFirstOffset
 		}
 		for _, bm := range e.Batches {
 			if bm.FirstOffset < 0 || bm.LastOffset < bm.FirstOffset || bm.LastOffset >= snap.Offset || bm.FirstSeq < 0 || bm.LastSeq < 0 {
@@ -157,16 +219,23 @@ func parseProducerSnapshot(b []byte) (*producerState, int64, error) {
 			}
 		}
 	}
-	return &producerState{producers: snap.Producers}, snap.Offset, nil
+	return ps, snap.Offset, nil
 }
 
 // truncate forgets batches at or past offset, when a follower cuts its log
-// back to its leader's. A producer left without batches is forgotten: its
-// next batch is accepted as from an unknown producer, as Kafka does.
+// back to its leader's, and the transactions opened there. A producer left
+// without batches or transaction is forgotten: its next batch is accepted
+// as from an unknown producer, as Kafka does. It cannot reopen the
+// transactions that markers past offset closed: the caller replays the
+// log instead when lastMarker >= offset.
 func (ps *producerState) truncate(offset int64) {
 	for id, e := range ps.producers {
 		e.Batches = slices.DeleteFunc(e.Batches, func(b batchMeta) bool { return b.LastOffset >= offset })
-		if len(e.Batches) == 0 {
+		if e.TxnFirstOffset >= offset {
+			e.TxnFirstOffset = -1
+			delete(ps.ongoing, id)
+		}
+		if len(e.Batches) == 0 && e.TxnFirstOffset < 0 {
 			delete(ps.producers, id)
 		}
 	}
@@ -174,19 +243,25 @@ func (ps *producerState) truncate(offset int64) {
 
 // ProducerInfo is one producer's state as DescribeProducers reports it.
 type ProducerInfo struct {
-	ID            int64
-	Epoch         int16
-	LastSequence  int32
-	LastTimestamp int64
+	ID               int64
+	Epoch            int16
+	LastSequence     int32
+	LastTimestamp    int64
+	CoordinatorEpoch int32
+	// CurrentTxnStartOffset is the first offset of the producer's open
+	// transaction, -1 when none is open.
+	CurrentTxnStartOffset int64
 }
 
-// Producers lists the idempotent producers this log knows, by id.
+// Producers lists the idempotent and transactional producers this log
+// knows, by id.
 func (l *Log) Producers() []ProducerInfo {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	out := make([]ProducerInfo, 0, len(l.producers.producers))
 	for id, e := range l.producers.producers {
-		info := ProducerInfo{ID: id, Epoch: e.Epoch, LastSequence: -1, LastTimestamp: -1}
+		info := ProducerInfo{ID: id, Epoch: e.Epoch, LastSequence: -1, LastTimestamp: -1,
+			CoordinatorEpoch: e.CoordinatorEpoch, CurrentTxnStartOffset: e.TxnFirstOffset}
 		if n := len(e.Batches); n > 0 {
 			info.LastSequence, info.LastTimestamp = e.Batches[n-1].LastSeq, e.Batches[n-1].Timestamp
 		}

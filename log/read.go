@@ -74,26 +74,6 @@ func (s *segment) readBatches(pos int64, maxBytes int32, maxOffset int64, minOne
 	return whole, err
 }
 
-// eachHeader calls fn for the header of every batch from offset to the end.
-func (l *Log) eachHeader(offset int64, fn func(h *protocol.BatchHeader)) error {
-	for i := l.segmentFor(offset); i < len(l.segments); i++ {
-		s := l.segments[i]
-		pos, found, err := s.find(offset)
-		if err != nil {
-			return err
-		}
-		for found && pos < s.size {
-			h, err := s.readHeader(pos)
-			if err != nil {
-				return err
-			}
-			fn(&h)
-			pos += int64(h.Size())
-		}
-	}
-	return nil
-}
-
 // FindOffsetByTimestamp returns the first record whose timestamp is at or
 // after ts, as ListOffsets does: its offset and its timestamp.
 func (l *Log) FindOffsetByTimestamp(ts int64) (offset, timestamp int64, found bool, err error) {

@@ -81,6 +81,8 @@ func (l *Log) retentionReason(s *segment, total int64, now time.Time) string {
 	switch {
 	case s.nextOffset <= l.logStartOffset:
 		return "below the log start offset"
+	case l.holdsOpenTxn(s):
+		return ""
 	case !strings.Contains(l.cfg.CleanupPolicy, "delete"):
 		return ""
 	case l.cfg.RetentionMs >= 0 && now.UnixMilli()-segmentTime(s) > l.cfg.RetentionMs:
@@ -89,6 +91,14 @@ func (l *Log) retentionReason(s *segment, total int64, now time.Time) string {
 		return "retention.bytes"
 	}
 	return ""
+}
+
+// holdsOpenTxn reports whether s holds records at or past the first offset
+// of an open transaction: retention stops there, as in Kafka, so the
+// transaction's start is never deleted before its marker is written.
+func (l *Log) holdsOpenTxn(s *segment) bool {
+	fuo, ok := l.producers.firstUnstable()
+	return ok && s.nextOffset > fuo
 }
 
 // segmentTime is the newest record timestamp in s, or its file's

@@ -23,6 +23,7 @@ type segment struct {
 	f          *os.File
 	size       int64
 	ix         *index
+	txns       []AbortedTxn // this segment's .txnindex: aborts whose markers it holds
 
 	bytesSinceIndex int64
 	maxTs           int64 // largest batch max timestamp, -1 when empty
@@ -254,6 +255,9 @@ func (s *segment) truncateTo(offset int64, indexInterval int32, gaps bool) error
 	if err := s.f.Truncate(pos); err != nil {
 		return err
 	}
+	for len(s.txns) > 0 && s.txns[len(s.txns)-1].LastOffset >= offset {
+		s.txns = s.txns[:len(s.txns)-1]
+	}
 	_, err = s.recover(indexInterval, gaps)
 	return err
 }
@@ -264,12 +268,17 @@ func (s *segment) seal() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("syncing %s: %w", s.logPath(), err)
 	}
-	return s.ix.write(s.indexPath(), s.timeIndexPath())
+	if err := s.ix.write(s.indexPath(), s.timeIndexPath()); err != nil {
+		return err
+	}
+	return s.writeTxnIndex()
 }
 
 func (s *segment) close() error { return s.f.Close() }
 
-func (s *segment) files() []string { return []string{s.logPath(), s.indexPath(), s.timeIndexPath()} }
+func (s *segment) files() []string {
+	return []string{s.logPath(), s.indexPath(), s.timeIndexPath(), s.txnIndexPath()}
+}
 
 // remove deletes the segment's files.
 func (s *segment) remove() error {

@@ -35,6 +35,13 @@ func storeHostile(t *testing.T, l *Log) map[int64][]byte {
 	if len(stored) < 8 {
 		t.Fatalf("only %d hostile batches stored", len(stored))
 	}
+	// The transactional one opened a transaction, which the cleaner must
+	// not pass while it is open: a commit closes it.
+	marker := protocol.EndTxnMarker(1, 0, true, 0, 1)
+	protocol.SetBaseOffset(marker, l.LogEndOffset())
+	if _, err := l.Append(marker, AppendOptions{LeaderEpoch: 1}); err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range []string{"a", "b", "c"} {
 		b := protocol.BuildBatch(time.Now().UnixMilli(), []protocol.KV{{Key: []byte("g"), Value: []byte(v)}})
 		protocol.SetBaseOffset(b, l.LogEndOffset())

@@ -32,11 +32,26 @@ func (l *Log) TruncateTo(offset int64) error {
 		return fmt.Errorf("%s: truncating to %d: %w", l.tp, offset, err)
 	}
 	l.recoveryPoint = min(l.recoveryPoint, offset)
-	l.producers.truncate(offset)
+	if err := l.truncateProducers(offset); err != nil {
+		return fmt.Errorf("%s: producer state after truncating to %d: %w", l.tp, offset, err)
+	}
 	if l.epochs.truncateFromEnd(offset) {
 		return writeEpochs(filepath.Join(l.dir, leaderEpochFile), l.epochs)
 	}
 	return nil
+}
+
+// truncateProducers brings the producer state back to the truncated log.
+// Transactions that markers past offset closed are open again below it,
+// which only a replay can tell: it runs when such a marker was cut off,
+// and the cheaper cut of the state does otherwise.
+func (l *Log) truncateProducers(offset int64) error {
+	if l.producers.lastMarker < offset {
+		l.producers.truncate(offset)
+		return nil
+	}
+	l.producers = newProducerState()
+	return l.replayProducers(l.logStartOffset)
 }
 
 // TruncateFullyAndStartAt empties the log and starts it at offset: a

@@ -19,6 +19,7 @@ type Batch struct {
 	ProducerID     int64 // -1 for a plain producer
 	ProducerEpoch  int16
 	BaseSequence   int32
+	Transactional  bool
 	Values         []string
 }
 
@@ -42,7 +43,12 @@ func (b Batch) Encode() []byte {
 		records = r.AppendTo(records)
 	}
 	n := int32(len(b.Values))
+	var attrs int16
+	if b.Transactional {
+		attrs = 0x10
+	}
 	rb := kmsg.RecordBatch{
+		Attributes:           attrs,
 		FirstOffset:          b.BaseOffset,
 		Length:               int32(61 - 12 + len(records)),
 		PartitionLeaderEpoch: -1,

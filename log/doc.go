@@ -1,0 +1,70 @@
+// Package log stores partitions: each one a directory <topic>-<partition>
+// of segments, with the sparse indexes, checkpoints and producer state
+// beside them, in Kafka's file formats where Kafka has one. It knows
+// nothing of the network.
+//
+// # On-disk layouts (all integers big-endian)
+//
+// <base>.log, one segment: record batches v2 exactly as appended (see
+// protocol/batch.go for the 61-byte header), base offsets dense and
+// increasing unless the directory holds offset-gaps (compaction leaves
+// gaps). <base> is the segment's base offset, 20 digits.
+//
+// <base>.index, the sparse offset index, 8 bytes an entry:
+//
+//	relativeOffset uint32  base offset of a batch minus the segment's base
+//	position       uint32  byte position of that batch in the .log
+//
+// <base>.timeindex, 12 bytes an entry:
+//
+//	timestamp      int64   a batch's max timestamp, never decreasing
+//	relativeOffset uint32  last offset of that batch minus the segment's base
+//
+// <base>.txnindex, the aborted transactions whose abort markers this
+// segment holds, in marker order, 34 bytes an entry (Kafka's AbortedTxn):
+//
+//	version          int16  0
+//	producerId       int64
+//	firstOffset      int64  the transaction's first record
+//	lastOffset       int64  its abort marker
+//	lastStableOffset int64  the last stable offset once the marker was written
+//
+// The file exists only for a segment with aborts. Both indexes and the
+// .txnindex are written whole when a segment is sealed (rolled, or the
+// log closed); a segment recovered after a crash gets its indexes from
+// its batches and its .txnindex from the replay of producer state.
+//
+// producer-state.json, written at a clean close and removed as soon as it
+// is read (a crash must never trust it past what the log holds):
+//
+//	{"version": 1, "offset": O, "last_marker": M, "producers": {"<id>": {
+//	    "epoch": E, "coordinator_epoch": C, "current_txn_first_offset": F,
+//	    "batches": [{"first_seq", "last_seq", "first_offset", "last_offset",
+//	                 "timestamp"}, … at most 5]}}}
+//
+// It covers the log below O; M is the newest marker (-1 for none); F is
+// the first offset of the producer's open transaction (-1 for none).
+// Version 0 (no transaction fields) reads as no transaction open.
+//
+// leader-epoch-checkpoint, recovery-point-offset-checkpoint and
+// log-start-offset-checkpoint are Kafka's text checkpoints: a version
+// line (0), a count line, one entry a line. offset-gaps is an empty marker
+// file; .kafka_cleanshutdown is written at clean shutdown.
+//
+// # Invariants
+//
+//   - Offsets are dense and increasing within a segment (but for a
+//     compacted log's gaps) and never reused; index entries point at batch
+//     starts; nothing past the recovery point is trusted after a crash.
+//   - Producer state is a function of the log: the snapshot plus a replay
+//     of the batches after it, or a replay from the log start, give the
+//     same state, the same open transactions and the same .txnindex
+//     entries. Truncation that cuts off a marker replays, since it reopens
+//     the transaction the marker closed.
+//   - The first unstable offset (the oldest open transaction's first
+//     offset) bounds the last stable offset, retention (a segment holding
+//     it stays) and compaction (only segments wholly below it are
+//     cleaned).
+//   - Control batches come only from the transaction coordinator through a
+//     leader (OriginCoordinator) or from a leader's log (a follower).
+package log
