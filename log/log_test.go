@@ -278,6 +278,28 @@ func TestIdempotentProducerRules(t *testing.T) {
 	}
 }
 
+// A coordinator's batches for a producer carry no sequence: each one is
+// written (none is taken for a retry of the one before), and an older
+// epoch is still fenced.
+func TestBatchesWithoutSequenceAreNeverDuplicates(t *testing.T) {
+	l := openTest(t, t.TempDir(), DefaultConfig(), true)
+	defer l.Close()
+	batch := func(epoch int16) []byte {
+		b := prototest.Plain(1, "offset")
+		b.ProducerID, b.ProducerEpoch, b.BaseSequence = 7, epoch, -1
+		return b.Encode()
+	}
+	for i := range 3 {
+		res, err := l.Append(batch(1), AppendOptions{AssignOffsets: true})
+		if err != nil || res.Duplicate || res.FirstOffset != int64(i) {
+			t.Fatalf("batch %d: %+v %v, want it written at %d", i, res, err, i)
+		}
+	}
+	if _, err := l.Append(batch(0), AppendOptions{AssignOffsets: true}); protocol.Code(err) != protocol.InvalidProducerEpoch {
+		t.Fatalf("older epoch: %v, want INVALID_PRODUCER_EPOCH", err)
+	}
+}
+
 func TestRetentionNeverDeletesTheActiveSegment(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.SegmentBytes = 200

@@ -84,6 +84,13 @@ func (ps *producerState) check(h *protocol.BatchHeader) (*batchMeta, error) {
 		return nil, protocol.Errorf(protocol.InvalidTxnState,
 			"producer %d: expected a transactional write, its transaction from offset %d is open", h.ProducerID, e.TxnFirstOffset)
 	}
+	if h.BaseSequence < 0 {
+		// Only a coordinator writes a producer's batch without a sequence
+		// (TxnOffsetCommit; protocol.ValidateBatch refuses a client's): as
+		// in Kafka, its epoch is checked and nothing else, and it is never
+		// a retry of an earlier one.
+		return nil, nil
+	}
 	if h.ProducerEpoch > e.Epoch {
 		if h.BaseSequence != 0 {
 			return nil, protocol.Errorf(protocol.OutOfOrderSequenceNumber,

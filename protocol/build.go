@@ -16,6 +16,19 @@ type KV struct {
 // BuildBatch encodes records as one uncompressed v2 batch with base offset
 // 0 (the log assigns offsets), no producer id and every record stamped ts.
 func BuildBatch(ts int64, records []KV) []byte {
+	return encodeRecords(ts, records, 0, -1, -1)
+}
+
+// BuildTransactionalBatch is BuildBatch for records a coordinator writes
+// into a producer's transaction (TxnOffsetCommit): the batch carries the
+// producer's id and epoch and the transactional attribute, and no
+// sequence, as Kafka's coordinators write them, so that the producer's
+// commit or abort marker settles it.
+func BuildTransactionalBatch(ts int64, producerID int64, epoch int16, records []KV) []byte {
+	return encodeRecords(ts, records, AttrTransactional, producerID, epoch)
+}
+
+func encodeRecords(ts int64, records []KV, attributes int16, producerID int64, epoch int16) []byte {
 	var body []byte
 	for i, kv := range records {
 		r := kmsg.Record{OffsetDelta: int32(i), Key: kv.Key, Value: kv.Value}
@@ -24,11 +37,12 @@ func BuildBatch(ts int64, records []KV) []byte {
 	}
 	return encodeBatch(kmsg.RecordBatch{
 		PartitionLeaderEpoch: -1,
+		Attributes:           attributes,
 		LastOffsetDelta:      int32(len(records)) - 1,
 		FirstTimestamp:       ts,
 		MaxTimestamp:         ts,
-		ProducerID:           -1,
-		ProducerEpoch:        -1,
+		ProducerID:           producerID,
+		ProducerEpoch:        epoch,
 		FirstSequence:        -1,
 	}, len(records), body)
 }

@@ -36,6 +36,25 @@ func TestBuildBatchRoundTrip(t *testing.T) {
 	}
 }
 
+// A coordinator's transactional batch names its producer, is marked
+// transactional and carries no sequence; the CRC covers the header fields.
+func TestBuildTransactionalBatch(t *testing.T) {
+	b := BuildTransactionalBatch(7, 42, 3, []KV{{Key: []byte("k"), Value: []byte("v")}})
+	h, err := ParseBatchHeader(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyCRC(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	if !h.IsTransactional() || h.IsControl() || h.ProducerID != 42 || h.ProducerEpoch != 3 || h.BaseSequence != -1 {
+		t.Fatalf("header %+v", h)
+	}
+	if h, _ := ParseBatchHeader(BuildBatch(7, []KV{{Key: []byte("k")}})); h.IsTransactional() || h.HasProducerID() {
+		t.Fatalf("a plain batch came out as %+v", h)
+	}
+}
+
 // TestFilterBatch keeps some records of a batch: the result is a valid
 // batch with the original base offset, last offset delta and timestamps,
 // and the kept records at their original offsets.
