@@ -83,6 +83,10 @@ var (
 	authzCommitGroup = row(kmsg.OffsetCommit, "", resGroup, kmsg.ACLOperationRead, errGroup)
 	authzCommitTopic = row(kmsg.OffsetCommit, "", resTopic, kmsg.ACLOperationRead, errTopic)
 
+	authzTxnCommitTxnID = row(kmsg.TxnOffsetCommit, "", resTxnID, kmsg.ACLOperationWrite, errTxnID).note("every partition gets the error")
+	authzTxnCommitGroup = row(kmsg.TxnOffsetCommit, "", resGroup, kmsg.ACLOperationRead, errGroup).note("every partition gets the error")
+	authzTxnCommitTopic = row(kmsg.TxnOffsetCommit, "", resTopic, kmsg.ACLOperationRead, errTopic)
+
 	authzOffsetFetchGroup    = row(kmsg.OffsetFetch, "named topics", resGroup, kmsg.ACLOperationDescribe, errGroup)
 	authzOffsetFetchTopic    = row(kmsg.OffsetFetch, "named topics", resTopic, kmsg.ACLOperationDescribe, errTopic)
 	authzOffsetFetchAllGroup = row(kmsg.OffsetFetch, "all topics", resGroup, kmsg.ACLOperationDescribe, errGroup)
@@ -176,6 +180,7 @@ var authorizations = []Authorization{
 	authzClusterOps,
 	authzDescribeProducers,
 	authzTopicPartitions,
+	authzTxnCommitTxnID, authzTxnCommitGroup, authzTxnCommitTopic,
 }
 
 // Authorizations returns the authorization matrix, one row per check.

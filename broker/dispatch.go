@@ -53,6 +53,7 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.AlterUserSCRAMCredentials:    immediate(handleAlterUserScram),
 	kmsg.SASLHandshake:                parked(handleSaslHandshake),
 	kmsg.SASLAuthenticate:             parked(handleSaslAuthenticate),
+	kmsg.TxnOffsetCommit:              parked(handleTxnOffsetCommit),
 }
 
 // immediate adapts a handler that answers before returning.

@@ -30,7 +30,7 @@ func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *
 		b.groups.mu.Lock()
 		g := b.groups.groups[id]
 		out.State = "Dead"
-		if len(b.groups.offsets[id]) > 0 {
+		if b.groups.hasOffsets(id) {
 			out.State = string(groupEmpty) // known by its committed offsets alone
 		}
 		if g != nil {
@@ -94,7 +94,7 @@ func handleListGroups(b *Broker, c *conn, req *kmsg.ListGroupsRequest) *kmsg.Lis
 		resp.Groups = append(resp.Groups, lg)
 	}
 	for id, g := range gc.groups {
-		if len(g.members) > 0 || len(gc.offsets[id]) > 0 || g.generation > 0 {
+		if len(g.members) > 0 || gc.hasOffsets(id) || g.generation > 0 {
 			add(id, string(g.state), g.protocolType)
 		}
 	}
@@ -103,12 +103,16 @@ func handleListGroups(b *Broker, c *conn, req *kmsg.ListGroupsRequest) *kmsg.Lis
 			add(id, string(groupEmpty), "") // a simple consumer's: no protocol, as in Kafka
 		}
 	}
+	for id := range gc.pending {
+		add(id, string(groupEmpty), "")
+	}
 	return resp
 }
 
 // handleDeleteGroups deletes groups without members, as Kafka does: the
-// group is gone at once, and tombstones for it and its committed offsets
-// are written with acks=all before the answer.
+// group is gone at once, and tombstones for it and its committed offsets,
+// and for the offsets of transactions that have not ended, are written
+// with acks=all before the answer.
 func handleDeleteGroups(b *Broker, c *conn, req *kmsg.DeleteGroupsRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
 	out.Groups = make([]kmsg.DeleteGroupsResponseGroup, len(req.Groups))
@@ -137,10 +141,11 @@ func handleDeleteGroups(b *Broker, c *conn, req *kmsg.DeleteGroupsRequest, resp 
 			continue
 		}
 		kvs := []protocol.KV{{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: id}).AppendTo(nil)}}
-		for tp := range gc.offsets[id] {
+		for _, tp := range gc.offsetPartitions(id) {
 			kvs = append(kvs, offsetRecord(id, tp, nil))
 		}
 		delete(gc.offsets, id)
+		delete(gc.pending, id)
 		delete(gc.groups, id)
 		gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
 			out.Groups[i].ErrorCode = int16(code)
@@ -159,7 +164,7 @@ func (gc *groupCoordinator) deletableLocked(id string) error {
 	if g != nil && len(g.members) > 0 {
 		return protocol.Errorf(protocol.NonEmptyGroup, "group %q has members", id)
 	}
-	if len(gc.offsets[id]) == 0 && (g == nil || g.generation == 0) {
+	if !gc.hasOffsets(id) && (g == nil || g.generation == 0) {
 		return protocol.Errorf(protocol.GroupIDNotFound, "group %q does not exist", id)
 	}
 	return nil
@@ -167,7 +172,8 @@ func (gc *groupCoordinator) deletableLocked(id string) error {
 
 // handleOffsetDelete removes committed offsets of a group for partitions
 // of topics it does not consume (GROUP_SUBSCRIBED_TO_TOPIC otherwise), by
-// writing tombstones with acks=all.
+// writing tombstones with acks=all; a tombstone also drops the partition's
+// offsets in transactions that have not ended, as in Kafka.
 func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
 	err := c.check(authzOffsetDelete, req.Group)
@@ -184,7 +190,7 @@ func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp 
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	g := gc.groups[req.Group]
-	if len(gc.offsets[req.Group]) == 0 && (g == nil || len(g.members) == 0) {
+	if !gc.hasOffsets(req.Group) && (g == nil || len(g.members) == 0) {
 		out.ErrorCode = int16(protocol.GroupIDNotFound)
 		resp.complete(out)
 		return
@@ -205,8 +211,10 @@ func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp 
 				op.ErrorCode = int16(protocol.GroupSubscribedToTopic)
 			default:
 				tp := klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
-				delete(gc.offsets[req.Group], tp)
-				kvs = append(kvs, offsetRecord(req.Group, tp, nil))
+				if _, ok := gc.offsets[req.Group][tp]; ok || gc.hasPending(req.Group, tp) {
+					gc.deleteOffset(req.Group, tp)
+					kvs = append(kvs, offsetRecord(req.Group, tp, nil))
+				}
 			}
 			ot.Partitions = append(ot.Partitions, op)
 		}
@@ -244,8 +252,10 @@ func (g *group) subscriptions() map[string]bool {
 // an offset with its own expiry time (OffsetCommit v1-v4) at that time; an
 // empty group's offsets offsets.retention.minutes after it became empty;
 // offsets committed outside any group protocol, or for topics a stable
-// consumer group no longer subscribes to, that long after the commit. A
-// group left with neither members nor offsets is deleted.
+// consumer group no longer subscribes to, that long after the commit. An
+// offset that a transaction which has not ended is replacing stays, and so
+// does a group with such offsets; a group left with neither members nor
+// offsets is deleted.
 func (gc *groupCoordinator) expireOffsets(now time.Time) {
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
@@ -270,12 +280,12 @@ func (gc *groupCoordinator) expireOffsets(now time.Time) {
 			case len(g.members) == 0:
 				expired = nowMs-g.stateTime >= retention
 			}
-			if expired {
+			if expired && !gc.hasPending(id, tp) {
 				delete(gc.offsets[id], tp)
 				kvs = append(kvs, offsetRecord(id, tp, nil))
 			}
 		}
-		if len(g.members) == 0 && len(gc.offsets[id]) == 0 {
+		if len(g.members) == 0 && !gc.hasOffsets(id) {
 			delete(gc.offsets, id)
 			delete(gc.groups, id)
 			if g.generation > 0 || len(kvs) > 0 { // else nothing was ever stored

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -93,10 +94,6 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 		answer(protocol.Code(err))
 		return
 	}
-	var kvs []protocol.KV
-	for tp, co := range offsets {
-		kvs = append(kvs, offsetRecord(req.Group, tp, &co))
-	}
 	gc := b.groups
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
@@ -104,10 +101,28 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 		answer(code)
 		return
 	}
-	gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
+	build := func(kvs []protocol.KV) []byte { return protocol.BuildBatch(time.Now().UnixMilli(), kvs) }
+	keep := func(tp klog.TopicPartition, co committedOffset) { gc.store(req.Group, tp, co) }
+	gc.commitLocked(p, req.Group, offsets, build, keep, answer)
+}
+
+// commitLocked writes a group's offsets with acks=all in the one batch
+// that build makes of their records and, once they are stored, hands each
+// to keep with its record offset, under gc.mu; answer learns the outcome.
+func (gc *groupCoordinator) commitLocked(p *partition, group string, offsets offsetMap, build func([]protocol.KV) []byte,
+	keep func(klog.TopicPartition, committedOffset), answer func(protocol.ErrorCode)) {
+	tps := slices.Collect(maps.Keys(offsets))
+	kvs := make([]protocol.KV, len(tps))
+	for i, tp := range tps {
+		co := offsets[tp]
+		kvs[i] = offsetRecord(group, tp, &co)
+	}
+	gc.appendLocked(p, build(kvs), func(code protocol.ErrorCode, first int64) {
 		if code == protocol.None {
-			for tp, co := range offsets {
-				gc.store(req.Group, tp, co)
+			for i, tp := range tps {
+				co := offsets[tp]
+				co.RecordOffset = first + int64(i)
+				keep(tp, co)
 			}
 		}
 		answer(code)
@@ -121,7 +136,7 @@ func handleOffsetFetch(b *Broker, c *conn, req *kmsg.OffsetFetchRequest) *kmsg.O
 		for _, t := range req.Topics {
 			topics = append(topics, kmsg.OffsetFetchRequestGroupTopic{Topic: t.Topic, Partitions: t.Partitions})
 		}
-		g := c.fetchOffsets(req.Group, topics, req.Topics == nil)
+		g := c.fetchOffsets(req.Group, topics, req.Topics == nil, req.RequireStable)
 		resp.ErrorCode = g.ErrorCode
 		for _, t := range g.Topics {
 			ot := kmsg.NewOffsetFetchResponseTopic()
@@ -136,7 +151,7 @@ func handleOffsetFetch(b *Broker, c *conn, req *kmsg.OffsetFetchRequest) *kmsg.O
 		return resp
 	}
 	for _, rg := range req.Groups {
-		resp.Groups = append(resp.Groups, c.fetchOffsets(rg.Group, rg.Topics, rg.Topics == nil))
+		resp.Groups = append(resp.Groups, c.fetchOffsets(rg.Group, rg.Topics, rg.Topics == nil, req.RequireStable))
 	}
 	return resp
 }
@@ -144,13 +159,13 @@ func handleOffsetFetch(b *Broker, c *conn, req *kmsg.OffsetFetchRequest) *kmsg.O
 // fetchOffsets is groups.fetch behind Describe on the group and on each
 // topic: a refused topic is left out when all are asked for, and answered
 // TOPIC_AUTHORIZATION_FAILED with no offset when named, as in Kafka.
-func (c *conn) fetchOffsets(group string, topics []kmsg.OffsetFetchRequestGroupTopic, all bool) kmsg.OffsetFetchResponseGroup {
+func (c *conn) fetchOffsets(group string, topics []kmsg.OffsetFetchRequestGroupTopic, all, requireStable bool) kmsg.OffsetFetchResponseGroup {
 	if !c.may(authzOffsetFetchGroup, group) {
 		out := kmsg.NewOffsetFetchResponseGroup()
 		out.Group, out.ErrorCode = group, int16(authzOffsetFetchGroup.Error)
 		return out
 	}
-	out := c.b.groups.fetch(group, topics, all)
+	out := c.b.groups.fetch(group, topics, all, requireStable)
 	kept := out.Topics[:0]
 	for _, t := range out.Topics {
 		switch {
@@ -171,7 +186,10 @@ func (c *conn) fetchOffsets(group string, topics []kmsg.OffsetFetchRequestGroupT
 
 // fetch answers one group's OffsetFetch: the requested partitions, or
 // every committed one when all is set; -1 where nothing is committed.
-func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequestGroupTopic, all bool) kmsg.OffsetFetchResponseGroup {
+// Offsets of transactions that have not ended are not shown; with
+// requireStable (KIP-447) a partition that has some answers
+// UNSTABLE_OFFSET_COMMIT, and the client asks again.
+func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequestGroupTopic, all, requireStable bool) kmsg.OffsetFetchResponseGroup {
 	out := kmsg.NewOffsetFetchResponseGroup()
 	out.Group = group
 	if _, err := gc.serving(group); err != nil {
@@ -196,7 +214,10 @@ func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequest
 		for _, pid := range rt.Partitions {
 			op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 			op.Partition, op.Offset, op.LeaderEpoch = pid, -1, -1
-			if co, ok := gc.offsets[group][klog.TopicPartition{Topic: rt.Topic, Partition: pid}]; ok {
+			tp := klog.TopicPartition{Topic: rt.Topic, Partition: pid}
+			if co, ok := gc.offsets[group][tp]; requireStable && gc.hasPending(group, tp) {
+				op.Metadata, op.ErrorCode = kmsg.StringPtr(""), int16(protocol.UnstableOffsetCommit)
+			} else if ok {
 				meta := co.Metadata
 				op.Offset, op.LeaderEpoch, op.Metadata = co.Offset, co.LeaderEpoch, &meta
 			} else if !partitionExists(md, rt.Topic, pid) {

@@ -33,13 +33,23 @@ type committedOffset struct {
 	Metadata    string
 	CommitTime  int64 // ms since the epoch
 	ExpireTime  int64 // ms; 0 when the group's retention applies
+	// RecordOffset is where the commit's record sits in __consumer_offsets:
+	// of a transactional and a plain commit of one partition, the later
+	// record wins when the transaction commits, as in Kafka.
+	RecordOffset int64
 }
+
+// offsetMap is a group's offsets by partition.
+type offsetMap = map[klog.TopicPartition]committedOffset
 
 // groupImage is the state of groups and offsets, as loaded from one
 // partition or held for all the partitions this broker coordinates.
 type groupImage struct {
-	groups  map[string]*group                                  // by group id
-	offsets map[string]map[klog.TopicPartition]committedOffset // by group
+	groups  map[string]*group    // by group id
+	offsets map[string]offsetMap // by group
+	// pending holds TxnOffsetCommit offsets by group and producer id until
+	// the producer's transaction marker commits or drops them.
+	pending map[string]map[int64]offsetMap
 }
 
 type groupCoordinator struct {
@@ -58,7 +68,7 @@ func newGroupCoordinator(b *Broker) *groupCoordinator {
 }
 
 func newGroupImage() groupImage {
-	return groupImage{groups: map[string]*group{}, offsets: map[string]map[klog.TopicPartition]committedOffset{}}
+	return groupImage{groups: map[string]*group{}, offsets: map[string]offsetMap{}, pending: map[string]map[int64]offsetMap{}}
 }
 
 // partitionFor is Kafka's group placement: abs(groupId.hashCode()) modulo
@@ -158,9 +168,17 @@ func (gc *groupCoordinator) scheduleLoad(p *partition) {
 	go func() {
 		defer gc.b.wg.Done()
 		start := time.Now()
-		img, err := loadGroups(p.log, start, gc.b.log)
+		img := newGroupImage()
+		next, err := img.load(p.log, p.log.LogStartOffset(), start, gc.b.log)
 		gc.mu.Lock()
 		defer gc.mu.Unlock()
+		if err == nil {
+			// What was appended meanwhile (transaction markers) is read
+			// under gc.mu, so that completeTxn, which takes it, finds the
+			// partition either not loaded yet or loaded with everything
+			// before its marker.
+			_, err = img.load(p.log, next, start, gc.b.log)
+		}
 		if err != nil {
 			gc.b.log.Error("cannot load group coordinator state", "partition", pid, "err", err)
 			delete(gc.loading, pid)
@@ -175,6 +193,9 @@ func (gc *groupCoordinator) scheduleLoad(p *partition) {
 		}
 		for id, o := range img.offsets {
 			gc.offsets[id] = o
+		}
+		for id, o := range img.pending {
+			gc.pending[id] = o
 		}
 		gc.loaded[pid] = epoch
 		level := slog.LevelDebug // an empty partition is not news
@@ -216,43 +237,59 @@ func (gc *groupCoordinator) unloadLocked(pid int32) {
 			delete(gc.offsets, id)
 		}
 	}
+	for id := range gc.pending {
+		if partitionFor(id, n) == pid {
+			delete(gc.pending, id)
+		}
+	}
 	delete(gc.loaded, pid)
 }
 
-// loadGroups replays a partition of __consumer_offsets up to its end.
-// Batches come from disk and are not trusted: one whose records cannot be
-// read is skipped with an ERROR line, and a corrupt header, past which no
-// batch boundary can be found, ends the load with what it has, so that
-// bad bytes never keep the coordinator loading forever.
-func loadGroups(l *klog.Log, now time.Time, logger *slog.Logger) (groupImage, error) {
-	img := newGroupImage()
+// load replays a partition of __consumer_offsets from offset up to its
+// end and returns where it stopped. Batches come from disk and are not
+// trusted: one whose records cannot be read is skipped with an ERROR line,
+// and a corrupt header, past which no batch boundary can be found, ends
+// the load with what it has, so that bad bytes never keep the coordinator
+// loading forever.
+func (img *groupImage) load(l *klog.Log, offset int64, now time.Time, logger *slog.Logger) (int64, error) {
 	end := l.LogEndOffset()
-	for offset := l.LogStartOffset(); offset < end; {
+	logger = logger.With("topic", offsetsTopic, "partition", l.TopicPartition().Partition)
+	for offset < end {
 		res, err := l.Read(offset, 1<<20, end, true)
 		if err != nil {
-			return img, err
+			return offset, err
 		}
 		start := offset
 		for rest := res.Records; len(rest) > 0; {
 			h, batch, next, err := protocol.NextBatch(rest)
 			if err != nil {
-				logger.Error("group load stops at a corrupt batch", "topic", offsetsTopic, "partition", l.TopicPartition().Partition, "offset", offset, "err", err)
-				return img, nil
+				logger.Error("group load stops at a corrupt batch", "offset", offset, "err", err)
+				return end, nil
 			}
-			img.replay(batch, &h, now, logger.With("topic", offsetsTopic, "partition", l.TopicPartition().Partition))
+			img.replay(batch, &h, now, logger)
 			offset, rest = max(offset, h.LastOffset()+1), next
 		}
 		if offset == start {
 			break // nothing more to read below end
 		}
 	}
-	return img, nil
+	return max(offset, end), nil
 }
 
 // replay applies one batch of __consumer_offsets records: keys of version 0
 // and 1 are offset commits, version 2 group metadata; a nil value deletes.
-// What cannot be read is skipped with an ERROR line naming its offset.
+// A transactional batch's commits wait for their producer's marker, which
+// a control batch carries. What cannot be read is skipped with an ERROR
+// line naming its offset.
 func (img *groupImage) replay(batch []byte, h *protocol.BatchHeader, now time.Time, logger *slog.Logger) {
+	if h.IsControl() {
+		img.replayMarker(batch, h, logger)
+		return
+	}
+	producerID := int64(-1)
+	if h.IsTransactional() {
+		producerID = h.ProducerID
+	}
 	err := protocol.EachRecord(batch, func(r protocol.RecordView) {
 		if len(r.Key) < 2 {
 			return
@@ -260,7 +297,7 @@ func (img *groupImage) replay(batch []byte, h *protocol.BatchHeader, now time.Ti
 		var err error
 		switch binary.BigEndian.Uint16(r.Key) {
 		case 0, 1:
-			err = img.replayOffset(r.Key, r.Value)
+			err = img.replayOffset(r.Key, r.Value, h.BaseOffset+int64(r.OffsetDelta), producerID)
 		case 2:
 			err = img.replayGroup(r.Key, r.Value, now)
 		}
@@ -273,28 +310,33 @@ func (img *groupImage) replay(batch []byte, h *protocol.BatchHeader, now time.Ti
 	}
 }
 
-func (img *groupImage) replayOffset(key, value []byte) error {
+func (img *groupImage) replayOffset(key, value []byte, recordOffset, producerID int64) error {
 	var k kmsg.OffsetCommitKey
 	if err := k.ReadFrom(key); err != nil {
 		return err
 	}
 	tp := klog.TopicPartition{Topic: k.Topic, Partition: k.Partition}
 	if value == nil {
-		delete(img.offsets[k.Group], tp)
+		img.deleteOffset(k.Group, tp)
 		return nil
 	}
 	var v kmsg.OffsetCommitValue
 	if err := v.ReadFrom(value); err != nil {
 		return err
 	}
-	co := committedOffset{Offset: v.Offset, LeaderEpoch: v.LeaderEpoch, Metadata: v.Metadata, CommitTime: v.CommitTimestamp}
+	co := committedOffset{Offset: v.Offset, LeaderEpoch: v.LeaderEpoch, Metadata: v.Metadata, CommitTime: v.CommitTimestamp,
+		RecordOffset: recordOffset}
 	if v.Version == 1 && v.ExpireTimestamp > 0 {
 		co.ExpireTime = v.ExpireTimestamp
 	}
 	if v.Version < 3 {
 		co.LeaderEpoch = -1
 	}
-	img.store(k.Group, tp, co)
+	if producerID >= 0 {
+		img.storePending(k.Group, producerID, tp, co)
+	} else {
+		img.store(k.Group, tp, co)
+	}
 	return nil
 }
 
@@ -315,11 +357,24 @@ func (img *groupImage) replayGroup(key, value []byte, now time.Time) error {
 	return nil
 }
 
+// store makes c the group's committed offset of tp unless a later record
+// has committed one already.
 func (img *groupImage) store(group string, tp klog.TopicPartition, c committedOffset) {
 	if img.offsets[group] == nil {
-		img.offsets[group] = map[klog.TopicPartition]committedOffset{}
+		img.offsets[group] = offsetMap{}
 	}
-	img.offsets[group][tp] = c
+	if old, ok := img.offsets[group][tp]; !ok || c.RecordOffset >= old.RecordOffset {
+		img.offsets[group][tp] = c
+	}
+}
+
+// deleteOffset forgets the group's offset of tp, committed or pending, as
+// a tombstone in __consumer_offsets does.
+func (img *groupImage) deleteOffset(group string, tp klog.TopicPartition) {
+	delete(img.offsets[group], tp)
+	for _, offs := range img.pending[group] {
+		delete(offs, tp)
+	}
 }
 
 // writeLocked appends records for the groups of p with acks=all and calls
@@ -327,9 +382,15 @@ func (img *groupImage) store(group string, tp klog.TopicPartition, c committedOf
 // outcome. The append happens under gc.mu, so the records of a group are
 // stored in the order its state changed.
 func (gc *groupCoordinator) writeLocked(p *partition, kvs []protocol.KV, done func(protocol.ErrorCode)) {
-	res, err := p.appendAsLeader(protocol.BuildBatch(time.Now().UnixMilli(), kvs), -1)
+	gc.appendLocked(p, protocol.BuildBatch(time.Now().UnixMilli(), kvs), func(code protocol.ErrorCode, _ int64) { done(code) })
+}
+
+// appendLocked is writeLocked for a batch already built; done also learns
+// the offset of the batch's first record.
+func (gc *groupCoordinator) appendLocked(p *partition, batch []byte, done func(code protocol.ErrorCode, first int64)) {
+	res, err := p.appendAsLeader(batch, -1)
 	if err != nil {
-		done(commitError(err))
+		done(commitError(err), -1)
 		return
 	}
 	var outcome kmsg.ProduceResponseTopicPartition
@@ -339,7 +400,7 @@ func (gc *groupCoordinator) writeLocked(p *partition, kvs []protocol.KV, done fu
 		gc.b.awaitAcks([]ackWait{{p: p, offset: res.LastOffset + 1, out: &outcome}}, 5*time.Second, func() {
 			gc.mu.Lock()
 			defer gc.mu.Unlock()
-			done(commitError(&protocol.Error{Code: protocol.ErrorCode(outcome.ErrorCode)}))
+			done(commitError(&protocol.Error{Code: protocol.ErrorCode(outcome.ErrorCode)}), res.FirstOffset)
 		})
 	}()
 }

@@ -49,6 +49,8 @@ func TestGroupReplaySkipsUnreadableBatches(t *testing.T) {
 // panics.
 func FuzzGroupReplay(f *testing.F) {
 	f.Add(commitBatch(5))
+	f.Add(txnCommitBatch(7, 9, 0))
+	f.Add(commitMarker(7))
 	for _, c := range prototest.HostileBatches() {
 		f.Add(c.Batch)
 	}

@@ -53,6 +53,7 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.AlterUserSCRAMCredentials:    {0, 0},
 	kmsg.SASLHandshake:                {0, 1},
 	kmsg.SASLAuthenticate:             {0, 2},
+	kmsg.TxnOffsetCommit:              {0, 5},
 }
 
 // Supported reports whether the broker serves key at version v.

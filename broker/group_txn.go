@@ -1,0 +1,227 @@
+package broker
+
+import (
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// TxnOffsetCommit, versions 0-5: a transactional producer's offsets for a
+// consumer group (consume-transform-produce), committed with its
+// transaction.
+//
+// Behavior:
+//   - Write on the transactional id, then Read on the group, else every
+//     partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED or
+//     GROUP_AUTHORIZATION_FAILED; Read on each topic, else
+//     TOPIC_AUTHORIZATION_FAILED; unknown partitions get
+//     UNKNOWN_TOPIC_OR_PARTITION and are not stored (KafkaApis).
+//   - KIP-447: a generation, member id or instance id given is checked
+//     against the group as OffsetCommit's are; without them (v0-v2) the
+//     commit is taken whatever the group's state.
+//   - The offsets are written to the group's __consumer_offsets partition
+//     as one transactional batch of the producer's id and epoch, with
+//     acks=all, and stay pending: OffsetFetch does not show them (with
+//     RequireStable it answers UNSTABLE_OFFSET_COMMIT) until the
+//     producer's marker lands there. completeTxn then commits or drops
+//     them; a load replays the markers the same way.
+//   - v0-v1 see COORDINATOR_NOT_AVAILABLE for COORDINATOR_LOAD_IN_PROGRESS,
+//     which clients before 2.0 could not handle.
+
+func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest, resp *response) {
+	out := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	md := b.coord.Metadata()
+	whole := protocol.None // the answer of every partition, when one
+	switch {
+	case !c.may(authzTxnCommitTxnID, req.TransactionalID):
+		whole = authzTxnCommitTxnID.Error
+	case !c.may(authzTxnCommitGroup, req.Group):
+		whole = authzTxnCommitGroup.Error
+	}
+	var refused map[string]bool
+	if whole == protocol.None {
+		refused = refusedTopics(c, authzTxnCommitTopic, req.Topics, func(t kmsg.TxnOffsetCommitRequestTopic) string { return t.Topic })
+	}
+	answer := func(code protocol.ErrorCode) {
+		if req.Version < 2 && code == protocol.CoordinatorLoadInProgress {
+			code = protocol.CoordinatorNotAvailable
+		}
+		out.Topics = out.Topics[:0]
+		for _, rt := range req.Topics {
+			ot := kmsg.NewTxnOffsetCommitResponseTopic()
+			ot.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				op := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				op.Partition, op.ErrorCode = rp.Partition, int16(code)
+				switch {
+				case whole != protocol.None:
+				case refused[rt.Topic]:
+					op.ErrorCode = int16(authzTxnCommitTopic.Error)
+				case !partitionExists(md, rt.Topic, rp.Partition):
+					op.ErrorCode = int16(protocol.UnknownTopicOrPartition)
+				}
+				ot.Partitions = append(ot.Partitions, op)
+			}
+			out.Topics = append(out.Topics, ot)
+		}
+		resp.complete(out)
+	}
+	if whole != protocol.None {
+		answer(whole)
+		return
+	}
+	now := time.Now().UnixMilli()
+	offsets := offsetMap{}
+	for _, rt := range req.Topics {
+		for _, rp := range rt.Partitions {
+			if !refused[rt.Topic] && partitionExists(md, rt.Topic, rp.Partition) {
+				co := committedOffset{Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
+				if rp.Metadata != nil {
+					co.Metadata = *rp.Metadata
+				}
+				offsets[klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}] = co
+			}
+		}
+	}
+	if len(offsets) == 0 {
+		answer(protocol.None)
+		return
+	}
+	if req.Group == "" {
+		answer(protocol.InvalidGroupID)
+		return
+	}
+	p, err := b.groups.serving(req.Group)
+	if err != nil {
+		answer(protocol.Code(err))
+		return
+	}
+	gc := b.groups
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	if code := gc.checkTxnCommitLocked(req); code != protocol.None {
+		answer(code)
+		return
+	}
+	build := func(kvs []protocol.KV) []byte {
+		return protocol.BuildTransactionalBatch(now, req.ProducerID, req.ProducerEpoch, kvs)
+	}
+	keep := func(tp klog.TopicPartition, co committedOffset) { gc.storePending(req.Group, req.ProducerID, tp, co) }
+	gc.commitLocked(p, req.Group, offsets, build, keep, answer)
+}
+
+// checkTxnCommitLocked applies Kafka's rules to a transactional commit
+// (ClassicGroup.validateOffsetCommit): an unknown group takes one without
+// a generation; an empty group takes one with generation -1; a member id,
+// instance id or generation given must match the group. Unlike a plain
+// commit, one without any of them is taken from a group with members, and
+// the group's rebalance state does not matter.
+func (gc *groupCoordinator) checkTxnCommitLocked(req *kmsg.TxnOffsetCommitRequest) protocol.ErrorCode {
+	g := gc.groups[req.Group]
+	switch {
+	case g == nil || len(g.members) == 0 && g.generation == 0:
+		if req.Generation >= 0 {
+			return protocol.IllegalGeneration
+		}
+		return protocol.None
+	case req.Generation < 0 && g.state == groupEmpty:
+		return protocol.None
+	case req.Generation >= 0 || req.MemberID != "" || req.InstanceID != nil:
+		_, code := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
+		return code
+	}
+	return protocol.None
+}
+
+// completeTxn applies a transaction marker that has been written to the
+// offsets partition pid with acks=all (the WriteTxnMarkers handler calls
+// it): the producer's pending offsets of the groups there become
+// committed offsets, or are dropped on abort. A partition still loading
+// has none; its load reads the marker from the log.
+func (gc *groupCoordinator) completeTxn(pid int32, producerID int64, commit bool) {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	n := gc.partitionCount()
+	gc.endTxn(producerID, commit, func(group string) bool { return partitionFor(group, n) == pid })
+}
+
+// endTxn settles producerID's pending offsets of the groups in accepts:
+// on commit each becomes the committed offset unless a later plain commit
+// of its partition is stored already.
+func (img *groupImage) endTxn(producerID int64, commit bool, accepts func(group string) bool) {
+	for group, byProducer := range img.pending {
+		offs, ok := byProducer[producerID]
+		if !ok || !accepts(group) {
+			continue
+		}
+		delete(byProducer, producerID)
+		if len(byProducer) == 0 {
+			delete(img.pending, group)
+		}
+		if commit {
+			for tp, co := range offs {
+				img.store(group, tp, co)
+			}
+		}
+	}
+}
+
+func (img *groupImage) storePending(group string, producerID int64, tp klog.TopicPartition, co committedOffset) {
+	if img.pending[group] == nil {
+		img.pending[group] = map[int64]offsetMap{}
+	}
+	if img.pending[group][producerID] == nil {
+		img.pending[group][producerID] = offsetMap{}
+	}
+	img.pending[group][producerID][tp] = co
+}
+
+// hasOffsets reports whether the group has offsets, committed or in a
+// transaction that has not ended: such a group exists, as an Empty one
+// when it has no members.
+func (img *groupImage) hasOffsets(group string) bool {
+	return len(img.offsets[group]) > 0 || len(img.pending[group]) > 0
+}
+
+// offsetPartitions lists the partitions the group has offsets of,
+// committed or pending.
+func (img *groupImage) offsetPartitions(group string) []klog.TopicPartition {
+	tps := slices.Collect(maps.Keys(img.offsets[group]))
+	for _, offs := range img.pending[group] {
+		for tp := range offs {
+			if _, ok := img.offsets[group][tp]; !ok && !slices.Contains(tps, tp) {
+				tps = append(tps, tp)
+			}
+		}
+	}
+	return tps
+}
+
+// hasPending reports whether a transaction that has not ended holds an
+// offset of tp for group.
+func (img *groupImage) hasPending(group string, tp klog.TopicPartition) bool {
+	for _, offs := range img.pending[group] {
+		if _, ok := offs[tp]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// replayMarker applies a control batch read during a load: a commit or
+// abort marker ends the producer's transaction in every group of the
+// partition being loaded.
+func (img *groupImage) replayMarker(batch []byte, h *protocol.BatchHeader, logger *slog.Logger) {
+	commit, _, err := protocol.ParseEndTxnMarker(batch)
+	if err != nil {
+		logger.Error("group load skips a control batch it cannot read", "offset", h.BaseOffset, "err", err)
+		return
+	}
+	img.endTxn(h.ProducerID, commit, func(string) bool { return true })
+}
