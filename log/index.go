@@ -87,25 +87,25 @@ func readIndex(offsetPath, timePath string, logSize int64) (*index, error) {
 // parseIndex decodes the .index and .timeindex bytes of a log of logSize
 // bytes.
 func parseIndex(ob, tb []byte, logSize int64) (*index, error) {
-	if len(ob)%8 != 0 || len(tb)%12 != 0 {
-		return nil, fmt.Errorf("index sizes %d/%d are not whole entries", len(ob), len(tb))
+	offsets, err := decodeOffsetEntries(ob)
+	if err != nil {
+		return nil, err
 	}
-	ix := &index{}
-	for i := 0; i < len(ob); i += 8 {
-		e := offsetEntry{rel: binary.BigEndian.Uint32(ob[i:]), pos: binary.BigEndian.Uint32(ob[i+4:])}
-		if int64(e.pos) >= logSize || (len(ix.offsets) > 0 && e.rel <= ix.offsets[len(ix.offsets)-1].rel) {
-			return nil, fmt.Errorf("offset index entry %d out of order or past the log", i/8)
+	times, err := decodeTimeEntries(tb)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range offsets {
+		if int64(e.pos) >= logSize || (i > 0 && e.rel <= offsets[i-1].rel) {
+			return nil, fmt.Errorf("offset index entry %d out of order or past the log", i)
 		}
-		ix.offsets = append(ix.offsets, e)
 	}
-	for i := 0; i < len(tb); i += 12 {
-		e := timeEntry{ts: int64(binary.BigEndian.Uint64(tb[i:])), rel: binary.BigEndian.Uint32(tb[i+8:])}
-		if len(ix.times) > 0 && e.ts < ix.times[len(ix.times)-1].ts {
-			return nil, fmt.Errorf("time index entry %d out of order", i/12)
+	for i, e := range times {
+		if i > 0 && e.ts < times[i-1].ts {
+			return nil, fmt.Errorf("time index entry %d out of order", i)
 		}
-		ix.times = append(ix.times, e)
 	}
-	return ix, nil
+	return &index{offsets: offsets, times: times}, nil
 }
 
 // WriteFileSync replaces path atomically and durably, for the files beside

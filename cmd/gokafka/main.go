@@ -48,6 +48,7 @@ var commands = map[string]command{
 	"leader-election":     {"elect the preferred (or an unclean) leader of partitions", leaderElectionCommand},
 	"log-dirs":            {"describe the brokers' log directories and the partitions in them", logDirsCommand},
 	"delete-records":      {"move partitions' log start offsets forward", deleteRecordsCommand},
+	"dump-log":            {"print segment, index, snapshot and checkpoint files of a data directory, offline", dumpLogCommand},
 }
 
 func main() {
