@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -30,7 +31,7 @@ func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *
 		b.groups.mu.Lock()
 		g := b.groups.groups[id]
 		out.State = "Dead"
-		if b.groups.hasOffsets(id) {
+		if b.groups.HasOffsets(id) {
 			out.State = string(groupEmpty) // known by its committed offsets alone
 		}
 		if g != nil {
@@ -94,17 +95,12 @@ func handleListGroups(b *Broker, c *conn, req *kmsg.ListGroupsRequest) *kmsg.Lis
 		resp.Groups = append(resp.Groups, lg)
 	}
 	for id, g := range gc.groups {
-		if len(g.members) > 0 || gc.hasOffsets(id) || g.generation > 0 {
+		if len(g.members) > 0 || gc.HasOffsets(id) || g.generation > 0 {
 			add(id, string(g.state), g.protocolType)
 		}
 	}
-	for id := range gc.offsets {
-		if len(gc.offsets[id]) > 0 {
-			add(id, string(groupEmpty), "") // a simple consumer's: no protocol, as in Kafka
-		}
-	}
-	for id := range gc.pending {
-		add(id, string(groupEmpty), "")
+	for _, id := range gc.Groups() {
+		add(id, string(groupEmpty), "") // a simple consumer's: no protocol, as in Kafka
 	}
 	return resp
 }
@@ -141,11 +137,10 @@ func handleDeleteGroups(b *Broker, c *conn, req *kmsg.DeleteGroupsRequest, resp 
 			continue
 		}
 		kvs := []protocol.KV{{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: id}).AppendTo(nil)}}
-		for _, tp := range gc.offsetPartitions(id) {
-			kvs = append(kvs, offsetRecord(id, tp, nil))
+		for _, tp := range gc.Partitions(id) {
+			kvs = append(kvs, grp.Record(id, tp, nil))
 		}
-		delete(gc.offsets, id)
-		delete(gc.pending, id)
+		gc.DeleteGroup(id)
 		delete(gc.groups, id)
 		gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
 			out.Groups[i].ErrorCode = int16(code)
@@ -164,7 +159,7 @@ func (gc *groupCoordinator) deletableLocked(id string) error {
 	if g != nil && len(g.members) > 0 {
 		return protocol.Errorf(protocol.NonEmptyGroup, "group %q has members", id)
 	}
-	if !gc.hasOffsets(id) && (g == nil || g.generation == 0) {
+	if !gc.HasOffsets(id) && (g == nil || g.generation == 0) {
 		return protocol.Errorf(protocol.GroupIDNotFound, "group %q does not exist", id)
 	}
 	return nil
@@ -190,7 +185,7 @@ func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp 
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	g := gc.groups[req.Group]
-	if !gc.hasOffsets(req.Group) && (g == nil || len(g.members) == 0) {
+	if !gc.HasOffsets(req.Group) && (g == nil || len(g.members) == 0) {
 		out.ErrorCode = int16(protocol.GroupIDNotFound)
 		resp.complete(out)
 		return
@@ -211,9 +206,9 @@ func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp 
 				op.ErrorCode = int16(protocol.GroupSubscribedToTopic)
 			default:
 				tp := klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
-				if _, ok := gc.offsets[req.Group][tp]; ok || gc.hasPending(req.Group, tp) {
-					gc.deleteOffset(req.Group, tp)
-					kvs = append(kvs, offsetRecord(req.Group, tp, nil))
+				if _, ok := gc.Committed[req.Group][tp]; ok || gc.HasPending(req.Group, tp) {
+					gc.Delete(req.Group, tp)
+					kvs = append(kvs, grp.Record(req.Group, tp, nil))
 				}
 			}
 			ot.Partitions = append(ot.Partitions, op)
@@ -260,7 +255,7 @@ func (gc *groupCoordinator) expireOffsets(now time.Time) {
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	nowMs, retention := now.UnixMilli(), gc.b.cfg.OffsetsRetention.Milliseconds()
-	for id := range gc.offsets {
+	for id := range gc.Committed {
 		gc.group(id) // a group known only by its offsets is Empty
 	}
 	for id, g := range gc.groups {
@@ -270,7 +265,7 @@ func (gc *groupCoordinator) expireOffsets(now time.Time) {
 		}
 		subscribed := g.subscriptions()
 		var kvs []protocol.KV
-		for tp, co := range gc.offsets[id] {
+		for tp, co := range gc.Committed[id] {
 			var expired bool
 			switch {
 			case co.ExpireTime > 0:
@@ -280,13 +275,13 @@ func (gc *groupCoordinator) expireOffsets(now time.Time) {
 			case len(g.members) == 0:
 				expired = nowMs-g.stateTime >= retention
 			}
-			if expired && !gc.hasPending(id, tp) {
-				delete(gc.offsets[id], tp)
-				kvs = append(kvs, offsetRecord(id, tp, nil))
+			if expired && !gc.HasPending(id, tp) {
+				delete(gc.Committed[id], tp)
+				kvs = append(kvs, grp.Record(id, tp, nil))
 			}
 		}
-		if len(g.members) == 0 && !gc.hasOffsets(id) {
-			delete(gc.offsets, id)
+		if len(g.members) == 0 && !gc.HasOffsets(id) {
+			delete(gc.Committed, id)
 			delete(gc.groups, id)
 			if g.generation > 0 || len(kvs) > 0 { // else nothing was ever stored
 				kvs = append(kvs, protocol.KV{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: id}).AppendTo(nil)})

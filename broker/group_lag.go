@@ -28,7 +28,7 @@ type GroupOffsetStats struct {
 func (b *Broker) GroupOffsetStats(timeout time.Duration) []GroupOffsetStats {
 	var out []GroupOffsetStats
 	b.groups.mu.Lock()
-	for group, offs := range b.groups.offsets {
+	for group, offs := range b.groups.Committed {
 		for tp, co := range offs {
 			out = append(out, GroupOffsetStats{Group: group, TopicPartition: tp, Committed: co.Offset, HighWatermark: -1})
 		}

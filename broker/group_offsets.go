@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -14,11 +15,11 @@ import (
 // commits reads the offsets of a commit request as Kafka stores them: the
 // commit time is now, and a v2-v4 request's retention time fixes when the
 // offset expires.
-func commits(req *kmsg.OffsetCommitRequest, now int64) map[klog.TopicPartition]committedOffset {
-	out := map[klog.TopicPartition]committedOffset{}
+func commits(req *kmsg.OffsetCommitRequest, now int64) map[klog.TopicPartition]grp.Offset {
+	out := map[klog.TopicPartition]grp.Offset{}
 	for _, rt := range req.Topics {
 		for _, rp := range rt.Partitions {
-			co := committedOffset{Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
+			co := grp.Offset{Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
 			if rp.Metadata != nil {
 				co.Metadata = *rp.Metadata
 			}
@@ -29,21 +30,6 @@ func commits(req *kmsg.OffsetCommitRequest, now int64) map[klog.TopicPartition]c
 		}
 	}
 	return out
-}
-
-// offsetRecord encodes one commit in Kafka's format: value version 1 when
-// it carries its own expiry, 3 otherwise; a nil co is a tombstone.
-func offsetRecord(group string, tp klog.TopicPartition, co *committedOffset) protocol.KV {
-	k := kmsg.OffsetCommitKey{Version: 1, Group: group, Topic: tp.Topic, Partition: tp.Partition}
-	if co == nil {
-		return protocol.KV{Key: k.AppendTo(nil)}
-	}
-	v := kmsg.OffsetCommitValue{Version: 3, Offset: co.Offset, LeaderEpoch: co.LeaderEpoch,
-		Metadata: co.Metadata, CommitTimestamp: co.CommitTime}
-	if co.ExpireTime > 0 {
-		v.Version, v.ExpireTimestamp = 1, co.ExpireTime
-	}
-	return protocol.KV{Key: k.AppendTo(nil), Value: v.AppendTo(nil)}
 }
 
 // handleOffsetCommit stores a group's offsets. As Kafka's KafkaApis does,
@@ -82,7 +68,7 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 		return
 	}
 	offsets := commits(req, time.Now().UnixMilli())
-	maps.DeleteFunc(offsets, func(tp klog.TopicPartition, _ committedOffset) bool {
+	maps.DeleteFunc(offsets, func(tp klog.TopicPartition, _ grp.Offset) bool {
 		return refused[tp.Topic] || !partitionExists(md, tp.Topic, tp.Partition)
 	})
 	if len(offsets) == 0 {
@@ -102,20 +88,20 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 		return
 	}
 	build := func(kvs []protocol.KV) []byte { return protocol.BuildBatch(time.Now().UnixMilli(), kvs) }
-	keep := func(tp klog.TopicPartition, co committedOffset) { gc.store(req.Group, tp, co) }
+	keep := func(tp klog.TopicPartition, co grp.Offset) { gc.Store(req.Group, tp, co) }
 	gc.commitLocked(p, req.Group, offsets, build, keep, answer)
 }
 
 // commitLocked writes a group's offsets with acks=all in the one batch
 // that build makes of their records and, once they are stored, hands each
 // to keep with its record offset, under gc.mu; answer learns the outcome.
-func (gc *groupCoordinator) commitLocked(p *partition, group string, offsets offsetMap, build func([]protocol.KV) []byte,
-	keep func(klog.TopicPartition, committedOffset), answer func(protocol.ErrorCode)) {
+func (gc *groupCoordinator) commitLocked(p *partition, group string, offsets grp.PartitionOffsets, build func([]protocol.KV) []byte,
+	keep func(klog.TopicPartition, grp.Offset), answer func(protocol.ErrorCode)) {
 	tps := slices.Collect(maps.Keys(offsets))
 	kvs := make([]protocol.KV, len(tps))
 	for i, tp := range tps {
 		co := offsets[tp]
-		kvs[i] = offsetRecord(group, tp, &co)
+		kvs[i] = grp.Record(group, tp, &co)
 	}
 	gc.appendLocked(p, build(kvs), func(code protocol.ErrorCode, first int64) {
 		if code == protocol.None {
@@ -200,7 +186,7 @@ func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequest
 	defer gc.mu.Unlock()
 	if all {
 		byTopic := map[string][]int32{}
-		for tp := range gc.offsets[group] {
+		for tp := range gc.Committed[group] {
 			byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
 		}
 		for t, ps := range byTopic {
@@ -215,7 +201,7 @@ func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequest
 			op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 			op.Partition, op.Offset, op.LeaderEpoch = pid, -1, -1
 			tp := klog.TopicPartition{Topic: rt.Topic, Partition: pid}
-			if co, ok := gc.offsets[group][tp]; requireStable && gc.hasPending(group, tp) {
+			if co, ok := gc.Committed[group][tp]; requireStable && gc.HasPending(group, tp) {
 				op.Metadata, op.ErrorCode = kmsg.StringPtr(""), int16(protocol.UnstableOffsetCommit)
 			} else if ok {
 				meta := co.Metadata

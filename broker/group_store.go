@@ -8,11 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf16"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gokafka/gokafka/coordinator"
+	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -27,29 +27,11 @@ import (
 
 const offsetsTopic = "__consumer_offsets"
 
-type committedOffset struct {
-	Offset      int64
-	LeaderEpoch int32
-	Metadata    string
-	CommitTime  int64 // ms since the epoch
-	ExpireTime  int64 // ms; 0 when the group's retention applies
-	// RecordOffset is where the commit's record sits in __consumer_offsets:
-	// of a transactional and a plain commit of one partition, the later
-	// record wins when the transaction commits, as in Kafka.
-	RecordOffset int64
-}
-
-// offsetMap is a group's offsets by partition.
-type offsetMap = map[klog.TopicPartition]committedOffset
-
 // groupImage is the state of groups and offsets, as loaded from one
 // partition or held for all the partitions this broker coordinates.
 type groupImage struct {
-	groups  map[string]*group    // by group id
-	offsets map[string]offsetMap // by group
-	// pending holds TxnOffsetCommit offsets by group and producer id until
-	// the producer's transaction marker commits or drops them.
-	pending map[string]map[int64]offsetMap
+	groups map[string]*group // by group id
+	grp.Offsets
 }
 
 type groupCoordinator struct {
@@ -68,17 +50,7 @@ func newGroupCoordinator(b *Broker) *groupCoordinator {
 }
 
 func newGroupImage() groupImage {
-	return groupImage{groups: map[string]*group{}, offsets: map[string]offsetMap{}, pending: map[string]map[int64]offsetMap{}}
-}
-
-// partitionFor is Kafka's group placement: abs(groupId.hashCode()) modulo
-// the partition count, with Java's String.hashCode over UTF-16 units.
-func partitionFor(group string, partitions int32) int32 {
-	var h int32
-	for _, u := range utf16.Encode([]rune(group)) {
-		h = 31*h + int32(u)
-	}
-	return (h & 0x7fffffff) % partitions
+	return groupImage{groups: map[string]*group{}, Offsets: grp.NewOffsets()}
 }
 
 // ensureTopic creates __consumer_offsets on first use. With fewer live
@@ -115,7 +87,7 @@ func (gc *groupCoordinator) coordinatorOf(ctx context.Context, group string) (in
 	if err != nil {
 		return -1, -1, err
 	}
-	p := partitionFor(group, int32(len(t.Partitions)))
+	p := grp.PartitionFor(group, int32(len(t.Partitions)))
 	return p, t.Partitions[p].Leader, nil
 }
 
@@ -134,7 +106,7 @@ func (gc *groupCoordinator) serving(group string) (*partition, error) {
 	if t == nil {
 		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s does not exist yet", offsetsTopic)
 	}
-	pid := partitionFor(group, int32(len(t.Partitions)))
+	pid := grp.PartitionFor(group, int32(len(t.Partitions)))
 	p := gc.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
 	if p == nil || !p.isLeader() {
 		return nil, protocol.Errorf(protocol.NotCoordinator, "broker %d does not coordinate group %q", gc.b.cfg.NodeID, group)
@@ -191,15 +163,10 @@ func (gc *groupCoordinator) scheduleLoad(p *partition) {
 		for id, g := range img.groups {
 			gc.groups[id] = g
 		}
-		for id, o := range img.offsets {
-			gc.offsets[id] = o
-		}
-		for id, o := range img.pending {
-			gc.pending[id] = o
-		}
+		gc.Merge(&img.Offsets)
 		gc.loaded[pid] = epoch
 		level := slog.LevelDebug // an empty partition is not news
-		if len(img.groups)+len(img.offsets) > 0 {
+		if len(img.groups)+len(img.Committed) > 0 {
 			level = slog.LevelInfo
 		}
 		gc.b.log.Log(context.Background(), level, "loaded group coordinator state", "partition", pid,
@@ -221,7 +188,7 @@ func (gc *groupCoordinator) unload(pid int32) {
 func (gc *groupCoordinator) unloadLocked(pid int32) {
 	n := gc.partitionCount()
 	for id, g := range gc.groups {
-		if partitionFor(id, n) != pid {
+		if grp.PartitionFor(id, n) != pid {
 			continue
 		}
 		if g.timer != nil {
@@ -232,16 +199,7 @@ func (gc *groupCoordinator) unloadLocked(pid int32) {
 		}
 		delete(gc.groups, id)
 	}
-	for id := range gc.offsets {
-		if partitionFor(id, n) == pid {
-			delete(gc.offsets, id)
-		}
-	}
-	for id := range gc.pending {
-		if partitionFor(id, n) == pid {
-			delete(gc.pending, id)
-		}
-	}
+	gc.DeleteGroups(func(id string) bool { return grp.PartitionFor(id, n) == pid })
 	delete(gc.loaded, pid)
 }
 
@@ -297,7 +255,7 @@ func (img *groupImage) replay(batch []byte, h *protocol.BatchHeader, now time.Ti
 		var err error
 		switch binary.BigEndian.Uint16(r.Key) {
 		case 0, 1:
-			err = img.replayOffset(r.Key, r.Value, h.BaseOffset+int64(r.OffsetDelta), producerID)
+			err = img.Replay(r.Key, r.Value, h.BaseOffset+int64(r.OffsetDelta), producerID)
 		case 2:
 			err = img.replayGroup(r.Key, r.Value, now)
 		}
@@ -308,36 +266,6 @@ func (img *groupImage) replay(batch []byte, h *protocol.BatchHeader, now time.Ti
 	if err != nil {
 		logger.Error("group load skips a batch it cannot read", "offset", h.BaseOffset, "err", err)
 	}
-}
-
-func (img *groupImage) replayOffset(key, value []byte, recordOffset, producerID int64) error {
-	var k kmsg.OffsetCommitKey
-	if err := k.ReadFrom(key); err != nil {
-		return err
-	}
-	tp := klog.TopicPartition{Topic: k.Topic, Partition: k.Partition}
-	if value == nil {
-		img.deleteOffset(k.Group, tp)
-		return nil
-	}
-	var v kmsg.OffsetCommitValue
-	if err := v.ReadFrom(value); err != nil {
-		return err
-	}
-	co := committedOffset{Offset: v.Offset, LeaderEpoch: v.LeaderEpoch, Metadata: v.Metadata, CommitTime: v.CommitTimestamp,
-		RecordOffset: recordOffset}
-	if v.Version == 1 && v.ExpireTimestamp > 0 {
-		co.ExpireTime = v.ExpireTimestamp
-	}
-	if v.Version < 3 {
-		co.LeaderEpoch = -1
-	}
-	if producerID >= 0 {
-		img.storePending(k.Group, producerID, tp, co)
-	} else {
-		img.store(k.Group, tp, co)
-	}
-	return nil
 }
 
 func (img *groupImage) replayGroup(key, value []byte, now time.Time) error {
@@ -355,26 +283,6 @@ func (img *groupImage) replayGroup(key, value []byte, now time.Time) error {
 	}
 	img.groups[k.Group] = groupFromRecord(k.Group, &v, now)
 	return nil
-}
-
-// store makes c the group's committed offset of tp unless a later record
-// has committed one already.
-func (img *groupImage) store(group string, tp klog.TopicPartition, c committedOffset) {
-	if img.offsets[group] == nil {
-		img.offsets[group] = offsetMap{}
-	}
-	if old, ok := img.offsets[group][tp]; !ok || c.RecordOffset >= old.RecordOffset {
-		img.offsets[group][tp] = c
-	}
-}
-
-// deleteOffset forgets the group's offset of tp, committed or pending, as
-// a tombstone in __consumer_offsets does.
-func (img *groupImage) deleteOffset(group string, tp klog.TopicPartition) {
-	delete(img.offsets[group], tp)
-	for _, offs := range img.pending[group] {
-		delete(offs, tp)
-	}
 }
 
 // writeLocked appends records for the groups of p with acks=all and calls
@@ -408,7 +316,7 @@ func (gc *groupCoordinator) appendLocked(p *partition, batch []byte, done func(c
 // localPartition returns the offsets partition of group if this broker
 // leads it.
 func (gc *groupCoordinator) localPartition(group string) *partition {
-	p := gc.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: partitionFor(group, gc.partitionCount())})
+	p := gc.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: grp.PartitionFor(group, gc.partitionCount())})
 	if p == nil || !p.isLeader() {
 		return nil
 	}

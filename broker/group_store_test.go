@@ -40,7 +40,7 @@ func TestGroupReplaySkipsUnreadableBatches(t *testing.T) {
 	garbage := protocol.BuildBatch(1, []protocol.KV{{Key: []byte{0, 1, 0xff}, Value: []byte{0xff}}})
 	replayBytes(&img, garbage)
 	replayBytes(&img, commitBatch(9))
-	if co := img.offsets["g"][klog.TopicPartition{Topic: "t"}]; co.Offset != 9 {
+	if co := img.Committed["g"][klog.TopicPartition{Topic: "t"}]; co.Offset != 9 {
 		t.Errorf("committed offset %d after replay, want 9", co.Offset)
 	}
 }

@@ -2,12 +2,11 @@ package broker
 
 import (
 	"log/slog"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -77,11 +76,11 @@ func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest,
 		return
 	}
 	now := time.Now().UnixMilli()
-	offsets := offsetMap{}
+	offsets := grp.PartitionOffsets{}
 	for _, rt := range req.Topics {
 		for _, rp := range rt.Partitions {
 			if !refused[rt.Topic] && partitionExists(md, rt.Topic, rp.Partition) {
-				co := committedOffset{Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
+				co := grp.Offset{Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
 				if rp.Metadata != nil {
 					co.Metadata = *rp.Metadata
 				}
@@ -112,7 +111,7 @@ func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest,
 	build := func(kvs []protocol.KV) []byte {
 		return protocol.BuildTransactionalBatch(now, req.ProducerID, req.ProducerEpoch, kvs)
 	}
-	keep := func(tp klog.TopicPartition, co committedOffset) { gc.storePending(req.Group, req.ProducerID, tp, co) }
+	keep := func(tp klog.TopicPartition, co grp.Offset) { gc.StorePending(req.Group, req.ProducerID, tp, co) }
 	gc.commitLocked(p, req.Group, offsets, build, keep, answer)
 }
 
@@ -148,70 +147,7 @@ func (gc *groupCoordinator) completeTxn(pid int32, producerID int64, commit bool
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	n := gc.partitionCount()
-	gc.endTxn(producerID, commit, func(group string) bool { return partitionFor(group, n) == pid })
-}
-
-// endTxn settles producerID's pending offsets of the groups in accepts:
-// on commit each becomes the committed offset unless a later plain commit
-// of its partition is stored already.
-func (img *groupImage) endTxn(producerID int64, commit bool, accepts func(group string) bool) {
-	for group, byProducer := range img.pending {
-		offs, ok := byProducer[producerID]
-		if !ok || !accepts(group) {
-			continue
-		}
-		delete(byProducer, producerID)
-		if len(byProducer) == 0 {
-			delete(img.pending, group)
-		}
-		if commit {
-			for tp, co := range offs {
-				img.store(group, tp, co)
-			}
-		}
-	}
-}
-
-func (img *groupImage) storePending(group string, producerID int64, tp klog.TopicPartition, co committedOffset) {
-	if img.pending[group] == nil {
-		img.pending[group] = map[int64]offsetMap{}
-	}
-	if img.pending[group][producerID] == nil {
-		img.pending[group][producerID] = offsetMap{}
-	}
-	img.pending[group][producerID][tp] = co
-}
-
-// hasOffsets reports whether the group has offsets, committed or in a
-// transaction that has not ended: such a group exists, as an Empty one
-// when it has no members.
-func (img *groupImage) hasOffsets(group string) bool {
-	return len(img.offsets[group]) > 0 || len(img.pending[group]) > 0
-}
-
-// offsetPartitions lists the partitions the group has offsets of,
-// committed or pending.
-func (img *groupImage) offsetPartitions(group string) []klog.TopicPartition {
-	tps := slices.Collect(maps.Keys(img.offsets[group]))
-	for _, offs := range img.pending[group] {
-		for tp := range offs {
-			if _, ok := img.offsets[group][tp]; !ok && !slices.Contains(tps, tp) {
-				tps = append(tps, tp)
-			}
-		}
-	}
-	return tps
-}
-
-// hasPending reports whether a transaction that has not ended holds an
-// offset of tp for group.
-func (img *groupImage) hasPending(group string, tp klog.TopicPartition) bool {
-	for _, offs := range img.pending[group] {
-		if _, ok := offs[tp]; ok {
-			return true
-		}
-	}
-	return false
+	gc.EndTxn(producerID, commit, func(group string) bool { return grp.PartitionFor(group, n) == pid })
 }
 
 // replayMarker applies a control batch read during a load: a commit or
@@ -223,5 +159,5 @@ func (img *groupImage) replayMarker(batch []byte, h *protocol.BatchHeader, logge
 		logger.Error("group load skips a control batch it cannot read", "offset", h.BaseOffset, "err", err)
 		return
 	}
-	img.endTxn(h.ProducerID, commit, func(string) bool { return true })
+	img.EndTxn(h.ProducerID, commit, func(string) bool { return true })
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -15,8 +16,8 @@ var tp0 = klog.TopicPartition{Topic: "t"}
 
 // offsetKV is group g's commit of offset for t-0.
 func offsetKV(offset int64) []protocol.KV {
-	co := committedOffset{Offset: offset}
-	return []protocol.KV{offsetRecord("g", tp0, &co)}
+	co := grp.Offset{Offset: offset}
+	return []protocol.KV{grp.Record("g", tp0, &co)}
 }
 
 // txnCommitBatch is producer pid's transactional commit of offset for g's
@@ -46,7 +47,7 @@ func commitMarker(pid int64) []byte { return protocol.EndTxnMarker(pid, 0, true,
 func abortMarker(pid int64) []byte  { return protocol.EndTxnMarker(pid, 0, false, 5, 1) }
 
 func committed(img *groupImage) int64 {
-	if co, ok := img.offsets["g"][tp0]; ok {
+	if co, ok := img.Committed["g"][tp0]; ok {
 		return co.Offset
 	}
 	return -1
@@ -69,16 +70,15 @@ func TestTxnOffsetsWaitForTheirMarker(t *testing.T) {
 			img := newGroupImage()
 			replayBytes(&img, plainCommitBatch(5, 0))
 			replayBytes(&img, txnCommitBatch(7, 9, 1))
-			if got := committed(&img); got != 5 || !img.hasPending("g", tp0) {
-				t.Fatalf("before the marker: committed %d, pending %v; want 5 and pending", got, img.hasPending("g", tp0))
+			if got := committed(&img); got != 5 || !img.HasPending("g", tp0) {
+				t.Fatalf("before the marker: committed %d, pending %v; want 5 and pending", got, img.HasPending("g", tp0))
 			}
 			replayBytes(&img, c.marker)
 			if got := committed(&img); got != c.want {
 				t.Fatalf("committed %d after the marker, want %d", got, c.want)
 			}
-			_, ownMarker := img.pending["g"][7]
-			if ownMarker == (c.name != "another producer's commit") {
-				t.Fatalf("producer 7 pending %v after %s", ownMarker, c.name)
+			if pending := img.HasPending("g", tp0); pending != (c.name == "another producer's commit") {
+				t.Fatalf("producer 7's offset pending %v after %s", pending, c.name)
 			}
 		})
 	}
@@ -107,32 +107,13 @@ func TestLaterPlainCommitBeatsEarlierTxnCommit(t *testing.T) {
 func TestTombstoneDropsPendingOffsets(t *testing.T) {
 	img := newGroupImage()
 	replayBytes(&img, txnCommitBatch(7, 9, 0))
-	replayBytes(&img, protocol.BuildBatch(1, []protocol.KV{offsetRecord("g", tp0, nil)}))
-	if img.hasPending("g", tp0) || len(img.offsets["g"]) > 0 {
+	replayBytes(&img, protocol.BuildBatch(1, []protocol.KV{grp.Record("g", tp0, nil)}))
+	if img.HasPending("g", tp0) || len(img.Committed["g"]) > 0 {
 		t.Fatal("the tombstone left pending offsets")
 	}
 	replayBytes(&img, commitMarker(7))
 	if got := committed(&img); got != -1 {
 		t.Fatalf("committed %d after the marker, want none", got)
-	}
-}
-
-// completeTxn settles only the groups of the offsets partition the marker
-// was written to: the same producer may have offsets pending in groups of
-// other partitions, whose markers come separately.
-func TestEndTxnSettlesOnlyAcceptedGroups(t *testing.T) {
-	img := newGroupImage()
-	img.storePending("g", 7, tp0, committedOffset{Offset: 9})
-	img.storePending("h", 7, tp0, committedOffset{Offset: 4})
-	img.endTxn(7, true, func(group string) bool { return group == "g" })
-	if got := committed(&img); got != 9 || img.hasPending("g", tp0) {
-		t.Fatalf("g: committed %d, pending %v", got, img.hasPending("g", tp0))
-	}
-	if _, ok := img.offsets["h"][tp0]; ok || !img.hasPending("h", tp0) {
-		t.Fatal("h's offsets were settled by a marker of another partition")
-	}
-	if tps := img.offsetPartitions("h"); len(tps) != 1 || tps[0] != tp0 {
-		t.Fatalf("h's offset partitions %v, want the pending one", tps)
 	}
 }
 
@@ -147,7 +128,7 @@ func TestReplaySkipsHostileControlBatches(t *testing.T) {
 	two := protocol.BuildTransactionalBatch(1, 7, 0, []protocol.KV{{Key: []byte{0, 0, 0, 1}}, {Key: []byte{0, 0, 0, 1}}})
 	binary.BigEndian.PutUint16(two[21:], uint16(protocol.AttrTransactional|protocol.AttrControl))
 	replayBytes(&img, two)
-	if !img.hasPending("g", tp0) {
+	if !img.HasPending("g", tp0) {
 		t.Fatal("a control batch that is no marker ended the transaction")
 	}
 	replayBytes(&img, commitMarker(7))
