@@ -95,3 +95,50 @@ func hex4(s string) (rune, error) {
 	}
 	return r, nil
 }
+
+// Line writes key=value so that Parse reads back exactly key and value:
+// the escapes of Properties.store (saveConvert), but only where needed, so
+// that a value reads as written (listeners=PLAINTEXT://:9092).
+func Line(key, value string) string {
+	return escape(key, true) + "=" + escape(value, false)
+}
+
+// escape writes s as Properties.saveConvert does, but leaves non-ASCII as
+// is, writes control characters as \uXXXX, and in a value escapes only
+// backslashes, controls and a leading space.
+func escape(s string, key bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '=', ':', '#', '!':
+			if key { // in a value they stand for themselves
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		case ' ':
+			if key || i == 0 {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		case 0x7f:
+			b.WriteString(`\u007F`)
+		default:
+			if c < 0x20 { // Parse refuses raw control characters
+				fmt.Fprintf(&b, `\u%04X`, c)
+				continue
+			}
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

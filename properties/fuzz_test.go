@@ -29,7 +29,7 @@ func FuzzParse(f *testing.F) {
 		}
 		var out strings.Builder
 		for _, e := range entries(p) {
-			out.WriteString(escape(e.Key, true) + "=" + escape(e.Value, false) + "\n")
+			out.WriteString(Line(e.Key, e.Value) + "\n")
 		}
 		q, err := Parse(strings.NewReader(out.String()))
 		if err != nil {
@@ -45,34 +45,4 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
-}
-
-// escape writes s as Properties.saveConvert does, leaving non-ASCII as is.
-func escape(s string, key bool) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b.WriteString(`\\`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '=', ':', '#', '!':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case ' ':
-			if key || i == 0 {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }

@@ -697,16 +697,17 @@ func parseListeners(v string) ([]broker.Listener, error) {
 	var ls []broker.Listener
 	for _, item := range splitList(v) {
 		name, hostPort, ok := strings.Cut(item, "://")
+		item := shown(item) // for messages: a value may hold any character
 		if !ok || name == "" {
 			return nil, fmt.Errorf("%s is not NAME://host:port", item)
 		}
 		name = strings.ToUpper(name)
 		host, port, err := splitHostPort(hostPort)
 		if err != nil {
-			return nil, fmt.Errorf("listener %s: %w", name, err)
+			return nil, fmt.Errorf("listener %s: %w", shown(name), err)
 		}
 		if slices.ContainsFunc(ls, func(l broker.Listener) bool { return l.Name == name }) {
-			return nil, fmt.Errorf("listener name %s appears twice", name)
+			return nil, fmt.Errorf("listener name %s appears twice", shown(name))
 		}
 		ls = append(ls, broker.Listener{Name: name, Host: host, Port: port})
 	}
@@ -787,35 +788,41 @@ func parseControllerNames(b *build, v string) error {
 	return nil
 }
 
-// parseVoters reads id@host:port,... .
-func parseVoters(b *build, v string) error {
+// parseVoters reads controller.quorum.voters.
+func parseVoters(b *build, v string) (err error) {
+	b.cfg.Coordinator.Voters, err = voterList(v)
+	return err
+}
+
+// voterList reads id@host:port,... .
+func voterList(v string) ([]coordinator.Voter, error) {
 	var voters []coordinator.Voter
 	for _, item := range splitList(v) {
 		idText, hostPort, ok := strings.Cut(item, "@")
+		item := shown(item) // for messages: a value may hold any character
 		if !ok {
-			return fmt.Errorf("%s is not id@host:port", item)
+			return nil, fmt.Errorf("%s is not id@host:port", item)
 		}
 		id, err := strconv.ParseInt(idText, 10, 32)
 		if err != nil || id < 0 {
-			return fmt.Errorf("%s: node id %q must be a number from 0 to %d", item, idText, maxInt32)
+			return nil, fmt.Errorf("%s: node id %q must be a number from 0 to %d", item, idText, maxInt32)
 		}
 		host, port, err := splitHostPort(hostPort)
 		if err == nil && host == "" {
 			err = errors.New("no host")
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", item, err)
+			return nil, fmt.Errorf("%s: %w", item, err)
 		}
 		if slices.ContainsFunc(voters, func(o coordinator.Voter) bool { return o.ID == int32(id) }) {
-			return fmt.Errorf("node id %d appears twice", id)
+			return nil, fmt.Errorf("node id %d appears twice", id)
 		}
 		voters = append(voters, coordinator.Voter{ID: int32(id), Addr: net.JoinHostPort(host, strconv.Itoa(port))})
 	}
 	if len(voters) == 0 {
-		return errors.New("no voter given")
+		return nil, errors.New("no voter given")
 	}
-	b.cfg.Coordinator.Voters = voters
-	return nil
+	return voters, nil
 }
 
 // resolve sets what depends on several keys: which listener is the

@@ -32,6 +32,8 @@ func run(args []string) int {
 		switch args[0] {
 		case "format":
 			return runFormat(args[1:])
+		case "migrate-config":
+			return runMigrateConfig(args[1:])
 		case "random-uuid":
 			fmt.Println(coordinator.NewClusterID())
 			return 0
@@ -46,6 +48,7 @@ func run(args []string) int {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: gokafka-server [--config server.properties] | --probe http://127.0.0.1:9644/readyz\n"+
 			"       gokafka-server format --config server.properties --cluster-id ID [--ignore-formatted] [--add-scram 'SCRAM-SHA-256=[name=N,password=P]']...\n"+
+			"       gokafka-server migrate-config --node-id N --voters 1@h1:9093,2@h2:9093,3@h3:9093 old-server.properties\n"+
 			"       gokafka-server random-uuid")
 		fs.PrintDefaults()
 	}
