@@ -131,6 +131,7 @@ var (
 			note("the cluster's authorized operations are 0 without it; Metadata's field too")
 
 	authzDescribeProducers = row(kmsg.DescribeProducers, "", resTopic, kmsg.ACLOperationRead, errTopic)
+	authzWriteTxnMarkers   = row(kmsg.WriteTxnMarkers, "", resCluster, kmsg.ACLOperationClusterAction, errCluster)
 	authzTopicPartitions   = row(kmsg.DescribeTopicPartitions, "", resTopic, kmsg.ACLOperationDescribe, errTopic)
 
 	authzInitTxn        = row(kmsg.InitProducerID, "transactional", resTxnID, kmsg.ACLOperationWrite, errTxnID)
@@ -179,6 +180,7 @@ var authorizations = []Authorization{
 	authzDescribeQuorum,
 	authzClusterOps,
 	authzDescribeProducers,
+	authzWriteTxnMarkers,
 	authzTopicPartitions,
 	authzTxnCommitTxnID, authzTxnCommitGroup, authzTxnCommitTopic,
 }

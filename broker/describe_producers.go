@@ -6,9 +6,11 @@ import (
 	"github.com/gokafka/gokafka/protocol"
 )
 
-// handleDescribeProducers lists the idempotent producers of each asked
-// partition this broker leads (kafka-transactions.sh describe-producers):
-// id, epoch, last sequence and the timestamp of its last batch.
+// handleDescribeProducers lists the idempotent and transactional producers
+// of each asked partition this broker leads (kafka-transactions.sh
+// describe-producers): id, epoch, last sequence, the timestamp of its last
+// batch, the coordinator epoch of its last marker and where its open
+// transaction starts (-1 for none).
 func handleDescribeProducers(b *Broker, c *conn, req *kmsg.DescribeProducersRequest) *kmsg.DescribeProducersResponse {
 	resp := req.ResponseKind().(*kmsg.DescribeProducersResponse)
 	md := b.coord.Metadata()
@@ -31,7 +33,7 @@ func handleDescribeProducers(b *Broker, c *conn, req *kmsg.DescribeProducersRequ
 			for _, pr := range p.log.Producers() {
 				ap := kmsg.NewDescribeProducersResponseTopicPartitionActiveProducer()
 				ap.ProducerID, ap.ProducerEpoch, ap.LastSequence, ap.LastTimestamp = pr.ID, int32(pr.Epoch), pr.LastSequence, pr.LastTimestamp
-				ap.CoordinatorEpoch, ap.CurrentTxnStartOffset = -1, -1
+				ap.CoordinatorEpoch, ap.CurrentTxnStartOffset = pr.CoordinatorEpoch, pr.CurrentTxnStartOffset
 				op.ActiveProducers = append(op.ActiveProducers, ap)
 			}
 			ot.Partitions = append(ot.Partitions, op)

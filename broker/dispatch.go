@@ -33,6 +33,7 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.AlterPartitionAssignments:    immediate(handleAlterPartitionReassignments),
 	kmsg.ListPartitionReassignments:   immediate(handleListPartitionReassignments),
 	kmsg.DescribeProducers:            immediate(handleDescribeProducers),
+	kmsg.WriteTxnMarkers:              parked(handleWriteTxnMarkers),
 	kmsg.IncrementalAlterConfigs:      immediate(handleIncrementalAlterConfigs),
 	kmsg.OffsetCommit:                 parked(handleOffsetCommit),
 	kmsg.OffsetFetch:                  immediate(handleOffsetFetch),

@@ -30,6 +30,11 @@ type fetchTarget struct {
 //     when it completes, and is dropped when its connection closes.
 //   - v7+ fetch sessions (KIP-227), fetch_sessions.go: an incremental fetch
 //     reads every partition of its session and answers those that changed.
+//   - read_committed (isolation level 1) reads up to the last stable offset
+//     and lists the aborted transactions that overlap the batches returned
+//     (an empty list, never null), for the consumer to drop their records.
+//     Markers are delivered as the control batches they are; clients skip
+//     them.
 func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.FetchResponse)
 	session, code := b.fetchSessions.newContext(req, b.coord.Metadata(), fetchReplicaID(req) >= 0, time.Now())
@@ -185,6 +190,11 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) int {
 func readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int32, minOneBatch bool) (int, error) {
 	p, op := ft.p, ft.out
 	op.RecordBatches = []byte{} // a re-read after a long-poll starts afresh; never null
+	op.AbortedTransactions = nil
+	readCommitted := isolation == 1 && !follower
+	if readCommitted {
+		op.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+	}
 	limit, err := fetchLimit(ft, isolation, follower)
 	if err != nil {
 		return 0, err
@@ -199,8 +209,31 @@ func readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int3
 	}
 	if len(res.Records) > 0 {
 		op.RecordBatches = res.Records
+		if readCommitted {
+			op.AbortedTransactions = abortedTransactions(p, offset, res.Records)
+		}
 	}
 	return len(res.Records), nil
+}
+
+// abortedTransactions lists, for a read_committed consumer, the aborted
+// transactions whose records may be among the batches read from offset.
+func abortedTransactions(p *partition, offset int64, records []byte) []kmsg.FetchResponseTopicPartitionAbortedTransaction {
+	upper := offset
+	for rest := records; len(rest) > 0; {
+		h, _, next, err := protocol.NextBatch(rest)
+		if err != nil {
+			break
+		}
+		upper, rest = h.LastOffset()+1, next
+	}
+	txns := p.log.AbortedTransactions(offset, upper)
+	out := make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, len(txns))
+	for i, t := range txns {
+		out[i] = kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+		out[i].ProducerID, out[i].FirstOffset = t.ProducerID, t.FirstOffset
+	}
+	return out
 }
 
 // fetchLimit checks that the partition can serve the fetch (leader, epoch,

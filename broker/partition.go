@@ -146,6 +146,13 @@ func (p *partition) state() (leader, epoch int32) {
 // Its callers have checked each batch's CRC (produce, with
 // protocol.ValidateBatch) or computed it (the group coordinator).
 func (p *partition) appendAsLeader(records []byte, acks int16) (klog.AppendResult, error) {
+	return p.appendLeader(records, acks, klog.OriginClient)
+}
+
+// appendLeader is appendAsLeader for a writer of the given origin: the
+// transaction coordinator's markers are the only control batches a leader
+// takes.
+func (p *partition) appendLeader(records []byte, acks int16, origin klog.AppendOrigin) (klog.AppendResult, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.leader != p.nodeID {
@@ -156,7 +163,7 @@ func (p *partition) appendAsLeader(records []byte, acks int16) (klog.AppendResul
 		return klog.AppendResult{}, protocol.Errorf(protocol.NotEnoughReplicas,
 			"%s: ISR %v is smaller than min.insync.replicas %d", p.tp, p.isr, p.minISR)
 	}
-	res, err := p.log.Append(records, klog.AppendOptions{LeaderEpoch: p.leaderEpoch, AssignOffsets: true, CRCVerified: true})
+	res, err := p.log.Append(records, klog.AppendOptions{LeaderEpoch: p.leaderEpoch, AssignOffsets: true, CRCVerified: true, Origin: origin})
 	if err != nil {
 		return res, err
 	}
@@ -222,9 +229,15 @@ func (p *partition) highWatermarkLagging() bool {
 	return p.leader == p.nodeID && p.highWatermark.Load() < p.epochStartOffset
 }
 
-// LastStableOffset bounds read_committed consumers. Without transactions in
-// the log it equals the high watermark.
-func (p *partition) LastStableOffset() int64 { return p.highWatermark.Load() }
+// LastStableOffset bounds read_committed consumers: the high watermark, or
+// the first offset of the oldest transaction still open below it.
+func (p *partition) LastStableOffset() int64 {
+	hw := p.highWatermark.Load()
+	if fuo, ok := p.log.FirstUnstableOffset(); ok {
+		return min(hw, fuo)
+	}
+	return hw
+}
 
 // checkLeaderEpoch applies KIP-320's fencing: a request that names a leader
 // epoch older than ours is fenced, a newer one means our metadata is behind.

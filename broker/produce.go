@@ -142,6 +142,9 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 	if err := protocol.ValidateBatch(rp.Records, batchRules(p, cfg, req)); err != nil {
 		return nil, res, err
 	}
+	if err := b.verifyTransactional(p, rp.Records, req); err != nil {
+		return nil, res, err
+	}
 	if codec, level, ok := storedCodec(cfg); ok {
 		// The topic's compression.type is not the producer's: Kafka's
 		// LogValidator recompresses the batch before the append.
@@ -161,6 +164,20 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 		err = protocol.Errorf(protocol.KafkaStorageError, "%s-%d: %v", name, rp.Partition, err)
 	}
 	return p, res, err
+}
+
+// verifyTransactional is KIP-890 part 1: a transactional batch from a
+// producer with no transaction open on this partition is appended only
+// once its coordinator confirms the partition is in its ongoing
+// transaction, so that a late write cannot open a transaction that no
+// marker will close. ValidateBatch has refused transactional batches
+// without a transactional id.
+func (b *Broker) verifyTransactional(p *partition, records []byte, req *kmsg.ProduceRequest) error {
+	h, err := protocol.ParseBatchHeader(records)
+	if err != nil || !h.IsTransactional() || b.verifyTxn == nil || req.TransactionID == nil || p.log.InTransaction(h.ProducerID) {
+		return nil
+	}
+	return b.verifyTxn(b.ctx, *req.TransactionID, h.ProducerID, h.ProducerEpoch, p.tp)
 }
 
 // validateProduceRecords applies the checks Kafka makes on the request

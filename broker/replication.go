@@ -194,7 +194,7 @@ func (p *partition) appendAsFollower(leader, epoch int32, records []byte, leader
 		return nil
 	}
 	if len(records) > 0 {
-		if _, err := p.log.Append(records, klog.AppendOptions{}); err != nil {
+		if _, err := p.log.Append(records, klog.AppendOptions{Origin: klog.OriginReplication}); err != nil {
 			return err
 		}
 	}

@@ -27,6 +27,11 @@ type Broker struct {
 	replicas  *replicaManager
 	producers *producerIDs
 	groups    *groupCoordinator
+	// verifyTxn asks a transactional id's coordinator whether a partition
+	// is in the producer's ongoing transaction (KIP-890 part 1), before
+	// a transactional batch opens one here: nil to go ahead, else a Kafka
+	// error. Unset, every such batch goes ahead.
+	verifyTxn func(ctx context.Context, transactionalID string, producerID int64, epoch int16, tp klog.TopicPartition) error
 	dynamic   dynamicState
 	counters  counters
 	// Replication throttles (throttle.go).

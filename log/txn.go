@@ -214,6 +214,14 @@ func (l *Log) applyBatch(s *segment, b []byte, h *protocol.BatchHeader) {
 	}
 }
 
+// InTransaction reports whether producerID has a transaction open here.
+func (l *Log) InTransaction(producerID int64) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	_, ok := l.producers.ongoing[producerID]
+	return ok
+}
+
 // FirstUnstableOffset is the first offset of the oldest transaction still
 // open in this log; false when none is.
 func (l *Log) FirstUnstableOffset() (int64, bool) {

@@ -106,10 +106,6 @@ func checkBatchHeader(h *BatchHeader, opts *ValidateOptions) error {
 		// Kafka refuses transactional records from a request without a
 		// transactional id before it looks at any partition.
 		return Errorf(TransactionalIDAuthFailed, "%s: transactional batch from producer %d without a transactional id", tp, h.ProducerID)
-	case h.IsTransactional():
-		// No transaction can be ongoing: InitProducerId refuses every
-		// transactional id until the transaction coordinator exists.
-		return Errorf(InvalidTxnState, "%s: record batch of producer %d was not part of an ongoing transaction", tp, h.ProducerID)
 	case h.HasProducerID() && h.BaseSequence < 0:
 		return Errorf(InvalidRecord, "%s: invalid sequence number %d in record batch with producer id %d", tp, h.BaseSequence, h.ProducerID)
 	case opts.LogAppendTime && h.Attributes&AttrTimestampType != 0:

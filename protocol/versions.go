@@ -33,6 +33,7 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.AlterPartitionAssignments:    {0, 0},
 	kmsg.ListPartitionReassignments:   {0, 0},
 	kmsg.DescribeProducers:            {0, 0},
+	kmsg.WriteTxnMarkers:              {1, 1},
 	kmsg.IncrementalAlterConfigs:      {0, 1},
 	kmsg.OffsetCommit:                 {2, 9},
 	kmsg.OffsetFetch:                  {1, 9},
