@@ -127,6 +127,9 @@ func (ps *producerState) update(h *protocol.BatchHeader) {
 		e.TxnFirstOffset = h.BaseOffset
 		ps.ongoing[h.ProducerID] = h.BaseOffset
 	}
+	if h.BaseSequence < 0 {
+		return // a coordinator's batch: no sequence to deduplicate by
+	}
 	if len(e.Batches) == maxCachedBatches {
 		e.Batches = append(e.Batches[:0], e.Batches[1:]...)
 	}

@@ -341,3 +341,21 @@ func TestCompactDropsAbortedTransactions(t *testing.T) {
 		t.Fatalf("after the commit %v, want only the newest k0", got)
 	}
 }
+
+// TestCoordinatorTxnBatchSnapshot: a coordinator's transactional batch
+// (TxnOffsetCommit: no sequence) opens a transaction that the clean-close
+// snapshot keeps and reads back without falling back to a replay.
+func TestCoordinatorTxnBatchSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, DefaultConfig(), true)
+	mustAppend(t, l, txnBatch(7, 2, -1, 1))
+	l.Close()
+	if _, offset, err := loadProducerSnapshot(filepath.Join(dir, producerSnapshotFile)); err != nil || offset != 1 {
+		t.Fatalf("snapshot: offset %d, %v", offset, err)
+	}
+	l = openTest(t, dir, DefaultConfig(), true)
+	defer l.Close()
+	if fuo := firstUnstable(l); fuo != 0 {
+		t.Fatalf("first unstable %d after restart, want 0", fuo)
+	}
+}
