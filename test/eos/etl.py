@@ -1,0 +1,79 @@
+"""Consume-transform-produce with confluent-kafka (librdkafka) transactions.
+
+Usage: etl.py BOOTSTRAP IN OUT GROUP TRANSACTIONAL_ID
+
+Reads IN in GROUP with read_committed, writes b"out-" + value to OUT and
+commits the input offsets in the same transaction, as confluent-kafka's
+documented exactly-once example does. Runs until SIGTERM. An abortable
+error aborts and rewinds to the committed offsets; a fatal one exits 2 so
+the test's supervisor starts a new process, as an operator's would.
+"""
+import signal
+import sys
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+bootstrap, in_topic, out_topic, group, txn_id = sys.argv[1:6]
+running = True
+
+
+def stop(*_):
+    global running
+    running = False
+
+
+signal.signal(signal.SIGTERM, stop)
+
+consumer = Consumer({
+    "bootstrap.servers": bootstrap,
+    "group.id": group,
+    "enable.auto.commit": False,
+    "auto.offset.reset": "earliest",
+    "isolation.level": "read_committed",
+    "session.timeout.ms": 6000,
+    "heartbeat.interval.ms": 500,
+})
+producer = Producer({
+    "bootstrap.servers": bootstrap,
+    "transactional.id": txn_id,
+    "transaction.timeout.ms": 10000,
+})
+producer.init_transactions(30)
+consumer.subscribe([in_topic])
+
+
+def rewind():
+    """Seek back to the committed offsets after an abort."""
+    parts = consumer.assignment()
+    for tp in consumer.committed(parts, timeout=30):
+        if tp.offset >= 0:
+            consumer.seek(tp)
+        else:
+            consumer.seek(TopicPartition(tp.topic, tp.partition, 0))
+
+
+while running:
+    msgs = consumer.consume(500, timeout=0.5)
+    msgs = [m for m in msgs if m.error() is None]
+    if not msgs:
+        continue
+    producer.begin_transaction()
+    try:
+        for m in msgs:
+            producer.produce(out_topic, key=m.key(), value=b"out-" + m.value())
+        producer.send_offsets_to_transaction(
+            consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30)
+        producer.commit_transaction(30)
+    except KafkaException as e:
+        err = e.args[0]
+        if err.txn_requires_abort():
+            print("abort:", err, file=sys.stderr, flush=True)
+            producer.abort_transaction(30)
+            rewind()
+        elif err.retriable():
+            print("retry commit:", err, file=sys.stderr, flush=True)
+            producer.commit_transaction(30)
+        else:
+            print("fatal:", err, file=sys.stderr, flush=True)
+            sys.exit(2)
+consumer.close()
