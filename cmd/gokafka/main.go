@@ -45,6 +45,7 @@ var commands = map[string]command{
 	"consumer-perf-test":  {"consume a number of records and report throughput", consumerPerfTestCommand},
 	"reassign-partitions": {"move partitions to other brokers (--generate, --execute, --verify, --cancel)", reassignPartitionsCommand},
 	"get-offsets":         {"print topic:partition:offset for the latest, earliest or a given time", getOffsetsCommand},
+	"transactions":        {"list, describe and abort transactions, find hanging ones", transactionsCommand},
 	"leader-election":     {"elect the preferred (or an unclean) leader of partitions", leaderElectionCommand},
 	"log-dirs":            {"describe the brokers' log directories and the partitions in them", logDirsCommand},
 	"delete-records":      {"move partitions' log start offsets forward", deleteRecordsCommand},

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gokafka/gokafka/test/harness"
 )
@@ -357,11 +360,57 @@ func walkthrough(t *testing.T, b string, nodes int) {
 	})
 	w.run(step{name: "reassign-partitions verify", class: ReassignPartitionsCommand, command: "reassign-partitions", changes: true,
 		args: with("--reassignment-json-file", plan, "--verify")})
+	w.transactions(with)
 	w.run(step{name: "producer-perf-test", class: ProducerPerformance, command: "producer-perf-test", changes: true, norm: perfNumbers,
 		args: []string{"--topic", "topic-B", "--num-records", "1000", "--record-size", "100", "--throughput", "-1",
 			"--producer-props", "bootstrap.servers=" + b, "acks=all"}})
 	w.run(step{name: "topics delete", class: TopicCommand, command: "topics", changes: true,
 		args: with("--delete", "--topic", "topic-B")})
+}
+
+// TransactionsCommand is kafka-transactions.sh's class.
+const TransactionsCommand = "org.apache.kafka.tools.TransactionsCommand"
+
+// transactions runs kafka-transactions.sh's read-only commands while a
+// transaction is open on topic-A partition 0 and another was committed.
+func (w *walk) transactions(with func(...string) []string) {
+	t := w.t
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	open := func(txnID string) *kgo.Client {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(w.bootstrap, ",")...), kgo.TransactionalID(txnID),
+			kgo.TransactionTimeout(5*time.Minute), kgo.DefaultProduceTopic("topic-A"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Partition: 0, Value: []byte(txnID)}).FirstErr(); err != nil {
+			t.Fatalf("transactional produce as %s: %v", txnID, err)
+		}
+		return cl
+	}
+	done := open("txn-done")
+	if err := done.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("committing txn-done: %v", err)
+	}
+	done.Close()
+	cl := open("txn-open")
+	defer cl.Close()
+	for _, s := range []step{
+		{name: "transactions list", class: TransactionsCommand, command: "transactions", norm: sortLines, args: with("list")},
+		{name: "transactions describe", class: TransactionsCommand, command: "transactions", norm: tableCells(7),
+			args: with("describe", "--transactional-id", "txn-open")},
+		{name: "transactions describe a missing id", class: TransactionsCommand, command: "transactions",
+			args: with("describe", "--transactional-id", "no-such-txn")},
+		{name: "transactions describe-producers", class: TransactionsCommand, command: "transactions", norm: sortLines,
+			args: with("describe-producers", "--topic", "topic-A", "--partition", "0")},
+		{name: "transactions find-hanging", class: TransactionsCommand, command: "transactions",
+			args: with("find-hanging", "--broker-id", "1")},
+	} {
+		w.run(s)
+	}
 }
 
 // AclCommand is kafka-acls.sh's class (kafka.go lists the walkthrough's).
