@@ -36,6 +36,7 @@ type groupImage struct {
 
 type groupCoordinator struct {
 	b *Broker
+	w grp.PartitionWriter
 
 	mu sync.Mutex
 	groupImage
@@ -46,7 +47,7 @@ type groupCoordinator struct {
 }
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
-	return &groupCoordinator{b: b, groupImage: newGroupImage(), loaded: map[int32]int32{}, loading: map[int32]int32{}}
+	return &groupCoordinator{b: b, w: offsetsLog{b}, groupImage: newGroupImage(), loaded: map[int32]int32{}, loading: map[int32]int32{}}
 }
 
 func newGroupImage() groupImage {
@@ -141,7 +142,9 @@ func (gc *groupCoordinator) scheduleLoad(p *partition) {
 		defer gc.b.wg.Done()
 		start := time.Now()
 		img := newGroupImage()
-		next, err := img.load(p.log, p.log.LogStartOffset(), start, gc.b.log)
+		logger := gc.b.log.With("topic", offsetsTopic, "partition", pid)
+		apply := func(batch []byte, h *protocol.BatchHeader) { img.replay(batch, h, start, logger) }
+		next, err := grp.Load(gc.w, pid, 0, apply, logger)
 		gc.mu.Lock()
 		defer gc.mu.Unlock()
 		if err == nil {
@@ -149,7 +152,7 @@ func (gc *groupCoordinator) scheduleLoad(p *partition) {
 			// under gc.mu, so that completeTxn, which takes it, finds the
 			// partition either not loaded yet or loaded with everything
 			// before its marker.
-			_, err = img.load(p.log, next, start, gc.b.log)
+			_, err = grp.Load(gc.w, pid, next, apply, logger)
 		}
 		if err != nil {
 			gc.b.log.Error("cannot load group coordinator state", "partition", pid, "err", err)
@@ -201,37 +204,6 @@ func (gc *groupCoordinator) unloadLocked(pid int32) {
 	}
 	gc.DeleteGroups(func(id string) bool { return grp.PartitionFor(id, n) == pid })
 	delete(gc.loaded, pid)
-}
-
-// load replays a partition of __consumer_offsets from offset up to its
-// end and returns where it stopped. Batches come from disk and are not
-// trusted: one whose records cannot be read is skipped with an ERROR line,
-// and a corrupt header, past which no batch boundary can be found, ends
-// the load with what it has, so that bad bytes never keep the coordinator
-// loading forever.
-func (img *groupImage) load(l *klog.Log, offset int64, now time.Time, logger *slog.Logger) (int64, error) {
-	end := l.LogEndOffset()
-	logger = logger.With("topic", offsetsTopic, "partition", l.TopicPartition().Partition)
-	for offset < end {
-		res, err := l.Read(offset, 1<<20, end, true)
-		if err != nil {
-			return offset, err
-		}
-		start := offset
-		for rest := res.Records; len(rest) > 0; {
-			h, batch, next, err := protocol.NextBatch(rest)
-			if err != nil {
-				logger.Error("group load stops at a corrupt batch", "offset", offset, "err", err)
-				return end, nil
-			}
-			img.replay(batch, &h, now, logger)
-			offset, rest = max(offset, h.LastOffset()+1), next
-		}
-		if offset == start {
-			break // nothing more to read below end
-		}
-	}
-	return max(offset, end), nil
 }
 
 // replay applies one batch of __consumer_offsets records: keys of version 0
@@ -296,21 +268,69 @@ func (gc *groupCoordinator) writeLocked(p *partition, kvs []protocol.KV, done fu
 // appendLocked is writeLocked for a batch already built; done also learns
 // the offset of the batch's first record.
 func (gc *groupCoordinator) appendLocked(p *partition, batch []byte, done func(code protocol.ErrorCode, first int64)) {
-	res, err := p.appendAsLeader(batch, -1)
+	// acked takes gc.mu, which is held until first is set.
+	var first int64
+	first, err := gc.w.Append(p.tp.Partition, batch, func(err error) {
+		gc.mu.Lock()
+		defer gc.mu.Unlock()
+		done(commitError(err), first)
+	})
 	if err != nil {
 		done(commitError(err), -1)
-		return
+	}
+}
+
+// offsetsLog is the group coordinator's PartitionWriter: the partitions of
+// __consumer_offsets among this broker's replicas.
+type offsetsLog struct{ b *Broker }
+
+func (o offsetsLog) partition(pid int32) (*partition, error) {
+	p := o.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
+	if p == nil {
+		return nil, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d has no replica here", offsetsTopic, pid)
+	}
+	return p, nil
+}
+
+func (o offsetsLog) Append(pid int32, batch []byte, acked func(error)) (int64, error) {
+	p, err := o.partition(pid)
+	if err != nil {
+		return -1, err
+	}
+	res, err := p.appendAsLeader(batch, -1)
+	if err != nil {
+		return -1, err
 	}
 	var outcome kmsg.ProduceResponseTopicPartition
-	gc.b.wg.Add(1)
-	go func() { // awaitAcks may finish at once, and done needs gc.mu
-		defer gc.b.wg.Done()
-		gc.b.awaitAcks([]ackWait{{p: p, offset: res.LastOffset + 1, out: &outcome}}, 5*time.Second, func() {
-			gc.mu.Lock()
-			defer gc.mu.Unlock()
-			done(commitError(&protocol.Error{Code: protocol.ErrorCode(outcome.ErrorCode)}), res.FirstOffset)
+	o.b.wg.Add(1)
+	go func() { // awaitAcks may finish at once, before Append returns
+		defer o.b.wg.Done()
+		o.b.awaitAcks([]ackWait{{p: p, offset: res.LastOffset + 1, out: &outcome}}, 5*time.Second, func() {
+			var err error
+			if outcome.ErrorCode != 0 {
+				err = &protocol.Error{Code: protocol.ErrorCode(outcome.ErrorCode)}
+			}
+			acked(err)
 		})
 	}()
+	return res.FirstOffset, nil
+}
+
+func (o offsetsLog) Bounds(pid int32) (int64, int64, error) {
+	p, err := o.partition(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.log.LogStartOffset(), p.log.LogEndOffset(), nil
+}
+
+func (o offsetsLog) Read(pid int32, offset, end int64) ([]byte, error) {
+	p, err := o.partition(pid)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.log.Read(offset, 1<<20, end, true)
+	return res.Records, err
 }
 
 // localPartition returns the offsets partition of group if this broker

@@ -5,7 +5,9 @@
 // It owns the placement of a group (or a transactional id) on a partition
 // of its internal topic, Kafka's hash, and the store of committed offsets,
 // including the offsets that transactions have written but not yet ended
-// (TxnOffsetCommit, KIP-447).
+// (TxnOffsetCommit, KIP-447). It reaches __consumer_offsets only through
+// PartitionWriter (append with acks=all, bounds, read for a load), which
+// the broker implements over its replicas and tests implement in memory.
 //
 // Invariants:
 //   - A group's committed offset of a partition is the one whose record is

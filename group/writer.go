@@ -1,0 +1,56 @@
+package group
+
+import (
+	"log/slog"
+
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// PartitionWriter is how the coordinator reaches its partitions of
+// __consumer_offsets (Kafka's PartitionWriter): the broker implements it
+// over its replicas, and tests over memory.
+type PartitionWriter interface {
+	// Append writes batch to partition as its leader, with acks=all. The
+	// offset of its first record, or a Kafka error (protocol.Errorf), comes
+	// back at once; acked is called later, from another goroutine, once
+	// the batch is committed (nil) or cannot be.
+	Append(partition int32, batch []byte, acked func(error)) (first int64, err error)
+	// Bounds returns the partition's log start and end offsets.
+	Bounds(partition int32) (start, end int64, err error)
+	// Read returns whole stored batches of partition from offset on, below
+	// end; at least one batch when there is one.
+	Read(partition int32, offset, end int64) ([]byte, error)
+}
+
+// Load reads partition from offset (its log start, if later) up to its
+// end, handing each batch to apply, and returns where it stopped. Batches
+// come from disk and are not trusted: a corrupt header, past which no
+// batch boundary can be found, ends the load with an ERROR line and what
+// it has, so that bad bytes never keep a coordinator loading forever.
+func Load(w PartitionWriter, partition int32, offset int64, apply func(batch []byte, h *protocol.BatchHeader), logger *slog.Logger) (int64, error) {
+	start, end, err := w.Bounds(partition)
+	if err != nil {
+		return offset, err
+	}
+	offset = max(offset, start)
+	for offset < end {
+		records, err := w.Read(partition, offset, end)
+		if err != nil {
+			return offset, err
+		}
+		from := offset
+		for rest := records; len(rest) > 0; {
+			h, batch, next, err := protocol.NextBatch(rest)
+			if err != nil {
+				logger.Error("load stops at a corrupt batch", "partition", partition, "offset", offset, "err", err)
+				return end, nil
+			}
+			apply(batch, &h)
+			offset, rest = max(offset, h.LastOffset()+1), next
+		}
+		if offset == from {
+			break // nothing more to read below end
+		}
+	}
+	return max(offset, end), nil
+}
