@@ -146,13 +146,13 @@ func (p *partition) state() (leader, epoch int32) {
 // Its callers have checked each batch's CRC (produce, with
 // protocol.ValidateBatch) or computed it (the group coordinator).
 func (p *partition) appendAsLeader(records []byte, acks int16) (klog.AppendResult, error) {
-	return p.appendLeader(records, acks, klog.OriginClient)
+	return p.appendLeader(records, acks, klog.AppendOptions{})
 }
 
-// appendLeader is appendAsLeader for a writer of the given origin: the
-// transaction coordinator's markers are the only control batches a leader
-// takes.
-func (p *partition) appendLeader(records []byte, acks int16, origin klog.AppendOrigin) (klog.AppendResult, error) {
+// appendLeader is appendAsLeader with the writer's origin (the transaction
+// coordinator's markers are the only control batches a leader takes) and
+// verification guard in opts; the leader fills in the rest.
+func (p *partition) appendLeader(records []byte, acks int16, opts klog.AppendOptions) (klog.AppendResult, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.leader != p.nodeID {
@@ -163,7 +163,8 @@ func (p *partition) appendLeader(records []byte, acks int16, origin klog.AppendO
 		return klog.AppendResult{}, protocol.Errorf(protocol.NotEnoughReplicas,
 			"%s: ISR %v is smaller than min.insync.replicas %d", p.tp, p.isr, p.minISR)
 	}
-	res, err := p.log.Append(records, klog.AppendOptions{LeaderEpoch: p.leaderEpoch, AssignOffsets: true, CRCVerified: true, Origin: origin})
+	opts.LeaderEpoch, opts.AssignOffsets, opts.CRCVerified = p.leaderEpoch, true, true
+	res, err := p.log.Append(records, opts)
 	if err != nil {
 		return res, err
 	}

@@ -142,7 +142,8 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 	if err := protocol.ValidateBatch(rp.Records, batchRules(p, cfg, req)); err != nil {
 		return nil, res, err
 	}
-	if err := b.verifyTransactional(p, rp.Records, req); err != nil {
+	guard, err := b.verifyTransactional(p, rp.Records, req)
+	if err != nil {
 		return nil, res, err
 	}
 	if codec, level, ok := storedCodec(cfg); ok {
@@ -154,7 +155,7 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 		}
 		rp.Records = recompressed
 	}
-	res, err := p.appendAsLeader(rp.Records, req.Acks)
+	res, err = p.appendLeader(rp.Records, req.Acks, klog.AppendOptions{VerificationGuard: guard})
 	if err == nil {
 		p.stats.bytesIn.Add(int64(len(rp.Records)))
 		p.stats.messagesIn.Add(res.LastOffset - res.FirstOffset + 1)
@@ -170,14 +171,19 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 // producer with no transaction open on this partition is appended only
 // once its coordinator confirms the partition is in its ongoing
 // transaction, so that a late write cannot open a transaction that no
-// marker will close. ValidateBatch has refused transactional batches
-// without a transactional id.
-func (b *Broker) verifyTransactional(p *partition, records []byte, req *kmsg.ProduceRequest) error {
+// marker will close. It returns the log's guard for the append: a marker
+// written during the round trip voids it. ValidateBatch has refused
+// transactional batches without a transactional id.
+func (b *Broker) verifyTransactional(p *partition, records []byte, req *kmsg.ProduceRequest) (uint64, error) {
 	h, err := protocol.ParseBatchHeader(records)
-	if err != nil || !h.IsTransactional() || b.verifyTxn == nil || req.TransactionID == nil || p.log.InTransaction(h.ProducerID) {
-		return nil
+	if err != nil || !h.IsTransactional() || b.verifyTxn == nil || req.TransactionID == nil {
+		return 0, nil
 	}
-	return b.verifyTxn(b.ctx, *req.TransactionID, h.ProducerID, h.ProducerEpoch, p.tp)
+	guard := p.log.StartVerification(h.ProducerID)
+	if guard == 0 {
+		return 0, nil // its transaction is open here
+	}
+	return guard, b.verifyTxn(b.ctx, *req.TransactionID, h.ProducerID, h.ProducerEpoch, p.tp)
 }
 
 // validateProduceRecords applies the checks Kafka makes on the request

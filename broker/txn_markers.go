@@ -88,7 +88,7 @@ func (b *Broker) writeMarker(md *coordinator.Metadata, topic string, part int32,
 	if err != nil {
 		return nil, klog.AppendResult{}, err
 	}
-	res, err := p.appendLeader(marker, -1, klog.OriginCoordinator)
+	res, err := p.appendLeader(marker, -1, klog.AppendOptions{Origin: klog.OriginCoordinator})
 	if err != nil && !errors.As(err, new(*protocol.Error)) {
 		b.log.Error("transaction marker append failed", "topic", topic, "partition", part, "err", err)
 		err = protocol.Errorf(protocol.KafkaStorageError, "%s-%d: %v", topic, part, err)

@@ -71,7 +71,7 @@ func TestReadCommittedStopsAtOpenTransaction(t *testing.T) {
 	if _, err := p.appendAsLeader(marker, -1); protocol.Code(err) != protocol.InvalidRecord {
 		t.Fatalf("a client's marker: %v, want INVALID_RECORD", err)
 	}
-	if _, err := p.appendLeader(marker, -1, klog.OriginCoordinator); err != nil { // 5
+	if _, err := p.appendLeader(marker, -1, klog.AppendOptions{Origin: klog.OriginCoordinator}); err != nil { // 5
 		t.Fatal(err)
 	}
 	if lso := p.LastStableOffset(); lso != 5 {

@@ -28,6 +28,11 @@ type AppendOptions struct {
 	// leader's log, through a follower. A follower's append (without
 	// AssignOffsets) counts as replication whatever it says.
 	Origin AppendOrigin
+	// VerificationGuard, when not 0, is what StartVerification returned
+	// before the transaction coordinator confirmed the producer's
+	// transaction (KIP-890 part 1): a transactional batch that would open
+	// a transaction is refused if a marker came in between.
+	VerificationGuard uint64
 }
 
 // AppendResult describes what one Append wrote.
@@ -134,6 +139,8 @@ func (l *Log) prepare(b []byte, opts AppendOptions, now time.Time) (protocol.Bat
 		}
 	} else if dup, err := l.producers.check(&h); dup != nil || err != nil {
 		return h, dup, err
+	} else if err := l.producers.checkGuard(&h, opts.VerificationGuard); err != nil {
+		return h, nil, fmt.Errorf("%s: %w", l.tp, err)
 	}
 	protocol.SetBaseOffset(b, leo)
 	protocol.SetPartitionLeaderEpoch(b, opts.LeaderEpoch)

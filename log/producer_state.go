@@ -47,10 +47,14 @@ type producerState struct {
 	// lastMarker is the offset of the newest marker applied, -1 for none:
 	// truncating below it reopens transactions, which needs a replay.
 	lastMarker int64
+	// guards are the verifications in flight (KIP-890 part 1), by
+	// producer; a marker clears its producer's. Memory only, as in Kafka.
+	guards    map[int64]uint64
+	lastGuard uint64
 }
 
 func newProducerState() *producerState {
-	return &producerState{producers: map[int64]*producerEntry{}, ongoing: map[int64]int64{}, lastMarker: -1}
+	return &producerState{producers: map[int64]*producerEntry{}, ongoing: map[int64]int64{}, lastMarker: -1, guards: map[int64]uint64{}}
 }
 
 // entry returns the producer's entry, creating it at epoch.
@@ -126,6 +130,7 @@ func (ps *producerState) update(h *protocol.BatchHeader) {
 	if h.IsTransactional() && e.TxnFirstOffset < 0 {
 		e.TxnFirstOffset = h.BaseOffset
 		ps.ongoing[h.ProducerID] = h.BaseOffset
+		delete(ps.guards, h.ProducerID) // verified: the transaction is open
 	}
 	if h.BaseSequence < 0 {
 		return // a coordinator's batch: no sequence to deduplicate by

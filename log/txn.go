@@ -170,6 +170,7 @@ func (ps *producerState) endTxn(b []byte, h *protocol.BatchHeader) (AbortedTxn, 
 	}
 	e.TxnFirstOffset, e.CoordinatorEpoch = -1, coordEpoch
 	delete(ps.ongoing, h.ProducerID)
+	delete(ps.guards, h.ProducerID)
 	ps.lastMarker = max(ps.lastMarker, h.BaseOffset)
 	if commit {
 		return AbortedTxn{}, false, nil
@@ -214,12 +215,42 @@ func (l *Log) applyBatch(s *segment, b []byte, h *protocol.BatchHeader) {
 	}
 }
 
-// InTransaction reports whether producerID has a transaction open here.
-func (l *Log) InTransaction(producerID int64) bool {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	_, ok := l.producers.ongoing[producerID]
-	return ok
+// StartVerification is called before a leader asks the transaction
+// coordinator whether a transactional batch of producerID belongs to its
+// ongoing transaction (KIP-890 part 1). It returns 0 when the producer has
+// a transaction open here already (nothing to verify), else a guard for
+// AppendOptions.VerificationGuard: a marker written meanwhile (the
+// coordinator aborting on a timeout) voids it, so that the late batch
+// cannot open a transaction no marker will close.
+func (l *Log) StartVerification(producerID int64) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ps := l.producers
+	if _, ok := ps.ongoing[producerID]; ok {
+		return 0
+	}
+	if g, ok := ps.guards[producerID]; ok {
+		return g
+	}
+	ps.lastGuard++
+	ps.guards[producerID] = ps.lastGuard
+	return ps.lastGuard
+}
+
+// checkGuard refuses a transactional batch that would open a transaction
+// after the verification its guard stood for was voided by a marker.
+func (ps *producerState) checkGuard(h *protocol.BatchHeader, guard uint64) error {
+	if guard == 0 || !h.IsTransactional() {
+		return nil
+	}
+	if _, ok := ps.ongoing[h.ProducerID]; ok {
+		return nil
+	}
+	if ps.guards[h.ProducerID] != guard {
+		return protocol.Errorf(protocol.InvalidTxnState,
+			"producer %d: its transaction ended while the batch was being verified", h.ProducerID)
+	}
+	return nil
 }
 
 // FirstUnstableOffset is the first offset of the oldest transaction still

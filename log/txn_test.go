@@ -359,3 +359,34 @@ func TestCoordinatorTxnBatchSnapshot(t *testing.T) {
 		t.Fatalf("first unstable %d after restart, want 0", fuo)
 	}
 }
+
+// TestVerificationGuard (KIP-890 part 1): a batch verified before a marker
+// came in (the coordinator aborting on a timeout) must not open a
+// transaction; one verified with nothing in between does, and a producer
+// with its transaction open needs no verification.
+func TestVerificationGuard(t *testing.T) {
+	l := openTest(t, t.TempDir(), DefaultConfig(), true)
+	defer l.Close()
+	guarded := func(seq int32, guard uint64) error {
+		_, err := l.Append(txnBatch(7, 0, seq, 1), AppendOptions{AssignOffsets: true, VerificationGuard: guard})
+		return err
+	}
+	late := l.StartVerification(7)
+	mustMarker(t, l, 7, 0, false) // the coordinator aborts meanwhile
+	if err := guarded(0, late); protocol.Code(err) != protocol.InvalidTxnState {
+		t.Fatalf("batch verified before the abort: %v, want INVALID_TXN_STATE", err)
+	}
+	if fuo := firstUnstable(l); fuo != -1 {
+		t.Fatalf("a late batch opened a transaction at %d", fuo)
+	}
+	g := l.StartVerification(7)
+	if g == 0 || g == late {
+		t.Fatalf("fresh guard %d (the void one was %d)", g, late)
+	}
+	if err := guarded(0, g); err != nil {
+		t.Fatalf("verified batch: %v", err)
+	}
+	if again := l.StartVerification(7); again != 0 {
+		t.Fatalf("guard %d for a producer with its transaction open, want 0", again)
+	}
+}
