@@ -126,4 +126,3 @@ func compareDumps(t *testing.T, runs [][]string) {
 		}
 	}
 }
-
