@@ -22,11 +22,14 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 	describe := f.Bool("describe", false, "describe a group: offsets, lag and owners per partition")
 	reset := f.Bool("reset-offsets", false, "reset a group's committed offsets (the group must have no members)")
 	del := f.Bool("delete", false, "delete a group without members")
-	group := f.String("group", "", "the group")
-	allGroups := f.Bool("all-groups", false, "--describe: every group")
+	var groupFlags listFlag
+	f.Var(&groupFlags, "group", "the group (repeatable)")
+	allGroups := f.Bool("all-groups", false, "--describe, --delete, --reset-offsets: every group")
 	offsets := f.Bool("offsets", false, "--describe: offsets and lag per partition (the default)")
 	members := f.Bool("members", false, "--describe: the members and how many partitions each has")
-	state := f.Bool("state", false, "--describe: the group's coordinator, assignor, state and member count")
+	var state optionalValue
+	f.Var(&state, "state", "--describe: the group's coordinator, assignor, state and member count; "+
+		"--list [states]: each group's state, only groups in the comma separated states if given")
 	verbose := f.Bool("verbose", false, "--describe: --offsets with leader epochs, --members with assignments, --state with epochs")
 	topic := f.String("topic", "", "--reset-offsets: the topic, or topic:p1,p2")
 	allTopics := f.Bool("all-topics", false, "--reset-offsets: every topic the group has offsets for")
@@ -37,27 +40,52 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 	shiftBy := f.Int64("shift-by", 0, "--reset-offsets: by this many records from the committed offset")
 	dryRun := f.Bool("dry-run", false, "--reset-offsets: show the new offsets only (the default)")
 	execute := f.Bool("execute", false, "--reset-offsets: commit the new offsets")
-	if err := f.parse(args); err != nil {
+	if err := f.parse(withOptionalValue(args, "state")); err != nil {
 		return err
 	}
+	groups := []string(groupFlags)
 	if count(*list, *describe, *reset, *del) != 1 {
 		return usagef("exactly one of --list, --describe, --reset-offsets, --delete is needed")
 	}
-	if *allGroups && !*describe {
-		return usagef("--all-groups goes with --describe")
+	if *allGroups && *list {
+		return usagef("--all-groups goes with --describe, --delete or --reset-offsets")
 	}
-	if !*list && !*allGroups && *group == "" {
-		return usagef("--group is required")
+	if !*list && *allGroups == (len(groups) > 0) {
+		return usagef("--group is required, or --all-groups")
 	}
-	if *describe && *allGroups == (*group != "") {
-		return usagef("--describe needs --group or --all-groups")
+	var states []string
+	if *list && state.value != "" {
+		var err error
+		if states, err = consumerGroupStates(state.value); err != nil {
+			return err
+		}
+	}
+	var spec resetSpec
+	if *reset {
+		spec = resetSpec{*toEarliest, *toLatest, *toOffset, *toDatetime, *shiftBy}
+		if n := spec.count(); n != 1 {
+			return usagef("--reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
+		}
+		if *dryRun && *execute {
+			return usagef("--dry-run and --execute exclude each other")
+		}
+		if (*topic == "") == !*allTopics {
+			return usagef("--reset-offsets needs --topic or --all-topics")
+		}
 	}
 	_, adm, ctx, done, err := f.open()
 	if err != nil {
 		return err
 	}
 	defer done()
+	if *allGroups {
+		if groups, err = listGroups(ctx, adm); err != nil {
+			return err
+		}
+	}
 	switch {
+	case *list && state.set:
+		return listGroupStates(std, ctx, adm, states)
 	case *list:
 		groups, err := listGroups(ctx, adm)
 		if err != nil {
@@ -68,41 +96,118 @@ func consumerGroupsCommand(std *stdio, args []string) error {
 		}
 	case *describe:
 		// Kafka's tool shows the offsets when asked for them, whatever else.
-		view := describeView{members: *members && !*offsets, state: *state && !*offsets && !*members, verbose: *verbose}
-		groups := []string{*group}
-		if *allGroups {
-			if groups, err = listGroups(ctx, adm); err != nil {
-				return err
-			}
-		}
+		view := describeView{members: *members && !*offsets, state: state.set && !*offsets && !*members, verbose: *verbose}
 		return describeGroups(std, adm, ctx, groups, view)
 	case *del:
-		rs, err := adm.DeleteGroups(ctx, *group)
-		if err != nil {
-			return err
-		}
-		if r := rs[*group]; r.Err != nil {
-			return fmt.Errorf("deletion of consumer group '%s' failed: %w", *group, r.Err)
-		}
-		fmt.Fprintf(std.out, "Deletion of requested consumer groups ('%s') was successful.\n", *group)
+		return deleteGroups(std, ctx, adm, groups)
 	case *reset:
-		spec := resetSpec{*toEarliest, *toLatest, *toOffset, *toDatetime, *shiftBy}
-		if n := spec.count(); n != 1 {
-			return usagef("--reset-offsets needs exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
-		}
-		if *dryRun && *execute {
-			return usagef("--dry-run and --execute exclude each other")
-		}
 		if !*dryRun && !*execute {
 			fmt.Fprintln(std.err, "WARN: No action will be performed as the --execute option is missing. "+
 				"In version 5.0, this command will require either --dry-run or --execute to be specified. "+
 				"You should add the --dry-run option explicitly if you are scripting this command and "+
 				"want to keep the current default behavior without prompting.")
 		}
-		if (*topic == "") == !*allTopics {
-			return usagef("--reset-offsets needs --topic or --all-topics")
+		return resetOffsets(std, adm, ctx, groups, *topic, spec, *execute)
+	}
+	return nil
+}
+
+// optionalValue is a flag that stands alone (--state) or takes a value
+// (--state Stable,Empty), as jopt-simple's optional arguments do in
+// Kafka's tools; withOptionalValue joins such a flag to its value first.
+type optionalValue struct {
+	set   bool
+	value string
+}
+
+func (o *optionalValue) IsBoolFlag() bool { return true }
+func (o *optionalValue) String() string   { return o.value }
+func (o *optionalValue) Set(v string) error {
+	o.set = true
+	if v != "true" {
+		o.value = v
+	}
+	return nil
+}
+
+// withOptionalValue rewrites "--name value" as "--name=value" when the
+// next argument is not a flag, so that the flag package sees one token.
+func withOptionalValue(args []string, name string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if (a == "--"+name || a == "-"+name) && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			a += "=" + args[i+1]
+			i++
 		}
-		return resetOffsets(std, adm, ctx, *group, *topic, spec, *execute)
+		out = append(out, a)
+	}
+	return out
+}
+
+// consumerGroupStatesValid are the states a consumer group can be in, as
+// Kafka names them (GroupState.groupStatesForType(CONSUMER)).
+var consumerGroupStatesValid = []string{"PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "Empty", "Assigning", "Reconciling"}
+
+// consumerGroupStates parses --state's list, in any case, into Kafka's
+// names, which the ListGroups filter compares.
+func consumerGroupStates(list string) ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		i := slices.IndexFunc(consumerGroupStatesValid, func(v string) bool { return strings.EqualFold(v, strings.TrimSpace(s)) })
+		if i < 0 {
+			return nil, argumentf("Invalid state list '%s'. Valid states are: %s", list, strings.Join(consumerGroupStatesValid, ", "))
+		}
+		out = append(out, consumerGroupStatesValid[i])
+	}
+	return out, nil
+}
+
+// listGroupStates prints --list --state: each group with its state, the
+// group column as wide as the longest name (at least 15) plus 10.
+func listGroupStates(std *stdio, ctx context.Context, adm *kadm.Client, states []string) error {
+	var listed kadm.ListedGroups
+	err := untilReachable(ctx, func() (err error) {
+		listed, err = adm.ListGroups(ctx, states...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	width := 15
+	for _, g := range listed {
+		width = max(width, len(g.Group))
+	}
+	format := fmt.Sprintf("%%-%ds %%-20s\n", width+10)
+	fmt.Fprintf(std.out, format, "GROUP", "STATE")
+	for _, g := range listed.Sorted() {
+		fmt.Fprintf(std.out, format, g.Group, g.State)
+	}
+	return nil
+}
+
+// deleteGroups deletes groups and reports as Kafka's tool does: one line
+// if every deletion succeeded, else an error list on standard output.
+func deleteGroups(std *stdio, ctx context.Context, adm *kadm.Client, groups []string) error {
+	rs, err := adm.DeleteGroups(ctx, groups...)
+	if err != nil {
+		return err
+	}
+	var done, failed []string
+	for _, g := range groups {
+		if r, ok := rs[g]; ok && r.Err == nil {
+			done = append(done, "'"+g+"'")
+		} else if ok {
+			failed = append(failed, fmt.Sprintf("* Group '%s' could not be deleted due to: %v", g, withMessage(r.Err, "")))
+		}
+	}
+	if len(failed) == 0 {
+		fmt.Fprintf(std.out, "Deletion of requested consumer groups (%s) was successful.\n", strings.Join(done, ", "))
+		return nil
+	}
+	fmt.Fprintf(std.out, "\nError: Deletion of some consumer groups failed:\n%s\n", strings.Join(failed, "\n"))
+	if len(done) > 0 {
+		fmt.Fprintf(std.out, "\nThese consumer groups were deleted successfully: %s\n", strings.Join(done, ", "))
 	}
 	return nil
 }
@@ -362,23 +467,50 @@ func (s resetSpec) count() int {
 	return count(s.earliest, s.latest, s.offset >= 0, s.datetime != "", s.shift != 0)
 }
 
-// resetOffsets computes a group's new offsets and, with execute, commits
-// them; it prints GROUP TOPIC PARTITION NEW-OFFSET either way.
-func resetOffsets(std *stdio, adm *kadm.Client, ctx context.Context, group, topicArg string, spec resetSpec, execute bool) error {
-	described, err := adm.DescribeGroups(ctx, group)
+// resetOffsets computes each group's new offsets and, with execute,
+// commits them; it prints GROUP TOPIC PARTITION NEW-OFFSET either way. A
+// group with members is reported and skipped, as Kafka's tool does.
+func resetOffsets(std *stdio, adm *kadm.Client, ctx context.Context, groups []string, topicArg string, spec resetSpec, execute bool) error {
+	described, err := adm.DescribeGroups(ctx, groups...)
 	if err != nil {
 		return err
 	}
-	if d := described[group]; len(d.Members) > 0 {
-		return fmt.Errorf("assignments can only be reset if the group '%s' is inactive, but the current state is %s", group, d.State)
+	rows := [][]string{{"GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"}}
+	for _, group := range groups {
+		if d := described[group]; len(d.Members) > 0 {
+			fmt.Fprintf(std.out, "\nError: Assignments can only be reset if the group '%s' is inactive, but the current state is %s.\n", group, d.State)
+			continue
+		}
+		next, err := groupResetOffsets(adm, ctx, group, topicArg, spec)
+		if err != nil {
+			return err
+		}
+		if execute {
+			rs, err := adm.CommitOffsets(ctx, group, next)
+			if err == nil {
+				err = rs.Error()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for _, o := range next.Sorted() {
+			rows = append(rows, []string{group, o.Topic, strconv.Itoa(int(o.Partition)), strconv.FormatInt(o.At, 10)})
+		}
 	}
+	printOffsetTable(std, rows, []int{15, 15, 10, 0}, 0, 1)
+	return nil
+}
+
+// groupResetOffsets computes one group's new offsets.
+func groupResetOffsets(adm *kadm.Client, ctx context.Context, group, topicArg string, spec resetSpec) (kadm.Offsets, error) {
 	committed, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	targets, err := resetTargets(ctx, adm, committed, topicArg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var topics []string
 	for t := range targets {
@@ -386,20 +518,20 @@ func resetOffsets(std *stdio, adm *kadm.Client, ctx context.Context, group, topi
 	}
 	starts, err := adm.ListStartOffsets(ctx, topics...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ends, err := adm.ListEndOffsets(ctx, topics...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var byTime kadm.ListedOffsets
 	if spec.datetime != "" {
 		ts, err := time.Parse("2006-01-02T15:04:05.000", spec.datetime)
 		if err != nil {
-			return usagef("--to-datetime %q: want YYYY-MM-DDTHH:mm:SS.sss", spec.datetime)
+			return nil, usagef("--to-datetime %q: want YYYY-MM-DDTHH:mm:SS.sss", spec.datetime)
 		}
 		if byTime, err = adm.ListOffsetsAfterMilli(ctx, ts.UnixMilli(), topics...); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var next kadm.Offsets
@@ -425,21 +557,7 @@ func resetOffsets(std *stdio, adm *kadm.Client, ctx context.Context, group, topi
 			next.Add(kadm.Offset{Topic: t, Partition: p, At: at, LeaderEpoch: -1})
 		}
 	}
-	if execute {
-		rs, err := adm.CommitOffsets(ctx, group, next)
-		if err == nil {
-			err = rs.Error()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	rows := [][]string{{"GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"}}
-	for _, o := range next.Sorted() {
-		rows = append(rows, []string{group, o.Topic, strconv.Itoa(int(o.Partition)), strconv.FormatInt(o.At, 10)})
-	}
-	printOffsetTable(std, rows, []int{15, 15, 10, 0}, 0, 1)
-	return nil
+	return next, nil
 }
 
 // resetTargets resolves --topic (t, or t:0,1) or --all-topics (empty arg)

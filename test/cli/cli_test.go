@@ -499,3 +499,32 @@ func TestThrottledReassignment(t *testing.T) {
 		t.Fatalf("throttle configs left after --verify: %v", got)
 	}
 }
+
+// TestConsumerGroupsAllGroups makes two inactive groups by resetting their
+// offsets, then lists them with their state, resets both at once and
+// deletes both at once, as an operator clearing a cluster would.
+func TestConsumerGroupsAllGroups(t *testing.T) {
+	c := harness.StartT(t, 1, fast...)
+	ok(t, c, "", "topics", "--create", "--topic", "t", "--partitions", "2", "--replication-factor", "1")
+	for _, g := range []string{"g-a", "g-b"} {
+		ok(t, c, "", "consumer-groups", "--reset-offsets", "--group", g, "--topic", "t", "--to-earliest", "--execute")
+	}
+	out := ok(t, c, "", "consumer-groups", "--list", "--state", "Empty")
+	want := "GROUP                     STATE               \ng-a                       Empty               \ng-b                       Empty               \n"
+	if out != want {
+		t.Fatalf("--list --state Empty printed %q, want %q", out, want)
+	}
+	if out := ok(t, c, "", "consumer-groups", "--list", "--state", "Stable"); out != "GROUP                     STATE               \n" {
+		t.Fatalf("--list --state Stable printed %q", out)
+	}
+	out = ok(t, c, "", "consumer-groups", "--reset-offsets", "--all-groups", "--all-topics", "--to-latest", "--execute")
+	if n := len(regexp.MustCompile(`(?m)^g-[ab] +t +[01] +0 *$`).FindAllString(out, -1)); n != 4 {
+		t.Fatalf("reset of all groups printed\n%s", out)
+	}
+	if out := ok(t, c, "", "consumer-groups", "--delete", "--all-groups"); out != "Deletion of requested consumer groups ('g-a', 'g-b') was successful.\n" {
+		t.Fatalf("delete of all groups printed %q", out)
+	}
+	if out := ok(t, c, "", "consumer-groups", "--list"); out != "" {
+		t.Fatalf("groups left after deleting all: %q", out)
+	}
+}
