@@ -178,8 +178,15 @@ func TestDeadBrokers(t *testing.T) {
 		{NodeID: 2, Host: "127.0.0.1", Port: int32(closedPort)},
 	}
 	got := deadBrokers(context.Background(), brokers)
-	if want := fmt.Sprintf("node 2 at 127.0.0.1:%d", closedPort); len(got) != 1 || got[0] != want {
-		t.Errorf("deadBrokers: %q, want [%q]", got, want)
+	if len(got) != 1 || got[0].NodeID != 2 {
+		t.Errorf("deadBrokers: %v, want node 2", got)
+	}
+	want := fmt.Sprintf("the metadata quorum has no majority: 1 of 2 nodes are unreachable (node 2 at 127.0.0.1:%d)", closedPort)
+	if err := noMajority(got, 2); err == nil || err.Error() != want {
+		t.Errorf("noMajority: %v, want %q", err, want)
+	}
+	if err := noMajority(got, 3); err != nil {
+		t.Errorf("one of three down is a majority still: %v", err)
 	}
 }
 

@@ -94,17 +94,25 @@ func quorumLost(ctx context.Context, adm *kadm.Client) error {
 	if err != nil || len(brokers.Brokers) == 0 {
 		return nil // nothing to judge by; the request's own timeout will tell
 	}
-	down := deadBrokers(ctx, brokers.Brokers)
-	if 2*len(down) < len(brokers.Brokers) {
-		return nil
-	}
-	return fmt.Errorf("the metadata quorum has no majority: %d of %d nodes are unreachable (%s)",
-		len(down), len(brokers.Brokers), strings.Join(down, ", "))
+	return noMajority(deadBrokers(ctx, brokers.Brokers), len(brokers.Brokers))
 }
 
-// deadBrokers dials each broker once, at the same time, and lists those
-// that refuse or do not answer within a second as "node N at host:port".
-func deadBrokers(ctx context.Context, brokers kadm.BrokerDetails) []string {
+// noMajority is the error of a quorum that lost its majority: down holds
+// at least half of the cluster's n nodes. Fewer down is no error.
+func noMajority(down kadm.BrokerDetails, n int) error {
+	if 2*len(down) < n {
+		return nil
+	}
+	names := make([]string, len(down))
+	for i, b := range down {
+		names[i] = fmt.Sprintf("node %d at %s", b.NodeID, net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))))
+	}
+	return fmt.Errorf("the metadata quorum has no majority: %d of %d nodes are unreachable (%s)", len(down), n, strings.Join(names, ", "))
+}
+
+// deadBrokers dials each broker once, at the same time, and returns those
+// that refuse or do not answer within a second.
+func deadBrokers(ctx context.Context, brokers kadm.BrokerDetails) kadm.BrokerDetails {
 	dead := make([]bool, len(brokers))
 	var wg sync.WaitGroup
 	for i, b := range brokers {
@@ -121,10 +129,10 @@ func deadBrokers(ctx context.Context, brokers kadm.BrokerDetails) []string {
 		}()
 	}
 	wg.Wait()
-	var out []string
+	var out kadm.BrokerDetails
 	for i, b := range brokers {
 		if dead[i] {
-			out = append(out, fmt.Sprintf("node %d at %s", b.NodeID, net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))))
+			out = append(out, b)
 		}
 	}
 	return out

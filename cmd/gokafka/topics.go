@@ -229,9 +229,17 @@ func describeTopics(std *stdio, cl *kgo.Client, adm *kadm.Client, ctx context.Co
 	if err != nil {
 		return err
 	}
+	// The brokers' metadata is the last the quorum agreed on; without a
+	// majority it still names dead brokers as leaders. A leader is live
+	// only if this command can reach it: else its partitions are shown
+	// leaderless, and a lost majority is said on standard error.
+	down := deadBrokers(ctx, md.Brokers)
 	live := map[int32]bool{}
 	for _, b := range md.Brokers {
-		live[b.NodeID] = true
+		live[b.NodeID] = !slices.ContainsFunc(down, func(d kadm.BrokerDetail) bool { return d.NodeID == b.NodeID })
+	}
+	if err := noMajority(down, len(md.Brokers)); err != nil {
+		fmt.Fprintf(std.err, "WARN: %v; leaders and ISRs below are the last it agreed on, and partitions led by unreachable nodes have no leader.\n", err)
 	}
 	var sorted []string
 	for _, name := range md.Topics.Names() {
@@ -293,7 +301,7 @@ func describeTopics(std *stdio, cl *kgo.Client, adm *kadm.Client, ctx context.Co
 				continue
 			}
 			leader := strconv.Itoa(int(p.Leader))
-			if p.Leader < 0 {
+			if leaderless {
 				leader = "none"
 			}
 			elr, lastKnown := "N/A", "N/A"

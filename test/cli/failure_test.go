@@ -45,18 +45,35 @@ func TestOneBootstrapBrokerDead(t *testing.T) {
 }
 
 // TestTwoNodesDead kills two of three nodes, so that the metadata quorum
-// has lost its majority: topics --create says so, naming the nodes it
+// has lost its majority: topics --describe shows no dead leader as live
+// and --unavailable-partitions lists what they led; topics --create says so, naming the nodes it
 // cannot reach, well before --command-timeout; a console consumer in a
 // group keeps retrying, as Kafka's does, and consumes once the nodes are
 // back.
 func TestTwoNodesDead(t *testing.T) {
 	c := harness.StartT(t, 3, fast...)
 	ok(t, c, "", "topics", "--create", "--topic", "topic-A", "--partitions", "1", "--replication-factor", "3")
+	ok(t, c, "", "topics", "--create", "--topic", "led-by-2", "--replica-assignment", "2:3:1")
+	harness.WaitFor(t, "node 2 leads led-by-2", 10*time.Second, func() bool {
+		return strings.Contains(ok(t, c, "", "topics", "--describe", "--topic", "led-by-2"), "\tLeader: 2\t")
+	})
 	c.Nodes[1].Kill()
 	c.Nodes[2].Kill()
 
+	// The survivor's metadata still names node 2 the leader of led-by-2;
+	// describe must not present it as live.
+	r := gokafka(t, c, "", "topics", "--describe", "--topic", "led-by-2")
+	if r.code != 0 || !strings.Contains(r.out, "\tPartition: 0\tLeader: none\tReplicas: 2,3,1\t") ||
+		!strings.Contains(r.err, "WARN: the metadata quorum has no majority: 2 of 3 nodes are unreachable") {
+		t.Errorf("describe without a quorum: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	r = gokafka(t, c, "", "topics", "--describe", "--unavailable-partitions")
+	if r.code != 0 || !strings.Contains(r.out, "\tTopic: led-by-2\tPartition: 0\tLeader: none\t") {
+		t.Errorf("--unavailable-partitions without a quorum: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+
 	start := time.Now()
-	r := gokafka(t, c, "", "topics", "--create", "--topic", "topic-B", "--partitions", "1", "--replication-factor", "1")
+	r = gokafka(t, c, "", "topics", "--create", "--topic", "topic-B", "--partitions", "1", "--replication-factor", "1")
 	took := time.Since(start)
 	t.Logf("create without a quorum: exit %d after %v: %s", r.code, took, r.out)
 	want := regexp.MustCompile(`^Error while executing topic command : the metadata quorum has no majority: 2 of 3 nodes are unreachable \(node 2 at [^,]+, node 3 at [^,]+\)\n$`)
