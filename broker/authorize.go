@@ -134,9 +134,18 @@ var (
 	authzWriteTxnMarkers   = row(kmsg.WriteTxnMarkers, "", resCluster, kmsg.ACLOperationClusterAction, errCluster)
 	authzTopicPartitions   = row(kmsg.DescribeTopicPartitions, "", resTopic, kmsg.ACLOperationDescribe, errTopic)
 
-	authzInitTxn        = row(kmsg.InitProducerID, "transactional", resTxnID, kmsg.ACLOperationWrite, errTxnID)
-	authzInitIdempotent = row(kmsg.InitProducerID, "idempotent", resCluster, kmsg.ACLOperationIdempotentWrite, errCluster)
-	authzInitAnyTopic   = row(kmsg.InitProducerID, "idempotent", resTopic, kmsg.ACLOperationWrite, errCluster).or().note("any topic, KIP-679")
+	authzInitTxn = row(kmsg.InitProducerID, "transactional", resTxnID, kmsg.ACLOperationWrite, errTxnID)
+	// The transaction coordinator's APIs (txn.go).
+	authzAddPartitionsTxn    = row(kmsg.AddPartitionsToTxn, "v0-v3", resTxnID, kmsg.ACLOperationWrite, errTxnID).note("every partition gets the error")
+	authzAddPartitionsTop    = row(kmsg.AddPartitionsToTxn, "v0-v3", resTopic, kmsg.ACLOperationWrite, errTopic).note("the others get OPERATION_NOT_ATTEMPTED")
+	authzAddPartitionsBroker = row(kmsg.AddPartitionsToTxn, "v4+, from a broker", resCluster, kmsg.ACLOperationClusterAction, errCluster)
+	authzAddOffsetsTxn       = row(kmsg.AddOffsetsToTxn, "", resTxnID, kmsg.ACLOperationWrite, errTxnID)
+	authzAddOffsetsGroup     = row(kmsg.AddOffsetsToTxn, "", resGroup, kmsg.ACLOperationRead, errGroup)
+	authzEndTxn              = row(kmsg.EndTxn, "", resTxnID, kmsg.ACLOperationWrite, errTxnID)
+	authzDescribeTxn         = row(kmsg.DescribeTransactions, "", resTxnID, kmsg.ACLOperationDescribe, errTxnID)
+	authzListTxns            = row(kmsg.ListTransactions, "", resTxnID, kmsg.ACLOperationDescribe, protocol.None).note("refused ids are left out")
+	authzInitIdempotent      = row(kmsg.InitProducerID, "idempotent", resCluster, kmsg.ACLOperationIdempotentWrite, errCluster)
+	authzInitAnyTopic        = row(kmsg.InitProducerID, "idempotent", resTopic, kmsg.ACLOperationWrite, errCluster).or().note("any topic, KIP-679")
 
 	authzCreateACLs     = row(kmsg.CreateACLs, "", resCluster, kmsg.ACLOperationAlter, errCluster)
 	authzDescribeACLs   = row(kmsg.DescribeACLs, "", resCluster, kmsg.ACLOperationDescribe, errCluster)
@@ -163,6 +172,9 @@ var authorizations = []Authorization{
 	authzCreateCluster, authzCreateTopic, authzCreateConfigs,
 	authzDeleteTopics, authzDeleteRecords,
 	authzInitTxn, authzInitIdempotent, authzInitAnyTopic,
+	authzAddPartitionsTxn, authzAddPartitionsTop, authzAddPartitionsBroker,
+	authzAddOffsetsTxn, authzAddOffsetsGroup,
+	authzEndTxn,
 	authzEpochCluster, authzEpochTopic,
 	authzDescribeACLs, authzCreateACLs, authzDeleteACLs,
 	authzDescribeConfigsTopic, authzDescribeConfigsBroker,
@@ -181,6 +193,7 @@ var authorizations = []Authorization{
 	authzClusterOps,
 	authzDescribeProducers,
 	authzWriteTxnMarkers,
+	authzDescribeTxn, authzListTxns,
 	authzTopicPartitions,
 	authzTxnCommitTxnID, authzTxnCommitGroup, authzTxnCommitTopic,
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"fmt"
 	"github.com/gokafka/gokafka/auth"
+	"github.com/gokafka/gokafka/txn"
 	"math"
 	"net"
 	"net/netip"
@@ -58,6 +59,8 @@ type Config struct {
 	GroupMinSessionTimeout     time.Duration
 	GroupMaxSessionTimeout     time.Duration
 	GroupMaxSize               int // group.max.size
+	// Txn is the transaction coordinator's transaction.* keys.
+	Txn txn.Config
 	// UncleanLeaderElection is unclean.leader.election.enable, which the
 	// coordinator applies; the broker reports it in DescribeConfigs.
 	UncleanLeaderElection bool
@@ -132,6 +135,7 @@ func DefaultConfig() Config {
 		OffsetsTopicSegmentBytes:      100 << 20,
 		OffsetsRetention:              7 * 24 * time.Hour,
 		OffsetsRetentionCheckInterval: 10 * time.Minute,
+		Txn:                           txn.DefaultConfig(),
 		GroupInitialRebalanceDelay:    3 * time.Second,
 		GroupMinSessionTimeout:        6 * time.Second,
 		GroupMaxSessionTimeout:        30 * time.Minute,
@@ -176,6 +180,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("fetch.max.bytes %d: must not be negative", c.FetchMaxBytes)
 	case c.FetchSessionCacheSlots < 0:
 		return fmt.Errorf("max.incremental.fetch.session.cache.slots %d: must not be negative", c.FetchSessionCacheSlots)
+	}
+	if err := c.Txn.Validate(); err != nil {
+		return err
 	}
 	seen := map[int]string{}
 	for _, l := range c.Listeners {

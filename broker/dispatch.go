@@ -20,7 +20,7 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.ApiVersions:                  immediate(handleAPIVersions),
 	kmsg.CreateTopics:                 immediate(handleCreateTopics),
 	kmsg.DeleteTopics:                 immediate(handleDeleteTopics),
-	kmsg.InitProducerID:               immediate(handleInitProducerID),
+	kmsg.InitProducerID:               parked(handleInitProducerID),
 	kmsg.OffsetForLeaderEpoch:         immediate(handleOffsetForLeaderEpoch),
 	kmsg.CreatePartitions:             immediate(handleCreatePartitions),
 	kmsg.AlterConfigs:                 immediate(handleAlterConfigs),
@@ -55,6 +55,11 @@ var handlers = map[kmsg.Key]handler{
 	kmsg.SASLHandshake:                parked(handleSaslHandshake),
 	kmsg.SASLAuthenticate:             parked(handleSaslAuthenticate),
 	kmsg.TxnOffsetCommit:              parked(handleTxnOffsetCommit),
+	kmsg.AddPartitionsToTxn:           parked(handleAddPartitionsToTxn),
+	kmsg.AddOffsetsToTxn:              parked(handleAddOffsetsToTxn),
+	kmsg.EndTxn:                       parked(handleEndTxn),
+	kmsg.DescribeTransactions:         immediate(handleDescribeTransactions),
+	kmsg.ListTransactions:             immediate(handleListTransactions),
 }
 
 // immediate adapts a handler that answers before returning.

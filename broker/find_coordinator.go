@@ -9,10 +9,10 @@ import (
 	"github.com/gokafka/gokafka/protocol"
 )
 
-// handleFindCoordinator names a group's coordinator: the leader of its
-// partition of __consumer_offsets, created on first use. Transactions are
-// not coordinated yet; those keys get this broker, whose InitProducerId
-// refuses transactional ids plainly.
+// handleFindCoordinator names a group's coordinator, the leader of its
+// partition of __consumer_offsets, or a transactional id's, the leader of
+// its partition of __transaction_state; each topic is created on first
+// use.
 func handleFindCoordinator(b *Broker, c *conn, req *kmsg.FindCoordinatorRequest) *kmsg.FindCoordinatorResponse {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	keys := req.CoordinatorKeys
@@ -75,7 +75,9 @@ func (b *Broker) coordinatorFor(key string, typ int8) (int32, error) {
 		}
 		return leader, err
 	case 1: // transaction
-		return b.cfg.NodeID, nil
+		ctx, cancel := context.WithTimeout(b.ctx, metadataChangeTimeout)
+		defer cancel()
+		return b.txns.leaderOf(ctx, key)
 	}
 	return -1, protocol.Errorf(protocol.InvalidRequest, "coordinator type %d", typ)
 }

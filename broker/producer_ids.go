@@ -55,23 +55,27 @@ func (c *conn) initProducerRefusal(req *kmsg.InitProducerIDRequest) protocol.Err
 	return 0
 }
 
-// handleInitProducerID serves idempotent producers. A producer without a
-// transactional id always gets a fresh id with epoch 0, as in Kafka, even
-// when it names its old id (KIP-360 epoch bumps apply to transactions).
-func handleInitProducerID(b *Broker, c *conn, req *kmsg.InitProducerIDRequest) *kmsg.InitProducerIDResponse {
+// handleInitProducerID hands a transactional producer to the transaction
+// coordinator (txn.go) and serves idempotent producers here. A producer
+// without a transactional id always gets a fresh id with epoch 0, as in
+// Kafka, even when it names its old id (KIP-360 epoch bumps apply to
+// transactions).
+func handleInitProducerID(b *Broker, c *conn, req *kmsg.InitProducerIDRequest, out *response) {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if code := c.initProducerRefusal(req); code != 0 {
 		resp.ErrorCode = int16(code)
-		return resp
+		out.complete(resp)
+		return
 	}
 	if req.TransactionalID != nil {
-		// Transactions arrive with the transaction coordinator; until then a
-		// transactional producer is told plainly that it cannot run here.
-		resp.ErrorCode = int16(protocol.TransactionalIDAuthFailed)
-		b.log.Warn("transactional producer refused: transactions are not supported yet", "transactional_id", *req.TransactionalID)
-		return resp
+		initTxnProducer(b, req, out)
+		return
 	}
+	out.complete(idempotentProducer(b, resp))
+}
+
+func idempotentProducer(b *Broker, resp *kmsg.InitProducerIDResponse) *kmsg.InitProducerIDResponse {
 	ctx, cancel := context.WithTimeout(b.ctx, metadataChangeTimeout)
 	defer cancel()
 	id, err := b.producers.generate(ctx)

@@ -175,6 +175,13 @@ func (rm *replicaManager) ensure(tp klog.TopicPartition, t *coordinator.Topic, s
 			"leader", st.Leader, "leader_epoch", st.LeaderEpoch, "isr", st.ISR)
 		rm.b.countISRChange(shrank, grew)
 	}
+	if tp.Topic == txnTopic { // so does the transaction coordinator
+		if st.Leader == rm.b.cfg.NodeID {
+			rm.b.txns.scheduleLoad(p)
+		} else {
+			rm.b.txns.coord.Unload(tp.Partition)
+		}
+	}
 	if tp.Topic == offsetsTopic { // the group coordinator follows the leadership
 		if st.Leader == rm.b.cfg.NodeID {
 			rm.b.groups.scheduleLoad(p)

@@ -32,6 +32,7 @@ type Broker struct {
 	// a transactional batch opens one here: nil to go ahead, else a Kafka
 	// error. Unset, every such batch goes ahead.
 	verifyTxn func(ctx context.Context, transactionalID string, producerID int64, epoch int16, tp klog.TopicPartition) error
+	txns      *txnCoordinator
 	dynamic   dynamicState
 	counters  counters
 	// Replication throttles (throttle.go).
@@ -101,6 +102,8 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 	b.replicas = newReplicaManager(b)
 	b.producers = newProducerIDs(coord, cfg.NodeID)
 	b.groups = newGroupCoordinator(b)
+	b.txns = newTxnCoordinator(b)
+	b.verifyTxn = b.txns.verifyTxn
 	return b, nil
 }
 
@@ -113,6 +116,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.replicas.start()
 	b.wg.Add(1)
 	go b.groups.sessionLoop()
+	b.txns.coord.Start()
 	for _, l := range b.cfg.Listeners {
 		ln, err := net.Listen("tcp", l.Addr())
 		if err != nil {
@@ -290,6 +294,7 @@ func (b *Broker) Close() error {
 	}
 	b.mu.Unlock()
 	b.cancel()
+	b.txns.coord.Close()
 	b.replicas.stop()
 	b.wg.Wait()
 	return nil

@@ -55,6 +55,11 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.SASLHandshake:                {0, 1},
 	kmsg.SASLAuthenticate:             {0, 2},
 	kmsg.TxnOffsetCommit:              {0, 5},
+	kmsg.AddPartitionsToTxn:           {0, 5},
+	kmsg.AddOffsetsToTxn:              {0, 4},
+	kmsg.EndTxn:                       {0, 5},
+	kmsg.DescribeTransactions:         {0, 0},
+	kmsg.ListTransactions:             {0, 2},
 }
 
 // Supported reports whether the broker serves key at version v.

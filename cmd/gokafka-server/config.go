@@ -270,8 +270,14 @@ var settings = []setting{
 	{key: "group.min.session.timeout.ms", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupMinSessionTimeout = d })},
 	{key: "group.max.session.timeout.ms", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.GroupMaxSessionTimeout = d })},
 	{key: "group.max.size", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.GroupMaxSize = n })},
-	{key: "transaction.state.log.replication.factor", parse: number(1, math.MaxInt16, ignore[int16])},
-	{key: "transaction.state.log.min.isr", parse: number(1, maxInt32, ignore[int32])},
+	{key: "transaction.state.log.num.partitions", parse: number(1, maxInt32, func(b *build, n int32) { b.cfg.Broker.Txn.Partitions = n })},
+	{key: "transaction.state.log.replication.factor", parse: number(1, math.MaxInt16, func(b *build, n int16) { b.cfg.Broker.Txn.ReplicationFactor = n })},
+	{key: "transaction.state.log.min.isr", parse: number(1, maxInt32, func(b *build, n int) { b.cfg.Broker.Txn.MinISR = n })},
+	{key: "transaction.state.log.segment.bytes", parse: number(14, maxInt32, func(b *build, n int64) { b.cfg.Broker.Txn.SegmentBytes = n })},
+	{key: "transaction.max.timeout.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.Txn.MaxTimeout = d })},
+	{key: "transactional.id.expiration.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.Txn.IDExpiration = d })},
+	{key: "transaction.abort.timed.out.transaction.cleanup.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.Txn.AbortTimedOutInterval = d })},
+	{key: "transaction.remove.expired.transaction.cleanup.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.Txn.RemoveExpiredInterval = d })},
 }
 
 // zookeeperConnect is recognised only to explain what replaces it.

@@ -68,6 +68,7 @@ func packageDefaults() serverConfig {
 func TestDefaultPropertiesGivePackageDefaults(t *testing.T) {
 	want := packageDefaults()
 	want.Broker.OffsetsTopicReplicationFactor = 1 // one node cannot hold three replicas
+	want.Broker.Txn.ReplicationFactor, want.Broker.Txn.MinISR = 1, 1
 	c, warnings, err := loadConfig("")
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +209,9 @@ func TestKeys(t *testing.T) {
 		leader.imbalance.check.interval.seconds leader.imbalance.per.broker.percentage offsets.topic.num.partitions
 		offsets.topic.replication.factor offsets.topic.segment.bytes offsets.retention.minutes offsets.retention.check.interval.ms group.initial.rebalance.delay.ms
 		group.min.session.timeout.ms group.max.session.timeout.ms group.max.size
-		transaction.state.log.replication.factor transaction.state.log.min.isr`) {
+		transaction.state.log.num.partitions transaction.state.log.replication.factor transaction.state.log.min.isr
+		transaction.state.log.segment.bytes transaction.max.timeout.ms transactional.id.expiration.ms
+		transaction.abort.timed.out.transaction.cleanup.interval.ms transaction.remove.expired.transaction.cleanup.interval.ms`) {
 		covered[k] = true
 	}
 	for _, tt := range tests {

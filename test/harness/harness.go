@@ -178,6 +178,9 @@ func (c *Cluster) add(id int, roles string, ports []int) (*Node, error) {
 		fmt.Sprintf("default.replication.factor=%d", min(strings.Count(c.voters, "@"), 3)),
 		fmt.Sprintf("offsets.topic.replication.factor=%d", min(strings.Count(c.voters, "@"), 3)),
 		"offsets.topic.num.partitions=10",
+		fmt.Sprintf("transaction.state.log.replication.factor=%d", min(strings.Count(c.voters, "@"), 3)),
+		fmt.Sprintf("transaction.state.log.min.isr=%d", min(strings.Count(c.voters, "@"), 2)),
+		"transaction.state.log.num.partitions=10",
 	)
 	props = append(props, c.extra...)
 	if err := nd.startWith(props); err != nil {

@@ -1,0 +1,356 @@
+package broker
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/coordinator"
+	grp "github.com/gokafka/gokafka/group"
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/txn"
+)
+
+// The broker's side of the transaction coordinator (package txn): the
+// __transaction_state topic, the seams txn writes and sends markers
+// through, and loading on leadership. The handlers are in txn.go.
+
+const txnTopic = "__transaction_state"
+
+// txnWriteTimeout bounds an acks=all write of transaction state; past it
+// the client is told COORDINATOR_NOT_AVAILABLE and retries.
+const txnWriteTimeout = 5 * time.Second
+
+// markerTimeout bounds one WriteTxnMarkers round trip to a leader.
+const markerTimeout = 10 * time.Second
+
+type txnCoordinator struct {
+	b     *Broker
+	coord *txn.Coordinator
+
+	complained atomic.Int64 // ms, when ensureTopic last logged that it cannot create the topic
+}
+
+func newTxnCoordinator(b *Broker) *txnCoordinator {
+	tc := &txnCoordinator{b: b}
+	tc.coord = txn.New(b.cfg.Txn, txn.Deps{
+		Writer:      txnLogWriter{b},
+		Markers:     markerSender{b},
+		IDs:         producerIDSource{b.producers},
+		Cluster:     clusterView{b},
+		PartitionOf: func(id string) int32 { return grp.PartitionFor(id, tc.partitionCount()) },
+		Logger:      b.log.With("component", "txn"),
+	})
+	return tc
+}
+
+func (tc *txnCoordinator) partitionCount() int32 {
+	if t := tc.b.coord.Metadata().Topic(txnTopic); t != nil {
+		return int32(len(t.Partitions))
+	}
+	return tc.b.cfg.Txn.Partitions
+}
+
+// ensureTopic creates __transaction_state on first use, compacted, with
+// the transaction.state.log.* settings.
+func (tc *txnCoordinator) ensureTopic(ctx context.Context) (*coordinator.Topic, error) {
+	cfg := tc.b.cfg.Txn
+	return tc.b.ensureInternalTopic(ctx, coordinator.CreateTopicSpec{
+		Name:              txnTopic,
+		NumPartitions:     cfg.Partitions,
+		ReplicationFactor: cfg.ReplicationFactor,
+		Configs: map[string]string{"cleanup.policy": "compact", "compression.type": "uncompressed",
+			"min.insync.replicas": strconv.Itoa(cfg.MinISR),
+			"segment.bytes":       strconv.FormatInt(cfg.SegmentBytes, 10)},
+	}, "transaction.state.log.replication.factor", &tc.complained)
+}
+
+// ensureInternalTopic creates an internal topic on first use. With fewer
+// live brokers than its replication factor it says so plainly, once a
+// minute (clients retry), under the key that sets the factor.
+func (b *Broker) ensureInternalTopic(ctx context.Context, spec coordinator.CreateTopicSpec, rfKey string, complained *atomic.Int64) (*coordinator.Topic, error) {
+	if t := b.coord.Metadata().Topic(spec.Name); t != nil {
+		return t, nil
+	}
+	r := b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
+	if r.Err != nil && protocol.Code(r.Err) != protocol.TopicAlreadyExists {
+		if now, last := time.Now().UnixMilli(), complained.Load(); now-last > 60000 && complained.CompareAndSwap(last, now) {
+			b.log.Error("cannot create "+spec.Name+"; its coordinator is unavailable until it exists",
+				rfKey, spec.ReplicationFactor, "err", r.Err)
+		}
+		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "creating %s: %v", spec.Name, r.Err)
+	}
+	if t := b.coord.Metadata().Topic(spec.Name); t != nil {
+		return t, nil
+	}
+	return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s is being created", spec.Name)
+}
+
+// leaderOf returns the leader of transactional id's partition, creating
+// the topic first if needed (FindCoordinator).
+func (tc *txnCoordinator) leaderOf(ctx context.Context, id string) (int32, error) {
+	t, err := tc.ensureTopic(ctx)
+	if err != nil {
+		return -1, err
+	}
+	leader := t.Partitions[grp.PartitionFor(id, int32(len(t.Partitions)))].Leader
+	if leader < 0 {
+		return -1, protocol.Errorf(protocol.CoordinatorNotAvailable, "the partition of transactional id %q has no leader", id)
+	}
+	return leader, nil
+}
+
+// scheduleLoad starts loading a partition of __transaction_state this
+// broker now leads, once per leader epoch. The replica manager calls it on
+// every leadership change.
+func (tc *txnCoordinator) scheduleLoad(p *partition) {
+	leader, epoch := p.state()
+	if leader != tc.b.cfg.NodeID || !tc.coord.StartLoad(p.tp.Partition, epoch) {
+		return
+	}
+	tc.b.wg.Add(1)
+	go func() {
+		defer tc.b.wg.Done()
+		recs, err := readRecords(p.log, tc.b.log)
+		if err != nil {
+			tc.b.log.Error("cannot load transaction coordinator state", "partition", p.tp.Partition, "err", err)
+			tc.coord.Unload(p.tp.Partition)
+			return
+		}
+		tc.coord.FinishLoad(p.tp.Partition, epoch, recs)
+	}()
+}
+
+// readRecords reads a partition of an internal topic up to its end. A
+// corrupt batch header, past which no batch boundary can be found, ends
+// it with what it has, so that bad bytes never keep a coordinator loading.
+func readRecords(l *klog.Log, logger *slog.Logger) ([]txn.Record, error) {
+	var out []txn.Record
+	end := l.LogEndOffset()
+	for offset := l.LogStartOffset(); offset < end; {
+		res, err := l.Read(offset, 1<<20, end, true)
+		if err != nil {
+			return out, err
+		}
+		start := offset
+		for rest := res.Records; len(rest) > 0; {
+			h, batch, next, err := protocol.NextBatch(rest)
+			if err != nil {
+				logger.Error("load stops at a corrupt batch", "topic", l.TopicPartition().Topic,
+					"partition", l.TopicPartition().Partition, "offset", offset, "err", err)
+				return out, nil
+			}
+			err = protocol.EachRecord(batch, func(r protocol.RecordView) {
+				out = append(out, txn.Record{Offset: h.BaseOffset + int64(r.OffsetDelta),
+					Key: append([]byte(nil), r.Key...), Value: cloneValue(r.Value)})
+			})
+			if err != nil {
+				logger.Error("load skips a batch it cannot read", "topic", l.TopicPartition().Topic,
+					"partition", l.TopicPartition().Partition, "offset", h.BaseOffset, "err", err)
+			}
+			offset, rest = max(offset, h.LastOffset()+1), next
+		}
+		if offset == start {
+			break // nothing more to read below end
+		}
+	}
+	return out, nil
+}
+
+// cloneValue copies a record value, keeping nil (a tombstone) nil.
+func cloneValue(v []byte) []byte {
+	if v == nil {
+		return nil
+	}
+	return append([]byte{}, v...)
+}
+
+// txnLogWriter appends transaction state with acks=all.
+type txnLogWriter struct{ b *Broker }
+
+func (w txnLogWriter) Write(ctx context.Context, part, epoch int32, key, value []byte) error {
+	p := w.b.replicas.get(klog.TopicPartition{Topic: txnTopic, Partition: part})
+	if p == nil {
+		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d is not here", txnTopic, part)
+	}
+	if _, e := p.state(); e != epoch {
+		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d is in leader epoch %d, not %d", txnTopic, part, e, epoch)
+	}
+	res, err := p.appendAsLeader(protocol.BuildBatch(time.Now().UnixMilli(), []protocol.KV{{Key: key, Value: value}}), -1)
+	if err != nil {
+		return err
+	}
+	var out kmsg.ProduceResponseTopicPartition
+	done := make(chan struct{})
+	w.b.awaitAcks([]ackWait{{p: p, offset: res.LastOffset + 1, out: &out}}, txnWriteTimeout, func() { close(done) })
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return protocol.Errorf(protocol.RequestTimedOut, "stopped waiting for %s-%d", txnTopic, part)
+	}
+	if out.ErrorCode != 0 {
+		return protocol.Errorf(protocol.ErrorCode(out.ErrorCode), "writing %s-%d", txnTopic, part)
+	}
+	return nil
+}
+
+// markerSender sends WriteTxnMarkers to each partition's leader, this
+// broker included, over the inter-broker listener.
+type markerSender struct{ b *Broker }
+
+func (s markerSender) Send(ctx context.Context, m txn.Marker, tps []klog.TopicPartition) map[klog.TopicPartition]error {
+	out := make(map[klog.TopicPartition]error, len(tps))
+	byLeader := map[int32][]klog.TopicPartition{}
+	md := s.b.coord.Metadata()
+	for _, tp := range tps {
+		t := md.Topic(tp.Topic)
+		switch {
+		case t == nil || tp.Partition < 0 || int(tp.Partition) >= len(t.Partitions):
+			out[tp] = protocol.Errorf(protocol.UnknownTopicOrPartition, "%s is not in the metadata", tp)
+		case t.Partitions[tp.Partition].Leader < 0:
+			out[tp] = protocol.Errorf(protocol.NotLeaderOrFollower, "%s has no leader", tp)
+		default:
+			l := t.Partitions[tp.Partition].Leader
+			byLeader[l] = append(byLeader[l], tp)
+		}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for leader, tps := range byLeader {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := s.sendTo(leader, m, tps)
+			mu.Lock()
+			defer mu.Unlock()
+			for tp, err := range res {
+				out[tp] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// sendTo writes one marker to tps, all led by leader.
+func (s markerSender) sendTo(leader int32, m txn.Marker, tps []klog.TopicPartition) map[klog.TopicPartition]error {
+	out := make(map[klog.TopicPartition]error, len(tps))
+	fail := func(err error) map[klog.TopicPartition]error {
+		for _, tp := range tps {
+			out[tp] = err
+		}
+		s.b.log.Debug("transaction markers not sent", "leader", leader, "transactional_id", m.TransactionalID, "err", err)
+		return out
+	}
+	addr, err := s.b.peerAddr(leader)
+	if err != nil {
+		return fail(err)
+	}
+	pc, err := dialPeer(addr, s.b.cfg.NodeID, s.b.cfg.Peer)
+	if err != nil {
+		return fail(err)
+	}
+	defer pc.close()
+	req := kmsg.NewPtrWriteTxnMarkersRequest()
+	req.Version = 1
+	mk := kmsg.NewWriteTxnMarkersRequestMarker()
+	mk.ProducerID, mk.ProducerEpoch, mk.Committed, mk.CoordinatorEpoch = m.ProducerID, m.ProducerEpoch, m.Commit, m.CoordinatorEpoch
+	byTopic := map[string]int{}
+	for _, tp := range tps {
+		i, ok := byTopic[tp.Topic]
+		if !ok {
+			i = len(mk.Topics)
+			byTopic[tp.Topic] = i
+			mk.Topics = append(mk.Topics, kmsg.WriteTxnMarkersRequestMarkerTopic{Topic: tp.Topic})
+		}
+		mk.Topics[i].Partitions = append(mk.Topics[i].Partitions, tp.Partition)
+	}
+	req.Markers = append(req.Markers, mk)
+	resp, err := pc.request(req, markerTimeout)
+	if err != nil {
+		return fail(err)
+	}
+	for _, rm := range resp.(*kmsg.WriteTxnMarkersResponse).Markers {
+		for _, t := range rm.Topics {
+			for _, p := range t.Partitions {
+				tp := klog.TopicPartition{Topic: t.Topic, Partition: p.Partition}
+				out[tp] = nil
+				if p.ErrorCode != 0 {
+					out[tp] = protocol.Errorf(protocol.ErrorCode(p.ErrorCode), "leader %d writing the marker of %s", leader, tp)
+				}
+			}
+		}
+	}
+	return out
+}
+
+type producerIDSource struct{ p *producerIDs }
+
+func (s producerIDSource) Generate(ctx context.Context) (int64, error) { return s.p.generate(ctx) }
+
+type clusterView struct{ b *Broker }
+
+func (v clusterView) PartitionExists(tp klog.TopicPartition) bool {
+	t := v.b.coord.Metadata().Topic(tp.Topic)
+	return t != nil && tp.Partition >= 0 && int(tp.Partition) < len(t.Partitions)
+}
+
+// verifyTxn is KIP-890 part 1 for a partition leader about to append a
+// transactional batch of a producer with no ongoing transaction here: it
+// asks the coordinator of transactionalID, itself when that is this broker,
+// or another with AddPartitionsToTxn v4+ VerifyOnly. nil lets it append.
+func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, epoch int16, tp klog.TopicPartition) error {
+	leader, err := tc.leaderOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	if leader == tc.b.cfg.NodeID {
+		res, err := tc.coord.Verify(id, pid, epoch, []klog.TopicPartition{tp})
+		if err != nil {
+			return err
+		}
+		return res[tp]
+	}
+	addr, err := tc.b.peerAddr(leader)
+	if err != nil {
+		return protocol.Errorf(protocol.NotCoordinator, "%v", err)
+	}
+	pc, err := dialPeer(addr, tc.b.cfg.NodeID, tc.b.cfg.Peer)
+	if err != nil {
+		return protocol.Errorf(protocol.NotCoordinator, "%v", err)
+	}
+	defer pc.close()
+	req := kmsg.NewPtrAddPartitionsToTxnRequest()
+	req.Version = 4
+	tr := kmsg.NewAddPartitionsToTxnRequestTransaction()
+	tr.TransactionalID, tr.ProducerID, tr.ProducerEpoch, tr.VerifyOnly = id, pid, epoch, true
+	tr.Topics = []kmsg.AddPartitionsToTxnRequestTransactionTopic{{Topic: tp.Topic, Partitions: []int32{tp.Partition}}}
+	req.Transactions = []kmsg.AddPartitionsToTxnRequestTransaction{tr}
+	kresp, err := pc.request(req, markerTimeout)
+	if err != nil {
+		return protocol.Errorf(protocol.NotCoordinator, "verifying with broker %d: %v", leader, err)
+	}
+	resp := kresp.(*kmsg.AddPartitionsToTxnResponse)
+	if resp.ErrorCode != 0 {
+		return protocol.Errorf(protocol.ErrorCode(resp.ErrorCode), "coordinator %d", leader)
+	}
+	for _, t := range resp.Transactions {
+		for _, rt := range t.Topics {
+			for _, p := range rt.Partitions {
+				if rt.Topic == tp.Topic && p.Partition == tp.Partition {
+					if p.ErrorCode != 0 {
+						return protocol.Errorf(protocol.ErrorCode(p.ErrorCode), "coordinator %d: %s is not in the transaction of %q", leader, tp, id)
+					}
+					return nil
+				}
+			}
+		}
+	}
+	return protocol.Errorf(protocol.NotCoordinator, "coordinator %d did not answer for %s", leader, tp)
+}
