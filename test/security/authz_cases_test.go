@@ -11,6 +11,16 @@ import (
 // in broker.Authorizations.
 func authzCases() []*authzCase {
 	txn := authzTxnID
+	// txnCoordinatorUp has admin create the transaction state topic and
+	// give authzTxnID a producer, for the requests that need both.
+	txnCoordinatorUp := func(t *testing.T, e *authzEnv) {
+		fc := kmsg.NewPtrFindCoordinatorRequest()
+		fc.CoordinatorKey, fc.CoordinatorKeys, fc.CoordinatorType = txn, []string{txn}, 1
+		send[*kmsg.FindCoordinatorResponse](t, e.admin, fc)
+		init := kmsg.NewPtrInitProducerIDRequest()
+		init.TransactionalID, init.TransactionTimeoutMillis = &txn, 10000
+		send[*kmsg.InitProducerIDResponse](t, e.admin, init)
+	}
 	return []*authzCase{
 		{key: kmsg.Produce, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			return produceAs(t, e.alice, authzTopic, nil)
@@ -167,7 +177,7 @@ func authzCases() []*authzCase {
 			req.Topics = append(req.Topics, rt)
 			return send[*kmsg.DeleteRecordsResponse](t, e.alice, req).Topics[0].Partitions[0].ErrorCode
 		}},
-		{key: kmsg.InitProducerID, when: "transactional", untestable: "transactions are not served yet: InitProducerId refuses every transactional id",
+		{key: kmsg.InitProducerID, when: "transactional", setup: txnCoordinatorUp,
 			run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 				req := kmsg.NewPtrInitProducerIDRequest()
 				req.TransactionalID, req.TransactionTimeoutMillis = &txn, 10000
@@ -177,6 +187,37 @@ func authzCases() []*authzCase {
 			req := kmsg.NewPtrInitProducerIDRequest()
 			return send[*kmsg.InitProducerIDResponse](t, e.alice, req).ErrorCode
 		}},
+		// The transaction coordinator's APIs name a producer that is not
+		// the id's: granted, they fail past authorization with
+		// INVALID_PRODUCER_ID_MAPPING.
+		{key: kmsg.AddPartitionsToTxn, when: "v0-v3", setup: txnCoordinatorUp, granted: kerr.InvalidProducerIDMapping.Code,
+			run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
+				req := kmsg.NewPtrAddPartitionsToTxnRequest()
+				req.TransactionalID, req.ProducerID, req.ProducerEpoch = txn, 1<<40, 0
+				req.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: authzTopic, Partitions: []int32{0}}}
+				return send[*kmsg.AddPartitionsToTxnResponse](t, e.aliceV3, req).Topics[0].Partitions[0].ErrorCode
+			}},
+		{key: kmsg.AddPartitionsToTxn, when: "v4+, from a broker", setup: txnCoordinatorUp,
+			run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
+				req := kmsg.NewPtrAddPartitionsToTxnRequest()
+				tr := kmsg.NewAddPartitionsToTxnRequestTransaction()
+				tr.TransactionalID, tr.ProducerID, tr.VerifyOnly = txn, 1<<40, true
+				tr.Topics = []kmsg.AddPartitionsToTxnRequestTransactionTopic{{Topic: authzTopic, Partitions: []int32{0}}}
+				req.Transactions = append(req.Transactions, tr)
+				return send[*kmsg.AddPartitionsToTxnResponse](t, e.alice, req).ErrorCode
+			}},
+		{key: kmsg.AddOffsetsToTxn, setup: txnCoordinatorUp, granted: kerr.InvalidProducerIDMapping.Code,
+			run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
+				req := kmsg.NewPtrAddOffsetsToTxnRequest()
+				req.TransactionalID, req.ProducerID, req.Group = txn, 1<<40, authzGroup
+				return send[*kmsg.AddOffsetsToTxnResponse](t, e.alice, req).ErrorCode
+			}},
+		{key: kmsg.EndTxn, setup: txnCoordinatorUp, granted: kerr.InvalidProducerIDMapping.Code,
+			run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
+				req := kmsg.NewPtrEndTxnRequest()
+				req.TransactionalID, req.ProducerID = txn, 1<<40
+				return send[*kmsg.EndTxnResponse](t, e.alice, req).ErrorCode
+			}},
 		{key: kmsg.DescribeACLs, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			req := kmsg.NewPtrDescribeACLsRequest()
 			req.ResourceType, req.ResourcePatternType = kmsg.ACLResourceTypeAny, kmsg.ACLResourcePatternTypeAny
@@ -303,6 +344,15 @@ func authzCases() []*authzCase {
 			req := kmsg.NewPtrDescribeProducersRequest()
 			req.Topics = append(req.Topics, kmsg.DescribeProducersRequestTopic{Topic: authzTopic, Partitions: []int32{0}})
 			return send[*kmsg.DescribeProducersResponse](t, e.alice, req).Topics[0].Partitions[0].ErrorCode
+		}},
+		{key: kmsg.DescribeTransactions, setup: txnCoordinatorUp, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
+			req := kmsg.NewPtrDescribeTransactionsRequest()
+			req.TransactionalIDs = []string{txn}
+			return send[*kmsg.DescribeTransactionsResponse](t, e.alice, req).TransactionStates[0].ErrorCode
+		}},
+		{key: kmsg.ListTransactions, setup: txnCoordinatorUp, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
+			resp := send[*kmsg.ListTransactionsResponse](t, e.alice, kmsg.NewPtrListTransactionsRequest())
+			return listing(resp.ErrorCode, resp.TransactionStates, func(s kmsg.ListTransactionsResponseTransactionState) bool { return s.TransactionalID == txn })
 		}},
 		{key: kmsg.DescribeTopicPartitions, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			req := kmsg.NewPtrDescribeTopicPartitionsRequest()

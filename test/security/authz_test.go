@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/gokafka/gokafka/broker"
@@ -40,6 +41,9 @@ const authzJAAS = `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apach
 type authzEnv struct {
 	c            *harness.Cluster
 	admin, alice *kgo.Client
+	// aliceV3 is alice as a client that sends AddPartitionsToTxn at v3,
+	// the client's form, rather than the brokers' v4+.
+	aliceV3 *kgo.Client
 }
 
 func startAuthz(t *testing.T, extra ...string) *authzEnv {
@@ -61,13 +65,16 @@ func startAuthz(t *testing.T, extra ...string) *authzEnv {
 		"auto.create.topics.enable=true",
 	}, extra...)
 	c := harness.StartWithT(t, harness.Binary(t), 1, listen, props...)
-	e := &authzEnv{c: c, admin: authzClient(t, c, "admin", "admin-secret"), alice: authzClient(t, c, "alice", "alice-secret")}
+	v3 := kversion.Stable()
+	v3.SetMaxKeyVersion(int16(kmsg.AddPartitionsToTxn), 3)
+	e := &authzEnv{c: c, admin: authzClient(t, c, "admin", "admin-secret"), alice: authzClient(t, c, "alice", "alice-secret"),
+		aliceV3: authzClient(t, c, "alice", "alice-secret", kgo.MaxVersions(v3))}
 	return e
 }
 
-func authzClient(t *testing.T, c *harness.Cluster, user, pass string) *kgo.Client {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Seeds()...), kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()),
-		kgo.RequestRetries(0))
+func authzClient(t *testing.T, c *harness.Cluster, user, pass string, opts ...kgo.Opt) *kgo.Client {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Seeds()...), kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()),
+		kgo.RequestRetries(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
