@@ -89,21 +89,22 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 	}
 	build := func(kvs []protocol.KV) []byte { return protocol.BuildBatch(time.Now().UnixMilli(), kvs) }
 	keep := func(tp klog.TopicPartition, co grp.Offset) { gc.Store(req.Group, tp, co) }
-	gc.commitLocked(p, req.Group, offsets, build, keep, answer)
+	gc.commitLocked(p, req.Group, offsets, build, 0, keep, answer)
 }
 
 // commitLocked writes a group's offsets with acks=all in the one batch
-// that build makes of their records and, once they are stored, hands each
-// to keep with its record offset, under gc.mu; answer learns the outcome.
+// that build makes of their records (guard as appendLocked's) and, once
+// they are stored, hands each to keep with its record offset, under
+// gc.mu; answer learns the outcome.
 func (gc *groupCoordinator) commitLocked(p *partition, group string, offsets grp.PartitionOffsets, build func([]protocol.KV) []byte,
-	keep func(klog.TopicPartition, grp.Offset), answer func(protocol.ErrorCode)) {
+	guard uint64, keep func(klog.TopicPartition, grp.Offset), answer func(protocol.ErrorCode)) {
 	tps := slices.Collect(maps.Keys(offsets))
 	kvs := make([]protocol.KV, len(tps))
 	for i, tp := range tps {
 		co := offsets[tp]
 		kvs[i] = grp.Record(group, tp, &co)
 	}
-	gc.appendLocked(p, build(kvs), func(code protocol.ErrorCode, first int64) {
+	gc.appendLocked(p, build(kvs), guard, func(code protocol.ErrorCode, first int64) {
 		if code == protocol.None {
 			for i, tp := range tps {
 				co := offsets[tp]

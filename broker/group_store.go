@@ -262,15 +262,16 @@ func (img *groupImage) replayGroup(key, value []byte, now time.Time) error {
 // outcome. The append happens under gc.mu, so the records of a group are
 // stored in the order its state changed.
 func (gc *groupCoordinator) writeLocked(p *partition, kvs []protocol.KV, done func(protocol.ErrorCode)) {
-	gc.appendLocked(p, protocol.BuildBatch(time.Now().UnixMilli(), kvs), func(code protocol.ErrorCode, _ int64) { done(code) })
+	gc.appendLocked(p, protocol.BuildBatch(time.Now().UnixMilli(), kvs), 0, func(code protocol.ErrorCode, _ int64) { done(code) })
 }
 
-// appendLocked is writeLocked for a batch already built; done also learns
+// appendLocked is writeLocked for a batch already built, with the
+// verification guard of its transaction if it has one; done also learns
 // the offset of the batch's first record.
-func (gc *groupCoordinator) appendLocked(p *partition, batch []byte, done func(code protocol.ErrorCode, first int64)) {
+func (gc *groupCoordinator) appendLocked(p *partition, batch []byte, guard uint64, done func(code protocol.ErrorCode, first int64)) {
 	// acked takes gc.mu, which is held until first is set.
 	var first int64
-	first, err := gc.w.Append(p.tp.Partition, batch, func(err error) {
+	first, err := gc.w.Append(p.tp.Partition, batch, guard, func(err error) {
 		gc.mu.Lock()
 		defer gc.mu.Unlock()
 		done(commitError(err), first)
@@ -292,12 +293,12 @@ func (o offsetsLog) partition(pid int32) (*partition, error) {
 	return p, nil
 }
 
-func (o offsetsLog) Append(pid int32, batch []byte, acked func(error)) (int64, error) {
+func (o offsetsLog) Append(pid int32, batch []byte, guard uint64, acked func(error)) (int64, error) {
 	p, err := o.partition(pid)
 	if err != nil {
 		return -1, err
 	}
-	res, err := p.appendAsLeader(batch, -1)
+	res, err := p.appendLeader(batch, -1, klog.AppendOptions{VerificationGuard: guard})
 	if err != nil {
 		return -1, err
 	}

@@ -30,6 +30,9 @@ import (
 //     RequireStable it answers UNSTABLE_OFFSET_COMMIT) until the
 //     producer's marker lands there. completeTxn then commits or drops
 //     them; a load replays the markers the same way.
+//   - KIP-890 part 1: unless the producer's transaction is open on the
+//     offsets partition already, its coordinator must confirm that it is
+//     ongoing with this partition in it (the Broker's verifyTxn seam).
 //   - v0-v1 see COORDINATOR_NOT_AVAILABLE for COORDINATOR_LOAD_IN_PROGRESS,
 //     which clients before 2.0 could not handle.
 
@@ -97,6 +100,17 @@ func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest,
 		return
 	}
 	p, err := b.groups.serving(req.Group)
+	var guard uint64
+	if err == nil && b.verifyTxn != nil {
+		// KIP-890 part 1, as for produce: the offsets partition joins the
+		// transaction only once its coordinator confirms it is ongoing
+		// (AddOffsetsToTxn added it), so that a late commit opens no
+		// transaction that no marker will end; a marker written during
+		// the round trip voids the guard. gc.mu is not held here.
+		if guard = p.log.StartVerification(req.ProducerID); guard != 0 {
+			err = b.verifyTxn(b.ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, p.tp)
+		}
+	}
 	if err != nil {
 		answer(protocol.Code(err))
 		return
@@ -112,7 +126,7 @@ func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest,
 		return protocol.BuildTransactionalBatch(now, req.ProducerID, req.ProducerEpoch, kvs)
 	}
 	keep := func(tp klog.TopicPartition, co grp.Offset) { gc.StorePending(req.Group, req.ProducerID, tp, co) }
-	gc.commitLocked(p, req.Group, offsets, build, keep, answer)
+	gc.commitLocked(p, req.Group, offsets, build, guard, keep, answer)
 }
 
 // checkTxnCommitLocked applies Kafka's rules to a transactional commit

@@ -13,8 +13,10 @@ type PartitionWriter interface {
 	// Append writes batch to partition as its leader, with acks=all. The
 	// offset of its first record, or a Kafka error (protocol.Errorf), comes
 	// back at once; acked is called later, from another goroutine, once
-	// the batch is committed (nil) or cannot be.
-	Append(partition int32, batch []byte, acked func(error)) (first int64, err error)
+	// the batch is committed (nil) or cannot be. A transactional batch
+	// whose transaction was verified with its coordinator (KIP-890) carries
+	// the guard the partition gave for it; 0 otherwise.
+	Append(partition int32, batch []byte, guard uint64, acked func(error)) (first int64, err error)
 	// Bounds returns the partition's log start and end offsets.
 	Bounds(partition int32) (start, end int64, err error)
 	// Read returns whole stored batches of partition from offset on, below

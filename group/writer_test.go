@@ -16,7 +16,7 @@ type memLog struct {
 	batches [][]byte
 }
 
-func (m *memLog) Append(_ int32, batch []byte, acked func(error)) (int64, error) {
+func (m *memLog) Append(_ int32, batch []byte, _ uint64, acked func(error)) (int64, error) {
 	first := m.end()
 	protocol.SetBaseOffset(batch, first)
 	m.batches = append(m.batches, batch)
@@ -51,7 +51,7 @@ func TestLoadReadsToTheEnd(t *testing.T) {
 	m := &memLog{}
 	for i := range 3 {
 		co := Offset{Offset: int64(i)}
-		if _, err := m.Append(0, protocol.BuildBatch(1, []protocol.KV{Record("g", tp0, &co)}), func(error) {}); err != nil {
+		if _, err := m.Append(0, protocol.BuildBatch(1, []protocol.KV{Record("g", tp0, &co)}), 0, func(error) {}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,7 +76,7 @@ func TestLoadStopsAtACorruptBatch(t *testing.T) {
 	for _, c := range prototest.HostileBatches() {
 		m := &memLog{}
 		co := Offset{Offset: 4}
-		m.Append(0, protocol.BuildBatch(1, []protocol.KV{Record("g", tp0, &co)}), func(error) {})
+		m.Append(0, protocol.BuildBatch(1, []protocol.KV{Record("g", tp0, &co)}), 0, func(error) {})
 		m.batches = append(m.batches, c.Batch)
 		n := 0
 		next, err := Load(m, 0, 0, func([]byte, *protocol.BatchHeader) { n++ }, discard)
