@@ -53,6 +53,11 @@ var allCases = []workload{
 	// Produce → consume at a fixed rate, acks=all.
 	{Name: "e2e-1KiB", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, E2E: true, Default: true},
 	{Name: "e2e-1KiB-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, E2E: true, Default: true},
+	// Transactions of 1,000 records against the idempotent producer they
+	// build on, both in-process (kgo), so that the ratio is the cost of
+	// the transactions alone.
+	{Name: "1KiB-idempotent-kgo", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, InProcess: true, Default: true},
+	{Name: "1KiB-txn1000-kgo", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, InProcess: true, TxnRecords: 1000, Default: true},
 }
 
 func main() { os.Exit(run()) }
@@ -433,7 +438,7 @@ func runCases(ctx context.Context, targets []*target, cases []workload, rounds i
 					switch {
 					case c.E2E:
 						res, err = c.runE2E(rctx, seeds, topic, o)
-					case o.CLI != "":
+					case o.CLI != "" && !c.InProcess:
 						res, err = c.runWithTool(rctx, o.CLI, seeds, topic, o)
 					default:
 						res, err = c.run(rctx, seeds, topic, o)

@@ -26,7 +26,15 @@ type workload struct {
 	Replication int16
 	Nodes       int  // cluster size the case needs
 	E2E         bool // produce at runOpts.Rate and time produce → consume, instead of throughput
-	Default     bool
+	// TxnRecords > 0 produces in transactions of that many records, each
+	// flushed and committed before the next begins.
+	TxnRecords int
+	// InProcess runs the case with the kgo driver even when the bench
+	// drives the others through producer-perf-test, which has no
+	// records-per-transaction knob: a transactional case and the
+	// idempotent case it is compared with must share a driver.
+	InProcess bool
+	Default   bool
 }
 
 // runOpts are the knobs shared by every case.
@@ -79,11 +87,18 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(),
 			kgo.MaxProduceRequestsInflightPerBroker(5))
 	}
+	if w.TxnRecords > 0 {
+		opts = append(opts, kgo.TransactionalID("bench-"+topic))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return result{}, err
 	}
 	defer cl.Close()
+	txn := newTxnPacer(cl, w.TxnRecords)
+	if err := txn.begin(); err != nil {
+		return result{}, err
+	}
 
 	payload := make([]byte, w.RecordSize)
 	rand.Read(payload) // incompressible, as in Kafka's own perf tool with random payloads
@@ -123,6 +138,11 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 			}
 			t0 := time.Now()
 			cl.Produce(context.Background(), &kgo.Record{Value: payload}, func(r *kgo.Record, err error) { done(r, err, t0) })
+			if err := txn.produced(ctx); err != nil {
+				errCount.Add(1)
+				errOnce.Do(func() { firstErr = err })
+				return
+			}
 		}
 	}()
 
@@ -150,6 +170,9 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 	if ferr := cl.Flush(fctx); ferr != nil && err == nil {
 		err = fmt.Errorf("draining in-flight records: %w", ferr)
 	}
+	if terr := txn.end(fctx); terr != nil && err == nil {
+		err = terr
+	}
 	if err != nil {
 		return result{}, err
 	}
@@ -170,6 +193,52 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 		return res, errors.New("no record acknowledged in the measured window")
 	}
 	return res, nil
+}
+
+// txnPacer commits a transactional producer's transaction every n
+// records; with n = 0 it does nothing.
+type txnPacer struct {
+	cl      *kgo.Client
+	n, open int
+}
+
+func newTxnPacer(cl *kgo.Client, n int) *txnPacer { return &txnPacer{cl: cl, n: n} }
+
+func (p *txnPacer) begin() error {
+	if p.n == 0 {
+		return nil
+	}
+	return p.cl.BeginTransaction()
+}
+
+// produced counts a record and, at n, flushes and commits the transaction
+// and begins the next.
+func (p *txnPacer) produced(ctx context.Context) error {
+	if p.n == 0 {
+		return nil
+	}
+	if p.open++; p.open < p.n {
+		return nil
+	}
+	p.open = 0
+	if err := p.end(ctx); err != nil {
+		return err
+	}
+	return p.begin()
+}
+
+// end flushes and commits the open transaction.
+func (p *txnPacer) end(ctx context.Context) error {
+	if p.n == 0 {
+		return nil
+	}
+	if err := p.cl.Flush(ctx); err != nil {
+		return fmt.Errorf("flushing a transaction: %w", err)
+	}
+	if err := p.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return fmt.Errorf("committing a transaction: %w", err)
+	}
+	return nil
 }
 
 // freshTopic creates the case's topic; drop deletes it afterwards, so that
