@@ -20,7 +20,11 @@ type Anomaly struct {
 }
 
 func (a Anomaly) String() string {
-	return fmt.Sprintf("%s@%d %s: %s", a.TP, a.Offset, a.Value, a.Detail)
+	s := fmt.Sprintf("%s@%d %s: %s", a.TP, a.Offset, a.Value, a.Detail)
+	if !a.At.IsZero() {
+		s += " (at " + a.At.Format("15:04:05.000") + ")"
+	}
+	return s
 }
 
 // Report is what Check found. Every list is empty in a correct run.
@@ -32,11 +36,20 @@ type Report struct {
 	Reordered       []Anomaly // a producer's values out of its order within a partition
 	Divergent       []Anomaly // replicas of a partition that differ, one per partition
 	PhantomReads    []Anomaly // given to a consumer, not in the final log there
-	CommitBackwards []Anomaly // a committed offset below one acknowledged or read earlier
+	CommitBackwards []Anomaly // a committed offset below one acknowledged or read earlier, for good
 	CommitAboveHW   []Anomaly // a committed offset above the high watermark
-	HWBackwards     []Anomaly // a high watermark below one a client saw earlier
+	HWBackwards     []Anomaly // a high watermark below one a client saw earlier, in no older leader epoch
 	ServerErrors    []Anomaly // panic, fatal error or data race in a server's log
 	Faults          []FaultStats
+
+	// Stale reads: a deposed leader or group coordinator that has not yet
+	// learned so (cut off, then healed, before it caught up with the
+	// metadata log) answering from its old state. A client that sends its
+	// leader epoch (KIP-320) is refused such a high watermark; committed
+	// offsets carry no epoch, and a later read gave the newer offset back.
+	// Kafka has the same window; they are reported, not counted as broken.
+	StaleHW      []Anomaly
+	StaleCommits []Anomaly
 }
 
 // FaultStats is what one fault did: the records acknowledged while it was
@@ -47,24 +60,36 @@ type FaultStats struct {
 	Fault
 	Acked, Lost, Duplicated, Reordered, Divergent int
 	LongestUnavailable                            time.Duration
+	Unavailable                                   TP // the partition unavailable longest
 	Recovery                                      time.Duration
 }
 
 // Clean reports whether nothing was broken.
 func (r *Report) Clean() bool { return len(r.Problems()) == 0 }
 
+type namedList struct {
+	name string
+	list []Anomaly
+}
+
 // Problems lists every anomaly, one line each, capped per kind.
 func (r *Report) Problems() []string {
-	var out []string
-	for _, k := range []struct {
-		name string
-		list []Anomaly
-	}{
+	return lines([]namedList{
 		{"lost", r.Lost}, {"moved", r.Moved}, {"duplicated", r.Duplicated}, {"reordered", r.Reordered},
 		{"divergent", r.Divergent}, {"phantom read", r.PhantomReads}, {"commit backwards", r.CommitBackwards},
 		{"commit above high watermark", r.CommitAboveHW}, {"high watermark backwards", r.HWBackwards},
 		{"server log", r.ServerErrors},
-	} {
+	})
+}
+
+// Stale lists the stale reads, one line each, capped per kind.
+func (r *Report) Stale() []string {
+	return lines([]namedList{{"stale high watermark", r.StaleHW}, {"stale committed offset", r.StaleCommits}})
+}
+
+func lines(kinds []namedList) []string {
+	var out []string
+	for _, k := range kinds {
 		for i, a := range k.list {
 			if i == 10 {
 				out = append(out, fmt.Sprintf("%s: %d more", k.name, len(k.list)-i))
@@ -85,8 +110,8 @@ func Check(h History, f Final) Report {
 	r.Lost, r.Moved, r.Duplicated = placement(h.Acks, ref)
 	r.Reordered = reordered(ref, h.Acks)
 	r.PhantomReads = phantomReads(h.Reads, ref)
-	r.CommitBackwards, r.CommitAboveHW = commits(h.Commits, h.HWs, f.HW)
-	r.HWBackwards = hwBackwards(h.HWs)
+	r.CommitBackwards, r.StaleCommits, r.CommitAboveHW = commits(h.Commits, h.HWs, f.HW)
+	r.HWBackwards, r.StaleHW = hwBackwards(h.HWs)
 	r.ServerErrors = serverErrors(f.ServerLog)
 	r.Faults = faultStats(h, &r)
 	return r
@@ -252,18 +277,25 @@ func phantomReads(reads []Read, ref map[TP][]Record) []Anomaly {
 }
 
 // commits checks the group's committed offsets in time order: none below
-// one acknowledged or read back before it, none above the high watermark a
-// client was shown next (the high watermark never falls, so it bounds
-// every earlier one).
-func commits(cs []Commit, hws []HWSample, final map[TP]int64) (backwards, aboveHW []Anomaly) {
+// one acknowledged or read back before it, unless it is a read back that a
+// later read or commit of the partition corrects (a stale read, see
+// Report); and none above the high watermark a client was shown next (the
+// high watermark never falls, so it bounds every earlier one).
+func commits(cs []Commit, hws []HWSample, final map[TP]int64) (backwards, stale, aboveHW []Anomaly) {
 	cs = slices.Clone(cs)
 	slices.SortStableFunc(cs, func(a, b Commit) int { return a.At.Compare(b.At) })
 	hwByTP := samplesByTP(hws)
 	highest := map[TP]Commit{}
-	for _, c := range cs {
+	for i, c := range cs {
 		if prev, ok := highest[c.TP]; ok && c.Offset < prev.Offset {
-			backwards = append(backwards, Anomaly{TP: c.TP, Offset: c.Offset, At: c.At,
-				Detail: fmt.Sprintf("committed %d after %d at %s", c.Offset, prev.Offset, prev.At.Format("15:04:05.000"))})
+			a := Anomaly{TP: c.TP, Offset: c.Offset, At: c.At,
+				Detail: fmt.Sprintf("%s %d after %s %d at %s", commitKind(c), c.Offset, commitKind(prev), prev.Offset,
+					prev.At.Format("15:04:05.000"))}
+			if !c.Acked && corrected(cs[i+1:], c.TP, prev.Offset) {
+				stale = append(stale, a)
+			} else {
+				backwards = append(backwards, a)
+			}
 		}
 		if prev, ok := highest[c.TP]; !ok || c.Offset > prev.Offset {
 			highest[c.TP] = c
@@ -278,7 +310,20 @@ func commits(cs []Commit, hws []HWSample, final map[TP]int64) (backwards, aboveH
 				Detail: fmt.Sprintf("committed %d, high watermark %d", c.Offset, bound)})
 		}
 	}
-	return backwards, aboveHW
+	return backwards, stale, aboveHW
+}
+
+func commitKind(c Commit) string {
+	if !c.Acked {
+		return "read back"
+	}
+	return "committed by " + c.By
+}
+
+// corrected reports whether a later commit of tp, acknowledged or read
+// back, is at least offset again.
+func corrected(later []Commit, tp TP, offset int64) bool {
+	return slices.ContainsFunc(later, func(c Commit) bool { return c.TP == tp && c.Offset >= offset })
 }
 
 func samplesByTP(hws []HWSample) map[TP][]HWSample {
@@ -293,20 +338,30 @@ func samplesByTP(hws []HWSample) map[TP][]HWSample {
 }
 
 // hwBackwards reports every sample below the highest seen before it.
-func hwBackwards(hws []HWSample) []Anomaly {
-	var out []Anomaly
+// One answered in a leader epoch older than one seen before came from a
+// deposed leader and is stale (see Report); one in the same or a newer
+// epoch is a high watermark that went backwards.
+func hwBackwards(hws []HWSample) (backwards, stale []Anomaly) {
 	byTP := samplesByTP(hws)
 	for _, tp := range sortedTPs(byTP) {
-		high := int64(-1)
+		high, epoch := HWSample{HW: -1}, int32(-1)
 		for _, s := range byTP[tp] {
-			if s.HW < high {
-				out = append(out, Anomaly{TP: tp, Offset: s.HW, At: s.At,
-					Detail: fmt.Sprintf("high watermark %d after %d", s.HW, high)})
+			if s.HW < high.HW {
+				a := Anomaly{TP: tp, Offset: s.HW, At: s.At,
+					Detail: fmt.Sprintf("high watermark %d in epoch %d after %d in epoch %d", s.HW, s.Epoch, high.HW, high.Epoch)}
+				if s.Epoch < epoch {
+					stale = append(stale, a)
+				} else {
+					backwards = append(backwards, a)
+				}
 			}
-			high = max(high, s.HW)
+			if s.HW > high.HW {
+				high = s
+			}
+			epoch = max(epoch, s.Epoch)
 		}
 	}
-	return out
+	return backwards, stale
 }
 
 // serverTrouble is what a server must never log: a Go panic (recovered
@@ -376,7 +431,9 @@ func faultStats(h History, r *Report) []FaultStats {
 		}
 		for _, tp := range tps {
 			gap, rec := unavailability(ackTimesByTP[tp], f.Start, f.Healed, h.End)
-			stats[i].LongestUnavailable = max(stats[i].LongestUnavailable, gap)
+			if gap > stats[i].LongestUnavailable {
+				stats[i].LongestUnavailable, stats[i].Unavailable = gap, tp
+			}
 			stats[i].Recovery = max(stats[i].Recovery, rec)
 		}
 	}

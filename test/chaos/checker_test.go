@@ -113,15 +113,22 @@ func TestCheckCatchesPlantedAnomalies(t *testing.T) {
 			h.Reads = append(h.Reads, Read{TP: p0, Offset: 20, Value: Value(9, 1)})
 		}, func(r *Report) []Anomaly { return r.PhantomReads }, nil},
 		{"commit backwards", func(h *History, f *Final) {
-			h.Commits = append(h.Commits, Commit{TP: p1, Offset: 3, At: t0.Add(4500 * time.Millisecond)})
+			// A member's commit acknowledged below an earlier one.
+			h.Commits = append(h.Commits, Commit{TP: p1, Offset: 3, At: t0.Add(4500 * time.Millisecond), Acked: true})
 		}, func(r *Report) []Anomaly { return r.CommitBackwards }, nil},
 		{"commit above high watermark", func(h *History, f *Final) {
 			h.Commits = append(h.Commits, Commit{TP: p0, Offset: 25, At: t0.Add(4500 * time.Millisecond), Acked: true})
 		}, func(r *Report) []Anomaly { return r.CommitAboveHW }, nil},
 		{"high watermark backwards", func(h *History, f *Final) {
-			h.HWs = append(h.HWs, HWSample{TP: p1, HW: 12, At: t0.Add(4 * time.Second)})
+			// A new leader (epoch 1) answering below what epoch 0 gave.
+			h.HWs = append(h.HWs, HWSample{TP: p1, HW: 12, Epoch: 1, At: t0.Add(4 * time.Second)})
 			// The last commit, at 3.901 s, is judged by this sample too.
 		}, func(r *Report) []Anomaly { return r.HWBackwards }, []string{"commit above high watermark"}},
+		{"commit backwards", func(h *History, f *Final) {
+			// Read back low after the group acknowledged higher, and never
+			// read back higher again: the commit was lost.
+			h.Commits = append(h.Commits, Commit{TP: p1, Offset: 5, At: t0.Add(4500 * time.Millisecond)})
+		}, func(r *Report) []Anomaly { return r.CommitBackwards }, nil},
 		{"server log", func(h *History, f *Final) {
 			f.ServerLog["node-2"] = "level=ERROR msg=\"BUG: handler panicked\" panic=\"index out of range\"\n"
 			f.ServerLog["node-3"] = "WARNING: DATA RACE\nRead at 0x00c by goroutine 7:\n"
@@ -131,7 +138,7 @@ func TestCheckCatchesPlantedAnomalies(t *testing.T) {
 			h, f := synthetic()
 			tc.plant(&h, &f)
 			r := Check(h, f)
-			if len(tc.kind(&r)) == 0 {
+			if len(tc.kind(&r)) == 0 || len(r.Stale()) > 0 {
 				t.Fatalf("planted %s not reported; report: %v", tc.name, r.Problems())
 			}
 			for _, p := range r.Problems() {
@@ -188,5 +195,29 @@ func TestValueRoundTrip(t *testing.T) {
 		if _, _, ok := ParseValue(bad); ok {
 			t.Errorf("ParseValue(%q) accepted", bad)
 		}
+	}
+}
+
+// TestCheckStaleReads plants the answers of a deposed leader and a deposed
+// group coordinator, each corrected later, and sees them reported as
+// stale and not as broken guarantees.
+func TestCheckStaleReads(t *testing.T) {
+	h, f := synthetic()
+	p1 := TP{"t", 1}
+	h.HWs = append(h.HWs,
+		HWSample{TP: p1, HW: 25, Epoch: 1, At: t0.Add(4 * time.Second)},         // the new leader
+		HWSample{TP: p1, HW: 18, Epoch: 0, At: t0.Add(4100 * time.Millisecond)}, // the old one, healed
+	)
+	h.Commits = append(h.Commits,
+		Commit{TP: p1, Offset: 12, At: t0.Add(4200 * time.Millisecond)},
+		Commit{TP: p1, Offset: 20, At: t0.Add(4700 * time.Millisecond)},
+	)
+	f.HW[p1] = 25
+	r := Check(h, f)
+	if !r.Clean() {
+		t.Fatalf("stale reads reported as broken: %v", r.Problems())
+	}
+	if len(r.StaleHW) != 1 || len(r.StaleCommits) != 1 {
+		t.Fatalf("stale reads: %v", r.Stale())
 	}
 }

@@ -35,15 +35,17 @@ type Commit struct {
 	TP
 	Offset int64
 	At     time.Time
-	Acked  bool // acknowledged to a committer; false: read back
+	Acked  bool   // acknowledged to a committer; false: read back
+	By     string // the committing member and generation, for the report
 }
 
 // HWSample is a partition's high watermark as ListOffsets(latest) gave it
-// to a client at At.
+// to a client at At, with the leader epoch the answering leader stated.
 type HWSample struct {
 	TP
-	HW int64
-	At time.Time
+	HW    int64
+	Epoch int32
+	At    time.Time
 }
 
 // Fault is one nemesis's stay: from Start (when it struck) to Healed (when
@@ -56,6 +58,10 @@ type Fault struct {
 	Start    time.Time
 	Healed   time.Time
 	Affected []TP
+	// Controller is set when the node it struck was the Raft leader, so
+	// that a new controller had to be elected before any broker was
+	// fenced.
+	Controller bool
 }
 
 // History is what the workloads and nemeses recorded during a run.

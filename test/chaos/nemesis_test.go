@@ -1,0 +1,220 @@
+package chaos
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// A nemesis strikes the cluster and heals it again before it returns. Its
+// random choices come from rng, so that a seed fixes the schedule; what it
+// strikes (a leader, the controller) is whatever holds that role then.
+type nemesis struct {
+	name   string
+	strike func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error)
+}
+
+// nemeses is every fault the schedule draws from.
+var nemeses = []nemesis{
+	{"kill-random", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.kill(int32(1+rng.IntN(3)), down(rng), tps)
+	}},
+	{"kill-leader", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.kill(c.leaderOf(tps[rng.IntN(len(tps))]), down(rng), tps)
+	}},
+	{"kill-controller", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.kill(c.controller(), down(rng), tps)
+	}},
+	{"pause", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.pause(c.leaderOf(tps[rng.IntN(len(tps))]), pauseFor(rng), tps)
+	}},
+	{"isolate-leader", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.isolate(c.leaderOf(tps[rng.IntN(len(tps))]), pauseFor(rng), tps)
+	}},
+	{"isolate-controller", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.isolate(c.controller(), pauseFor(rng), tps)
+	}},
+	{"one-way-leader", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.oneWay(c.leaderOf(tps[rng.IntN(len(tps))]), pauseFor(rng), tps)
+	}},
+	{"netem", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.netem(int32(1+rng.IntN(3)), pauseFor(rng))
+	}},
+	{"torn-write", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.tornWrite(int32(1+rng.IntN(3)), tps[rng.IntN(len(tps))], 1+rng.Int64N(300), down(rng), tps)
+	}},
+}
+
+// down is how long a killed node stays down; pauseFor how long a pause, a
+// partition or slow link lasts (the 5-15 s).
+func down(rng *rand.Rand) time.Duration { return time.Duration(2000+rng.IntN(4000)) * time.Millisecond }
+func pauseFor(rng *rand.Rand) time.Duration {
+	return time.Duration(5000+rng.IntN(10000)) * time.Millisecond
+}
+
+func (c *cluster) leaderOf(tp TP) int32 {
+	if id, ok := c.leaders()[tp]; ok && id > 0 {
+		return id
+	}
+	return 1
+}
+
+// fault begins the record of a fault striking node id: the partitions of
+// tps it leads and whether it is the controller, as the metadata says just
+// before.
+func (c *cluster) fault(id int32, target string, tps []TP) Fault {
+	ctrl := c.controller() == id
+	if ctrl {
+		target += " (controller)"
+	}
+	return Fault{Target: target, Affected: c.led(id, tps), Controller: ctrl, Start: time.Now()}
+}
+
+// kill SIGKILLs node id, keeps it down for d and restarts it.
+func (c *cluster) kill(id int32, d time.Duration, tps []TP) (Fault, error) {
+	return c.killWith(id, d, tps, nil)
+}
+
+// killWith is kill that runs whileDown on the stopped node, which says
+// what it did.
+func (c *cluster) killWith(id int32, d time.Duration, tps []TP, whileDown func() string) (Fault, error) {
+	if id < 1 {
+		id = 1
+	}
+	nd := c.node(id)
+	f := c.fault(id, fmt.Sprintf("node %d", id), tps)
+	nd.Kill()
+	if whileDown != nil {
+		f.Target += ", " + whileDown()
+	}
+	time.Sleep(d)
+	if err := nd.Start(); err != nil {
+		return f, err
+	}
+	f.Healed = time.Now()
+	return f, nd.WaitReady(60 * time.Second)
+}
+
+// tornWrite SIGKILLs node id and cuts up to n bytes off the newest segment
+// of tp in its log before restarting it.
+func (c *cluster) tornWrite(id int32, tp TP, n int64, d time.Duration, tps []TP) (Fault, error) {
+	var tearErr error
+	f, err := c.killWith(id, d, tps, func() string {
+		seg, err := newestSegment(c.node(id).DataDir(), tp)
+		if err != nil {
+			tearErr = err
+			return err.Error()
+		}
+		cut, err := tearTail(seg, n)
+		tearErr = err
+		return fmt.Sprintf("%d bytes off %s", cut, seg[strings.LastIndex(seg, "/"+tp.String())+1:])
+	})
+	if err == nil {
+		err = tearErr
+	}
+	return f, err
+}
+
+// pause SIGSTOPs node id for d.
+func (c *cluster) pause(id int32, d time.Duration, tps []TP) (Fault, error) {
+	nd := c.node(id)
+	f := c.fault(id, fmt.Sprintf("node %d for %v", id, d.Round(time.Millisecond)), tps)
+	nd.Pause()
+	time.Sleep(d)
+	nd.Resume()
+	f.Healed = time.Now()
+	return f, nil
+}
+
+// isolate takes node id's host off the network, clients included, for d.
+func (c *cluster) isolate(id int32, d time.Duration, tps []TP) (Fault, error) {
+	if id < 1 {
+		id = 1
+	}
+	h := c.host(id)
+	f := c.fault(id, fmt.Sprintf("node %d for %v", id, d.Round(time.Millisecond)), tps)
+	if err := c.net.Cut(h); err != nil {
+		return f, err
+	}
+	time.Sleep(d)
+	err := c.net.Heal(h)
+	f.Healed = time.Now()
+	return f, err
+}
+
+// oneWay drops, inside node id's host, every packet from the other nodes
+// for d: clients still reach it and it still sends, but it hears no peer,
+// so it is a leader that the rest of the cluster has lost.
+func (c *cluster) oneWay(id int32, d time.Duration, tps []TP) (Fault, error) {
+	var peers []string
+	for _, h := range c.net.Hosts {
+		if h != c.host(id) {
+			peers = append(peers, h.Addr)
+		}
+	}
+	f := c.fault(id, fmt.Sprintf("node %d hears no peer for %v", id, d.Round(time.Millisecond)), tps)
+	ns := c.host(id).NS
+	script := fmt.Sprintf("table inet chaos {\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip saddr { %s } drop\n }\n}\n",
+		strings.Join(peers, ", "))
+	if err := inNS(ns, script, "nft", "-f", "-"); err != nil {
+		return f, err
+	}
+	time.Sleep(d)
+	err := inNS(ns, "", "nft", "delete", "table", "inet", "chaos")
+	f.Healed = time.Now()
+	return f, err
+}
+
+// netem adds latency, jitter and loss to every packet node id's host sends
+// for d.
+func (c *cluster) netem(id int32, d time.Duration) (Fault, error) {
+	ns := c.host(id).NS
+	f := Fault{Target: fmt.Sprintf("node %d: 100ms±50ms, 5%% loss for %v", id, d.Round(time.Millisecond)), Start: time.Now()}
+	if err := inNS(ns, "", "tc", "qdisc", "add", "dev", "eth0", "root", "netem", "delay", "100ms", "50ms", "loss", "5%"); err != nil {
+		return f, err
+	}
+	time.Sleep(d)
+	err := inNS(ns, "", "tc", "qdisc", "del", "dev", "eth0", "root")
+	f.Healed = time.Now()
+	return f, err
+}
+
+// inNS runs a command inside network namespace ns, stdin given.
+func inNS(ns, stdin string, args ...string) error {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s in %s: %v: %s", strings.Join(args, " "), ns, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// scheduler draws the faults of a run: every nemesis once in a shuffled
+// order, again and again, so that even a short run meets each. One seeded
+// source gives the order, the gaps between faults and every choice the
+// nemeses make, so that a seed fixes the schedule.
+type scheduler struct {
+	rng   *rand.Rand
+	queue []nemesis
+}
+
+func newScheduler(seed uint64) *scheduler {
+	return &scheduler{rng: rand.New(rand.NewPCG(seed, 0x6b61666b61))}
+}
+
+func (s *scheduler) next() nemesis {
+	if len(s.queue) == 0 {
+		s.queue = append([]nemesis(nil), nemeses...)
+		s.rng.Shuffle(len(s.queue), func(i, j int) { s.queue[i], s.queue[j] = s.queue[j], s.queue[i] })
+	}
+	n := s.queue[0]
+	s.queue = s.queue[1:]
+	return n
+}
+
+// gap is the quiet time after a fault heals, before the next strikes.
+func (s *scheduler) gap() time.Duration {
+	return time.Duration(2000+s.rng.IntN(2000)) * time.Millisecond
+}
