@@ -2,7 +2,8 @@
 // namespaces, see harness.NewNet) under a seeded schedule of faults:
 // SIGKILL of a random node, a partition leader or the Raft leader, SIGSTOP
 // pauses, network partitions (a leader, the controller, a minority, one
-// way), netem latency and loss on one host's link, and torn segment tails
+// way), a slow lossy link on one host (tc tbf and nftables: this kernel has
+// no netem), and torn segment tails
 // on a stopped replica. Each nemesis heals itself before the next strikes.
 //
 // While faults come and go, idempotent acks=all producers write unique
