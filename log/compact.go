@@ -21,12 +21,7 @@ import (
 // cleaner reads and writes: only the final swap of files takes the log's
 // lock.
 //
-// Transactions, as Kafka's cleaner treats them: only segments wholly below
-// the first unstable offset are cleaned, so every transaction there is
-// decided; the batches of aborted transactions (known from the .txnindex
-// files) are removed and supersede nothing. Markers are kept. Kafka also
-// removes a marker once delete.retention.ms has passed and no record of
-// its transaction remains; this cleaner does not.
+// Transactions are cleaned as Kafka's cleaner does (compact_txn.go).
 
 // CompactStats says what one compaction did.
 type CompactStats struct {
@@ -97,8 +92,9 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 	horizon := now.UnixMilli() - cfg.DeleteRetentionMs
 	var st CompactStats
 	cleaned := map[*segment]string{}
+	pass := newTxnPass(aborted)
 	for _, s := range segs {
-		path, changed, err := s.writeCleaned(latest, aborted, horizon, &st)
+		path, changed, err := s.writeCleaned(latest, pass, horizon, &st)
 		if err != nil {
 			return st, fmt.Errorf("%s: compacting %s: %w", l.tp, s.logPath(), err)
 		}
@@ -106,53 +102,12 @@ func (l *Log) Compact(now time.Time) (CompactStats, error) {
 			cleaned[s] = path
 		}
 	}
-	if err := l.swapCleaned(cleaned); err != nil {
+	if err := l.swapCleaned(cleaned, pass.droppedMarkers); err != nil {
 		return st, err
 	}
 	l.firstDirty = segs[len(segs)-1].nextOffset
 	st.Segments = len(cleaned)
 	return st, nil
-}
-
-// cleanableSegments are the inactive segments wholly below the first
-// unstable offset. The caller holds mu.
-func (l *Log) cleanableSegments() []*segment {
-	segs := l.segments[:len(l.segments)-1]
-	if fuo, ok := l.producers.firstUnstable(); ok {
-		n := 0
-		for n < len(segs) && segs[n].nextOffset <= fuo {
-			n++
-		}
-		segs = segs[:n]
-	}
-	return append([]*segment(nil), segs...)
-}
-
-// abortedTxns are the aborted transactions of a log, by producer.
-type abortedTxns map[int64][]AbortedTxn
-
-// abortedByProducer gathers every segment's .txnindex. The caller holds mu.
-func (l *Log) abortedByProducer() abortedTxns {
-	out := abortedTxns{}
-	for _, s := range l.segments {
-		for _, e := range s.txns {
-			out[e.ProducerID] = append(out[e.ProducerID], e)
-		}
-	}
-	return out
-}
-
-// holds reports whether the data batch h belongs to an aborted transaction.
-func (a abortedTxns) holds(h *protocol.BatchHeader) bool {
-	if !h.IsTransactional() || h.IsControl() {
-		return false
-	}
-	for _, e := range a[h.ProducerID] {
-		if h.BaseOffset >= e.FirstOffset && h.BaseOffset <= e.LastOffset {
-			return true
-		}
-	}
-	return false
 }
 
 // latestOffsets maps every key in segs to the offset of its newest record,
@@ -184,9 +139,9 @@ func (l *Log) latestOffsets(segs []*segment, aborted abortedTxns) (map[string]in
 }
 
 // writeCleaned writes the segment's compacted copy next to it and reports
-// whether it differs. Control batches (transaction markers) and records
-// without a key are kept; aborted transactions' batches go.
-func (s *segment) writeCleaned(latest map[string]int64, aborted abortedTxns, horizon int64, st *CompactStats) (string, bool, error) {
+// whether it differs. Records without a key are kept; transactions' batches
+// and markers go as pass decides.
+func (s *segment) writeCleaned(latest map[string]int64, pass *txnPass, horizon int64, st *CompactStats) (string, bool, error) {
 	path := s.path + ".cleaned.tmp" // removed at startup if a crash leaves it
 	f, err := os.Create(path)
 	if err != nil {
@@ -199,7 +154,7 @@ func (s *segment) writeCleaned(latest map[string]int64, aborted abortedTxns, hor
 		st.BytesBefore += int64(len(b))
 		st.RecordsBefore += int64(h.NumRecords) // markers too, as RecordsAfter counts them
 		out := b
-		if aborted.holds(h) {
+		if !pass.keep(h, b, horizon) {
 			out = nil
 		} else if !h.IsControl() {
 			var err error
@@ -242,8 +197,9 @@ func (s *segment) writeCleaned(latest map[string]int64, aborted abortedTxns, hor
 // swapCleaned puts the compacted copies in place under the log's lock. The
 // old indexes go first, so that a crash at any point leaves either the old
 // file or the new one, and recovery rebuilds the indexes of either.
-// Segments left empty are deleted.
-func (l *Log) swapCleaned(cleaned map[*segment]string) error {
+// Segments left empty are deleted; the aborts whose markers were dropped
+// leave the .txnindex.
+func (l *Log) swapCleaned(cleaned map[*segment]string, droppedMarkers map[int64]bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(cleaned) == 0 {
@@ -259,7 +215,7 @@ func (l *Log) swapCleaned(cleaned map[*segment]string) error {
 			kept = append(kept, s)
 			continue
 		}
-		ns, err := l.replaceSegment(s, path)
+		ns, err := l.replaceSegment(s, path, droppedMarkers)
 		if err != nil {
 			l.segments = append(kept, l.segments[len(kept):]...)
 			return fmt.Errorf("%s: swapping compacted %s: %w", l.tp, s.logPath(), err)
@@ -272,7 +228,7 @@ func (l *Log) swapCleaned(cleaned map[*segment]string) error {
 	return nil
 }
 
-func (l *Log) replaceSegment(s *segment, cleaned string) (*segment, error) {
+func (l *Log) replaceSegment(s *segment, cleaned string, droppedMarkers map[int64]bool) (*segment, error) {
 	if st, err := os.Stat(cleaned); err == nil && st.Size() == 0 {
 		os.Remove(cleaned)
 		return nil, s.remove()
@@ -290,7 +246,12 @@ func (l *Log) replaceSegment(s *segment, cleaned string) (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	ns.created, ns.txns = s.created, s.txns
+	ns.created = s.created
+	for _, e := range s.txns {
+		if !droppedMarkers[e.LastOffset] {
+			ns.txns = append(ns.txns, e)
+		}
+	}
 	if _, err := ns.recover(l.cfg.IndexIntervalBytes, true); err != nil {
 		return nil, err
 	}

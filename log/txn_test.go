@@ -21,7 +21,7 @@ func txnBatch(pid int64, epoch int16, seq int32, n int) []byte {
 
 func appendMarker(t testing.TB, l *Log, pid int64, epoch int16, commit bool) (AppendResult, error) {
 	t.Helper()
-	return l.Append(protocol.EndTxnMarker(pid, epoch, commit, 0, 1),
+	return l.Append(protocol.EndTxnMarker(pid, epoch, commit, 0, time.Now().UnixMilli()),
 		AppendOptions{AssignOffsets: true, Origin: OriginCoordinator})
 }
 
@@ -340,6 +340,74 @@ func TestCompactDropsAbortedTransactions(t *testing.T) {
 	if got := readAll(t, l); !reflect.DeepEqual(got, map[int64]string{5: "k0=active"}) {
 		t.Fatalf("after the commit %v, want only the newest k0", got)
 	}
+	if got := markersIn(t, l); !reflect.DeepEqual(got, []int64{2, 6}) {
+		t.Fatalf("markers %v before delete.retention.ms, want 2 and 6", got)
+	}
+	// Once delete.retention.ms has passed, a marker whose transaction
+	// has no batch left goes, and an abort's index entry with it; the
+	// commit at 6 is in the active segment until another batch comes.
+	l.cfg.DeleteRetentionMs = 0
+	if _, err := l.Compact(time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := markersIn(t, l); !reflect.DeepEqual(got, []int64{6}) {
+		t.Fatalf("markers %v, want only the commit at 6", got)
+	}
+	if got := l.AbortedTransactions(0, 100); len(got) != 0 {
+		t.Fatalf("index entries of a dropped abort marker: %+v", got)
+	}
+	mustAppend(t, l, one(-1, "last")) // 7
+	if _, err := l.Compact(time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := markersIn(t, l); len(got) != 0 {
+		t.Fatalf("markers %v, want none: no batch of their transactions is left", got)
+	}
+}
+
+// TestCompactKeepsMarkersOfLiveData: a marker stays while a batch of its
+// transaction does, whatever its age: the committed batch at 0 holds the
+// newest value of its key.
+func TestCompactKeepsMarkersOfLiveData(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CleanupPolicy, cfg.SegmentBytes, cfg.MinCleanableDirtyRatio, cfg.DeleteRetentionMs = "compact", 1, 0, 0
+	l := openTest(t, t.TempDir(), cfg, true)
+	defer l.Close()
+	other := func(v string) []byte {
+		return protocol.BuildBatch(time.Now().UnixMilli(), []protocol.KV{{Key: []byte("x"), Value: []byte(v)}})
+	}
+	mustAppend(t, l, txnBatch(7, 0, 0, 1)) // 0: k0
+	mustMarker(t, l, 7, 0, true)           // 1
+	mustAppend(t, l, other("a"))           // 2
+	mustAppend(t, l, other("b"))           // 3: supersedes 2; active
+	for range 2 {
+		if _, err := l.Compact(time.Now().Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if got := markersIn(t, l); !reflect.DeepEqual(got, []int64{1}) {
+			t.Fatalf("markers %v, want the commit at 1 while its batch at 0 stays", got)
+		}
+	}
+	if got := readAll(t, l); got[0] != "k0=" {
+		t.Fatalf("after compaction %v, want the committed k0 at 0 kept", got)
+	}
+}
+
+// markersIn lists the offsets of the control batches in l.
+func markersIn(t *testing.T, l *Log) []int64 {
+	t.Helper()
+	var out []int64
+	for _, s := range l.segments {
+		if _, err := s.scan(0, s.size, func(h *protocol.BatchHeader, _ []byte, _ int64) error {
+			if h.IsControl() {
+				out = append(out, h.BaseOffset)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 // TestCoordinatorTxnBatchSnapshot: a coordinator's transactional batch
