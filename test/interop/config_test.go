@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gokafka/gokafka/test/harness"
 )
@@ -106,17 +103,13 @@ func TestUnknownKeyWarnsAndStarts(t *testing.T) {
 
 // TestEmbeddedDefaultConfig runs the README's first command as it runs on a
 // fresh machine: no --config, so the node listens on localhost:9092 with
-// its data under ./data.
+// its data under ./data. The node runs in a network namespace of its own,
+// so that a broker already on this machine's :9092 (make run) does not
+// fail the test; without root it runs here if the ports are free.
 func TestEmbeddedDefaultConfig(t *testing.T) {
-	for _, addr := range []string{"127.0.0.1:9092", "127.0.0.1:9093", "127.0.0.1:9644"} {
-		if l, err := net.Listen("tcp", addr); err != nil {
-			t.Fatalf("%s is taken (%v): stop whatever listens there to run this test", addr, err)
-		} else {
-			l.Close()
-		}
-	}
+	inNet := ownNetwork(t, "127.0.0.1:9092", "127.0.0.1:9093", "127.0.0.1:9644")
 	dir := t.TempDir()
-	cmd := exec.Command(harness.Binary(t))
+	cmd := inNet(harness.Binary(t))
 	cmd.Dir = dir
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -124,28 +117,13 @@ func TestEmbeddedDefaultConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://127.0.0.1:9644/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready on :9644 within 20s:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers("localhost:9092"), kgo.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = cl.ProduceSync(testCtx(t), &kgo.Record{Topic: "hello", Value: []byte("world")}).FirstErr()
-	cl.Close()
-	if err != nil {
-		t.Fatalf("producing to localhost:9092: %v\n%s", err, out.String())
+	harness.WaitFor(t, "ready on :9644", 20*time.Second, func() bool {
+		return inNet(harness.Binary(t), "--probe", "http://127.0.0.1:9644/readyz").Run() == nil
+	})
+	produce := inNet(harness.CLI(t), "console-producer", "--bootstrap-server", "localhost:9092", "--topic", "hello")
+	produce.Stdin = strings.NewReader("world\n")
+	if b, err := produce.CombinedOutput(); err != nil {
+		t.Fatalf("producing to localhost:9092: %v\n%s\n%s", err, b, out.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", "hello-0")); err != nil {
 		t.Fatalf("partition not under ./data: %v", err)
@@ -154,4 +132,24 @@ func TestEmbeddedDefaultConfig(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
 	}
+}
+
+// ownNetwork returns how to run a command where the fixed addrs are free:
+// in a fresh network namespace when running as root, else here, skipping
+// the test if something already listens on one of them.
+func ownNetwork(t *testing.T, addrs ...string) func(prog string, args ...string) *exec.Cmd {
+	if os.Geteuid() == 0 {
+		ns := harness.NewNetT(t, "solo").Hosts[0].NS
+		return func(prog string, args ...string) *exec.Cmd {
+			return exec.Command("ip", append([]string{"netns", "exec", ns, prog}, args...)...)
+		}
+	}
+	for _, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Skipf("%s is taken (%v) and, without root, the test cannot have a network of its own", addr, err)
+		}
+		l.Close()
+	}
+	return exec.Command
 }

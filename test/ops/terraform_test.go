@@ -59,7 +59,14 @@ func TestTerraformModule(t *testing.T) {
 	terraform(t, tf, nodeConfig, "init", "-backend=false", "-input=false", "-no-color")
 	terraform(t, tf, nodeConfig, "test", "-no-color")
 
-	r := renderNodeConfig(t, tf, nodeConfig, `security = "plaintext"`)
+	// Free ports, not the module's defaults, so that a broker already on
+	// this machine's :9092 (make run) does not stop the rendered nodes.
+	ports, err := harness.FreePorts(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := renderNodeConfig(t, tf, nodeConfig, fmt.Sprintf("security = \"plaintext\"\n  client_port = %d\n  controller_port = %d\n  metrics_port = %d",
+		ports[0], ports[1], ports[2]))
 	props, userData := r.Props.Value, r.UserData.Value
 	unit, err := os.ReadFile(filepath.Join(root, "deploy", "systemd", "gokafka.service"))
 	if err != nil {
@@ -73,7 +80,7 @@ func TestTerraformModule(t *testing.T) {
 			t.Errorf("node %d: user_data is not valid bash: %v\n%s", i+1, err, out)
 		}
 	}
-	startRenderedCluster(t, props, r.ClusterID.Value)
+	startRenderedCluster(t, props, r.ClusterID.Value, ports[0], ports[2])
 }
 
 // TestTerraformSecuredProperties renders node-config for three nodes with
@@ -265,10 +272,11 @@ output "placeholder" { value = module.cfg.admin_password_placeholder }
 }
 
 // startRenderedCluster formats each node's storage with the module's
-// cluster id as user_data does, runs gokafka-server on each rendered file,
+// cluster id as user_data does, runs gokafka-server on each rendered file
+// (clients and /readyz on the ports it was rendered with),
 // with only the data directory moved under the test's temp dir, and checks
 // that the three form one cluster.
-func startRenderedCluster(t *testing.T, props []string, clusterID string) {
+func startRenderedCluster(t *testing.T, props []string, clusterID string, clientPort, metricsPort int) {
 	bin := harness.Binary(t)
 	for i, p := range props {
 		dir := t.TempDir()
@@ -285,7 +293,7 @@ func startRenderedCluster(t *testing.T, props []string, clusterID string) {
 	hc := &http.Client{Timeout: time.Second}
 	for _, ip := range nodeIPs {
 		harness.WaitFor(t, "node at "+ip+" ready", 30*time.Second, func() bool {
-			resp, err := hc.Get("http://" + ip + ":9644/readyz")
+			resp, err := hc.Get(fmt.Sprintf("http://%s:%d/readyz", ip, metricsPort))
 			if err != nil {
 				return false
 			}
@@ -295,7 +303,7 @@ func startRenderedCluster(t *testing.T, props []string, clusterID string) {
 	}
 	seeds := make([]string, len(nodeIPs))
 	for i, ip := range nodeIPs {
-		seeds[i] = ip + ":9092"
+		seeds[i] = fmt.Sprintf("%s:%d", ip, clientPort)
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	if err != nil {
