@@ -1,6 +1,7 @@
 # gokafka: `make run` starts a single-node broker on localhost:9092,
 # `make test` runs the whole suite. See README.md.
 
+SHELL     := bash
 GO        ?= go
 BIN       := bin
 UNIT_PKGS := ./protocol/... ./auth/... ./properties/... ./config/... ./log/... ./coordinator/... ./broker/... ./cmd/...
@@ -34,15 +35,12 @@ run: build
 test: test-deps test-venv lint unit integration
 	$(MAKE) fuzz FUZZTIME=5s
 
-# Installs the interop clients only when one is missing, so that a machine
-# that has them needs neither root nor the network.
+# Installs only the packages that are missing (none on a machine that has
+# them, so it needs neither root nor the network), without recommended
+# packages, and leaves none of their services running or enabled: see
+# test/install-deps.sh.
 test-deps:
-	@missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing $$missing"; \
-		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
+	@test/install-deps.sh $(TEST_DEBS)
 
 test-venv:
 	@if [ ! -x $(VENV)/bin/python ]; then /usr/bin/python3 -m venv $(VENV); fi
@@ -61,12 +59,16 @@ unit:
 # The integration tests run a race-enabled server, so that a data race hit
 # by real clients fails the test that provoked it (exit status 66); the
 # hostile-input probes, which bound the process's memory, run the shipped
-# build.
+# build. test/progress prints each test as it starts and ends, with the
+# whole output of a failed one, so that packages running for minutes show
+# where they are. Every test picks free ports (a node of `make run` on
+# :9092 is no obstacle).
 integration:
 	$(GO) build -race -o $(BIN)/gokafka-server-race ./cmd/gokafka-server
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/gokafka-server ./cmd/gokafka-server
-	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race GOKAFKA_SHIPPED_BIN=$(CURDIR)/$(BIN)/gokafka-server \
-	GOKAFKA_VENV=$(VENV) $(GO) test -count=1 -timeout 20m ./test/...
+	$(GO) build -o $(BIN)/progress ./test/progress
+	set -o pipefail; GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race GOKAFKA_SHIPPED_BIN=$(CURDIR)/$(BIN)/gokafka-server \
+	GOKAFKA_VENV=$(VENV) $(GO) test -json -count=1 -timeout 20m ./test/... | ./$(BIN)/progress
 
 # Images for deploy/docker/compose.yaml, built locally: FROM scratch around
 # the static binaries, and Prometheus from the host's Debian package.
