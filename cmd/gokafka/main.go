@@ -50,6 +50,7 @@ var commands = map[string]command{
 	"log-dirs":            {"describe the brokers' log directories and the partitions in them", logDirsCommand},
 	"delete-records":      {"move partitions' log start offsets forward", deleteRecordsCommand},
 	"dump-log":            {"print segment, index, snapshot and checkpoint files of a data directory, offline", dumpLogCommand},
+	"mirror":              {"copy topics and translated group offsets from another Kafka cluster (MIGRATING.md)", mirrorCommand},
 }
 
 func main() {
