@@ -9,12 +9,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/gokafka/gokafka/group"
 	"github.com/gokafka/gokafka/test/harness"
 )
 
 // TestTxnOffsetsStayPending commits an offset, then commits another in a
-// transaction that never ends: OffsetFetch keeps answering the first,
+// transaction that does not end: OffsetFetch keeps answering the first,
 // and with RequireStable (KIP-447) answers UNSTABLE_OFFSET_COMMIT; after a
 // SIGKILL and restart the reloaded coordinator says the same.
 func TestTxnOffsetsStayPending(t *testing.T) {
@@ -26,8 +25,8 @@ func TestTxnOffsetsStayPending(t *testing.T) {
 	if r, err := kadm.NewClient(cl).CommitOffsets(testCtx(t), "txg", commit); err != nil || r.Error() != nil {
 		t.Fatalf("commit: %v %v", err, r.Error())
 	}
-
-	txnOffsetCommit(t, cl, 1000, 0, 9)
+	tx := beginOffsetsTxn(t, cl)
+	tx.commitOffset(t, cl, 9)
 
 	check := func(when string) {
 		t.Helper()
@@ -77,31 +76,104 @@ func fetchOffset(t *testing.T, cl *kgo.Client, requireStable bool) (int64, int16
 	return p.Offset, p.ErrorCode
 }
 
-// txnOffsetCommit commits offset for txg's txo-0 in producer pid's
-// transaction.
-func txnOffsetCommit(t *testing.T, cl *kgo.Client, pid int64, epoch int16, offset int64) {
+// offsetsTxn is a transaction of the transactional id txo-id that holds
+// offsets of the group txg, driven by hand as a producer drives it.
+type offsetsTxn struct {
+	pid   int64
+	epoch int16
+}
+
+// retry sends req until it answers something other than the retriable
+// errors a coordinator gives while it loads or ends a transaction.
+func retry(t *testing.T, send func() int16) {
 	t.Helper()
-	req := kmsg.NewPtrTxnOffsetCommitRequest()
-	req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch, req.Generation = "txo-id", "txg", pid, epoch, -1
-	rt := kmsg.NewTxnOffsetCommitRequestTopic()
-	rt.Topic = "txo"
-	rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
-	rp.Offset = offset
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(testCtx(t), cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
-		t.Fatalf("TxnOffsetCommit: %v", kerr.ErrorForCode(code))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code := send()
+		switch {
+		case code == 0:
+			return
+		case code != kerr.CoordinatorLoadInProgress.Code && code != kerr.ConcurrentTransactions.Code &&
+			code != kerr.CoordinatorNotAvailable.Code && code != kerr.NotCoordinator.Code || time.Now().After(deadline):
+			t.Fatalf("%v", kerr.ErrorForCode(code))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// TestTxnOffsetsFollowTheirMarker ends transactions holding offsets with
-// WriteTxnMarkers, as a transaction coordinator does: a commit makes the
-// offset the group's, an abort drops it, and a restarted node replays the
-// markers to the same state.
+// beginOffsetsTxn takes txo-id's producer id and adds txg's offsets
+// partition to a new transaction (InitProducerId, AddOffsetsToTxn).
+func beginOffsetsTxn(t *testing.T, cl *kgo.Client) *offsetsTxn {
+	t.Helper()
+	tx := &offsetsTxn{}
+	retry(t, func() int16 {
+		req := kmsg.NewPtrInitProducerIDRequest()
+		req.TransactionalID, req.TransactionTimeoutMillis = kmsg.StringPtr("txo-id"), 60000
+		resp, err := req.RequestWith(testCtx(t), cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.pid, tx.epoch = resp.ProducerID, resp.ProducerEpoch
+		return resp.ErrorCode
+	})
+	tx.addOffsets(t, cl)
+	return tx
+}
+
+func (tx *offsetsTxn) addOffsets(t *testing.T, cl *kgo.Client) {
+	t.Helper()
+	retry(t, func() int16 {
+		req := kmsg.NewPtrAddOffsetsToTxnRequest()
+		req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Group = "txo-id", tx.pid, tx.epoch, "txg"
+		resp, err := req.RequestWith(testCtx(t), cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.ErrorCode
+	})
+}
+
+// commitOffset commits offset for txg's txo-0 in the transaction.
+func (tx *offsetsTxn) commitOffset(t *testing.T, cl *kgo.Client, offset int64) {
+	t.Helper()
+	retry(t, func() int16 {
+		req := kmsg.NewPtrTxnOffsetCommitRequest()
+		req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch, req.Generation = "txo-id", "txg", tx.pid, tx.epoch, -1
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic = "txo"
+		rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		rp.Offset = offset
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(testCtx(t), cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].Partitions[0].ErrorCode
+	})
+}
+
+// end commits or aborts the transaction (EndTxn); a coordinator that
+// bumps the epoch per transaction (KIP-890 part 2) says so in the answer.
+func (tx *offsetsTxn) end(t *testing.T, cl *kgo.Client, commit bool) {
+	t.Helper()
+	retry(t, func() int16 {
+		req := kmsg.NewPtrEndTxnRequest()
+		req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit = "txo-id", tx.pid, tx.epoch, commit
+		resp, err := req.RequestWith(testCtx(t), cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ErrorCode == 0 && resp.Version >= 5 && resp.ProducerID >= 0 {
+			tx.pid, tx.epoch = resp.ProducerID, resp.ProducerEpoch
+		}
+		return resp.ErrorCode
+	})
+}
+
+// TestTxnOffsetsFollowTheirMarker ends transactions holding offsets: the
+// coordinator's commit marker makes the offset the group's, an abort
+// marker drops it, and a restarted node replays both to the same state.
 func TestTxnOffsetsFollowTheirMarker(t *testing.T) {
 	c := harness.StartT(t, 1)
 	createTopic(t, c, "txo", 1, nil)
@@ -120,45 +192,16 @@ func TestTxnOffsetsFollowTheirMarker(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	txnOffsetCommit(t, cl, 1000, 0, 9)
-	writeMarker(t, cl, 1000, 0, true)
-	want("after the commit marker", 9)
-	txnOffsetCommit(t, cl, 1000, 0, 15)
-	writeMarker(t, cl, 1000, 0, false)
-	want("after the abort marker", 9)
+	tx := beginOffsetsTxn(t, cl)
+	tx.commitOffset(t, cl, 9)
+	tx.end(t, cl, true)
+	want("after the commit", 9)
+	tx.addOffsets(t, cl)
+	tx.commitOffset(t, cl, 15)
+	tx.end(t, cl, false)
+	want("after the abort", 9)
 	c.Nodes[0].Kill()
 	restart(t, c.Nodes[0])
 	cl = client(t, c)
 	want("after SIGKILL and restart", 9)
-}
-
-// writeMarker ends producer pid's transaction on txg's partition of
-// __consumer_offsets.
-func writeMarker(t *testing.T, cl *kgo.Client, pid int64, epoch int16, commit bool) {
-	t.Helper()
-	meta, err := kmsg.NewPtrMetadataRequest().RequestWith(testCtx(t), cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := int32(0)
-	for _, mt := range meta.Topics {
-		if mt.Topic != nil && *mt.Topic == "__consumer_offsets" {
-			n = int32(len(mt.Partitions))
-		}
-	}
-	if n == 0 {
-		t.Fatal("no __consumer_offsets in the metadata")
-	}
-	req := kmsg.NewPtrWriteTxnMarkersRequest()
-	m := kmsg.NewWriteTxnMarkersRequestMarker()
-	m.ProducerID, m.ProducerEpoch, m.Committed = pid, epoch, commit
-	m.Topics = []kmsg.WriteTxnMarkersRequestMarkerTopic{{Topic: "__consumer_offsets", Partitions: []int32{group.PartitionFor("txg", n)}}}
-	req.Markers = append(req.Markers, m)
-	resp, err := req.RequestWith(testCtx(t), cl.Broker(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code := resp.Markers[0].Topics[0].Partitions[0].ErrorCode; code != 0 {
-		t.Fatalf("WriteTxnMarkers: %v", kerr.ErrorForCode(code))
-	}
 }
