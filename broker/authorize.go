@@ -242,9 +242,9 @@ func (b *Broker) localIfAllowed(refusal error, md *coordinator.Metadata, topic s
 
 // servingMember is groups.servingMember behind the group's check, which
 // comes first as in Kafka.
-func (c *conn) servingMember(a Authorization, group string) (*partition, error) {
+func (c *conn) servingMember(a Authorization, group string) (int32, error) {
 	if err := c.check(a, group); err != nil {
-		return nil, err
+		return -1, err
 	}
 	return c.b.groups.servingMember(group)
 }

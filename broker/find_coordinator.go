@@ -69,7 +69,7 @@ func (b *Broker) coordinatorFor(key string, typ int8) (int32, error) {
 	case 0: // group
 		ctx, cancel := context.WithTimeout(b.ctx, metadataChangeTimeout)
 		defer cancel()
-		_, leader, err := b.groups.coordinatorOf(ctx, key)
+		_, leader, err := b.groupCoordinatorOf(ctx, key)
 		if err == nil && leader < 0 {
 			err = protocol.Errorf(protocol.CoordinatorNotAvailable, "the partition of group %q has no leader", key)
 		}

@@ -121,7 +121,7 @@ func handleDeleteGroups(b *Broker, c *conn, req *kmsg.DeleteGroupsRequest, resp 
 	}
 	for i, id := range req.Groups {
 		out.Groups[i].Group = id
-		var p *partition
+		var p int32
 		err := c.check(authzDeleteGroups, id)
 		if err == nil {
 			p, err = gc.serving(id)
@@ -172,7 +172,7 @@ func (gc *groupCoordinator) deletableLocked(id string) error {
 func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
 	err := c.check(authzOffsetDelete, req.Group)
-	var p *partition
+	var p int32
 	if err == nil {
 		p, err = b.groups.serving(req.Group)
 	}
@@ -254,13 +254,13 @@ func (g *group) subscriptions() map[string]bool {
 func (gc *groupCoordinator) expireOffsets(now time.Time) {
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
-	nowMs, retention := now.UnixMilli(), gc.b.cfg.OffsetsRetention.Milliseconds()
+	nowMs, retention := now.UnixMilli(), gc.cfg.OffsetsRetention.Milliseconds()
 	for id := range gc.Committed {
 		gc.group(id) // a group known only by its offsets is Empty
 	}
 	for id, g := range gc.groups {
-		p := gc.localPartition(id)
-		if p == nil || len(g.members) > 0 && g.state != groupStable || len(g.pending) > 0 {
+		p, ok := gc.localPartition(id)
+		if !ok || len(g.members) > 0 && g.state != groupStable || len(g.pending) > 0 {
 			continue
 		}
 		subscribed := g.subscriptions()
@@ -288,10 +288,10 @@ func (gc *groupCoordinator) expireOffsets(now time.Time) {
 			}
 		}
 		if len(kvs) > 0 {
-			gc.b.log.Info("expired committed offsets", "group", id, "records", len(kvs))
+			gc.log.Info("expired committed offsets", "group", id, "records", len(kvs))
 			gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
 				if code != protocol.None {
-					gc.b.log.Warn("cannot store expired offsets", "group", id, "error", code)
+					gc.log.Warn("cannot store expired offsets", "group", id, "error", code)
 				}
 			})
 		}

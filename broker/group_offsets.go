@@ -96,7 +96,7 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 // that build makes of their records (guard as appendLocked's) and, once
 // they are stored, hands each to keep with its record offset, under
 // gc.mu; answer learns the outcome.
-func (gc *groupCoordinator) commitLocked(p *partition, group string, offsets grp.PartitionOffsets, build func([]protocol.KV) []byte,
+func (gc *groupCoordinator) commitLocked(p int32, group string, offsets grp.PartitionOffsets, build func([]protocol.KV) []byte,
 	guard uint64, keep func(klog.TopicPartition, grp.Offset), answer func(protocol.ErrorCode)) {
 	tps := slices.Collect(maps.Keys(offsets))
 	kvs := make([]protocol.KV, len(tps))
@@ -194,7 +194,6 @@ func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequest
 			topics = append(topics, kmsg.OffsetFetchRequestGroupTopic{Topic: t, Partitions: ps})
 		}
 	}
-	md := gc.b.coord.Metadata()
 	for _, rt := range topics {
 		ot := kmsg.NewOffsetFetchResponseGroupTopic()
 		ot.Topic = rt.Topic
@@ -207,7 +206,7 @@ func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequest
 			} else if ok {
 				meta := co.Metadata
 				op.Offset, op.LeaderEpoch, op.Metadata = co.Offset, co.LeaderEpoch, &meta
-			} else if !partitionExists(md, rt.Topic, pid) {
+			} else if !gc.cluster.PartitionExists(rt.Topic, pid) {
 				// Offsets of a deleted topic still answer above; a
 				// partition never seen is the client's mistake.
 				op.ErrorCode = int16(protocol.UnknownTopicOrPartition)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -35,19 +34,22 @@ type groupImage struct {
 }
 
 type groupCoordinator struct {
-	b *Broker
-	w grp.PartitionWriter
+	cfg        grp.Config
+	w          grp.PartitionWriter
+	cluster    grp.Cluster
+	log        *slog.Logger
+	rebalanced func()         // counts a completed join phase
+	wg         sync.WaitGroup // loads under way
 
 	mu sync.Mutex
 	groupImage
 	loaded  map[int32]int32 // offsets partition -> leader epoch it was loaded in
 	loading map[int32]int32 // offsets partition -> leader epoch of the latest load started
-
-	complained atomic.Int64 // ms, when ensureTopic last logged that it cannot create the topic
 }
 
-func newGroupCoordinator(b *Broker) *groupCoordinator {
-	return &groupCoordinator{b: b, w: offsetsLog{b}, groupImage: newGroupImage(), loaded: map[int32]int32{}, loading: map[int32]int32{}}
+func newGroupCoordinator(cfg grp.Config, w grp.PartitionWriter, cluster grp.Cluster, log *slog.Logger, rebalanced func()) *groupCoordinator {
+	return &groupCoordinator{cfg: cfg, w: w, cluster: cluster, log: log, rebalanced: rebalanced,
+		groupImage: newGroupImage(), loaded: map[int32]int32{}, loading: map[int32]int32{}}
 }
 
 func newGroupImage() groupImage {
@@ -56,35 +58,35 @@ func newGroupImage() groupImage {
 
 // ensureTopic creates __consumer_offsets on first use. With fewer live
 // brokers than offsets.topic.replication.factor it says so plainly.
-func (gc *groupCoordinator) ensureTopic(ctx context.Context) (*coordinator.Topic, error) {
-	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {
+func (b *Broker) ensureOffsetsTopic(ctx context.Context) (*coordinator.Topic, error) {
+	if t := b.coord.Metadata().Topic(offsetsTopic); t != nil {
 		return t, nil
 	}
 	spec := coordinator.CreateTopicSpec{
 		Name:              offsetsTopic,
-		NumPartitions:     gc.b.cfg.OffsetsTopicPartitions,
-		ReplicationFactor: gc.b.cfg.OffsetsTopicReplicationFactor,
+		NumPartitions:     b.cfg.OffsetsTopicPartitions,
+		ReplicationFactor: b.cfg.OffsetsTopicReplicationFactor,
 		Configs: map[string]string{"cleanup.policy": "compact",
-			"segment.bytes": strconv.FormatInt(gc.b.cfg.OffsetsTopicSegmentBytes, 10)},
+			"segment.bytes": strconv.FormatInt(b.cfg.OffsetsTopicSegmentBytes, 10)},
 	}
-	r := gc.b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
+	r := b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
 	if r.Err != nil && protocol.Code(r.Err) != protocol.TopicAlreadyExists {
 		// Clients retry; once a minute is clear enough.
-		if now, last := time.Now().UnixMilli(), gc.complained.Load(); now-last > 60000 && gc.complained.CompareAndSwap(last, now) {
-			gc.b.log.Error("cannot create "+offsetsTopic+"; group coordination is unavailable until it exists",
+		if now, last := time.Now().UnixMilli(), b.offsetsComplained.Load(); now-last > 60000 && b.offsetsComplained.CompareAndSwap(last, now) {
+			b.log.Error("cannot create "+offsetsTopic+"; group coordination is unavailable until it exists",
 				"offsets.topic.replication.factor", spec.ReplicationFactor, "err", r.Err)
 		}
 		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "creating %s: %v", offsetsTopic, r.Err)
 	}
-	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {
+	if t := b.coord.Metadata().Topic(offsetsTopic); t != nil {
 		return t, nil
 	}
 	return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s is being created", offsetsTopic)
 }
 
 // coordinatorOf returns the offsets partition of group and its leader.
-func (gc *groupCoordinator) coordinatorOf(ctx context.Context, group string) (int32, int32, error) {
-	t, err := gc.ensureTopic(ctx)
+func (b *Broker) groupCoordinatorOf(ctx context.Context, group string) (int32, int32, error) {
+	t, err := b.ensureOffsetsTopic(ctx)
 	if err != nil {
 		return -1, -1, err
 	}
@@ -93,56 +95,53 @@ func (gc *groupCoordinator) coordinatorOf(ctx context.Context, group string) (in
 }
 
 func (gc *groupCoordinator) partitionCount() int32 {
-	if t := gc.b.coord.Metadata().Topic(offsetsTopic); t != nil {
-		return int32(len(t.Partitions))
+	if n, ok := gc.cluster.OffsetsPartitions(); ok {
+		return n
 	}
-	return gc.b.cfg.OffsetsTopicPartitions
+	return gc.cfg.OffsetsPartitions
 }
 
 // serving returns the local offsets partition of group if this broker is
 // its coordinator and has loaded it: NOT_COORDINATOR or
 // COORDINATOR_LOAD_IN_PROGRESS otherwise.
-func (gc *groupCoordinator) serving(group string) (*partition, error) {
-	t := gc.b.coord.Metadata().Topic(offsetsTopic)
-	if t == nil {
-		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s does not exist yet", offsetsTopic)
+func (gc *groupCoordinator) serving(group string) (int32, error) {
+	n, ok := gc.cluster.OffsetsPartitions()
+	if !ok {
+		return -1, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s does not exist yet", offsetsTopic)
 	}
-	pid := grp.PartitionFor(group, int32(len(t.Partitions)))
-	p := gc.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
-	if p == nil || !p.isLeader() {
-		return nil, protocol.Errorf(protocol.NotCoordinator, "broker %d does not coordinate group %q", gc.b.cfg.NodeID, group)
+	pid := grp.PartitionFor(group, n)
+	epoch, leading := gc.w.Leading(pid)
+	if !leading {
+		return -1, protocol.Errorf(protocol.NotCoordinator, "this broker does not coordinate group %q", group)
 	}
-	_, epoch := p.state()
 	gc.mu.Lock()
 	e, ok := gc.loaded[pid]
 	gc.mu.Unlock()
 	if !ok || e != epoch {
-		gc.scheduleLoad(p)
-		return nil, protocol.Errorf(protocol.CoordinatorLoadInProgress, "loading %s-%d", offsetsTopic, pid)
+		gc.scheduleLoad(pid, epoch)
+		return -1, protocol.Errorf(protocol.CoordinatorLoadInProgress, "loading %s-%d", offsetsTopic, pid)
 	}
-	return p, nil
+	return pid, nil
 }
 
 // scheduleLoad starts loading an offsets partition this broker leads, once
 // per leader epoch. The replica manager calls it on every leadership
 // change; serving calls it too, in case a load failed.
-func (gc *groupCoordinator) scheduleLoad(p *partition) {
-	leader, epoch := p.state()
-	pid := p.tp.Partition
+func (gc *groupCoordinator) scheduleLoad(pid, epoch int32) {
 	gc.mu.Lock()
 	e, ok := gc.loading[pid]
-	if leader != gc.b.cfg.NodeID || ok && e == epoch {
+	if ok && e == epoch {
 		gc.mu.Unlock()
 		return
 	}
 	gc.loading[pid] = epoch
 	gc.mu.Unlock()
-	gc.b.wg.Add(1)
+	gc.wg.Add(1)
 	go func() {
-		defer gc.b.wg.Done()
+		defer gc.wg.Done()
 		start := time.Now()
 		img := newGroupImage()
-		logger := gc.b.log.With("topic", offsetsTopic, "partition", pid)
+		logger := gc.log.With("topic", offsetsTopic, "partition", pid)
 		apply := func(batch []byte, h *protocol.BatchHeader) { img.replay(batch, h, start, logger) }
 		next, err := grp.Load(gc.w, pid, 0, apply, logger)
 		gc.mu.Lock()
@@ -155,11 +154,11 @@ func (gc *groupCoordinator) scheduleLoad(p *partition) {
 			_, err = grp.Load(gc.w, pid, next, apply, logger)
 		}
 		if err != nil {
-			gc.b.log.Error("cannot load group coordinator state", "partition", pid, "err", err)
+			gc.log.Error("cannot load group coordinator state", "partition", pid, "err", err)
 			delete(gc.loading, pid)
 			return
 		}
-		if l, now := p.state(); l != gc.b.cfg.NodeID || now != epoch {
+		if now, leading := gc.w.Leading(pid); !leading || now != epoch {
 			return // superseded while reading
 		}
 		gc.unloadLocked(pid)
@@ -172,7 +171,7 @@ func (gc *groupCoordinator) scheduleLoad(p *partition) {
 		if len(img.groups)+len(img.Committed) > 0 {
 			level = slog.LevelInfo
 		}
-		gc.b.log.Log(context.Background(), level, "loaded group coordinator state", "partition", pid,
+		gc.log.Log(context.Background(), level, "loaded group coordinator state", "partition", pid,
 			"leader_epoch", epoch, "groups", len(img.groups), "took", time.Since(start).Round(time.Millisecond))
 	}()
 }
@@ -261,17 +260,17 @@ func (img *groupImage) replayGroup(key, value []byte, now time.Time) error {
 // done, under gc.mu, with what Kafka's group coordinator answers for the
 // outcome. The append happens under gc.mu, so the records of a group are
 // stored in the order its state changed.
-func (gc *groupCoordinator) writeLocked(p *partition, kvs []protocol.KV, done func(protocol.ErrorCode)) {
+func (gc *groupCoordinator) writeLocked(p int32, kvs []protocol.KV, done func(protocol.ErrorCode)) {
 	gc.appendLocked(p, protocol.BuildBatch(time.Now().UnixMilli(), kvs), 0, func(code protocol.ErrorCode, _ int64) { done(code) })
 }
 
 // appendLocked is writeLocked for a batch already built, with the
 // verification guard of its transaction if it has one; done also learns
 // the offset of the batch's first record.
-func (gc *groupCoordinator) appendLocked(p *partition, batch []byte, guard uint64, done func(code protocol.ErrorCode, first int64)) {
+func (gc *groupCoordinator) appendLocked(p int32, batch []byte, guard uint64, done func(code protocol.ErrorCode, first int64)) {
 	// acked takes gc.mu, which is held until first is set.
 	var first int64
-	first, err := gc.w.Append(p.tp.Partition, batch, guard, func(err error) {
+	first, err := gc.w.Append(p, batch, guard, func(err error) {
 		gc.mu.Lock()
 		defer gc.mu.Unlock()
 		done(commitError(err), first)
@@ -317,6 +316,54 @@ func (o offsetsLog) Append(pid int32, batch []byte, guard uint64, acked func(err
 	return res.FirstOffset, nil
 }
 
+func (o offsetsLog) VerifyTxn(pid int32, transactionalID string, producerID int64, epoch int16) (uint64, error) {
+	p, err := o.partition(pid)
+	if err != nil || o.b.verifyTxn == nil {
+		return 0, err
+	}
+	guard := p.log.StartVerification(producerID)
+	if guard == 0 {
+		return 0, nil // its transaction is open here
+	}
+	return guard, o.b.verifyTxn(o.b.ctx, transactionalID, producerID, epoch, p.tp)
+}
+
+func (o offsetsLog) Leading(pid int32) (int32, bool) {
+	p := o.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
+	if p == nil {
+		return 0, false
+	}
+	leader, epoch := p.state()
+	return epoch, leader == o.b.cfg.NodeID
+}
+
+// offsetsCluster is the group coordinator's view of the metadata.
+type offsetsCluster struct{ b *Broker }
+
+func (o offsetsCluster) OffsetsPartitions() (int32, bool) {
+	if t := o.b.coord.Metadata().Topic(offsetsTopic); t != nil {
+		return int32(len(t.Partitions)), true
+	}
+	return 0, false
+}
+
+func (o offsetsCluster) PartitionExists(topic string, partition int32) bool {
+	return partitionExists(o.b.coord.Metadata(), topic, partition)
+}
+
+// groupConfig is the group coordinator's share of the broker's settings.
+func (b *Broker) groupConfig() grp.Config {
+	return grp.Config{
+		MinSessionTimeout:             b.cfg.GroupMinSessionTimeout,
+		MaxSessionTimeout:             b.cfg.GroupMaxSessionTimeout,
+		MaxSize:                       b.cfg.GroupMaxSize,
+		InitialRebalanceDelay:         b.cfg.GroupInitialRebalanceDelay,
+		OffsetsPartitions:             b.cfg.OffsetsTopicPartitions,
+		OffsetsRetention:              b.cfg.OffsetsRetention,
+		OffsetsRetentionCheckInterval: b.cfg.OffsetsRetentionCheckInterval,
+	}
+}
+
 func (o offsetsLog) Bounds(pid int32) (int64, int64, error) {
 	p, err := o.partition(pid)
 	if err != nil {
@@ -334,14 +381,12 @@ func (o offsetsLog) Read(pid int32, offset, end int64) ([]byte, error) {
 	return res.Records, err
 }
 
-// localPartition returns the offsets partition of group if this broker
-// leads it.
-func (gc *groupCoordinator) localPartition(group string) *partition {
-	p := gc.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: grp.PartitionFor(group, gc.partitionCount())})
-	if p == nil || !p.isLeader() {
-		return nil
-	}
-	return p
+// localPartition returns the offsets partition of group, and whether this
+// broker leads it.
+func (gc *groupCoordinator) localPartition(group string) (int32, bool) {
+	pid := grp.PartitionFor(group, gc.partitionCount())
+	_, leading := gc.w.Leading(pid)
+	return pid, leading
 }
 
 // commitError maps an append failure to what Kafka's group coordinator

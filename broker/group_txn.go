@@ -101,15 +101,9 @@ func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest,
 	}
 	p, err := b.groups.serving(req.Group)
 	var guard uint64
-	if err == nil && b.verifyTxn != nil {
-		// KIP-890 part 1, as for produce: the offsets partition joins the
-		// transaction only once its coordinator confirms it is ongoing
-		// (AddOffsetsToTxn added it), so that a late commit opens no
-		// transaction that no marker will end; a marker written during
-		// the round trip voids the guard. gc.mu is not held here.
-		if guard = p.log.StartVerification(req.ProducerID); guard != 0 {
-			err = b.verifyTxn(b.ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, p.tp)
-		}
+	if err == nil {
+		// Not under gc.mu: this may ask the transaction coordinator.
+		guard, err = b.groups.w.VerifyTxn(p, req.TransactionalID, req.ProducerID, req.ProducerEpoch)
 	}
 	if err != nil {
 		answer(protocol.Code(err))

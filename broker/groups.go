@@ -2,6 +2,7 @@ package broker
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net"
@@ -200,9 +201,9 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 // servingMember is serving for the member APIs (JoinGroup, SyncGroup,
 // Heartbeat, LeaveGroup), which, as in Kafka, refuse an empty group id
 // with INVALID_GROUP_ID; the offset APIs take it, for old clients' sake.
-func (gc *groupCoordinator) servingMember(group string) (*partition, error) {
+func (gc *groupCoordinator) servingMember(group string) (int32, error) {
 	if group == "" {
-		return nil, protocol.Errorf(protocol.InvalidGroupID, "the group id is empty")
+		return -1, protocol.Errorf(protocol.InvalidGroupID, "the group id is empty")
 	}
 	return gc.serving(group)
 }
@@ -243,7 +244,7 @@ func (m *member) update(c *conn, req *kmsg.JoinGroupRequest, resp *response) boo
 // for that field (JoinGroup v8 and below: librdkafka) is shown, as Kafka
 // does, the leader's old member id, so that it takes itself for a
 // follower and just syncs.
-func (gc *groupCoordinator) rejoinStatic(p *partition, g *group, c *conn, req *kmsg.JoinGroupRequest, resp *response) {
+func (gc *groupCoordinator) rejoinStatic(p int32, g *group, c *conn, req *kmsg.JoinGroupRequest, resp *response) {
 	instance := *req.InstanceID
 	m := g.members[g.static[instance]]
 	m.answerParked(protocol.FencedInstanceID)
@@ -301,7 +302,7 @@ func (gc *groupCoordinator) prepareRebalance(g *group) {
 	if g.state == groupPreparingRebalance {
 		return
 	}
-	wait := gc.b.cfg.GroupInitialRebalanceDelay
+	wait := gc.cfg.InitialRebalanceDelay
 	if g.state != groupEmpty {
 		wait = 0
 		for _, m := range g.members {
@@ -327,7 +328,7 @@ func (gc *groupCoordinator) prepareRebalance(g *group) {
 // maybeCompleteJoin ends the join phase early once every member has
 // rejoined, except while an empty group's initial delay runs.
 func (gc *groupCoordinator) maybeCompleteJoin(g *group) {
-	if g.state != groupPreparingRebalance || g.generation == 0 && gc.b.cfg.GroupInitialRebalanceDelay > 0 {
+	if g.state != groupPreparingRebalance || g.generation == 0 && gc.cfg.InitialRebalanceDelay > 0 {
 		return
 	}
 	for _, m := range g.members {
@@ -352,7 +353,7 @@ func (gc *groupCoordinator) completeJoin(g *group) {
 		gc.becomeEmpty(g)
 		return
 	}
-	gc.b.counters.rebalances.Add(1)
+	gc.rebalanced()
 	if g.members[g.leader] == nil {
 		for id := range g.members {
 			g.leader = id
@@ -381,10 +382,10 @@ func (g *group) drop(m *member) {
 func (gc *groupCoordinator) becomeEmpty(g *group) {
 	g.protocol, g.leader = "", ""
 	g.transition(groupEmpty)
-	if p := gc.localPartition(g.id); p != nil {
+	if p, ok := gc.localPartition(g.id); ok {
 		gc.writeLocked(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
 			if code != protocol.None {
-				gc.b.log.Warn("cannot store empty group", "group", g.id, "error", code)
+				gc.log.Warn("cannot store empty group", "group", g.id, "error", code)
 			}
 		})
 	}
@@ -589,27 +590,28 @@ func (gc *groupCoordinator) expireSessions(now time.Time) {
 	for _, g := range gc.groups {
 		for id, m := range g.members {
 			if m.join == nil && now.Sub(m.lastSeen) > m.session {
-				gc.b.log.Info("group member session expired", "group", g.id, "member", id, "instance", m.instanceID)
+				gc.log.Info("group member session expired", "group", g.id, "member", id, "instance", m.instanceID)
 				gc.removeMember(g, m, protocol.UnknownMemberID)
 			}
 		}
 	}
 }
 
-// sessionLoop expires silent members twice a second and expired offsets
-// every offsets.retention.check.interval.ms.
-func (gc *groupCoordinator) sessionLoop() {
-	defer gc.b.wg.Done()
+// run expires silent members twice a second and expired offsets every
+// offsets.retention.check.interval.ms until ctx ends, then waits for the
+// loads under way.
+func (gc *groupCoordinator) run(ctx context.Context) {
+	defer gc.wg.Wait()
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	lastExpiry := time.Now()
 	for {
 		select {
-		case <-gc.b.ctx.Done():
+		case <-ctx.Done():
 			return
 		case now := <-t.C:
 			gc.expireSessions(now)
-			if now.Sub(lastExpiry) >= gc.b.cfg.OffsetsRetentionCheckInterval {
+			if now.Sub(lastExpiry) >= gc.cfg.OffsetsRetentionCheckInterval {
 				gc.expireOffsets(now)
 				lastExpiry = now
 			}

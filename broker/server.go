@@ -27,6 +27,9 @@ type Broker struct {
 	replicas  *replicaManager
 	producers *producerIDs
 	groups    *groupCoordinator
+	// offsetsComplained is when ensureOffsetsTopic last logged that it
+	// cannot create __consumer_offsets (ms).
+	offsetsComplained atomic.Int64
 	// verifyTxn asks a transactional id's coordinator whether a partition
 	// is in the producer's ongoing transaction (KIP-890 part 1), before
 	// a transactional batch opens one here: nil to go ahead, else a Kafka
@@ -101,7 +104,7 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 	b.dynamic.maxConnections.Store(int64(cfg.MaxConnections))
 	b.replicas = newReplicaManager(b)
 	b.producers = newProducerIDs(coord, cfg.NodeID)
-	b.groups = newGroupCoordinator(b)
+	b.groups = newGroupCoordinator(b.groupConfig(), offsetsLog{b}, offsetsCluster{b}, b.log, func() { b.counters.rebalances.Add(1) })
 	b.txns = newTxnCoordinator(b)
 	b.verifyTxn = b.txns.verifyTxn
 	return b, nil
@@ -115,7 +118,10 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.replicas.start()
 	b.wg.Add(1)
-	go b.groups.sessionLoop()
+	go func() {
+		defer b.wg.Done()
+		b.groups.run(b.ctx)
+	}()
 	b.txns.coord.Start()
 	for _, l := range b.cfg.Listeners {
 		ln, err := net.Listen("tcp", l.Addr())

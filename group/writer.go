@@ -17,6 +17,17 @@ type PartitionWriter interface {
 	// whose transaction was verified with its coordinator (KIP-890) carries
 	// the guard the partition gave for it; 0 otherwise.
 	Append(partition int32, batch []byte, guard uint64, acked func(error)) (first int64, err error)
+	// VerifyTxn is KIP-890 part 1 for a transactional batch about to be
+	// appended to partition: unless the producer's transaction is open
+	// there already (guard 0), its coordinator must confirm that the
+	// transaction is ongoing with the partition in it (AddOffsetsToTxn
+	// added it), so that a late commit opens no transaction that no marker
+	// ends. The guard goes with the Append; a marker written meanwhile
+	// voids it.
+	VerifyTxn(partition int32, transactionalID string, producerID int64, epoch int16) (guard uint64, err error)
+	// Leading reports whether this broker leads partition, and in which
+	// leader epoch.
+	Leading(partition int32) (epoch int32, ok bool)
 	// Bounds returns the partition's log start and end offsets.
 	Bounds(partition int32) (start, end int64, err error)
 	// Read returns whole stored batches of partition from offset on, below

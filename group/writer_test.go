@@ -32,6 +32,10 @@ func (m *memLog) end() int64 {
 	return h.LastOffset() + 1
 }
 
+func (m *memLog) VerifyTxn(int32, string, int64, int16) (uint64, error) { return 0, nil }
+
+func (m *memLog) Leading(int32) (int32, bool) { return 0, true }
+
 func (m *memLog) Bounds(int32) (int64, int64, error) { return m.start, m.end(), nil }
 
 func (m *memLog) Read(_ int32, offset, _ int64) ([]byte, error) {
