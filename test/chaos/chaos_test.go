@@ -32,17 +32,18 @@ func TestChaos(t *testing.T) {
 	c := startCluster(t)
 	tps := c.createTopics(topics, 2)
 	w := newWorkload(c, tps, kgo.AllISRAcks())
+	w.txnTPs = c.createTopics([]string{"chaos-txn"}, 2)
 	w.start()
 	time.Sleep(3 * time.Second) // every producer and the group under way
 	t.Logf("seed %d, %v of faults", *seed, *runFor)
 	faults := strikeFor(t, c, tps, newScheduler(*seed), *runFor)
 	h := w.finish()
 	h.Faults = faults
-	final := finalState(t, c, tps)
+	final := finalState(t, c, append(slices.Clone(tps), w.txnTPs...))
 	keepLogs(t, final.ServerLog)
 	r := Check(h, final)
-	t.Logf("seed %d: %d acknowledged, %d read, %d commits, %d high watermark samples\n%s",
-		*seed, r.Acked, len(h.Reads), len(h.Commits), len(h.HWs), table(r.Faults))
+	t.Logf("seed %d: %d acknowledged, %d read, %d commits, %d high watermark samples, %d aborted, %d read_committed\n%s",
+		*seed, r.Acked, len(h.Reads), len(h.Commits), len(h.HWs), len(h.Aborted), len(h.CommittedReads), table(r.Faults))
 	for _, p := range r.Problems() {
 		t.Error(p)
 	}

@@ -36,6 +36,7 @@ type Report struct {
 	Reordered       []Anomaly // a producer's values out of its order within a partition
 	Divergent       []Anomaly // replicas of a partition that differ, one per partition
 	PhantomReads    []Anomaly // given to a consumer, not in the final log there
+	AbortedReads    []Anomaly // aborted data given to a read_committed consumer
 	CommitBackwards []Anomaly // a committed offset below one acknowledged or read earlier, for good
 	CommitAboveHW   []Anomaly // a committed offset above the high watermark
 	HWBackwards     []Anomaly // a high watermark below one a client saw earlier, in no older leader epoch
@@ -76,7 +77,8 @@ type namedList struct {
 func (r *Report) Problems() []string {
 	return lines([]namedList{
 		{"lost", r.Lost}, {"moved", r.Moved}, {"duplicated", r.Duplicated}, {"reordered", r.Reordered},
-		{"divergent", r.Divergent}, {"phantom read", r.PhantomReads}, {"commit backwards", r.CommitBackwards},
+		{"divergent", r.Divergent}, {"phantom read", r.PhantomReads}, {"aborted read", r.AbortedReads},
+		{"commit backwards", r.CommitBackwards},
 		{"commit above high watermark", r.CommitAboveHW}, {"high watermark backwards", r.HWBackwards},
 		{"server log", r.ServerErrors},
 	})
@@ -109,7 +111,8 @@ func Check(h History, f Final) Report {
 	r.Divergent = divergent(f, h.Acks)
 	r.Lost, r.Moved, r.Duplicated = placement(h.Acks, ref)
 	r.Reordered = reordered(ref, h.Acks)
-	r.PhantomReads = phantomReads(h.Reads, ref)
+	r.PhantomReads = phantomReads(append(slices.Clone(h.Reads), h.CommittedReads...), ref)
+	r.AbortedReads = abortedReads(h.CommittedReads, h.Aborted)
 	r.CommitBackwards, r.StaleCommits, r.CommitAboveHW = commits(h.Commits, h.HWs, f.HW)
 	r.HWBackwards, r.StaleHW = hwBackwards(h.HWs)
 	r.ServerErrors = serverErrors(f.ServerLog)
@@ -271,6 +274,22 @@ func phantomReads(reads []Read, ref map[TP][]Record) []Anomaly {
 		i, found := slices.BinarySearchFunc(log, rd.Offset, func(r Record, o int64) int { return cmp.Compare(r.Offset, o) })
 		if !found || log[i].Value != rd.Value {
 			out = append(out, Anomaly{TP: rd.TP, Offset: rd.Offset, Value: rd.Value, Detail: "read, not in the final log there"})
+		}
+	}
+	return out
+}
+
+// abortedReads finds values of aborted transactions that a read_committed
+// consumer was given.
+func abortedReads(reads []Read, aborted []string) []Anomaly {
+	isAborted := make(map[string]bool, len(aborted))
+	for _, v := range aborted {
+		isAborted[v] = true
+	}
+	var out []Anomaly
+	for _, rd := range reads {
+		if isAborted[rd.Value] {
+			out = append(out, Anomaly{TP: rd.TP, Offset: rd.Offset, Value: rd.Value, Detail: "aborted, read with read_committed"})
 		}
 	}
 	return out

@@ -129,6 +129,14 @@ func TestCheckCatchesPlantedAnomalies(t *testing.T) {
 			// read back higher again: the commit was lost.
 			h.Commits = append(h.Commits, Commit{TP: p1, Offset: 5, At: t0.Add(4500 * time.Millisecond)})
 		}, func(r *Report) []Anomaly { return r.CommitBackwards }, nil},
+		{"aborted read", func(h *History, f *Final) {
+			// The last value of partition 1 was written in a transaction
+			// that aborted, yet a read_committed consumer was given it.
+			last := f.Replicas[p1][1][19]
+			h.Acks = slices.DeleteFunc(h.Acks, func(a Ack) bool { return a.Value == last.Value })
+			h.Aborted = append(h.Aborted, last.Value)
+			h.CommittedReads = append(h.CommittedReads, Read{TP: p1, Offset: last.Offset, Value: last.Value})
+		}, func(r *Report) []Anomaly { return r.AbortedReads }, nil},
 		{"server log", func(h *History, f *Final) {
 			f.ServerLog["node-2"] = "level=ERROR msg=\"BUG: handler panicked\" panic=\"index out of range\"\n"
 			f.ServerLog["node-3"] = "WARNING: DATA RACE\nRead at 0x00c by goroutine 7:\n"

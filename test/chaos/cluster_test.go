@@ -130,13 +130,17 @@ func (c *cluster) metadata(ctx context.Context) (*kmsg.MetadataResponse, error) 
 	return kmsg.NewPtrMetadataRequest().RequestWith(ctx, c.admin)
 }
 
-// leaders maps each partition to its leader, -1 when it has none.
+// leaders maps each partition to its leader, -1 when it has none. A node
+// paused or cut off may be the one asked: it tries for 10 s.
 func (c *cluster) leaders() map[TP]int32 {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
 	out := map[TP]int32{}
-	resp, err := c.metadata(ctx)
-	if err != nil {
+	var resp *kmsg.MetadataResponse
+	for try := 0; resp == nil && try < 5; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		resp, _ = c.metadata(ctx)
+		cancel()
+	}
+	if resp == nil {
 		return out
 	}
 	for _, t := range resp.Topics {

@@ -73,6 +73,12 @@ type History struct {
 	HWs        []HWSample
 	Faults     []Fault
 	End        time.Time // when producing stopped
+
+	// The transactional workload: values of transactions that were
+	// aborted (their commits are Acks), and what a read_committed
+	// consumer was given.
+	Aborted        []string
+	CommittedReads []Read
 }
 
 // Record is one record of a replica's log.

@@ -24,13 +24,12 @@ const (
 	group          = "chaos"
 )
 
-// workload runs the clients of a run and records what they saw. A
-// transactional producer with read_committed consumers, once exactly-once
-// lands, is one more goroutine started by start that records into rec.
+// workload runs the clients of a run and records what they saw.
 type workload struct {
-	c    *cluster
-	tps  []TP
-	acks kgo.Acks
+	c      *cluster
+	tps    []TP
+	txnTPs []TP // the transactional workload's partitions; none: no such workload
+	acks   kgo.Acks
 
 	mu  sync.Mutex
 	rec History
@@ -92,6 +91,16 @@ func (w *workload) start() {
 		}
 		w.wg.Add(1)
 		go w.consume(cl)
+	}
+	if len(w.txnTPs) > 0 {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(w.c.seeds...), kgo.ConsumeTopics(topicNames(w.txnTPs)...),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			w.c.t.Fatal(err)
+		}
+		w.wg.Add(2)
+		go w.transact()
+		go w.consumeCommitted(cl)
 	}
 	w.wg.Add(2)
 	go w.every(kadm.NewClient(w.c.client()), 250*time.Millisecond, w.sampleHW)
