@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,15 @@ func TestMirrorFromKafka(t *testing.T) {
 	}
 	if c, err := configs.On("topic-A", nil); err != nil || !hasConfig(c, "retention.ms", retention) {
 		t.Errorf("topic-A's retention.ms is not carried over: %v %+v", err, c)
+	}
+
+	// Kafka's own tool (the Java admin client), run as against Kafka, sees
+	// the translated offsets.
+	described := kafka.KafkaTool(t, kafka.ConsumerGroupCommand, "--bootstrap-server", strings.Join(target.Seeds(), ","), "--describe", "--group", "group-A")
+	for p, want := range map[int]string{0: "100", 1: "20", 2: "100"} {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^group-A\s+topic-A\s+%d\s+%s\s`, p, want)).MatchString(described.Out) {
+			t.Errorf("kafka-consumer-groups.sh --describe on gokafka does not show topic-A-%d at %s:\n%s%s", p, want, described.Out, described.Err)
+		}
 	}
 
 	// group-A resumes on gokafka where it left off on Kafka.
