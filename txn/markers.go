@@ -15,13 +15,17 @@ var (
 
 // startCompletion sends the markers of a prepared transaction and then
 // writes its Complete state, in the background (Kafka's
-// TransactionMarkerChannelManager). Called with c.mu held.
-func (c *Coordinator) startCompletion(prepared *Metadata, part, cepoch int32) {
+// TransactionMarkerChannelManager). The channel it returns is closed when
+// that is done or abandoned. Called with c.mu held.
+func (c *Coordinator) startCompletion(prepared *Metadata, part, cepoch int32) <-chan struct{} {
+	done := make(chan struct{})
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer close(done)
 		c.complete(prepared, part, cepoch)
 	}()
+	return done
 }
 
 func (c *Coordinator) complete(p *Metadata, part, cepoch int32) {
@@ -145,7 +149,7 @@ func (c *Coordinator) AbortTimedOut() {
 	for _, d := range dues {
 		c.log.Info("aborting a timed out transaction", "transactional_id", d.m.TransactionalID,
 			"producer_id", d.next.ProducerID, "epoch", d.next.ProducerEpoch, "timeout_ms", d.next.TimeoutMs)
-		if err := c.writeAndComplete(c.ctx, d.m, d.next, d.part, d.epoch); err != nil {
+		if _, err := c.writeAndComplete(c.ctx, d.m, d.next, d.part, d.epoch); err != nil {
 			c.log.Warn("cannot abort a timed out transaction", "transactional_id", d.m.TransactionalID, "err", err)
 		}
 	}

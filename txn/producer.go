@@ -58,7 +58,7 @@ func (c *Coordinator) InitProducerID(ctx context.Context, id string, timeoutMs i
 		m.pending = true
 		c.mu.Unlock()
 		if next.State == PrepareAbort { // fencing an Ongoing transaction
-			if err := c.writeAndComplete(ctx, m, next, part, epoch); err != nil {
+			if _, err := c.writeAndComplete(ctx, m, next, part, epoch); err != nil {
 				return -1, -1, err
 			}
 			return -1, -1, protocol.Errorf(protocol.ConcurrentTransactions,

@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"math"
+	"time"
 
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
@@ -114,11 +115,26 @@ func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch in
 	}
 	m.pending = true
 	c.mu.Unlock()
-	if err := c.writeAndComplete(ctx, m, next, part, cepoch); err != nil {
+	done, err := c.writeAndComplete(ctx, m, next, part, cepoch)
+	if err != nil {
 		return -1, -1, err
+	}
+	// The outcome is decided and on disk; waiting a moment for the
+	// markers spares the client's next request CONCURRENT_TRANSACTIONS
+	// and the backoff that follows it, in the usual case of leaders that
+	// answer at once.
+	t := time.NewTimer(endTxnGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-ctx.Done():
 	}
 	return next.ProducerID, next.ProducerEpoch, nil
 }
+
+// endTxnGrace is how long EndTxn waits for the markers before answering.
+const endTxnGrace = 100 * time.Millisecond
 
 // endTransit decides what EndTxn makes of m (Kafka's endTransaction): the
 // state to write, nil with no error when the request is a retry of an end
@@ -167,15 +183,15 @@ func (c *Coordinator) prepareEnd(m *Metadata, state State, tv2 bool) *Metadata {
 }
 
 // writeAndComplete writes a PrepareCommit or PrepareAbort and starts its
-// markers.
-func (c *Coordinator) writeAndComplete(ctx context.Context, m, next *Metadata, part, cepoch int32) error {
+// markers; the channel is closed once they are written and the Complete
+// state too.
+func (c *Coordinator) writeAndComplete(ctx context.Context, m, next *Metadata, part, cepoch int32) (<-chan struct{}, error) {
 	if err := c.persist(ctx, m, next, part, cepoch); err != nil {
-		return err
+		return nil, err
 	}
 	c.mu.Lock()
-	c.startCompletion(next.clone(), part, cepoch)
-	c.mu.Unlock()
-	return nil
+	defer c.mu.Unlock()
+	return c.startCompletion(next.clone(), part, cepoch), nil
 }
 
 // Describe returns a copy of id's state (DescribeTransactions).
