@@ -1,9 +1,12 @@
 package interop
 
 import (
-	"context"
+	"bufio"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,21 +120,14 @@ func TestTransactionalProducerFenced(t *testing.T) {
 	}
 }
 
-// TestAbandonedTransactionTimesOut kills a producer mid-transaction (its
-// client simply stops): after transaction.timeout.ms the coordinator
-// aborts it, so a read_committed consumer gets past it to what a later
-// producer commits.
+// TestAbandonedTransactionTimesOut SIGKILLs a producer process
+// mid-transaction: after transaction.timeout.ms the coordinator aborts it,
+// so a read_committed consumer gets past it to what a later producer
+// commits, and the dead producer's epoch is fenced.
 func TestAbandonedTransactionTimesOut(t *testing.T) {
 	c := harness.StartT(t, 1, "transaction.abort.timed.out.transaction.cleanup.interval.ms=500")
 	createTopic(t, c, "abandoned", 1, nil)
-	ctx := testCtx(t)
-	dead := txnClient(t, c, "tx-dead", "abandoned", kgo.TransactionTimeout(2*time.Second))
-	if err := dead.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	if err := dead.ProduceSync(ctx, &kgo.Record{Value: []byte("abandoned")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	killMidTransaction(t, c, "tx-dead", "abandoned")
 	// Another producer's commit lands behind the open transaction.
 	transact(t, txnClient(t, c, "tx-alive", "abandoned"), true, "after")
 	start := time.Now()
@@ -145,13 +141,53 @@ func TestAbandonedTransactionTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, err := described.On("tx-dead", nil)
-	if err != nil || d.State != "CompleteAbort" {
-		t.Fatalf("tx-dead described %+v, %v; want CompleteAbort", d, err)
+	if err != nil || d.State != "CompleteAbort" || d.ProducerEpoch != 1 {
+		t.Fatalf("tx-dead described %+v, %v; want CompleteAbort with the dead producer's epoch 0 bumped to 1", d, err)
 	}
 	t.Logf("the abandoned transaction was aborted %v after the commit behind it", time.Since(start).Round(time.Millisecond))
-	ctxEnd, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := dead.EndTransaction(ctxEnd, kgo.TryCommit); err == nil {
-		t.Fatal("the timed-out producer committed")
+}
+
+// killMidTransaction runs a producer in a process of its own (this test
+// binary, in TestTxnProducerProcess) that opens a transaction on topic
+// with a 2 s timeout and writes to it, then SIGKILLs it.
+func killMidTransaction(t *testing.T, c *harness.Cluster, id, topic string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTxnProducerProcess$")
+	cmd.Env = append(os.Environ(), "TXN_PRODUCER="+strings.Join([]string{c.Seeds()[0], id, topic}, ","))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	cmd.Process.Kill()
+	cmd.Wait()
+	if err != nil || strings.TrimSpace(line) != "open" {
+		t.Fatalf("the producer process said %q, %v; want open", line, err)
+	}
+}
+
+// TestTxnProducerProcess is the producer killMidTransaction kills; it
+// does nothing in a normal run.
+func TestTxnProducerProcess(t *testing.T) {
+	args := strings.Split(os.Getenv("TXN_PRODUCER"), ",")
+	if len(args) != 3 {
+		t.Skip("run by killMidTransaction")
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(args[0]), kgo.TransactionalID(args[1]), kgo.DefaultProduceTopic(args[2]),
+		kgo.TransactionTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(testCtx(t), &kgo.Record{Value: []byte("abandoned")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("open")
+	time.Sleep(time.Minute) // until killed
 }
