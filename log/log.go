@@ -63,9 +63,14 @@ type Log struct {
 	epochs         *epochCache
 	deleted        []pendingDeletion // segment files awaiting file.delete.delay.ms
 	closed         bool
-	// replayAll is set at open when a trusted segment's transaction index
-	// was unreadable: producer state is rebuilt from the log start.
+	// replayAll is set at open when a segment's transaction index must be
+	// rebuilt below where a producer snapshot would start the replay (it
+	// was unreadable, or its segment recovered): producer state is rebuilt
+	// from the log start.
 	replayAll bool
+	// recoveredFrom is the base of the first segment recovered at open,
+	// -1 when none was.
+	recoveredFrom int64
 }
 
 // openState is what the manager knows about a log from its directory's
@@ -80,7 +85,7 @@ type openState struct {
 // crash may have left: segments from the recovery point on are read batch
 // by batch, and a torn or corrupt tail is cut off with everything after it.
 func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, st openState, logger *slog.Logger) (*Log, error) {
-	l := &Log{tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}}
+	l := &Log{tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}, recoveredFrom: -1}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -132,6 +137,9 @@ func (l *Log) loadSegments(st openState) error {
 			}
 		} else {
 			cut, err = l.recoverSegment(s)
+			if l.recoveredFrom < 0 {
+				l.recoveredFrom = base
+			}
 		}
 		if err != nil {
 			return err
@@ -236,6 +244,9 @@ func (l *Log) loadProducers() error {
 		l.logger.Warn("producer state", "partition", l.tp.String(), "err", err)
 	}
 	os.Remove(path) // a later crash must not trust it past what the log holds
+	if l.recoveredFrom >= 0 && from > l.recoveredFrom {
+		l.replayAll = true // the replay from the snapshot would miss the recovered segments' aborts
+	}
 	if l.replayAll || from < l.logStartOffset || from > l.logEndOffset() {
 		ps, from = newProducerState(), l.logStartOffset
 	}

@@ -458,3 +458,23 @@ func TestVerificationGuard(t *testing.T) {
 		t.Fatalf("guard %d for a producer with its transaction open, want 0", again)
 	}
 }
+
+// TestSnapshotAfterUncleanShutdown: a snapshot left by a log that closed
+// while the broker did not finish its clean shutdown covers segments that
+// are recovered at the next open; their aborts come back all the same.
+func TestSnapshotAfterUncleanShutdown(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, DefaultConfig(), true)
+	mustAppend(t, l, txnBatch(7, 0, 0, 1))
+	mustMarker(t, l, 7, 0, false)
+	mustAppend(t, l, txnBatch(8, 0, 0, 1)) // 2: open
+	l.Close()                              // snapshot at 3
+	l = openTest(t, dir, DefaultConfig(), false)
+	defer l.Close()
+	if got := l.AbortedTransactions(0, 10); !reflect.DeepEqual(got, []AbortedTxn{{7, 0, 1, 2}}) {
+		t.Fatalf("aborted %+v after an unclean open with a snapshot", got)
+	}
+	if fuo := firstUnstable(l); fuo != 2 {
+		t.Fatalf("first unstable %d, want 2", fuo)
+	}
+}
