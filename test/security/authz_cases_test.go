@@ -73,17 +73,19 @@ func authzCases() []*authzCase {
 		{key: kmsg.OffsetCommit, group: "authz-commit", run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			return commitAs(t, e.alice, c.group, authzTopic)
 		}},
-		{key: kmsg.TxnOffsetCommit, group: "authz-txn-commit", run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
-			req := kmsg.NewPtrTxnOffsetCommitRequest()
-			req.TransactionalID, req.Group, req.ProducerID, req.Generation = authzTxnID, c.group, 1, -1
-			rt := kmsg.NewTxnOffsetCommitRequestTopic()
-			rt.Topic = authzTopic
-			rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
-			rp.Offset = 1
-			rt.Partitions = append(rt.Partitions, rp)
-			req.Topics = append(req.Topics, rt)
-			return send[*kmsg.TxnOffsetCommitResponse](t, e.alice, req).Topics[0].Partitions[0].ErrorCode
-		}},
+		// Past authorization the coordinator refuses the made-up producer.
+		{key: kmsg.TxnOffsetCommit, group: "authz-txn-commit", granted: kerr.InvalidProducerIDMapping.Code,
+			run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
+				req := kmsg.NewPtrTxnOffsetCommitRequest()
+				req.TransactionalID, req.Group, req.ProducerID, req.Generation = authzTxnID, c.group, 1, -1
+				rt := kmsg.NewTxnOffsetCommitRequestTopic()
+				rt.Topic = authzTopic
+				rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+				rp.Offset = 1
+				rt.Partitions = append(rt.Partitions, rp)
+				req.Topics = append(req.Topics, rt)
+				return send[*kmsg.TxnOffsetCommitResponse](t, e.alice, req).Topics[0].Partitions[0].ErrorCode
+			}},
 		{key: kmsg.OffsetFetch, when: "named topics", run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			g := offsetFetchAs(t, e, authzGroup, false)
 			if g.ErrorCode != 0 || len(g.Topics) == 0 {
