@@ -240,15 +240,6 @@ func (b *Broker) localIfAllowed(refusal error, md *coordinator.Metadata, topic s
 	return b.replicas.local(md, topic, partition)
 }
 
-// servingMember is groups.servingMember behind the group's check, which
-// comes first as in Kafka.
-func (c *conn) servingMember(a Authorization, group string) (int32, error) {
-	if err := c.check(a, group); err != nil {
-		return -1, err
-	}
-	return c.b.groups.servingMember(group)
-}
-
 // refusedTopics checks a's operation on each topic a request names, once
 // per topic, and returns the refused ones; nil without an authorizer.
 func refusedTopics[T any](c *conn, a Authorization, topics []T, name func(T) string) map[string]bool {

@@ -1,43 +1,30 @@
 package broker
 
 import (
-	"slices"
-	"time"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	grp "github.com/gokafka/gokafka/group"
-	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
 
 // The group admin APIs: DescribeGroups, ListGroups, DeleteGroups and
-// OffsetDelete, and the expiry of committed offsets.
+// OffsetDelete. The broker authorizes; package group answers.
 
 func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse {
 	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
 	for _, id := range req.Groups {
-		out := kmsg.NewDescribeGroupsResponseGroup()
-		out.Group = id
-		err := c.check(authzDescribeGroups, id)
-		if err == nil {
-			_, err = b.groups.serving(id)
-		}
-		if err != nil {
-			out.ErrorCode = int16(protocol.Code(err))
+		if err := c.check(authzDescribeGroups, id); err != nil {
+			out := kmsg.NewDescribeGroupsResponseGroup()
+			out.Group, out.ErrorCode = id, int16(protocol.Code(err))
 			resp.Groups = append(resp.Groups, out)
 			continue
 		}
-		b.groups.mu.Lock()
-		g := b.groups.groups[id]
-		out.State = "Dead"
-		if b.groups.HasOffsets(id) {
-			out.State = string(groupEmpty) // known by its committed offsets alone
+		out := b.groups.DescribeGroup(id)
+		if out.ErrorCode != 0 {
+			resp.Groups = append(resp.Groups, out)
+			continue
 		}
-		if g != nil {
-			describeGroup(g, &out)
-		}
-		b.groups.mu.Unlock()
 		if out.State == "Dead" && req.Version >= 6 {
 			// KIP-1043: v6 says that the group does not exist.
 			out.ErrorCode = int16(protocol.GroupIDNotFound)
@@ -51,249 +38,56 @@ func handleDescribeGroups(b *Broker, c *conn, req *kmsg.DescribeGroupsRequest) *
 	return resp
 }
 
-// describeGroup fills in a group's state and members as Kafka's
-// GroupMetadataManager does: the protocol and the members' metadata only
-// once the group is Stable, since until then they are being renegotiated;
-// the last assignments always.
-func describeGroup(g *group, out *kmsg.DescribeGroupsResponseGroup) {
-	stable := g.state == groupStable
-	out.State, out.ProtocolType = string(g.state), g.protocolType
-	if stable {
-		out.Protocol = g.protocol
-	}
-	for _, m := range g.members {
-		dm := kmsg.NewDescribeGroupsResponseGroupMember()
-		dm.MemberID, dm.ClientID, dm.ClientHost, dm.MemberAssignment = m.id, m.clientID, m.host, m.assignment
-		if stable {
-			dm.ProtocolMetadata = m.metadata(g.protocol)
-		}
-		if m.instanceID != "" {
-			dm.InstanceID = kmsg.StringPtr(m.instanceID)
-		}
-		out.Members = append(out.Members, dm)
-	}
-}
-
-// handleListGroups lists the groups this broker coordinates: the ones
-// with members and the ones with committed offsets only (Empty). Without
+// handleListGroups lists the groups this broker coordinates. Without
 // Describe on the cluster, only the groups the principal may Describe.
 func handleListGroups(b *Broker, c *conn, req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse {
 	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
 	everyGroup := c.may(authzListGroupsAll, "")
-	gc := b.groups
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	seen := map[string]bool{}
-	add := func(id, state, protocolType string) {
-		if seen[id] || len(req.StatesFilter) > 0 && !slices.Contains(req.StatesFilter, state) ||
-			!everyGroup && !c.may(authzListGroups, id) {
-			return
-		}
-		seen[id] = true
-		lg := kmsg.NewListGroupsResponseGroup()
-		lg.Group, lg.GroupState, lg.ProtocolType, lg.GroupType = id, state, protocolType, "classic"
-		resp.Groups = append(resp.Groups, lg)
-	}
-	for id, g := range gc.groups {
-		if len(g.members) > 0 || gc.HasOffsets(id) || g.generation > 0 {
-			add(id, string(g.state), g.protocolType)
-		}
-	}
-	for _, id := range gc.Groups() {
-		add(id, string(groupEmpty), "") // a simple consumer's: no protocol, as in Kafka
-	}
+	resp.Groups = b.groups.ListGroups(req.StatesFilter, func(id string) bool { return everyGroup || c.may(authzListGroups, id) })
 	return resp
 }
 
-// handleDeleteGroups deletes groups without members, as Kafka does: the
-// group is gone at once, and tombstones for it and its committed offsets,
-// and for the offsets of transactions that have not ended, are written
-// with acks=all before the answer.
+// handleDeleteGroups deletes each group the principal may Delete and
+// answers once every deletion is stored or refused.
 func handleDeleteGroups(b *Broker, c *conn, req *kmsg.DeleteGroupsRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
 	out.Groups = make([]kmsg.DeleteGroupsResponseGroup, len(req.Groups))
-	gc := b.groups
-	remaining := len(req.Groups) + 1 // under gc.mu; the extra one is this loop's
+	var remaining atomic.Int32
+	remaining.Store(int32(len(req.Groups)) + 1) // the extra one is this loop's
 	finish := func() {
-		if remaining--; remaining == 0 {
+		if remaining.Add(-1) == 0 {
 			resp.complete(out)
 		}
 	}
 	for i, id := range req.Groups {
 		out.Groups[i].Group = id
-		var p int32
-		err := c.check(authzDeleteGroups, id)
-		if err == nil {
-			p, err = gc.serving(id)
-		}
-		gc.mu.Lock()
-		if err == nil {
-			err = gc.deletableLocked(id)
-		}
-		if err != nil {
-			out.Groups[i].ErrorCode = int16(protocol.Code(err))
-			finish()
-			gc.mu.Unlock()
-			continue
-		}
-		kvs := []protocol.KV{{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: id}).AppendTo(nil)}}
-		for _, tp := range gc.Partitions(id) {
-			kvs = append(kvs, grp.Record(id, tp, nil))
-		}
-		gc.DeleteGroup(id)
-		delete(gc.groups, id)
-		gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
+		done := func(code protocol.ErrorCode) {
 			out.Groups[i].ErrorCode = int16(code)
 			finish()
-		})
-		gc.mu.Unlock()
+		}
+		if err := c.check(authzDeleteGroups, id); err != nil {
+			done(protocol.Code(err))
+			continue
+		}
+		b.groups.DeleteGroup(id, done)
 	}
-	gc.mu.Lock()
 	finish()
-	gc.mu.Unlock()
 }
 
-// deletableLocked checks that a group exists and has no members.
-func (gc *groupCoordinator) deletableLocked(id string) error {
-	g := gc.groups[id]
-	if g != nil && len(g.members) > 0 {
-		return protocol.Errorf(protocol.NonEmptyGroup, "group %q has members", id)
-	}
-	if !gc.HasOffsets(id) && (g == nil || g.generation == 0) {
-		return protocol.Errorf(protocol.GroupIDNotFound, "group %q does not exist", id)
-	}
-	return nil
-}
-
-// handleOffsetDelete removes committed offsets of a group for partitions
-// of topics it does not consume (GROUP_SUBSCRIBED_TO_TOPIC otherwise), by
-// writing tombstones with acks=all; a tombstone also drops the partition's
-// offsets in transactions that have not ended, as in Kafka.
+// handleOffsetDelete removes committed offsets of a group whose principal
+// may Delete it, for the topics it may Read.
 func handleOffsetDelete(b *Broker, c *conn, req *kmsg.OffsetDeleteRequest, resp *response) {
-	out := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
-	err := c.check(authzOffsetDelete, req.Group)
-	var p int32
-	if err == nil {
-		p, err = b.groups.serving(req.Group)
-	}
-	if err != nil {
+	if err := c.check(authzOffsetDelete, req.Group); err != nil {
+		out := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
 		out.ErrorCode = int16(protocol.Code(err))
 		resp.complete(out)
 		return
 	}
-	gc := b.groups
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	g := gc.groups[req.Group]
-	if !gc.HasOffsets(req.Group) && (g == nil || len(g.members) == 0) {
-		out.ErrorCode = int16(protocol.GroupIDNotFound)
-		resp.complete(out)
-		return
-	}
-	subscribed := g.subscriptions()
-	var kvs []protocol.KV
-	for _, rt := range req.Topics {
-		ot := kmsg.NewOffsetDeleteResponseTopic()
-		ot.Topic = rt.Topic
-		refused := !c.may(authzOffsetDelTopic, rt.Topic)
-		for _, rp := range rt.Partitions {
-			op := kmsg.NewOffsetDeleteResponseTopicPartition()
-			op.Partition = rp.Partition
-			switch {
-			case refused:
-				op.ErrorCode = int16(authzOffsetDelTopic.Error)
-			case subscribed[rt.Topic]:
-				op.ErrorCode = int16(protocol.GroupSubscribedToTopic)
-			default:
-				tp := klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
-				if _, ok := gc.Committed[req.Group][tp]; ok || gc.HasPending(req.Group, tp) {
-					gc.Delete(req.Group, tp)
-					kvs = append(kvs, grp.Record(req.Group, tp, nil))
-				}
-			}
-			ot.Partitions = append(ot.Partitions, op)
+	refused := func(topic string) protocol.ErrorCode {
+		if c.may(authzOffsetDelTopic, topic) {
+			return protocol.None
 		}
-		out.Topics = append(out.Topics, ot)
+		return authzOffsetDelTopic.Error
 	}
-	if len(kvs) == 0 {
-		resp.complete(out)
-		return
-	}
-	gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
-		out.ErrorCode = int16(code)
-		resp.complete(out)
-	})
-}
-
-// subscriptions returns the topics a consumer group's members consume,
-// decoded from their consumer-protocol metadata; g may be nil.
-func (g *group) subscriptions() map[string]bool {
-	topics := map[string]bool{}
-	if g == nil || g.protocolType != "consumer" {
-		return topics
-	}
-	for _, m := range g.members {
-		var meta kmsg.ConsumerMemberMetadata
-		if meta.ReadFrom(m.metadata(g.protocol)) == nil {
-			for _, t := range meta.Topics {
-				topics[t] = true
-			}
-		}
-	}
-	return topics
-}
-
-// expireOffsets drops committed offsets past retention, by Kafka's rules:
-// an offset with its own expiry time (OffsetCommit v1-v4) at that time; an
-// empty group's offsets offsets.retention.minutes after it became empty;
-// offsets committed outside any group protocol, or for topics a stable
-// consumer group no longer subscribes to, that long after the commit. An
-// offset that a transaction which has not ended is replacing stays, and so
-// does a group with such offsets; a group left with neither members nor
-// offsets is deleted.
-func (gc *groupCoordinator) expireOffsets(now time.Time) {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	nowMs, retention := now.UnixMilli(), gc.cfg.OffsetsRetention.Milliseconds()
-	for id := range gc.Committed {
-		gc.group(id) // a group known only by its offsets is Empty
-	}
-	for id, g := range gc.groups {
-		p, ok := gc.localPartition(id)
-		if !ok || len(g.members) > 0 && g.state != groupStable || len(g.pending) > 0 {
-			continue
-		}
-		subscribed := g.subscriptions()
-		var kvs []protocol.KV
-		for tp, co := range gc.Committed[id] {
-			var expired bool
-			switch {
-			case co.ExpireTime > 0:
-				expired = nowMs >= co.ExpireTime
-			case g.protocolType == "" || len(g.members) > 0 && g.protocolType == "consumer" && !subscribed[tp.Topic]:
-				expired = nowMs-co.CommitTime >= retention
-			case len(g.members) == 0:
-				expired = nowMs-g.stateTime >= retention
-			}
-			if expired && !gc.HasPending(id, tp) {
-				delete(gc.Committed[id], tp)
-				kvs = append(kvs, grp.Record(id, tp, nil))
-			}
-		}
-		if len(g.members) == 0 && !gc.HasOffsets(id) {
-			delete(gc.Committed, id)
-			delete(gc.groups, id)
-			if g.generation > 0 || len(kvs) > 0 { // else nothing was ever stored
-				kvs = append(kvs, protocol.KV{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: id}).AppendTo(nil)})
-			}
-		}
-		if len(kvs) > 0 {
-			gc.log.Info("expired committed offsets", "group", id, "records", len(kvs))
-			gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
-				if code != protocol.None {
-					gc.log.Warn("cannot store expired offsets", "group", id, "error", code)
-				}
-			})
-		}
-	}
+	b.groups.DeleteOffsets(req, refused, func(r *kmsg.OffsetDeleteResponse) { resp.complete(r) })
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 )
 
@@ -27,13 +28,9 @@ type GroupOffsetStats struct {
 // from one ListOffsets per leader, each bounded by timeout.
 func (b *Broker) GroupOffsetStats(timeout time.Duration) []GroupOffsetStats {
 	var out []GroupOffsetStats
-	b.groups.mu.Lock()
-	for group, offs := range b.groups.Committed {
-		for tp, co := range offs {
-			out = append(out, GroupOffsetStats{Group: group, TopicPartition: tp, Committed: co.Offset, HighWatermark: -1})
-		}
-	}
-	b.groups.mu.Unlock()
+	b.groups.EachCommitted(func(group string, tp klog.TopicPartition, o grp.Offset) {
+		out = append(out, GroupOffsetStats{Group: group, TopicPartition: tp, Committed: o.Offset, HighWatermark: -1})
+	})
 
 	md := b.coord.Metadata()
 	remote := map[int32][]klog.TopicPartition{} // leader -> partitions to ask it

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -75,45 +74,7 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 		answer(protocol.None)
 		return
 	}
-	p, err := b.groups.serving(req.Group)
-	if err != nil {
-		answer(protocol.Code(err))
-		return
-	}
-	gc := b.groups
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if code := gc.checkCommitLocked(req); code != protocol.None {
-		answer(code)
-		return
-	}
-	build := func(kvs []protocol.KV) []byte { return protocol.BuildBatch(time.Now().UnixMilli(), kvs) }
-	keep := func(tp klog.TopicPartition, co grp.Offset) { gc.Store(req.Group, tp, co) }
-	gc.commitLocked(p, req.Group, offsets, build, 0, keep, answer)
-}
-
-// commitLocked writes a group's offsets with acks=all in the one batch
-// that build makes of their records (guard as appendLocked's) and, once
-// they are stored, hands each to keep with its record offset, under
-// gc.mu; answer learns the outcome.
-func (gc *groupCoordinator) commitLocked(p int32, group string, offsets grp.PartitionOffsets, build func([]protocol.KV) []byte,
-	guard uint64, keep func(klog.TopicPartition, grp.Offset), answer func(protocol.ErrorCode)) {
-	tps := slices.Collect(maps.Keys(offsets))
-	kvs := make([]protocol.KV, len(tps))
-	for i, tp := range tps {
-		co := offsets[tp]
-		kvs[i] = grp.Record(group, tp, &co)
-	}
-	gc.appendLocked(p, build(kvs), guard, func(code protocol.ErrorCode, first int64) {
-		if code == protocol.None {
-			for i, tp := range tps {
-				co := offsets[tp]
-				co.RecordOffset = first + int64(i)
-				keep(tp, co)
-			}
-		}
-		answer(code)
-	})
+	b.groups.CommitOffsets(req, offsets, answer)
 }
 
 func handleOffsetFetch(b *Broker, c *conn, req *kmsg.OffsetFetchRequest) *kmsg.OffsetFetchResponse {
@@ -152,7 +113,7 @@ func (c *conn) fetchOffsets(group string, topics []kmsg.OffsetFetchRequestGroupT
 		out.Group, out.ErrorCode = group, int16(authzOffsetFetchGroup.Error)
 		return out
 	}
-	out := c.b.groups.fetch(group, topics, all, requireStable)
+	out := c.b.groups.FetchOffsets(group, topics, all, requireStable)
 	kept := out.Topics[:0]
 	for _, t := range out.Topics {
 		switch {
@@ -169,76 +130,4 @@ func (c *conn) fetchOffsets(group string, topics []kmsg.OffsetFetchRequestGroupT
 	}
 	out.Topics = kept
 	return out
-}
-
-// fetch answers one group's OffsetFetch: the requested partitions, or
-// every committed one when all is set; -1 where nothing is committed.
-// Offsets of transactions that have not ended are not shown; with
-// requireStable (KIP-447) a partition that has some answers
-// UNSTABLE_OFFSET_COMMIT, and the client asks again.
-func (gc *groupCoordinator) fetch(group string, topics []kmsg.OffsetFetchRequestGroupTopic, all, requireStable bool) kmsg.OffsetFetchResponseGroup {
-	out := kmsg.NewOffsetFetchResponseGroup()
-	out.Group = group
-	if _, err := gc.serving(group); err != nil {
-		out.ErrorCode = int16(protocol.Code(err))
-		return out
-	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if all {
-		byTopic := map[string][]int32{}
-		for tp := range gc.Committed[group] {
-			byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
-		}
-		for t, ps := range byTopic {
-			topics = append(topics, kmsg.OffsetFetchRequestGroupTopic{Topic: t, Partitions: ps})
-		}
-	}
-	for _, rt := range topics {
-		ot := kmsg.NewOffsetFetchResponseGroupTopic()
-		ot.Topic = rt.Topic
-		for _, pid := range rt.Partitions {
-			op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-			op.Partition, op.Offset, op.LeaderEpoch = pid, -1, -1
-			tp := klog.TopicPartition{Topic: rt.Topic, Partition: pid}
-			if co, ok := gc.Committed[group][tp]; requireStable && gc.HasPending(group, tp) {
-				op.Metadata, op.ErrorCode = kmsg.StringPtr(""), int16(protocol.UnstableOffsetCommit)
-			} else if ok {
-				meta := co.Metadata
-				op.Offset, op.LeaderEpoch, op.Metadata = co.Offset, co.LeaderEpoch, &meta
-			} else if !gc.cluster.PartitionExists(rt.Topic, pid) {
-				// Offsets of a deleted topic still answer above; a
-				// partition never seen is the client's mistake.
-				op.ErrorCode = int16(protocol.UnknownTopicOrPartition)
-			}
-			ot.Partitions = append(ot.Partitions, op)
-		}
-		out.Topics = append(out.Topics, ot)
-	}
-	return out
-}
-
-// checkCommitLocked applies Kafka's rules to a commit: a group with members takes
-// commits only from a member of the current generation, and not while it
-// completes a rebalance; an empty group takes simple commits (generation
-// -1). A member may commit while the group prepares a rebalance: that is
-// what an eager consumer does in its revoke callback, and refusing it
-// would hand its partitions over with their progress lost.
-func (gc *groupCoordinator) checkCommitLocked(req *kmsg.OffsetCommitRequest) protocol.ErrorCode {
-	g := gc.groups[req.Group]
-	if g == nil || len(g.members) == 0 {
-		if req.Generation >= 0 || req.MemberID != "" {
-			return protocol.IllegalGeneration
-		}
-		return protocol.None
-	}
-	m, code := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
-	switch {
-	case code != protocol.None:
-		return code
-	case g.state == groupCompletingRebalance:
-		return protocol.RebalanceInProgress
-	}
-	m.lastSeen = time.Now()
-	return protocol.None
 }

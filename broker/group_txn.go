@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -95,77 +94,5 @@ func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest,
 		answer(protocol.None)
 		return
 	}
-	if req.Group == "" {
-		answer(protocol.InvalidGroupID)
-		return
-	}
-	p, err := b.groups.serving(req.Group)
-	var guard uint64
-	if err == nil {
-		// Not under gc.mu: this may ask the transaction coordinator.
-		guard, err = b.groups.w.VerifyTxn(p, req.TransactionalID, req.ProducerID, req.ProducerEpoch)
-	}
-	if err != nil {
-		answer(protocol.Code(err))
-		return
-	}
-	gc := b.groups
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if code := gc.checkTxnCommitLocked(req); code != protocol.None {
-		answer(code)
-		return
-	}
-	build := func(kvs []protocol.KV) []byte {
-		return protocol.BuildTransactionalBatch(now, req.ProducerID, req.ProducerEpoch, kvs)
-	}
-	keep := func(tp klog.TopicPartition, co grp.Offset) { gc.StorePending(req.Group, req.ProducerID, tp, co) }
-	gc.commitLocked(p, req.Group, offsets, build, guard, keep, answer)
-}
-
-// checkTxnCommitLocked applies Kafka's rules to a transactional commit
-// (ClassicGroup.validateOffsetCommit): an unknown group takes one without
-// a generation; an empty group takes one with generation -1; a member id,
-// instance id or generation given must match the group. Unlike a plain
-// commit, one without any of them is taken from a group with members, and
-// the group's rebalance state does not matter.
-func (gc *groupCoordinator) checkTxnCommitLocked(req *kmsg.TxnOffsetCommitRequest) protocol.ErrorCode {
-	g := gc.groups[req.Group]
-	switch {
-	case g == nil || len(g.members) == 0 && g.generation == 0:
-		if req.Generation >= 0 {
-			return protocol.IllegalGeneration
-		}
-		return protocol.None
-	case req.Generation < 0 && g.state == groupEmpty:
-		return protocol.None
-	case req.Generation >= 0 || req.MemberID != "" || req.InstanceID != nil:
-		_, code := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
-		return code
-	}
-	return protocol.None
-}
-
-// completeTxn applies a transaction marker that has been written to the
-// offsets partition pid with acks=all (the WriteTxnMarkers handler calls
-// it): the producer's pending offsets of the groups there become
-// committed offsets, or are dropped on abort. A partition still loading
-// has none; its load reads the marker from the log.
-func (gc *groupCoordinator) completeTxn(pid int32, producerID int64, commit bool) {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	n := gc.partitionCount()
-	gc.EndTxn(producerID, commit, func(group string) bool { return grp.PartitionFor(group, n) == pid })
-}
-
-// replayMarker applies a control batch read during a load: a commit or
-// abort marker ends the producer's transaction in every group of the
-// partition being loaded.
-func (img *groupImage) replayMarker(batch []byte, h *protocol.BatchHeader, logger *slog.Logger) {
-	commit, _, err := protocol.ParseEndTxnMarker(batch)
-	if err != nil {
-		logger.Error("group load skips a control batch it cannot read", "offset", h.BaseOffset, "err", err)
-		return
-	}
-	img.EndTxn(h.ProducerID, commit, func(string) bool { return true })
+	b.groups.CommitTxnOffsets(req, offsets, answer)
 }

@@ -184,9 +184,9 @@ func (rm *replicaManager) ensure(tp klog.TopicPartition, t *coordinator.Topic, s
 	}
 	if tp.Topic == offsetsTopic { // the group coordinator follows the leadership
 		if st.Leader == rm.b.cfg.NodeID {
-			rm.b.groups.scheduleLoad(tp.Partition, st.LeaderEpoch)
+			rm.b.groups.Load(tp.Partition, st.LeaderEpoch)
 		} else {
-			rm.b.groups.unload(tp.Partition)
+			rm.b.groups.Unload(tp.Partition)
 		}
 	}
 	return nil

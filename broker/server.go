@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gokafka/gokafka/coordinator"
+	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 )
 
@@ -26,7 +27,7 @@ type Broker struct {
 
 	replicas  *replicaManager
 	producers *producerIDs
-	groups    *groupCoordinator
+	groups    *grp.Coordinator
 	// offsetsComplained is when ensureOffsetsTopic last logged that it
 	// cannot create __consumer_offsets (ms).
 	offsetsComplained atomic.Int64
@@ -104,7 +105,7 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 	b.dynamic.maxConnections.Store(int64(cfg.MaxConnections))
 	b.replicas = newReplicaManager(b)
 	b.producers = newProducerIDs(coord, cfg.NodeID)
-	b.groups = newGroupCoordinator(b.groupConfig(), offsetsLog{b}, offsetsCluster{b}, b.log, func() { b.counters.rebalances.Add(1) })
+	b.groups = grp.New(b.groupConfig(), offsetsLog{b}, offsetsCluster{b}, b.log, func() { b.counters.rebalances.Add(1) })
 	b.txns = newTxnCoordinator(b)
 	b.verifyTxn = b.txns.verifyTxn
 	return b, nil
@@ -120,7 +121,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		b.groups.run(b.ctx)
+		b.groups.Run(b.ctx)
 	}()
 	b.txns.coord.Start()
 	for _, l := range b.cfg.Listeners {

@@ -181,7 +181,7 @@ func handleAddOffsetsToTxn(b *Broker, c *conn, req *kmsg.AddOffsetsToTxnRequest,
 		resp.complete(out)
 		return
 	}
-	tp := klog.TopicPartition{Topic: offsetsTopic, Partition: grp.PartitionFor(req.Group, b.groups.partitionCount())}
+	tp := klog.TopicPartition{Topic: offsetsTopic, Partition: grp.PartitionFor(req.Group, b.groups.PartitionCount())}
 	b.answerLater(resp, func(ctx context.Context) kmsg.Response {
 		err := b.txns.coord.AddPartitions(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, []klog.TopicPartition{tp})
 		out.ErrorCode = fencedCode(err, req.Version, 2)

@@ -68,7 +68,7 @@ func handleWriteTxnMarkers(b *Broker, c *conn, req *kmsg.WriteTxnMarkersRequest,
 				pid, commit := rm.ProducerID, rm.Committed
 				completions = append(completions, func() {
 					if op.ErrorCode = ack.ErrorCode; op.ErrorCode == 0 && rt.Topic == offsetsTopic {
-						b.groups.completeTxn(part, pid, commit)
+						b.groups.CompleteTxn(part, pid, commit)
 					}
 				})
 			}

@@ -1,11 +1,10 @@
-package broker
+package group
 
 import (
 	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"slices"
 	"time"
 
@@ -94,7 +93,7 @@ func (g *group) transition(s groupState) {
 	g.state, g.stateTime = s, time.Now().UnixMilli()
 }
 
-func (gc *groupCoordinator) group(id string) *group {
+func (gc *Coordinator) group(id string) *group {
 	g := gc.groups[id]
 	if g == nil {
 		g = newGroup(id)
@@ -123,24 +122,31 @@ func (g *group) fenced(instance, memberID string) bool {
 	return instance != "" && ok && cur != memberID
 }
 
-func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *response) {
+// Client is who sent a request: its client.id and its address as Kafka
+// shows it ("/" and the IP).
+type Client struct {
+	ID, Host string
+}
+
+// JoinGroup serves a JoinGroup whose principal may Read the group; respond
+// is called once, now or when the join phase ends.
+func (gc *Coordinator) JoinGroup(req *kmsg.JoinGroupRequest, client Client, respond func(*kmsg.JoinGroupResponse)) {
 	out := req.ResponseKind().(*kmsg.JoinGroupResponse)
 	fail := func(code protocol.ErrorCode) {
 		out.ErrorCode, out.Generation = int16(code), -1
-		resp.complete(out)
+		respond(out)
 	}
-	p, err := c.servingMember(authzJoin, req.Group)
+	p, err := gc.servingMember(req.Group)
 	if err != nil {
 		fail(protocol.Code(err))
 		return
 	}
 	session := time.Duration(req.SessionTimeoutMillis) * time.Millisecond
-	if session < b.cfg.GroupMinSessionTimeout || session > b.cfg.GroupMaxSessionTimeout {
+	if session < gc.cfg.MinSessionTimeout || session > gc.cfg.MaxSessionTimeout {
 		fail(protocol.InvalidSessionTimeout)
 		return
 	}
 	instance := instanceOf(req.InstanceID)
-	gc := b.groups
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	g := gc.group(req.Group)
@@ -153,7 +159,7 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 		return
 	case req.MemberID == "" && instance == "" && req.Version >= 4:
 		// KIP-394: hand out an id and let the client come back with it.
-		out.MemberID = newMemberID(resp.hdr.ClientID)
+		out.MemberID = newMemberID(client.ID)
 		g.pending[out.MemberID] = true
 		fail(protocol.MemberIDRequired)
 		return
@@ -166,14 +172,14 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 	}
 	g.protocolType = req.ProtocolType
 	if req.MemberID == "" && g.static[instance] != "" {
-		gc.rejoinStatic(p, g, c, req, resp)
+		gc.rejoinStatic(p, g, req, client, respond)
 		return
 	}
 	id := req.MemberID
 	if id == "" {
-		id = newMemberID(cmp.Or(instance, resp.hdr.ClientID))
+		id = newMemberID(cmp.Or(instance, client.ID))
 	}
-	if g.members[id] == nil && len(g.members) >= b.cfg.GroupMaxSize {
+	if g.members[id] == nil && len(g.members) >= gc.cfg.MaxSize {
 		delete(g.pending, id)
 		fail(protocol.GroupMaxSizeReached)
 		return
@@ -187,7 +193,7 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 			g.static[instance] = id
 		}
 	}
-	changed := m.update(c, req, resp)
+	changed := m.update(req, client, respond)
 	if g.state == groupStable && g.leader != id && !changed {
 		// A follower rejoining with nothing new: answer with the current
 		// generation without disturbing the others, as Kafka does.
@@ -201,7 +207,7 @@ func handleJoinGroup(b *Broker, c *conn, req *kmsg.JoinGroupRequest, resp *respo
 // servingMember is serving for the member APIs (JoinGroup, SyncGroup,
 // Heartbeat, LeaveGroup), which, as in Kafka, refuse an empty group id
 // with INVALID_GROUP_ID; the offset APIs take it, for old clients' sake.
-func (gc *groupCoordinator) servingMember(group string) (int32, error) {
+func (gc *Coordinator) servingMember(group string) (int32, error) {
 	if group == "" {
 		return -1, protocol.Errorf(protocol.InvalidGroupID, "the group id is empty")
 	}
@@ -210,19 +216,11 @@ func (gc *groupCoordinator) servingMember(group string) (int32, error) {
 
 // update takes what a JoinGroup says about the member and parks the
 // request; it reports whether the member's protocols changed.
-func (m *member) update(c *conn, req *kmsg.JoinGroupRequest, resp *response) bool {
-	host := ""
-	if addr := c.nc.RemoteAddr(); addr != nil {
-		host = "/" + addr.String()
-		// Kafka names the client's address without its port.
-		if ip, _, err := net.SplitHostPort(addr.String()); err == nil {
-			host = "/" + ip
-		}
-	}
+func (m *member) update(req *kmsg.JoinGroupRequest, client Client, respond func(*kmsg.JoinGroupResponse)) bool {
 	changed := !slices.EqualFunc(m.protocols, req.Protocols, func(a, b kmsg.JoinGroupRequestProtocol) bool {
 		return a.Name == b.Name && string(a.Metadata) == string(b.Metadata)
 	})
-	m.clientID, m.host, m.protocols = resp.hdr.ClientID, host, req.Protocols
+	m.clientID, m.host, m.protocols = client.ID, client.Host, req.Protocols
 	m.session = time.Duration(req.SessionTimeoutMillis) * time.Millisecond
 	m.rebalance = time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond
 	if req.Version == 0 {
@@ -231,7 +229,7 @@ func (m *member) update(c *conn, req *kmsg.JoinGroupRequest, resp *response) boo
 	m.lastSeen = time.Now()
 	m.join = func(r *kmsg.JoinGroupResponse) {
 		r.Version = req.Version
-		resp.complete(r)
+		respond(r)
 	}
 	return changed
 }
@@ -244,7 +242,7 @@ func (m *member) update(c *conn, req *kmsg.JoinGroupRequest, resp *response) boo
 // for that field (JoinGroup v8 and below: librdkafka) is shown, as Kafka
 // does, the leader's old member id, so that it takes itself for a
 // follower and just syncs.
-func (gc *groupCoordinator) rejoinStatic(p int32, g *group, c *conn, req *kmsg.JoinGroupRequest, resp *response) {
+func (gc *Coordinator) rejoinStatic(p int32, g *group, req *kmsg.JoinGroupRequest, client Client, respond func(*kmsg.JoinGroupResponse)) {
 	instance := *req.InstanceID
 	m := g.members[g.static[instance]]
 	m.answerParked(protocol.FencedInstanceID)
@@ -259,7 +257,7 @@ func (gc *groupCoordinator) rejoinStatic(p int32, g *group, c *conn, req *kmsg.J
 	if req.Version < 9 {
 		shownLeader = oldLeader
 	}
-	changed := m.update(c, req, resp)
+	changed := m.update(req, client, respond)
 	switch {
 	case g.state == groupPreparingRebalance:
 		gc.maybeCompleteJoin(g)
@@ -298,7 +296,7 @@ func (g *group) supportsAny(ps []kmsg.JoinGroupRequestProtocol) bool {
 // prepareRebalance starts the join phase: every member must rejoin within
 // the rebalance timeout; an empty group first waits
 // group.initial.rebalance.delay.ms for more members.
-func (gc *groupCoordinator) prepareRebalance(g *group) {
+func (gc *Coordinator) prepareRebalance(g *group) {
 	if g.state == groupPreparingRebalance {
 		return
 	}
@@ -327,7 +325,7 @@ func (gc *groupCoordinator) prepareRebalance(g *group) {
 
 // maybeCompleteJoin ends the join phase early once every member has
 // rejoined, except while an empty group's initial delay runs.
-func (gc *groupCoordinator) maybeCompleteJoin(g *group) {
+func (gc *Coordinator) maybeCompleteJoin(g *group) {
 	if g.state != groupPreparingRebalance || g.generation == 0 && gc.cfg.InitialRebalanceDelay > 0 {
 		return
 	}
@@ -342,7 +340,7 @@ func (gc *groupCoordinator) maybeCompleteJoin(g *group) {
 
 // completeJoin drops members that did not rejoin, starts a new generation
 // and answers every parked JoinGroup.
-func (gc *groupCoordinator) completeJoin(g *group) {
+func (gc *Coordinator) completeJoin(g *group) {
 	for _, m := range g.members {
 		if m.join == nil {
 			g.drop(m)
@@ -379,7 +377,7 @@ func (g *group) drop(m *member) {
 // becomeEmpty records that the last member has gone, so that a coordinator
 // loading the group later does not bring its members back; the group's
 // offsets start to age from now (offsets.retention.minutes).
-func (gc *groupCoordinator) becomeEmpty(g *group) {
+func (gc *Coordinator) becomeEmpty(g *group) {
 	g.protocol, g.leader = "", ""
 	g.transition(groupEmpty)
 	if p, ok := gc.localPartition(g.id); ok {
@@ -406,7 +404,7 @@ func (g *group) chooseProtocol() string {
 	return g.members[g.leader].protocols[0].Name
 }
 
-func (gc *groupCoordinator) answerJoin(g *group, m *member, shownLeader string) {
+func (gc *Coordinator) answerJoin(g *group, m *member, shownLeader string) {
 	r := kmsg.NewPtrJoinGroupResponse()
 	r.Generation, r.LeaderID, r.MemberID = g.generation, shownLeader, m.id
 	r.Protocol, r.ProtocolType = kmsg.StringPtr(g.protocol), kmsg.StringPtr(g.protocolType)
@@ -439,17 +437,18 @@ func (g *group) checkMember(id string, instance *string, generation int32) (*mem
 	return m, protocol.None
 }
 
-func handleSyncGroup(b *Broker, c *conn, req *kmsg.SyncGroupRequest, resp *response) {
+// SyncGroup serves a SyncGroup whose principal may Read the group; respond
+// is called once, now or when the leader's assignment is stored.
+func (gc *Coordinator) SyncGroup(req *kmsg.SyncGroupRequest, respond func(*kmsg.SyncGroupResponse)) {
 	answer := func(r *kmsg.SyncGroupResponse) {
 		r.Version = req.Version
-		resp.complete(r)
+		respond(r)
 	}
-	p, err := c.servingMember(authzSync, req.Group)
+	p, err := gc.servingMember(req.Group)
 	if err != nil {
 		answer(&kmsg.SyncGroupResponse{ErrorCode: int16(protocol.Code(err))})
 		return
 	}
-	gc := b.groups
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	g := gc.group(req.Group)
@@ -509,13 +508,13 @@ func (g *group) syncResponse(m *member) *kmsg.SyncGroupResponse {
 		Protocol: kmsg.StringPtr(g.protocol), ProtocolType: kmsg.StringPtr(g.protocolType)}
 }
 
-func handleHeartbeat(b *Broker, c *conn, req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
+// Heartbeat serves a Heartbeat whose principal may Read the group.
+func (gc *Coordinator) Heartbeat(req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
-	if _, err := c.servingMember(authzHeartbeat, req.Group); err != nil {
+	if _, err := gc.servingMember(req.Group); err != nil {
 		resp.ErrorCode = int16(protocol.Code(err))
 		return resp
 	}
-	gc := b.groups
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	g := gc.group(req.Group)
@@ -530,9 +529,10 @@ func handleHeartbeat(b *Broker, c *conn, req *kmsg.HeartbeatRequest) *kmsg.Heart
 	return resp
 }
 
-func handleLeaveGroup(b *Broker, c *conn, req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupResponse {
+// LeaveGroup serves a LeaveGroup whose principal may Read the group.
+func (gc *Coordinator) LeaveGroup(req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupResponse {
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
-	if _, err := c.servingMember(authzLeave, req.Group); err != nil {
+	if _, err := gc.servingMember(req.Group); err != nil {
 		resp.ErrorCode = int16(protocol.Code(err))
 		return resp
 	}
@@ -540,7 +540,6 @@ func handleLeaveGroup(b *Broker, c *conn, req *kmsg.LeaveGroupRequest) *kmsg.Lea
 	if req.Version < 3 {
 		leaving = []kmsg.LeaveGroupRequestMember{{MemberID: req.MemberID}}
 	}
-	gc := b.groups
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	g := gc.group(req.Group)
@@ -568,7 +567,7 @@ func handleLeaveGroup(b *Broker, c *conn, req *kmsg.LeaveGroupRequest) *kmsg.Lea
 
 // removeMember takes a member out (it left or its session expired) and
 // rebalances the rest.
-func (gc *groupCoordinator) removeMember(g *group, m *member, code protocol.ErrorCode) {
+func (gc *Coordinator) removeMember(g *group, m *member, code protocol.ErrorCode) {
 	m.answerParked(code)
 	g.drop(m)
 	switch {
@@ -584,7 +583,7 @@ func (gc *groupCoordinator) removeMember(g *group, m *member, code protocol.Erro
 
 // expireSessions removes members silent past their session timeout. A
 // member parked in JoinGroup is waiting on us, not silent.
-func (gc *groupCoordinator) expireSessions(now time.Time) {
+func (gc *Coordinator) expireSessions(now time.Time) {
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	for _, g := range gc.groups {
@@ -597,10 +596,10 @@ func (gc *groupCoordinator) expireSessions(now time.Time) {
 	}
 }
 
-// run expires silent members twice a second and expired offsets every
+// Run expires silent members twice a second and expired offsets every
 // offsets.retention.check.interval.ms until ctx ends, then waits for the
 // loads under way.
-func (gc *groupCoordinator) run(ctx context.Context) {
+func (gc *Coordinator) Run(ctx context.Context) {
 	defer gc.wg.Wait()
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()

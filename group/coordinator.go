@@ -1,42 +1,33 @@
-package broker
+package group
 
 import (
 	"context"
 	"encoding/binary"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/gokafka/gokafka/coordinator"
-	grp "github.com/gokafka/gokafka/group"
-	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
 
-// Groups and their committed offsets live in the internal topic
-// __consumer_offsets, in Kafka's own record formats (GroupMetadataKey/Value
-// and OffsetCommitKey/Value), so the topic reads the same as Kafka's. A
-// group belongs to one partition of it (Kafka's hash of the group id), and
-// the leader of that partition is the group's coordinator: it writes with
-// acks=all and, when it becomes leader in a new epoch, loads the partition
-// in the background, answering COORDINATOR_LOAD_IN_PROGRESS until done.
-
-const offsetsTopic = "__consumer_offsets"
+// OffsetsTopic is the internal topic that holds groups and offsets.
+const OffsetsTopic = "__consumer_offsets"
 
 // groupImage is the state of groups and offsets, as loaded from one
 // partition or held for all the partitions this broker coordinates.
 type groupImage struct {
 	groups map[string]*group // by group id
-	grp.Offsets
+	Offsets
 }
 
-type groupCoordinator struct {
-	cfg        grp.Config
-	w          grp.PartitionWriter
-	cluster    grp.Cluster
+// Coordinator is one broker's group coordinator: it serves the groups of
+// the __consumer_offsets partitions that broker leads and has loaded.
+type Coordinator struct {
+	cfg        Config
+	w          PartitionWriter
+	cluster    Cluster
 	log        *slog.Logger
 	rebalanced func()         // counts a completed join phase
 	wg         sync.WaitGroup // loads under way
@@ -47,54 +38,19 @@ type groupCoordinator struct {
 	loading map[int32]int32 // offsets partition -> leader epoch of the latest load started
 }
 
-func newGroupCoordinator(cfg grp.Config, w grp.PartitionWriter, cluster grp.Cluster, log *slog.Logger, rebalanced func()) *groupCoordinator {
-	return &groupCoordinator{cfg: cfg, w: w, cluster: cluster, log: log, rebalanced: rebalanced,
+// New returns a coordinator that serves no partition until Load.
+func New(cfg Config, w PartitionWriter, cluster Cluster, log *slog.Logger, rebalanced func()) *Coordinator {
+	return &Coordinator{cfg: cfg, w: w, cluster: cluster, log: log, rebalanced: rebalanced,
 		groupImage: newGroupImage(), loaded: map[int32]int32{}, loading: map[int32]int32{}}
 }
 
 func newGroupImage() groupImage {
-	return groupImage{groups: map[string]*group{}, Offsets: grp.NewOffsets()}
+	return groupImage{groups: map[string]*group{}, Offsets: NewOffsets()}
 }
 
-// ensureTopic creates __consumer_offsets on first use. With fewer live
-// brokers than offsets.topic.replication.factor it says so plainly.
-func (b *Broker) ensureOffsetsTopic(ctx context.Context) (*coordinator.Topic, error) {
-	if t := b.coord.Metadata().Topic(offsetsTopic); t != nil {
-		return t, nil
-	}
-	spec := coordinator.CreateTopicSpec{
-		Name:              offsetsTopic,
-		NumPartitions:     b.cfg.OffsetsTopicPartitions,
-		ReplicationFactor: b.cfg.OffsetsTopicReplicationFactor,
-		Configs: map[string]string{"cleanup.policy": "compact",
-			"segment.bytes": strconv.FormatInt(b.cfg.OffsetsTopicSegmentBytes, 10)},
-	}
-	r := b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
-	if r.Err != nil && protocol.Code(r.Err) != protocol.TopicAlreadyExists {
-		// Clients retry; once a minute is clear enough.
-		if now, last := time.Now().UnixMilli(), b.offsetsComplained.Load(); now-last > 60000 && b.offsetsComplained.CompareAndSwap(last, now) {
-			b.log.Error("cannot create "+offsetsTopic+"; group coordination is unavailable until it exists",
-				"offsets.topic.replication.factor", spec.ReplicationFactor, "err", r.Err)
-		}
-		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "creating %s: %v", offsetsTopic, r.Err)
-	}
-	if t := b.coord.Metadata().Topic(offsetsTopic); t != nil {
-		return t, nil
-	}
-	return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s is being created", offsetsTopic)
-}
-
-// coordinatorOf returns the offsets partition of group and its leader.
-func (b *Broker) groupCoordinatorOf(ctx context.Context, group string) (int32, int32, error) {
-	t, err := b.ensureOffsetsTopic(ctx)
-	if err != nil {
-		return -1, -1, err
-	}
-	p := grp.PartitionFor(group, int32(len(t.Partitions)))
-	return p, t.Partitions[p].Leader, nil
-}
-
-func (gc *groupCoordinator) partitionCount() int32 {
+// PartitionCount is the partition count of __consumer_offsets, or what it
+// will be once created.
+func (gc *Coordinator) PartitionCount() int32 {
 	if n, ok := gc.cluster.OffsetsPartitions(); ok {
 		return n
 	}
@@ -104,12 +60,12 @@ func (gc *groupCoordinator) partitionCount() int32 {
 // serving returns the local offsets partition of group if this broker is
 // its coordinator and has loaded it: NOT_COORDINATOR or
 // COORDINATOR_LOAD_IN_PROGRESS otherwise.
-func (gc *groupCoordinator) serving(group string) (int32, error) {
+func (gc *Coordinator) serving(group string) (int32, error) {
 	n, ok := gc.cluster.OffsetsPartitions()
 	if !ok {
-		return -1, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s does not exist yet", offsetsTopic)
+		return -1, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s does not exist yet", OffsetsTopic)
 	}
-	pid := grp.PartitionFor(group, n)
+	pid := PartitionFor(group, n)
 	epoch, leading := gc.w.Leading(pid)
 	if !leading {
 		return -1, protocol.Errorf(protocol.NotCoordinator, "this broker does not coordinate group %q", group)
@@ -118,16 +74,16 @@ func (gc *groupCoordinator) serving(group string) (int32, error) {
 	e, ok := gc.loaded[pid]
 	gc.mu.Unlock()
 	if !ok || e != epoch {
-		gc.scheduleLoad(pid, epoch)
-		return -1, protocol.Errorf(protocol.CoordinatorLoadInProgress, "loading %s-%d", offsetsTopic, pid)
+		gc.Load(pid, epoch)
+		return -1, protocol.Errorf(protocol.CoordinatorLoadInProgress, "loading %s-%d", OffsetsTopic, pid)
 	}
 	return pid, nil
 }
 
-// scheduleLoad starts loading an offsets partition this broker leads, once
-// per leader epoch. The replica manager calls it on every leadership
-// change; serving calls it too, in case a load failed.
-func (gc *groupCoordinator) scheduleLoad(pid, epoch int32) {
+// Load starts loading an offsets partition this broker leads, once per
+// leader epoch. The replica manager calls it on every leadership change;
+// serving calls it too, in case a load failed.
+func (gc *Coordinator) Load(pid, epoch int32) {
 	gc.mu.Lock()
 	e, ok := gc.loading[pid]
 	if ok && e == epoch {
@@ -141,9 +97,9 @@ func (gc *groupCoordinator) scheduleLoad(pid, epoch int32) {
 		defer gc.wg.Done()
 		start := time.Now()
 		img := newGroupImage()
-		logger := gc.log.With("topic", offsetsTopic, "partition", pid)
+		logger := gc.log.With("topic", OffsetsTopic, "partition", pid)
 		apply := func(batch []byte, h *protocol.BatchHeader) { img.replay(batch, h, start, logger) }
-		next, err := grp.Load(gc.w, pid, 0, apply, logger)
+		next, err := Load(gc.w, pid, 0, apply, logger)
 		gc.mu.Lock()
 		defer gc.mu.Unlock()
 		if err == nil {
@@ -151,7 +107,7 @@ func (gc *groupCoordinator) scheduleLoad(pid, epoch int32) {
 			// under gc.mu, so that completeTxn, which takes it, finds the
 			// partition either not loaded yet or loaded with everything
 			// before its marker.
-			_, err = grp.Load(gc.w, pid, next, apply, logger)
+			_, err = Load(gc.w, pid, next, apply, logger)
 		}
 		if err != nil {
 			gc.log.Error("cannot load group coordinator state", "partition", pid, "err", err)
@@ -176,9 +132,9 @@ func (gc *groupCoordinator) scheduleLoad(pid, epoch int32) {
 	}()
 }
 
-// unload forgets the groups of an offsets partition this broker no longer
+// Unload forgets the groups of an offsets partition this broker no longer
 // leads; parked requests learn that it is not their coordinator any more.
-func (gc *groupCoordinator) unload(pid int32) {
+func (gc *Coordinator) Unload(pid int32) {
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	delete(gc.loading, pid)
@@ -187,10 +143,10 @@ func (gc *groupCoordinator) unload(pid int32) {
 	}
 }
 
-func (gc *groupCoordinator) unloadLocked(pid int32) {
-	n := gc.partitionCount()
+func (gc *Coordinator) unloadLocked(pid int32) {
+	n := gc.PartitionCount()
 	for id, g := range gc.groups {
-		if grp.PartitionFor(id, n) != pid {
+		if PartitionFor(id, n) != pid {
 			continue
 		}
 		if g.timer != nil {
@@ -201,7 +157,7 @@ func (gc *groupCoordinator) unloadLocked(pid int32) {
 		}
 		delete(gc.groups, id)
 	}
-	gc.DeleteGroups(func(id string) bool { return grp.PartitionFor(id, n) == pid })
+	gc.DeleteGroups(func(id string) bool { return PartitionFor(id, n) == pid })
 	delete(gc.loaded, pid)
 }
 
@@ -260,14 +216,14 @@ func (img *groupImage) replayGroup(key, value []byte, now time.Time) error {
 // done, under gc.mu, with what Kafka's group coordinator answers for the
 // outcome. The append happens under gc.mu, so the records of a group are
 // stored in the order its state changed.
-func (gc *groupCoordinator) writeLocked(p int32, kvs []protocol.KV, done func(protocol.ErrorCode)) {
+func (gc *Coordinator) writeLocked(p int32, kvs []protocol.KV, done func(protocol.ErrorCode)) {
 	gc.appendLocked(p, protocol.BuildBatch(time.Now().UnixMilli(), kvs), 0, func(code protocol.ErrorCode, _ int64) { done(code) })
 }
 
 // appendLocked is writeLocked for a batch already built, with the
 // verification guard of its transaction if it has one; done also learns
 // the offset of the batch's first record.
-func (gc *groupCoordinator) appendLocked(p int32, batch []byte, guard uint64, done func(code protocol.ErrorCode, first int64)) {
+func (gc *Coordinator) appendLocked(p int32, batch []byte, guard uint64, done func(code protocol.ErrorCode, first int64)) {
 	// acked takes gc.mu, which is held until first is set.
 	var first int64
 	first, err := gc.w.Append(p, batch, guard, func(err error) {
@@ -280,111 +236,10 @@ func (gc *groupCoordinator) appendLocked(p int32, batch []byte, guard uint64, do
 	}
 }
 
-// offsetsLog is the group coordinator's PartitionWriter: the partitions of
-// __consumer_offsets among this broker's replicas.
-type offsetsLog struct{ b *Broker }
-
-func (o offsetsLog) partition(pid int32) (*partition, error) {
-	p := o.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
-	if p == nil {
-		return nil, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d has no replica here", offsetsTopic, pid)
-	}
-	return p, nil
-}
-
-func (o offsetsLog) Append(pid int32, batch []byte, guard uint64, acked func(error)) (int64, error) {
-	p, err := o.partition(pid)
-	if err != nil {
-		return -1, err
-	}
-	res, err := p.appendLeader(batch, -1, klog.AppendOptions{VerificationGuard: guard})
-	if err != nil {
-		return -1, err
-	}
-	var outcome kmsg.ProduceResponseTopicPartition
-	o.b.wg.Add(1)
-	go func() { // awaitAcks may finish at once, before Append returns
-		defer o.b.wg.Done()
-		o.b.awaitAcks([]ackWait{{p: p, offset: res.LastOffset + 1, out: &outcome}}, 5*time.Second, func() {
-			var err error
-			if outcome.ErrorCode != 0 {
-				err = &protocol.Error{Code: protocol.ErrorCode(outcome.ErrorCode)}
-			}
-			acked(err)
-		})
-	}()
-	return res.FirstOffset, nil
-}
-
-func (o offsetsLog) VerifyTxn(pid int32, transactionalID string, producerID int64, epoch int16) (uint64, error) {
-	p, err := o.partition(pid)
-	if err != nil || o.b.verifyTxn == nil {
-		return 0, err
-	}
-	guard := p.log.StartVerification(producerID)
-	if guard == 0 {
-		return 0, nil // its transaction is open here
-	}
-	return guard, o.b.verifyTxn(o.b.ctx, transactionalID, producerID, epoch, p.tp)
-}
-
-func (o offsetsLog) Leading(pid int32) (int32, bool) {
-	p := o.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
-	if p == nil {
-		return 0, false
-	}
-	leader, epoch := p.state()
-	return epoch, leader == o.b.cfg.NodeID
-}
-
-// offsetsCluster is the group coordinator's view of the metadata.
-type offsetsCluster struct{ b *Broker }
-
-func (o offsetsCluster) OffsetsPartitions() (int32, bool) {
-	if t := o.b.coord.Metadata().Topic(offsetsTopic); t != nil {
-		return int32(len(t.Partitions)), true
-	}
-	return 0, false
-}
-
-func (o offsetsCluster) PartitionExists(topic string, partition int32) bool {
-	return partitionExists(o.b.coord.Metadata(), topic, partition)
-}
-
-// groupConfig is the group coordinator's share of the broker's settings.
-func (b *Broker) groupConfig() grp.Config {
-	return grp.Config{
-		MinSessionTimeout:             b.cfg.GroupMinSessionTimeout,
-		MaxSessionTimeout:             b.cfg.GroupMaxSessionTimeout,
-		MaxSize:                       b.cfg.GroupMaxSize,
-		InitialRebalanceDelay:         b.cfg.GroupInitialRebalanceDelay,
-		OffsetsPartitions:             b.cfg.OffsetsTopicPartitions,
-		OffsetsRetention:              b.cfg.OffsetsRetention,
-		OffsetsRetentionCheckInterval: b.cfg.OffsetsRetentionCheckInterval,
-	}
-}
-
-func (o offsetsLog) Bounds(pid int32) (int64, int64, error) {
-	p, err := o.partition(pid)
-	if err != nil {
-		return 0, 0, err
-	}
-	return p.log.LogStartOffset(), p.log.LogEndOffset(), nil
-}
-
-func (o offsetsLog) Read(pid int32, offset, end int64) ([]byte, error) {
-	p, err := o.partition(pid)
-	if err != nil {
-		return nil, err
-	}
-	res, err := p.log.Read(offset, 1<<20, end, true)
-	return res.Records, err
-}
-
 // localPartition returns the offsets partition of group, and whether this
 // broker leads it.
-func (gc *groupCoordinator) localPartition(group string) (int32, bool) {
-	pid := grp.PartitionFor(group, gc.partitionCount())
+func (gc *Coordinator) localPartition(group string) (int32, bool) {
+	pid := PartitionFor(group, gc.PartitionCount())
 	_, leading := gc.w.Leading(pid)
 	return pid, leading
 }

@@ -1,22 +1,40 @@
-// Package group is the consumer-group coordinator's state, moving here out
-// of broker/ piece by piece (../shared/DESIGN.md, "Where the layout is
-// going").
+// Package group is the consumer-group coordinator: the classic group
+// protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, with static
+// membership, KIP-345), committed offsets (OffsetCommit, OffsetFetch,
+// OffsetDelete, expiry), transactional offsets (TxnOffsetCommit, KIP-447)
+// and the group admin APIs, as Kafka's GroupCoordinator serves them. The
+// broker decodes, authorizes and encodes; this package decides.
 //
-// It owns the placement of a group (or a transactional id) on a partition
-// of its internal topic, Kafka's hash, and the store of committed offsets,
-// including the offsets that transactions have written but not yet ended
-// (TxnOffsetCommit, KIP-447). It reaches __consumer_offsets only through
-// PartitionWriter (append with acks=all, bounds, read for a load), which
-// the broker implements over its replicas and tests implement in memory.
+// Groups and offsets live in __consumer_offsets in Kafka's own record
+// formats (GroupMetadataKey/Value, OffsetCommitKey/Value). A group belongs
+// to one partition of it (PartitionFor, Kafka's hash, which places
+// transactional ids on __transaction_state too), and the leader of that
+// partition is the group's coordinator: it writes with acks=all and, when
+// it becomes leader in a new epoch, loads the partition in the background,
+// answering COORDINATOR_LOAD_IN_PROGRESS until done.
+//
+// Seams: the coordinator reaches its partitions only through
+// PartitionWriter (append with acks=all, leadership, KIP-890 verification,
+// bounds and reads for a load), as Kafka's coordinators do, and the
+// metadata through Cluster; the broker implements both over its replicas
+// and tests implement them in memory. Config carries its settings.
 //
 // Invariants:
+//   - All state is under one mutex; an append happens under it, so a
+//     group's records are stored in the order its state changed, and the
+//     state changes only once the append is committed.
 //   - A group's committed offset of a partition is the one whose record is
 //     latest in __consumer_offsets: a transactional commit that ends after
 //     a later plain commit does not replace it (RecordOffset decides).
 //   - An offset of a transaction is pending, and invisible to OffsetFetch,
 //     from its record until its producer's marker: a commit marker makes
 //     it committed, an abort marker drops it. Replaying the partition
-//     reproduces exactly the state that the live coordinator had.
+//     reproduces exactly the state that the live coordinator had; what was
+//     appended during a load is read under the mutex, so no marker is
+//     missed between the load and CompleteTxn.
 //   - A tombstone of a group's partition drops its committed offset and
 //     every pending one.
+//   - Bytes read back from disk are not trusted: a record that cannot be
+//     read is skipped with an ERROR line, and a corrupt batch header ends
+//     a load with what it has.
 package group

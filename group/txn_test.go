@@ -1,4 +1,4 @@
-package broker
+package group
 
 import (
 	"encoding/binary"
@@ -7,17 +7,13 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	grp "github.com/gokafka/gokafka/group"
-	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
 
-var tp0 = klog.TopicPartition{Topic: "t"}
-
 // offsetKV is group g's commit of offset for t-0.
 func offsetKV(offset int64) []protocol.KV {
-	co := grp.Offset{Offset: offset}
-	return []protocol.KV{grp.Record("g", tp0, &co)}
+	co := Offset{Offset: offset}
+	return []protocol.KV{Record("g", tp0, &co)}
 }
 
 // txnCommitBatch is producer pid's transactional commit of offset for g's
@@ -107,7 +103,7 @@ func TestLaterPlainCommitBeatsEarlierTxnCommit(t *testing.T) {
 func TestTombstoneDropsPendingOffsets(t *testing.T) {
 	img := newGroupImage()
 	replayBytes(&img, txnCommitBatch(7, 9, 0))
-	replayBytes(&img, protocol.BuildBatch(1, []protocol.KV{grp.Record("g", tp0, nil)}))
+	replayBytes(&img, protocol.BuildBatch(1, []protocol.KV{Record("g", tp0, nil)}))
 	if img.HasPending("g", tp0) || len(img.Committed["g"]) > 0 {
 		t.Fatal("the tombstone left pending offsets")
 	}
@@ -139,7 +135,7 @@ func TestReplaySkipsHostileControlBatches(t *testing.T) {
 
 // KIP-447's checks of a transactional commit against the group.
 func TestCheckTxnCommit(t *testing.T) {
-	gc := &groupCoordinator{groupImage: newGroupImage()}
+	gc := &Coordinator{groupImage: newGroupImage()}
 	stable := newGroup("stable")
 	stable.generation, stable.state = 3, groupStable
 	stable.members["m"] = &member{id: "m", instanceID: "i"}

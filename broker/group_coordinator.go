@@ -1,0 +1,159 @@
+package broker
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/coordinator"
+	grp "github.com/gokafka/gokafka/group"
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// The group coordinator (package group) reaches __consumer_offsets and the
+// metadata through seams this file implements; creating the topic and
+// answering FindCoordinator for groups stay with the Broker.
+
+const offsetsTopic = grp.OffsetsTopic
+
+// ensureTopic creates __consumer_offsets on first use. With fewer live
+// brokers than offsets.topic.replication.factor it says so plainly.
+func (b *Broker) ensureOffsetsTopic(ctx context.Context) (*coordinator.Topic, error) {
+	if t := b.coord.Metadata().Topic(offsetsTopic); t != nil {
+		return t, nil
+	}
+	spec := coordinator.CreateTopicSpec{
+		Name:              offsetsTopic,
+		NumPartitions:     b.cfg.OffsetsTopicPartitions,
+		ReplicationFactor: b.cfg.OffsetsTopicReplicationFactor,
+		Configs: map[string]string{"cleanup.policy": "compact",
+			"segment.bytes": strconv.FormatInt(b.cfg.OffsetsTopicSegmentBytes, 10)},
+	}
+	r := b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
+	if r.Err != nil && protocol.Code(r.Err) != protocol.TopicAlreadyExists {
+		// Clients retry; once a minute is clear enough.
+		if now, last := time.Now().UnixMilli(), b.offsetsComplained.Load(); now-last > 60000 && b.offsetsComplained.CompareAndSwap(last, now) {
+			b.log.Error("cannot create "+offsetsTopic+"; group coordination is unavailable until it exists",
+				"offsets.topic.replication.factor", spec.ReplicationFactor, "err", r.Err)
+		}
+		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "creating %s: %v", offsetsTopic, r.Err)
+	}
+	if t := b.coord.Metadata().Topic(offsetsTopic); t != nil {
+		return t, nil
+	}
+	return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s is being created", offsetsTopic)
+}
+
+// coordinatorOf returns the offsets partition of group and its leader.
+func (b *Broker) groupCoordinatorOf(ctx context.Context, group string) (int32, int32, error) {
+	t, err := b.ensureOffsetsTopic(ctx)
+	if err != nil {
+		return -1, -1, err
+	}
+	p := grp.PartitionFor(group, int32(len(t.Partitions)))
+	return p, t.Partitions[p].Leader, nil
+}
+
+// offsetsLog is the group coordinator's PartitionWriter: the partitions of
+// __consumer_offsets among this broker's replicas.
+type offsetsLog struct{ b *Broker }
+
+func (o offsetsLog) partition(pid int32) (*partition, error) {
+	p := o.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
+	if p == nil {
+		return nil, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d has no replica here", offsetsTopic, pid)
+	}
+	return p, nil
+}
+
+func (o offsetsLog) Append(pid int32, batch []byte, guard uint64, acked func(error)) (int64, error) {
+	p, err := o.partition(pid)
+	if err != nil {
+		return -1, err
+	}
+	res, err := p.appendLeader(batch, -1, klog.AppendOptions{VerificationGuard: guard})
+	if err != nil {
+		return -1, err
+	}
+	var outcome kmsg.ProduceResponseTopicPartition
+	o.b.wg.Add(1)
+	go func() { // awaitAcks may finish at once, before Append returns
+		defer o.b.wg.Done()
+		o.b.awaitAcks([]ackWait{{p: p, offset: res.LastOffset + 1, out: &outcome}}, 5*time.Second, func() {
+			var err error
+			if outcome.ErrorCode != 0 {
+				err = &protocol.Error{Code: protocol.ErrorCode(outcome.ErrorCode)}
+			}
+			acked(err)
+		})
+	}()
+	return res.FirstOffset, nil
+}
+
+func (o offsetsLog) VerifyTxn(pid int32, transactionalID string, producerID int64, epoch int16) (uint64, error) {
+	p, err := o.partition(pid)
+	if err != nil || o.b.verifyTxn == nil {
+		return 0, err
+	}
+	guard := p.log.StartVerification(producerID)
+	if guard == 0 {
+		return 0, nil // its transaction is open here
+	}
+	return guard, o.b.verifyTxn(o.b.ctx, transactionalID, producerID, epoch, p.tp)
+}
+
+func (o offsetsLog) Leading(pid int32) (int32, bool) {
+	p := o.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
+	if p == nil {
+		return 0, false
+	}
+	leader, epoch := p.state()
+	return epoch, leader == o.b.cfg.NodeID
+}
+
+// offsetsCluster is the group coordinator's view of the metadata.
+type offsetsCluster struct{ b *Broker }
+
+func (o offsetsCluster) OffsetsPartitions() (int32, bool) {
+	if t := o.b.coord.Metadata().Topic(offsetsTopic); t != nil {
+		return int32(len(t.Partitions)), true
+	}
+	return 0, false
+}
+
+func (o offsetsCluster) PartitionExists(topic string, partition int32) bool {
+	return partitionExists(o.b.coord.Metadata(), topic, partition)
+}
+
+// groupConfig is the group coordinator's share of the broker's settings.
+func (b *Broker) groupConfig() grp.Config {
+	return grp.Config{
+		MinSessionTimeout:             b.cfg.GroupMinSessionTimeout,
+		MaxSessionTimeout:             b.cfg.GroupMaxSessionTimeout,
+		MaxSize:                       b.cfg.GroupMaxSize,
+		InitialRebalanceDelay:         b.cfg.GroupInitialRebalanceDelay,
+		OffsetsPartitions:             b.cfg.OffsetsTopicPartitions,
+		OffsetsRetention:              b.cfg.OffsetsRetention,
+		OffsetsRetentionCheckInterval: b.cfg.OffsetsRetentionCheckInterval,
+	}
+}
+
+func (o offsetsLog) Bounds(pid int32) (int64, int64, error) {
+	p, err := o.partition(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.log.LogStartOffset(), p.log.LogEndOffset(), nil
+}
+
+func (o offsetsLog) Read(pid int32, offset, end int64) ([]byte, error) {
+	p, err := o.partition(pid)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.log.Read(offset, 1<<20, end, true)
+	return res.Records, err
+}
