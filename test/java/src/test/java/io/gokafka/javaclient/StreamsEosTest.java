@@ -16,6 +16,7 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -46,25 +47,27 @@ class StreamsEosTest {
         produceLines(0, LINES / 3, null);
         Process app = startApp(state);
         AtomicInteger produced = new AtomicInteger(LINES / 3);
+        AtomicReference<Exception> feedFailed = new AtomicReference<>();
         Thread feeder = new Thread(() -> {
             try {
                 produceLines(LINES / 3, LINES, produced);
             } catch (Exception e) {
-                throw new RuntimeException(e);
+                feedFailed.set(e);
             }
         });
         try {
             // The kills land while input flows, so that some of it has been
             // processed but not committed: the case exactly-once is for.
+            Gokafka.eventually("first counts committed", Duration.ofSeconds(120), () -> !readCounts().isEmpty());
             feeder.start();
-            Gokafka.eventually("input flowing and counts committed", Duration.ofSeconds(60),
-                    () -> produced.get() > LINES / 2 && !readCounts().isEmpty());
+            Gokafka.eventually("input flowing", Duration.ofSeconds(60), () -> produced.get() > LINES / 2);
             app.destroyForcibly(); // SIGKILL mid-stream: an open transaction is left behind
             assertTrue(app.waitFor(10, TimeUnit.SECONDS), "application exited");
             app = startApp(state);
             Gokafka.kill(3);
             feeder.join(120_000);
-            assertEquals(LINES, produced.get(), "input lines produced");
+            assertEquals(null, feedFailed.get(), "producing the input");
+            assertEquals(LINES, produced.get(), "input lines acknowledged");
             Map<String, Long> want = expected();
             Map<String, Long> got = new HashMap<>();
             Gokafka.eventually("exact counts", Duration.ofSeconds(120), () -> {
@@ -79,22 +82,29 @@ class StreamsEosTest {
         }
     }
 
-    /** Line i holds words i, i+1 and i+2 modulo WORDS; done counts lines acknowledged. */
+    /**
+     * Line i holds words i, i+1 and i+2 modulo WORDS. With done, sends are
+     * paced a few milliseconds apart and done counts the acknowledged ones;
+     * a failed send fails the run when the producer closes.
+     */
     static void produceLines(int from, int to, AtomicInteger done) throws Exception {
         Properties p = Gokafka.producerProps();
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120000);
+        AtomicReference<Exception> failed = new AtomicReference<>();
         try (KafkaProducer<String, String> prod = new KafkaProducer<>(p)) {
             for (int i = from; i < to; i++) {
                 StringBuilder line = new StringBuilder();
                 for (int j = 0; j < PER_LINE; j++) line.append(j > 0 ? " " : "").append("w").append((i + j) % WORDS);
-                prod.send(new ProducerRecord<>(IN, Integer.toString(i), line.toString())).get();
-                if (done != null) {
-                    done.incrementAndGet();
-                    Thread.sleep(5);
-                }
+                prod.send(new ProducerRecord<>(IN, Integer.toString(i), line.toString()), (md, e) -> {
+                    if (e != null) failed.compareAndSet(null, e);
+                    else if (done != null) done.incrementAndGet();
+                });
+                if (done != null) Thread.sleep(3);
             }
+            prod.flush();
         }
+        if (failed.get() != null) throw failed.get();
     }
 
     static Map<String, Long> expected() {
