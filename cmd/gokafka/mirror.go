@@ -191,7 +191,11 @@ func (m *mirror) create(ctx context.Context, topic string, partitions int32, rf 
 		return fmt.Errorf("creating %s on the target: %w", topic, err)
 	}
 	sort.Strings(shown)
-	fmt.Fprintf(m.std.out, "Created topic %s on the target with %d partitions, configs: %s\n", topic, partitions, strings.Join(shown, ","))
+	line := fmt.Sprintf("Created topic %s on the target: partitions %d", topic, partitions)
+	if len(shown) > 0 {
+		line += ", configs " + strings.Join(shown, ",")
+	}
+	fmt.Fprintln(m.std.out, line)
 	return nil
 }
 
@@ -222,6 +226,7 @@ func (m *mirror) copy(ctx context.Context, src *flags, plan map[string][]copyRan
 	defer cl.Close()
 	var produceErr error
 	copied := map[string]int{}
+	read := map[string]map[int32]int64{} // the next offset after the last record read
 	for len(left) > 0 {
 		pollCtx, cancel := context.WithTimeout(ctx, idle)
 		fs := cl.PollFetches(pollCtx)
@@ -241,6 +246,10 @@ func (m *mirror) copy(ctx context.Context, src *flags, plan map[string][]copyRan
 				return // past the end mirror started at
 			}
 			copied[r.Topic]++
+			if read[r.Topic] == nil {
+				read[r.Topic] = map[int32]int64{}
+			}
+			read[r.Topic][r.Partition] = r.Offset + 1
 			m.produce(ctx, r, &produceErr)
 			if r.Offset+1 >= end {
 				delete(left[r.Topic], r.Partition)
@@ -260,6 +269,15 @@ func (m *mirror) copy(ctx context.Context, src *flags, plan map[string][]copyRan
 	}
 	for _, topic := range slices.Sorted(maps.Keys(plan)) {
 		fmt.Fprintf(m.std.out, "Copied %d records of topic %s\n", copied[topic], topic)
+	}
+	// A partition short of its end gave nothing for --idle: its tail is
+	// transaction markers or aborted records, or the source stopped
+	// answering, which mirror cannot tell apart; the operator can.
+	for _, topic := range slices.Sorted(maps.Keys(left)) {
+		for _, p := range slices.Sorted(maps.Keys(left[topic])) {
+			fmt.Fprintf(m.std.err, "Warning: %s-%d: read to offset %d of %d, then nothing for %v; the rest are taken for transaction markers or aborted records\n",
+				topic, p, max(read[topic][p], plan[topic][p].start), left[topic][p], idle)
+		}
 	}
 	return nil
 }

@@ -43,16 +43,17 @@ func TestMirrorFromKafka(t *testing.T) {
 	}
 	at := time.Now().Add(-time.Hour).Truncate(time.Millisecond) // within retention.ms
 	for p := range int32(3) {
-		produceTo(t, ctx, src, p, 0, 100, at)
+		produceTo(t, ctx, src, "topic-A", p, 0, 100, at)
 	}
-	abortTransaction(t, ctx, source)
-	// Kafka writes the abort marker after EndTxn returns.
-	harness.WaitFor(t, "the abort marker at offset 105", 10*time.Second, func() bool {
-		ends, err := srcAdm.ListEndOffsets(ctx, "topic-A")
-		o, _ := ends.Lookup("topic-A", 0)
-		return err == nil && o.Offset == 106
-	})
-	produceTo(t, ctx, src, 0, 106, 126, at)
+	abortTransaction(t, ctx, source, "topic-A")
+	produceTo(t, ctx, src, "topic-A", 0, 106, 126, at)
+	// topic-B ends in an aborted transaction: 10 records, then 5 aborted
+	// and the marker, offsets 10-15, which mirror never sees.
+	if _, err := srcAdm.CreateTopic(ctx, 1, 1, nil, "topic-B"); err != nil {
+		t.Fatal(err)
+	}
+	produceTo(t, ctx, src, "topic-B", 0, 0, 10, at)
+	abortTransaction(t, ctx, source, "topic-B")
 	var toDelete kadm.Offsets
 	toDelete.Add(kadm.Offset{Topic: "topic-A", Partition: 1, At: 30})
 	if _, err := srcAdm.DeleteRecords(ctx, toDelete); err != nil {
@@ -67,11 +68,17 @@ func TestMirrorFromKafka(t *testing.T) {
 	}
 
 	out, err := exec.CommandContext(ctx, harness.CLI(t), "mirror", "--source-bootstrap-server", strings.Join(source, ","),
-		"--bootstrap-server", strings.Join(target.Seeds(), ","), "--topics", "topic-A", "--groups", "group-A",
+		"--bootstrap-server", strings.Join(target.Seeds(), ","), "--topics", "topic-[AB]", "--groups", "group-A",
 		"--replication-factor", "3", "--idle", "3s").CombinedOutput()
 	t.Logf("gokafka mirror:\n%s", out)
 	if err != nil {
 		t.Fatalf("gokafka mirror: %v", err)
+	}
+	for _, want := range []string{"Created topic topic-B on the target: partitions 1\n", "Copied 290 records of topic topic-A\n", "Copied 10 records of topic topic-B\n",
+		"Warning: topic-B-0: read to offset 10 of 16, then nothing for 3s; the rest are taken for transaction markers or aborted records\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("gokafka mirror does not say %q", want)
+		}
 	}
 
 	dst, err := kgo.NewClient(kgo.SeedBrokers(target.Seeds()...))
@@ -146,13 +153,13 @@ func TestMirrorFromKafka(t *testing.T) {
 	}
 }
 
-// produceTo writes records from..to-1 to partition p, each valued p-offset
-// with a header of the same and timestamp at.
-func produceTo(t *testing.T, ctx context.Context, cl *kgo.Client, p int32, from, to int, at time.Time) {
+// produceTo writes records from..to-1 to partition p of topic, each valued
+// p-offset with a header of the same and timestamp at.
+func produceTo(t *testing.T, ctx context.Context, cl *kgo.Client, topic string, p int32, from, to int, at time.Time) {
 	t.Helper()
 	for i := from; i < to; i++ {
 		v := []byte(fmt.Sprintf("%d-%d", p, i))
-		r := &kgo.Record{Topic: "topic-A", Partition: p, Value: v, Timestamp: at, Headers: []kgo.RecordHeader{{Key: "src", Value: v}}}
+		r := &kgo.Record{Topic: topic, Partition: p, Value: v, Timestamp: at, Headers: []kgo.RecordHeader{{Key: "src", Value: v}}}
 		res := cl.ProduceSync(ctx, r)
 		if err := res.FirstErr(); err != nil {
 			t.Fatal(err)
@@ -163,20 +170,26 @@ func produceTo(t *testing.T, ctx context.Context, cl *kgo.Client, p int32, from,
 	}
 }
 
-// abortTransaction writes 5 records to topic-A-0 in a transaction and
-// aborts it: offsets 100-104, and the marker at 105.
-func abortTransaction(t *testing.T, ctx context.Context, seeds []string) {
+// abortTransaction writes 5 records to partition 0 of topic in a
+// transaction and aborts it, and waits for the marker after them.
+func abortTransaction(t *testing.T, ctx context.Context, seeds []string, topic string) {
 	t.Helper()
-	tx, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.TransactionalID("aborted"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	tx, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.TransactionalID("aborted-"+topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Close()
+	ends, err := kadm.NewClient(tx).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := ends.Lookup(topic, 0)
+	end := o.Offset
 	if err := tx.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		r := &kgo.Record{Topic: "topic-A", Partition: 0, Value: []byte(fmt.Sprintf("aborted-%d", i))}
+		r := &kgo.Record{Topic: topic, Partition: 0, Value: []byte(fmt.Sprintf("aborted-%d", i))}
 		if err := tx.ProduceSync(ctx, r).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
@@ -184,6 +197,13 @@ func abortTransaction(t *testing.T, ctx context.Context, seeds []string) {
 	if err := tx.EndTransaction(ctx, kgo.TryAbort); err != nil {
 		t.Fatal(err)
 	}
+	// Kafka writes the abort marker after EndTxn returns.
+	adm := kadm.NewClient(tx)
+	harness.WaitFor(t, "the abort marker", 10*time.Second, func() bool {
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		o, _ := ends.Lookup(topic, 0)
+		return err == nil && o.Offset == end+6
+	})
 }
 
 func hasConfig(c kadm.ResourceConfig, key, value string) bool {
