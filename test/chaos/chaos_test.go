@@ -68,8 +68,8 @@ func TestChaos(t *testing.T) {
 	}
 }
 
-// strikeFor strikes faults from s, one at a time with quiet gaps, until d
-// has passed, and returns them.
+// strikeFor strikes faults from s, one at a time, each after the cluster
+// is whole again and a quiet gap, until d has passed, and returns them.
 func strikeFor(t *testing.T, c *cluster, tps []TP, s *scheduler, d time.Duration) []Fault {
 	t.Helper()
 	var faults []Fault
@@ -83,6 +83,11 @@ func strikeFor(t *testing.T, c *cluster, tps []TP, s *scheduler, d time.Duration
 			t.Fatalf("%s (%s): %v", n.name, f.Target, err)
 		}
 		faults = append(faults, f)
+		// The next fault strikes a whole cluster, so that each one's
+		// figures are its own.
+		if err := c.settle(tps, time.Minute); err != nil {
+			t.Logf("after %s: %v", f.Nemesis, err)
+		}
 		time.Sleep(s.gap())
 	}
 	return faults

@@ -236,14 +236,22 @@ func (c *cluster) whole(tps []TP) error {
 // it did not.
 func (c *cluster) waitWhole(tps []TP, within time.Duration) {
 	c.t.Helper()
+	if err := c.settle(tps, within); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// settle waits until whole holds, or within passes: then it returns the
+// last reason it did not.
+func (c *cluster) settle(tps []TP, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		err := c.whole(tps)
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("cluster not whole within %v: %v", within, err)
+			return fmt.Errorf("cluster not whole within %v: %w", within, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
