@@ -6,8 +6,11 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/protocol/prototest"
 	"github.com/gokafka/gokafka/test/harness"
 )
 
@@ -110,4 +113,74 @@ c.close()
 	if out := run(t, "", python, "-c", script, n.KafkaAddr); strings.TrimSpace(out) != "in-txn@0\nplain-0@1" {
 		t.Fatalf("librdkafka read_committed read:\n%s", out)
 	}
+}
+
+// TestTransactionalWriteOutsideTransaction speaks the protocol by hand: a
+// transactional batch for a partition its transaction has not added is
+// refused (KIP-890 part 1: the leader asks the coordinator) and nothing is
+// written; once added, it is written, holds the last stable offset, and
+// an abort moves it past the marker.
+func TestTransactionalWriteOutsideTransaction(t *testing.T) {
+	c := harness.StartT(t, 1)
+	createTopic(t, c, "rawtxn", 1, nil)
+	cl := client(t, c)
+	ctx := testCtx(t)
+	id := "tx-raw"
+	var pid int64
+	var epoch int16
+	harness.WaitFor(t, "InitProducerId with a transactional id", 15*time.Second, func() bool {
+		req := kmsg.NewPtrInitProducerIDRequest()
+		req.TransactionalID, req.TransactionTimeoutMillis = &id, 60000
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || resp.ErrorCode != 0 {
+			return false
+		}
+		pid, epoch = resp.ProducerID, resp.ProducerEpoch
+		return true
+	})
+	produce := func(seq int32) int16 {
+		t.Helper()
+		b := prototest.Batch{ProducerID: pid, ProducerEpoch: epoch, BaseSequence: seq, Transactional: true,
+			FirstTimestamp: time.Now().UnixMilli(), Values: []string{"v"}}
+		req := kmsg.NewPtrProduceRequest()
+		req.TransactionID, req.Acks, req.TimeoutMillis = &id, -1, 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "rawtxn"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = b.Encode()
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].Partitions[0].ErrorCode
+	}
+	if code := produce(0); code != kerr.InvalidTxnState.Code && code != kerr.TransactionAbortable.Code {
+		t.Fatalf("write to a partition outside the transaction: code %d, want INVALID_TXN_STATE or TRANSACTION_ABORTABLE", code)
+	}
+	if lso, end, _ := lastStable(t, c, "rawtxn", pid); lso != 0 || end != 0 {
+		t.Fatalf("after the refused write: last stable %d, end %d; want nothing written", lso, end)
+	}
+	add := kmsg.NewPtrAddPartitionsToTxnRequest()
+	add.Version, add.TransactionalID, add.ProducerID, add.ProducerEpoch = 3, id, pid, epoch
+	add.Topics = []kmsg.AddPartitionsToTxnRequestTopic{{Topic: "rawtxn", Partitions: []int32{0}}}
+	if resp, err := add.RequestWith(ctx, cl); err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("AddPartitionsToTxn: %v %+v", err, resp)
+	}
+	if code := produce(0); code != 0 {
+		t.Fatalf("write inside the transaction: code %d", code)
+	}
+	if lso, end, start := lastStable(t, c, "rawtxn", pid); lso != 0 || end != 1 || start != 0 {
+		t.Fatalf("open transaction: last stable %d, end %d, start %d; want 0, 1, 0", lso, end, start)
+	}
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = id, pid, epoch, false
+	if resp, err := end.RequestWith(ctx, cl); err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("EndTxn abort: %v %+v", err, resp)
+	}
+	harness.WaitFor(t, "the abort marker to move the last stable offset to 2", 15*time.Second, func() bool {
+		lso, end, start := lastStable(t, c, "rawtxn", pid)
+		return lso == 2 && end == 2 && start == -1
+	})
 }
