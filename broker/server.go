@@ -302,6 +302,7 @@ func (b *Broker) Close() error {
 	b.mu.Unlock()
 	b.cancel()
 	b.txns.coord.Close()
+	b.txns.peers.close()
 	b.replicas.stop()
 	b.wg.Wait()
 	return nil

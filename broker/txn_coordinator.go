@@ -33,15 +33,16 @@ const markerTimeout = 10 * time.Second
 type txnCoordinator struct {
 	b     *Broker
 	coord *txn.Coordinator
+	peers *peerConns // markers and verifications to other brokers
 
 	complained atomic.Int64 // ms, when ensureTopic last logged that it cannot create the topic
 }
 
 func newTxnCoordinator(b *Broker) *txnCoordinator {
-	tc := &txnCoordinator{b: b}
+	tc := &txnCoordinator{b: b, peers: &peerConns{b: b, conns: map[int32]*peerConn{}}}
 	tc.coord = txn.New(b.cfg.Txn, txn.Deps{
 		Writer:      txnLogWriter{b},
-		Markers:     markerSender{b},
+		Markers:     markerSender{b, tc.peers},
 		IDs:         producerIDSource{b.producers},
 		Cluster:     clusterView{b},
 		PartitionOf: func(id string) int32 { return grp.PartitionFor(id, tc.partitionCount()) },
@@ -202,7 +203,10 @@ func (w txnLogWriter) Write(ctx context.Context, part, epoch int32, key, value [
 
 // markerSender sends WriteTxnMarkers to each partition's leader, this
 // broker included, over the inter-broker listener.
-type markerSender struct{ b *Broker }
+type markerSender struct {
+	b     *Broker
+	peers *peerConns
+}
 
 func (s markerSender) Send(ctx context.Context, m txn.Marker, tps []klog.TopicPartition) map[klog.TopicPartition]error {
 	out := make(map[klog.TopicPartition]error, len(tps))
@@ -248,15 +252,6 @@ func (s markerSender) sendTo(leader int32, m txn.Marker, tps []klog.TopicPartiti
 		s.b.log.Debug("transaction markers not sent", "leader", leader, "transactional_id", m.TransactionalID, "err", err)
 		return out
 	}
-	addr, err := s.b.peerAddr(leader)
-	if err != nil {
-		return fail(err)
-	}
-	pc, err := dialPeer(addr, s.b.cfg.NodeID, s.b.cfg.Peer)
-	if err != nil {
-		return fail(err)
-	}
-	defer pc.close()
 	req := kmsg.NewPtrWriteTxnMarkersRequest()
 	req.Version = 1
 	mk := kmsg.NewWriteTxnMarkersRequestMarker()
@@ -272,7 +267,7 @@ func (s markerSender) sendTo(leader int32, m txn.Marker, tps []klog.TopicPartiti
 		mk.Topics[i].Partitions = append(mk.Topics[i].Partitions, tp.Partition)
 	}
 	req.Markers = append(req.Markers, mk)
-	resp, err := pc.request(req, markerTimeout)
+	resp, err := s.peers.request(leader, req, markerTimeout)
 	if err != nil {
 		return fail(err)
 	}
@@ -317,22 +312,13 @@ func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, e
 		}
 		return res[tp]
 	}
-	addr, err := tc.b.peerAddr(leader)
-	if err != nil {
-		return protocol.Errorf(protocol.NotCoordinator, "%v", err)
-	}
-	pc, err := dialPeer(addr, tc.b.cfg.NodeID, tc.b.cfg.Peer)
-	if err != nil {
-		return protocol.Errorf(protocol.NotCoordinator, "%v", err)
-	}
-	defer pc.close()
 	req := kmsg.NewPtrAddPartitionsToTxnRequest()
 	req.Version = 4
 	tr := kmsg.NewAddPartitionsToTxnRequestTransaction()
 	tr.TransactionalID, tr.ProducerID, tr.ProducerEpoch, tr.VerifyOnly = id, pid, epoch, true
 	tr.Topics = []kmsg.AddPartitionsToTxnRequestTransactionTopic{{Topic: tp.Topic, Partitions: []int32{tp.Partition}}}
 	req.Transactions = []kmsg.AddPartitionsToTxnRequestTransaction{tr}
-	kresp, err := pc.request(req, markerTimeout)
+	kresp, err := tc.peers.request(leader, req, markerTimeout)
 	if err != nil {
 		return protocol.Errorf(protocol.NotCoordinator, "verifying with broker %d: %v", leader, err)
 	}
@@ -353,4 +339,68 @@ func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, e
 		}
 	}
 	return protocol.Errorf(protocol.NotCoordinator, "coordinator %d did not answer for %s", leader, tp)
+}
+
+// peerConns keeps a connection to each other broker for the coordinator's
+// requests, one request at a time on each, so that a transaction does not
+// pay a dial per leader for its markers and verifications.
+type peerConns struct {
+	b     *Broker
+	mu    sync.Mutex
+	conns map[int32]*peerConn
+}
+
+type peerConn struct {
+	mu sync.Mutex
+	p  *peer // nil until dialled, and after a failure
+}
+
+// request sends req to broker id. A kept connection that fails (the peer
+// restarted, or closed it as idle) is replaced by a fresh one, once.
+func (pc *peerConns) request(id int32, req kmsg.Request, timeout time.Duration) (kmsg.Response, error) {
+	pc.mu.Lock()
+	c := pc.conns[id]
+	if c == nil {
+		c = &peerConn{}
+		pc.conns[id] = c
+	}
+	pc.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.p != nil
+	for {
+		if c.p == nil {
+			addr, err := pc.b.peerAddr(id)
+			if err != nil {
+				return nil, err
+			}
+			if c.p, err = dialPeer(addr, pc.b.cfg.NodeID, pc.b.cfg.Peer); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := c.p.request(req, timeout)
+		if err == nil {
+			return resp, nil
+		}
+		c.p.close()
+		c.p = nil
+		if !kept {
+			return nil, err
+		}
+		kept = false
+	}
+}
+
+// close closes every kept connection.
+func (pc *peerConns) close() {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for _, c := range pc.conns {
+		c.mu.Lock()
+		if c.p != nil {
+			c.p.close()
+			c.p = nil
+		}
+		c.mu.Unlock()
+	}
 }
