@@ -181,6 +181,9 @@ func (c Config) Validate() error {
 	case c.FetchSessionCacheSlots < 0:
 		return fmt.Errorf("max.incremental.fetch.session.cache.slots %d: must not be negative", c.FetchSessionCacheSlots)
 	}
+	if err := c.Group().Validate(); err != nil {
+		return err
+	}
 	if err := c.Txn.Validate(); err != nil {
 		return err
 	}

@@ -128,16 +128,16 @@ func (o offsetsCluster) PartitionExists(topic string, partition int32) bool {
 	return partitionExists(o.b.coord.Metadata(), topic, partition)
 }
 
-// groupConfig is the group coordinator's share of the broker's settings.
-func (b *Broker) groupConfig() grp.Config {
+// Group is the group coordinator's share of the broker's settings.
+func (c Config) Group() grp.Config {
 	return grp.Config{
-		MinSessionTimeout:             b.cfg.GroupMinSessionTimeout,
-		MaxSessionTimeout:             b.cfg.GroupMaxSessionTimeout,
-		MaxSize:                       b.cfg.GroupMaxSize,
-		InitialRebalanceDelay:         b.cfg.GroupInitialRebalanceDelay,
-		OffsetsPartitions:             b.cfg.OffsetsTopicPartitions,
-		OffsetsRetention:              b.cfg.OffsetsRetention,
-		OffsetsRetentionCheckInterval: b.cfg.OffsetsRetentionCheckInterval,
+		MinSessionTimeout:             c.GroupMinSessionTimeout,
+		MaxSessionTimeout:             c.GroupMaxSessionTimeout,
+		MaxSize:                       c.GroupMaxSize,
+		InitialRebalanceDelay:         c.GroupInitialRebalanceDelay,
+		OffsetsPartitions:             c.OffsetsTopicPartitions,
+		OffsetsRetention:              c.OffsetsRetention,
+		OffsetsRetentionCheckInterval: c.OffsetsRetentionCheckInterval,
 	}
 }
 

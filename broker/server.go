@@ -105,7 +105,7 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 	b.dynamic.maxConnections.Store(int64(cfg.MaxConnections))
 	b.replicas = newReplicaManager(b)
 	b.producers = newProducerIDs(coord, cfg.NodeID)
-	b.groups = grp.New(b.groupConfig(), offsetsLog{b}, offsetsCluster{b}, b.log, func() { b.counters.rebalances.Add(1) })
+	b.groups = grp.New(cfg.Group(), offsetsLog{b}, offsetsCluster{b}, b.log, func() { b.counters.rebalances.Add(1) })
 	b.txns = newTxnCoordinator(b)
 	b.verifyTxn = b.txns.verifyTxn
 	return b, nil

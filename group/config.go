@@ -34,9 +34,9 @@ func DefaultConfig() Config {
 }
 
 // Validate refuses settings the coordinator cannot run with.
-func (c *Config) Validate() error {
+func (c Config) Validate() error {
 	switch {
-	case c.MinSessionTimeout <= 0 || c.MaxSessionTimeout < c.MinSessionTimeout:
+	case c.MinSessionTimeout < 0 || c.MaxSessionTimeout < c.MinSessionTimeout:
 		return fmt.Errorf("group session timeouts: min %v, max %v", c.MinSessionTimeout, c.MaxSessionTimeout)
 	case c.MaxSize < 1:
 		return fmt.Errorf("group.max.size %d is below 1", c.MaxSize)
