@@ -109,7 +109,9 @@ func (tc *txnCoordinator) leaderOf(ctx context.Context, id string) (int32, error
 
 // scheduleLoad starts loading a partition of __transaction_state this
 // broker now leads, once per leader epoch. The replica manager calls it on
-// every leadership change.
+// every leadership change. A read that fails is tried again every second
+// while the leadership lasts: its ids answer COORDINATOR_LOAD_IN_PROGRESS
+// meanwhile, which clients retry.
 func (tc *txnCoordinator) scheduleLoad(p *partition) {
 	leader, epoch := p.state()
 	if leader != tc.b.cfg.NodeID || !tc.coord.StartLoad(p.tp.Partition, epoch) {
@@ -118,13 +120,22 @@ func (tc *txnCoordinator) scheduleLoad(p *partition) {
 	tc.b.wg.Add(1)
 	go func() {
 		defer tc.b.wg.Done()
-		recs, err := readRecords(p.log, tc.b.log)
-		if err != nil {
-			tc.b.log.Error("cannot load transaction coordinator state", "partition", p.tp.Partition, "err", err)
-			tc.coord.Unload(p.tp.Partition)
-			return
+		for {
+			recs, err := readRecords(p.log, tc.b.log)
+			if err == nil {
+				tc.coord.FinishLoad(p.tp.Partition, epoch, recs)
+				return
+			}
+			tc.b.log.Error("cannot load transaction coordinator state; trying again", "partition", p.tp.Partition, "err", err)
+			select {
+			case <-tc.b.ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			if l, e := p.state(); l != tc.b.cfg.NodeID || e != epoch {
+				return // the replica manager unloads it
+			}
 		}
-		tc.coord.FinishLoad(p.tp.Partition, epoch, recs)
 	}()
 }
 
