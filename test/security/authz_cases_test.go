@@ -97,6 +97,20 @@ func authzCases() []*authzCase {
 			g := offsetFetchAs(t, e, authzGroup, true)
 			return listing(g.ErrorCode, g.Topics, func(gt kmsg.OffsetFetchResponseGroupTopic) bool { return gt.Topic == authzTopic })
 		}},
+		{key: kmsg.WriteTxnMarkers, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
+			// An abort marker for a producer the partition never saw: written
+			// once allowed, and harmless to every other case.
+			req := kmsg.NewPtrWriteTxnMarkersRequest()
+			m := kmsg.NewWriteTxnMarkersRequestMarker()
+			m.ProducerID, m.ProducerEpoch, m.Committed = 999999, 0, false
+			m.Topics = []kmsg.WriteTxnMarkersRequestMarkerTopic{{Topic: authzTopic, Partitions: []int32{0}}}
+			req.Markers = append(req.Markers, m)
+			resp := send[*kmsg.WriteTxnMarkersResponse](t, e.alice, req)
+			if len(resp.Markers) != 1 || len(resp.Markers[0].Topics) != 1 || len(resp.Markers[0].Topics[0].Partitions) != 1 {
+				t.Fatalf("WriteTxnMarkers answered %+v", resp)
+			}
+			return resp.Markers[0].Topics[0].Partitions[0].ErrorCode
+		}},
 		{key: kmsg.FindCoordinator, when: "group", run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			return findCoordinatorAs(t, e, authzGroup, 0)
 		}},
