@@ -101,17 +101,10 @@ bench:
 # fuzzer sometimes reports "context deadline exceeded" when its time runs
 # out in the middle of minimising an input; that run is repeated once, and
 # any other failure (a crasher, written to testdata/fuzz) fails at once.
-FUZZ_TARGETS := ./protocol:FuzzReadFrame ./protocol:FuzzParseRequest ./protocol:FuzzNextBatch \
-	./protocol:FuzzValidateBatch ./protocol:FuzzStoredRecords ./protocol:FuzzRecompress ./broker:FuzzGroupReplay \
-	./broker:FuzzMetadataTopicCount ./broker:FuzzFetchSessions \
-	./coordinator:FuzzRPCCodec ./coordinator:FuzzRPCHandle \
-	./coordinator:FuzzBoltMeta ./log:FuzzOffsetCheckpoint ./log:FuzzLeaderEpochCheckpoint \
-	./log:FuzzProducerSnapshot ./log:FuzzIndex ./cmd/gokafka-server:FuzzMetaProperties \
-	./cmd/gokafka:FuzzParseBrokerList \
-	./properties:FuzzParse ./cmd/gokafka-server:FuzzParseConfig ./log:FuzzRecover \
-	./auth:FuzzParseJAAS ./auth:FuzzPrincipalRules ./auth:FuzzScramServer ./auth:FuzzPlain ./auth:FuzzDecryptPKCS8 \
-	./cmd/gokafka-server:FuzzAddScram ./cmd/gokafka:FuzzParseAddConfig ./cmd/gokafka:FuzzParseScramCredential \
-	./coordinator:FuzzServeSASL
+# Every fuzz target in the tree, as ./pkg:FuzzName, found rather than
+# listed, so that a new parser's target cannot be left out.
+FUZZ_TARGETS := $(shell grep -rH --include='*_test.go' '^func Fuzz' . | \
+	sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*).*|\1:\2|' | sort -u)
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
