@@ -74,13 +74,24 @@ type namedList struct {
 }
 
 // Problems lists every anomaly, one line each, capped per kind.
-func (r *Report) Problems() []string {
+func (r *Report) Problems() []string { return append(r.DataProblems(), r.OffsetProblems()...) }
+
+// DataProblems lists the anomalies of the records themselves and of the
+// servers' logs.
+func (r *Report) DataProblems() []string {
 	return lines([]namedList{
 		{"lost", r.Lost}, {"moved", r.Moved}, {"duplicated", r.Duplicated}, {"reordered", r.Reordered},
 		{"divergent", r.Divergent}, {"phantom read", r.PhantomReads}, {"aborted read", r.AbortedReads},
-		{"commit backwards", r.CommitBackwards},
-		{"commit above high watermark", r.CommitAboveHW}, {"high watermark backwards", r.HWBackwards},
 		{"server log", r.ServerErrors},
+	})
+}
+
+// OffsetProblems lists the anomalies of committed offsets and high
+// watermarks as clients were shown them.
+func (r *Report) OffsetProblems() []string {
+	return lines([]namedList{
+		{"commit backwards", r.CommitBackwards}, {"commit above high watermark", r.CommitAboveHW},
+		{"high watermark backwards", r.HWBackwards},
 	})
 }
 
@@ -298,12 +309,13 @@ func abortedReads(reads []Read, aborted []string) []Anomaly {
 // commits checks the group's committed offsets in time order: none below
 // one acknowledged or read back before it, unless it is a read back that a
 // later read or commit of the partition corrects (a stale read, see
-// Report); and none above the high watermark a client was shown next (the
-// high watermark never falls, so it bounds every earlier one).
+// Report); and none above the high watermark a client was shown next by a
+// leader not yet deposed (the high watermark never falls, so it bounds
+// every earlier one).
 func commits(cs []Commit, hws []HWSample, final map[TP]int64) (backwards, stale, aboveHW []Anomaly) {
 	cs = slices.Clone(cs)
 	slices.SortStableFunc(cs, func(a, b Commit) int { return a.At.Compare(b.At) })
-	hwByTP := samplesByTP(hws)
+	hwByTP := samplesByTP(trusted(hws))
 	highest := map[TP]Commit{}
 	for i, c := range cs {
 		if prev, ok := highest[c.TP]; ok && c.Offset < prev.Offset {
@@ -343,6 +355,22 @@ func commitKind(c Commit) string {
 // back, is at least offset again.
 func corrected(later []Commit, tp TP, offset int64) bool {
 	return slices.ContainsFunc(later, func(c Commit) bool { return c.TP == tp && c.Offset >= offset })
+}
+
+// trusted drops the samples a deposed leader answered: those in a leader
+// epoch older than one seen before for the partition.
+func trusted(hws []HWSample) []HWSample {
+	var out []HWSample
+	for _, ss := range samplesByTP(hws) {
+		epoch := int32(-1)
+		for _, s := range ss {
+			if s.Epoch >= epoch {
+				out = append(out, s)
+			}
+			epoch = max(epoch, s.Epoch)
+		}
+	}
+	return out
 }
 
 func samplesByTP(hws []HWSample) map[TP][]HWSample {

@@ -219,6 +219,8 @@ func TestCheckStaleReads(t *testing.T) {
 	h.Commits = append(h.Commits,
 		Commit{TP: p1, Offset: 12, At: t0.Add(4200 * time.Millisecond)},
 		Commit{TP: p1, Offset: 20, At: t0.Add(4700 * time.Millisecond)},
+		// Below the new leader's high watermark, above the old one's.
+		Commit{TP: p1, Offset: 20, At: t0.Add(4050 * time.Millisecond), Acked: true},
 	)
 	f.HW[p1] = 25
 	r := Check(h, f)
