@@ -92,9 +92,15 @@ func TestTransactionsCommitAndAbort(t *testing.T) {
 
 // TestTransactionalProducerFenced starts a second producer with the same
 // transactional id while the first has a transaction open: the first is
-// fenced, its transaction aborted, and the second's commits.
+// fenced, its transaction aborted, and the second's commits. On three
+// nodes the coordinator and the partition leader are usually apart.
 func TestTransactionalProducerFenced(t *testing.T) {
-	c := harness.StartT(t, 1)
+	for _, nodes := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d nodes", nodes), func(t *testing.T) { fenceOlderProducer(t, harness.StartT(t, nodes)) })
+	}
+}
+
+func fenceOlderProducer(t *testing.T, c *harness.Cluster) {
 	createTopic(t, c, "fenced", 1, nil)
 	ctx := testCtx(t)
 	old := txnClient(t, c, "tx-fenced", "fenced")
