@@ -175,7 +175,7 @@ func (l *Log) write(b []byte, h *protocol.BatchHeader, now time.Time) error {
 	}
 	l.applyBatch(l.active(), b, h)
 	if l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) {
-		if err := writeEpochs(filepath.Join(l.dir, leaderEpochFile), l.epochs); err != nil {
+		if err := writeEpochs(l.fs, filepath.Join(l.dir, leaderEpochFile), l.epochs); err != nil {
 			return err
 		}
 	}
@@ -190,7 +190,7 @@ func (l *Log) roll(base int64) error {
 	if err := old.seal(); err != nil {
 		return err
 	}
-	s, err := createSegment(l.dir, base)
+	s, err := createSegment(l.fs, l.dir, base)
 	if err != nil {
 		return err
 	}

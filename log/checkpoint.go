@@ -26,20 +26,20 @@ const (
 
 // writeCheckpoint writes Kafka's checkpoint layout: a version line, a count
 // line, then one line per entry.
-func writeCheckpoint(path string, lines []string) error {
+func writeCheckpoint(fs FS, path string, lines []string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d\n%d\n", checkpointVersion, len(lines))
 	for _, l := range lines {
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
-	return writeFileSync(path, []byte(b.String()))
+	return writeFileSync(fs, path, []byte(b.String()))
 }
 
 // readCheckpoint returns the entry lines split into fields. A missing file
 // is empty; a malformed one is an error naming the file.
-func readCheckpoint(path string, fields int) ([][]string, error) {
-	b, err := os.ReadFile(path)
+func readCheckpoint(fs FS, path string, fields int) ([][]string, error) {
+	b, err := readFile(fs, path)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
@@ -72,16 +72,16 @@ func parseCheckpoint(b []byte, fields int) ([][]string, error) {
 }
 
 // writeOffsets writes a per-directory checkpoint of topic partition offset.
-func writeOffsets(path string, offsets map[TopicPartition]int64) error {
+func writeOffsets(fs FS, path string, offsets map[TopicPartition]int64) error {
 	lines := make([]string, 0, len(offsets))
 	for tp, off := range offsets {
 		lines = append(lines, fmt.Sprintf("%s %d %d", tp.Topic, tp.Partition, off))
 	}
-	return writeCheckpoint(path, lines)
+	return writeCheckpoint(fs, path, lines)
 }
 
-func readOffsets(path string) (map[TopicPartition]int64, error) {
-	rows, err := readCheckpoint(path, 3)
+func readOffsets(fs FS, path string) (map[TopicPartition]int64, error) {
+	rows, err := readCheckpoint(fs, path, 3)
 	if err != nil {
 		return nil, err
 	}
@@ -105,16 +105,16 @@ func offsetsFromRows(rows [][]string) (map[TopicPartition]int64, error) {
 	return out, nil
 }
 
-func writeEpochs(path string, c *epochCache) error {
+func writeEpochs(fs FS, path string, c *epochCache) error {
 	lines := make([]string, len(c.entries))
 	for i, e := range c.entries {
 		lines[i] = fmt.Sprintf("%d %d", e.Epoch, e.StartOffset)
 	}
-	return writeCheckpoint(path, lines)
+	return writeCheckpoint(fs, path, lines)
 }
 
-func readEpochs(path string) (*epochCache, error) {
-	rows, err := readCheckpoint(path, 2)
+func readEpochs(fs FS, path string) (*epochCache, error) {
+	rows, err := readCheckpoint(fs, path, 2)
 	if err != nil {
 		return nil, err
 	}
@@ -143,13 +143,13 @@ func epochsFromRows(rows [][]string) (*epochCache, error) {
 
 // Topic IDs are written the way Kafka prints a Uuid: URL-safe base64
 // without padding.
-func writePartitionMeta(path string, id [16]byte) error {
-	return writeFileSync(path, []byte(fmt.Sprintf("version: 0\ntopic_id: %s\n", base64.RawURLEncoding.EncodeToString(id[:]))))
+func writePartitionMeta(fs FS, path string, id [16]byte) error {
+	return writeFileSync(fs, path, []byte(fmt.Sprintf("version: 0\ntopic_id: %s\n", base64.RawURLEncoding.EncodeToString(id[:]))))
 }
 
-func readPartitionMeta(path string) ([16]byte, error) {
+func readPartitionMeta(fs FS, path string) ([16]byte, error) {
 	var id [16]byte
-	b, err := os.ReadFile(path)
+	b, err := readFile(fs, path)
 	if err != nil {
 		return id, err
 	}

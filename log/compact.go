@@ -50,7 +50,7 @@ func (l *Log) markGaps() error {
 	if l.gaps {
 		return nil
 	}
-	if err := writeFileSync(filepath.Join(l.dir, gapsMarkerFile), nil); err != nil {
+	if err := writeFileSync(l.fs, filepath.Join(l.dir, gapsMarkerFile), nil); err != nil {
 		return err
 	}
 	l.gaps = true
@@ -143,7 +143,7 @@ func (l *Log) latestOffsets(segs []*segment, aborted abortedTxns) (map[string]in
 // and markers go as pass decides.
 func (s *segment) writeCleaned(latest map[string]int64, pass *txnPass, horizon int64, st *CompactStats) (string, bool, error) {
 	path := s.path + ".cleaned.tmp" // removed at startup if a crash leaves it
-	f, err := os.Create(path)
+	f, err := s.fs.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
 	if err != nil {
 		return "", false, err
 	}
@@ -188,7 +188,7 @@ func (s *segment) writeCleaned(latest map[string]int64, pass *txnPass, horizon i
 		err = f.Sync()
 	}
 	if err != nil || !changed {
-		os.Remove(path)
+		s.fs.Remove(path)
 		return "", false, err
 	}
 	return path, true, nil
@@ -229,20 +229,20 @@ func (l *Log) swapCleaned(cleaned map[*segment]string, droppedMarkers map[int64]
 }
 
 func (l *Log) replaceSegment(s *segment, cleaned string, droppedMarkers map[int64]bool) (*segment, error) {
-	if st, err := os.Stat(cleaned); err == nil && st.Size() == 0 {
-		os.Remove(cleaned)
+	if st, err := l.fs.Stat(cleaned); err == nil && st.Size() == 0 {
+		l.fs.Remove(cleaned)
 		return nil, s.remove()
 	}
 	for _, p := range []string{s.indexPath(), s.timeIndexPath()} {
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+		if err := l.fs.Remove(p); err != nil && !os.IsNotExist(err) {
 			return nil, err
 		}
 	}
 	s.close()
-	if err := os.Rename(cleaned, s.logPath()); err != nil {
+	if err := l.fs.Rename(cleaned, s.logPath()); err != nil {
 		return nil, err
 	}
-	ns, err := openSegment(l.dir, s.base)
+	ns, err := openSegment(l.fs, l.dir, s.base)
 	if err != nil {
 		return nil, err
 	}

@@ -97,6 +97,9 @@ type ManagerConfig struct {
 	CleanerEnable            bool          // log.cleaner.enable
 	CleanerBackoff           time.Duration // log.cleaner.backoff.ms
 	Defaults                 Config        // broker-wide defaults for every partition
+	// FS is the file system the logs live on; nil is the operating
+	// system's. Tests put a FaultFS here.
+	FS FS
 }
 
 // DefaultManagerConfig returns Kafka's defaults with logs under ./data.

@@ -40,10 +40,10 @@ func FuzzOffsetCheckpoint(f *testing.F) {
 			}
 		}
 		path := filepath.Join(t.TempDir(), recoveryPointFile)
-		if err := writeOffsets(path, got); err != nil {
+		if err := writeOffsets(osFS{}, path, got); err != nil {
 			t.Fatal(err)
 		}
-		again, err := readOffsets(path)
+		again, err := readOffsets(osFS{}, path)
 		if err != nil || !reflect.DeepEqual(again, got) {
 			t.Fatalf("round trip: %v %v, want %v", again, err, got)
 		}
@@ -109,7 +109,7 @@ func FuzzProducerSnapshot(f *testing.F) {
 func FuzzIndex(f *testing.F) {
 	ix := &index{offsets: []offsetEntry{{0, 0}, {5, 100}}, times: []timeEntry{{1000, 0}, {2000, 5}}}
 	dir := f.TempDir()
-	if err := ix.write(filepath.Join(dir, "i"), filepath.Join(dir, "t")); err != nil {
+	if err := ix.write(osFS{}, filepath.Join(dir, "i"), filepath.Join(dir, "t")); err != nil {
 		f.Fatal(err)
 	}
 	ob, _ := os.ReadFile(filepath.Join(dir, "i"))
@@ -141,11 +141,11 @@ func FuzzIndex(f *testing.F) {
 func TestCheckpointGoldenBytes(t *testing.T) {
 	dir := t.TempDir()
 	offsets := filepath.Join(dir, "offsets")
-	if err := writeOffsets(offsets, map[TopicPartition]int64{{"a-b", 3}: 42}); err != nil {
+	if err := writeOffsets(osFS{}, offsets, map[TopicPartition]int64{{"a-b", 3}: 42}); err != nil {
 		t.Fatal(err)
 	}
 	epochs := filepath.Join(dir, "epochs")
-	if err := writeEpochs(epochs, &epochCache{entries: []epochEntry{{0, 0}, {4, 17}}}); err != nil {
+	if err := writeEpochs(osFS{}, epochs, &epochCache{entries: []epochEntry{{0, 0}, {4, 17}}}); err != nil {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]string{offsets: "0\n1\na-b 3 42\n", epochs: "0\n2\n0 0\n4 17\n"} {
@@ -161,7 +161,7 @@ func TestCheckpointGoldenBytes(t *testing.T) {
 func TestIndexGoldenBytes(t *testing.T) {
 	dir := t.TempDir()
 	ix := &index{offsets: []offsetEntry{{1, 0x200}}, times: []timeEntry{{0x0102030405, 1}}}
-	if err := ix.write(filepath.Join(dir, "i"), filepath.Join(dir, "t")); err != nil {
+	if err := ix.write(osFS{}, filepath.Join(dir, "i"), filepath.Join(dir, "t")); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{"i": "0000000100000200", "t": "000000010203040500000001"} {

@@ -53,7 +53,7 @@ func (ix *index) full(maxBytes int32) bool {
 	return int64(len(ix.offsets)+1)*8 > int64(maxBytes) || int64(len(ix.times)+1)*12 > int64(maxBytes)
 }
 
-func (ix *index) write(offsetPath, timePath string) error {
+func (ix *index) write(fs FS, offsetPath, timePath string) error {
 	ob := make([]byte, 8*len(ix.offsets))
 	for i, e := range ix.offsets {
 		binary.BigEndian.PutUint32(ob[8*i:], e.rel)
@@ -64,20 +64,20 @@ func (ix *index) write(offsetPath, timePath string) error {
 		binary.BigEndian.PutUint64(tb[12*i:], uint64(e.ts))
 		binary.BigEndian.PutUint32(tb[12*i+8:], e.rel)
 	}
-	if err := writeFileSync(offsetPath, ob); err != nil {
+	if err := writeFileSync(fs, offsetPath, ob); err != nil {
 		return err
 	}
-	return writeFileSync(timePath, tb)
+	return writeFileSync(fs, timePath, tb)
 }
 
 // readIndex loads both index files and checks that they are sorted and
 // point inside a log of logSize bytes; any doubt means rebuild.
-func readIndex(offsetPath, timePath string, logSize int64) (*index, error) {
-	ob, err := os.ReadFile(offsetPath)
+func readIndex(fs FS, offsetPath, timePath string, logSize int64) (*index, error) {
+	ob, err := readFile(fs, offsetPath)
 	if err != nil {
 		return nil, err
 	}
-	tb, err := os.ReadFile(timePath)
+	tb, err := readFile(fs, timePath)
 	if err != nil {
 		return nil, err
 	}
@@ -110,13 +110,13 @@ func parseIndex(ob, tb []byte, logSize int64) (*index, error) {
 
 // WriteFileSync replaces path atomically and durably, for the files beside
 // the logs that other packages own (meta.properties).
-func WriteFileSync(path string, b []byte) error { return writeFileSync(path, b) }
+func WriteFileSync(path string, b []byte) error { return writeFileSync(osFS{}, path, b) }
 
 // writeFileSync replaces path atomically and durably: a crash leaves either
 // the old file or the new one, never half of it.
-func writeFileSync(path string, b []byte) error {
+func writeFileSync(fs FS, path string, b []byte) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := fs.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
@@ -124,10 +124,10 @@ func writeFileSync(path string, b []byte) error {
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := firstErr(werr, serr, cerr); err != nil {
-		os.Remove(tmp)
+		fs.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return os.Rename(tmp, path)
+	return fs.Rename(tmp, path)
 }
 
 func firstErr(errs ...error) error {

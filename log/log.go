@@ -45,6 +45,7 @@ type Log struct {
 	dir     string
 	topicID [16]byte
 	logger  *slog.Logger
+	fs      FS
 
 	// cleanMu keeps the cleaner's segments in place while it works:
 	// whatever removes or rewrites segments takes it (before mu).
@@ -84,12 +85,12 @@ type openState struct {
 // openLog opens (creating if needed) the log in dir, recovering what a
 // crash may have left: segments from the recovery point on are read batch
 // by batch, and a torn or corrupt tail is cut off with everything after it.
-func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, st openState, logger *slog.Logger) (*Log, error) {
-	l := &Log{tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}, recoveredFrom: -1}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+func openLog(fs FS, dir string, tp TopicPartition, topicID [16]byte, cfg Config, st openState, logger *slog.Logger) (*Log, error) {
+	l := &Log{fs: fs, tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}, recoveredFrom: -1}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(dir, gapsMarkerFile)); err == nil {
+	if _, err := fs.Stat(filepath.Join(dir, gapsMarkerFile)); err == nil {
 		l.gaps = true
 	}
 	if err := l.loadSegments(st); err != nil {
@@ -117,7 +118,7 @@ func (l *Log) loadSegments(st openState) error {
 		return err
 	}
 	for i, base := range bases {
-		s, err := openSegment(l.dir, base)
+		s, err := openSegment(l.fs, l.dir, base)
 		if err != nil {
 			return err
 		}
@@ -153,7 +154,7 @@ func (l *Log) loadSegments(st openState) error {
 		}
 	}
 	if len(l.segments) == 0 {
-		s, err := createSegment(l.dir, st.logStartOffset)
+		s, err := createSegment(l.fs, l.dir, st.logStartOffset)
 		if err != nil {
 			return err
 		}
@@ -177,8 +178,8 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 // dropSegments deletes segment files that recovery found unreachable.
 func (l *Log) dropSegments(bases []int64) error {
 	for _, base := range bases {
-		s := &segment{base: base, path: filepath.Join(l.dir, segmentName(base))}
-		if f, err := os.Open(s.logPath()); err == nil {
+		s := &segment{fs: l.fs, base: base, path: filepath.Join(l.dir, segmentName(base))}
+		if f, err := l.fs.OpenFile(s.logPath(), os.O_RDONLY, 0); err == nil {
 			s.f = f
 		}
 		l.logger.Warn("deleting a segment after a truncated one", "partition", l.tp.String(), "segment", segmentName(base))
@@ -192,7 +193,7 @@ func (l *Log) dropSegments(bases []int64) error {
 // listSegments returns the base offsets of the .log files, removing index
 // files without a log and leftovers of interrupted writes.
 func (l *Log) listSegments() ([]int64, error) {
-	entries, err := os.ReadDir(l.dir)
+	entries, err := l.fs.ReadDir(l.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func (l *Log) listSegments() ([]int64, error) {
 		stem := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, ".timeindex"), ".index"), ".txnindex")
 		// .deleted files were due for removal when the broker stopped.
 		if strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) || (stem != name && !logs[stem]) {
-			os.Remove(filepath.Join(l.dir, name))
+			l.fs.Remove(filepath.Join(l.dir, name))
 		}
 	}
 	slices.Sort(bases)
@@ -221,14 +222,14 @@ func (l *Log) listSegments() ([]int64, error) {
 }
 
 func (l *Log) loadEpochs() error {
-	c, err := readEpochs(filepath.Join(l.dir, leaderEpochFile))
+	c, err := readEpochs(l.fs, filepath.Join(l.dir, leaderEpochFile))
 	if err != nil {
 		l.logger.Warn("rebuilding an unreadable leader-epoch checkpoint", "partition", l.tp.String(), "err", err)
 		c = &epochCache{}
 	}
 	l.epochs = c
 	if l.epochs.truncateFromEnd(l.logEndOffset()) {
-		return writeEpochs(filepath.Join(l.dir, leaderEpochFile), l.epochs)
+		return writeEpochs(l.fs, filepath.Join(l.dir, leaderEpochFile), l.epochs)
 	}
 	return nil
 }
@@ -239,11 +240,11 @@ func (l *Log) loadEpochs() error {
 // were recovered.
 func (l *Log) loadProducers() error {
 	path := filepath.Join(l.dir, producerSnapshotFile)
-	ps, from, err := loadProducerSnapshot(path)
+	ps, from, err := loadProducerSnapshot(l.fs, path)
 	if err != nil {
 		l.logger.Warn("producer state", "partition", l.tp.String(), "err", err)
 	}
-	os.Remove(path) // a later crash must not trust it past what the log holds
+	l.fs.Remove(path) // a later crash must not trust it past what the log holds
 	if l.recoveredFrom >= 0 && from > l.recoveredFrom {
 		l.replayAll = true // the replay from the snapshot would miss the recovered segments' aborts
 	}
@@ -397,7 +398,7 @@ func (l *Log) Close() error {
 	}
 	err := errors.Join(
 		l.active().seal(),
-		l.producers.save(filepath.Join(l.dir, producerSnapshotFile), l.logEndOffset()),
+		l.producers.save(l.fs, filepath.Join(l.dir, producerSnapshotFile), l.logEndOffset()),
 	)
 	l.recoveryPoint = l.logEndOffset()
 	l.closeSegments()

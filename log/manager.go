@@ -30,6 +30,7 @@ var ErrLogOffline = errors.New("partition log offline")
 type Manager struct {
 	cfg    ManagerConfig
 	logger *slog.Logger
+	fs     FS
 	locks  []*os.File
 
 	mu      sync.RWMutex
@@ -52,7 +53,10 @@ func OpenManager(cfg ManagerConfig, logger *slog.Logger) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
+	if cfg.FS == nil {
+		cfg.FS = osFS{}
+	}
+	m := &Manager{cfg: cfg, fs: cfg.FS, logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
 	start := time.Now()
 	for _, dir := range cfg.Dirs {
 		if err := m.openDir(dir); err != nil {
@@ -87,13 +91,13 @@ func (m *Manager) openDir(dir string) error {
 	if err := m.lockDir(dir); err != nil {
 		return err
 	}
-	recovery, err1 := readOffsets(filepath.Join(dir, recoveryPointFile))
-	starts, err2 := readOffsets(filepath.Join(dir, logStartOffsetFile))
+	recovery, err1 := readOffsets(m.fs, filepath.Join(dir, recoveryPointFile))
+	starts, err2 := readOffsets(m.fs, filepath.Join(dir, logStartOffsetFile))
 	if err := errors.Join(err1, err2); err != nil {
 		m.logger.Warn("unreadable checkpoint, recovering every partition in full", "dir", dir, "err", err)
 	}
-	clean := os.Remove(filepath.Join(dir, cleanShutdownFile)) == nil && err1 == nil
-	entries, err := os.ReadDir(dir)
+	clean := m.fs.Remove(filepath.Join(dir, cleanShutdownFile)) == nil && err1 == nil
+	entries, err := m.fs.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("log.dirs %s: %w", dir, err)
 	}
@@ -172,11 +176,11 @@ func (m *Manager) CheckpointErrors() int64 { return m.checkpointErrors.Load() }
 
 func (m *Manager) openExisting(dir string, tp TopicPartition, st openState) (*Log, error) {
 	pdir := filepath.Join(dir, tp.dirName())
-	id, err := readPartitionMeta(filepath.Join(pdir, partitionMetaFile))
+	id, err := readPartitionMeta(m.fs, filepath.Join(pdir, partitionMetaFile))
 	if err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
-	return openLog(pdir, tp, id, m.cfg.Defaults, st, m.logger)
+	return openLog(m.fs, pdir, tp, id, m.cfg.Defaults, st, m.logger)
 }
 
 // PartitionData lists what in dir is partition data of some cluster: the
@@ -263,7 +267,7 @@ func (m *Manager) GetOrCreate(tp TopicPartition, topicID [16]byte, cfg Config) (
 		switch {
 		case l.topicID == [16]byte{}:
 			l.topicID = topicID
-			if err := writePartitionMeta(filepath.Join(l.dir, partitionMetaFile), topicID); err != nil {
+			if err := writePartitionMeta(m.fs, filepath.Join(l.dir, partitionMetaFile), topicID); err != nil {
 				return nil, err
 			}
 		case l.topicID != topicID:
@@ -275,13 +279,13 @@ func (m *Manager) GetOrCreate(tp TopicPartition, topicID [16]byte, cfg Config) (
 		return l, nil
 	}
 	pdir := filepath.Join(m.leastLoadedDir(), tp.dirName())
-	if err := os.MkdirAll(pdir, 0o755); err != nil {
+	if err := m.fs.MkdirAll(pdir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writePartitionMeta(filepath.Join(pdir, partitionMetaFile), topicID); err != nil {
+	if err := writePartitionMeta(m.fs, filepath.Join(pdir, partitionMetaFile), topicID); err != nil {
 		return nil, err
 	}
-	l, err := openLog(pdir, tp, topicID, cfg, openState{clean: true}, m.logger)
+	l, err := openLog(m.fs, pdir, tp, topicID, cfg, openState{clean: true}, m.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +347,7 @@ func (m *Manager) closeAndRename(tp TopicPartition, suffix string) (string, erro
 	var id [8]byte
 	rand.Read(id[:])
 	gone := l.dir + "." + hex.EncodeToString(id[:]) + suffix
-	if err := os.Rename(l.dir, gone); err != nil {
+	if err := m.fs.Rename(l.dir, gone); err != nil {
 		return "", fmt.Errorf("%s: renaming %s: %w", tp, l.dir, err)
 	}
 	return gone, nil

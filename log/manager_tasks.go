@@ -2,7 +2,6 @@ package log
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -126,8 +125,8 @@ func (m *Manager) writeCheckpoints() error {
 	var errs []error
 	for d := range recovery {
 		errs = append(errs,
-			writeOffsets(filepath.Join(d, recoveryPointFile), recovery[d]),
-			writeOffsets(filepath.Join(d, logStartOffsetFile), starts[d]))
+			writeOffsets(m.fs, filepath.Join(d, recoveryPointFile), recovery[d]),
+			writeOffsets(m.fs, filepath.Join(d, logStartOffsetFile), starts[d]))
 	}
 	err := errors.Join(errs...)
 	if err != nil {
@@ -198,7 +197,7 @@ func splitDue(pending []pendingDeletion, now time.Time) ([]string, []pendingDele
 }
 
 func (m *Manager) removeDeleted(path string) {
-	if err := os.RemoveAll(path); err != nil {
+	if err := m.fs.RemoveAll(path); err != nil {
 		m.logger.Error("removing a deleted partition directory", "dir", path, "err", err)
 		return
 	}
@@ -215,7 +214,7 @@ func (m *Manager) Close() error {
 		err = errors.Join(m.closeLogs(), m.writeCheckpoints())
 		if err == nil {
 			for _, d := range m.cfg.Dirs {
-				err = errors.Join(err, writeFileSync(filepath.Join(d, cleanShutdownFile), nil))
+				err = errors.Join(err, writeFileSync(m.fs, filepath.Join(d, cleanShutdownFile), nil))
 			}
 		}
 		m.unlock()

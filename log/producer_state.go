@@ -167,12 +167,12 @@ const producerSnapshotVersion = 1
 
 const producerSnapshotFile = "producer-state.json"
 
-func (ps *producerState) save(path string, offset int64) error {
+func (ps *producerState) save(fs FS, path string, offset int64) error {
 	b, err := json.Marshal(producerSnapshot{Version: producerSnapshotVersion, Offset: offset, LastMarker: ps.lastMarker, Producers: ps.producers})
 	if err != nil {
 		return err
 	}
-	return writeFileSync(path, b)
+	return writeFileSync(fs, path, b)
 }
 
 // loadProducerSnapshot returns the saved state and the offset it covers, or
@@ -180,8 +180,8 @@ func (ps *producerState) save(path string, offset int64) error {
 // any other input: whatever cannot be read or breaks the state's rules
 // gives an empty state and an error naming the file, and the caller
 // rebuilds from the log.
-func loadProducerSnapshot(path string) (*producerState, int64, error) {
-	b, err := os.ReadFile(path)
+func loadProducerSnapshot(fs FS, path string) (*producerState, int64, error) {
+	b, err := readFile(fs, path)
 	if os.IsNotExist(err) {
 		return newProducerState(), -1, nil
 	}

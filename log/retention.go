@@ -70,7 +70,7 @@ func (l *Log) RemoveDeleted(now time.Time) error {
 	l.mu.Unlock()
 	var errs []error
 	for _, p := range due {
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+		if err := l.fs.Remove(p); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
 	}

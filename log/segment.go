@@ -20,7 +20,8 @@ type segment struct {
 	base       int64
 	nextOffset int64 // offset after the last batch; base when empty
 	path       string
-	f          *os.File
+	fs         FS
+	f          File
 	size       int64
 	ix         *index
 	txns       []AbortedTxn // this segment's .txnindex: aborts whose markers it holds
@@ -38,9 +39,9 @@ func (s *segment) indexPath() string     { return s.path + ".index" }
 func (s *segment) timeIndexPath() string { return s.path + ".timeindex" }
 
 // createSegment starts a new empty segment at base.
-func createSegment(dir string, base int64) (*segment, error) {
-	s := &segment{base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), ix: &index{}, maxTs: -1}
-	f, err := os.OpenFile(s.logPath(), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
+func createSegment(fs FS, dir string, base int64) (*segment, error) {
+	s := &segment{fs: fs, base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), ix: &index{}, maxTs: -1}
+	f, err := fs.OpenFile(s.logPath(), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -50,9 +51,9 @@ func createSegment(dir string, base int64) (*segment, error) {
 
 // openSegment opens an existing segment file. Its indexes and end are
 // settled by load or recover.
-func openSegment(dir string, base int64) (*segment, error) {
-	s := &segment{base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), maxTs: -1}
-	f, err := os.OpenFile(s.logPath(), os.O_RDWR, 0o644)
+func openSegment(fs FS, dir string, base int64) (*segment, error) {
+	s := &segment{fs: fs, base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), maxTs: -1}
+	f, err := fs.OpenFile(s.logPath(), os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +222,7 @@ var errOffsetsBroken = errors.New("batch offsets do not continue the segment's")
 // reading only the batches after the last index entry. Anything that does
 // not add up falls back to a full recover; rebuilt then says why.
 func (s *segment) load(indexInterval int32, gaps bool) (rebuilt, err error) {
-	ix, err := readIndex(s.indexPath(), s.timeIndexPath(), s.size)
+	ix, err := readIndex(s.fs, s.indexPath(), s.timeIndexPath(), s.size)
 	if err != nil {
 		_, rerr := s.recover(indexInterval, gaps)
 		return err, rerr
@@ -268,7 +269,7 @@ func (s *segment) seal() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("syncing %s: %w", s.logPath(), err)
 	}
-	if err := s.ix.write(s.indexPath(), s.timeIndexPath()); err != nil {
+	if err := s.ix.write(s.fs, s.indexPath(), s.timeIndexPath()); err != nil {
 		return err
 	}
 	return s.writeTxnIndex()
@@ -285,7 +286,7 @@ func (s *segment) remove() error {
 	s.f.Close()
 	var errs []error
 	for _, p := range s.files() {
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+		if err := s.fs.Remove(p); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
 	}
@@ -303,7 +304,7 @@ func (s *segment) markDeleted() ([]string, error) {
 	var out []string
 	var errs []error
 	for _, p := range s.files() {
-		switch err := os.Rename(p, p+deletedSuffix); {
+		switch err := s.fs.Rename(p, p+deletedSuffix); {
 		case err == nil:
 			out = append(out, p+deletedSuffix)
 		case !os.IsNotExist(err):

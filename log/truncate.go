@@ -36,7 +36,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return fmt.Errorf("%s: producer state after truncating to %d: %w", l.tp, offset, err)
 	}
 	if l.epochs.truncateFromEnd(offset) {
-		return writeEpochs(filepath.Join(l.dir, leaderEpochFile), l.epochs)
+		return writeEpochs(l.fs, filepath.Join(l.dir, leaderEpochFile), l.epochs)
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 			return err
 		}
 	}
-	s, err := createSegment(l.dir, offset)
+	s, err := createSegment(l.fs, l.dir, offset)
 	if err != nil {
 		l.segments = nil
 		return err
@@ -79,5 +79,5 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	l.logStartOffset, l.recoveryPoint = offset, offset
 	l.producers = newProducerState()
 	l.epochs.truncateFromEnd(0)
-	return writeEpochs(filepath.Join(l.dir, leaderEpochFile), l.epochs)
+	return writeEpochs(l.fs, filepath.Join(l.dir, leaderEpochFile), l.epochs)
 }

@@ -89,7 +89,7 @@ func parseTxnIndex(b []byte, base int64) ([]AbortedTxn, error) {
 // loadTxnIndex reads the segment's .txnindex; a missing file is an empty
 // index (Kafka creates it with the first abort).
 func (s *segment) loadTxnIndex() error {
-	b, err := os.ReadFile(s.txnIndexPath())
+	b, err := readFile(s.fs, s.txnIndexPath())
 	if os.IsNotExist(err) {
 		s.txns = nil
 		return nil
@@ -108,12 +108,12 @@ func (s *segment) loadTxnIndex() error {
 // segment without aborts has none.
 func (s *segment) writeTxnIndex() error {
 	if len(s.txns) == 0 {
-		if err := os.Remove(s.txnIndexPath()); err != nil && !os.IsNotExist(err) {
+		if err := s.fs.Remove(s.txnIndexPath()); err != nil && !os.IsNotExist(err) {
 			return err
 		}
 		return nil
 	}
-	return writeFileSync(s.txnIndexPath(), encodeTxnIndex(s.txns))
+	return writeFileSync(s.fs, s.txnIndexPath(), encodeTxnIndex(s.txns))
 }
 
 // addAbortedTxn records an abort whose marker is in s. A replay over a

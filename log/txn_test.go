@@ -223,10 +223,10 @@ func TestProducerSnapshotRoundTrip(t *testing.T) {
 	} {
 		ps.update(&h)
 	}
-	if err := ps.save(path, 2); err != nil {
+	if err := ps.save(osFS{}, path, 2); err != nil {
 		t.Fatal(err)
 	}
-	back, offset, err := loadProducerSnapshot(path)
+	back, offset, err := loadProducerSnapshot(osFS{}, path)
 	if err != nil || offset != 2 || !reflect.DeepEqual(back, ps) {
 		t.Fatalf("round trip: %+v %d %v, want %+v", back, offset, err, ps)
 	}
@@ -418,7 +418,7 @@ func TestCoordinatorTxnBatchSnapshot(t *testing.T) {
 	l := openTest(t, dir, DefaultConfig(), true)
 	mustAppend(t, l, txnBatch(7, 2, -1, 1))
 	l.Close()
-	if _, offset, err := loadProducerSnapshot(filepath.Join(dir, producerSnapshotFile)); err != nil || offset != 1 {
+	if _, offset, err := loadProducerSnapshot(osFS{}, filepath.Join(dir, producerSnapshotFile)); err != nil || offset != 1 {
 		t.Fatalf("snapshot: offset %d, %v", offset, err)
 	}
 	l = openTest(t, dir, DefaultConfig(), true)
