@@ -60,6 +60,9 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 	if l.closed {
 		return res, fmt.Errorf("%s: log is closed", l.tp)
 	}
+	if l.syncErr != nil {
+		return res, l.syncErr
+	}
 	batches, err := l.validate(records, opts.CRCVerified)
 	if err != nil {
 		return res, err
@@ -91,6 +94,9 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 		res.Bytes += len(b)
 	}
 	res.LogStartOffset = l.logStartOffset
+	if l.cfg.FlushBeforeAck {
+		l.requestSyncLocked()
+	}
 	return res, l.maybeFlush()
 }
 

@@ -32,6 +32,10 @@ type Config struct {
 	// produce reads these.
 	CompressionType                string
 	GzipLevel, LZ4Level, ZstdLevel int32
+	// FlushBeforeAck is log.flush.before.ack / flush.before.ack,
+	// gokafka's own and off as Kafka: a record counts toward the high
+	// watermark only once fsynced (group_commit.go).
+	FlushBeforeAck bool
 }
 
 // DefaultConfig returns Kafka's defaults.

@@ -72,6 +72,13 @@ type Log struct {
 	// recoveredFrom is the base of the first segment recovered at open,
 	// -1 when none was.
 	recoveredFrom int64
+	// gc is the Manager's group commit (flush.before.ack); truncations
+	// counts truncations, which tell it that a sync may not have covered
+	// the offsets below the end it started at; syncErr is its first
+	// failure, after which appends fail.
+	gc          *groupCommit
+	truncations uint64
+	syncErr     error
 }
 
 // openState is what the manager knows about a log from its directory's

@@ -32,6 +32,7 @@ type Manager struct {
 	logger *slog.Logger
 	fs     FS
 	locks  []*os.File
+	gc     *groupCommit
 
 	mu      sync.RWMutex
 	logs    map[TopicPartition]*Log
@@ -56,7 +57,7 @@ func OpenManager(cfg ManagerConfig, logger *slog.Logger) (*Manager, error) {
 	if cfg.FS == nil {
 		cfg.FS = osFS{}
 	}
-	m := &Manager{cfg: cfg, fs: cfg.FS, logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, fs: cfg.FS, gc: newGroupCommit(), logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
 	start := time.Now()
 	for _, dir := range cfg.Dirs {
 		if err := m.openDir(dir); err != nil {
@@ -65,6 +66,11 @@ func OpenManager(cfg ManagerConfig, logger *slog.Logger) (*Manager, error) {
 			return nil, err
 		}
 	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.gc.run(m.stop)
+	}()
 	logger.Info("logs loaded", "partitions", len(m.logs), "offline", len(m.offline), "dirs", len(cfg.Dirs), "took", time.Since(start).Round(time.Millisecond))
 	return m, nil
 }
@@ -180,7 +186,12 @@ func (m *Manager) openExisting(dir string, tp TopicPartition, st openState) (*Lo
 	if err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
-	return openLog(m.fs, pdir, tp, id, m.cfg.Defaults, st, m.logger)
+	l, err := openLog(m.fs, pdir, tp, id, m.cfg.Defaults, st, m.logger)
+	if err != nil {
+		return nil, err
+	}
+	l.gc = m.gc
+	return l, nil
 }
 
 // PartitionData lists what in dir is partition data of some cluster: the
@@ -289,6 +300,7 @@ func (m *Manager) GetOrCreate(tp TopicPartition, topicID [16]byte, cfg Config) (
 	if err != nil {
 		return nil, err
 	}
+	l.gc = m.gc
 	m.logs[tp] = l
 	return l, nil
 }

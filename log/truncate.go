@@ -32,6 +32,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return fmt.Errorf("%s: truncating to %d: %w", l.tp, offset, err)
 	}
 	l.recoveryPoint = min(l.recoveryPoint, offset)
+	l.truncations++
 	if err := l.truncateProducers(offset); err != nil {
 		return fmt.Errorf("%s: producer state after truncating to %d: %w", l.tp, offset, err)
 	}
@@ -77,6 +78,7 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	}
 	l.segments = []*segment{s}
 	l.logStartOffset, l.recoveryPoint = offset, offset
+	l.truncations++
 	l.producers = newProducerState()
 	l.epochs.truncateFromEnd(0)
 	return writeEpochs(l.fs, filepath.Join(l.dir, leaderEpochFile), l.epochs)
