@@ -203,3 +203,7 @@ func DecodeKafkaProducerSnapshot(b []byte) ([]SnapshotProducer, error) {
 	}
 	return out, nil
 }
+
+// DecodeTxnIndex decodes the .txnindex of the segment based at base, with
+// the checks the log applies when it loads one.
+func DecodeTxnIndex(b []byte, base int64) ([]AbortedTxn, error) { return parseTxnIndex(b, base) }

@@ -23,8 +23,8 @@ import (
 // Kafka's DumpLogSegments does: .log segments batch by batch (record by
 // record with --deep-iteration, with keys and values with
 // --print-data-log), .index and .timeindex entries checked against their
-// segment, producer snapshots (Kafka's .snapshot and gokafka's
-// producer-state.json), and leader-epoch-checkpoint, which Kafka's tool
+// segment, .txnindex aborted transactions, producer snapshots (Kafka's
+// .snapshot and gokafka's producer-state.json), and leader-epoch-checkpoint, which Kafka's tool
 // cannot read. A file that is not what its name says gives an error
 // naming the file and the position, never a crash.
 func dumpLogCommand(std *stdio, args []string) error {
@@ -97,6 +97,8 @@ func (d *dumper) dump(path string, stderr io.Writer) error {
 		err = d.dumpIndex(path)
 	case strings.HasSuffix(name, ".timeindex"):
 		err = d.dumpTimeIndex(path)
+	case strings.HasSuffix(name, ".txnindex"):
+		err = dumpTxnIndex(d.out, path)
 	case strings.HasSuffix(name, ".snapshot"):
 		err = dumpKafkaSnapshot(d.out, stderr, path)
 	case name == "producer-state.json":
@@ -461,6 +463,27 @@ func (s *segmentFile) batchEnding(offset, from int64) (protocol.BatchHeader, []b
 		}
 		pos += int64(len(b))
 	}
+}
+
+// dumpTxnIndex prints the aborted transactions of a .txnindex file.
+func dumpTxnIndex(out io.Writer, path string) error {
+	base, err := log.SegmentBase(path)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	entries, err := log.DecodeTxnIndex(b, base)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for _, e := range entries {
+		fmt.Fprintf(out, "version: 0 producerId: %d firstOffset: %d lastOffset: %d lastStableOffset: %d\n",
+			e.ProducerID, e.FirstOffset, e.LastOffset, e.LastStableOffset)
+	}
+	return nil
 }
 
 // dumpKafkaSnapshot prints Kafka's producer snapshot; a corrupt one is

@@ -47,6 +47,7 @@ func TestDumpLogHostileFiles(t *testing.T) {
 	for _, tt := range []struct {
 		name                  string
 		log, index, timeIndex []byte
+		txnIndex              []byte
 		files                 string
 		code                  int
 		out, err              string
@@ -58,8 +59,15 @@ func TestDumpLogHostileFiles(t *testing.T) {
 		{name: "index past the log", log: seg, index: []byte{0, 0, 0, 2, 0x7f, 0, 0, 0}, files: ".index",
 			out: "offset: 2 position: 2130706432\n", err: "Index offset: 2, log offset: -1"},
 		{name: "time index of odd size", log: seg, timeIndex: make([]byte, 13), files: ".timeindex", code: 1, err: "not whole 12-byte entries"},
+		{name: "transaction index of another version", files: ".txnindex", txnIndex: append([]byte{0, 1}, make([]byte, 32)...), code: 1, err: "entry 0: version 1"},
+		{name: "transaction index", files: ".txnindex", txnIndex: txnIndexEntry(7, 3, 5, 6),
+			out: "version: 0 producerId: 7 firstOffset: 3 lastOffset: 5 lastStableOffset: 6\n"},
 	} {
 		p := writeSegment(t, tt.log, tt.index, tt.timeIndex)
+		p[".txnindex"] = filepath.Join(filepath.Dir(p[".log"]), "00000000000000000000.txnindex")
+		if err := os.WriteFile(p[".txnindex"], tt.txnIndex, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		code, out, stderr := runCLI("dump-log", "--files", p[tt.files], "--deep-iteration")
 		out = strings.TrimPrefix(out, "Dumping "+p[tt.files]+"\n")
 		if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(stderr, tt.err) {
@@ -81,7 +89,7 @@ func FuzzDumpLog(f *testing.F) {
 		p := writeSegment(t, b, b, b)
 		dir := filepath.Dir(p[".log"])
 		files := []string{p[".log"], p[".index"], p[".timeindex"]}
-		for _, name := range []string{"00000000000000000000.snapshot", "leader-epoch-checkpoint", "producer-state.json"} {
+		for _, name := range []string{"00000000000000000000.txnindex", "00000000000000000000.snapshot", "leader-epoch-checkpoint", "producer-state.json"} {
 			files = append(files, filepath.Join(dir, name))
 			if err := os.WriteFile(files[len(files)-1], b, 0o644); err != nil {
 				t.Fatal(err)
@@ -91,4 +99,13 @@ func FuzzDumpLog(f *testing.F) {
 			runCLI("dump-log", "--files", f, "--print-data-log")
 		}
 	})
+}
+
+// txnIndexEntry is one .txnindex entry of version 0.
+func txnIndexEntry(fields ...int64) []byte {
+	b := []byte{0, 0}
+	for _, v := range fields {
+		b = binary.BigEndian.AppendUint64(b, uint64(v))
+	}
+	return b
 }

@@ -29,7 +29,8 @@ func produceRecords(t *testing.T, bootstrap string) {
 // entries to compare.
 var indexEvery = []string{"--config", "index.interval.bytes=1"}
 
-// TestDumpLogMatchesKafka writes a partition with Apache Kafka, stops it
+// TestDumpLogMatchesKafka writes a partition with Apache Kafka (and one
+// with committed transactions), stops it
 // so that its indexes are trimmed and its producer snapshot written, and
 // dumps each file with kafka-dump-log.sh and with gokafka dump-log, plain,
 // --deep-iteration and --print-data-log: both must print the same bytes
@@ -52,6 +53,15 @@ func TestDumpLogMatchesKafka(t *testing.T) {
 		t.Fatalf("create: %s%s", r.Out, r.Err)
 	}
 	produceRecords(t, b)
+	// Transactions, committed: transactional batches, COMMIT markers, and
+	// a producer snapshot with a coordinator epoch.
+	if r := KafkaTool(t, TopicCommand, "--bootstrap-server", b, "--create", "--topic", "txn-T", "--partitions", "1", "--replication-factor", "1"); r.Code != 0 {
+		t.Fatalf("create: %s%s", r.Out, r.Err)
+	}
+	if r := KafkaTool(t, ProducerPerformance, "--topic", "txn-T", "--num-records", "30", "--record-size", "10", "--throughput", "-1",
+		"--producer-props", "bootstrap.servers="+b, "--transactional-id", "dump-txn", "--transaction-duration-ms", "50"); r.Code != 0 {
+		t.Fatalf("transactional produce: %s%s", r.Out, r.Err)
+	}
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +72,14 @@ func TestDumpLogMatchesKafka(t *testing.T) {
 	if len(snaps) == 0 {
 		t.Fatalf("Kafka wrote no producer snapshot in %s", part)
 	}
+	txnPart := filepath.Join(dir, "node-1", "data", "txn-T-0")
+	txnSnaps, _ := filepath.Glob(filepath.Join(txnPart, "*.snapshot"))
+	if len(txnSnaps) == 0 {
+		t.Fatalf("Kafka wrote no producer snapshot in %s", txnPart)
+	}
 	compareDumps(t, [][]string{
+		{"--files", filepath.Join(txnPart, "00000000000000000000.log"), "--deep-iteration"},
+		{"--files", txnSnaps[len(txnSnaps)-1]},
 		{"--files", seg(".log")},
 		{"--files", seg(".log"), "--deep-iteration"},
 		{"--files", seg(".log"), "--print-data-log"},
