@@ -59,25 +59,32 @@ func getOffsetsCommand(std *stdio, args []string) error {
 			names = append(names, name)
 		}
 	}
+	noMatch := argumentf("Error occurred: Could not match any topic-partitions with the specified filters")
+	if len(names) == 0 { // kadm would list every topic's offsets
+		return noMatch
+	}
 	listed, err := listOffsetsAt(adm, ctx, *at, names)
 	if err != nil {
 		return err
 	}
 	matched := false
-	for _, o := range listed.Offsets().Sorted() {
-		if len(only) > 0 && !slices.Contains(only, o.Partition) {
-			continue
-		}
-		matched = true
-		fmt.Fprintf(std.out, "%s:%d:%d\n", o.Topic, o.Partition, o.At)
-	}
 	listed.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil && (len(only) == 0 || slices.Contains(only, o.Partition)) {
-			fmt.Fprintf(std.err, "Skip getting offsets for topic-partition %s-%d due to error: %v\n", o.Topic, o.Partition, o.Err)
+		if len(only) == 0 || slices.Contains(only, o.Partition) {
+			matched = true
+			if o.Err != nil {
+				fmt.Fprintf(std.err, "Skip getting offsets for topic-partition %s-%d due to error: %v\n", o.Topic, o.Partition, o.Err)
+			}
 		}
 	})
-	if !matched && len(names) == 0 {
-		return errors.New("Could not match any topic-partitions with the specified filters")
+	if !matched {
+		return noMatch
+	}
+	for _, o := range listed.Offsets().Sorted() {
+		// Kafka's tool leaves out partitions without an answer (-1: an
+		// empty partition has no max-timestamp offset).
+		if (len(only) == 0 || slices.Contains(only, o.Partition)) && o.At >= 0 {
+			fmt.Fprintf(std.out, "%s:%d:%d\n", o.Topic, o.Partition, o.At)
+		}
 	}
 	return nil
 }
@@ -347,17 +354,22 @@ func deleteRecordsCommand(std *stdio, args []string) error {
 	defer done()
 	fmt.Fprintln(std.out, "Executing records delete operation")
 	rs, err := adm.DeleteRecords(ctx, offsets)
-	if err != nil {
+	// Partitions the client could not route (a missing topic) come back
+	// as shard errors; the others still have their answers.
+	var shards *kadm.ShardErrors
+	if err != nil && !errors.As(err, &shards) {
 		return err
 	}
 	fmt.Fprintln(std.out, "Records delete operation completed:")
 	for _, o := range offsets.Sorted() {
 		r, ok := rs.Lookup(o.Topic, o.Partition)
 		switch {
+		case !ok && shards != nil && len(shards.Errs) > 0:
+			fmt.Fprintf(std.out, "partition: %s-%d\terror: %s\n", o.Topic, o.Partition, javaException(shards.Errs[0].Err))
 		case !ok:
 			fmt.Fprintf(std.out, "partition: %s-%d\terror: no answer for this partition\n", o.Topic, o.Partition)
 		case r.Err != nil:
-			fmt.Fprintf(std.out, "partition: %s-%d\terror: %s\n", o.Topic, o.Partition, errorMessage(r.Err))
+			fmt.Fprintf(std.out, "partition: %s-%d\terror: %s\n", o.Topic, o.Partition, javaException(r.Err))
 		default:
 			fmt.Fprintf(std.out, "partition: %s-%d\tlow_watermark: %d\n", o.Topic, o.Partition, r.LowWatermark)
 		}
@@ -376,4 +388,26 @@ func parseBrokerList(list string) ([]int32, error) {
 		ids = append(ids, int32(id))
 	}
 	return ids, nil
+}
+
+// javaException is an error as Kafka's tools print a Java exception:
+// the class Kafka maps the error code to, and its message
+// (org.apache.kafka.common.errors.OffsetOutOfRangeException: The requested
+// offset is not within ...). An error without a code is its own text.
+func javaException(err error) string {
+	var ke *kerr.Error
+	if !errors.As(err, &ke) {
+		return err.Error()
+	}
+	name := strings.TrimSuffix(ke.Message, "_FAILED") // TOPIC_AUTHORIZATION_FAILED: TopicAuthorizationException
+	if ke == kerr.RequestTimedOut {
+		name = "TIMEOUT"
+	}
+	var class strings.Builder
+	for _, word := range strings.Split(strings.ToLower(name), "_") {
+		if word != "" {
+			class.WriteString(strings.ToUpper(word[:1]) + word[1:])
+		}
+	}
+	return "org.apache.kafka.common.errors." + class.String() + "Exception: " + errorMessage(err)
 }
