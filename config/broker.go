@@ -55,6 +55,10 @@ var Broker = []Key{
 	text("http.listener", Static, String, ":9644", nil, "gokafka's own: the address serving /metrics, /healthz and /readyz."),
 	boolean("metrics.per.partition.enable", Static, "true", "gokafka's own: false drops the per-partition metric series to bound their number on brokers with many partitions."),
 
+	boolean("http.console.enable", Static, "true", "gokafka's own: serve the web console at /console/ on http.listener. It connects to this node's own listener as a Kafka client: with SASL it asks for a user's credentials and that user's ACLs apply."),
+	boolean("http.console.changes.enable", Static, "false", "gokafka's own: let the web console create, alter and delete topics and reset group offsets. Off by default: the console is read-only."),
+	num("http.console.max.sessions", Static, Int, "100", 1, 100000, "gokafka's own: how many browser sessions the web console keeps at once; each logged-in session holds a Kafka client."),
+	num("http.console.session.timeout.ms", Static, Long, "1800000", 1000, maxInt32, "gokafka's own: how long a web console session lasts without a request."),
 	boolean("http.pprof.enable", Static, "false", "gokafka's own: serve the Go profiler at /debug/pprof on http.listener. Off by default: a profile exposes memory contents and costs CPU."),
 
 	// Security (issue 14): Kafka's keys. Every ssl.* and sasl.* key may

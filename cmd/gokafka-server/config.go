@@ -19,6 +19,7 @@ import (
 
 	"github.com/gokafka/gokafka/broker"
 	"github.com/gokafka/gokafka/config"
+	"github.com/gokafka/gokafka/console"
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/properties"
@@ -42,6 +43,9 @@ type serverConfig struct {
 	// bound cardinality on brokers with many partitions.
 	MetricsPerPartition bool
 	PprofEnable         bool // http.pprof.enable: serve /debug/pprof
+	// Console is the web console on http.listener (http.console.*); its
+	// listener fields are filled in when the broker starts (console.go).
+	Console console.Config
 	// Keystores are the TLS sides of the listeners, which reload their
 	// keystore files when they change on disk.
 	Keystores []keystore
@@ -93,6 +97,7 @@ func parseConfig(file string, p *properties.Properties) (*serverConfig, []string
 			Broker:      broker.DefaultConfig(),
 			Log:         klog.DefaultManagerConfig(),
 			Coordinator: coordinator.DefaultConfig(),
+			Console:     console.DefaultConfig(),
 		},
 	}
 	b.warnDuplicatesAndUnknown()
@@ -175,6 +180,10 @@ var settings = []setting{
 	{key: "listener.security.protocol.map", parse: parseProtocolMap},
 	{key: "controller.listener.names", parse: parseControllerNames},
 	{key: "http.listener", parse: parseHTTPListener},
+	{key: "http.console.enable", parse: boolean(func(b *build, on bool) { b.cfg.Console.Enable = on })},
+	{key: "http.console.changes.enable", parse: boolean(func(b *build, on bool) { b.cfg.Console.ChangesEnable = on })},
+	{key: "http.console.max.sessions", parse: number(1, 100000, func(b *build, n int) { b.cfg.Console.MaxSessions = n })},
+	{key: "http.console.session.timeout.ms", parse: millis(1000, maxInt32, func(b *build, d time.Duration) { b.cfg.Console.SessionTimeout = d })},
 	{key: "http.pprof.enable", parse: boolean(func(b *build, on bool) { b.cfg.PprofEnable = on })},
 	{key: "metrics.per.partition.enable", parse: boolean(func(b *build, on bool) { b.cfg.MetricsPerPartition = on })},
 

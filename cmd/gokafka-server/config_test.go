@@ -15,6 +15,7 @@ import (
 	"github.com/gokafka/gokafka/auth"
 	"github.com/gokafka/gokafka/broker"
 	"github.com/gokafka/gokafka/config"
+	"github.com/gokafka/gokafka/console"
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/properties"
@@ -62,6 +63,7 @@ func packageDefaults() serverConfig {
 		Coordinator:         coord,
 		HTTPListener:        ":9644",
 		MetricsPerPartition: true,
+		Console:             console.DefaultConfig(),
 	}
 }
 
@@ -147,6 +149,10 @@ func TestKeys(t *testing.T) {
 		{"http.listener=127.0.0.1:8080", func(c *serverConfig) any { return c.HTTPListener }, "127.0.0.1:8080"},
 		{"metrics.per.partition.enable=false", func(c *serverConfig) any { return c.MetricsPerPartition }, false},
 		{"http.pprof.enable=true", func(c *serverConfig) any { return c.PprofEnable }, true},
+		{"http.console.enable=false", func(c *serverConfig) any { return c.Console.Enable }, false},
+		{"http.console.changes.enable=true", func(c *serverConfig) any { return c.Console.ChangesEnable }, true},
+		{"http.console.max.sessions=7", func(c *serverConfig) any { return c.Console.MaxSessions }, 7},
+		{"http.console.session.timeout.ms=60000", func(c *serverConfig) any { return c.Console.SessionTimeout }, time.Minute},
 		{"connections.max.reauth.ms=60000", func(c *serverConfig) any { return c.Broker.ReauthMax }, time.Minute},
 		{"connection.failed.authentication.delay.ms=0", func(c *serverConfig) any { return c.Broker.FailedAuthenticationDelay }, time.Duration(0)},
 		{"log.dirs=/a, /b", func(c *serverConfig) any { return []any{c.Log.Dirs, c.Coordinator.Dir} }, []any{[]string{"/a", "/b"}, "/a/__cluster_metadata-0"}},

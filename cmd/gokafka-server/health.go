@@ -59,8 +59,10 @@ func readiness(coord *coordinator.Coordinator, b *broker.Broker, id int32) func(
 // text) and, only with http.pprof.enable=true, /debug/pprof (Go's
 // profiler, which shows memory contents and costs CPU while it runs).
 // None of it authenticates: http.listener belongs on an operator network.
+// The web console (console.go) is served here too.
 type healthServer struct {
 	srv *http.Server
+	mux *http.ServeMux // the web console mounts here once the broker exists
 	log *slog.Logger
 }
 
@@ -80,7 +82,7 @@ func newHealthServer(addr string, pprofOn bool, ready func() error, reg *prometh
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	return &healthServer{srv: &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}, log: logger}
+	return &healthServer{srv: &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}, mux: mux, log: logger}
 }
 
 func (h *healthServer) start() error {

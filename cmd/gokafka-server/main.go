@@ -122,6 +122,11 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 		return err
 	}
 	defer health.close()
+	stopConsole, err := startConsole(cfg, health, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopConsole()
 
 	if err := coord.WaitReady(ctx); err != nil {
 		return fmt.Errorf("waiting for the metadata quorum: %w", err)
