@@ -95,13 +95,12 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 		return result{}, err
 	}
 	defer cl.Close()
-	txn := newTxnPacer(cl, w.TxnRecords)
-	if err := txn.begin(); err != nil {
-		return result{}, err
-	}
-
 	payload := make([]byte, w.RecordSize)
 	rand.Read(payload) // incompressible, as in Kafka's own perf tool with random payloads
+	txn := newTxnPacer(cl, w.TxnRecords)
+	if err := txn.prime(ctx, payload); err != nil {
+		return result{}, err
+	}
 
 	var (
 		measuring atomic.Bool
@@ -209,6 +208,25 @@ func (p *txnPacer) begin() error {
 		return nil
 	}
 	return p.cl.BeginTransaction()
+}
+
+// prime commits one transaction of one record and begins the next, before
+// anything is measured: the first transaction of a producer waits for its
+// coordinator, which Kafka creates with __transaction_state on first use.
+func (p *txnPacer) prime(ctx context.Context, payload []byte) error {
+	if p.n == 0 {
+		return nil
+	}
+	if err := p.begin(); err != nil {
+		return err
+	}
+	if err := p.cl.ProduceSync(ctx, &kgo.Record{Value: payload}).FirstErr(); err != nil {
+		return fmt.Errorf("the first transactional record: %w", err)
+	}
+	if err := p.end(ctx); err != nil {
+		return err
+	}
+	return p.begin()
 }
 
 // produced counts a record and, at n, flushes and commits the transaction
