@@ -4,7 +4,8 @@
 SHELL     := bash
 GO        ?= go
 BIN       := bin
-UNIT_PKGS := ./protocol/... ./auth/... ./properties/... ./config/... ./log/... ./coordinator/... ./broker/... ./cmd/...
+UNIT_PKGS := ./protocol/... ./auth/... ./properties/... ./config/... ./log/... ./coordinator/... ./group/... ./txn/... \
+	./broker/... ./cmd/...
 FUZZTIME  ?= 30s
 # Debian packages the tests drive: librdkafka's kcat and the two Python
 # clients (importable by /usr/bin/python3), and Prometheus, which evaluates
