@@ -35,7 +35,7 @@ type quorumReplica struct {
 	ID        int32
 	Role      string // Leader, Follower or Observer
 	LogEnd    int64
-	Lag       int64
+	Lag       int64  // -1: unknown
 	LastFetch string // how long ago, or "-"
 }
 
@@ -98,8 +98,11 @@ func describeQuorum(ctx context.Context, cl *kgo.Client) (*quorumView, error) {
 			if rep.LastFetchTimestamp > 0 {
 				last = time.Since(time.UnixMilli(rep.LastFetchTimestamp)).Round(time.Millisecond).String() + " ago"
 			}
-			q.Replicas = append(q.Replicas, quorumReplica{ID: rep.ReplicaID, Role: role, LogEnd: rep.LogEndOffset,
-				Lag: max(leaderEnd-rep.LogEndOffset, 0), LastFetch: last})
+			lag := int64(-1) // the leader has not heard from it
+			if rep.LogEndOffset >= 0 {
+				lag = max(leaderEnd-rep.LogEndOffset, 0)
+			}
+			q.Replicas = append(q.Replicas, quorumReplica{ID: rep.ReplicaID, Role: role, LogEnd: rep.LogEndOffset, Lag: lag, LastFetch: last})
 		}
 	}
 	add(p.CurrentVoters, false)
