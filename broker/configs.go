@@ -23,6 +23,7 @@ var topicApply = map[string]func(c *klog.Config, v string){
 	"cleanup.policy":         func(c *klog.Config, v string) { c.CleanupPolicy = strings.ReplaceAll(v, " ", "") },
 	"delete.retention.ms":    func(c *klog.Config, v string) { c.DeleteRetentionMs = parseLong(v) },
 	"file.delete.delay.ms":   func(c *klog.Config, v string) { c.FileDeleteDelayMs = parseLong(v) },
+	"flush.before.ack":       func(c *klog.Config, v string) { c.FlushBeforeAck = strings.EqualFold(strings.TrimSpace(v), "true") },
 	"flush.messages":         func(c *klog.Config, v string) { c.FlushIntervalMessages = parseLong(v) },
 	"flush.ms":               func(c *klog.Config, v string) { c.FlushIntervalMs = parseLong(v) },
 	"index.interval.bytes":   func(c *klog.Config, v string) { c.IndexIntervalBytes = int32(parseLong(v)) },

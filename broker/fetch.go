@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -171,7 +172,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) int {
 		if throttled && b.leaderQuota.exceeded(now) {
 			maxBytes, minOne = 0, false // watermarks only, until the quota refills
 		}
-		n, err := readPartition(ft, req.IsolationLevel, follower >= 0, maxBytes, minOne)
+		n, err := b.readPartition(ft, req.IsolationLevel, follower >= 0, maxBytes, minOne)
 		if throttled {
 			b.leaderQuota.record(n, now)
 		}
@@ -187,7 +188,7 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) int {
 // batches from the fetch offset up to the high watermark (or the last
 // stable offset for read_committed; the log end for a follower), as the
 // file holds them.
-func readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int32, minOneBatch bool) (int, error) {
+func (b *Broker) readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int32, minOneBatch bool) (int, error) {
 	p, op := ft.p, ft.out
 	op.RecordBatches = []byte{} // a re-read after a long-poll starts afresh; never null
 	op.AbortedTransactions = nil
@@ -204,6 +205,9 @@ func readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int3
 		return 0, nil
 	}
 	res, err := p.log.Read(offset, maxBytes, limit, minOneBatch)
+	if err != nil && !errors.As(err, new(*protocol.Error)) {
+		return 0, b.storageError("read failed", p.tp, err)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -179,6 +179,11 @@ func (f *fetcher) truncate(parts []*partition) error {
 // fetch sends one Fetch for every partition that is ready and appends what
 // comes back.
 func (f *fetcher) fetch(parts []*partition) error {
+	// Our fetch offset is our log end, which the leader counts toward its
+	// high watermark: with flush.before.ack it must be on disk first.
+	if err := klog.WaitDurable(f.rm.b.ctx, logsOf(parts)); err != nil {
+		return err
+	}
 	req := kmsg.NewPtrFetchRequest()
 	req.Version, req.ReplicaID = 12, f.rm.b.cfg.NodeID
 	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = int32(fetcherMaxWait/time.Millisecond), 1, fetcherRequestMax
@@ -238,6 +243,14 @@ func (f *fetcher) fetch(parts []*partition) error {
 		}
 	}
 	return firstErr
+}
+
+func logsOf(parts []*partition) []*klog.Log {
+	out := make([]*klog.Log, len(parts))
+	for i, p := range parts {
+		out[i] = p.log
+	}
+	return out
 }
 
 func (f *fetcher) handlePartition(p *partition, epoch int32, rp *kmsg.FetchResponseTopicPartition) error {

@@ -180,7 +180,7 @@ func (p *partition) maybeAdvanceHighWatermarkLocked() bool {
 	if p.leader != p.nodeID {
 		return false
 	}
-	hw := p.log.LogEndOffset()
+	hw := p.log.CommittableEnd() // the log end, or with flush.before.ack what is fsynced
 	isr := p.isr
 	if p.maximalISR != nil {
 		isr = p.maximalISR
@@ -190,9 +190,12 @@ func (p *partition) maybeAdvanceHighWatermarkLocked() bool {
 			hw = min(hw, f.leo)
 		}
 	}
-	if hw > p.highWatermark.Load() {
-		p.highWatermark.Store(hw)
-		return true
+	// Appends call this under the read lock, concurrently: a plain store
+	// of an older answer could move the high watermark back.
+	for cur := p.highWatermark.Load(); hw > cur; cur = p.highWatermark.Load() {
+		if p.highWatermark.CompareAndSwap(cur, hw) {
+			return true
+		}
 	}
 	return false
 }

@@ -161,10 +161,18 @@ func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.P
 		p.stats.messagesIn.Add(res.LastOffset - res.FirstOffset + 1)
 	}
 	if err != nil && !errors.As(err, new(*protocol.Error)) {
-		b.log.Error("append failed", "topic", name, "partition", rp.Partition, "err", err)
-		err = protocol.Errorf(protocol.KafkaStorageError, "%s-%d: %v", name, rp.Partition, err)
+		err = b.storageError("append failed", tp, err)
 	}
 	return p, res, err
+}
+
+// storageError logs and counts a failure of a partition's log (a write,
+// fsync or read the disk refused) and returns the client's answer,
+// KAFKA_STORAGE_ERROR.
+func (b *Broker) storageError(what string, tp klog.TopicPartition, err error) error {
+	b.counters.storageErrors.Add(1)
+	b.log.Error(what, "topic", tp.Topic, "partition", tp.Partition, "err", err)
+	return protocol.Errorf(protocol.KafkaStorageError, "%s: %v", tp, err)
 }
 
 // verifyTransactional is KIP-890 part 1: a transactional batch from a

@@ -14,6 +14,13 @@ import (
 func newTestReplicaManager(t *testing.T) *replicaManager {
 	lc := klog.DefaultManagerConfig()
 	lc.Dirs = []string{t.TempDir()}
+	return newTestBroker(t, 1, lc).replicas
+}
+
+// newTestBroker is broker id over a log manager opened with lc, with no
+// coordinator.
+func newTestBroker(t *testing.T, id int32, lc klog.ManagerConfig) *Broker {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	logs, err := klog.OpenManager(lc, logger)
 	if err != nil {
@@ -21,12 +28,12 @@ func newTestReplicaManager(t *testing.T) *replicaManager {
 	}
 	t.Cleanup(func() { logs.Close() })
 	cfg := DefaultConfig()
-	cfg.NodeID = 1
+	cfg.NodeID = id
 	b, err := New(cfg, logs, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b.replicas
+	return b
 }
 
 // image returns metadata at Raft index idx holding the named topics, each

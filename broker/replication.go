@@ -48,6 +48,20 @@ func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, eligible
 	return p.nextISRLocked(id, lagMax, now)
 }
 
+// logSynced is the group commit's news (log.flush.before.ack) that a log
+// has more fsynced: if this broker leads it, the high watermark may move.
+func (rm *replicaManager) logSynced(l *klog.Log) {
+	p := rm.get(l.TopicPartition())
+	if p == nil || p.log != l {
+		return
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.maybeAdvanceHighWatermarkLocked() {
+		p.waiters.wake()
+	}
+}
+
 // nextISR computes the ISR this leader should ask for: followers that have
 // not caught up within lagMax leave, join (if >= 0) enters. ok is false when
 // nothing changes, a change is already in flight, or the last one was

@@ -104,6 +104,7 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 	b.dynamic.minISR.Store(int64(cfg.MinInsyncReplicas))
 	b.dynamic.maxConnections.Store(int64(cfg.MaxConnections))
 	b.replicas = newReplicaManager(b)
+	logs.OnSynced(b.replicas.logSynced)
 	b.producers = newProducerIDs(coord, cfg.NodeID)
 	b.groups = grp.New(cfg.Group(), offsetsLog{b}, offsetsCluster{b}, b.log, func() { b.counters.rebalances.Add(1) })
 	b.txns = newTxnCoordinator(b)

@@ -38,6 +38,7 @@ type counters struct {
 	connectionsCreated     atomic.Int64
 	parkedProduce          atomic.Int64
 	parkedFetch            atomic.Int64
+	storageErrors          atomic.Int64 // answers of KAFKA_STORAGE_ERROR for a failing log
 }
 
 // partitionCounters are one local replica's traffic counters.
@@ -53,6 +54,7 @@ type Stats struct {
 	Connections            map[string]int // open, by listener name
 	PurgatoryProduce       int64          // acks=all produces waiting for replicas
 	PurgatoryFetch         int64          // fetches waiting for data
+	StorageErrors          int64          // KAFKA_STORAGE_ERROR answers for a failing log
 }
 
 // Stats returns the broker-wide figures now.
@@ -64,6 +66,7 @@ func (b *Broker) Stats() Stats {
 		ConnectionsCreated: b.counters.connectionsCreated.Load(),
 		PurgatoryProduce:   b.counters.parkedProduce.Load(),
 		PurgatoryFetch:     b.counters.parkedFetch.Load(),
+		StorageErrors:      b.counters.storageErrors.Load(),
 		Connections:        map[string]int{},
 	}
 	b.mu.Lock()

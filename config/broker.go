@@ -145,6 +145,7 @@ var Broker = []Key{
 	// Flushing.
 	sets("flush.messages", 1, num("log.flush.interval.messages", Dynamic, Long, never, 1, maxInt64, "The default number of records appended before the log is flushed to disk.")),
 	sets("flush.ms", 1, num("log.flush.interval.ms", Dynamic, Long, never, 0, maxInt64, "The default time a record may wait in memory before the log is flushed.")),
+	sets("flush.before.ack", 1, boolean("log.flush.before.ack", Dynamic, "false", "gokafka's own, off as in Kafka: true makes a record count toward the high watermark, and so toward acks=all, only once it is fsynced on the leader and each in-sync follower, with fsyncs grouped across partitions. Acknowledged records then survive power lost on every replica at once; writes wait for the disk.")),
 	num("log.flush.scheduler.interval.ms", Static, Long, "1000", 1, maxInt64, "How often the flusher checks whether a log is due for a flush (Kafka's default is Long.MAX_VALUE)."),
 	num("log.flush.offset.checkpoint.interval.ms", Static, Int, "60000", 1, maxInt32, "How often the recovery point of each log is written to disk."),
 	num("log.flush.start.offset.checkpoint.interval.ms", Static, Int, "60000", 1, maxInt32, "How often the log start offset of each log is written to disk."),

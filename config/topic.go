@@ -9,6 +9,7 @@ var Topics = []Key{
 	num("compression.zstd.level", TopicScope, Int, "3", -131072, 22, "The zstd level when compression.type is zstd."),
 	num("delete.retention.ms", TopicScope, Long, "86400000", 0, maxInt64, "How long a compacted topic keeps tombstones, so that a consumer reading from the start sees the delete."),
 	num("file.delete.delay.ms", TopicScope, Long, "60000", 0, maxInt64, "How long a deleted segment's files stay on disk before they are removed."),
+	boolean("flush.before.ack", TopicScope, "false", "gokafka's own: whether a record counts toward the high watermark only once fsynced on every in-sync replica (log.flush.before.ack)."),
 	num("flush.messages", TopicScope, Long, never, 1, maxInt64, "How many records are appended before the log is flushed to disk; replication, not fsync, is what Kafka relies on by default."),
 	num("flush.ms", TopicScope, Long, never, 0, maxInt64, "How long a record may wait in memory before the log is flushed."),
 	text("follower.replication.throttled.replicas", TopicScope, List, "", nil, "The replicas, as partition:broker,... or *, whose fetching follower.replication.throttled.rate throttles."),

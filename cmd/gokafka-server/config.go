@@ -234,6 +234,7 @@ var settings = []setting{
 	// replication; so does gokafka.
 	{key: "log.flush.interval.messages", parse: number(1, maxInt64, func(b *build, n int64) { b.log().FlushIntervalMessages = n })},
 	{key: "log.flush.interval.ms", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().FlushIntervalMs = ms })},
+	{key: "log.flush.before.ack", parse: boolean(func(b *build, on bool) { b.log().FlushBeforeAck = on })},
 	{key: "log.flush.scheduler.interval.ms", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.FlushSchedulerInterval = d })},
 	{key: "log.flush.offset.checkpoint.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Log.FlushCheckpointInterval = d })},
 	{key: "log.flush.start.offset.checkpoint.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Log.FlushStartOffsetInterval = d })},

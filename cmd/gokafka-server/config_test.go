@@ -187,6 +187,7 @@ func TestKeys(t *testing.T) {
 		{"log.index.interval.bytes=100", func(c *serverConfig) any { return c.Log.Defaults.IndexIntervalBytes }, int32(100)},
 		{"log.index.size.max.bytes=1024", func(c *serverConfig) any { return c.Log.Defaults.IndexSizeMaxBytes }, int32(1024)},
 		{"log.flush.interval.messages=1", func(c *serverConfig) any { return c.Log.Defaults.FlushIntervalMessages }, int64(1)},
+		{"log.flush.before.ack=true", func(c *serverConfig) any { return c.Log.Defaults.FlushBeforeAck }, true},
 		{"log.flush.interval.ms=100", func(c *serverConfig) any { return c.Log.Defaults.FlushIntervalMs }, int64(100)},
 		{"log.flush.scheduler.interval.ms=250", func(c *serverConfig) any { return c.Log.FlushSchedulerInterval }, 250 * time.Millisecond},
 		{"log.flush.scheduler.interval.ms=9223372036854775807", func(c *serverConfig) any { return c.Log.FlushSchedulerInterval }, time.Duration(9223372036854) * time.Millisecond},

@@ -29,6 +29,7 @@ var (
 	dPurgatory       = desc("gokafka_server_delayedoperationpurgatory_purgatorysize", "Requests parked: acks=all produces waiting for replicas, fetches for data.", "delayedoperation")
 	dConnections     = desc("gokafka_server_socket_server_metrics_connection_count", "Open client connections.", "listener")
 	dConnCreated     = desc("gokafka_server_socket_server_metrics_connection_creation_total", "Client connections accepted.")
+	dStorageErrors   = desc("gokafka_server_storage_errors_total", "Produce and fetch answers of KAFKA_STORAGE_ERROR: a partition's log failed a write, fsync or read.")
 	dRebalances      = desc("gokafka_server_group_coordinator_metrics_group_completed_rebalance_total", "Rebalances completed by groups coordinated here.")
 	dLogSize         = desc("gokafka_log_log_size", "Bytes of the partition's log on this broker.", "topic", "partition")
 	dLogStart        = desc("gokafka_log_log_logstartoffset", "First offset of the partition's log on this broker.", "topic", "partition")
@@ -45,7 +46,7 @@ const groupLagTimeout = 2 * time.Second
 
 func (bc *brokerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dUnderReplicated, dUnderMinISR, dPartitionCount, dLeaderCount, dIsrShrinks,
-		dIsrExpands, dBytesIn, dBytesOut, dMessagesIn, dPurgatory, dConnections, dConnCreated, dRebalances,
+		dIsrExpands, dBytesIn, dBytesOut, dMessagesIn, dPurgatory, dConnections, dConnCreated, dRebalances, dStorageErrors,
 		dLogSize, dLogStart, dLogEnd, dHighWatermark, dGroupOffset, dGroupLag, dGroupLagSum} {
 		ch <- d
 	}
@@ -57,6 +58,7 @@ func (bc *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	metric(ch, dIsrExpands, prometheus.CounterValue, float64(st.IsrExpands))
 	metric(ch, dRebalances, prometheus.CounterValue, float64(st.Rebalances))
 	metric(ch, dConnCreated, prometheus.CounterValue, float64(st.ConnectionsCreated))
+	metric(ch, dStorageErrors, prometheus.CounterValue, float64(st.StorageErrors))
 	metric(ch, dPurgatory, prometheus.GaugeValue, float64(st.PurgatoryProduce), "Produce")
 	metric(ch, dPurgatory, prometheus.GaugeValue, float64(st.PurgatoryFetch), "Fetch")
 	for listener, n := range st.Connections {

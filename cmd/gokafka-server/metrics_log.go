@@ -15,14 +15,17 @@ type logCollector struct{ logs *klog.Manager }
 var (
 	dOfflinePartitions = desc("gokafka_log_offline_partitions", "Partitions on this broker's disks whose log could not be opened (KAFKA_STORAGE_ERROR).")
 	dCheckpointErrors  = desc("gokafka_log_checkpoint_write_errors_total", "Recovery-point and log-start-offset checkpoint writes that failed.")
+	dFsyncErrors       = desc("gokafka_log_group_commit_fsync_errors_total", "Group-commit fsyncs (log.flush.before.ack) that failed; the partition's appends fail after one.")
 )
 
 func (lc *logCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- dOfflinePartitions
 	ch <- dCheckpointErrors
+	ch <- dFsyncErrors
 }
 
 func (lc *logCollector) Collect(ch chan<- prometheus.Metric) {
 	metric(ch, dOfflinePartitions, prometheus.GaugeValue, float64(lc.logs.OfflineCount()))
 	metric(ch, dCheckpointErrors, prometheus.CounterValue, float64(lc.logs.CheckpointErrors()))
+	metric(ch, dFsyncErrors, prometheus.CounterValue, float64(lc.logs.SyncErrors()))
 }
