@@ -19,32 +19,16 @@ import (
 
 const offsetsTopic = grp.OffsetsTopic
 
-// ensureTopic creates __consumer_offsets on first use. With fewer live
-// brokers than offsets.topic.replication.factor it says so plainly.
+// ensureOffsetsTopic creates __consumer_offsets on first use, compacted,
+// with the offsets.topic.* settings.
 func (b *Broker) ensureOffsetsTopic(ctx context.Context) (*coordinator.Topic, error) {
-	if t := b.coord.Metadata().Topic(offsetsTopic); t != nil {
-		return t, nil
-	}
-	spec := coordinator.CreateTopicSpec{
+	return b.ensureInternalTopic(ctx, coordinator.CreateTopicSpec{
 		Name:              offsetsTopic,
 		NumPartitions:     b.cfg.OffsetsTopicPartitions,
 		ReplicationFactor: b.cfg.OffsetsTopicReplicationFactor,
 		Configs: map[string]string{"cleanup.policy": "compact",
 			"segment.bytes": strconv.FormatInt(b.cfg.OffsetsTopicSegmentBytes, 10)},
-	}
-	r := b.createTopics(ctx, []coordinator.CreateTopicSpec{spec}, false)[0]
-	if r.Err != nil && protocol.Code(r.Err) != protocol.TopicAlreadyExists {
-		// Clients retry; once a minute is clear enough.
-		if now, last := time.Now().UnixMilli(), b.offsetsComplained.Load(); now-last > 60000 && b.offsetsComplained.CompareAndSwap(last, now) {
-			b.log.Error("cannot create "+offsetsTopic+"; group coordination is unavailable until it exists",
-				"offsets.topic.replication.factor", spec.ReplicationFactor, "err", r.Err)
-		}
-		return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "creating %s: %v", offsetsTopic, r.Err)
-	}
-	if t := b.coord.Metadata().Topic(offsetsTopic); t != nil {
-		return t, nil
-	}
-	return nil, protocol.Errorf(protocol.CoordinatorNotAvailable, "%s is being created", offsetsTopic)
+	}, "offsets.topic.replication.factor", &b.offsetsComplained)
 }
 
 // coordinatorOf returns the offsets partition of group and its leader.
