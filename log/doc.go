@@ -67,4 +67,14 @@
 //     cleaned).
 //   - Control batches come only from the transaction coordinator through a
 //     leader (OriginCoordinator) or from a leader's log (a follower).
+//   - Everything below the recovery point is fsynced. With
+//     flush.before.ack the group commit (group_commit.go) moves it after
+//     each round, and only what lies below it counts toward the high
+//     watermark (CommittableEnd) or a follower's fetch offset
+//     (WaitDurable).
+//
+// # Files
+//
+// Every file operation goes through an FS (ManagerConfig.FS), the OS's by
+// default; FaultFS injects errors, latency and power loss for tests.
 package log

@@ -34,8 +34,15 @@ type workload struct {
 	// records-per-transaction knob: a transactional case and the
 	// idempotent case it is compared with must share a driver.
 	InProcess bool
-	Default   bool
+	// TopicConfigs are set on the case's topic. A case with any is
+	// gokafka's alone (flush.before.ack): the other targets refuse keys
+	// they do not know, and are skipped.
+	TopicConfigs map[string]*string
+	Default      bool
 }
+
+// runsOn reports whether the case runs on the named target.
+func (w workload) runsOn(target string) bool { return w.TopicConfigs == nil || target == "gokafka" }
 
 // runOpts are the knobs shared by every case.
 type runOpts struct {
@@ -267,7 +274,7 @@ func (w workload) freshTopic(ctx context.Context, seeds []string, topic string, 
 		return nil, err
 	}
 	admin := kadm.NewClient(adm)
-	if err := createTopic(ctx, admin, topic, w.Partitions, w.Replication); err != nil {
+	if err := createTopic(ctx, admin, topic, w.Partitions, w.Replication, w.TopicConfigs); err != nil {
 		adm.Close()
 		return nil, err
 	}
@@ -279,8 +286,8 @@ func (w workload) freshTopic(ctx context.Context, seeds []string, topic string, 
 	}, nil
 }
 
-func createTopic(ctx context.Context, admin *kadm.Client, topic string, partitions int32, rf int16) error {
-	resp, err := admin.CreateTopics(ctx, partitions, rf, nil, topic)
+func createTopic(ctx context.Context, admin *kadm.Client, topic string, partitions int32, rf int16, configs map[string]*string) error {
+	resp, err := admin.CreateTopics(ctx, partitions, rf, configs, topic)
 	if err != nil {
 		return fmt.Errorf("creating topic %s: %w", topic, err)
 	}
