@@ -184,3 +184,28 @@ func TestRetentionBySizeAndTime(t *testing.T) {
 		t.Fatalf("reading the last record after retention: %d records, errors %v", len(recs), fs.Errors())
 	}
 }
+
+// TestFlushBeforeAckThreeNodes runs log.flush.before.ack in the real
+// binary: acks=all on three nodes is acknowledged only through the
+// leader's group commit and the followers' fsynced fetch offsets, and
+// every acknowledged record is there after all three are killed at once.
+// SIGKILL keeps the page cache, so this shows the mode working end to end,
+// not surviving power loss: broker's TestCorrelatedPowerLoss shows that.
+func TestFlushBeforeAckThreeNodes(t *testing.T) {
+	c := harness.StartT(t, 3, "log.flush.before.ack=true")
+	createTopic(t, c, "fsynced", 1, nil)
+	produceN(t, c, "fsynced", "a", 500)
+	for _, n := range c.Nodes {
+		n.Kill()
+	}
+	for _, n := range c.Nodes {
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	produceN(t, c, "fsynced", "b", 10)
+	checkValues(t, consumeN(t, c, "fsynced", 510), append(values("a", 500), values("b", 10)...))
+}
