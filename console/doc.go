@@ -18,7 +18,8 @@
 //     session cookie is HttpOnly and SameSite=Strict.
 //   - Sessions are bounded (http.console.max.sessions) and expire after
 //     http.console.session.timeout.ms idle; an expired session's client is
-//     closed.
+//     closed. A full table evicts its oldest anonymous session, never a
+//     logged-in one.
 //   - Every query parameter and form field passes params.go (names by
 //     Kafka's rules, numbers within bounds) and POST bodies are bounded;
 //     names and record contents reach the page only through html/template,

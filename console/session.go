@@ -84,7 +84,7 @@ func (ss *sessions) add(w http.ResponseWriter, s *session) error {
 			old.close()
 		}
 	}
-	if len(ss.m) >= ss.max {
+	if len(ss.m) >= ss.max && !ss.evictAnonymous() {
 		return errTooManySessions
 	}
 	s.id, s.csrf, s.expires = token(), token(), now.Add(ss.idle)
@@ -92,6 +92,25 @@ func (ss *sessions) add(w http.ResponseWriter, s *session) error {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.id, Path: "/console/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(ss.idle.Seconds())})
 	return nil
+}
+
+// evictAnonymous drops the anonymous session idle longest, so that
+// requests without a cookie cannot lock browsers out by filling the
+// table: an anonymous session holds only a CSRF token, and its browser
+// gets a new one on its next page. Logged-in sessions are never evicted.
+func (ss *sessions) evictAnonymous() bool {
+	var oldest *session
+	for _, s := range ss.m {
+		if s.user == "" && (oldest == nil || s.expires.Before(oldest.expires)) {
+			oldest = s
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	delete(ss.m, oldest.id)
+	oldest.close()
+	return true
 }
 
 // remove ends r's session (logout) and clears its cookie.

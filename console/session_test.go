@@ -10,11 +10,12 @@ import (
 )
 
 // TestSessionsExpireAndAreBounded: an idle session ends, and its place
-// is free again; a full table refuses a new session.
+// is free again; a table full of logged-in sessions refuses a new one,
+// while an anonymous one gives way.
 func TestSessionsExpireAndAreBounded(t *testing.T) {
 	ss := &sessions{m: map[string]*session{}, max: 1, idle: 50 * time.Millisecond}
 	w := httptest.NewRecorder()
-	if err := ss.add(w, &session{}); err != nil {
+	if err := ss.add(w, &session{user: "alice"}); err != nil {
 		t.Fatal(err)
 	}
 	req := &http.Request{Header: http.Header{"Cookie": w.Header()["Set-Cookie"]}}
@@ -28,8 +29,15 @@ func TestSessionsExpireAndAreBounded(t *testing.T) {
 	if ss.get(req) != nil {
 		t.Error("an idle session outlived http.console.session.timeout.ms")
 	}
-	if err := ss.add(httptest.NewRecorder(), &session{}); err != nil {
+	anon := httptest.NewRecorder()
+	if err := ss.add(anon, &session{}); err != nil {
 		t.Errorf("the expired session's place is not free: %v", err)
+	}
+	if err := ss.add(httptest.NewRecorder(), &session{}); err != nil || len(ss.m) != 1 {
+		t.Errorf("a new anonymous session in a full table: %v, %d sessions; want the oldest anonymous one evicted", err, len(ss.m))
+	}
+	if ss.get(&http.Request{Header: http.Header{"Cookie": anon.Header()["Set-Cookie"]}}) != nil {
+		t.Error("the evicted session is still found")
 	}
 }
 
