@@ -18,7 +18,31 @@ func handleAPIVersions(b *Broker, c *conn, req *kmsg.ApiVersionsRequest) *kmsg.A
 		return resp
 	}
 	resp.ApiKeys = protocol.APIKeys()
+	if req.Version >= 3 {
+		addFeatures(resp, int64(b.coord.Metadata().AppliedIndex))
+	}
 	return resp
+}
+
+// transactionVersion is the transaction.version feature: 2 is KIP-890
+// part 2 (Produce v12+ and TxnOffsetCommit v5+ add their partition to the
+// transaction, EndTxn v5+ bumps the epoch), the level Kafka 4 finalizes
+// on a new cluster. Clients opt in only when it is finalized at 2.
+const transactionVersion = 2
+
+// addFeatures advertises the features whose finalized level changes what
+// clients send: transaction.version only, supported 0-2 and finalized at
+// 2 as on a new Kafka 4 cluster. epoch is the metadata's applied index,
+// as Kafka's is its metadata offset: clients keep the features of the
+// highest epoch they have seen, so it must only grow.
+func addFeatures(resp *kmsg.ApiVersionsResponse, epoch int64) {
+	sf := kmsg.NewApiVersionsResponseSupportedFeature()
+	sf.Name, sf.MinVersion, sf.MaxVersion = "transaction.version", 0, transactionVersion
+	resp.SupportedFeatures = append(resp.SupportedFeatures, sf)
+	ff := kmsg.NewApiVersionsResponseFinalizedFeature()
+	ff.Name, ff.MinVersionLevel, ff.MaxVersionLevel = "transaction.version", transactionVersion, transactionVersion
+	resp.FinalizedFeatures = append(resp.FinalizedFeatures, ff)
+	resp.FinalizedFeaturesEpoch = epoch
 }
 
 // apiVersionsFallback answers an ApiVersions request whose version we do

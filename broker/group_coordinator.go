@@ -77,16 +77,16 @@ func (o offsetsLog) Append(pid int32, batch []byte, guard uint64, acked func(err
 	return res.FirstOffset, nil
 }
 
-func (o offsetsLog) VerifyTxn(pid int32, transactionalID string, producerID int64, epoch int16) (uint64, error) {
+func (o offsetsLog) VerifyTxn(pid int32, transactionalID string, producerID int64, epoch int16, add bool) (uint64, error) {
 	p, err := o.partition(pid)
-	if err != nil || o.b.verifyTxn == nil {
+	if err != nil {
 		return 0, err
 	}
-	guard := p.log.StartVerification(producerID)
-	if guard == 0 {
-		return 0, nil // its transaction is open here
+	op := txnVerify
+	if add {
+		op = txnAdd
 	}
-	return guard, o.b.verifyTxn(o.b.ctx, transactionalID, producerID, epoch, p.tp)
+	return o.b.beginTxnWrite(p, transactionalID, producerID, epoch, op)
 }
 
 func (o offsetsLog) Leading(pid int32) (int32, bool) {

@@ -175,23 +175,27 @@ func (b *Broker) storageError(what string, tp klog.TopicPartition, err error) er
 	return protocol.Errorf(protocol.KafkaStorageError, "%s: %v", tp, err)
 }
 
-// verifyTransactional is KIP-890 part 1: a transactional batch from a
-// producer with no transaction open on this partition is appended only
-// once its coordinator confirms the partition is in its ongoing
-// transaction, so that a late write cannot open a transaction that no
-// marker will close. It returns the log's guard for the append: a marker
-// written during the round trip voids it. ValidateBatch has refused
-// transactional batches without a transactional id.
+// verifyTransactional is KIP-890: a transactional batch from a producer
+// with no transaction open on this partition is appended only once its
+// coordinator confirms the partition is in its ongoing transaction (part
+// 1), or, for Produce v12+, has added it there (part 2), so that a late
+// write cannot open a transaction that no marker will close. It returns
+// the log's guard for the append. ValidateBatch has refused transactional
+// batches without a transactional id. As in Kafka's ReplicaManager, a
+// coordinator that is busy or moving reads NOT_ENOUGH_REPLICAS, which
+// every producer retries without refreshing its metadata.
 func (b *Broker) verifyTransactional(p *partition, records []byte, req *kmsg.ProduceRequest) (uint64, error) {
 	h, err := protocol.ParseBatchHeader(records)
-	if err != nil || !h.IsTransactional() || b.verifyTxn == nil || req.TransactionID == nil {
+	if err != nil || !h.IsTransactional() || req.TransactionID == nil {
 		return 0, nil
 	}
-	guard := p.log.StartVerification(h.ProducerID)
-	if guard == 0 {
-		return 0, nil // its transaction is open here
+	guard, err := b.beginTxnWrite(p, *req.TransactionID, h.ProducerID, h.ProducerEpoch, produceTxnOperation(req.Version))
+	switch protocol.Code(err) {
+	case protocol.ConcurrentTransactions, protocol.NetworkException, protocol.CoordinatorLoadInProgress,
+		protocol.CoordinatorNotAvailable, protocol.NotCoordinator:
+		err = protocol.Errorf(protocol.NotEnoughReplicas, "cannot verify %s is in the transaction: %v", p.tp, err)
 	}
-	return guard, b.verifyTxn(b.ctx, *req.TransactionID, h.ProducerID, h.ProducerEpoch, p.tp)
+	return guard, err
 }
 
 // validateProduceRecords applies the checks Kafka makes on the request

@@ -32,10 +32,11 @@ type Broker struct {
 	// cannot create __consumer_offsets (ms).
 	offsetsComplained atomic.Int64
 	// verifyTxn asks a transactional id's coordinator whether a partition
-	// is in the producer's ongoing transaction (KIP-890 part 1), before
-	// a transactional batch opens one here: nil to go ahead, else a Kafka
-	// error. Unset, every such batch goes ahead.
-	verifyTxn func(ctx context.Context, transactionalID string, producerID int64, epoch int16, tp klog.TopicPartition) error
+	// is in the producer's ongoing transaction (KIP-890 part 1), or with
+	// add to add it (part 2), before a transactional batch opens one
+	// here: nil to go ahead, else a Kafka error. Unset, every such batch
+	// goes ahead.
+	verifyTxn func(ctx context.Context, transactionalID string, producerID int64, epoch int16, tp klog.TopicPartition, add bool) error
 	txns      *txnCoordinator
 	dynamic   dynamicState
 	counters  counters

@@ -307,26 +307,87 @@ func (v clusterView) PartitionExists(tp klog.TopicPartition) bool {
 	return t != nil && tp.Partition >= 0 && int(tp.Partition) < len(t.Partitions)
 }
 
-// verifyTxn is KIP-890 part 1 for a partition leader about to append a
-// transactional batch of a producer with no ongoing transaction here: it
-// asks the coordinator of transactionalID, itself when that is this broker,
-// or another with AddPartitionsToTxn v4+ VerifyOnly. nil lets it append.
-func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, epoch int16, tp klog.TopicPartition) error {
+// txnOperation is what a partition leader asks of a transactional
+// write's coordinator before the write opens a transaction on the
+// partition (Kafka's TransactionSupportedOperation), by request version.
+type txnOperation int8
+
+const (
+	// txnVerify (Produce v3-10, TxnOffsetCommit v0-4): verify only
+	// (KIP-890 part 1); TRANSACTION_ABORTABLE reads INVALID_TXN_STATE, the
+	// error these clients know.
+	txnVerify txnOperation = iota
+	// txnVerifyAbortable (Produce v11): verify only; the client knows
+	// TRANSACTION_ABORTABLE (KIP-1050).
+	txnVerifyAbortable
+	// txnAdd (Produce v12+, TxnOffsetCommit v5+): KIP-890 part 2, the
+	// client sends no AddPartitionsToTxn or AddOffsetsToTxn and the leader
+	// adds the partition to the transaction.
+	txnAdd
+)
+
+// produceTxnOperation is Kafka's produceRequestVersionToTransactionSupportedOperation.
+func produceTxnOperation(v int16) txnOperation {
+	switch {
+	case v >= 12:
+		return txnAdd
+	case v == 11:
+		return txnVerifyAbortable
+	}
+	return txnVerify
+}
+
+// beginTxnWrite is what a leader does before appending a transactional
+// batch of producer pid at epoch to p: nothing when the producer's
+// transaction is open here already, else op with its coordinator. It
+// returns the log's guard for the append (a marker written during the
+// round trip voids it) and the coordinator's refusal as Kafka's
+// AddPartitionsToTxnManager hands it on: PRODUCER_FENCED reads
+// INVALID_PRODUCER_EPOCH, which producers expect here.
+func (b *Broker) beginTxnWrite(p *partition, id string, pid int64, epoch int16, op txnOperation) (uint64, error) {
+	if b.verifyTxn == nil {
+		return 0, nil
+	}
+	guard := p.log.StartVerification(pid)
+	if guard == 0 {
+		return 0, nil // its transaction is open here
+	}
+	err := b.verifyTxn(b.ctx, id, pid, epoch, p.tp, op == txnAdd)
+	switch protocol.Code(err) {
+	case protocol.ProducerFenced:
+		err = protocol.Errorf(protocol.InvalidProducerEpoch, "%v", err)
+	case protocol.TransactionAbortable:
+		if op == txnVerify {
+			err = protocol.Errorf(protocol.InvalidTxnState, "%v", err)
+		}
+	}
+	return guard, err
+}
+
+// verifyTxn asks the coordinator of transactionalID, itself when that is
+// this broker or another with AddPartitionsToTxn v5, whether tp is in
+// producer pid's ongoing transaction (KIP-890 part 1, VerifyOnly), or with
+// add to add it there (part 2). nil lets the leader append.
+func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, epoch int16, tp klog.TopicPartition, add bool) error {
 	leader, err := tc.leaderOf(ctx, id)
 	if err != nil {
 		return err
 	}
+	tps := []klog.TopicPartition{tp}
 	if leader == tc.b.cfg.NodeID {
-		res, err := tc.coord.Verify(id, pid, epoch, []klog.TopicPartition{tp})
+		if add {
+			return tc.coord.AddPartitions(ctx, id, pid, epoch, tps)
+		}
+		res, err := tc.coord.Verify(id, pid, epoch, tps)
 		if err != nil {
 			return err
 		}
 		return res[tp]
 	}
 	req := kmsg.NewPtrAddPartitionsToTxnRequest()
-	req.Version = 4
+	req.Version = 5
 	tr := kmsg.NewAddPartitionsToTxnRequestTransaction()
-	tr.TransactionalID, tr.ProducerID, tr.ProducerEpoch, tr.VerifyOnly = id, pid, epoch, true
+	tr.TransactionalID, tr.ProducerID, tr.ProducerEpoch, tr.VerifyOnly = id, pid, epoch, !add
 	tr.Topics = []kmsg.AddPartitionsToTxnRequestTransactionTopic{{Topic: tp.Topic, Partitions: []int32{tp.Partition}}}
 	req.Transactions = []kmsg.AddPartitionsToTxnRequestTransaction{tr}
 	kresp, err := tc.peers.request(leader, req, markerTimeout)
@@ -335,7 +396,13 @@ func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, e
 	}
 	resp := kresp.(*kmsg.AddPartitionsToTxnResponse)
 	if resp.ErrorCode != 0 {
-		return protocol.Errorf(protocol.ErrorCode(resp.ErrorCode), "coordinator %d", leader)
+		// Kafka keeps CLUSTER_AUTHORIZATION_FAILED from the client: the
+		// write was not verified, which INVALID_TXN_STATE says.
+		code := protocol.ErrorCode(resp.ErrorCode)
+		if code == protocol.ClusterAuthorizationFailed {
+			code = protocol.InvalidTxnState
+		}
+		return protocol.Errorf(code, "coordinator %d", leader)
 	}
 	for _, t := range resp.Transactions {
 		for _, rt := range t.Topics {

@@ -47,7 +47,7 @@ func (gc *Coordinator) CommitTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offset
 	var guard uint64
 	if err == nil {
 		// Not under gc.mu: this may ask the transaction coordinator.
-		guard, err = gc.w.VerifyTxn(p, req.TransactionalID, req.ProducerID, req.ProducerEpoch)
+		guard, err = gc.w.VerifyTxn(p, req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Version >= 5)
 	}
 	if err != nil {
 		answer(protocol.Code(err))

@@ -17,14 +17,14 @@ type PartitionWriter interface {
 	// whose transaction was verified with its coordinator (KIP-890) carries
 	// the guard the partition gave for it; 0 otherwise.
 	Append(partition int32, batch []byte, guard uint64, acked func(error)) (first int64, err error)
-	// VerifyTxn is KIP-890 part 1 for a transactional batch about to be
-	// appended to partition: unless the producer's transaction is open
-	// there already (guard 0), its coordinator must confirm that the
-	// transaction is ongoing with the partition in it (AddOffsetsToTxn
-	// added it), so that a late commit opens no transaction that no marker
-	// ends. The guard goes with the Append; a marker written meanwhile
-	// voids it.
-	VerifyTxn(partition int32, transactionalID string, producerID int64, epoch int16) (guard uint64, err error)
+	// VerifyTxn is KIP-890 for a transactional batch about to be appended
+	// to partition: unless the producer's transaction is open there
+	// already (guard 0), its coordinator must confirm that the transaction
+	// is ongoing with the partition in it (part 1: AddOffsetsToTxn added
+	// it), or with add must add it (part 2: TxnOffsetCommit v5+), so that
+	// a late commit opens no transaction that no marker ends. The guard
+	// goes with the Append; a marker written meanwhile voids it.
+	VerifyTxn(partition int32, transactionalID string, producerID int64, epoch int16, add bool) (guard uint64, err error)
 	// Leading reports whether this broker leads partition, and in which
 	// leader epoch.
 	Leading(partition int32) (epoch int32, ok bool)

@@ -32,7 +32,7 @@ func (m *memLog) end() int64 {
 	return h.LastOffset() + 1
 }
 
-func (m *memLog) VerifyTxn(int32, string, int64, int16) (uint64, error) { return 0, nil }
+func (m *memLog) VerifyTxn(int32, string, int64, int16, bool) (uint64, error) { return 0, nil }
 
 func (m *memLog) Leading(int32) (int32, bool) { return 0, true }
 

@@ -102,6 +102,7 @@ const (
 	MismatchedEndpointType           ErrorCode = 114
 	UnsupportedEndpointType          ErrorCode = 115
 	UnknownControllerID              ErrorCode = 116
+	TransactionAbortable             ErrorCode = 120
 	DelegationTokenNotFound          ErrorCode = 62
 	FetchSessionIDNotFound           ErrorCode = 70
 	InvalidFetchSessionEpoch         ErrorCode = 71

@@ -78,7 +78,7 @@ func TestCommitSendsMarkersThenCompletes(t *testing.T) {
 		t.Fatalf("adding a partition already there wrote: %v", err)
 	}
 	if ok, err := h.Verify("a", pid, epoch, []klog.TopicPartition{tps[0], tp("u", 0)}); err != nil || ok[tps[0]] != nil ||
-		protocol.Code(ok[tp("u", 0)]) != protocol.InvalidTxnState {
+		protocol.Code(ok[tp("u", 0)]) != protocol.TransactionAbortable {
 		t.Fatalf("verify: %v, %v", ok, err)
 	}
 	if _, _, err := h.EndTxn(ctx, "a", pid, epoch, true, false); err != nil {

@@ -68,7 +68,8 @@ func (c *Coordinator) AddPartitions(ctx context.Context, id string, pid int64, e
 // Verify answers a partition leader asking whether producer pid at epoch
 // may write tps in id's ongoing transaction (AddPartitionsToTxn v4+ with
 // VerifyOnly; KIP-890 part 1): nil for a partition in the transaction,
-// INVALID_TXN_STATE for one outside it. A non-nil error is every
+// TRANSACTION_ABORTABLE for one outside it, as Kafka answers (the leader
+// tells older clients INVALID_TXN_STATE). A non-nil error is every
 // partition's.
 func (c *Coordinator) Verify(id string, pid int64, epoch int16, tps []klog.TopicPartition) (map[klog.TopicPartition]error, error) {
 	c.mu.Lock()
@@ -83,7 +84,7 @@ func (c *Coordinator) Verify(id string, pid int64, epoch int16, tps []klog.Topic
 	out := make(map[klog.TopicPartition]error, len(tps))
 	for _, tp := range tps {
 		if _, ok := m.Partitions[tp]; !ok || m.State != Ongoing {
-			out[tp] = protocol.Errorf(protocol.InvalidTxnState, "%s is not in the ongoing transaction of %q", tp, id)
+			out[tp] = protocol.Errorf(protocol.TransactionAbortable, "%s is not in the ongoing transaction of %q", tp, id)
 		} else {
 			out[tp] = nil
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/gokafka/gokafka/protocol/prototest"
 	"github.com/gokafka/gokafka/test/harness"
@@ -138,26 +139,39 @@ func TestTransactionalWriteOutsideTransaction(t *testing.T) {
 		pid, epoch = resp.ProducerID, resp.ProducerEpoch
 		return true
 	})
-	produce := func(seq int32) int16 {
+	// Produce v10 and v11 only verify (KIP-890 part 1); v12 would add
+	// the partition to the transaction (part 2), which txn_v2_test.go
+	// checks. franz-go sends the highest version both sides know, so each
+	// version has a client capped at it.
+	pinned := map[int16]*kgo.Client{}
+	for _, v := range []int16{10, 11} {
+		vs := kversion.V4_0_0()
+		vs.SetMaxKeyVersion(int16(kmsg.Produce), v)
+		pinned[v] = client(t, c, kgo.MaxVersions(vs))
+	}
+	produce := func(seq int32, version int16) int16 {
 		t.Helper()
 		b := prototest.Batch{ProducerID: pid, ProducerEpoch: epoch, BaseSequence: seq, Transactional: true,
 			FirstTimestamp: time.Now().UnixMilli(), Values: []string{"v"}}
 		req := kmsg.NewPtrProduceRequest()
-		req.TransactionID, req.Acks, req.TimeoutMillis = &id, -1, 5000
+		req.Version, req.TransactionID, req.Acks, req.TimeoutMillis = version, &id, -1, 5000
 		rt := kmsg.NewProduceRequestTopic()
 		rt.Topic = "rawtxn"
 		rp := kmsg.NewProduceRequestTopicPartition()
 		rp.Records = b.Encode()
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
-		resp, err := req.RequestWith(ctx, cl)
+		resp, err := req.RequestWith(ctx, pinned[version])
 		if err != nil {
 			t.Fatal(err)
 		}
 		return resp.Topics[0].Partitions[0].ErrorCode
 	}
-	if code := produce(0); code != kerr.InvalidTxnState.Code && code != kerr.TransactionAbortable.Code {
-		t.Fatalf("write to a partition outside the transaction: code %d, want INVALID_TXN_STATE or TRANSACTION_ABORTABLE", code)
+	if code := produce(0, 10); code != kerr.InvalidTxnState.Code {
+		t.Fatalf("v10 write to a partition outside the transaction: code %d, want INVALID_TXN_STATE", code)
+	}
+	if code := produce(0, 11); code != kerr.TransactionAbortable.Code {
+		t.Fatalf("v11 write to a partition outside the transaction: code %d, want TRANSACTION_ABORTABLE", code)
 	}
 	if lso, end, _ := lastStable(t, c, "rawtxn", pid); lso != 0 || end != 0 {
 		t.Fatalf("after the refused write: last stable %d, end %d; want nothing written", lso, end)
@@ -168,7 +182,7 @@ func TestTransactionalWriteOutsideTransaction(t *testing.T) {
 	if resp, err := add.RequestWith(ctx, cl); err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
 		t.Fatalf("AddPartitionsToTxn: %v %+v", err, resp)
 	}
-	if code := produce(0); code != 0 {
+	if code := produce(0, 11); code != 0 {
 		t.Fatalf("write inside the transaction: code %d", code)
 	}
 	if lso, end, start := lastStable(t, c, "rawtxn", pid); lso != 0 || end != 1 || start != 0 {
