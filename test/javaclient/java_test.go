@@ -19,7 +19,7 @@ import (
 )
 
 // classes are the JUnit classes under test/java, each run on its own cluster.
-var classes = []string{"ProducerTest", "LeaderKillTest", "ConsumerTest", "ConsumerKillTest", "AdminTest", "StreamsEosTest"}
+var classes = []string{"ProducerTest", "LeaderKillTest", "ConsumerTest", "ConsumerKillTest", "AdminTest", "StreamsEosTest", "TransactionsTest"}
 
 func TestJavaClient(t *testing.T) {
 	pom := pomPath(t)
