@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -127,18 +128,7 @@ func TestTransactionalWriteOutsideTransaction(t *testing.T) {
 	cl := client(t, c)
 	ctx := testCtx(t)
 	id := "tx-raw"
-	var pid int64
-	var epoch int16
-	harness.WaitFor(t, "InitProducerId with a transactional id", 15*time.Second, func() bool {
-		req := kmsg.NewPtrInitProducerIDRequest()
-		req.TransactionalID, req.TransactionTimeoutMillis = &id, 60000
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil || resp.ErrorCode != 0 {
-			return false
-		}
-		pid, epoch = resp.ProducerID, resp.ProducerEpoch
-		return true
-	})
+	pid, epoch := initTransactional(t, ctx, cl, id)
 	// Produce v10 and v11 only verify (KIP-890 part 1); v12 would add
 	// the partition to the transaction (part 2), which txn_v2_test.go
 	// checks. franz-go sends the highest version both sides know, so each
@@ -151,21 +141,7 @@ func TestTransactionalWriteOutsideTransaction(t *testing.T) {
 	}
 	produce := func(seq int32, version int16) int16 {
 		t.Helper()
-		b := prototest.Batch{ProducerID: pid, ProducerEpoch: epoch, BaseSequence: seq, Transactional: true,
-			FirstTimestamp: time.Now().UnixMilli(), Values: []string{"v"}}
-		req := kmsg.NewPtrProduceRequest()
-		req.Version, req.TransactionID, req.Acks, req.TimeoutMillis = version, &id, -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "rawtxn"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = b.Encode()
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		resp, err := req.RequestWith(ctx, pinned[version])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Topics[0].Partitions[0].ErrorCode
+		return produceTxnBatch(t, ctx, pinned[version], version, id, "rawtxn", pid, epoch, seq)
 	}
 	if code := produce(0, 10); code != kerr.InvalidTxnState.Code {
 		t.Fatalf("v10 write to a partition outside the transaction: code %d, want INVALID_TXN_STATE", code)
@@ -197,4 +173,43 @@ func TestTransactionalWriteOutsideTransaction(t *testing.T) {
 		lso, end, start := lastStable(t, c, "rawtxn", pid)
 		return lso == 2 && end == 2 && start == -1
 	})
+}
+
+// initTransactional gets transactional id's producer id and epoch with a
+// raw InitProducerId, once its coordinator is up.
+func initTransactional(t *testing.T, ctx context.Context, cl *kgo.Client, id string) (pid int64, epoch int16) {
+	t.Helper()
+	harness.WaitFor(t, "InitProducerId with a transactional id", 15*time.Second, func() bool {
+		req := kmsg.NewPtrInitProducerIDRequest()
+		req.TransactionalID, req.TransactionTimeoutMillis = &id, 60000
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || resp.ErrorCode != 0 {
+			return false
+		}
+		pid, epoch = resp.ProducerID, resp.ProducerEpoch
+		return true
+	})
+	return pid, epoch
+}
+
+// produceTxnBatch writes one transactional record to partition 0 of topic
+// with a raw Produce of version (cl must negotiate it) and returns the
+// partition's error code.
+func produceTxnBatch(t *testing.T, ctx context.Context, cl *kgo.Client, version int16, id, topic string, pid int64, epoch int16, seq int32) int16 {
+	t.Helper()
+	b := prototest.Batch{ProducerID: pid, ProducerEpoch: epoch, BaseSequence: seq, Transactional: true,
+		FirstTimestamp: time.Now().UnixMilli(), Values: []string{"v"}}
+	req := kmsg.NewPtrProduceRequest()
+	req.Version, req.TransactionID, req.Acks, req.TimeoutMillis = version, &id, -1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = b.Encode()
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Topics[0].Partitions[0].ErrorCode
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/gokafka/gokafka/protocol/prototest"
 	"github.com/gokafka/gokafka/test/harness"
 )
 
@@ -41,35 +40,10 @@ func TestTransactionV2ImplicitAdd(t *testing.T) {
 	}
 
 	id := "tx-v2"
-	var pid int64
-	var epoch int16
-	harness.WaitFor(t, "InitProducerId with a transactional id", 15*time.Second, func() bool {
-		req := kmsg.NewPtrInitProducerIDRequest()
-		req.TransactionalID, req.TransactionTimeoutMillis = &id, 60000
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil || resp.ErrorCode != 0 {
-			return false
-		}
-		pid, epoch = resp.ProducerID, resp.ProducerEpoch
-		return true
-	})
+	pid, epoch := initTransactional(t, ctx, cl, id)
 	produce := func(epoch int16, seq int32) int16 {
 		t.Helper()
-		b := prototest.Batch{ProducerID: pid, ProducerEpoch: epoch, BaseSequence: seq, Transactional: true,
-			FirstTimestamp: time.Now().UnixMilli(), Values: []string{"v"}}
-		req := kmsg.NewPtrProduceRequest()
-		req.Version, req.TransactionID, req.Acks, req.TimeoutMillis = 12, &id, -1, 5000
-		rt := kmsg.NewProduceRequestTopic()
-		rt.Topic = "tv2"
-		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = b.Encode()
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Topics[0].Partitions[0].ErrorCode
+		return produceTxnBatch(t, ctx, cl, 12, id, "tv2", pid, epoch, seq)
 	}
 	endTxn := func(epoch int16, commit bool) int16 {
 		t.Helper()
