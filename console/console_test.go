@@ -159,6 +159,10 @@ func TestConsoleAgainstNode(t *testing.T) {
 		}
 		_, body = b.get("/console/messages?topic=orders&partition=0&n=1&format=hex")
 		wantContains(t, "last record in hex", body, `<span id="record-count">1</span>`, "70 6c 61 69 6e")
+		_, body = b.get("/console/messages?topic=orders&partition=0&timestamp=0&n=2")
+		wantContains(t, "records from timestamp 0", body, `<span id="record-count">2</span>`, "<td>0</td>", "<td>1</td>")
+		_, body = b.get("/console/messages?topic=orders&partition=0&timestamp=4000000000000")
+		wantContains(t, "records after a future timestamp", body, `<span id="record-count">0</span>`)
 	})
 	t.Run("hostile input", func(t *testing.T) {
 		for _, path := range []string{

@@ -107,7 +107,7 @@ func (c *Console) startOffset(ctx context.Context, s *session, v *messagesView) 
 			return 0, err
 		}
 		o, ok := at.Lookup(q.Topic, q.Partition)
-		if !ok || o.Err != nil {
+		if !ok || o.Err != nil || o.Offset < 0 {
 			return v.End, nil // nothing at or after the timestamp
 		}
 		return max(o.Offset, v.Start), nil
