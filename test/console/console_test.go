@@ -138,6 +138,27 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("group page shows a total lag of %s, want 36", got)
 	}
 
+	// A live member: its assignment shows, and it is what blocks a reset.
+	member, err := kgo.NewClient(kgo.SeedBrokers(c.Seeds()...), kgo.ConsumerGroup("live"), kgo.ConsumeTopics("orders"), kgo.ClientID("live-consumer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer member.Close()
+	harness.WaitFor(t, "the live group's member to be assigned", 30*time.Second, func() bool {
+		pctx, pcancel := context.WithTimeout(kctx, 200*time.Millisecond)
+		defer pcancel()
+		member.PollFetches(pctx)
+		d, err := adm.DescribeGroups(kctx, "live")
+		return err == nil && d["live"].State == "Stable"
+	})
+	page(t, ctx, dir, "5b-live-group", base+"/console/group?name=live", "#members")
+	if m := text(t, ctx, "#members tbody"); !strings.Contains(m, "live-consumer") || !strings.Contains(m, "orders: 0 1 2 3 4 5") {
+		t.Errorf("the live group's members table does not show its member and assignment:\n%s", m)
+	}
+	if got := text(t, ctx, "#group-state"); got != "Stable" {
+		t.Errorf("the live group's state shows %q, want Stable", got)
+	}
+
 	page(t, ctx, dir, "6-messages", base+"/console/messages?topic=orders&partition=2&offset=5&n=3&format=json", "#records")
 	if got := text(t, ctx, "#record-count"); got != "3" {
 		t.Errorf("message browser shows %s records, want 3", got)
