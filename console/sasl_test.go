@@ -31,7 +31,7 @@ func TestConsoleLogsInWithSASL(t *testing.T) {
 	c := harness.StartWithT(t, harness.Binary(t), 1, listen,
 		"listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
 		"inter.broker.listener.name=SASL_PLAINTEXT",
-		"sasl.enabled.mechanisms=PLAIN",
+		"sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512",
 		"sasl.mechanism.inter.broker.protocol=PLAIN",
 		`listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required `+
 			`username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";`,
@@ -54,19 +54,27 @@ func TestConsoleLogsInWithSASL(t *testing.T) {
 	if _, err := adm.CreateACLs(ctx, kadm.NewACLs().Allow("User:alice").AllowHosts().Topics("open").Operations(kadm.OpDescribe)); err != nil {
 		t.Fatal(err)
 	}
+	scram, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "bob", Mechanism: kadm.ScramSha512, Iterations: 4096, Password: "bob-secret"}})
+	if err == nil {
+		err = scram.Error()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cfg := DefaultConfig()
-	cfg.Bootstrap, cfg.Mechanisms, cfg.ChangesEnable = addr, []string{"PLAIN"}, true
+	cfg.Bootstrap, cfg.Mechanisms, cfg.ChangesEnable = addr, []string{"PLAIN", "SCRAM-SHA-512"}, true
 	con, err := New(cfg, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer con.Close()
 	b := newBrowser(t, con)
-	login := func(user, pass string) (int, http.Header) {
-		code, _, h := b.post("/console/login", url.Values{"user": {user}, "password": {pass}, "mechanism": {"PLAIN"}, "csrf": {""}})
+	loginWith := func(mechanism, user, pass string) (int, http.Header) {
+		code, _, h := b.post("/console/login", url.Values{"user": {user}, "password": {pass}, "mechanism": {mechanism}, "csrf": {""}})
 		return code, h
 	}
+	login := func(user, pass string) (int, http.Header) { return loginWith("PLAIN", user, pass) }
 
 	req, _ := http.NewRequest(http.MethodGet, b.base+"/console/topics", nil)
 	if code, _, h := b.do(req); code != http.StatusSeeOther || h.Get("Location") != "/console/login" {
@@ -105,5 +113,14 @@ func TestConsoleLogsInWithSASL(t *testing.T) {
 	login("admin", "admin-secret")
 	if _, body := b.get("/console/topics"); !strings.Contains(body, ">secret</a>") {
 		t.Error("admin, a super user, does not see secret")
+	}
+
+	// bob has only a SCRAM credential and no ACL: he logs in, sees no topic.
+	b.post("/console/logout", url.Values{})
+	if code, _ := loginWith("SCRAM-SHA-512", "bob", "bob-secret"); code != http.StatusSeeOther {
+		t.Fatalf("bob's SCRAM-SHA-512 login: %d", code)
+	}
+	if code, body := b.get("/console/topics"); code != 200 || strings.Contains(body, ">open</a>") || !strings.Contains(body, "0 in all") {
+		t.Errorf("bob, without ACLs, sees: %d, open %v", code, strings.Contains(body, ">open</a>"))
 	}
 }
