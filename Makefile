@@ -5,22 +5,23 @@ SHELL     := bash
 GO        ?= go
 BIN       := bin
 UNIT_PKGS := ./protocol/... ./auth/... ./properties/... ./config/... ./log/... ./coordinator/... ./group/... ./txn/... \
-	./broker/... ./cmd/...
+	./broker/... ./console/... ./cmd/...
 FUZZTIME  ?= 30s
 # Debian packages the tests drive: librdkafka's kcat and the two Python
 # clients (importable by /usr/bin/python3), and Prometheus, which evaluates
 # the dashboards' queries against a live cluster, systemd-analyze, which
 # verifies the unit file, docker-compose, which checks compose.yaml without
 # an engine, iproute2, whose network namespaces give the multi-host tests a
-# host per node, and Maven with a JDK for the Java client suite and Apache
-# Kafka's own tools.
-TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd docker-compose iproute2 python3-venv \
-	maven openjdk-17-jdk-headless
+# host per node (and tc, which slows a link), nftables, which cuts links one
+# way, Maven with a JDK for the Java client suite and Apache Kafka's own
+# tools, and Chromium, in which the web console's test clicks.
+TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd docker-compose iproute2 nftables \
+	python3-venv maven openjdk-17-jdk-headless chromium
 # The newest Python clients from PyPI (test/python/requirements.txt), in a
 # virtual environment outside the checkout, refreshed once a day.
 VENV      ?= $(HOME)/.cache/gokafka-test/venv
 
-.PHONY: all build run test test-deps test-venv lint unit integration bench fuzz clean docker docker-prometheus
+.PHONY: all build run test test-deps test-venv lint unit integration bench chaos fuzz clean docker docker-prometheus
 
 all: build
 
@@ -93,6 +94,16 @@ docker-prometheus:
 # and three, RF 3) and franz-go's kfake, taking turns; about 8 minutes here.
 # BENCHFLAGS=-skip-3n leaves out the three-node cases; go run ./test/bench -h
 # lists the rest.
+# A mixed fault schedule of about 10 minutes on three nodes (network
+# namespaces: needs root) with the race-enabled server; prints a table per
+# nemesis and fails on any anomaly, committed offsets or high watermarks
+# going backwards included. `make test` runs a 2-minute schedule.
+SEED ?= 1
+chaos:
+	$(GO) build -race -o $(BIN)/gokafka-server-race ./cmd/gokafka-server
+	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race $(GO) test -count=1 -v -timeout 40m \
+		-run '^TestChaos$$' ./test/chaos -chaos.duration=10m -chaos.seed=$(SEED) -chaos.strict
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./log/... ./protocol/...
 	$(GO) run ./test/bench $(BENCHFLAGS)
