@@ -52,27 +52,47 @@ def rewind():
             consumer.seek(TopicPartition(tp.topic, tp.partition, 0))
 
 
+def retried(op):
+    """Runs op again while it fails with a retriable error, as
+    confluent-kafka documents for send_offsets_to_transaction and
+    commit_transaction. Retrying only the commit after a failed
+    send_offsets_to_transaction would commit the output without the input
+    offsets, and the input would be read and written again."""
+    while True:
+        try:
+            return op()
+        except KafkaException as e:
+            if not e.args[0].retriable():
+                raise
+            print("retry:", e.args[0], file=sys.stderr, flush=True)
+
+
 while running:
     msgs = consumer.consume(500, timeout=0.5)
+    # The generation these records were read in: should the group
+    # rebalance before the commit, the coordinator refuses the offsets
+    # (KIP-447) and the transaction aborts, instead of committing output
+    # whose input a new owner reads again.
+    group = consumer.consumer_group_metadata()
     msgs = [m for m in msgs if m.error() is None]
     if not msgs:
         continue
+    ends = {}
+    for m in msgs:
+        ends[(m.topic(), m.partition())] = m.offset() + 1
+    offsets = [TopicPartition(t, p, o) for (t, p), o in ends.items()]
     producer.begin_transaction()
     try:
         for m in msgs:
             producer.produce(out_topic, key=m.key(), value=b"out-" + m.value())
-        producer.send_offsets_to_transaction(
-            consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30)
-        producer.commit_transaction(30)
+        retried(lambda: producer.send_offsets_to_transaction(offsets, group, 30))
+        retried(lambda: producer.commit_transaction(30))
     except KafkaException as e:
         err = e.args[0]
         if err.txn_requires_abort():
             print("abort:", err, file=sys.stderr, flush=True)
             producer.abort_transaction(30)
             rewind()
-        elif err.retriable():
-            print("retry commit:", err, file=sys.stderr, flush=True)
-            producer.commit_transaction(30)
         else:
             print("fatal:", err, file=sys.stderr, flush=True)
             sys.exit(2)
