@@ -84,8 +84,10 @@ func TestGroupCommitFailureSticks(t *testing.T) {
 	if _, err := l.Append(prototest.Plain(0, "c").Encode(), AppendOptions{AssignOffsets: true}); !errors.Is(err, errDisk) {
 		t.Fatalf("append after a failed fsync: %v, want the fsync's error", err)
 	}
-	if n := m.SyncErrors(); n != 1 {
-		t.Fatalf("sync errors counted %d, want 1", n)
+	// Each round that met the fault counts; the append and the wait may
+	// each have started one.
+	if n := m.SyncErrors(); n < 1 || n > 2 {
+		t.Fatalf("sync errors counted %d, want 1 or 2", n)
 	}
 }
 
