@@ -130,7 +130,15 @@ func (o offsetsLog) Bounds(pid int32) (int64, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return p.log.LogStartOffset(), p.log.LogEndOffset(), nil
+	return p.log.LogStartOffset(), p.HighWatermark(), nil
+}
+
+func (o offsetsLog) AwaitCommitted(pid, epoch int32) error {
+	p, err := o.partition(pid)
+	if err != nil {
+		return err
+	}
+	return p.awaitEpochStart(o.b.ctx, epoch)
 }
 
 func (o offsetsLog) Read(pid int32, offset, end int64) ([]byte, error) {

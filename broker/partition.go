@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -231,6 +232,34 @@ func (p *partition) highWatermarkLagging() bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.leader == p.nodeID && p.highWatermark.Load() < p.epochStartOffset
+}
+
+// awaitEpochStart returns once this replica leads leader epoch epoch with
+// a high watermark no longer below the log end that leadership began at
+// (see highWatermarkLagging): a coordinator loads no earlier. It fails with
+// NOT_LEADER_OR_FOLLOWER once this replica does not lead in epoch, or with
+// ctx's error.
+func (p *partition) awaitEpochStart(ctx context.Context, epoch int32) error {
+	kick := make(chan struct{}, 1)
+	p.waiters.add(kick)
+	defer p.waiters.remove(kick)
+	for {
+		p.mu.RLock()
+		leading := p.leader == p.nodeID && p.leaderEpoch == epoch
+		lagging := p.highWatermark.Load() < p.epochStartOffset
+		p.mu.RUnlock()
+		switch {
+		case !leading:
+			return protocol.Errorf(protocol.NotLeaderOrFollower, "%s: broker %d does not lead leader epoch %d", p.tp, p.nodeID, epoch)
+		case !lagging:
+			return nil
+		}
+		select {
+		case <-kick: // the high watermark or the leadership moved
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // LastStableOffset bounds read_committed consumers: the high watermark, or

@@ -83,6 +83,13 @@ func (gc *Coordinator) serving(group string) (int32, error) {
 // Load starts loading an offsets partition this broker leads, once per
 // leader epoch. The replica manager calls it on every leadership change;
 // serving calls it too, in case a load failed.
+//
+// A load reads only what is committed, and begins once the high watermark
+// covers what the log held when the leadership began: the records of
+// older epochs above it may be truncated if this broker loses the
+// leadership before its followers hold them, and a coordinator that served
+// them (until it learned that it was deposed) would show offsets that the
+// next one never had, so committed offsets would go backwards.
 func (gc *Coordinator) Load(pid, epoch int32) {
 	gc.mu.Lock()
 	e, ok := gc.loading[pid]
@@ -95,6 +102,14 @@ func (gc *Coordinator) Load(pid, epoch int32) {
 	gc.wg.Add(1)
 	go func() {
 		defer gc.wg.Done()
+		if err := gc.w.AwaitCommitted(pid, epoch); err != nil {
+			gc.mu.Lock()
+			if gc.loading[pid] == epoch {
+				delete(gc.loading, pid) // serving starts another if it leads again
+			}
+			gc.mu.Unlock()
+			return
+		}
 		start := time.Now()
 		img := newGroupImage()
 		logger := gc.log.With("topic", OffsetsTopic, "partition", pid)
@@ -103,10 +118,10 @@ func (gc *Coordinator) Load(pid, epoch int32) {
 		gc.mu.Lock()
 		defer gc.mu.Unlock()
 		if err == nil {
-			// What was appended meanwhile (transaction markers) is read
-			// under gc.mu, so that completeTxn, which takes it, finds the
-			// partition either not loaded yet or loaded with everything
-			// before its marker.
+			// What was committed meanwhile (transaction markers) is read
+			// under gc.mu, so that completeTxn, which takes it once its
+			// marker is committed, finds the partition either not loaded
+			// yet or loaded with everything before its marker.
 			_, err = Load(gc.w, pid, next, apply, logger)
 		}
 		if err != nil {

@@ -23,10 +23,17 @@ func loaded(t *testing.T, m *memLog) *Coordinator {
 	t.Helper()
 	gc := New(DefaultConfig(), m, oneTopic{}, discard, func() {})
 	gc.Load(0, 0)
+	awaitServing(t, gc)
+	return gc
+}
+
+// awaitServing waits until gc serves group g.
+func awaitServing(t *testing.T, gc *Coordinator) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if _, err := gc.serving("g"); err == nil {
-			return gc
+			return
 		} else if time.Now().After(deadline) {
 			t.Fatalf("not serving: %v", err)
 		}
@@ -133,5 +140,52 @@ func TestCoordinatorGroupSurvivesReload(t *testing.T) {
 	d := again.DescribeGroup("g")
 	if d.State != "Stable" || len(d.Members) != 1 || string(d.Members[0].MemberAssignment) != "a" || d.Members[0].ClientHost != "/127.0.0.1" {
 		t.Fatalf("reloaded group: state %s, members %+v", d.State, d.Members)
+	}
+}
+
+// lagging is a memLog led in an epoch whose high watermark is still below
+// where the leadership began: AwaitCommitted answers only when told.
+type lagging struct {
+	*memLog
+	awaited chan error
+}
+
+func (l lagging) AwaitCommitted(int32, int32) error { return <-l.awaited }
+
+// A load begins only once the high watermark covers the start of the
+// leadership; until then the coordinator answers
+// COORDINATOR_LOAD_IN_PROGRESS, and a wait that ends without the
+// leadership is retried by the next request rather than left hanging.
+func TestLoadWaitsForTheEpochStart(t *testing.T) {
+	m := &memLog{}
+	co := Offset{Offset: 7}
+	m.Append(0, protocol.BuildBatch(1, []protocol.KV{Record("g", tp0, &co)}), 0, func(error) {})
+	l := lagging{m, make(chan error)}
+	gc := New(DefaultConfig(), l, oneTopic{}, discard, func() {})
+	gc.Load(0, 0)
+	if _, err := gc.serving("g"); protocol.Code(err) != protocol.CoordinatorLoadInProgress {
+		t.Fatalf("serving while the high watermark lags: %v, want COORDINATOR_LOAD_IN_PROGRESS", err)
+	}
+	select {
+	case l.awaited <- protocol.Errorf(protocol.NotLeaderOrFollower, "deposed"):
+	case <-time.After(5 * time.Second):
+		t.Fatal("the load does not wait for the high watermark")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := gc.serving("g") // starts a load again once the failed one is gone
+		select {
+		case l.awaited <- nil:
+		case <-time.After(10 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatalf("no second load; serving answers %v", err)
+			}
+			continue
+		}
+		break
+	}
+	awaitServing(t, gc)
+	if off, code := fetched(gc, false); code != protocol.None || off != 7 {
+		t.Fatalf("offset fetch after the load: %d, %v; want 7", off, code)
 	}
 }

@@ -23,6 +23,9 @@
 //   - All state is under one mutex; an append happens under it, so a
 //     group's records are stored in the order its state changed, and the
 //     state changes only once the append is committed.
+//   - A load reads only below the high watermark, and starts once that
+//     covers the log end at which the leadership began: state never holds
+//     a record that a later leader may not have.
 //   - A group's committed offset of a partition is the one whose record is
 //     latest in __consumer_offsets: a transactional commit that ends after
 //     a later plain commit does not replace it (RecordOffset decides).

@@ -28,18 +28,28 @@ type PartitionWriter interface {
 	// Leading reports whether this broker leads partition, and in which
 	// leader epoch.
 	Leading(partition int32) (epoch int32, ok bool)
-	// Bounds returns the partition's log start and end offsets.
-	Bounds(partition int32) (start, end int64, err error)
+	// Bounds returns the partition's log start offset and its high
+	// watermark. A load reads no further: what lies above is not committed
+	// and may yet be truncated away, and a coordinator's state may hold
+	// only what every later coordinator of the partition will hold too.
+	Bounds(partition int32) (start, hw int64, err error)
+	// AwaitCommitted returns once this broker leads partition in
+	// leaderEpoch with a high watermark that covers every record its log
+	// held when that leadership began (the records of older epochs, which a
+	// load must see), or with an error once it does not lead the partition
+	// in that epoch, or the broker stops.
+	AwaitCommitted(partition, leaderEpoch int32) error
 	// Read returns whole stored batches of partition from offset on, below
 	// end; at least one batch when there is one.
 	Read(partition int32, offset, end int64) ([]byte, error)
 }
 
 // Load reads partition from offset (its log start, if later) up to its
-// end, handing each batch to apply, and returns where it stopped. Batches
-// come from disk and are not trusted: a corrupt header, past which no
-// batch boundary can be found, ends the load with an ERROR line and what
-// it has, so that bad bytes never keep a coordinator loading forever.
+// high watermark, handing each batch to apply, and returns where it
+// stopped. Batches come from disk and are not trusted: a corrupt header,
+// past which no batch boundary can be found, ends the load with an ERROR
+// line and what it has, so that bad bytes never keep a coordinator
+// loading forever.
 func Load(w PartitionWriter, partition int32, offset int64, apply func(batch []byte, h *protocol.BatchHeader), logger *slog.Logger) (int64, error) {
 	start, end, err := w.Bounds(partition)
 	if err != nil {

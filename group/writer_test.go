@@ -36,7 +36,10 @@ func (m *memLog) VerifyTxn(int32, string, int64, int16, bool) (uint64, error) { 
 
 func (m *memLog) Leading(int32) (int32, bool) { return 0, true }
 
+// Bounds and AwaitCommitted: every batch of a memLog is committed.
 func (m *memLog) Bounds(int32) (int64, int64, error) { return m.start, m.end(), nil }
+
+func (m *memLog) AwaitCommitted(int32, int32) error { return nil }
 
 func (m *memLog) Read(_ int32, offset, _ int64) ([]byte, error) {
 	for _, b := range m.batches {

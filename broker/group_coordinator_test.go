@@ -1,0 +1,124 @@
+package broker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gokafka/gokafka/coordinator"
+	grp "github.com/gokafka/gokafka/group"
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// oneOffsetsPartition is a group.Cluster whose __consumer_offsets has one
+// partition and whose topic t has one.
+type oneOffsetsPartition struct{}
+
+func (oneOffsetsPartition) OffsetsPartitions() (int32, bool) { return 1, true }
+func (oneOffsetsPartition) PartitionExists(topic string, partition int32) bool {
+	return topic == "t" && partition == 0
+}
+
+// newOffsetsLeaderWithTail returns broker 1 leading __consumer_offsets-0
+// in epoch 2 with ISR 1,2, and a group coordinator over it loading that
+// epoch. As a follower of broker 2 in epoch 1 it took two commits of group
+// g for t-0, offsets 5 and then 1005, but was told high watermark 1: the
+// second was never acknowledged, and broker 2 does not hold it yet.
+func newOffsetsLeaderWithTail(t *testing.T) (*partition, *grp.Coordinator) {
+	lc := klog.DefaultManagerConfig()
+	lc.Dirs = []string{t.TempDir()}
+	b := newTestBroker(t, 1, lc)
+	tp := klog.TopicPartition{Topic: offsetsTopic, Partition: 0}
+	l, err := b.logs.GetOrCreate(tp, [16]byte{9}, b.logs.Defaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &partition{tp: tp, log: l, nodeID: 1, leader: -1, leaderEpoch: -1}
+	b.replicas.mu.Lock()
+	b.replicas.partitions[tp] = p
+	b.replicas.mu.Unlock()
+	p.applyState(coordinator.Partition{Leader: 2, LeaderEpoch: 1, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 1)
+	p.needsTruncation = false
+	for i, off := range []int64{5, 1005} {
+		co := grp.Offset{Offset: off}
+		batch := protocol.BuildBatch(1, []protocol.KV{grp.Record("g", klog.TopicPartition{Topic: "t"}, &co)})
+		protocol.SetBaseOffset(batch, int64(i))
+		if err := p.appendAsFollower(2, 1, batch, 1, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.applyState(coordinator.Partition{Leader: 1, LeaderEpoch: 2, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 1)
+	gc := grp.New(grp.DefaultConfig(), offsetsLog{b}, oneOffsetsPartition{}, b.log, func() {})
+	gc.Load(0, 2)
+	return p, gc
+}
+
+// fetchedOffset is g's committed offset of t-0 as OffsetFetch answers it,
+// or the group's error.
+func fetchedOffset(gc *grp.Coordinator) (int64, protocol.ErrorCode) {
+	out := gc.FetchOffsets("g", []kmsg.OffsetFetchRequestGroupTopic{{Topic: "t", Partitions: []int32{0}}}, false, false)
+	if out.ErrorCode != 0 {
+		return -1, protocol.ErrorCode(out.ErrorCode)
+	}
+	return out.Topics[0].Partitions[0].Offset, protocol.None
+}
+
+// A new coordinator's log may end in records of the old epoch that were
+// never acknowledged. Until the high watermark covers them they may still
+// be truncated, if it loses the leadership before its followers hold
+// them, so it must not show them: it answers COORDINATOR_LOAD_IN_PROGRESS
+// (it used to load to the log end and serve offset 1005, which the next
+// coordinator never had, issue 17), and shows 1005 once it is committed.
+func TestOffsetsLoadWaitsForTheHighWatermark(t *testing.T) {
+	p, gc := newOffsetsLeaderWithTail(t)
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if off, code := fetchedOffset(gc); code != protocol.CoordinatorLoadInProgress {
+			t.Fatalf("offset fetch with high watermark 1 below the epoch start 2: offset %d, %v; want COORDINATOR_LOAD_IN_PROGRESS", off, code)
+		}
+	}
+	p.followerFetched(2, 2, 2, true, time.Minute, time.Now())
+	if hw := p.HighWatermark(); hw != 2 {
+		t.Fatalf("high watermark %d once follower 2 holds offset 1, want 2", hw)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		off, code := fetchedOffset(gc)
+		if code == protocol.None {
+			if off != 1005 {
+				t.Fatalf("committed offset %d once everything is committed, want 1005", off)
+			}
+			return
+		}
+		if code != protocol.CoordinatorLoadInProgress || time.Now().After(deadline) {
+			t.Fatalf("offset fetch once committed: %v", code)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A coordinator deposed while it waits for the high watermark never
+// serves, and its load ends rather than waiting on: Run, which waits for
+// the loads, returns.
+func TestOffsetsLoadEndsWhenDeposed(t *testing.T) {
+	p, gc := newOffsetsLeaderWithTail(t)
+	p.applyState(coordinator.Partition{Leader: 2, LeaderEpoch: 3, ISR: []int32{2}, Replicas: []int32{1, 2}}, 1)
+	gc.Unload(0)
+	if off, code := fetchedOffset(gc); code != protocol.NotCoordinator {
+		t.Fatalf("offset fetch from a deposed coordinator: offset %d, %v; want NOT_COORDINATOR", off, code)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan struct{})
+	go func() {
+		gc.Run(ctx)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the load of a deposed coordinator still waits")
+	}
+}
