@@ -184,7 +184,9 @@ func TestReadFrameGrowsAsBytesArrive(t *testing.T) {
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
 	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > frameChunk+4<<10 {
+	// The first chunk, and slack for what the runtime and the race
+	// detector allocate meanwhile: far below the 100 MiB announced.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 2*frameChunk {
 		t.Errorf("a 100 KiB partial frame of an announced 100 MiB allocated %d bytes", grew)
 	}
 }
