@@ -120,8 +120,14 @@ func (tc *txnCoordinator) scheduleLoad(p *partition) {
 	tc.b.wg.Add(1)
 	go func() {
 		defer tc.b.wg.Done()
+		// As the group coordinator does: only what the ISR holds, once the
+		// start of this epoch is committed, so that the state never holds
+		// records of the old epoch that a truncation may take back.
+		if err := p.awaitEpochStart(tc.b.ctx, epoch); err != nil {
+			return // deposed or stopping: the replica manager unloads it
+		}
 		for {
-			recs, err := readRecords(p.log, tc.b.log)
+			recs, err := readRecords(p.log, p.HighWatermark(), tc.b.log)
 			if err == nil {
 				tc.coord.FinishLoad(p.tp.Partition, epoch, recs)
 				return
@@ -139,12 +145,11 @@ func (tc *txnCoordinator) scheduleLoad(p *partition) {
 	}()
 }
 
-// readRecords reads a partition of an internal topic up to its end. A
+// readRecords reads a partition of an internal topic up to end. A
 // corrupt batch header, past which no batch boundary can be found, ends
 // it with what it has, so that bad bytes never keep a coordinator loading.
-func readRecords(l *klog.Log, logger *slog.Logger) ([]txn.Record, error) {
+func readRecords(l *klog.Log, end int64, logger *slog.Logger) ([]txn.Record, error) {
 	var out []txn.Record
-	end := l.LogEndOffset()
 	for offset := l.LogStartOffset(); offset < end; {
 		res, err := l.Read(offset, 1<<20, end, true)
 		if err != nil {
