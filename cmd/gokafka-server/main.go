@@ -8,20 +8,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/gokafka/gokafka/auth"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/gokafka/gokafka/auth"
 	"github.com/gokafka/gokafka/broker"
 	"github.com/gokafka/gokafka/coordinator"
+	"github.com/gokafka/gokafka/internal/buildinfo"
 	klog "github.com/gokafka/gokafka/log"
 )
 
@@ -38,7 +37,7 @@ func run(args []string) int {
 			fmt.Println(coordinator.NewClusterID())
 			return 0
 		case "--version", "-version":
-			fmt.Println(buildVersion())
+			fmt.Println(buildinfo.Version())
 			return 0
 		}
 	}
@@ -185,18 +184,4 @@ func closeLogged(logger *slog.Logger, what string, close func() error) {
 	if err := close(); err != nil {
 		logger.Error("closing "+what, "err", err)
 	}
-}
-
-// buildVersion is the version line of Kafka's tools: the version, then the
-// commit the binary was built from.
-func buildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown (Commit:unknown)"
-	}
-	commit := "unknown"
-	if i := slices.IndexFunc(bi.Settings, func(s debug.BuildSetting) bool { return s.Key == "vcs.revision" }); i >= 0 {
-		commit = bi.Settings[i].Value
-	}
-	return fmt.Sprintf("%s (Commit:%s)", bi.Main.Version, commit)
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gokafka/gokafka/internal/buildinfo"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -67,7 +68,7 @@ func run(args []string, std *stdio) int {
 		return 0
 	}
 	if slices.Contains(args, "--version") { // gokafka --version, or per command as Kafka's tools
-		fmt.Fprintln(std.out, buildVersion())
+		fmt.Fprintln(std.out, buildinfo.Version())
 		return 0
 	}
 	cmd, ok := commands[args[0]]

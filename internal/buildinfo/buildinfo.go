@@ -1,4 +1,5 @@
-package main
+// Package buildinfo answers which build a binary is, for both commands.
+package buildinfo
 
 import (
 	"fmt"
@@ -6,10 +7,9 @@ import (
 	"slices"
 )
 
-// buildVersion is the line Kafka's tools print for --version: the
-// version, then the commit the binary was built from. (gokafka-server
-// prints the same; the two commands share no package to hold it.)
-func buildVersion() string {
+// Version is the line Kafka's tools print for --version: the version, then
+// the commit the binary was built from.
+func Version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown (Commit:unknown)"
