@@ -40,7 +40,9 @@ func handleListOffsets(b *Broker, c *conn, req *kmsg.ListOffsetsRequest) *kmsg.L
 }
 
 // listOffset answers one partition: the latest offset is the high watermark
-// (the last stable offset for read_committed), the earliest is the log
+// (the last stable offset for read_committed) for a client and the log end
+// for a replica or a debugging tool (replica -2), as Kafka answers them when
+// no isolation level applies; the earliest is the log
 // start, and a timestamp finds the first record at or after it. A client
 // is never shown an offset at or above the high watermark, and while a new
 // leader's high watermark lags its epoch start it is told to retry rather
@@ -54,9 +56,12 @@ func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsR
 	if leader != p.nodeID && req.ReplicaID != -2 {
 		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d", p.tp, leader)
 	}
-	lastFetchable := p.HighWatermark()
-	if req.IsolationLevel == 1 {
+	lastFetchable := p.log.LogEndOffset()
+	switch {
+	case client && req.IsolationLevel == 1:
 		lastFetchable = p.LastStableOffset()
+	case client:
+		lastFetchable = p.HighWatermark()
 	}
 	lagging := client && p.highWatermarkLagging()
 	op.Timestamp, op.LeaderEpoch = -1, epoch
