@@ -195,6 +195,7 @@ func (p *partition) maybeAdvanceHighWatermarkLocked() bool {
 	// of an older answer could move the high watermark back.
 	for cur := p.highWatermark.Load(); hw > cur; cur = p.highWatermark.Load() {
 		if p.highWatermark.CompareAndSwap(cur, hw) {
+			p.log.OnHighWatermarkUpdated(hw)
 			return true
 		}
 	}
@@ -263,10 +264,11 @@ func (p *partition) awaitEpochStart(ctx context.Context, epoch int32) error {
 }
 
 // LastStableOffset bounds read_committed consumers: the high watermark, or
-// the first offset of the oldest transaction still open below it.
+// the first offset of the oldest transaction below it that is still open
+// or whose marker the high watermark has not passed yet.
 func (p *partition) LastStableOffset() int64 {
 	hw := p.highWatermark.Load()
-	if fuo, ok := p.log.FirstUnstableOffset(); ok {
+	if fuo, ok := p.log.FirstUnstableOffset(hw); ok {
 		return min(hw, fuo)
 	}
 	return hw

@@ -214,6 +214,7 @@ func (p *partition) appendAsFollower(leader, epoch int32, records []byte, leader
 	}
 	if hw := min(leaderHW, p.log.LogEndOffset()); hw > p.highWatermark.Load() {
 		p.highWatermark.Store(hw)
+		p.log.OnHighWatermarkUpdated(hw)
 	}
 	// Records the leader deleted (DeleteRecords) go here too, up to what
 	// this replica holds below its high watermark.

@@ -74,10 +74,16 @@ func TestReadCommittedStopsAtOpenTransaction(t *testing.T) {
 	if _, err := p.appendLeader(marker, -1, klog.AppendOptions{Origin: klog.OriginCoordinator}); err != nil { // 5
 		t.Fatal(err)
 	}
-	if lso := p.LastStableOffset(); lso != 5 {
-		t.Fatalf("last stable %d before the marker is replicated, want the high watermark 5", lso)
+	// Kafka's rule: a transaction stays unstable until the high watermark
+	// passes its marker, since a new leader without the marker would hold
+	// it open (the last stable offset here was the high watermark, 5).
+	if hw, lso := p.HighWatermark(), p.LastStableOffset(); hw != 5 || lso != 3 {
+		t.Fatalf("high watermark %d, last stable %d before the marker is replicated; want 5 and 3", hw, lso)
 	}
 	p.followerFetched(3, 0, 6, true, time.Minute, time.Now())
+	if lso := p.LastStableOffset(); lso != 6 {
+		t.Fatalf("last stable %d once the marker is replicated, want the high watermark 6", lso)
+	}
 	got, aborted := fetchAs(t, p, 0, 1)
 	if len(got) != 3 || got[2] != [2]int64{5, 5} {
 		t.Fatalf("read_committed after the abort got %v, want 0-2, 3-4 and the marker at 5", got)

@@ -44,6 +44,12 @@ type producerState struct {
 	// ongoing maps the producers with an open transaction to its first
 	// offset: the few that bound the last stable offset.
 	ongoing map[int64]int64
+	// unreplicated are the transactions whose marker is written here but
+	// may not be replicated yet, oldest marker first (Kafka's
+	// unreplicatedTxns). Until the high watermark passes its marker a
+	// transaction still bounds the last stable offset: a new leader that
+	// lacks the marker would hold it open again.
+	unreplicated []completedTxn
 	// lastMarker is the offset of the newest marker applied, -1 for none:
 	// truncating below it reopens transactions, which needs a replay.
 	lastMarker int64
@@ -51,6 +57,11 @@ type producerState struct {
 	// producer; a marker clears its producer's. Memory only, as in Kafka.
 	guards    map[int64]uint64
 	lastGuard uint64
+}
+
+// completedTxn is a transaction from its first offset to its marker.
+type completedTxn struct {
+	first, marker int64
 }
 
 func newProducerState() *producerState {

@@ -170,6 +170,7 @@ func (ps *producerState) endTxn(b []byte, h *protocol.BatchHeader) (AbortedTxn, 
 	}
 	e.TxnFirstOffset, e.CoordinatorEpoch = -1, coordEpoch
 	delete(ps.ongoing, h.ProducerID)
+	ps.unreplicated = append(ps.unreplicated, completedTxn{first: first, marker: h.BaseOffset})
 	delete(ps.guards, h.ProducerID)
 	ps.lastMarker = max(ps.lastMarker, h.BaseOffset)
 	if commit {
@@ -253,12 +254,41 @@ func (ps *producerState) checkGuard(h *protocol.BatchHeader, guard uint64) error
 	return nil
 }
 
-// FirstUnstableOffset is the first offset of the oldest transaction still
-// open in this log; false when none is.
-func (l *Log) FirstUnstableOffset() (int64, bool) {
+// FirstUnstableOffset is the first offset of the oldest transaction that
+// is still open in this log or whose marker is not below hw, the high
+// watermark, yet (Kafka's firstUnstableOffset); false when there is none.
+// The last stable offset is the smaller of it and hw: it moves past a
+// transaction only once its marker is replicated, so read_committed
+// consumers never read what a new leader would show as still open.
+func (l *Log) FirstUnstableOffset(hw int64) (int64, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.producers.firstUnstable()
+	first, ok := l.producers.firstUnstable()
+	for _, t := range l.producers.unreplicated {
+		if t.marker >= hw && (!ok || t.first < first) {
+			first, ok = t.first, true
+		}
+	}
+	return first, ok
+}
+
+// OnHighWatermarkUpdated forgets the transactions whose markers are below
+// hw, the partition's new high watermark: they are stable.
+func (l *Log) OnHighWatermarkUpdated(hw int64) {
+	l.mu.RLock()
+	stale := len(l.producers.unreplicated) > 0 && l.producers.unreplicated[0].marker < hw
+	l.mu.RUnlock()
+	if !stale {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ps := l.producers
+	i := 0
+	for i < len(ps.unreplicated) && ps.unreplicated[i].marker < hw {
+		i++
+	}
+	ps.unreplicated = append(ps.unreplicated[:0], ps.unreplicated[i:]...)
 }
 
 // AbortedTransactions lists the aborted transactions whose records may lie

@@ -34,8 +34,10 @@ func mustMarker(t testing.TB, l *Log, pid int64, epoch int16, commit bool) int64
 	return res.FirstOffset
 }
 
+// firstUnstable is the log's first unstable offset with every marker
+// replicated: the high watermark at the log end.
 func firstUnstable(l *Log) int64 {
-	if fuo, ok := l.FirstUnstableOffset(); ok {
+	if fuo, ok := l.FirstUnstableOffset(l.LogEndOffset()); ok {
 		return fuo
 	}
 	return -1
@@ -100,6 +102,42 @@ func TestTransactionsInTheLog(t *testing.T) {
 	infos := l.Producers()
 	if len(infos) != 2 || infos[0].CurrentTxnStartOffset != -1 || infos[1].Epoch != 1 || infos[1].CurrentTxnStartOffset != 7 {
 		t.Fatalf("producers %+v", infos)
+	}
+}
+
+// TestStableOnlyOnceTheMarkerIsReplicated: a transaction's marker makes
+// it stable only once the high watermark passes the marker, as Kafka's
+// ProducerStateManager keeps completed transactions unreplicated until
+// then.
+func TestStableOnlyOnceTheMarkerIsReplicated(t *testing.T) {
+	l := openTest(t, t.TempDir(), DefaultConfig(), true)
+	defer l.Close()
+	mustAppend(t, l, txnBatch(10, 0, 0, 2)) // 0-1: producer 10 opens at 0
+	mustAppend(t, l, txnBatch(11, 0, 0, 1)) // 2: producer 11 opens at 2
+	mustMarker(t, l, 10, 0, true)           // 3
+	fuo := func(hw int64) int64 {
+		if off, ok := l.FirstUnstableOffset(hw); ok {
+			return off
+		}
+		return -1
+	}
+	for _, c := range []struct{ hw, want int64 }{{0, 0}, {3, 0}, {4, 2}} {
+		if got := fuo(c.hw); got != c.want {
+			t.Fatalf("high watermark %d: first unstable %d, want %d", c.hw, got, c.want)
+		}
+	}
+	mustMarker(t, l, 11, 0, false) // 4
+	for _, c := range []struct{ hw, want int64 }{{3, 0}, {4, 2}, {5, -1}} {
+		if got := fuo(c.hw); got != c.want {
+			t.Fatalf("both markers written, high watermark %d: first unstable %d, want %d", c.hw, got, c.want)
+		}
+	}
+	l.OnHighWatermarkUpdated(4)
+	if n := len(l.producers.unreplicated); n != 1 {
+		t.Fatalf("%d unreplicated transactions after the high watermark passed 3, want 1", n)
+	}
+	if got := fuo(4); got != 2 {
+		t.Fatalf("after the high watermark passed the first marker: first unstable %d, want 2", got)
 	}
 }
 
