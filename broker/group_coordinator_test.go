@@ -22,16 +22,14 @@ func (oneOffsetsPartition) PartitionExists(topic string, partition int32) bool {
 	return topic == "t" && partition == 0
 }
 
-// newOffsetsLeaderWithTail returns broker 1 leading __consumer_offsets-0
-// in epoch 2 with ISR 1,2, and a group coordinator over it loading that
-// epoch. As a follower of broker 2 in epoch 1 it took two commits of group
-// g for t-0, offsets 5 and then 1005, but was told high watermark 1: the
-// second was never acknowledged, and broker 2 does not hold it yet.
-func newOffsetsLeaderWithTail(t *testing.T) (*partition, *grp.Coordinator) {
+// leaderWithTail returns broker 1 leading tp in epoch 2 with ISR 1,2. As
+// a follower of broker 2 in epoch 1 it took batches, one record batch
+// each at offsets 0, 1, …, but was told high watermark 1: all but the
+// first were never acknowledged, and broker 2 does not hold them yet.
+func leaderWithTail(t *testing.T, tp klog.TopicPartition, batches ...[]protocol.KV) (*Broker, *partition) {
 	lc := klog.DefaultManagerConfig()
 	lc.Dirs = []string{t.TempDir()}
 	b := newTestBroker(t, 1, lc)
-	tp := klog.TopicPartition{Topic: offsetsTopic, Partition: 0}
 	l, err := b.logs.GetOrCreate(tp, [16]byte{9}, b.logs.Defaults())
 	if err != nil {
 		t.Fatal(err)
@@ -42,15 +40,25 @@ func newOffsetsLeaderWithTail(t *testing.T) (*partition, *grp.Coordinator) {
 	b.replicas.mu.Unlock()
 	p.applyState(coordinator.Partition{Leader: 2, LeaderEpoch: 1, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 1)
 	p.needsTruncation = false
-	for i, off := range []int64{5, 1005} {
-		co := grp.Offset{Offset: off}
-		batch := protocol.BuildBatch(1, []protocol.KV{grp.Record("g", klog.TopicPartition{Topic: "t"}, &co)})
+	for i, records := range batches {
+		batch := protocol.BuildBatch(1, records)
 		protocol.SetBaseOffset(batch, int64(i))
 		if err := p.appendAsFollower(2, 1, batch, 1, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	p.applyState(coordinator.Partition{Leader: 1, LeaderEpoch: 2, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 1)
+	return b, p
+}
+
+// newOffsetsLeaderWithTail is leaderWithTail for __consumer_offsets-0,
+// with a group coordinator over it loading epoch 2. The partition holds
+// two commits of group g for t-0: offset 5, and 1005 in the tail.
+func newOffsetsLeaderWithTail(t *testing.T) (*partition, *grp.Coordinator) {
+	commit := func(off int64) []protocol.KV {
+		return []protocol.KV{grp.Record("g", klog.TopicPartition{Topic: "t"}, &grp.Offset{Offset: off})}
+	}
+	b, p := leaderWithTail(t, klog.TopicPartition{Topic: offsetsTopic, Partition: 0}, commit(5), commit(1005))
 	gc := grp.New(grp.DefaultConfig(), offsetsLog{b}, oneOffsetsPartition{}, b.log, func() {})
 	gc.Load(0, 2)
 	return p, gc
@@ -74,28 +82,39 @@ func fetchedOffset(gc *grp.Coordinator) (int64, protocol.ErrorCode) {
 // coordinator never had, issue 17), and shows 1005 once it is committed.
 func TestOffsetsLoadWaitsForTheHighWatermark(t *testing.T) {
 	p, gc := newOffsetsLeaderWithTail(t)
+	var off int64
+	loadWaitsForTheHighWatermark(t, p, func() (code protocol.ErrorCode) {
+		off, code = fetchedOffset(gc)
+		return code
+	})
+	if off != 1005 {
+		t.Fatalf("committed offset %d once everything is committed, want 1005", off)
+	}
+}
+
+// loadWaitsForTheHighWatermark checks a coordinator loading p, the
+// partition leaderWithTail made: ask, a request to it, gets
+// COORDINATOR_LOAD_IN_PROGRESS while the high watermark is below the
+// epoch start, and an answer once follower 2 holds the tail.
+func loadWaitsForTheHighWatermark(t *testing.T, p *partition, ask func() protocol.ErrorCode) {
+	t.Helper()
 	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if off, code := fetchedOffset(gc); code != protocol.CoordinatorLoadInProgress {
-			t.Fatalf("offset fetch with high watermark 1 below the epoch start 2: offset %d, %v; want COORDINATOR_LOAD_IN_PROGRESS", off, code)
+		if code := ask(); code != protocol.CoordinatorLoadInProgress {
+			t.Fatalf("answer with high watermark 1 below the epoch start 2: %v; want COORDINATOR_LOAD_IN_PROGRESS", code)
 		}
 	}
 	p.followerFetched(2, 2, 2, true, time.Minute, time.Now())
 	if hw := p.HighWatermark(); hw != 2 {
 		t.Fatalf("high watermark %d once follower 2 holds offset 1, want 2", hw)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		off, code := fetchedOffset(gc)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		code := ask()
 		if code == protocol.None {
-			if off != 1005 {
-				t.Fatalf("committed offset %d once everything is committed, want 1005", off)
-			}
 			return
 		}
 		if code != protocol.CoordinatorLoadInProgress || time.Now().After(deadline) {
-			t.Fatalf("offset fetch once committed: %v", code)
+			t.Fatalf("answer once committed: %v", code)
 		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
