@@ -190,7 +190,8 @@ func (l *Log) write(b []byte, h *protocol.BatchHeader, now time.Time) error {
 }
 
 // roll seals the active segment and starts a new one at base. The sealed
-// segment is synced, so the recovery point moves past it.
+// segment is synced, so the recovery point moves past it, and the producer
+// state at base is saved for the next open after a crash.
 func (l *Log) roll(base int64) error {
 	old := l.active()
 	if err := old.seal(); err != nil {
@@ -202,7 +203,7 @@ func (l *Log) roll(base int64) error {
 	}
 	l.segments = append(l.segments, s)
 	l.recoveryPoint = max(l.recoveryPoint, old.nextOffset)
-	return nil
+	return l.takeRollSnapshot(base)
 }
 
 func (l *Log) maybeFlush() error {

@@ -46,6 +46,15 @@
 // the first offset of the producer's open transaction (-1 for none).
 // Version 0 (no transaction fields) reads as no transaction open.
 //
+// <base>.producer-state.json, the same layout with O = base, is written
+// at every roll, when the segment <base> starts (Kafka's <offset>.snapshot
+// serves the same end in its own layout, which cannot hold the last five
+// batches). The newest two are kept; a truncation removes those past its
+// offset before any batch, retention those below the log start. After a
+// crash the newest one that reads and lies within the log starts the
+// replay of producer state, and a snapshot at a segment base stands for
+// a recovery point there: roll seals the segments below first.
+//
 // leader-epoch-checkpoint, recovery-point-offset-checkpoint and
 // log-start-offset-checkpoint are Kafka's text checkpoints: a version
 // line (0), a count line, one entry a line. offset-gaps is an empty marker

@@ -72,6 +72,11 @@ type Log struct {
 	// recoveredFrom is the base of the first segment recovered at open,
 	// -1 when none was.
 	recoveredFrom int64
+	// snapshots are the offsets of the roll snapshots on disk, sorted
+	// (producer_snapshots.go); rollFrom is the newest one at a segment
+	// base when the log was opened, -1 for none.
+	snapshots []int64
+	rollFrom  int64
 	// gc is the Manager's group commit (flush.before.ack); truncations
 	// counts truncations, which tell it that a sync may not have covered
 	// the offsets below the end it started at; syncErr is its first
@@ -93,7 +98,7 @@ type openState struct {
 // crash may have left: segments from the recovery point on are read batch
 // by batch, and a torn or corrupt tail is cut off with everything after it.
 func openLog(fs FS, dir string, tp TopicPartition, topicID [16]byte, cfg Config, st openState, logger *slog.Logger) (*Log, error) {
-	l := &Log{fs: fs, tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}, recoveredFrom: -1}
+	l := &Log{fs: fs, tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}, recoveredFrom: -1, rollFrom: -1}
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -105,7 +110,7 @@ func openLog(fs FS, dir string, tp TopicPartition, topicID [16]byte, cfg Config,
 		return nil, fmt.Errorf("%s: %w", tp, err)
 	}
 	l.logStartOffset = max(st.logStartOffset, l.segments[0].base)
-	l.recoveryPoint = min(max(st.recoveryPoint, l.logStartOffset), l.logEndOffset())
+	l.recoveryPoint = min(max(st.recoveryPoint, l.rollFrom, l.logStartOffset), l.logEndOffset())
 	if err := l.loadEpochs(); err != nil {
 		l.closeSegments()
 		return nil, err
@@ -114,16 +119,20 @@ func openLog(fs FS, dir string, tp TopicPartition, topicID [16]byte, cfg Config,
 		l.closeSegments()
 		return nil, err
 	}
+	l.pruneRollSnapshots()
 	return l, nil
 }
 
 // loadSegments opens every segment file, trusting the indexes of segments
-// below the recovery point and recovering the rest.
+// below the recovery point, or below the newest roll snapshot at a segment
+// base if that is further, and recovering the rest.
 func (l *Log) loadSegments(st openState) error {
-	bases, err := l.listSegments()
+	bases, snapshots, err := l.listSegments()
 	if err != nil {
 		return err
 	}
+	l.snapshots, l.rollFrom = snapshots, alignedSnapshot(snapshots, bases)
+	st.recoveryPoint = max(st.recoveryPoint, l.rollFrom)
 	for i, base := range bases {
 		s, err := openSegment(l.fs, l.dir, base)
 		if err != nil {
@@ -197,23 +206,26 @@ func (l *Log) dropSegments(bases []int64) error {
 	return nil
 }
 
-// listSegments returns the base offsets of the .log files, removing index
-// files without a log and leftovers of interrupted writes.
-func (l *Log) listSegments() ([]int64, error) {
+// listSegments returns the base offsets of the .log files and the
+// offsets of the roll snapshots, both sorted, removing index files without
+// a log and leftovers of interrupted writes.
+func (l *Log) listSegments() (bases, snapshots []int64, err error) {
 	entries, err := l.fs.ReadDir(l.dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	logs := map[string]bool{}
-	var bases []int64
 	for _, e := range entries {
 		if name, ok := strings.CutSuffix(e.Name(), ".log"); ok {
 			base, err := strconv.ParseInt(name, 10, 64)
 			if err != nil || len(name) != 20 {
-				return nil, fmt.Errorf("unexpected file %s in %s", e.Name(), l.dir)
+				return nil, nil, fmt.Errorf("unexpected file %s in %s", e.Name(), l.dir)
 			}
 			logs[name] = true
 			bases = append(bases, base)
+		}
+		if off, ok := parseRollSnapshotName(e.Name()); ok {
+			snapshots = append(snapshots, off)
 		}
 	}
 	for _, e := range entries {
@@ -225,7 +237,8 @@ func (l *Log) listSegments() ([]int64, error) {
 		}
 	}
 	slices.Sort(bases)
-	return bases, nil
+	slices.Sort(snapshots)
+	return bases, snapshots, nil
 }
 
 func (l *Log) loadEpochs() error {
@@ -242,9 +255,10 @@ func (l *Log) loadEpochs() error {
 }
 
 // loadProducers restores producer and transaction state from the
-// clean-shutdown snapshot and the batches after it, or from the whole log;
-// the replay puts back the transaction index entries of the segments that
-// were recovered.
+// clean-shutdown snapshot, else the newest roll snapshot that can be read,
+// and the batches
+// after it, or from the whole log; the replay puts back the transaction
+// index entries of the segments that were recovered.
 func (l *Log) loadProducers() error {
 	path := filepath.Join(l.dir, producerSnapshotFile)
 	ps, from, err := loadProducerSnapshot(l.fs, path)
@@ -252,14 +266,23 @@ func (l *Log) loadProducers() error {
 		l.logger.Warn("producer state", "partition", l.tp.String(), "err", err)
 	}
 	l.fs.Remove(path) // a later crash must not trust it past what the log holds
-	if l.recoveredFrom >= 0 && from > l.recoveredFrom {
-		l.replayAll = true // the replay from the snapshot would miss the recovered segments' aborts
+	for i := len(l.snapshots) - 1; i >= 0 && !l.replayFrom(from); i-- {
+		ps, from = l.loadRollSnapshot(l.snapshots[i])
 	}
-	if l.replayAll || from < l.logStartOffset || from > l.logEndOffset() {
+	if !l.replayFrom(from) {
 		ps, from = newProducerState(), l.logStartOffset
 	}
 	l.producers, l.replayAll = ps, false
 	return l.replayProducers(from)
+}
+
+// replayFrom reports whether a snapshot covering the log below from can
+// start the replay: it lies within the log, and no segment below it was
+// recovered (the replay from it would miss their aborts) or has lost its
+// transaction index.
+func (l *Log) replayFrom(from int64) bool {
+	return from >= l.logStartOffset && from <= l.logEndOffset() && !l.replayAll &&
+		(l.recoveredFrom < 0 || from <= l.recoveredFrom)
 }
 
 // replayProducers applies every batch from offset on to the producer

@@ -44,6 +44,9 @@ func (l *Log) DeleteOldSegments(now time.Time) (int, error) {
 		l.logger.Info("deleted log segment", "partition", l.tp.String(), "segment", segmentName(s.base),
 			"reason", reason, "log_start_offset", l.logStartOffset)
 	}
+	if deleted > 0 {
+		l.pruneRollSnapshots()
+	}
 	return deleted, nil
 }
 

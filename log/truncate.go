@@ -22,6 +22,7 @@ func (l *Log) TruncateTo(offset int64) error {
 		return nil
 	}
 	offset = max(offset, l.logStartOffset)
+	l.dropRollSnapshotsAfter(offset)
 	for len(l.segments) > 1 && l.active().base >= offset {
 		if err := l.active().remove(); err != nil {
 			return err
@@ -66,6 +67,7 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	if l.closed {
 		return fmt.Errorf("%s: log is closed", l.tp)
 	}
+	l.dropRollSnapshotsAfter(-1)
 	for _, s := range l.segments {
 		if err := s.remove(); err != nil {
 			return err

@@ -24,7 +24,7 @@ import (
 // record with --deep-iteration, with keys and values with
 // --print-data-log), .index and .timeindex entries checked against their
 // segment, .txnindex aborted transactions, producer snapshots (Kafka's
-// .snapshot and gokafka's producer-state.json), and leader-epoch-checkpoint, which Kafka's tool
+// .snapshot and gokafka's producer-state.json and <base>.producer-state.json), and leader-epoch-checkpoint, which Kafka's tool
 // cannot read. A file that is not what its name says gives an error
 // naming the file and the position, never a crash.
 func dumpLogCommand(std *stdio, args []string) error {
@@ -101,7 +101,7 @@ func (d *dumper) dump(path string, stderr io.Writer) error {
 		err = dumpTxnIndex(d.out, path)
 	case strings.HasSuffix(name, ".snapshot"):
 		err = dumpKafkaSnapshot(d.out, stderr, path)
-	case name == "producer-state.json":
+	case strings.HasSuffix(name, "producer-state.json"): // at close, or <base>.producer-state.json at a roll
 		err = dumpProducerState(d.out, path)
 	case name == "leader-epoch-checkpoint":
 		err = dumpEpochs(d.out, path)
