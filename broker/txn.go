@@ -147,7 +147,7 @@ func handleAddPartitionsBatched(b *Broker, c *conn, req *kmsg.AddPartitionsToTxn
 			if rt.VerifyOnly {
 				errs, err = b.txns.coord.Verify(rt.TransactionalID, rt.ProducerID, rt.ProducerEpoch, tps)
 			} else {
-				err = b.txns.coord.AddPartitions(ctx, rt.TransactionalID, rt.ProducerID, rt.ProducerEpoch, tps)
+				err = b.txns.coord.AddPartitionsForWrite(ctx, rt.TransactionalID, rt.ProducerID, rt.ProducerEpoch, tps, b.cfg.Txn.AddPartitionsMaxWait)
 			}
 			ot := kmsg.AddPartitionsToTxnResponseTransaction{TransactionalID: rt.TransactionalID}
 			for _, t := range rt.Topics {

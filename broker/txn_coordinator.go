@@ -381,7 +381,7 @@ func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, e
 	tps := []klog.TopicPartition{tp}
 	if leader == tc.b.cfg.NodeID {
 		if add {
-			return tc.coord.AddPartitions(ctx, id, pid, epoch, tps)
+			return tc.coord.AddPartitionsForWrite(ctx, id, pid, epoch, tps, tc.b.cfg.Txn.AddPartitionsMaxWait)
 		}
 		res, err := tc.coord.Verify(id, pid, epoch, tps)
 		if err != nil {

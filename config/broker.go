@@ -192,4 +192,5 @@ var Broker = []Key{
 	num("transactional.id.expiration.ms", Static, Int, "604800000", 1, maxInt32, "How long a transactional id with no transaction running is kept after its last use."),
 	num("transaction.abort.timed.out.transaction.cleanup.interval.ms", Static, Int, "10000", 1, maxInt32, "How often transactions past their timeout are looked for and aborted."),
 	num("transaction.remove.expired.transaction.cleanup.interval.ms", Static, Int, "3600000", 1, maxInt32, "How often expired transactional ids are looked for and removed."),
+	num("add.partitions.to.txn.retry.backoff.max.ms", Static, Int, "100", 0, maxInt32, "How long a partition leader waits for a transaction's other state change to be written before it adds a partition for a transaction version 2 producer."),
 }

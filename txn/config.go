@@ -27,6 +27,10 @@ type Config struct {
 	// RemoveExpiredInterval is
 	// transaction.remove.expired.transaction.cleanup.interval.ms.
 	RemoveExpiredInterval time.Duration
+	// AddPartitionsMaxWait is add.partitions.to.txn.retry.backoff.max.ms:
+	// how long a partition leader's add of a partition waits for another
+	// state change of the transaction to be written.
+	AddPartitionsMaxWait time.Duration
 }
 
 // DefaultConfig returns Kafka's defaults.
@@ -40,6 +44,7 @@ func DefaultConfig() Config {
 		IDExpiration:          7 * 24 * time.Hour,
 		AbortTimedOutInterval: 10 * time.Second,
 		RemoveExpiredInterval: time.Hour,
+		AddPartitionsMaxWait:  100 * time.Millisecond,
 	}
 }
 

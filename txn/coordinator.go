@@ -77,6 +77,10 @@ type Coordinator struct {
 	mu    sync.Mutex
 	parts map[int32]*partState
 	txns  map[string]*Metadata
+	// settled is closed, and replaced, whenever a write in flight ends:
+	// what AddPartitionsForWrite waits on instead of answering
+	// CONCURRENT_TRANSACTIONS.
+	settled chan struct{}
 }
 
 // New returns a coordinator that leads no partition yet; Start runs its
@@ -90,7 +94,7 @@ func New(cfg Config, d Deps) *Coordinator {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Coordinator{cfg: cfg, d: d, log: d.Logger, ctx: ctx, cancel: cancel,
-		parts: map[int32]*partState{}, txns: map[string]*Metadata{}}
+		parts: map[int32]*partState{}, txns: map[string]*Metadata{}, settled: make(chan struct{})}
 }
 
 // Start runs the timers that abort timed-out transactions and remove
@@ -240,6 +244,8 @@ func (c *Coordinator) persist(ctx context.Context, m, next *Metadata, part, epoc
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m.pending = false
+	close(c.settled)
+	c.settled = make(chan struct{})
 	if err != nil {
 		c.log.Warn("cannot write transaction state", "transactional_id", next.TransactionalID,
 			"state", next.State, "partition", part, "err", err)

@@ -65,6 +65,36 @@ func (c *Coordinator) AddPartitions(ctx context.Context, id string, pid int64, e
 	return c.persist(ctx, m, next, part, cepoch)
 }
 
+// AddPartitionsForWrite is AddPartitions as a partition leader asks it
+// for a write of a KIP-890 part 2 producer, which sends no
+// AddPartitionsToTxn of its own. The leaders of a transaction's
+// partitions ask at once, and the previous transaction's markers may
+// still be in flight: rather than answer CONCURRENT_TRANSACTIONS, which
+// the leader would turn into a retriable error and the client into a
+// metadata refresh and a backoff, it waits up to maxWait for the write in
+// flight to end and tries again (Kafka's leader retries for
+// add.partitions.to.txn.retry.backoff.max.ms).
+func (c *Coordinator) AddPartitionsForWrite(ctx context.Context, id string, pid int64, epoch int16, tps []klog.TopicPartition, maxWait time.Duration) error {
+	t := time.NewTimer(maxWait)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		settled := c.settled // taken first, so that no end of a write is missed
+		c.mu.Unlock()
+		err := c.AddPartitions(ctx, id, pid, epoch, tps)
+		if protocol.Code(err) != protocol.ConcurrentTransactions {
+			return err
+		}
+		select {
+		case <-settled:
+		case <-t.C:
+			return err
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
 // Verify answers a partition leader asking whether producer pid at epoch
 // may write tps in id's ongoing transaction (AddPartitionsToTxn v4+ with
 // VerifyOnly; KIP-890 part 1): nil for a partition in the transaction,

@@ -288,6 +288,7 @@ var settings = []setting{
 	{key: "transactional.id.expiration.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.Txn.IDExpiration = d })},
 	{key: "transaction.abort.timed.out.transaction.cleanup.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.Txn.AbortTimedOutInterval = d })},
 	{key: "transaction.remove.expired.transaction.cleanup.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.Txn.RemoveExpiredInterval = d })},
+	{key: "add.partitions.to.txn.retry.backoff.max.ms", parse: millis(0, maxInt32, func(b *build, d time.Duration) { b.cfg.Broker.Txn.AddPartitionsMaxWait = d })},
 }
 
 // zookeeperConnect is recognised only to explain what replaces it.

@@ -218,7 +218,8 @@ func TestKeys(t *testing.T) {
 		group.min.session.timeout.ms group.max.session.timeout.ms group.max.size
 		transaction.state.log.num.partitions transaction.state.log.replication.factor transaction.state.log.min.isr
 		transaction.state.log.segment.bytes transaction.max.timeout.ms transactional.id.expiration.ms
-		transaction.abort.timed.out.transaction.cleanup.interval.ms transaction.remove.expired.transaction.cleanup.interval.ms`) {
+		transaction.abort.timed.out.transaction.cleanup.interval.ms transaction.remove.expired.transaction.cleanup.interval.ms
+		add.partitions.to.txn.retry.backoff.max.ms`) {
 		covered[k] = true
 	}
 	for _, tt := range tests {

@@ -63,6 +63,11 @@ var allCases = []workload{
 	// the transactions alone.
 	{Name: "1KiB-idempotent-kgo", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, InProcess: true, Default: true},
 	{Name: "1KiB-txn1000-kgo", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, InProcess: true, TxnRecords: 1000, Default: true},
+	// The same on three nodes, RF 3: a transaction's coordinator, its
+	// partitions' leaders and __transaction_state's followers are on
+	// different nodes, so every step of a transaction crosses the network.
+	{Name: "1KiB-idempotent-kgo-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, InProcess: true, Default: true},
+	{Name: "1KiB-txn1000-kgo-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, InProcess: true, TxnRecords: 1000, Default: true},
 }
 
 func main() { os.Exit(run()) }

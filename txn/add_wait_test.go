@@ -1,0 +1,83 @@
+package txn
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/protocol"
+)
+
+// heldLog is a fakeLog whose writes wait, once held, until released:
+// a write of __transaction_state in flight.
+type heldLog struct {
+	*fakeLog
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (l *heldLog) Write(ctx context.Context, part, epoch int32, key, value []byte) error {
+	if l.release != nil {
+		l.entered <- struct{}{}
+		<-l.release
+	}
+	return l.fakeLog.Write(ctx, part, epoch, key, value)
+}
+
+// TestAddPartitionsForWriteWaitsForTheWriteInFlight: the leaders of two
+// partitions add them to one transaction at once. A client's own
+// AddPartitionsToTxn meeting the first add's write is told
+// CONCURRENT_TRANSACTIONS, as Kafka tells it; a leader's add waits for
+// that write and then adds its partition, and gives up with
+// CONCURRENT_TRANSACTIONS only past its wait.
+func TestAddPartitionsForWriteWaitsForTheWriteInFlight(t *testing.T) {
+	h := newHarness(t)
+	held := &heldLog{fakeLog: h.log}
+	c := h.newCoordinator()
+	c.d.Writer = held
+	c.StartLoad(0, 7)
+	c.FinishLoad(0, 7, nil)
+	t.Cleanup(c.Close)
+	pid, epoch, err := c.InitProducerID(ctx, "a", 10000, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	held.entered, held.release = make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- c.AddPartitionsForWrite(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 0)}, time.Second)
+	}()
+	<-held.entered // the first add's write is in flight
+
+	wantCode(t, c.AddPartitions(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 1)}), protocol.ConcurrentTransactions)
+	start := time.Now()
+	wantCode(t, c.AddPartitionsForWrite(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 1)}, 30*time.Millisecond),
+		protocol.ConcurrentTransactions)
+	if waited := time.Since(start); waited < 30*time.Millisecond {
+		t.Fatalf("gave up after %v, before its wait of 30ms", waited)
+	}
+
+	second := make(chan error, 1)
+	go func() {
+		second <- c.AddPartitionsForWrite(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 1)}, 5*time.Second)
+	}()
+	select {
+	case err := <-second:
+		t.Fatalf("the second add returned %v while the first was being written", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	held.release <- struct{}{} // the first write ends; the second add writes next
+	<-held.entered
+	held.release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatalf("first add: %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("second add: %v", err)
+	}
+	if m := held.last(t, "a"); m.State != Ongoing || len(m.Partitions) != 2 {
+		t.Fatalf("written %+v, want Ongoing with both partitions", m)
+	}
+}
