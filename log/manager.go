@@ -42,6 +42,12 @@ type Manager struct {
 	checkpointErrors atomic.Int64 // failed checkpoint writes, for a metric
 	backoff          atomic.Int64 // log.cleaner.backoff.ms set at run time, 0 = as configured
 
+	dirFailures struct { // see dir_failure.go
+		sync.Mutex
+		fn     func(dir string, err error)
+		failed map[string]error
+	}
+
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -57,7 +63,8 @@ func OpenManager(cfg ManagerConfig, logger *slog.Logger) (*Manager, error) {
 	if cfg.FS == nil {
 		cfg.FS = osFS{}
 	}
-	m := &Manager{cfg: cfg, fs: cfg.FS, gc: newGroupCommit(), logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, gc: newGroupCommit(), logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
+	m.fs = watchFS{FS: cfg.FS, m: m}
 	start := time.Now()
 	for _, dir := range cfg.Dirs {
 		if err := m.openDir(dir); err != nil {

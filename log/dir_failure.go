@@ -1,0 +1,127 @@
+package log
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// A log directory fails, as in Kafka's LogDirFailureChannel, when the disk
+// under it refuses a write, truncate, fsync or file creation (EIO, ENOSPC,
+// a failed fsync after which Linux may have dropped the pages): nothing
+// written there later can be trusted, and a partition led from it could no
+// longer take writes while its followers still could. Kafka takes the
+// directory offline and, with no directory left (every KRaft broker
+// without JBOD), halts the broker, so that the controller fences it and
+// moves its leaderships; OnDirFailure lets the process do the same.
+
+// OnDirFailure sets fn to be called once for each log directory that
+// fails, with the error that failed it, on a goroutine of its own so that
+// the operation that failed returns its error (KAFKA_STORAGE_ERROR) first.
+func (m *Manager) OnDirFailure(fn func(dir string, err error)) {
+	m.dirFailures.Lock()
+	defer m.dirFailures.Unlock()
+	m.dirFailures.fn = fn
+}
+
+// FailedDirs lists the log directories that have failed since start.
+func (m *Manager) FailedDirs() []string {
+	m.dirFailures.Lock()
+	defer m.dirFailures.Unlock()
+	var out []string
+	for _, d := range m.cfg.Dirs {
+		if m.dirFailures.failed[d] != nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// dirFailed marks the log directory holding path failed by err, unless err
+// is no fault of the disk: a file closed under a racing operation, or a
+// directory already gone or there.
+func (m *Manager) dirFailed(path string, err error) {
+	if errors.Is(err, os.ErrClosed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
+		return
+	}
+	dir := m.dirOf(path)
+	m.dirFailures.Lock()
+	defer m.dirFailures.Unlock()
+	if dir == "" || m.dirFailures.failed[dir] != nil {
+		return
+	}
+	if m.dirFailures.failed == nil {
+		m.dirFailures.failed = map[string]error{}
+	}
+	m.dirFailures.failed[dir] = err
+	m.logger.Error("log directory failed: the disk refused a write", "dir", dir, "err", err)
+	if fn := m.dirFailures.fn; fn != nil {
+		go fn(dir, err)
+	}
+}
+
+// dirOf is the entry of log.dirs that path lies in, or "".
+func (m *Manager) dirOf(path string) string {
+	path = filepath.Clean(path)
+	for _, d := range m.cfg.Dirs {
+		if _, ok := under(path, filepath.Clean(d)); ok {
+			return d
+		}
+	}
+	return ""
+}
+
+// watchFS is the FS a Manager gives its logs: its configured one, with
+// every failed write, truncate, fsync, file creation or mkdir reported to
+// dirFailed.
+type watchFS struct {
+	FS
+	m *Manager
+}
+
+func (w watchFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := w.FS.OpenFile(name, flag, perm)
+	if err != nil {
+		if flag&os.O_CREATE != 0 {
+			w.m.dirFailed(name, err)
+		}
+		return nil, err
+	}
+	if flag&(os.O_WRONLY|os.O_RDWR) == 0 {
+		return f, nil
+	}
+	return watchFile{File: f, m: w.m, name: name}, nil
+}
+
+func (w watchFS) MkdirAll(name string, perm os.FileMode) error {
+	return w.m.watched(name, w.FS.MkdirAll(name, perm))
+}
+
+// watchFile is a file of a watchFS opened for writing.
+type watchFile struct {
+	File
+	m    *Manager
+	name string
+}
+
+func (f watchFile) WriteAt(b []byte, off int64) (int, error) {
+	n, err := f.File.WriteAt(b, off)
+	return n, f.m.watched(f.name, err)
+}
+
+func (f watchFile) Write(b []byte) (int, error) {
+	n, err := f.File.Write(b)
+	return n, f.m.watched(f.name, err)
+}
+
+func (f watchFile) Truncate(size int64) error { return f.m.watched(f.name, f.File.Truncate(size)) }
+func (f watchFile) Sync() error               { return f.m.watched(f.name, f.File.Sync()) }
+
+// watched reports a failed operation on path and returns its error.
+func (m *Manager) watched(path string, err error) error {
+	if err != nil {
+		m.dirFailed(path, err)
+	}
+	return err
+}
