@@ -2,10 +2,10 @@ package broker
 
 import (
 	"maps"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/clock"
 	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
@@ -66,7 +66,7 @@ func handleOffsetCommit(b *Broker, c *conn, req *kmsg.OffsetCommitRequest, resp 
 		answer(authzCommitGroup.Error)
 		return
 	}
-	offsets := commits(req, time.Now().UnixMilli())
+	offsets := commits(req, clock.Now().UnixMilli())
 	maps.DeleteFunc(offsets, func(tp klog.TopicPartition, _ grp.Offset) bool {
 		return refused[tp.Topic] || !partitionExists(md, tp.Topic, tp.Partition)
 	})

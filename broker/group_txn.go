@@ -1,10 +1,9 @@
 package broker
 
 import (
-	"time"
-
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/clock"
 	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
@@ -77,7 +76,7 @@ func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest,
 		answer(whole)
 		return
 	}
-	now := time.Now().UnixMilli()
+	now := clock.Now().UnixMilli()
 	offsets := grp.PartitionOffsets{}
 	for _, rt := range req.Topics {
 		for _, rp := range rt.Partitions {

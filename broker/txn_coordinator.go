@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/clock"
 	"github.com/gokafka/gokafka/coordinator"
 	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
@@ -47,6 +48,7 @@ func newTxnCoordinator(b *Broker) *txnCoordinator {
 		Cluster:     clusterView{b},
 		PartitionOf: func(id string) int32 { return grp.PartitionFor(id, tc.partitionCount()) },
 		Logger:      b.log.With("component", "txn"),
+		Now:         clock.Now,
 	})
 	return tc
 }
@@ -199,7 +201,7 @@ func (w txnLogWriter) Write(ctx context.Context, part, epoch int32, key, value [
 	if _, e := p.state(); e != epoch {
 		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d is in leader epoch %d, not %d", txnTopic, part, e, epoch)
 	}
-	res, err := p.appendAsLeader(protocol.BuildBatch(time.Now().UnixMilli(), []protocol.KV{{Key: key, Value: value}}), -1)
+	res, err := p.appendAsLeader(protocol.BuildBatch(clock.Now().UnixMilli(), []protocol.KV{{Key: key, Value: value}}), -1)
 	if err != nil {
 		return err
 	}

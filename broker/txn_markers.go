@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/clock"
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
@@ -33,7 +34,7 @@ func handleWriteTxnMarkers(b *Broker, c *conn, req *kmsg.WriteTxnMarkersRequest,
 	out := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
 	allowed := c.may(authzWriteTxnMarkers, "")
 	md := b.coord.Metadata()
-	now := time.Now().UnixMilli()
+	now := clock.Now().UnixMilli()
 	var waits []ackWait
 	var completions []func()
 	out.Markers = make([]kmsg.WriteTxnMarkersResponseMarker, len(req.Markers))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/clock"
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -85,12 +86,12 @@ type group struct {
 }
 
 func newGroup(id string) *group {
-	return &group{id: id, state: groupEmpty, stateTime: time.Now().UnixMilli(),
+	return &group{id: id, state: groupEmpty, stateTime: clock.Now().UnixMilli(),
 		members: map[string]*member{}, static: map[string]string{}, pending: map[string]bool{}}
 }
 
 func (g *group) transition(s groupState) {
-	g.state, g.stateTime = s, time.Now().UnixMilli()
+	g.state, g.stateTime = s, clock.Now().UnixMilli()
 }
 
 func (gc *Coordinator) group(id string) *group {
@@ -611,7 +612,7 @@ func (gc *Coordinator) Run(ctx context.Context) {
 		case now := <-t.C:
 			gc.expireSessions(now)
 			if now.Sub(lastExpiry) >= gc.cfg.OffsetsRetentionCheckInterval {
-				gc.expireOffsets(now)
+				gc.expireOffsets(clock.Now())
 				lastExpiry = now
 			}
 		}

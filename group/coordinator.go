@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/clock"
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -232,7 +233,7 @@ func (img *groupImage) replayGroup(key, value []byte, now time.Time) error {
 // outcome. The append happens under gc.mu, so the records of a group are
 // stored in the order its state changed.
 func (gc *Coordinator) writeLocked(p int32, kvs []protocol.KV, done func(protocol.ErrorCode)) {
-	gc.appendLocked(p, protocol.BuildBatch(time.Now().UnixMilli(), kvs), 0, func(code protocol.ErrorCode, _ int64) { done(code) })
+	gc.appendLocked(p, protocol.BuildBatch(clock.Now().UnixMilli(), kvs), 0, func(code protocol.ErrorCode, _ int64) { done(code) })
 }
 
 // appendLocked is writeLocked for a batch already built, with the

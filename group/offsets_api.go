@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/clock"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -30,7 +31,7 @@ func (gc *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, offsets Part
 		answer(code)
 		return
 	}
-	build := func(kvs []protocol.KV) []byte { return protocol.BuildBatch(time.Now().UnixMilli(), kvs) }
+	build := func(kvs []protocol.KV) []byte { return protocol.BuildBatch(clock.Now().UnixMilli(), kvs) }
 	keep := func(tp klog.TopicPartition, co Offset) { gc.Store(req.Group, tp, co) }
 	gc.commitLocked(p, req.Group, offsets, build, 0, keep, answer)
 }
@@ -59,7 +60,7 @@ func (gc *Coordinator) CommitTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offset
 		answer(code)
 		return
 	}
-	now := time.Now().UnixMilli()
+	now := clock.Now().UnixMilli()
 	build := func(kvs []protocol.KV) []byte {
 		return protocol.BuildTransactionalBatch(now, req.ProducerID, req.ProducerEpoch, kvs)
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gokafka/gokafka/clock"
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -67,7 +68,7 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 	if err != nil {
 		return res, err
 	}
-	now := time.Now()
+	now := clock.Now()
 	if opts.NowMs > 0 {
 		now = time.UnixMilli(opts.NowMs)
 	}

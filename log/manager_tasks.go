@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/gokafka/gokafka/clock"
 )
 
 // Start runs the background work: retention every
@@ -27,8 +29,8 @@ func (m *Manager) Start() {
 			select {
 			case <-m.stop:
 				return
-			case now := <-retention.C:
-				m.applyRetention(now)
+			case <-retention.C:
+				m.applyRetention(clock.Now()) // retention.ms is wall time, as in Kafka
 			case now := <-flush.C:
 				m.flushDue(now)
 			case <-checkpoint.C:
@@ -56,8 +58,8 @@ func (m *Manager) startCleaner() {
 			select {
 			case <-m.stop:
 				return
-			case now := <-t.C:
-				m.compactAll(now)
+			case <-t.C:
+				m.compactAll(clock.Now())
 				t.Reset(m.cleanerBackoff())
 			}
 		}

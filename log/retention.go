@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gokafka/gokafka/clock"
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -113,7 +114,7 @@ func segmentTime(s *segment) int64 {
 	if st, err := s.f.Stat(); err == nil {
 		return st.ModTime().UnixMilli()
 	}
-	return time.Now().UnixMilli()
+	return clock.Now().UnixMilli()
 }
 
 // IncrementLogStartOffset moves the log start offset up to offset

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gokafka/gokafka/clock"
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -70,7 +71,7 @@ func openSegment(fs FS, dir string, base int64) (*segment, error) {
 // index entries every indexInterval bytes, as Kafka does.
 func (s *segment) append(b []byte, h *protocol.BatchHeader, indexInterval int32) error {
 	if s.size == 0 {
-		s.created = time.Now()
+		s.created = clock.Now()
 	}
 	if _, err := s.f.WriteAt(b, s.size); err != nil {
 		return fmt.Errorf("writing %s: %w", s.logPath(), err)
