@@ -121,6 +121,7 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 		return err
 	}
 	defer health.close()
+	installFaults(cfg, health)
 	stopConsole, err := startConsole(cfg, health, reg, logger)
 	if err != nil {
 		return err
@@ -138,6 +139,7 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 		return fmt.Errorf("opening log.dirs: %w", err)
 	}
 	defer closeLogged(logger, "log manager", logs.Close)
+	logs.OnDirFailure(func(dir string, err error) { haltOnDirFailure(logger, dir, err) })
 	reg.MustRegister(&logCollector{logs: logs})
 
 	var b *broker.Broker
@@ -166,6 +168,19 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 		b.ControlledShutdown(5 * time.Second)
 	}
 	return nil
+}
+
+// haltOnDirFailure ends the process when a log directory fails, as Kafka
+// halts a broker left with no live log directory: with its partitions
+// unwritable it must stop leading them, and a broker that stops
+// heartbeating is fenced and loses every leadership. gokafka has no JBOD
+// directory assignment for the controller to move single directories, so
+// any failed directory halts it. No shutdown runs: closing the logs would
+// write to the disk that failed. Restarted once the disk is back, the node
+// recovers its logs and catches up as after a crash.
+func haltOnDirFailure(logger *slog.Logger, dir string, err error) {
+	logger.Error("halting: a log directory failed and gokafka takes no directory offline alone", "dir", dir, "err", err)
+	os.Exit(1)
 }
 
 // reportConfig prints every problem of a config file that cannot start a
