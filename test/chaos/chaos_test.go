@@ -18,6 +18,7 @@ var (
 		"how long TestChaos strikes faults (2m in make test, 10m in make chaos)")
 	seed   = flag.Uint64("chaos.seed", 1, "fixes TestChaos's schedule: the same seed strikes the same faults")
 	logs   = flag.String("chaos.logs", "", "a directory to keep the servers' logs in")
+	only   = flag.String("chaos.nemeses", "", "strike only these nemeses, comma-separated (every one when empty)")
 	strict = flag.Bool("chaos.strict", false,
 		"fail on committed offsets or high watermarks gone backwards or above the high watermark too (make chaos)")
 )
@@ -40,7 +41,7 @@ func TestChaos(t *testing.T) {
 	w.start()
 	time.Sleep(3 * time.Second) // every producer and the group under way
 	t.Logf("seed %d, %v of faults", *seed, *runFor)
-	faults := strikeFor(t, c, tps, newScheduler(*seed), *runFor)
+	faults := strikeFor(t, c, tps, newScheduler(*seed, onlyNemeses()...), *runFor)
 	h := w.finish()
 	h.Faults = faults
 	final := finalState(t, c, append(slices.Clone(tps), w.txnTPs...))
@@ -80,6 +81,14 @@ func TestChaos(t *testing.T) {
 	if r.Acked == 0 {
 		t.Error("nothing acknowledged")
 	}
+}
+
+// onlyNemeses is -chaos.nemeses as a list.
+func onlyNemeses() []string {
+	if *only == "" {
+		return nil
+	}
+	return strings.Split(*only, ",")
 }
 
 // strikeFor strikes faults from s, one at a time, each after the cluster

@@ -37,7 +37,21 @@ var clusterProps = []string{
 	"offsets.topic.replication.factor=3",
 	"offsets.topic.num.partitions=6",
 	"min.insync.replicas=2",
+	// Retention runs every second, so that a clock jump meets it; the
+	// topics keep records for topicRetention.
+	"log.retention.check.interval.ms=1000",
 }
+
+// The chaos topics' retention: longer than a run plus a clock jump of an
+// hour, so that retention by the record timestamps deletes nothing (as in
+// Kafka, a forward jump past it would), with segments small enough that
+// several are sealed and retention has something to weigh.
+var topicConfigs = map[string]*string{
+	"retention.ms":  ptr("7200000"),
+	"segment.bytes": ptr("1048576"),
+}
+
+func ptr(s string) *string { return &s }
 
 // cluster is three nodes, each broker and controller, on hosts of their
 // own.
@@ -52,7 +66,7 @@ type cluster struct {
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	net := harness.NewNetT(t, "kafka-01", "kafka-02", "kafka-03")
-	bin := harness.Binary(t)
+	bin := harness.FaultBinary(t)
 	var voters []string
 	for i, h := range net.Hosts {
 		voters = append(voters, fmt.Sprintf("%d@%s:9093", i+1, h.Addr))
@@ -60,6 +74,7 @@ func startCluster(t *testing.T) *cluster {
 	c := &cluster{t: t, net: net}
 	for i, h := range net.Hosts {
 		dir := t.TempDir()
+		mountDataDir(t, filepath.Join(dir, "data"))
 		props := append([]string{
 			fmt.Sprintf("node.id=%d", i+1), "process.roles=broker,controller",
 			fmt.Sprintf("listeners=PLAINTEXT://%s:9092,CONTROLLER://%s:9093", h.Addr, h.Addr),
@@ -107,7 +122,7 @@ func (c *cluster) createTopics(names []string, partitions int32) []TP {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := kadm.NewClient(c.admin).CreateTopics(ctx, partitions, 3, nil, names...)
+	resp, err := kadm.NewClient(c.admin).CreateTopics(ctx, partitions, 3, topicConfigs, names...)
 	if err == nil {
 		err = resp.Error()
 	}

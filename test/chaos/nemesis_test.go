@@ -53,6 +53,22 @@ var nemeses = []nemesis{
 	{"torn-write", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
 		return c.tornWrite(int32(1+rng.IntN(3)), tps[rng.IntN(len(tps))], 1+rng.Int64N(300), down(rng), tps)
 	}},
+	{"slow-disk", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.slowDisk(c.leaderOf(tps[rng.IntN(len(tps))]), pauseFor(rng), tps)
+	}},
+	{"failing-disk", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.failingDisk(int32(1+rng.IntN(3)), down(rng), tps)
+	}},
+	{"full-disk", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		return c.fullDisk(int32(1+rng.IntN(3)), down(rng), tps)
+	}},
+	{"clock-jump", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		skew := time.Hour
+		if rng.IntN(2) == 0 {
+			skew = -skew
+		}
+		return c.jumpClock(int32(1+rng.IntN(3)), skew, pauseFor(rng), tps)
+	}},
 }
 
 // down is how long a killed node stays down; pauseFor how long a pause, a
@@ -267,24 +283,31 @@ func inNS(ns, stdin string, args ...string) error {
 // nemeses make, so that a seed fixes the schedule.
 type scheduler struct {
 	rng    *rand.Rand
+	pool   []nemesis // what it draws from
 	queue  []nemesis
 	rounds int
 }
 
-func newScheduler(seed uint64) *scheduler {
-	return &scheduler{rng: rand.New(rand.NewPCG(seed, 0x6b61666b61))}
+// newScheduler draws from the nemeses named in only, every one when only
+// is empty.
+func newScheduler(seed uint64, only ...string) *scheduler {
+	s := &scheduler{rng: rand.New(rand.NewPCG(seed, 0x6b61666b61)), pool: nemeses}
+	if len(only) > 0 {
+		s.pool = slices.DeleteFunc(slices.Clone(nemeses), func(n nemesis) bool { return !slices.Contains(only, n.name) })
+	}
+	return s
 }
 
 func (s *scheduler) next() nemesis {
-	if s.rounds == 0 {
+	if kl := slices.IndexFunc(s.pool, func(n nemesis) bool { return n.name == "kill-leader" }); s.rounds == 0 && kl >= 0 {
 		// A run of any length measures a killed leader's unavailability,
 		// the bound TestChaos holds.
 		s.rounds++
-		return nemeses[slices.IndexFunc(nemeses, func(n nemesis) bool { return n.name == "kill-leader" })]
+		return s.pool[kl]
 	}
 	if len(s.queue) == 0 {
 		s.rounds++
-		s.queue = append([]nemesis(nil), nemeses...)
+		s.queue = append([]nemesis(nil), s.pool...)
 		s.rng.Shuffle(len(s.queue), func(i, j int) { s.queue[i], s.queue[j] = s.queue[j], s.queue[i] })
 	}
 	n := s.queue[0]

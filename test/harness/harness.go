@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,17 +27,27 @@ func BuildServer(moduleRoot, dir string) (string, error) {
 	return build(moduleRoot, dir, "gokafka-server")
 }
 
+// BuildServerWith is BuildServer with go build flags; with -race it links
+// with cgo, which the race detector needs.
+func BuildServerWith(moduleRoot, dir string, flags ...string) (string, error) {
+	return build(moduleRoot, dir, "gokafka-server", flags...)
+}
+
 // BuildCLI compiles the gokafka operator CLI into dir.
 func BuildCLI(moduleRoot, dir string) (string, error) {
 	return build(moduleRoot, dir, "gokafka")
 }
 
-// build compiles ./cmd/<name> statically into dir.
-func build(moduleRoot, dir, name string) (string, error) {
+// build compiles ./cmd/<name> into dir, statically unless flags ask for
+// the race detector.
+func build(moduleRoot, dir, name string, flags ...string) (string, error) {
 	bin := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
+	cmd := exec.Command("go", append(append([]string{"build", "-o", bin}, flags...), "./cmd/"+name)...)
 	cmd.Dir = moduleRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if slices.Contains(flags, "-race") {
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/%s: %w\n%s", name, err, out)
 	}

@@ -12,10 +12,11 @@ import (
 
 // A server binary built at most once per test process.
 type serverBuild struct {
-	env  string // the variable that names a prebuilt one
-	once sync.Once
-	path string
-	err  error
+	env   string   // the variable that names a prebuilt one
+	flags []string // go build flags of one built here
+	once  sync.Once
+	path  string
+	err   error
 }
 
 func (sb *serverBuild) get(t testing.TB) string {
@@ -35,7 +36,7 @@ func (sb *serverBuild) get(t testing.TB) string {
 			sb.err = err
 			return
 		}
-		sb.path, sb.err = BuildServer(root, dir)
+		sb.path, sb.err = BuildServerWith(root, dir, sb.flags...)
 	})
 	if sb.err != nil {
 		t.Fatalf("building gokafka-server: %v", sb.err)
@@ -46,7 +47,17 @@ func (sb *serverBuild) get(t testing.TB) string {
 var (
 	testBuild    = serverBuild{env: "GOKAFKA_BIN"}
 	shippedBuild = serverBuild{env: "GOKAFKA_SHIPPED_BIN"}
+	faultBuild   = serverBuild{env: "GOKAFKA_FAULTFS_BIN", flags: []string{"-race", "-tags", "faultfs"}}
 )
+
+// FaultBinary returns a gokafka-server built with -tags faultfs, whose
+// http.listener takes disk faults and clock skews (/debug/faultfs,
+// /debug/clock): $GOKAFKA_FAULTFS_BIN when set, else one built for this
+// test process, with the race detector as make test's.
+func FaultBinary(t testing.TB) string {
+	t.Helper()
+	return faultBuild.get(t)
+}
 
 // Binary returns the gokafka-server binary the tests run: $GOKAFKA_BIN when
 // set (make test builds it once for every package, with the race
