@@ -19,8 +19,15 @@ import (
 // Like KRaft's QuorumController it handles one operation at a time: each
 // reads the current image, decides, and proposes one command, so decisions
 // are never made on a stale image.
+//
+// Lock order: opMu, then mu. opMu serialises operations and is held across
+// their Raft round trip; mu guards the controller's own state and is never
+// held across Raft, so that a heartbeat (which changes nothing in the
+// metadata) and a change of leadership never wait behind a commit.
 type controller struct {
 	c *Coordinator
+
+	opMu sync.Mutex // one operation at a time, from decision to commit
 
 	mu       sync.Mutex
 	active   bool                // leader, caught up and the cluster initialised
@@ -193,23 +200,37 @@ func (ct *controller) fenceSilent() {
 }
 
 // do runs one controller operation: decide reads the current image and
-// returns the command to propose (nil for none).
+// returns the command to propose (nil for none). decide runs under mu and
+// may use the controller's state; the proposal waits for Raft under opMu
+// only.
 func (ct *controller) do(decide func(md *Metadata) (*command, error)) (applyResult, error) {
+	ct.opMu.Lock()
+	defer ct.opMu.Unlock()
+	cmd, err := ct.decide(decide)
+	if err != nil || cmd == nil {
+		return applyResult{}, err
+	}
+	return ct.c.propose(cmd)
+}
+
+// decide runs decide on the current image under mu, on the active
+// controller only.
+func (ct *controller) decide(decide func(md *Metadata) (*command, error)) (*command, error) {
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
 	if !ct.active {
-		return applyResult{}, notController(ct.c)
+		return nil, notController(ct.c)
 	}
 	md := ct.c.Metadata()
 	cmd, err := decide(md)
 	if err != nil || cmd == nil {
-		return applyResult{}, err
+		return nil, err
 	}
 	switch cmd.Op {
 	case opRegister, opFence, opUnfence, opShutdown:
 		cmd.Unclean = ct.c.uncleanTopics(md)
 	}
-	return ct.c.propose(cmd)
+	return cmd, nil
 }
 
 func notController(c *Coordinator) error {
@@ -276,7 +297,14 @@ func (c *Coordinator) registerBroker(r BrokerRegistration) rpcResponse {
 	}))
 }
 
+// heartbeat renews a broker's session. One from a broker that is
+// registered and not fenced changes no metadata, so it only takes mu and
+// never waits behind another operation's commit: a busy controller must
+// not fence healthy brokers (issue 17). Only an unfencing goes through do.
 func (c *Coordinator) heartbeat(id int32, applied uint64) rpcResponse {
+	if resp, done := c.ctrl.renew(id, applied); done {
+		return resp
+	}
 	return respond(c.ctrl.do(func(md *Metadata) (*command, error) {
 		b := md.Brokers[id]
 		if b == nil {
@@ -290,6 +318,24 @@ func (c *Coordinator) heartbeat(id int32, applied uint64) rpcResponse {
 		}
 		return nil, nil
 	}))
+}
+
+// renew records a heartbeat of a registered, unfenced broker; done is
+// false when the heartbeat needs an operation (unfencing, or an error
+// decided on the image under opMu).
+func (ct *controller) renew(id int32, applied uint64) (_ rpcResponse, done bool) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if !ct.active {
+		return errResponse(notController(ct.c)), true
+	}
+	b := ct.c.Metadata().Brokers[id]
+	if b == nil || b.Fenced {
+		return rpcResponse{}, false
+	}
+	ct.lastSeen[id] = time.Now()
+	ct.recordProgress(id, applied)
+	return rpcResponse{}, true
 }
 
 // controlledShutdown fences a broker that asked to stop: its leaderships

@@ -32,6 +32,10 @@ type Coordinator struct {
 
 	ctrl *controller
 	fwd  forwarder // to the active controller, from any other node
+	// hbFwd carries heartbeats on a connection of their own, so that they
+	// never queue behind another operation's commit (issue 17: brokers
+	// fenced while their heartbeats waited behind ISR changes).
+	hbFwd forwarder
 
 	closeOnce sync.Once
 	done      chan struct{}

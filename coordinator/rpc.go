@@ -207,7 +207,8 @@ func (c *Coordinator) call(ctx context.Context, req *rpcRequest) (rpcResponse, e
 	}
 }
 
-// forwarder keeps one connection to the active controller.
+// forwarder keeps one connection to the active controller; a node has two,
+// one for heartbeats and one for everything else.
 type forwarder struct {
 	mu   sync.Mutex
 	next int // voter to try next while no leader is known
@@ -222,6 +223,9 @@ type forwarder struct {
 // error drops the connection; the caller retries.
 func (c *Coordinator) forward(ctx context.Context, req *rpcRequest) (rpcResponse, error) {
 	f := &c.fwd
+	if req.Op == rpcHeartbeat {
+		f = &c.hbFwd
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	addr, id := c.raft.LeaderWithID()
