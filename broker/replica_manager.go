@@ -28,11 +28,15 @@ type replicaManager struct {
 
 	fetchMu  sync.Mutex
 	fetchers map[int32]*fetcher // by leader id
+
+	isr *isrSender // this broker's AlterPartition requests, batched
 }
 
 func newReplicaManager(b *Broker) *replicaManager {
-	return &replicaManager{b: b, partitions: map[klog.TopicPartition]*partition{}, stopCh: make(chan struct{}),
+	rm := &replicaManager{b: b, partitions: map[klog.TopicPartition]*partition{}, stopCh: make(chan struct{}),
 		fetchers: map[int32]*fetcher{}}
+	rm.isr = newISRSender(rm)
+	return rm
 }
 
 func (rm *replicaManager) get(tp klog.TopicPartition) *partition {
@@ -68,8 +72,9 @@ func partitionExists(md *coordinator.Metadata, topic string, partition int32) bo
 func (rm *replicaManager) start() {
 	kick, unsubscribe := rm.b.coord.Subscribe()
 	rm.reconcile(rm.b.coord.Metadata())
-	rm.wg.Add(2)
+	rm.wg.Add(3)
 	go rm.isrLoop()
+	go rm.isr.run()
 	go func() {
 		defer rm.wg.Done()
 		defer unsubscribe()

@@ -126,29 +126,6 @@ func (p *partition) isrChangeEnded(seq uint64, known, refused bool) {
 	}
 }
 
-// changeISR asks the controller for the ISR that nextISR (or a follower's
-// fetch, for a join) computed as request seq. Only the
-// committed change counts: the partition adopts it from the metadata. A
-// failed request may still have been committed (a timeout), so the image is
-// brought up to date with a barrier before the maximal ISR is dropped.
-func (rm *replicaManager) changeISR(p *partition, req coordinator.AlterPartition, seq uint64) {
-	rm.fetchMu.Lock()
-	defer rm.fetchMu.Unlock()
-	started := rm.spawnLocked(func() {
-		err := rm.withMetadataTimeout(func(ctx context.Context) error { return rm.b.coord.AlterPartitionISR(ctx, req) })
-		refused := err != nil
-		if refused && rm.b.ctx.Err() == nil {
-			rm.b.log.Warn("ISR change refused", "topic", req.Topic, "partition", req.Partition, "isr", req.ISR, "err", err)
-			err = rm.withMetadataTimeout(rm.b.coord.Barrier) // its own time: the request's may be spent
-		}
-		rm.reconcile(rm.b.coord.Metadata())
-		p.isrChangeEnded(seq, err == nil, refused)
-	})
-	if !started {
-		p.isrChangeEnded(seq, false, false)
-	}
-}
-
 // isrEligible reports whether broker id may join an ISR as this broker's
 // metadata shows it: registered, not fenced, not shutting down.
 func (rm *replicaManager) isrEligible(id int32) bool {

@@ -21,7 +21,9 @@ type command struct {
 	Topics    []*Topic        `json:"topics,omitempty"`    // create_topics
 	Names     []string        `json:"names,omitempty"`     // delete_topics
 	Count     int64           `json:"count,omitempty"`     // allocate_producer_ids
-	Alter     *AlterPartition `json:"alter,omitempty"`     // alter_partition
+	Alter     *AlterPartition `json:"alter,omitempty"`     // alter_partition, as written before batches
+	// Alters are the ISR changes of alter_partition, committed together.
+	Alters []AlterPartition `json:"alters,omitempty"`
 	// Unclean lists the topics that allow unclean leader election, as the
 	// controller saw their configs (fence, unfence, register).
 	Unclean []string `json:"unclean,omitempty"`
@@ -121,7 +123,12 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 			m.BrokerConfigs[cmd.Names[0]] = cmd.Configs
 		}
 	case opAlterPartition:
-		alterISR(m, cmd.Alter)
+		if cmd.Alter != nil {
+			alterISR(m, cmd.Alter)
+		}
+		for i := range cmd.Alters {
+			alterISR(m, &cmd.Alters[i])
+		}
 	case opReassign:
 		for _, r := range cmd.Reassign {
 			reassign(m, r)

@@ -42,7 +42,7 @@ func (cmd *command) validate() error {
 			return fmt.Errorf("one broker resource is needed, got %d", len(cmd.Names))
 		}
 	case opAlterPartition:
-		if cmd.Alter == nil {
+		if cmd.Alter == nil && len(cmd.Alters) == 0 {
 			return errors.New("no partition to alter")
 		}
 	case opReassign:

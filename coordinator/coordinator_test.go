@@ -308,7 +308,7 @@ func TestThreeVoters(t *testing.T) {
 }
 
 // TestISRChangesAndControlledShutdown shrinks and regrows an ISR through
-// AlterPartitionISR with the epoch checks, then moves leadership away from
+// AlterPartitions with the epoch checks, then moves leadership away from
 // a broker that shuts down.
 func TestISRChangesAndControlledShutdown(t *testing.T) {
 	c := start(t, testConfigs(t, 1)[0])
@@ -323,7 +323,7 @@ func TestISRChangesAndControlledShutdown(t *testing.T) {
 		t.Fatalf("initial state: %+v", p)
 	}
 	alter := func(isr []int32, leaderEpoch, partitionEpoch int32) error {
-		return c.AlterPartitionISR(context.Background(), AlterPartition{Topic: "isr", Partition: 0, Leader: 2,
+		return alterOne(c, AlterPartition{Topic: "isr", Partition: 0, Leader: 2,
 			LeaderEpoch: leaderEpoch, PartitionEpoch: partitionEpoch, ISR: isr})
 	}
 	if err := alter([]int32{2, 1}, p.LeaderEpoch, p.PartitionEpoch); err != nil {
@@ -399,7 +399,7 @@ func TestUncleanElectionAndPreferredLeaders(t *testing.T) {
 			t.Fatal(r.Err)
 		}
 		p := c.Metadata().Topic(name).Partitions[0]
-		if err := c.AlterPartitionISR(context.Background(), AlterPartition{Topic: name, Leader: 2,
+		if err := alterOne(c, AlterPartition{Topic: name, Leader: 2,
 			LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: []int32{2}}); err != nil {
 			t.Fatal(err)
 		}
@@ -418,11 +418,20 @@ func TestUncleanElectionAndPreferredLeaders(t *testing.T) {
 		t.Fatalf("returning sole ISR member does not lead: %d", p.Leader)
 	}
 	p := c.Metadata().Topic("u-true").Partitions[0]
-	if err := c.AlterPartitionISR(context.Background(), AlterPartition{Topic: "u-true", Leader: 1,
+	if err := alterOne(c, AlterPartition{Topic: "u-true", Leader: 1,
 		LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: []int32{1, 2}}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the preferred replica leading again", func() bool {
 		return c.Metadata().Topic("u-true").Partitions[0].Leader == 2
 	})
+}
+
+// alterOne asks for one ISR change and returns its outcome.
+func alterOne(c *Coordinator, a AlterPartition) error {
+	errs, err := c.AlterPartitions(context.Background(), []AlterPartition{a})
+	if err != nil {
+		return err
+	}
+	return errs[0]
 }

@@ -86,7 +86,7 @@
 //	heartbeat               BrokerHeartbeat (63)              0
 //	controlled shutdown     BrokerHeartbeat, WantShutdown     0
 //	allocate producer ids   AllocateProducerIds (67)          0
-//	alter ISR               AlterPartition (56), by name      1
+//	alter ISRs              AlterPartition (56), by name      1  up to 10,000 partitions, one Raft entry
 //	join as non-voter       ControllerRegistration (70)       0  one listener: the node's controller address
 //	create topics           CreateTopics (19)                 7
 //	delete topics           DeleteTopics (20), by name        6

@@ -26,12 +26,59 @@ func TestAlterPartitionRefusesIneligibleReplica(t *testing.T) {
 	if p.Leader != 1 || slices.Contains(p.ISR, 3) {
 		t.Fatalf("after broker 3 shut down: %+v", p)
 	}
-	err := c.AlterPartitionISR(context.Background(), AlterPartition{Topic: "elig", Partition: 0, Leader: 1,
+	err := alterOne(c, AlterPartition{Topic: "elig", Partition: 0, Leader: 1,
 		LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: append(slices.Clone(p.ISR), 3)})
 	if protocol.Code(err) != protocol.IneligibleReplica {
 		t.Fatalf("proposing shut-down broker 3: %v, want INELIGIBLE_REPLICA", err)
 	}
 	if got := c.Metadata().Topic("elig").Partitions[0].ISR; !slices.Equal(got, p.ISR) {
 		t.Fatalf("ISR %v after a refused change, want %v", got, p.ISR)
+	}
+}
+
+// One AlterPartition request changes the ISRs of many partitions in one
+// Raft entry; each partition gets its own outcome, and a refused one
+// (stale epoch, named twice, unknown) leaves the others to commit.
+func TestAlterPartitionsBatchIsOneEntry(t *testing.T) {
+	c := start(t, testConfigs(t, 1)[0])
+	register(t, c, 1, 2, 3)
+	var as []PartitionAssignment
+	for i := range int32(50) {
+		as = append(as, PartitionAssignment{Partition: i, Replicas: []int32{1, 2, 3}})
+	}
+	if r := createOne(t, c, CreateTopicSpec{Name: "batch", NumPartitions: -1, ReplicationFactor: -1, Assignment: as}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	md := c.Metadata()
+	var alters []AlterPartition
+	for _, p := range md.Topic("batch").Partitions {
+		alters = append(alters, AlterPartition{Topic: "batch", Partition: p.ID, Leader: 1,
+			LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: []int32{1, 2}})
+	}
+	alters[7].PartitionEpoch++                                                         // stale
+	alters = append(alters, alters[3])                                                 // named twice
+	alters = append(alters, AlterPartition{Topic: "gone", Leader: 1, ISR: []int32{1}}) // unknown
+	errs, err := c.AlterPartitions(context.Background(), alters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]protocol.ErrorCode{7: protocol.InvalidUpdateVersion, 50: protocol.InvalidRequest, 51: protocol.UnknownTopicOrPartition}
+	for i, e := range errs {
+		if protocol.Code(e) != want[i] {
+			t.Errorf("change %d (%s-%d): %v, want code %d", i, alters[i].Topic, alters[i].Partition, e, want[i])
+		}
+	}
+	after := c.Metadata()
+	if got := after.AppliedIndex - md.AppliedIndex; got != 1 {
+		t.Errorf("the batch took %d Raft entries, want 1", got)
+	}
+	for _, p := range after.Topic("batch").Partitions {
+		wantISR := []int32{1, 2}
+		if p.ID == 7 {
+			wantISR = []int32{1, 2, 3}
+		}
+		if !slices.Equal(p.ISR, wantISR) {
+			t.Errorf("partition %d: ISR %v, want %v", p.ID, p.ISR, wantISR)
+		}
 	}
 }

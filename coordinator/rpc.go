@@ -37,7 +37,7 @@ type rpcRequest struct {
 	Specs        []CreateTopicSpec
 	ValidateOnly bool
 	Names        []string
-	Alter        *AlterPartition
+	Alters       []AlterPartition
 	Addr         string // join: the non-voter's controller address
 	Grow         []CreatePartitionsSpec
 	Configs      map[string]string
@@ -139,7 +139,7 @@ func (c *Coordinator) handle(req *rpcRequest) rpcResponse {
 	case rpcDeleteTopics:
 		return c.deleteTopics(req.Names)
 	case rpcAlterPartition:
-		return c.alterPartition(*req.Alter)
+		return c.alterPartitions(req.Alters)
 	case rpcJoin:
 		return c.join(req.BrokerID, req.Addr)
 	case rpcCreatePartitions:
@@ -405,15 +405,29 @@ func (c *Coordinator) DeleteTopics(ctx context.Context, names []string) []TopicR
 	return topicResults(names, resp, err)
 }
 
-// AlterPartitionISR asks the controller to change a partition's ISR, as its
-// leader. The change counts only once committed; the new state arrives
-// through the metadata.
-func (c *Coordinator) AlterPartitionISR(ctx context.Context, a AlterPartition) error {
-	resp, err := c.call(ctx, &rpcRequest{Op: rpcAlterPartition, Alter: &a})
+// AlterPartitions asks the controller to change the ISRs of partitions
+// this broker leads, all in one request (at most MaxAlterPartitions). A
+// change counts only once committed; the new state arrives through the
+// metadata. errs holds each change's outcome, in order; err is the
+// request's own failure, when no change's outcome is known.
+func (c *Coordinator) AlterPartitions(ctx context.Context, alters []AlterPartition) (errs []error, err error) {
+	resp, err := c.call(ctx, &rpcRequest{Op: rpcAlterPartition, Alters: alters})
 	if err == nil {
 		err = resp.err()
 	}
-	return err
+	if err == nil && len(resp.Partitions) != len(alters) {
+		err = fmt.Errorf("the controller answered %d of %d ISR changes", len(resp.Partitions), len(alters))
+	}
+	if err != nil {
+		return nil, err
+	}
+	errs = make([]error, len(alters))
+	for i, r := range resp.Partitions {
+		if r.Code != 0 {
+			errs[i] = &protocol.Error{Code: protocol.ErrorCode(r.Code), Msg: r.Msg}
+		}
+	}
+	return errs, nil
 }
 
 // names lists the topic names of a request's specs.

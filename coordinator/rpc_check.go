@@ -22,8 +22,8 @@ func (req *rpcRequest) check() error {
 		}
 		return checkRegistration(req.Registration)
 	case rpcAlterPartition:
-		if req.Alter == nil {
-			return bad("no partition to alter")
+		if len(req.Alters) == 0 || len(req.Alters) > MaxAlterPartitions {
+			return bad("%d partitions to alter; 1 to %d may be", len(req.Alters), MaxAlterPartitions)
 		}
 	case rpcAlterConfigs, rpcAlterBrokerConfigs:
 		if len(req.Names) != 1 {

@@ -26,8 +26,12 @@ func TestRPCCodecRoundTrip(t *testing.T) {
 		{rpcRequest{Op: rpcHeartbeat, BrokerID: 3, Applied: 77}, rpcResponse{}},
 		{rpcRequest{Op: rpcShutdown, BrokerID: 3}, rpcResponse{Index: 9}},
 		{rpcRequest{Op: rpcAllocateIDs, BrokerID: 2}, rpcResponse{Index: 5, First: 1000, Count: 1000}},
-		{rpcRequest{Op: rpcAlterPartition, Alter: &AlterPartition{Topic: "t", Partition: 2, Leader: 1, LeaderEpoch: 4, PartitionEpoch: 9, ISR: []int32{1, 2}}},
+		{rpcRequest{Op: rpcAlterPartition, Alters: []AlterPartition{{Topic: "t", Partition: 2, Leader: 1, LeaderEpoch: 4, PartitionEpoch: 9, ISR: []int32{1, 2}}, {Topic: "t", Partition: 3, Leader: 1, ISR: []int32{1}}, {Topic: "u", Leader: 1, ISR: []int32{1, 3}}}},
 			rpcResponse{Code: int16(protocol.FencedLeaderEpoch), Msg: "t-2: leader epoch 4, current is 5"}},
+		// Per-partition codes travel without their messages: Kafka's
+		// AlterPartition answer has no field for one.
+		{rpcRequest{Op: rpcAlterPartition, Alters: []AlterPartition{{Topic: "t", Partition: 2, Leader: 1, ISR: []int32{1, 2}}, {Topic: "u", Leader: 1, ISR: []int32{1}}}},
+			rpcResponse{Index: 7, Partitions: []PartitionResult{{Topic: "t", Partition: 2}, {Topic: "u", Code: int16(protocol.InvalidUpdateVersion)}}}},
 		{rpcRequest{Op: rpcJoin, BrokerID: 4, Addr: "10.0.0.4:9093"}, rpcResponse{}},
 		{rpcRequest{Op: rpcCreateTopics, ValidateOnly: true, Specs: []CreateTopicSpec{
 			{Name: "a", NumPartitions: 3, ReplicationFactor: 2, Configs: map[string]string{"retention.ms": "1", "cleanup.policy": "compact"}},
@@ -110,8 +114,11 @@ func TestRPCCodecRefusals(t *testing.T) {
 		{"other version", frame(int16(kmsg.BrokerRegistration), 3, nil), protocol.UnsupportedVersion},
 		{"truncated body", frame(int16(kmsg.CreateTopics), 7, []byte{5}), protocol.InvalidRequest},
 		{"array longer than the frame", frame(int16(kmsg.CreateTopics), 7, []byte{0x7f, 0x7f, 0x7f, 0x7f}), protocol.InvalidRequest},
-		{"two partitions in one AlterPartition", appendRPCRequest(nil, 99, &kmsg.AlterPartitionRequest{Version: 1,
-			Topics: []kmsg.AlterPartitionRequestTopic{{Topic: "t", Partitions: make([]kmsg.AlterPartitionRequestTopicPartition, 2)}}})[4:], protocol.InvalidRequest},
+		{"more ISR changes than one AlterPartition may carry", appendRPCRequest(nil, 99, &kmsg.AlterPartitionRequest{Version: 1,
+			Topics: []kmsg.AlterPartitionRequestTopic{{Topic: "t", Partitions: make([]kmsg.AlterPartitionRequestTopicPartition, MaxAlterPartitions/2)},
+				{Topic: "u", Partitions: make([]kmsg.AlterPartitionRequestTopicPartition, MaxAlterPartitions/2+1)}}})[4:], protocol.InvalidRequest},
+		{"AlterPartition topics past the frame", frame(int16(kmsg.AlterPartition), 1, append(make([]byte, 12), 0xff, 0xff, 0xff, 0x7f)), protocol.InvalidRequest},
+		{"AlterPartition partitions past the frame", frame(int16(kmsg.AlterPartition), 1, append(make([]byte, 12), 2, 2, 't', 0xff, 0xff, 0xff, 0x7f)), protocol.InvalidRequest},
 		{"unknown resource type", appendRPCRequest(nil, 99, &kmsg.AlterConfigsRequest{Version: 2,
 			Resources: []kmsg.AlterConfigsRequestResource{{ResourceType: 8, ResourceName: "x"}}})[4:], protocol.InvalidRequest},
 		{"quorum of another topic", appendRPCRequest(nil, 99, &kmsg.DescribeQuorumRequest{Version: 1,

@@ -18,7 +18,7 @@ func rpcSeeds() [][]byte {
 		{Op: rpcHeartbeat, BrokerID: 1, Applied: 3},
 		{Op: rpcShutdown, BrokerID: 1},
 		{Op: rpcAllocateIDs, BrokerID: 1},
-		{Op: rpcAlterPartition, Alter: &AlterPartition{Topic: "t", Leader: 1, ISR: []int32{1}}},
+		{Op: rpcAlterPartition, Alters: []AlterPartition{{Topic: "t", Leader: 1, ISR: []int32{1}}, {Topic: "u", Partition: 1, Leader: 1, ISR: []int32{1, 1}}}},
 		{Op: rpcJoin, BrokerID: 4, Addr: "127.0.0.1:1"},
 		{Op: rpcCreateTopics, Specs: []CreateTopicSpec{{Name: "t", NumPartitions: 1, ReplicationFactor: 1}, {Name: "../../escaped", NumPartitions: 1, ReplicationFactor: 1}}},
 		{Op: rpcCreateTopics, Specs: []CreateTopicSpec{{Name: "__cluster_metadata", NumPartitions: 1, ReplicationFactor: 1}}},
@@ -81,7 +81,7 @@ func FuzzRPCCodec(f *testing.F) {
 		if _, body, err := parseRPCResponse(frame, &resp); err == nil && len(data) > 0 {
 			op := rpcOps[ops[int(data[0])%len(ops)]]
 			kresp := op.request(&rpcRequest{Op: ops[int(data[0])%len(ops)], Registration: &BrokerRegistration{},
-				Alter: &AlterPartition{}, Names: []string{""}}).ResponseKind()
+				Alters: []AlterPartition{{}}, Names: []string{""}}).ResponseKind()
 			if kresp.ReadFrom(body) == nil {
 				op.result(kresp, &resp)
 			}

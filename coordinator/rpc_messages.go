@@ -55,7 +55,7 @@ func init() {
 		rpcHeartbeat:          {encodeHeartbeat, respondHeartbeat, noResult},
 		rpcShutdown:           {encodeHeartbeat, respondHeartbeat, noResult},
 		rpcAllocateIDs:        {encodeAllocate, respondAllocate, resultAllocate},
-		rpcAlterPartition:     {encodeAlterPartition, respondAlterPartition, noResult},
+		rpcAlterPartition:     {encodeAlterPartition, respondAlterPartition, resultPartitions},
 		rpcJoin:               {encodeJoin, respondJoin, noResult},
 		rpcCreateTopics:       {encodeCreateTopics, respondCreateTopics, resultCreateTopics},
 		rpcDeleteTopics:       {encodeDeleteTopics, respondDeleteTopics, resultDeleteTopics},
@@ -163,34 +163,54 @@ func resultAllocate(k kmsg.Response, r *rpcResponse) error {
 	return nil
 }
 
-// AlterPartition v1 (topic names) changes one partition's ISR; the leader
-// is the sending broker.
+// AlterPartition v1 (topic names) changes the ISRs of partitions the
+// sending broker leads, grouped by topic as Kafka groups them; the answer
+// gives each partition's error code, in request order.
+
+// MaxAlterPartitions bounds the ISR changes of one AlterPartition request.
+const MaxAlterPartitions = maxPartitionsPerOp
 
 func encodeAlterPartition(req *rpcRequest) kmsg.Request {
-	a := req.Alter
-	return &kmsg.AlterPartitionRequest{Version: 1, BrokerID: a.Leader, Topics: []kmsg.AlterPartitionRequestTopic{{
-		Topic: a.Topic,
-		Partitions: []kmsg.AlterPartitionRequestTopicPartition{{
-			Partition: a.Partition, LeaderEpoch: a.LeaderEpoch, NewISR: a.ISR, PartitionEpoch: a.PartitionEpoch,
-		}},
-	}}}
+	k := &kmsg.AlterPartitionRequest{Version: 1}
+	if len(req.Alters) > 0 {
+		k.BrokerID = req.Alters[0].Leader
+	}
+	for _, run := range byTopic(req.Alters, func(a AlterPartition) string { return a.Topic }) {
+		t := kmsg.AlterPartitionRequestTopic{Topic: run[0].Topic}
+		for _, a := range run {
+			t.Partitions = append(t.Partitions, kmsg.AlterPartitionRequestTopicPartition{
+				Partition: a.Partition, LeaderEpoch: a.LeaderEpoch, NewISR: a.ISR, PartitionEpoch: a.PartitionEpoch})
+		}
+		k.Topics = append(k.Topics, t)
+	}
+	return k
 }
 
 func decodeAlterPartition(k kmsg.Request) (*rpcRequest, error) {
 	r := k.(*kmsg.AlterPartitionRequest)
-	if len(r.Topics) != 1 || len(r.Topics[0].Partitions) != 1 {
-		return nil, invalid("AlterPartition: one partition per request, got %d topics", len(r.Topics))
+	req := &rpcRequest{Op: rpcAlterPartition}
+	for _, t := range r.Topics {
+		if len(req.Alters)+len(t.Partitions) > MaxAlterPartitions {
+			return nil, invalid("AlterPartition: more than %d partitions", MaxAlterPartitions)
+		}
+		for _, p := range t.Partitions {
+			req.Alters = append(req.Alters, AlterPartition{Topic: t.Topic, Partition: p.Partition, Leader: r.BrokerID,
+				LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: p.NewISR})
+		}
 	}
-	t := r.Topics[0]
-	p := t.Partitions[0]
-	return &rpcRequest{Op: rpcAlterPartition, Alter: &AlterPartition{
-		Topic: t.Topic, Partition: p.Partition, Leader: r.BrokerID,
-		LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: p.NewISR,
-	}}, nil
+	return req, nil
 }
 
 func respondAlterPartition(_ *rpcRequest, r *rpcResponse) kmsg.Response {
-	return &kmsg.AlterPartitionResponse{Version: 1, ErrorCode: r.Code}
+	k := &kmsg.AlterPartitionResponse{Version: 1, ErrorCode: r.Code}
+	for _, run := range byTopic(r.Partitions, func(p PartitionResult) string { return p.Topic }) {
+		t := kmsg.AlterPartitionResponseTopic{Topic: run[0].Topic}
+		for _, p := range run {
+			t.Partitions = append(t.Partitions, kmsg.AlterPartitionResponseTopicPartition{Partition: p.Partition, ErrorCode: p.Code})
+		}
+		k.Topics = append(k.Topics, t)
+	}
+	return k
 }
 
 // ControllerRegistration v0 adds a broker-only node to Raft as a
@@ -559,8 +579,8 @@ func respondReassign(_ *rpcRequest, r *rpcResponse) kmsg.Response {
 	return k
 }
 
-// resultPartitions reads the per-partition outcomes of ElectLeaders or
-// AlterPartitionReassignments, in order.
+// resultPartitions reads the per-partition outcomes of ElectLeaders,
+// AlterPartitionReassignments or AlterPartition, in order.
 func resultPartitions(k kmsg.Response, r *rpcResponse) error {
 	add := func(topic string, partition int32, code int16, msg *string) {
 		r.Partitions = append(r.Partitions, PartitionResult{Topic: topic, Partition: partition, Code: code, Msg: deref(msg)})
@@ -576,6 +596,12 @@ func resultPartitions(k kmsg.Response, r *rpcResponse) error {
 		for _, t := range k.Topics {
 			for _, p := range t.Partitions {
 				add(t.Topic, p.Partition, p.ErrorCode, p.ErrorMessage)
+			}
+		}
+	case *kmsg.AlterPartitionResponse:
+		for _, t := range k.Topics {
+			for _, p := range t.Partitions {
+				add(t.Topic, p.Partition, p.ErrorCode, nil)
 			}
 		}
 	}
