@@ -85,5 +85,11 @@
 // # Files
 //
 // Every file operation goes through an FS (ManagerConfig.FS), the OS's by
-// default; FaultFS injects errors, latency and power loss for tests.
+// default; FaultFS injects errors, latency and power loss for tests. A
+// write, truncate, fsync or creation the disk refuses fails the log
+// directory it lies in (dir_failure.go, Kafka's log directory failure):
+// the Manager reports it once to OnDirFailure, and the server halts.
+//
+// Wall time (record timestamps with LogAppendTime, segment.ms, retention.ms)
+// is read through package clock, which a test build can skew.
 package log

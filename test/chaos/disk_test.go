@@ -105,14 +105,40 @@ func (c *cluster) failingDisk(id int32, down time.Duration, tps []TP) (Fault, er
 }
 
 // fullDisk fills node id's tmpfs: the node's next write meets ENOSPC and
-// halts it; the space comes back after down and the node restarts.
+// halts it. As a supervisor would (systemd's Restart=on-failure), it is
+// started once more on the full disk, where it must not corrupt what it
+// holds; the space comes back after down and the node restarts.
 func (c *cluster) fullDisk(id int32, down time.Duration, tps []TP) (Fault, error) {
 	f := c.fault(id, fmt.Sprintf("node %d: data dir full", id), tps)
 	fill := filepath.Join(c.node(id).DataDir(), "chaos-fill")
 	strike := func() error { return fillDisk(fill) }
-	free := func() error { return os.Remove(fill) }
+	free := func() error {
+		f.Target += ", " + c.startOnFullDisk(id)
+		return os.Remove(fill)
+	}
 	return f, c.haltAndRestart(id, &f, down, strike, free)
 }
+
+// startOnFullDisk starts node id, lets it try for fullDiskTry and stops
+// it, and says how far it got.
+func (c *cluster) startOnFullDisk(id int32) string {
+	nd := c.node(id)
+	if err := nd.Start(); err != nil {
+		return "restart on the full disk: " + err.Error()
+	}
+	select {
+	case <-nd.Exited():
+		nd.Kill()
+		return fmt.Sprintf("restarted on the full disk and exited %d", nd.ExitCode())
+	case <-time.After(fullDiskTry):
+	}
+	code, _, _ := nd.Readyz()
+	nd.Kill()
+	return fmt.Sprintf("restarted on the full disk and ran %v (readyz %d)", fullDiskTry, code)
+}
+
+// fullDiskTry is how long a node restarted on a full disk is given.
+const fullDiskTry = 10 * time.Second
 
 // haltAndRestart strikes node id's disk, waits for the node to halt, then
 // heals the disk, keeps the node down for down and restarts it. A node

@@ -3,8 +3,13 @@
 // SIGKILL of a random node, a partition leader or the Raft leader, SIGSTOP
 // pauses, network partitions (a leader, the controller, a minority, one
 // way), a slow lossy link on one host (tc tbf and nftables: this kernel has
-// no netem), and torn segment tails
-// on a stopped replica. Each nemesis heals itself before the next strikes.
+// no netem), torn segment tails on a stopped replica, and, through the
+// server built with -tags faultfs (harness.FaultBinary), a leader's slow
+// disk, a node's failing disk (EIO), a full disk (each node's data
+// directory is a tmpfs of its own) and a node's wall clock jumping an hour
+// either way. A node whose disk refuses a write must halt, as Kafka's
+// does, and recover when restarted. Each nemesis heals itself before the
+// next strikes.
 //
 // While faults come and go, idempotent acks=all producers write unique
 // values (producer id and sequence, see Value) to RF-3 topics and record
