@@ -6,7 +6,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/txn"
 )
 
 // The broker keeps its statistics in plain Go: counters it bumps on the hot
@@ -55,6 +57,8 @@ type Stats struct {
 	PurgatoryProduce       int64          // acks=all produces waiting for replicas
 	PurgatoryFetch         int64          // fetches waiting for data
 	StorageErrors          int64          // KAFKA_STORAGE_ERROR answers for a failing log
+	Txn                    txn.Stats      // the transaction coordinator's
+	Groups                 grp.Stats      // the group coordinator's
 }
 
 // Stats returns the broker-wide figures now.
@@ -68,6 +72,8 @@ func (b *Broker) Stats() Stats {
 		PurgatoryFetch:     b.counters.parkedFetch.Load(),
 		StorageErrors:      b.counters.storageErrors.Load(),
 		Connections:        map[string]int{},
+		Txn:                b.txns.coord.Stats(),
+		Groups:             b.groups.Stats(),
 	}
 	b.mu.Lock()
 	for c := range b.conns {

@@ -229,6 +229,7 @@ func (gc *Coordinator) expireOffsets(now time.Time) {
 				expired = nowMs-g.stateTime >= retention
 			}
 			if expired && !gc.HasPending(id, tp) {
+				gc.counters.offsetExpirations.Add(1)
 				delete(gc.Committed[id], tp)
 				kvs = append(kvs, Record(id, tp, nil))
 			}

@@ -37,6 +37,8 @@ type Coordinator struct {
 	groupImage
 	loaded  map[int32]int32 // offsets partition -> leader epoch it was loaded in
 	loading map[int32]int32 // offsets partition -> leader epoch of the latest load started
+
+	counters counters
 }
 
 // New returns a coordinator that serves no partition until Load.
@@ -100,6 +102,7 @@ func (gc *Coordinator) Load(pid, epoch int32) {
 	}
 	gc.loading[pid] = epoch
 	gc.mu.Unlock()
+	scheduled := time.Now()
 	gc.wg.Add(1)
 	go func() {
 		defer gc.wg.Done()
@@ -139,6 +142,7 @@ func (gc *Coordinator) Load(pid, epoch int32) {
 		}
 		gc.Merge(&img.Offsets)
 		gc.loaded[pid] = epoch
+		gc.counters.loads.Observe(time.Since(scheduled))
 		level := slog.LevelDebug // an empty partition is not news
 		if len(img.groups)+len(img.Committed) > 0 {
 			level = slog.LevelInfo

@@ -82,6 +82,7 @@ func (gc *Coordinator) commitLocked(p int32, group string, offsets PartitionOffs
 	}
 	gc.appendLocked(p, build(kvs), guard, func(code protocol.ErrorCode, first int64) {
 		if code == protocol.None {
+			gc.counters.offsetCommits.Add(int64(len(tps)))
 			for i, tp := range tps {
 				co := offsets[tp]
 				co.RecordOffset = first + int64(i)

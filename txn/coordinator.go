@@ -62,6 +62,7 @@ type Deps struct {
 type partState struct {
 	epoch  int32 // leader epoch: the coordinator epoch of its markers
 	loaded bool
+	since  time.Time // when the load started
 }
 
 // Coordinator is the transaction coordinator of one broker.
@@ -81,6 +82,8 @@ type Coordinator struct {
 	// what AddPartitionsForWrite waits on instead of answering
 	// CONCURRENT_TRANSACTIONS.
 	settled chan struct{}
+
+	counters counters
 }
 
 // New returns a coordinator that leads no partition yet; Start runs its
@@ -139,7 +142,7 @@ func (c *Coordinator) StartLoad(partition, leaderEpoch int32) bool {
 		return false
 	}
 	c.unloadLocked(partition)
-	c.parts[partition] = &partState{epoch: leaderEpoch}
+	c.parts[partition] = &partState{epoch: leaderEpoch, since: c.d.Now()}
 	return true
 }
 
@@ -183,6 +186,7 @@ func (c *Coordinator) FinishLoad(partition, leaderEpoch int32, records []Record)
 		}
 	}
 	p.loaded = true
+	c.counters.loads.Observe(c.d.Now().Sub(p.since))
 	level := slog.LevelDebug // an empty partition is not news
 	if len(img) > 0 {
 		level = slog.LevelInfo

@@ -54,6 +54,11 @@ func (c *Coordinator) complete(p *Metadata, part, cepoch int32) {
 			c.mu.Unlock()
 			err := c.persist(c.ctx, m, next, part, cepoch)
 			if err == nil {
+				if mk.Commit {
+					c.counters.committed.Add(1)
+				} else {
+					c.counters.aborted.Add(1)
+				}
 				c.log.Debug("transaction completed", "transactional_id", p.TransactionalID, "producer_id", p.ProducerID,
 					"epoch", p.ProducerEpoch, "state", done)
 				return
@@ -74,6 +79,8 @@ func (c *Coordinator) complete(p *Metadata, part, cepoch int32) {
 // dropping partitions that no longer exist. It reports false when it gave
 // up: the coordinator stopped, lost the partition, or was fenced.
 func (c *Coordinator) writeMarkers(mk Marker, tps []klog.TopicPartition, part int32) bool {
+	c.counters.markersQueued.Add(int64(len(tps)))
+	defer func() { c.counters.markersQueued.Add(-int64(len(tps))) }() // those left when it gives up
 	for backoff := retryBackoffMin; len(tps) > 0; backoff = min(2*backoff, retryBackoffMax) {
 		c.mu.Lock()
 		serving := c.stillServingLocked(part, mk.CoordinatorEpoch)
@@ -85,8 +92,12 @@ func (c *Coordinator) writeMarkers(mk Marker, tps []klog.TopicPartition, part in
 		var retry []klog.TopicPartition
 		for _, tp := range tps {
 			err, answered := res[tp]
+			if !answered || err != nil {
+				c.counters.markersFailed.Add(1)
+			}
 			switch code := protocol.Code(err); {
 			case answered && err == nil:
+				c.counters.markersSent.Add(1)
 			case !c.d.Cluster.PartitionExists(tp):
 				c.log.Info("transaction marker dropped: the partition is gone", "transactional_id", mk.TransactionalID,
 					"topic", tp.Topic, "partition", tp.Partition)
@@ -100,6 +111,7 @@ func (c *Coordinator) writeMarkers(mk Marker, tps []klog.TopicPartition, part in
 				retry = append(retry, tp)
 			}
 		}
+		c.counters.markersQueued.Add(int64(len(retry) - len(tps)))
 		if tps = retry; len(tps) > 0 {
 			c.log.Debug("transaction markers to retry", "transactional_id", mk.TransactionalID, "partitions", len(tps))
 			if !c.sleep(backoff) {
@@ -151,7 +163,9 @@ func (c *Coordinator) AbortTimedOut() {
 			"producer_id", d.next.ProducerID, "epoch", d.next.ProducerEpoch, "timeout_ms", d.next.TimeoutMs)
 		if _, err := c.writeAndComplete(c.ctx, d.m, d.next, d.part, d.epoch); err != nil {
 			c.log.Warn("cannot abort a timed out transaction", "transactional_id", d.m.TransactionalID, "err", err)
+			continue
 		}
+		c.counters.timedOut.Add(1)
 	}
 }
 

@@ -50,6 +50,9 @@ func (bc *brokerCollector) Describe(ch chan<- *prometheus.Desc) {
 		dLogSize, dLogStart, dLogEnd, dHighWatermark, dGroupOffset, dGroupLag, dGroupLagSum} {
 		ch <- d
 	}
+	for _, d := range coordinatorDescs {
+		ch <- d
+	}
 }
 
 func (bc *brokerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -64,6 +67,7 @@ func (bc *brokerCollector) Collect(ch chan<- prometheus.Metric) {
 	for listener, n := range st.Connections {
 		metric(ch, dConnections, prometheus.GaugeValue, float64(n), listener)
 	}
+	collectCoordinators(ch, st)
 	bc.collectPartitions(ch)
 	bc.collectGroups(ch)
 }

@@ -1,0 +1,48 @@
+package txn
+
+import (
+	"testing"
+	"time"
+
+	klog "github.com/gokafka/gokafka/log"
+)
+
+// TestStatsCountMarkersAndOutcomes: a commit over two partitions, one of
+// whose leaders fails the first attempt, then an abort; the figures count
+// each marker written once, the failed attempt, and each outcome.
+func TestStatsCountMarkersAndOutcomes(t *testing.T) {
+	h := newHarness(t)
+	h.markers.fail = func(p klog.TopicPartition, attempt int) error {
+		if p == tp("t", 1) && attempt == 1 {
+			return errNotLeader
+		}
+		return nil
+	}
+	pid, epoch, _ := h.InitProducerID(ctx, "a", 10000, -1, -1)
+	if err := h.AddPartitions(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 0), tp("t", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.EndTxn(ctx, "a", pid, epoch, true, false); err != nil {
+		t.Fatal(err)
+	}
+	h.settled(t, "a", CompleteCommit)
+	if err := h.AddPartitions(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.Stats(); s.Transactions[Ongoing] != 1 {
+		t.Fatalf("during the second transaction: %+v", s)
+	}
+	if _, _, err := h.EndTxn(ctx, "a", pid, epoch, false, false); err != nil {
+		t.Fatal(err)
+	}
+	h.settled(t, "a", CompleteAbort)
+	s := h.Stats()
+	// An outcome is counted just after its state is applied.
+	for deadline := time.Now().Add(5 * time.Second); s.Aborted == 0 && time.Now().Before(deadline); s = h.Stats() {
+		time.Sleep(time.Millisecond)
+	}
+	if s.MarkersSent != 3 || s.MarkersFailed != 1 || s.MarkersQueued != 0 || s.Committed != 1 || s.Aborted != 1 ||
+		s.TimedOut != 0 || s.Transactions[CompleteAbort] != 1 || len(s.Transactions) != 1 {
+		t.Fatalf("stats %+v: want 3 markers sent, 1 failed, none queued, 1 commit, 1 abort, one id CompleteAbort", s)
+	}
+}
