@@ -249,9 +249,11 @@ func fetchLimit(ft *fetchTarget, isolation int8, follower bool) (int64, error) {
 	if err := p.checkLeaderEpoch(ft.req.CurrentLeaderEpoch); err != nil {
 		return 0, err
 	}
-	if !p.isLeader() {
-		leader, _ := p.state()
-		return 0, protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d", p.tp, leader)
+	// Followers go on fetching from a leader whose lease ran out: only a
+	// leader that holds it serves what they copy to clients, and an ISR
+	// that kept up outlasts a controller's outage.
+	if leader, _ := p.state(); leader != p.nodeID || !follower && !p.isLeader() {
+		return 0, protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d, lease held %v", p.tp, leader, p.lease.held())
 	}
 	hw, lso := p.HighWatermark(), p.LastStableOffset()
 	op.HighWatermark, op.LastStableOffset, op.LogStartOffset = hw, lso, p.log.LogStartOffset()

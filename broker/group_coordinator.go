@@ -94,8 +94,8 @@ func (o offsetsLog) Leading(pid int32) (int32, bool) {
 	if p == nil {
 		return 0, false
 	}
-	leader, epoch := p.state()
-	return epoch, leader == o.b.cfg.NodeID
+	_, epoch := p.state()
+	return epoch, p.isLeader()
 }
 
 // offsetsCluster is the group coordinator's view of the metadata.

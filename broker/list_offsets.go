@@ -53,8 +53,8 @@ func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsR
 	}
 	leader, epoch := p.state()
 	client := req.ReplicaID == -1
-	if leader != p.nodeID && req.ReplicaID != -2 {
-		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d", p.tp, leader)
+	if !p.isLeader() && req.ReplicaID != -2 {
+		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d, lease held %v", p.tp, leader, p.lease.held())
 	}
 	lastFetchable := p.log.LogEndOffset()
 	switch {

@@ -19,6 +19,7 @@ type partition struct {
 	topicID [16]byte
 	log     *klog.Log
 	nodeID  int32
+	lease   *lease // the broker's: without it, leading serves no one
 
 	// mu guards the leadership state. Appends hold it for reading so that a
 	// leader change (write lock) never lands in the middle of one.
@@ -129,11 +130,16 @@ func (p *partition) resign() {
 	p.leader, p.followers, p.maximalISR, p.isrChangeInFlight = -1, nil, nil, false
 }
 
+// isLeader reports whether this replica may serve as the partition's
+// leader: the metadata names it, and the broker holds its lease with the
+// controller (a broker cut off from it may have been deposed already).
 func (p *partition) isLeader() bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.leader == p.nodeID
+	return p.leadsLocked()
 }
+
+func (p *partition) leadsLocked() bool { return p.leader == p.nodeID && p.lease.held() }
 
 // state returns the leader and its epoch as this replica knows them.
 func (p *partition) state() (leader, epoch int32) {
@@ -156,9 +162,9 @@ func (p *partition) appendAsLeader(records []byte, acks int16) (klog.AppendResul
 func (p *partition) appendLeader(records []byte, acks int16, opts klog.AppendOptions) (klog.AppendResult, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.leader != p.nodeID {
+	if !p.leadsLocked() {
 		return klog.AppendResult{}, protocol.Errorf(protocol.NotLeaderOrFollower,
-			"%s: broker %d is not the leader (leader %d)", p.tp, p.nodeID, p.leader)
+			"%s: broker %d is not the leader (leader %d, lease held %v)", p.tp, p.nodeID, p.leader, p.lease.held())
 	}
 	if acks == -1 && len(p.isr) < p.minISR {
 		return klog.AppendResult{}, protocol.Errorf(protocol.NotEnoughReplicas,

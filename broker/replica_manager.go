@@ -168,7 +168,7 @@ func (rm *replicaManager) ensure(tp klog.TopicPartition, t *coordinator.Topic, s
 		if err != nil {
 			return err
 		}
-		p = &partition{tp: tp, topicID: t.ID, log: l, nodeID: rm.b.cfg.NodeID, leader: -1, leaderEpoch: -1}
+		p = &partition{tp: tp, topicID: t.ID, log: l, nodeID: rm.b.cfg.NodeID, lease: rm.b.lease, leader: -1, leaderEpoch: -1}
 		rm.mu.Lock()
 		rm.partitions[tp] = p
 		rm.mu.Unlock()

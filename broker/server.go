@@ -26,6 +26,7 @@ type Broker struct {
 	coord *coordinator.Coordinator
 
 	replicas  *replicaManager
+	lease     *lease // while held, this broker may lead and coordinate
 	producers *producerIDs
 	groups    *grp.Coordinator
 	// offsetsComplained is when ensureOffsetsTopic last logged that it
@@ -89,6 +90,7 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		conns:  map[*conn]struct{}{},
 		ctx:    ctx,
 		cancel: cancel,
+		lease:  newLease(),
 		budget: newRequestBudget(cfg.QueuedMaxRequestBytes),
 
 		fetchSessions: newFetchSessionCache(cfg.FetchSessionCacheSlots),

@@ -316,6 +316,10 @@ func (c *Coordinator) LeaderID() int32 { return c.Metadata().ControllerID }
 // HeartbeatInterval is how often brokers should call Heartbeat.
 func (c *Coordinator) HeartbeatInterval() time.Duration { return c.cfg.HeartbeatInterval }
 
+// SessionTimeout is how long the controller waits for a broker's heartbeat
+// before it fences the broker (broker.session.timeout.ms).
+func (c *Coordinator) SessionTimeout() time.Duration { return c.cfg.SessionTimeout }
+
 // Close leaves the quorum's work to the others: it stops the controller,
 // shuts Raft down and closes the stores. It is safe to call more than once.
 func (c *Coordinator) Close() error {

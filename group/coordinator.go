@@ -134,7 +134,12 @@ func (gc *Coordinator) Load(pid, epoch int32) {
 			return
 		}
 		if now, leading := gc.w.Leading(pid); !leading || now != epoch {
-			return // superseded while reading
+			// Superseded while reading, or the broker's lease ran out: a
+			// lease taken up again in the same epoch loads anew.
+			if gc.loading[pid] == epoch {
+				delete(gc.loading, pid)
+			}
+			return
 		}
 		gc.unloadLocked(pid)
 		for id, g := range img.groups {

@@ -148,13 +148,18 @@ func (c *cluster) metadata(ctx context.Context) (*kmsg.MetadataResponse, error) 
 // leaders maps each partition to its leader, -1 when it has none. A node
 // paused or cut off may be the one asked: it tries for 10 s.
 func (c *cluster) leaders() map[TP]int32 {
-	out := map[TP]int32{}
 	var resp *kmsg.MetadataResponse
 	for try := 0; resp == nil && try < 5; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		resp, _ = c.metadata(ctx)
 		cancel()
 	}
+	return leaderMap(resp)
+}
+
+// leaderMap maps each partition a metadata answer names to its leader.
+func leaderMap(resp *kmsg.MetadataResponse) map[TP]int32 {
+	out := map[TP]int32{}
 	if resp == nil {
 		return out
 	}
