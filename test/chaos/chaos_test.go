@@ -28,11 +28,12 @@ var topics = []string{"chaos-a", "chaos-b", "chaos-c"}
 // TestChaos runs the workload under the seeded schedule for
 // -chaos.duration, heals, rotates leadership, reads every replica and
 // checks the history: nothing lost, duplicated, reordered or divergent, no
-// read of data not kept or aborted, no crash or race, and a partition whose
-// leader (not the controller) was SIGKILLed unavailable for at most the
-// session timeout plus electionSlack; with -chaos.strict also no committed
-// offset or high watermark backwards or above the high watermark. It logs
-// a table per nemesis.
+// read of data not kept or aborted, no crash or race, no committed offset
+// or high watermark backwards or above the high watermark, a partition
+// whose leader (not the controller) was SIGKILLed unavailable for at most
+// the session timeout plus electionSlack, and one whose follower was
+// paused or cut off for at most replica.lag.time.max.ms plus stallSlack.
+// It logs a table per nemesis.
 func TestChaos(t *testing.T) {
 	c := startCluster(t)
 	tps := c.createTopics(topics, 2)
@@ -66,9 +67,16 @@ func TestChaos(t *testing.T) {
 		t.Log(p)
 	}
 	for _, f := range r.Faults {
-		t.Logf("%s %s (%s, leading %v): %d acknowledged, %s unavailable %v, recovered in %v", f.Start.Format("15:04:05.000"),
-			f.Nemesis, f.Target, f.Affected, f.Acked, f.Unavailable, f.LongestUnavailable.Round(time.Millisecond),
-			f.Recovery.Round(time.Millisecond))
+		t.Logf("%s %s (%s, leading %v): %d acknowledged, %s unavailable %v, recovered in %v, followed %s stalled %v",
+			f.Start.Format("15:04:05.000"), f.Nemesis, f.Target, f.Affected, f.Acked, f.Unavailable,
+			f.LongestUnavailable.Round(time.Millisecond), f.Recovery.Round(time.Millisecond), f.Stalled,
+			f.LongestFollowerStall.Round(time.Millisecond))
+		// A follower that stops fetching holds acks=all up only until its
+		// leader drops it from the ISR.
+		if stopsFollower(f.Nemesis) && f.LongestFollowerStall > replicaLagMax+stallSlack {
+			t.Errorf("%s (%s): %s, which it followed, acknowledged nothing for %v, want <= %v", f.Nemesis, f.Target,
+				f.Stalled, f.LongestFollowerStall.Round(time.Millisecond), replicaLagMax+stallSlack)
+		}
 		// A killed controller must be replaced (a Raft election) before
 		// the new one starts the session timeout of the node it lost, as
 		// in Kafka: that case is logged, not held to the bound.
@@ -89,6 +97,13 @@ func onlyNemeses() []string {
 		return nil
 	}
 	return strings.Split(*only, ",")
+}
+
+// stopsFollower reports whether nemesis stops a node, leaving it running,
+// so that the partitions it follows wait for the leader to drop it from
+// the ISR: a pause or a network partition.
+func stopsFollower(nemesis string) bool {
+	return nemesis == "pause" || strings.HasPrefix(nemesis, "isolate-") || nemesis == "one-way-leader"
 }
 
 // strikeFor strikes faults from s, one at a time, each after the cluster

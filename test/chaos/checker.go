@@ -63,6 +63,9 @@ type FaultStats struct {
 	LongestUnavailable                            time.Duration
 	Unavailable                                   TP // the partition unavailable longest
 	Recovery                                      time.Duration
+	// The longest unavailability of a partition the struck node followed.
+	LongestFollowerStall time.Duration
+	Stalled              TP
 }
 
 // Clean reports whether nothing was broken.
@@ -482,6 +485,11 @@ func faultStats(h History, r *Report) []FaultStats {
 				stats[i].LongestUnavailable, stats[i].Unavailable = gap, tp
 			}
 			stats[i].Recovery = max(stats[i].Recovery, rec)
+		}
+		for _, tp := range f.Followed {
+			if gap, _ := unavailability(ackTimesByTP[tp], f.Start, f.Healed, h.End); gap > stats[i].LongestFollowerStall {
+				stats[i].LongestFollowerStall, stats[i].Stalled = gap, tp
+			}
 		}
 	}
 	return stats

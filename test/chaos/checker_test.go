@@ -29,7 +29,7 @@ func synthetic() (History, Final) {
 		h.HWs = append(h.HWs, HWSample{TP: tp, HW: off + 1, At: at})
 		h.Commits = append(h.Commits, Commit{TP: tp, Offset: off + 1, At: at.Add(time.Millisecond), Acked: true})
 	}
-	h.Faults = []Fault{{Nemesis: "kill-leader", Start: t0.Add(time.Second), Healed: t0.Add(2 * time.Second), Affected: tps[:1]}}
+	h.Faults = []Fault{{Nemesis: "kill-leader", Start: t0.Add(time.Second), Healed: t0.Add(2 * time.Second), Affected: tps[:1], Followed: tps[1:]}}
 	f := Final{Replicas: map[TP]map[int32][]Record{}, HW: map[TP]int64{}, ServerLog: map[string]string{
 		"node-1": "time=x level=INFO msg=\"metadata quorum ready\"\n",
 	}}
@@ -191,6 +191,23 @@ func TestCheckAttributesToFaults(t *testing.T) {
 	}
 	if keys := slices.Collect(maps.Keys(f.Replicas)); len(keys) != 2 {
 		t.Fatalf("replicas %v", keys)
+	}
+}
+
+// TestCheckMeasuresFollowerStall silences partition 1, which the struck
+// node followed, from 1.0 s to 2.3 s, and reads the stall back from the
+// fault's row, apart from the unavailability of the partition it led.
+func TestCheckMeasuresFollowerStall(t *testing.T) {
+	h, f := synthetic()
+	h.Acks = slices.DeleteFunc(h.Acks, func(a Ack) bool {
+		return a.TP == TP{"t", 1} && !a.At.Before(t0.Add(time.Second)) && a.At.Before(t0.Add(2300*time.Millisecond))
+	})
+	fs := Check(h, f).Faults[0]
+	if fs.LongestFollowerStall != 1300*time.Millisecond || fs.Stalled != (TP{"t", 1}) {
+		t.Errorf("follower stall %v on %s, want 1.3s on t-1", fs.LongestFollowerStall, fs.Stalled)
+	}
+	if fs.LongestUnavailable != 200*time.Millisecond {
+		t.Errorf("longest unavailability of the led partition %v, want 200ms", fs.LongestUnavailable)
 	}
 }
 

@@ -23,16 +23,19 @@ import (
 
 // Failure detection short enough for a two-minute run; the mechanisms are
 // Kafka's. sessionTimeout bounds a killed leader's unavailability (plus
-// electionSlack) in the short run's assertion.
+// electionSlack) in the short run's assertion, replicaLagMax (plus
+// stallSlack) how long a paused or cut off follower stalls acks=all.
 const (
 	sessionTimeout = 4 * time.Second
 	electionSlack  = 2 * time.Second
+	replicaLagMax  = 5 * time.Second
+	stallSlack     = time.Second
 )
 
 var clusterProps = []string{
 	fmt.Sprintf("broker.session.timeout.ms=%d", sessionTimeout.Milliseconds()),
 	"broker.heartbeat.interval.ms=500",
-	"replica.lag.time.max.ms=5000",
+	fmt.Sprintf("replica.lag.time.max.ms=%d", replicaLagMax.Milliseconds()),
 	"default.replication.factor=3",
 	"offsets.topic.replication.factor=3",
 	"offsets.topic.num.partitions=6",

@@ -25,7 +25,8 @@
 // records the log no longer holds, committed offsets that went backwards
 // or above the high watermark, high watermarks that went backwards, panics
 // and races in the servers' logs, and per fault the records acknowledged,
-// the longest unavailability and the recovery time.
+// the longest unavailability of a partition the struck node led and of one
+// it followed, and the recovery time.
 //
 // TestChaos is the runner: -chaos.duration (2m in make test, 10m in make
 // chaos) and -chaos.seed (the same seed gives the same schedule).

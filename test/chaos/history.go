@@ -58,6 +58,10 @@ type Fault struct {
 	Start    time.Time
 	Healed   time.Time
 	Affected []TP
+	// Followed are the partitions whose replica on the struck node
+	// follows: acks=all there stalls until the leader drops that replica
+	// from the ISR (replica.lag.time.max.ms).
+	Followed []TP
 	// Controller is set when the node it struck was the Raft leader, so
 	// that a new controller had to be elected before any broker was
 	// fenced.

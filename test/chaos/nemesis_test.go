@@ -100,14 +100,16 @@ func (c *cluster) leaderNotController(i int, tps []TP) int32 {
 }
 
 // fault begins the record of a fault striking node id: the partitions of
-// tps it leads and whether it is the controller, as the metadata says just
-// before.
+// tps it leads and follows (every replica is on every node) and whether it
+// is the controller, as the metadata says just before.
 func (c *cluster) fault(id int32, target string, tps []TP) Fault {
 	ctrl := c.controller() == id
 	if ctrl {
 		target += " (controller)"
 	}
-	return Fault{Target: target, Affected: c.led(id, tps), Controller: ctrl, Start: time.Now()}
+	led := c.led(id, tps)
+	followed := slices.DeleteFunc(slices.Clone(tps), func(tp TP) bool { return slices.Contains(led, tp) })
+	return Fault{Target: target, Affected: led, Followed: followed, Controller: ctrl, Start: time.Now()}
 }
 
 // kill SIGKILLs node id, keeps it down for d and restarts it.
