@@ -19,8 +19,8 @@ var (
 	seed   = flag.Uint64("chaos.seed", 1, "fixes TestChaos's schedule: the same seed strikes the same faults")
 	logs   = flag.String("chaos.logs", "", "a directory to keep the servers' logs in")
 	only   = flag.String("chaos.nemeses", "", "strike only these nemeses, comma-separated (every one when empty)")
-	strict = flag.Bool("chaos.strict", false,
-		"fail on committed offsets or high watermarks gone backwards or above the high watermark too (make chaos)")
+	strict = flag.Bool("chaos.strict", true,
+		"fail on committed offsets or high watermarks gone backwards or above the high watermark (false: log them as FINDING)")
 )
 
 var topics = []string{"chaos-a", "chaos-b", "chaos-c"}
@@ -53,9 +53,11 @@ func TestChaos(t *testing.T) {
 	for _, p := range r.DataProblems() {
 		t.Error(p)
 	}
-	// The offsets a deposed group coordinator serves just after a heal
-	// still break these (see the report of issue 17's suite); make test
-	// shows them until that is fixed, make chaos fails on them.
+	// Seed 2's ten minutes once saw committed offsets go backwards after
+	// a deposed group coordinator rejoined; since coordinators load only
+	// committed records and a node without its lease serves nothing, every
+	// run fails on these. -chaos.strict=false only logs them, to look
+	// further into a run.
 	for _, p := range r.OffsetProblems() {
 		if *strict {
 			t.Error(p)
