@@ -30,7 +30,9 @@ type probe struct {
 // answer the deposed node gives from its old state is stale: it must say
 // NOT_LEADER_OR_FOLLOWER (NOT_COORDINATOR). Its lease with the controller
 // runs out before the controller can fence it, so there must be none,
-// during the cut or after the heal, before it has caught up.
+// during the cut or after the heal, before it has caught up. The other
+// nodes must name the new leader within the session timeout plus
+// electionSlack of the cut.
 func TestDeposedNodeStopsServing(t *testing.T) {
 	c := startCluster(t)
 	tps := c.createTopics([]string{"deposed"}, 1)
@@ -128,6 +130,11 @@ func TestDeposedNodeStopsServing(t *testing.T) {
 		cut.Format("15:04:05.000"), healed.Format("15:04:05.000"), newLeader.Format("15:04:05.000"), newCoordinator.Format("15:04:05.000"))
 	if newLeader.IsZero() || newCoordinator.IsZero() {
 		t.Fatalf("no other node led %s or coordinated %s: the cut deposed nobody", tp, offsetsTP)
+	}
+	// The rest of the cluster names the new leader (so that clients move
+	// to it) once the controller has fenced the node and elected another.
+	if took := newLeader.Sub(cut); took > sessionTimeout+electionSlack {
+		t.Errorf("the other nodes named a new leader of %s %v after the cut, want <= %v", tp, took.Round(time.Millisecond), sessionTimeout+electionSlack)
 	}
 	checkStale(t, "ListOffsets", hws, cut, newLeader)
 	checkStale(t, "OffsetFetch", fetches, cut, newCoordinator)
