@@ -198,10 +198,11 @@ func (l *Log) roll(base int64) error {
 	if err := old.seal(); err != nil {
 		return err
 	}
-	s, err := createSegment(l.fs, l.dir, base)
+	s, err := createSegment(l.files, l.fs, l.dir, base)
 	if err != nil {
 		return err
 	}
+	old.unpin()
 	l.segments = append(l.segments, s)
 	l.recoveryPoint = max(l.recoveryPoint, old.nextOffset)
 	return l.takeRollSnapshot(base)

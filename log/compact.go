@@ -242,7 +242,7 @@ func (l *Log) replaceSegment(s *segment, cleaned string, droppedMarkers map[int6
 	if err := l.fs.Rename(cleaned, s.logPath()); err != nil {
 		return nil, err
 	}
-	ns, err := openSegment(l.fs, l.dir, s.base)
+	ns, err := openSegment(l.files, l.fs, l.dir, s.base)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,10 @@ func (l *Log) replaceSegment(s *segment, cleaned string, droppedMarkers map[int6
 		}
 	}
 	if _, err := ns.recover(l.cfg.IndexIntervalBytes, true); err != nil {
+		ns.close()
 		return nil, err
 	}
-	return ns, ns.seal()
+	err = ns.seal()
+	ns.cache.release(ns) // sealed and inactive: the cache may close it
+	return ns, err
 }

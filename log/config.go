@@ -100,7 +100,11 @@ type ManagerConfig struct {
 	FlushStartOffsetInterval time.Duration // log.flush.start.offset.checkpoint.interval.ms
 	CleanerEnable            bool          // log.cleaner.enable
 	CleanerBackoff           time.Duration // log.cleaner.backoff.ms
-	Defaults                 Config        // broker-wide defaults for every partition
+	// SegmentFileCacheSize is log.segment.fd.cache.size, gokafka's own:
+	// how many files of inactive segments stay open once read; 0 keeps
+	// every one open, as Kafka does. Active segments' are always open.
+	SegmentFileCacheSize int
+	Defaults             Config // broker-wide defaults for every partition
 	// FS is the file system the logs live on; nil is the operating
 	// system's. Tests put a FaultFS here.
 	FS FS
@@ -117,6 +121,7 @@ func DefaultManagerConfig() ManagerConfig {
 		FlushStartOffsetInterval: time.Minute,
 		CleanerEnable:            true,
 		CleanerBackoff:           15 * time.Second,
+		SegmentFileCacheSize:     1000,
 		Defaults:                 DefaultConfig(),
 	}
 }
@@ -130,6 +135,8 @@ func (c ManagerConfig) Validate() error {
 		return fmt.Errorf("num.recovery.threads.per.data.dir %d: must be at least 1", c.RecoveryThreadsPerDir)
 	case c.CleanerBackoff <= 0:
 		return fmt.Errorf("log.cleaner.backoff.ms %d: must be positive", c.CleanerBackoff.Milliseconds())
+	case c.SegmentFileCacheSize < 0:
+		return fmt.Errorf("log.segment.fd.cache.size %d: must not be negative", c.SegmentFileCacheSize)
 	case c.RetentionCheckInterval <= 0:
 		return fmt.Errorf("log.retention.check.interval.ms %d: must be positive", c.RetentionCheckInterval.Milliseconds())
 	}

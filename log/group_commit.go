@@ -109,8 +109,12 @@ func (l *Log) syncToEnd() error {
 		return err
 	}
 	s, end, truncations := l.active(), l.logEndOffset(), l.truncations
+	f, err := s.file()
 	l.mu.RUnlock()
-	err := s.f.Sync()
+	if err == nil {
+		err = f.Sync()
+		f.release()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed || l.truncations != truncations {

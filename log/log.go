@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -46,6 +45,7 @@ type Log struct {
 	topicID [16]byte
 	logger  *slog.Logger
 	fs      FS
+	files   *fileCache // the manager's, shared by its logs
 
 	// cleanMu keeps the cleaner's segments in place while it works:
 	// whatever removes or rewrites segments takes it (before mu).
@@ -97,8 +97,8 @@ type openState struct {
 // openLog opens (creating if needed) the log in dir, recovering what a
 // crash may have left: segments from the recovery point on are read batch
 // by batch, and a torn or corrupt tail is cut off with everything after it.
-func openLog(fs FS, dir string, tp TopicPartition, topicID [16]byte, cfg Config, st openState, logger *slog.Logger) (*Log, error) {
-	l := &Log{fs: fs, tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}, recoveredFrom: -1, rollFrom: -1}
+func openLog(fs FS, files *fileCache, dir string, tp TopicPartition, topicID [16]byte, cfg Config, st openState, logger *slog.Logger) (*Log, error) {
+	l := &Log{fs: fs, files: files, tp: tp, dir: dir, topicID: topicID, cfg: cfg, logger: logger, lastFlush: time.Now(), epochs: &epochCache{}, recoveredFrom: -1, rollFrom: -1}
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (l *Log) loadSegments(st openState) error {
 	l.snapshots, l.rollFrom = snapshots, alignedSnapshot(snapshots, bases)
 	st.recoveryPoint = max(st.recoveryPoint, l.rollFrom)
 	for i, base := range bases {
-		s, err := openSegment(l.fs, l.dir, base)
+		s, err := openSegment(l.files, l.fs, l.dir, base)
 		if err != nil {
 			return err
 		}
@@ -170,12 +170,19 @@ func (l *Log) loadSegments(st openState) error {
 		}
 	}
 	if len(l.segments) == 0 {
-		s, err := createSegment(l.fs, l.dir, st.logStartOffset)
+		s, err := createSegment(l.files, l.fs, l.dir, st.logStartOffset)
 		if err != nil {
 			return err
 		}
 		l.segments = []*segment{s}
+		return nil
 	}
+	// Loaded, the sealed segments give their files to the cache; the last
+	// one is active and keeps its own.
+	for _, s := range l.segments[:len(l.segments)-1] {
+		s.cache.release(s)
+	}
+	l.active().pinned = true
 	return nil
 }
 
@@ -194,10 +201,7 @@ func (l *Log) recoverSegment(s *segment) (int64, error) {
 // dropSegments deletes segment files that recovery found unreachable.
 func (l *Log) dropSegments(bases []int64) error {
 	for _, base := range bases {
-		s := &segment{fs: l.fs, base: base, path: filepath.Join(l.dir, segmentName(base))}
-		if f, err := l.fs.OpenFile(s.logPath(), os.O_RDONLY, 0); err == nil {
-			s.f = f
-		}
+		s := &segment{fs: l.fs, cache: l.files, base: base, path: filepath.Join(l.dir, segmentName(base))}
 		l.logger.Warn("deleting a segment after a truncated one", "partition", l.tp.String(), "segment", segmentName(base))
 		if err := s.remove(); err != nil {
 			return err
@@ -397,7 +401,12 @@ func (l *Log) flushLocked() error {
 	if l.closed || l.unflushed == 0 && l.recoveryPoint == l.logEndOffset() {
 		return nil
 	}
-	if err := l.active().f.Sync(); err != nil {
+	f, err := l.active().file()
+	if err != nil {
+		return fmt.Errorf("%s: sync: %w", l.tp, err)
+	}
+	defer f.release()
+	if err := f.Sync(); err != nil {
 		return fmt.Errorf("%s: sync: %w", l.tp, err)
 	}
 	l.recoveryPoint, l.unflushed, l.lastFlush = l.logEndOffset(), 0, time.Now()
@@ -438,8 +447,6 @@ func (l *Log) Close() error {
 
 func (l *Log) closeSegments() {
 	for _, s := range l.segments {
-		if s.f != nil {
-			s.close()
-		}
+		s.close()
 	}
 }

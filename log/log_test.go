@@ -21,7 +21,7 @@ var tp0 = TopicPartition{Topic: "t", Partition: 0}
 
 func openTest(t testing.TB, dir string, cfg Config, clean bool) *Log {
 	t.Helper()
-	l, err := openLog(osFS{}, dir, tp0, [16]byte{1}, cfg, openState{clean: clean}, quiet)
+	l, err := openLog(osFS{}, newFileCache(2), dir, tp0, [16]byte{1}, cfg, openState{clean: clean}, quiet)
 	if err != nil {
 		t.Fatalf("openLog: %v", err)
 	}

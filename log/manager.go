@@ -31,6 +31,7 @@ type Manager struct {
 	cfg    ManagerConfig
 	logger *slog.Logger
 	fs     FS
+	files  *fileCache
 	locks  []*os.File
 	gc     *groupCommit
 
@@ -63,7 +64,7 @@ func OpenManager(cfg ManagerConfig, logger *slog.Logger) (*Manager, error) {
 	if cfg.FS == nil {
 		cfg.FS = osFS{}
 	}
-	m := &Manager{cfg: cfg, gc: newGroupCommit(), logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, files: newFileCache(cfg.SegmentFileCacheSize), gc: newGroupCommit(), logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
 	m.fs = watchFS{FS: cfg.FS, m: m}
 	start := time.Now()
 	for _, dir := range cfg.Dirs {
@@ -184,6 +185,10 @@ func (m *Manager) OfflineCount() int {
 	return len(m.offline)
 }
 
+// SegmentFiles says what the cache of segment files did since start:
+// files open, opened on demand, failed to open, closed as idle.
+func (m *Manager) SegmentFiles() FileCacheStats { return m.files.stats() }
+
 // CheckpointErrors counts checkpoint writes that failed since start.
 func (m *Manager) CheckpointErrors() int64 { return m.checkpointErrors.Load() }
 
@@ -193,7 +198,7 @@ func (m *Manager) openExisting(dir string, tp TopicPartition, st openState) (*Lo
 	if err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
-	l, err := openLog(m.fs, pdir, tp, id, m.cfg.Defaults, st, m.logger)
+	l, err := openLog(m.fs, m.files, pdir, tp, id, m.cfg.Defaults, st, m.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +308,7 @@ func (m *Manager) GetOrCreate(tp TopicPartition, topicID [16]byte, cfg Config) (
 	if err := writePartitionMeta(m.fs, filepath.Join(pdir, partitionMetaFile), topicID); err != nil {
 		return nil, err
 	}
-	l, err := openLog(m.fs, pdir, tp, topicID, cfg, openState{clean: true}, m.logger)
+	l, err := openLog(m.fs, m.files, pdir, tp, topicID, cfg, openState{clean: true}, m.logger)
 	if err != nil {
 		return nil, err
 	}

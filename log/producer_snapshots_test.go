@@ -191,7 +191,7 @@ func TestRollSnapshotsFollowTruncationAndRetention(t *testing.T) {
 	// live log (and in Kafka since KIP-360): the roll snapshot keeps them.
 	live := viewOf(t, l)
 	abandon(l)
-	fast, err := openLog(osFS{}, dir, tp0, [16]byte{1}, cfg, openState{logStartOffset: l.logStartOffset}, quiet)
+	fast, err := openLog(osFS{}, newFileCache(2), dir, tp0, [16]byte{1}, cfg, openState{logStartOffset: l.logStartOffset}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func FuzzRollSnapshot(f *testing.F) {
 		if err := os.WriteFile(rollSnapshotPath(dir, newest), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, err := openLog(osFS{}, dir, tp0, [16]byte{1}, cfg, openState{}, quiet)
+		got, err := openLog(osFS{}, newFileCache(2), dir, tp0, [16]byte{1}, cfg, openState{}, quiet)
 		if err != nil {
 			t.Fatalf("open with a hostile snapshot: %v", err)
 		}

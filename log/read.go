@@ -50,8 +50,13 @@ func (l *Log) segmentFor(offset int64) int {
 // readBatches reads whole batches from pos: one read of up to maxBytes, cut
 // back to the last whole batch that ends below maxOffset.
 func (s *segment) readBatches(pos int64, maxBytes int32, maxOffset int64, minOneBatch bool) ([]byte, error) {
+	f, err := s.file()
+	if err != nil {
+		return nil, err
+	}
+	defer f.release()
 	buf := make([]byte, min(int64(max(maxBytes, 0)), s.size-pos))
-	if _, err := s.f.ReadAt(buf, pos); err != nil {
+	if _, err := f.ReadAt(buf, pos); err != nil {
 		return nil, err
 	}
 	n := 0
@@ -70,7 +75,7 @@ func (s *segment) readBatches(pos int64, maxBytes int32, maxOffset int64, minOne
 		return nil, err
 	}
 	whole := make([]byte, h.Size())
-	_, err = s.f.ReadAt(whole, pos)
+	_, err = f.ReadAt(whole, pos)
 	return whole, err
 }
 
@@ -162,7 +167,12 @@ func (s *segment) readBatch(pos int64) ([]byte, protocol.BatchHeader, error) {
 	if err != nil {
 		return nil, h, err
 	}
+	f, err := s.file()
+	if err != nil {
+		return nil, h, err
+	}
+	defer f.release()
 	b := make([]byte, h.Size())
-	_, err = s.f.ReadAt(b, pos)
+	_, err = f.ReadAt(b, pos)
 	return b, h, err
 }

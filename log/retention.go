@@ -111,7 +111,7 @@ func segmentTime(s *segment) int64 {
 	if s.maxTs >= 0 {
 		return s.maxTs
 	}
-	if st, err := s.f.Stat(); err == nil {
+	if st, err := s.fs.Stat(s.logPath()); err == nil {
 		return st.ModTime().UnixMilli()
 	}
 	return clock.Now().UnixMilli()

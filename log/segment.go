@@ -2,6 +2,7 @@ package log
 
 import (
 	"bufio"
+	"container/list"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,7 +23,6 @@ type segment struct {
 	nextOffset int64 // offset after the last batch; base when empty
 	path       string
 	fs         FS
-	f          File
 	size       int64
 	ix         *index
 	txns       []AbortedTxn // this segment's .txnindex: aborts whose markers it holds
@@ -31,6 +31,17 @@ type segment struct {
 	maxTs           int64 // largest batch max timestamp, -1 when empty
 	maxTsOffset     int64
 	created         time.Time // for segment.ms: when the first batch arrived
+
+	// The .log file, opened through the cache (file_cache.go): f is nil
+	// when the cache closed it. pinned (the active segment's) changes
+	// under the log's lock; the rest under cache.mu.
+	cache   *fileCache
+	f       File
+	pinned  bool
+	refs    int
+	idleAt  *list.Element
+	opening bool
+	removed bool
 }
 
 func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }
@@ -39,20 +50,23 @@ func (s *segment) logPath() string       { return s.path + ".log" }
 func (s *segment) indexPath() string     { return s.path + ".index" }
 func (s *segment) timeIndexPath() string { return s.path + ".timeindex" }
 
-// createSegment starts a new empty segment at base.
-func createSegment(fs FS, dir string, base int64) (*segment, error) {
+// createSegment starts a new empty segment at base, pinned: it is the
+// active one.
+func createSegment(c *fileCache, fs FS, dir string, base int64) (*segment, error) {
 	s := &segment{fs: fs, base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), ix: &index{}, maxTs: -1}
 	f, err := fs.OpenFile(s.logPath(), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	s.f = f
+	c.adopt(s, f)
+	s.pinned = true
 	return s, nil
 }
 
-// openSegment opens an existing segment file. Its indexes and end are
-// settled by load or recover.
-func openSegment(fs FS, dir string, base int64) (*segment, error) {
+// openSegment opens an existing segment file, in use once: its indexes and
+// end are settled by load or recover, and then it is pinned as the active
+// segment or released to the cache.
+func openSegment(c *fileCache, fs FS, dir string, base int64) (*segment, error) {
 	s := &segment{fs: fs, base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), maxTs: -1}
 	f, err := fs.OpenFile(s.logPath(), os.O_RDWR, 0o644)
 	if err != nil {
@@ -63,7 +77,8 @@ func openSegment(fs FS, dir string, base int64) (*segment, error) {
 		f.Close()
 		return nil, err
 	}
-	s.f, s.size, s.created = f, st.Size(), st.ModTime()
+	c.adopt(s, f)
+	s.size, s.created = st.Size(), st.ModTime()
 	return s, nil
 }
 
@@ -73,7 +88,12 @@ func (s *segment) append(b []byte, h *protocol.BatchHeader, indexInterval int32)
 	if s.size == 0 {
 		s.created = clock.Now()
 	}
-	if _, err := s.f.WriteAt(b, s.size); err != nil {
+	f, err := s.file()
+	if err != nil {
+		return err
+	}
+	defer f.release()
+	if _, err := f.WriteAt(b, s.size); err != nil {
 		return fmt.Errorf("writing %s: %w", s.logPath(), err)
 	}
 	s.track(h, s.size, int64(len(b)), indexInterval)
@@ -116,8 +136,13 @@ func (s *segment) fits(n int, lastOffset int64, cfg *Config, now time.Time) bool
 
 // readHeader reads the batch header at pos.
 func (s *segment) readHeader(pos int64) (protocol.BatchHeader, error) {
+	f, err := s.file()
+	if err != nil {
+		return protocol.BatchHeader{}, err
+	}
+	defer f.release()
 	var buf [protocol.BatchHeaderSize]byte
-	if _, err := s.f.ReadAt(buf[:], pos); err != nil {
+	if _, err := f.ReadAt(buf[:], pos); err != nil {
 		return protocol.BatchHeader{}, err
 	}
 	return protocol.DecodeHeader(buf[:])
@@ -147,7 +172,12 @@ func (s *segment) find(offset int64) (int64, bool, error) {
 // position where valid data ends. A torn or corrupt batch stops the scan
 // without an error: recovery truncates there.
 func (s *segment) scan(pos, end int64, fn func(h *protocol.BatchHeader, b []byte, pos int64) error) (int64, error) {
-	r := bufio.NewReaderSize(io.NewSectionReader(s.f, pos, end-pos), 1<<20)
+	f, err := s.file()
+	if err != nil {
+		return pos, err
+	}
+	defer f.release()
+	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, end-pos), 1<<20)
 	var buf []byte
 	prefix := make([]byte, protocol.LogOverhead)
 	for {
@@ -183,7 +213,12 @@ func (s *segment) scan(pos, end int64, fn func(h *protocol.BatchHeader, b []byte
 // must continue exactly from batch to batch unless gaps are allowed: in a
 // compacted log the cleaner leaves them.
 func (s *segment) recover(indexInterval int32, gaps bool) (int64, error) {
-	st, err := s.f.Stat()
+	f, err := s.file()
+	if err != nil {
+		return 0, err
+	}
+	defer f.release()
+	st, err := f.Stat()
 	if err != nil {
 		return 0, err
 	}
@@ -209,7 +244,7 @@ func (s *segment) recover(indexInterval int32, gaps bool) (int64, error) {
 	}
 	cut := fileSize - end
 	if cut > 0 {
-		if err := s.f.Truncate(end); err != nil {
+		if err := f.Truncate(end); err != nil {
 			return 0, err
 		}
 	}
@@ -254,7 +289,12 @@ func (s *segment) truncateTo(offset int64, indexInterval int32, gaps bool) error
 	if err != nil || !found {
 		return err
 	}
-	if err := s.f.Truncate(pos); err != nil {
+	f, err := s.file()
+	if err != nil {
+		return err
+	}
+	defer f.release()
+	if err := f.Truncate(pos); err != nil {
 		return err
 	}
 	for len(s.txns) > 0 && s.txns[len(s.txns)-1].LastOffset >= offset {
@@ -267,7 +307,12 @@ func (s *segment) truncateTo(offset int64, indexInterval int32, gaps bool) error
 // seal makes the segment durable once it stops being the active one: the
 // data is synced and the indexes written, so recovery can skip it.
 func (s *segment) seal() error {
-	if err := s.f.Sync(); err != nil {
+	f, err := s.file()
+	if err != nil {
+		return err
+	}
+	defer f.release()
+	if err := f.Sync(); err != nil {
 		return fmt.Errorf("syncing %s: %w", s.logPath(), err)
 	}
 	if err := s.ix.write(s.fs, s.indexPath(), s.timeIndexPath()); err != nil {
@@ -276,7 +321,8 @@ func (s *segment) seal() error {
 	return s.writeTxnIndex()
 }
 
-func (s *segment) close() error { return s.f.Close() }
+// close closes the segment's file for good.
+func (s *segment) close() error { return s.cache.retire(s) }
 
 func (s *segment) files() []string {
 	return []string{s.logPath(), s.indexPath(), s.timeIndexPath(), s.txnIndexPath()}
@@ -284,7 +330,7 @@ func (s *segment) files() []string {
 
 // remove deletes the segment's files.
 func (s *segment) remove() error {
-	s.f.Close()
+	s.close()
 	var errs []error
 	for _, p := range s.files() {
 		if err := s.fs.Remove(p); err != nil && !os.IsNotExist(err) {
@@ -301,7 +347,7 @@ const deletedSuffix = ".deleted"
 // markDeleted closes the segment and renames its files with deletedSuffix,
 // returning the new paths.
 func (s *segment) markDeleted() ([]string, error) {
-	s.f.Close()
+	s.close()
 	var out []string
 	var errs []error
 	for _, p := range s.files() {

@@ -246,7 +246,7 @@ func TestGarbageIndexIsRebuiltWithWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	l, err := openLog(osFS{}, dir, tp0, [16]byte{1}, DefaultConfig(), openState{clean: true}, slog.New(slog.NewTextHandler(&out, nil)))
+	l, err := openLog(osFS{}, newFileCache(2), dir, tp0, [16]byte{1}, DefaultConfig(), openState{clean: true}, slog.New(slog.NewTextHandler(&out, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,9 @@ func (l *Log) TruncateTo(offset int64) error {
 		}
 		l.segments = l.segments[:len(l.segments)-1]
 	}
+	if err := l.active().pin(); err != nil {
+		return fmt.Errorf("%s: truncating to %d: %w", l.tp, offset, err)
+	}
 	if err := l.active().truncateTo(offset, l.cfg.IndexIntervalBytes, l.allowGaps()); err != nil {
 		return fmt.Errorf("%s: truncating to %d: %w", l.tp, offset, err)
 	}
@@ -73,7 +76,7 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 			return err
 		}
 	}
-	s, err := createSegment(l.fs, l.dir, offset)
+	s, err := createSegment(l.files, l.fs, l.dir, offset)
 	if err != nil {
 		l.segments = nil
 		return err

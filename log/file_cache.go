@@ -1,0 +1,198 @@
+package log
+
+import (
+	"container/list"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+)
+
+// fileCache bounds the open .log files of inactive segments across every
+// log of a broker (log.segment.fd.cache.size), so that descriptors grow
+// with partitions, not with segments. Kafka keeps every segment open; a
+// broker of many partitions then runs out of descriptors.
+//
+// The active segment of a log keeps its file open: it is pinned from its
+// creation until a roll seals it (or the log closes). Any other segment
+// opens its file on first use and gives it back when done; a file nobody
+// uses is idle, and once more than the limit are idle the least recently
+// used are closed. A file in use is never closed under its user, except
+// when its segment is removed or the log closed, which happens under the
+// log's locks that readers hold.
+//
+// Locks: cache.mu is taken after Log.cleanMu and Log.mu, never the other
+// way; nothing blocks on the disk while holding it.
+type fileCache struct {
+	limit int
+
+	mu      sync.Mutex
+	idle    list.List // segments with an open file nobody uses, most recent first
+	open    int       // files open through the cache, in use or idle
+	opened  sync.Cond // signalled when a file an acquire waited for is opened or not
+	opens   atomic.Int64
+	failed  atomic.Int64
+	evicted atomic.Int64
+}
+
+// newFileCache returns a cache keeping at most limit idle files open; 0
+// or less keeps every file open, as Kafka does.
+func newFileCache(limit int) *fileCache {
+	c := &fileCache{limit: limit}
+	c.opened.L = &c.mu
+	return c
+}
+
+// segFile is a segment's open .log file for one use, given back with
+// release.
+type segFile struct {
+	File
+	s *segment // nil for a pinned file: there is nothing to give back
+}
+
+func (f segFile) release() {
+	if f.s != nil {
+		f.s.cache.release(f.s)
+	}
+}
+
+// file returns the segment's file for one use, opening it if the cache
+// closed it. The caller holds the log's lock or cleanMu, so the segment is
+// neither removed nor pinned or unpinned meanwhile.
+func (s *segment) file() (segFile, error) {
+	if s.pinned {
+		return segFile{File: s.f}, nil
+	}
+	f, err := s.cache.acquire(s)
+	if err != nil {
+		return segFile{}, err
+	}
+	return segFile{File: f, s: s}, nil
+}
+
+// acquire takes a use of s's file, opening it when it is closed.
+func (c *fileCache) acquire(s *segment) (File, error) {
+	c.mu.Lock()
+	for s.opening {
+		c.opened.Wait()
+	}
+	switch {
+	case s.removed:
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%s: %w", s.logPath(), os.ErrClosed)
+	case s.f != nil:
+		if s.refs == 0 {
+			c.idle.Remove(s.idleAt)
+			s.idleAt = nil
+		}
+		s.refs++
+		f := s.f
+		c.mu.Unlock()
+		return f, nil
+	}
+	s.opening = true
+	c.mu.Unlock()
+	f, err := s.fs.OpenFile(s.logPath(), os.O_RDWR, 0o644)
+	c.opens.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.opening = false
+	c.opened.Broadcast()
+	if err != nil {
+		c.failed.Add(1)
+		return nil, fmt.Errorf("opening segment %s: %w", s.logPath(), err)
+	}
+	if s.removed { // cannot happen while callers hold the log's locks
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", s.logPath(), os.ErrClosed)
+	}
+	s.f, s.refs = f, 1
+	c.open++
+	return f, nil
+}
+
+// adopt counts a file the segment opened itself (created, or opened to be
+// loaded), in use once.
+func (c *fileCache) adopt(s *segment, f File) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.f, s.refs, s.cache = f, 1, c
+	c.open++
+}
+
+// release gives back a use of s's file; the last one makes it idle, and
+// idle files past the limit are closed.
+func (c *fileCache) release(s *segment) {
+	c.mu.Lock()
+	s.refs--
+	if s.refs > 0 || s.f == nil {
+		c.mu.Unlock()
+		return
+	}
+	s.idleAt = c.idle.PushFront(s)
+	var victims []File
+	for c.limit > 0 && c.idle.Len() > c.limit {
+		v := c.idle.Remove(c.idle.Back()).(*segment)
+		victims = append(victims, v.f)
+		v.f, v.idleAt = nil, nil
+		c.open--
+	}
+	c.mu.Unlock()
+	for _, f := range victims {
+		f.Close()
+		c.evicted.Add(1)
+	}
+}
+
+// retire closes s's file for good: the segment is removed or its log
+// closed.
+func (c *fileCache) retire(s *segment) error {
+	c.mu.Lock()
+	f := s.f
+	if s.idleAt != nil {
+		c.idle.Remove(s.idleAt)
+	}
+	if f != nil {
+		c.open--
+	}
+	s.f, s.idleAt, s.removed, s.pinned = nil, nil, true, false
+	c.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f.Close()
+}
+
+// pin keeps s's file open while s is the active segment.
+func (s *segment) pin() error {
+	if s.pinned {
+		return nil
+	}
+	if _, err := s.cache.acquire(s); err != nil {
+		return err
+	}
+	s.pinned = true
+	return nil
+}
+
+// unpin lets the cache close s's file once nobody uses it: s is sealed.
+func (s *segment) unpin() {
+	if s.pinned {
+		s.pinned = false
+		s.cache.release(s)
+	}
+}
+
+// FileCacheStats is what the segment file cache did since start.
+type FileCacheStats struct {
+	Open    int   // .log files open, active segments' included
+	Opens   int64 // files opened on demand
+	Failed  int64 // opens that failed: the read answered KAFKA_STORAGE_ERROR
+	Evicted int64 // idle files closed to stay within the limit
+}
+
+func (c *fileCache) stats() FileCacheStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return FileCacheStats{Open: c.open, Opens: c.opens.Load(), Failed: c.failed.Load(), Evicted: c.evicted.Load()}
+}
