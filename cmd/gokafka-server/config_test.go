@@ -181,6 +181,7 @@ func TestKeys(t *testing.T) {
 		{"log.retention.check.interval.ms=1000", func(c *serverConfig) any { return c.Log.RetentionCheckInterval }, time.Second},
 		{"log.cleaner.enable=false", func(c *serverConfig) any { return c.Log.CleanerEnable }, false},
 		{"log.cleaner.backoff.ms=250", func(c *serverConfig) any { return c.Log.CleanerBackoff }, 250 * time.Millisecond},
+		{"log.segment.fd.cache.size=0", func(c *serverConfig) any { return c.Log.SegmentFileCacheSize }, 0},
 		{"log.cleaner.delete.retention.ms=1000", func(c *serverConfig) any { return c.Log.Defaults.DeleteRetentionMs }, int64(1000)},
 		{"log.cleaner.min.cleanable.ratio=0.25", func(c *serverConfig) any { return c.Log.Defaults.MinCleanableDirtyRatio }, 0.25},
 		{"log.segment.delete.delay.ms=0", func(c *serverConfig) any { return c.Log.Defaults.FileDeleteDelayMs }, int64(0)},

@@ -9,23 +9,34 @@ import (
 // logCollector reports the log manager's storage health: partitions found
 // on disk that could not be opened (they answer KAFKA_STORAGE_ERROR), the
 // counterpart of Kafka's ReplicaManager OfflineReplicaCount, and failed
-// checkpoint writes, which otherwise only an ERROR line shows.
+// checkpoint writes, which otherwise only an ERROR line shows, and the
+// segment file cache (log.segment.fd.cache.size).
 type logCollector struct{ logs *klog.Manager }
 
 var (
 	dOfflinePartitions = desc("gokafka_log_offline_partitions", "Partitions on this broker's disks whose log could not be opened (KAFKA_STORAGE_ERROR).")
 	dCheckpointErrors  = desc("gokafka_log_checkpoint_write_errors_total", "Recovery-point and log-start-offset checkpoint writes that failed.")
 	dFsyncErrors       = desc("gokafka_log_group_commit_fsync_errors_total", "Group-commit fsyncs (log.flush.before.ack) that failed; the partition's appends fail after one.")
+	dSegmentFiles      = desc("gokafka_log_segment_files_open", "Segment .log files open: every active segment's, and inactive ones' up to log.segment.fd.cache.size idle.")
+	dSegmentOpens      = desc("gokafka_log_segment_file_opens_total", "Inactive segments' files opened on demand by a read.")
+	dSegmentOpenErrors = desc("gokafka_log_segment_open_errors_total", "On-demand opens of a segment's file that failed; the read answered KAFKA_STORAGE_ERROR.")
 )
 
 func (lc *logCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- dOfflinePartitions
 	ch <- dCheckpointErrors
 	ch <- dFsyncErrors
+	ch <- dSegmentFiles
+	ch <- dSegmentOpens
+	ch <- dSegmentOpenErrors
 }
 
 func (lc *logCollector) Collect(ch chan<- prometheus.Metric) {
 	metric(ch, dOfflinePartitions, prometheus.GaugeValue, float64(lc.logs.OfflineCount()))
 	metric(ch, dCheckpointErrors, prometheus.CounterValue, float64(lc.logs.CheckpointErrors()))
 	metric(ch, dFsyncErrors, prometheus.CounterValue, float64(lc.logs.SyncErrors()))
+	files := lc.logs.SegmentFiles()
+	metric(ch, dSegmentFiles, prometheus.GaugeValue, float64(files.Open))
+	metric(ch, dSegmentOpens, prometheus.CounterValue, float64(files.Opens))
+	metric(ch, dSegmentOpenErrors, prometheus.CounterValue, float64(files.Failed))
 }
