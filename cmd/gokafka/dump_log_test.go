@@ -76,6 +76,22 @@ func TestDumpLogHostileFiles(t *testing.T) {
 	}
 }
 
+// TestDumpLogRollSnapshot prints a producer-state snapshot a roll wrote,
+// <base>.producer-state.json, as it prints the one a clean close writes.
+func TestDumpLogRollSnapshot(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "00000000000000000004.producer-state.json")
+	snap := `{"version":1,"offset":4,"last_marker":-1,"producers":{"1":{"epoch":0,"batches":[{"first_seq":0,"last_seq":2,"first_offset":1,"last_offset":3}],"current_txn_first_offset":-1}}}`
+	if err := os.WriteFile(p, []byte(snap), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI("dump-log", "--files", p)
+	for _, want := range []string{"Snapshot end offset: 4\n", "producerId: 1 producerEpoch: 0", "lastSequence: 2 lastOffset: 3"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("dump-log of a roll snapshot: exit %d, no %q in\n%s%s", code, want, out, stderr)
+		}
+	}
+}
+
 // FuzzDumpLog dumps arbitrary bytes as every kind of file dump-log reads,
 // record by record: whatever the bytes, an error or output, no panic.
 func FuzzDumpLog(f *testing.F) {
@@ -89,7 +105,7 @@ func FuzzDumpLog(f *testing.F) {
 		p := writeSegment(t, b, b, b)
 		dir := filepath.Dir(p[".log"])
 		files := []string{p[".log"], p[".index"], p[".timeindex"]}
-		for _, name := range []string{"00000000000000000000.txnindex", "00000000000000000000.snapshot", "leader-epoch-checkpoint", "producer-state.json"} {
+		for _, name := range []string{"00000000000000000000.txnindex", "00000000000000000000.snapshot", "leader-epoch-checkpoint", "producer-state.json", "00000000000000000004.producer-state.json"} {
 			files = append(files, filepath.Join(dir, name))
 			if err := os.WriteFile(files[len(files)-1], b, 0o644); err != nil {
 				t.Fatal(err)
