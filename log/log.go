@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -84,6 +85,9 @@ type Log struct {
 	gc          *groupCommit
 	truncations uint64
 	syncErr     error
+	// readBytes counts what Read takes from segment files; the Manager's,
+	// nil for a log opened alone.
+	readBytes *atomic.Int64
 }
 
 // openState is what the manager knows about a log from its directory's

@@ -41,6 +41,7 @@ type Manager struct {
 
 	deletions        deletions    // directories renamed -delete, removed after a delay
 	checkpointErrors atomic.Int64 // failed checkpoint writes, for a metric
+	readBytes        atomic.Int64 // bytes Log.Read took from segment files, for a metric
 	backoff          atomic.Int64 // log.cleaner.backoff.ms set at run time, 0 = as configured
 
 	dirFailures struct { // see dir_failure.go
@@ -192,6 +193,12 @@ func (m *Manager) SegmentFiles() FileCacheStats { return m.files.stats() }
 // CheckpointErrors counts checkpoint writes that failed since start.
 func (m *Manager) CheckpointErrors() int64 { return m.checkpointErrors.Load() }
 
+// ReadBytes is what reads of record batches (Log.Read: fetches, the
+// coordinators' loads) took from segment files, headers included: against
+// the bytes fetches deliver it shows what purgatory and the read path
+// cost the disk.
+func (m *Manager) ReadBytes() int64 { return m.readBytes.Load() }
+
 func (m *Manager) openExisting(dir string, tp TopicPartition, st openState) (*Log, error) {
 	pdir := filepath.Join(dir, tp.dirName())
 	id, err := readPartitionMeta(m.fs, filepath.Join(pdir, partitionMetaFile))
@@ -202,7 +209,7 @@ func (m *Manager) openExisting(dir string, tp TopicPartition, st openState) (*Lo
 	if err != nil {
 		return nil, err
 	}
-	l.gc = m.gc
+	l.gc, l.readBytes = m.gc, &m.readBytes
 	return l, nil
 }
 
@@ -312,7 +319,7 @@ func (m *Manager) GetOrCreate(tp TopicPartition, topicID [16]byte, cfg Config) (
 	if err != nil {
 		return nil, err
 	}
-	l.gc = m.gc
+	l.gc, l.readBytes = m.gc, &m.readBytes
 	m.logs[tp] = l
 	return l, nil
 }

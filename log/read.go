@@ -29,12 +29,14 @@ func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64, minOneBatch bo
 	}
 	for i := l.segmentFor(offset); i < len(l.segments); i++ {
 		s := l.segments[i]
-		pos, found, err := s.find(offset)
+		pos, found, read, err := s.locate(offset)
+		l.countRead(read)
 		if err != nil {
 			return ReadResult{}, err
 		}
 		if found {
-			b, err := s.readBatches(pos, maxBytes, maxOffset, minOneBatch)
+			b, read, err := s.readBatches(pos, maxBytes, maxOffset, minOneBatch)
+			l.countRead(read)
 			return ReadResult{Records: b}, err
 		}
 	}
@@ -48,16 +50,17 @@ func (l *Log) segmentFor(offset int64) int {
 }
 
 // readBatches reads whole batches from pos: one read of up to maxBytes, cut
-// back to the last whole batch that ends below maxOffset.
-func (s *segment) readBatches(pos int64, maxBytes int32, maxOffset int64, minOneBatch bool) ([]byte, error) {
+// back to the last whole batch that ends below maxOffset. It returns the
+// bytes it read from the file.
+func (s *segment) readBatches(pos int64, maxBytes int32, maxOffset int64, minOneBatch bool) ([]byte, int64, error) {
 	f, err := s.file()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.release()
 	buf := make([]byte, min(int64(max(maxBytes, 0)), s.size-pos))
 	if _, err := f.ReadAt(buf, pos); err != nil {
-		return nil, err
+		return nil, int64(len(buf)), err
 	}
 	n := 0
 	for n+protocol.BatchHeaderSize <= len(buf) {
@@ -67,16 +70,25 @@ func (s *segment) readBatches(pos int64, maxBytes int32, maxOffset int64, minOne
 		}
 		n += h.Size()
 	}
+	read := int64(len(buf))
 	if n > 0 || !minOneBatch {
-		return buf[:n], nil
+		return buf[:n], read, nil
 	}
 	h, err := s.readHeader(pos)
+	read += protocol.BatchHeaderSize
 	if err != nil || h.LastOffset() >= maxOffset {
-		return nil, err
+		return nil, read, err
 	}
 	whole := make([]byte, h.Size())
 	_, err = f.ReadAt(whole, pos)
-	return whole, err
+	return whole, read + int64(len(whole)), err
+}
+
+// countRead adds n bytes read from segment files to the manager's count.
+func (l *Log) countRead(n int64) {
+	if l.readBytes != nil {
+		l.readBytes.Add(n)
+	}
 }
 
 // FindOffsetByTimestamp returns the first record whose timestamp is at or

@@ -151,21 +151,28 @@ func (s *segment) readHeader(pos int64) (protocol.BatchHeader, error) {
 // find returns the position of the batch holding offset, or of the first
 // batch after it, and whether there is one in this segment.
 func (s *segment) find(offset int64) (int64, bool, error) {
+	pos, found, _, err := s.locate(offset)
+	return pos, found, err
+}
+
+// locate is find that also returns the bytes of headers it read.
+func (s *segment) locate(offset int64) (pos int64, found bool, read int64, err error) {
 	if offset >= s.nextOffset {
-		return s.size, false, nil
+		return s.size, false, 0, nil
 	}
 	rel := uint32(max(offset-s.base, 0))
 	for pos := s.ix.lookup(rel); pos < s.size; {
 		h, err := s.readHeader(pos)
+		read += protocol.BatchHeaderSize
 		if err != nil {
-			return 0, false, fmt.Errorf("%s at %d: %w", s.logPath(), pos, err)
+			return 0, false, read, fmt.Errorf("%s at %d: %w", s.logPath(), pos, err)
 		}
 		if h.LastOffset() >= offset {
-			return pos, true, nil
+			return pos, true, read, nil
 		}
 		pos += int64(h.Size())
 	}
-	return s.size, false, nil
+	return s.size, false, read, nil
 }
 
 // scan calls fn for every whole, CRC-valid batch from pos on and returns the

@@ -20,6 +20,7 @@ var (
 	dSegmentFiles      = desc("gokafka_log_segment_files_open", "Segment .log files open: every active segment's, and inactive ones' up to log.segment.fd.cache.size idle.")
 	dSegmentOpens      = desc("gokafka_log_segment_file_opens_total", "Inactive segments' files opened on demand by a read.")
 	dSegmentOpenErrors = desc("gokafka_log_segment_open_errors_total", "On-demand opens of a segment's file that failed; the read answered KAFKA_STORAGE_ERROR.")
+	dReadBytes         = desc("gokafka_log_read_bytes_total", "Bytes that reads of record batches (fetches, coordinator loads) took from segment files, batch headers included.")
 )
 
 func (lc *logCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -29,6 +30,7 @@ func (lc *logCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- dSegmentFiles
 	ch <- dSegmentOpens
 	ch <- dSegmentOpenErrors
+	ch <- dReadBytes
 }
 
 func (lc *logCollector) Collect(ch chan<- prometheus.Metric) {
@@ -39,4 +41,5 @@ func (lc *logCollector) Collect(ch chan<- prometheus.Metric) {
 	metric(ch, dSegmentFiles, prometheus.GaugeValue, float64(files.Open))
 	metric(ch, dSegmentOpens, prometheus.CounterValue, float64(files.Opens))
 	metric(ch, dSegmentOpenErrors, prometheus.CounterValue, float64(files.Failed))
+	metric(ch, dReadBytes, prometheus.CounterValue, float64(lc.logs.ReadBytes()))
 }
