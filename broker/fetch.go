@@ -6,6 +6,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gokafka/gokafka/coordinator"
+	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 )
 
@@ -48,8 +50,8 @@ func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 	if id := fetchReplicaID(req); id >= 0 {
 		b.noteFollowerFetch(id, targets)
 	}
-	bytes := b.readFetch(req, targets)
 	finish := func() {
+		b.readFetch(req, targets)
 		if fetchReplicaID(req) < 0 {
 			countBytesOut(targets)
 		}
@@ -57,11 +59,17 @@ func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 		b.addFetchLeaderHints(b.coord.Metadata(), c.listener, out)
 		resp.complete(out)
 	}
-	if bytes >= b.fetchMinBytes(req) || req.MaxWaitMillis <= 0 || anyFetchError(targets) {
+	if req.MaxWaitMillis <= 0 || anyFetchError(targets) {
 		finish()
 		return
 	}
-	b.parkFetch(c, req, targets, bytes, finish)
+	df := b.newDelayedFetch(req, targets)
+	if df.ready() {
+		finish()
+		return
+	}
+	b.parkUntil(c.quit, df.partitions(), time.Duration(req.MaxWaitMillis)*time.Millisecond,
+		&b.counters.parkedFetch, df.ready, func() {}, finish)
 }
 
 // fetchMaxBytes is the response limit: the request's max_bytes (v3+), never
@@ -154,10 +162,9 @@ func (b *Broker) noteFollowerFetch(id int32, targets []*fetchTarget) {
 	}
 }
 
-// readFetch reads every partition into the response and returns the number
-// of record bytes gathered. A parked fetch runs it again when it completes;
-// that run replaces the first answer.
-func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) int {
+// readFetch reads every partition into the response. It runs once per
+// fetch, when the fetch answers: a parked fetch has only counted bytes.
+func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) {
 	budget := b.fetchMaxBytes(req)
 	total := 0
 	follower := fetchReplicaID(req)
@@ -168,8 +175,8 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) int {
 			continue
 		}
 		maxBytes, minOne := min(ft.req.PartitionMaxBytes, budget), total == 0
-		throttled := follower >= 0 && b.throttled(md, ft.p, leaderThrottledReplicas, follower)
-		if throttled && b.leaderQuota.exceeded(now) {
+		throttled, held := b.heldByQuota(md, ft.p, follower, now)
+		if held {
 			maxBytes, minOne = 0, false // watermarks only, until the quota refills
 		}
 		n, err := b.readPartition(ft, req.IsolationLevel, follower >= 0, maxBytes, minOne)
@@ -181,7 +188,14 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) int {
 		total += n
 		budget -= int32(min(n, int(budget)))
 	}
-	return total
+}
+
+// heldByQuota reports whether a follower's fetch of p counts against the
+// leader's replication throttle, and whether that quota is spent for now
+// (the fetch then gets watermarks only).
+func (b *Broker) heldByQuota(md *coordinator.Metadata, p *partition, follower int32, now time.Time) (throttled, held bool) {
+	throttled = follower >= 0 && b.throttled(md, p, leaderThrottledReplicas, follower) // md unused for consumers
+	return throttled, throttled && b.leaderQuota.exceeded(now)
 }
 
 // readPartition fills one partition's answer: watermarks, then whole
@@ -297,58 +311,90 @@ func anyFetchError(targets []*fetchTarget) bool {
 	return false
 }
 
-// delayedFetch is a parked fetch (Kafka's DelayedFetch). It holds the
-// positions it asked for, never record data: on each kick it counts the
-// bytes that became readable since it parked, and the partitions are read
-// once, when it completes.
+// delayedFetch is a fetch waiting for min bytes (Kafka's DelayedFetch). It
+// holds positions, never record data: it counts the bytes between where
+// each partition's fetch starts and its read limit (high watermark, last
+// stable offset, log end for a follower) from segment positions, and the
+// partitions are read once, when it completes.
 type delayedFetch struct {
+	b        *Broker
 	req      *kmsg.FetchRequest
 	targets  []*fetchTarget
-	follower bool
-	gathered int // bytes readable when it parked
-	need     int
-	// Per target with a partition: its read limit and log size when the
-	// fetch parked.
-	limits, sizes []int64
+	follower int32
+	need     int64
+	// Per target: where its fetch offset lies, and the last read limit
+	// seen with its position, so that a kick that moved nothing reads
+	// nothing.
+	start, limitPos []klog.Position
+	limits          []int64
 }
 
-// parkFetch waits for min bytes or max wait, woken by appends and
-// high-watermark moves on the fetched partitions, and gives up when the
-// connection closes. What the first read gathered is dropped: the parked
-// request keeps only its offsets.
-func (b *Broker) parkFetch(c *conn, req *kmsg.FetchRequest, targets []*fetchTarget, gathered int, finish func()) {
-	df := &delayedFetch{req: req, targets: targets, follower: fetchReplicaID(req) >= 0,
-		gathered: gathered, need: b.fetchMinBytes(req)}
-	parts := make([]*partition, len(targets))
-	df.limits, df.sizes = make([]int64, len(targets)), make([]int64, len(targets))
-	for i, ft := range targets {
+func (b *Broker) newDelayedFetch(req *kmsg.FetchRequest, targets []*fetchTarget) *delayedFetch {
+	df := &delayedFetch{b: b, req: req, targets: targets, follower: fetchReplicaID(req), need: int64(b.fetchMinBytes(req)),
+		start: make([]klog.Position, len(targets)), limitPos: make([]klog.Position, len(targets)), limits: make([]int64, len(targets))}
+	for i := range df.limits {
+		df.limits[i] = -1
+	}
+	return df
+}
+
+// partitions are the fetched partitions, whose appends and high-watermark
+// moves wake the fetch.
+func (df *delayedFetch) partitions() []*partition {
+	parts := make([]*partition, len(df.targets))
+	for i, ft := range df.targets {
 		parts[i] = ft.p
-		ft.out.RecordBatches = []byte{}
-		df.limits[i], _ = fetchLimit(ft, req.IsolationLevel, df.follower)
-		df.sizes[i] = ft.p.log.Size()
 	}
-	complete := func() {
-		b.readFetch(req, targets)
-		finish()
-	}
-	b.parkUntil(c.quit, parts, time.Duration(req.MaxWaitMillis)*time.Millisecond,
-		&b.counters.parkedFetch, df.ready, func() {}, complete)
+	return parts
 }
 
 // ready reports whether the fetch can complete: a partition errs (leader
-// moved, offset out of range), or enough bytes became readable. Bytes
-// appended to a partition count once its read limit has moved past where
-// it was; a limit that moved at all makes at least one byte readable.
+// moved, offset out of range), a position cannot be counted (a segment
+// rolled, or a read failed: the read tells), or the bytes below the read
+// limits, each partition's up to its max_bytes, reach min bytes.
 func (df *delayedFetch) ready() bool {
-	total := df.gathered
+	var md *coordinator.Metadata // only a follower's fetch is throttled
+	if df.follower >= 0 {
+		md = df.b.coord.Metadata()
+	}
+	now := time.Now()
+	var total int64
 	for i, ft := range df.targets {
-		limit, err := fetchLimit(ft, df.req.IsolationLevel, df.follower)
+		limit, err := fetchLimit(ft, df.req.IsolationLevel, df.follower >= 0)
 		if err != nil {
 			return true
 		}
-		if limit > df.limits[i] && limit > ft.req.FetchOffset {
-			total += max(int(ft.p.log.Size()-df.sizes[i]), 1)
+		if limit <= ft.req.FetchOffset {
+			continue
 		}
+		if _, held := df.b.heldByQuota(md, ft.p, df.follower, now); held {
+			continue
+		}
+		n, ok := df.readable(i, limit)
+		if !ok {
+			return true
+		}
+		total += min(n, int64(max(ft.req.PartitionMaxBytes, 0)))
 	}
 	return total >= df.need
+}
+
+// readable counts the bytes from target i's fetch offset up to limit.
+func (df *delayedFetch) readable(i int, limit int64) (int64, bool) {
+	ft := df.targets[i]
+	if df.limits[i] < 0 {
+		start, err := ft.p.log.PositionOf(ft.req.FetchOffset)
+		if err != nil {
+			return 0, false
+		}
+		df.start[i] = start
+	}
+	if limit != df.limits[i] {
+		pos, err := ft.p.log.PositionOf(limit)
+		if err != nil {
+			return 0, false
+		}
+		df.limits[i], df.limitPos[i] = limit, pos
+	}
+	return df.start[i].BytesTo(df.limitPos[i])
 }

@@ -35,7 +35,7 @@ func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64, minOneBatch bo
 			return ReadResult{}, err
 		}
 		if found {
-			b, read, err := s.readBatches(pos, maxBytes, maxOffset, minOneBatch)
+			b, read, err := s.readBatches(pos, s.endBefore(maxOffset), maxBytes, maxOffset, minOneBatch)
 			l.countRead(read)
 			return ReadResult{Records: b}, err
 		}
@@ -49,20 +49,34 @@ func (l *Log) segmentFor(offset int64) int {
 	return max(i-1, 0)
 }
 
-// readBatches reads whole batches from pos: one read of up to maxBytes, cut
-// back to the last whole batch that ends below maxOffset. It returns the
-// bytes it read from the file.
-func (s *segment) readBatches(pos int64, maxBytes int32, maxOffset int64, minOneBatch bool) ([]byte, int64, error) {
+// endBefore bounds a read that must stop below maxOffset: where the
+// batch before maxOffset ends when the segment remembers it (a high
+// watermark a few batches behind the log end), else the segment's end.
+func (s *segment) endBefore(maxOffset int64) int64 {
+	if s.recent != nil && maxOffset < s.nextOffset {
+		if pos, ok := s.recent.lookup(maxOffset); ok {
+			return pos
+		}
+	}
+	return s.size
+}
+
+// readBatches reads whole batches from pos: one read of up to maxBytes
+// (and not past end), cut back to the last whole batch that ends below
+// maxOffset. A first batch larger than maxBytes, returned whole with
+// minOneBatch, costs one more read of its remainder. It returns the bytes
+// it read from the file.
+func (s *segment) readBatches(pos, end int64, maxBytes int32, maxOffset int64, minOneBatch bool) ([]byte, int64, error) {
 	f, err := s.file()
 	if err != nil {
 		return nil, 0, err
 	}
 	defer f.release()
-	buf := make([]byte, min(int64(max(maxBytes, 0)), s.size-pos))
+	buf := make([]byte, max(min(int64(max(maxBytes, 0)), end-pos), 0))
 	if _, err := f.ReadAt(buf, pos); err != nil {
 		return nil, int64(len(buf)), err
 	}
-	n := 0
+	read, n := int64(len(buf)), 0
 	for n+protocol.BatchHeaderSize <= len(buf) {
 		h, err := protocol.DecodeHeader(buf[n:])
 		if err != nil || h.LastOffset() >= maxOffset || n+h.Size() > len(buf) {
@@ -70,25 +84,23 @@ func (s *segment) readBatches(pos int64, maxBytes int32, maxOffset int64, minOne
 		}
 		n += h.Size()
 	}
-	read := int64(len(buf))
 	if n > 0 || !minOneBatch {
 		return buf[:n], read, nil
 	}
-	h, err := s.readHeader(pos)
-	read += protocol.BatchHeaderSize
+	var h protocol.BatchHeader
+	if len(buf) >= protocol.BatchHeaderSize {
+		h, err = protocol.DecodeHeader(buf)
+	} else {
+		h, err = s.readHeader(pos)
+		read += protocol.BatchHeaderSize
+	}
 	if err != nil || h.LastOffset() >= maxOffset {
 		return nil, read, err
 	}
 	whole := make([]byte, h.Size())
-	_, err = f.ReadAt(whole, pos)
-	return whole, read + int64(len(whole)), err
-}
-
-// countRead adds n bytes read from segment files to the manager's count.
-func (l *Log) countRead(n int64) {
-	if l.readBytes != nil {
-		l.readBytes.Add(n)
-	}
+	have := copy(whole, buf)
+	_, err = f.ReadAt(whole[have:], pos+int64(have))
+	return whole, read + int64(len(whole)-have), err
 }
 
 // FindOffsetByTimestamp returns the first record whose timestamp is at or

@@ -42,6 +42,9 @@ type segment struct {
 	idleAt  *list.Element
 	opening bool
 	removed bool
+	// recent remembers where the last batches appended end, while the
+	// segment is active and its batches stay as appended (position.go).
+	recent *endRing
 }
 
 func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }
@@ -97,6 +100,10 @@ func (s *segment) append(b []byte, h *protocol.BatchHeader, indexInterval int32)
 		return fmt.Errorf("writing %s: %w", s.logPath(), err)
 	}
 	s.track(h, s.size, int64(len(b)), indexInterval)
+	if s.recent == nil {
+		s.recent = &endRing{}
+	}
+	s.recent.add(s.nextOffset, s.size)
 	return nil
 }
 
@@ -155,10 +162,20 @@ func (s *segment) find(offset int64) (int64, bool, error) {
 	return pos, found, err
 }
 
-// locate is find that also returns the bytes of headers it read.
+// locate is find that also returns the bytes of headers it read. The
+// segment's start and the ends of the last batches appended are known
+// without a read.
 func (s *segment) locate(offset int64) (pos int64, found bool, read int64, err error) {
-	if offset >= s.nextOffset {
+	switch {
+	case offset >= s.nextOffset:
 		return s.size, false, 0, nil
+	case offset <= s.base && s.size > 0:
+		return 0, true, 0, nil
+	}
+	if s.recent != nil {
+		if pos, ok := s.recent.lookup(offset); ok {
+			return pos, true, 0, nil
+		}
 	}
 	rel := uint32(max(offset-s.base, 0))
 	for pos := s.ix.lookup(rel); pos < s.size; {
@@ -230,6 +247,7 @@ func (s *segment) recover(indexInterval int32, gaps bool) (int64, error) {
 		return 0, err
 	}
 	s.ix, s.nextOffset, s.maxTs, s.bytesSinceIndex, s.size = &index{}, s.base, -1, 0, st.Size()
+	s.recent = nil
 	fileSize, expect := st.Size(), s.base
 	end, err := s.scan(0, fileSize, func(h *protocol.BatchHeader, b []byte, pos int64) error {
 		// Offsets are not covered by the CRC, so a stray batch that checks
@@ -314,6 +332,7 @@ func (s *segment) truncateTo(offset int64, indexInterval int32, gaps bool) error
 // seal makes the segment durable once it stops being the active one: the
 // data is synced and the indexes written, so recovery can skip it.
 func (s *segment) seal() error {
+	s.recent = nil
 	f, err := s.file()
 	if err != nil {
 		return err
