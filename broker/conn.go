@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -93,6 +94,10 @@ type conn struct {
 	awaiting bool // the reader waits for the next frame's size
 
 	lastFetch *response // the reader's previous Fetch, nil before the first
+	// parkedFetch is the connection's latest parked fetch (one at a time,
+	// see awaitLastFetch), kicked when the connection closes so that the
+	// purgatory drops it at once.
+	parkedFetch atomic.Pointer[delayedOp]
 }
 
 func (c *conn) serve() {
@@ -110,6 +115,9 @@ func (c *conn) serve() {
 	c.readLoop()
 	c.nc.Close()
 	close(c.quit)
+	if op := c.parkedFetch.Load(); op != nil {
+		op.kick()
+	}
 	close(c.queue)
 	<-writerDone
 	for resp := range c.queue { // what the writer left when it stopped

@@ -5,10 +5,16 @@
 //
 // Request path: a connection's reader goroutine reads a frame, parses the
 // header and body, and runs the handler; the handler completes the
-// request's response slot at once or parks it (acks=all produce waits for
-// the high watermark, fetch for min bytes) on the partitions' waiter sets,
-// which appends and high-watermark moves wake. The writer goroutine sends
-// responses strictly in request order, as Kafka clients require.
+// request's response slot at once or parks it in the purgatory
+// (purgatory.go: acks=all produce waits for the high watermark, fetch for
+// min bytes), where appends and high-watermark moves kick it and one
+// goroutine re-checks kicked requests and expires them from one heap of
+// deadlines. The writer goroutine sends responses strictly in request
+// order, as Kafka clients require.
+//
+// Lock order: partition.mu, then a partition's waiters.mu, then the
+// purgatory's mu; the purgatory's goroutine holds none of them while it
+// checks a request.
 //
 // Invariants:
 //   - Responses on a connection leave in the order their requests arrived.

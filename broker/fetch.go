@@ -68,8 +68,12 @@ func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 		finish()
 		return
 	}
-	b.parkUntil(c.quit, df.partitions(), time.Duration(req.MaxWaitMillis)*time.Millisecond,
-		&b.counters.parkedFetch, df.ready, func() {}, finish)
+	// The fetch dies with its connection, as Kafka forgets a closed
+	// channel's delayed requests; its finish reads, off the purgatory.
+	op := &delayedOp{parts: df.partitions(), deadline: time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond),
+		parked: &b.counters.parkedFetch, done: df.ready, expire: func() {}, finish: finish, async: true, gone: c.quit}
+	c.parkedFetch.Store(op)
+	b.purgatory.add(op)
 }
 
 // fetchMaxBytes is the response limit: the request's max_bytes (v3+), never

@@ -247,7 +247,7 @@ func (p *partition) highWatermarkLagging() bool {
 // NOT_LEADER_OR_FOLLOWER once this replica does not lead in epoch, or with
 // ctx's error.
 func (p *partition) awaitEpochStart(ctx context.Context, epoch int32) error {
-	kick := make(chan struct{}, 1)
+	kick := make(kickChan, 1)
 	p.waiters.add(kick)
 	defer p.waiters.remove(kick)
 	for {
@@ -296,85 +296,59 @@ func (p *partition) checkLeaderEpoch(requested int32) error {
 	return nil
 }
 
-// waiters is a set of kick channels of parked requests. Appends and high
-// watermark moves wake them; each waiter re-checks its own condition.
+// waiters is the set of parked requests and waits watching a partition.
+// Appends, high-watermark and leadership moves kick them; each re-checks
+// its own condition.
 type waiters struct {
 	mu  sync.Mutex
-	set map[chan struct{}]struct{}
+	set map[kicker]struct{}
 }
 
-func (w *waiters) add(ch chan struct{}) {
+// kicker is one waiter: a parked request (delayedOp) or a goroutine's
+// kick channel.
+type kicker interface{ kick() }
+
+// kickChan is a kick channel of capacity one: kicks coalesce while its
+// goroutine is busy.
+type kickChan chan struct{}
+
+func (ch kickChan) kick() {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (w *waiters) add(k kicker) {
 	w.mu.Lock()
 	if w.set == nil {
-		w.set = map[chan struct{}]struct{}{}
+		w.set = map[kicker]struct{}{}
 	}
-	w.set[ch] = struct{}{}
+	w.set[k] = struct{}{}
 	w.mu.Unlock()
 }
 
-func (w *waiters) remove(ch chan struct{}) {
+func (w *waiters) remove(k kicker) {
 	w.mu.Lock()
-	delete(w.set, ch)
+	delete(w.set, k)
 	w.mu.Unlock()
 }
 
-// wake kicks every waiter without blocking; a kick channel has capacity one,
-// so kicks coalesce while a waiter is busy.
+// wake kicks every waiter without blocking.
 func (w *waiters) wake() {
 	w.mu.Lock()
-	for ch := range w.set {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+	for k := range w.set {
+		k.kick()
 	}
 	w.mu.Unlock()
 }
 
-// park is Kafka's purgatory for one request: it waits on the partitions'
-// waiters until done holds (checked on every kick: appends and
-// high-watermark moves, never polling), or timeout passes (expire runs),
-// then answers with finish. If the broker stops first nothing is sent: the
-// connection closes with it. parked counts the waiting requests.
+// park puts a request in the purgatory until done holds (checked on every
+// kick: appends and high-watermark moves, never polling), or timeout
+// passes (expire runs), then answers with finish. If the broker stops
+// first nothing is sent: the connection closes with it. parked counts the
+// waiting requests.
 func (b *Broker) park(parts []*partition, timeout time.Duration, parked *atomic.Int64, done func() bool, expire, finish func()) {
-	b.parkUntil(nil, parts, timeout, parked, done, expire, finish)
-}
-
-// parkUntil is park that also gives up, sending nothing, when gone closes:
-// a parked fetch dies with its connection, as Kafka forgets a closed
-// channel's delayed requests.
-func (b *Broker) parkUntil(gone <-chan struct{}, parts []*partition, timeout time.Duration, parked *atomic.Int64, done func() bool, expire, finish func()) {
-	kick := make(chan struct{}, 1)
-	for _, p := range parts {
-		p.waiters.add(kick)
-	}
-	b.wg.Add(1)
-	parked.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer parked.Add(-1)
-		defer func() {
-			for _, p := range parts {
-				p.waiters.remove(kick)
-			}
-		}()
-		timer := time.NewTimer(timeout)
-		defer timer.Stop()
-		for {
-			select {
-			case <-kick:
-				if !done() {
-					continue
-				}
-			case <-timer.C:
-				expire()
-			case <-b.ctx.Done():
-				return
-			case <-gone:
-				return
-			}
-			finish()
-			return
-		}
-	}()
+	b.purgatory.add(&delayedOp{parts: parts, deadline: time.Now().Add(timeout), parked: parked,
+		done: done, expire: expire, finish: finish})
 }

@@ -19,7 +19,7 @@ func newTestReplicaManager(t *testing.T) *replicaManager {
 
 // newTestBroker is broker id over a log manager opened with lc, with no
 // coordinator.
-func newTestBroker(t *testing.T, id int32, lc klog.ManagerConfig) *Broker {
+func newTestBroker(t testing.TB, id int32, lc klog.ManagerConfig) *Broker {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	logs, err := klog.OpenManager(lc, logger)

@@ -47,6 +47,7 @@ type Broker struct {
 	budget *requestBudget // queued.max.request.bytes; nil = unbounded
 
 	fetchSessions *fetchSessionCache // KIP-227, fetch_sessions.go
+	purgatory     purgatory          // parked produces and fetches, purgatory.go
 	refusals      *auth.Refusals     // connections refused before authenticating
 
 	mu        sync.Mutex
@@ -102,6 +103,7 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		leaderQuota:   newQuota(),
 		followerQuota: newQuota(),
 	}
+	b.purgatory.b = b
 	b.dynamic.static, b.dynamic.defaults = static, defaults
 	b.dynamic.staticLog, b.dynamic.staticMinISR = staticLog, cfg.MinInsyncReplicas
 	b.dynamic.minISR.Store(int64(cfg.MinInsyncReplicas))
