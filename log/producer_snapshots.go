@@ -35,14 +35,15 @@ func rollSnapshotPath(dir string, offset int64) string {
 }
 
 // parseRollSnapshotName returns the offset a roll snapshot's file name
-// carries: 20 digits, as a segment's.
+// carries: 20 digits, as a segment's, and nothing else (no sign), so that
+// the name is the one rollSnapshotPath gives.
 func parseRollSnapshotName(name string) (int64, bool) {
 	digits, ok := strings.CutSuffix(name, rollSnapshotSuffix)
-	if !ok || len(digits) != 20 {
+	if !ok || len(digits) != 20 || strings.Trim(digits, "0123456789") != "" {
 		return 0, false
 	}
 	off, err := strconv.ParseInt(digits, 10, 64)
-	return off, err == nil && off >= 0
+	return off, err == nil
 }
 
 // alignedSnapshot returns the newest roll snapshot taken at one of the

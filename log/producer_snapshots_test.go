@@ -264,3 +264,20 @@ func FuzzRollSnapshot(f *testing.F) {
 		got.Append(txnBatch(12, 0, 2, 1), AppendOptions{AssignOffsets: true})
 	})
 }
+
+// FuzzRollSnapshotName feeds file names: whatever a log directory holds,
+// a name taken for a roll snapshot is exactly the one its offset gives,
+// so that prune and truncation remove the file that was read.
+func FuzzRollSnapshotName(f *testing.F) {
+	f.Add("00000000000000000042.producer-state.json")
+	f.Add("+0000000000000000042.producer-state.json")
+	f.Add("-0000000000000000042.producer-state.json")
+	f.Add("99999999999999999999.producer-state.json")
+	f.Add("producer-state.json")
+	f.Fuzz(func(t *testing.T, name string) {
+		off, ok := parseRollSnapshotName(name)
+		if ok && (off < 0 || filepath.Base(rollSnapshotPath("d", off)) != name) {
+			t.Fatalf("%q taken for offset %d", name, off)
+		}
+	})
+}
