@@ -23,13 +23,15 @@ func (gc *Coordinator) DescribeGroup(id string) kmsg.DescribeGroupsResponseGroup
 		out.ErrorCode = int16(protocol.Code(err))
 		return out
 	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
+	g := gc.lockExisting(id)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
 	out.State = "Dead"
-	if gc.HasOffsets(id) {
+	if gc.hasOffsets(id) {
 		out.State = string(groupEmpty) // known by its committed offsets alone
 	}
-	if g := gc.groups[id]; g != nil {
+	if g != nil {
 		describeGroup(g, &out)
 	}
 	return out
@@ -62,8 +64,6 @@ func describeGroup(g *group, out *kmsg.DescribeGroupsResponseGroup) {
 // principal's Describe) lets through: the ones with members and the ones
 // with offsets only (Empty), filtered by state when states is not empty.
 func (gc *Coordinator) ListGroups(states []string, may func(group string) bool) []kmsg.ListGroupsResponseGroup {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
 	var out []kmsg.ListGroupsResponseGroup
 	seen := map[string]bool{}
 	add := func(id, state, protocolType string) {
@@ -75,12 +75,17 @@ func (gc *Coordinator) ListGroups(states []string, may func(group string) bool) 
 		lg.Group, lg.GroupState, lg.ProtocolType, lg.GroupType = id, state, protocolType, "classic"
 		out = append(out, lg)
 	}
-	for id, g := range gc.groups {
-		if len(g.members) > 0 || gc.HasOffsets(id) || g.generation > 0 {
-			add(id, string(g.state), g.protocolType)
+	for _, g := range gc.snapshotGroups() {
+		g.mu.Lock()
+		if !g.gone && (len(g.members) > 0 || gc.hasOffsets(g.id) || g.generation > 0) {
+			add(g.id, string(g.state), g.protocolType)
 		}
+		g.mu.Unlock()
 	}
-	for _, id := range gc.Groups() {
+	gc.offMu.Lock()
+	ids := gc.Groups()
+	gc.offMu.Unlock()
+	for _, id := range ids {
 		add(id, string(groupEmpty), "") // a simple consumer's: no protocol, as in Kafka
 	}
 	return out
@@ -92,34 +97,60 @@ func (gc *Coordinator) ListGroups(states []string, may func(group string) bool) 
 // acks=all; done learns the outcome, from this call or later.
 func (gc *Coordinator) DeleteGroup(id string, done func(protocol.ErrorCode)) {
 	p, err := gc.serving(id)
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if err == nil {
-		err = gc.deletableLocked(id)
-	}
 	if err != nil {
 		done(protocol.Code(err))
 		return
 	}
+	g := gc.lockExisting(id)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
+	if err := gc.deletable(id, g); err != nil {
+		done(protocol.Code(err))
+		return
+	}
 	kvs := []protocol.KV{{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: id}).AppendTo(nil)}}
+	gc.offMu.Lock()
 	for _, tp := range gc.Partitions(id) {
 		kvs = append(kvs, Record(id, tp, nil))
 	}
 	gc.Offsets.DeleteGroup(id)
-	delete(gc.groups, id)
-	gc.writeLocked(p, kvs, done)
+	gc.offMu.Unlock()
+	gc.forget(g)
+	gc.write(p, kvs, done)
 }
 
-// deletableLocked checks that a group exists and has no members.
-func (gc *Coordinator) deletableLocked(id string) error {
-	g := gc.groups[id]
+// deletable checks that group id (g, locked, or nil if it has none)
+// exists and has no members.
+func (gc *Coordinator) deletable(id string, g *group) error {
 	if g != nil && len(g.members) > 0 {
 		return protocol.Errorf(protocol.NonEmptyGroup, "group %q has members", id)
 	}
-	if !gc.HasOffsets(id) && (g == nil || g.generation == 0) {
+	if !gc.hasOffsets(id) && (g == nil || g.generation == 0) {
 		return protocol.Errorf(protocol.GroupIDNotFound, "group %q does not exist", id)
 	}
 	return nil
+}
+
+// forget takes a deleted group, locked (or nil), out of the map and
+// retires it.
+func (gc *Coordinator) forget(g *group) {
+	if g == nil {
+		return
+	}
+	gc.mu.Lock()
+	if gc.groups[g.id] == g {
+		delete(gc.groups, g.id)
+	}
+	gc.mu.Unlock()
+	g.retireLocked()
+}
+
+// hasOffsets is HasOffsets under the offsets' lock.
+func (gc *Coordinator) hasOffsets(id string) bool {
+	gc.offMu.Lock()
+	defer gc.offMu.Unlock()
+	return gc.HasOffsets(id)
 }
 
 // DeleteOffsets removes committed offsets of a group for partitions of
@@ -135,9 +166,12 @@ func (gc *Coordinator) DeleteOffsets(req *kmsg.OffsetDeleteRequest, refused func
 		respond(out)
 		return
 	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	g := gc.groups[req.Group]
+	g := gc.lockExisting(req.Group)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
+	gc.offMu.Lock()
+	defer gc.offMu.Unlock() // the write below is only queued
 	if !gc.HasOffsets(req.Group) && (g == nil || len(g.members) == 0) {
 		out.ErrorCode = int16(protocol.GroupIDNotFound)
 		respond(out)
@@ -172,7 +206,7 @@ func (gc *Coordinator) DeleteOffsets(req *kmsg.OffsetDeleteRequest, refused func
 		respond(out)
 		return
 	}
-	gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
+	gc.write(p, kvs, func(code protocol.ErrorCode) {
 		out.ErrorCode = int16(code)
 		respond(out)
 	})
@@ -206,48 +240,64 @@ func (g *group) subscriptions() map[string]bool {
 // offsets is deleted.
 func (gc *Coordinator) expireOffsets(now time.Time) {
 	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	nowMs, retention := now.UnixMilli(), gc.cfg.OffsetsRetention.Milliseconds()
+	gc.offMu.Lock()
 	for id := range gc.Committed {
 		gc.group(id) // a group known only by its offsets is Empty
 	}
-	for id, g := range gc.groups {
-		p, ok := gc.localPartition(id)
-		if !ok || len(g.members) > 0 && g.state != groupStable || len(g.pending) > 0 {
-			continue
+	gc.offMu.Unlock()
+	gc.mu.Unlock()
+	for _, g := range gc.snapshotGroups() {
+		g.mu.Lock()
+		if !g.gone {
+			gc.expireGroupOffsets(g, now.UnixMilli())
 		}
-		subscribed := g.subscriptions()
-		var kvs []protocol.KV
-		for tp, co := range gc.Committed[id] {
-			var expired bool
-			switch {
-			case co.ExpireTime > 0:
-				expired = nowMs >= co.ExpireTime
-			case g.protocolType == "" || len(g.members) > 0 && g.protocolType == "consumer" && !subscribed[tp.Topic]:
-				expired = nowMs-co.CommitTime >= retention
-			case len(g.members) == 0:
-				expired = nowMs-g.stateTime >= retention
+		g.mu.Unlock()
+	}
+}
+
+// expireGroupOffsets is expireOffsets for one group, locked.
+func (gc *Coordinator) expireGroupOffsets(g *group, nowMs int64) {
+	p, ok := gc.localPartition(g.id)
+	if !ok || len(g.members) > 0 && g.state != groupStable || len(g.pending) > 0 {
+		return
+	}
+	retention := gc.cfg.OffsetsRetention.Milliseconds()
+	subscribed := g.subscriptions()
+	var kvs []protocol.KV
+	gc.offMu.Lock()
+	for tp, co := range gc.Committed[g.id] {
+		var expired bool
+		switch {
+		case co.ExpireTime > 0:
+			expired = nowMs >= co.ExpireTime
+		case g.protocolType == "" || len(g.members) > 0 && g.protocolType == "consumer" && !subscribed[tp.Topic]:
+			expired = nowMs-co.CommitTime >= retention
+		case len(g.members) == 0:
+			expired = nowMs-g.stateTime >= retention
+		}
+		if expired && !gc.HasPending(g.id, tp) {
+			gc.counters.offsetExpirations.Add(1)
+			delete(gc.Committed[g.id], tp)
+			kvs = append(kvs, Record(g.id, tp, nil))
+		}
+	}
+	emptied := len(g.members) == 0 && !gc.HasOffsets(g.id)
+	if emptied {
+		delete(gc.Committed, g.id)
+	}
+	gc.offMu.Unlock()
+	if emptied {
+		gc.forget(g)
+		if g.generation > 0 || len(kvs) > 0 { // else nothing was ever stored
+			kvs = append(kvs, protocol.KV{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: g.id}).AppendTo(nil)})
+		}
+	}
+	if len(kvs) > 0 {
+		gc.log.Info("expired committed offsets", "group", g.id, "records", len(kvs))
+		gc.write(p, kvs, func(code protocol.ErrorCode) {
+			if code != protocol.None {
+				gc.log.Warn("cannot store expired offsets", "group", g.id, "error", code)
 			}
-			if expired && !gc.HasPending(id, tp) {
-				gc.counters.offsetExpirations.Add(1)
-				delete(gc.Committed[id], tp)
-				kvs = append(kvs, Record(id, tp, nil))
-			}
-		}
-		if len(g.members) == 0 && !gc.HasOffsets(id) {
-			delete(gc.Committed, id)
-			delete(gc.groups, id)
-			if g.generation > 0 || len(kvs) > 0 { // else nothing was ever stored
-				kvs = append(kvs, protocol.KV{Key: (&kmsg.GroupMetadataKey{Version: 2, Group: id}).AppendTo(nil)})
-			}
-		}
-		if len(kvs) > 0 {
-			gc.log.Info("expired committed offsets", "group", id, "records", len(kvs))
-			gc.writeLocked(p, kvs, func(code protocol.ErrorCode) {
-				if code != protocol.None {
-					gc.log.Warn("cannot store expired offsets", "group", id, "error", code)
-				}
-			})
-		}
+		})
 	}
 }

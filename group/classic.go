@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -22,8 +24,8 @@ import (
 // leader hands out the assignments, which are stored in __consumer_offsets
 // before anyone hears of them, so that a new coordinator takes the group
 // over without a rebalance. Static members (group.instance.id, KIP-345)
-// keep their place across restarts. All of it runs under the coordinator's
-// one mutex.
+// keep their place across restarts. Each group's state is under its own
+// mutex; the coordinator's guards only the map of groups.
 
 type groupState string
 
@@ -72,6 +74,9 @@ func (m *member) supports(protocol string) bool {
 }
 
 type group struct {
+	mu   sync.Mutex // guards the rest; taken before the coordinator's mu
+	gone bool       // unloaded or deleted: out of the map, its requests answered
+
 	id           string
 	state        groupState
 	stateTime    int64 // ms, when state last changed
@@ -94,6 +99,7 @@ func (g *group) transition(s groupState) {
 	g.state, g.stateTime = s, clock.Now().UnixMilli()
 }
 
+// group returns id's group, created if new; called under gc.mu.
 func (gc *Coordinator) group(id string) *group {
 	g := gc.groups[id]
 	if g == nil {
@@ -101,6 +107,54 @@ func (gc *Coordinator) group(id string) *group {
 		gc.groups[id] = g
 	}
 	return g
+}
+
+// lockGroup returns id's group, created if new, with its lock held.
+func (gc *Coordinator) lockGroup(id string) *group {
+	return gc.lockFound(id, gc.group)
+}
+
+// lockExisting returns id's group with its lock held, or nil if it has
+// none (a group known by its offsets alone has none).
+func (gc *Coordinator) lockExisting(id string) *group {
+	return gc.lockFound(id, func(id string) *group { return gc.groups[id] })
+}
+
+// lockFound locks the group find returns under gc.mu, again if it was
+// retired meanwhile (a load or delete replaced it).
+func (gc *Coordinator) lockFound(id string, find func(string) *group) *group {
+	for {
+		gc.mu.Lock()
+		g := find(id)
+		gc.mu.Unlock()
+		if g == nil {
+			return nil
+		}
+		g.mu.Lock()
+		if !g.gone {
+			return g
+		}
+		g.mu.Unlock()
+	}
+}
+
+// retireLocked marks a group taken out of the map gone, stops its timer
+// and tells its parked requests that this broker no longer coordinates it.
+func (g *group) retireLocked() {
+	g.gone = true
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	for _, m := range g.members {
+		m.answerParked(protocol.NotCoordinator)
+	}
+}
+
+// snapshotGroups returns the groups in the map now, to be locked one at a time.
+func (gc *Coordinator) snapshotGroups() []*group {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	return slices.Collect(maps.Values(gc.groups))
 }
 
 func newMemberID(prefix string) string {
@@ -148,9 +202,8 @@ func (gc *Coordinator) JoinGroup(req *kmsg.JoinGroupRequest, client Client, resp
 		return
 	}
 	instance := instanceOf(req.InstanceID)
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	g := gc.group(req.Group)
+	g := gc.lockGroup(req.Group)
+	defer g.mu.Unlock()
 	switch {
 	case req.ProtocolType == "" || len(req.Protocols) == 0:
 		fail(protocol.InconsistentGroupProtocol)
@@ -266,9 +319,11 @@ func (gc *Coordinator) rejoinStatic(p int32, g *group, req *kmsg.JoinGroupReques
 		gc.prepareRebalance(g)
 	default:
 		generation := g.generation
-		gc.writeLocked(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
+		gc.write(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
+			g.mu.Lock()
+			defer g.mu.Unlock()
 			switch {
-			case m.join == nil || g.generation != generation:
+			case g.gone || m.join == nil || g.generation != generation:
 				// a rebalance has answered it already
 			case code != protocol.None:
 				m.join(&kmsg.JoinGroupResponse{ErrorCode: int16(code), Generation: -1})
@@ -316,9 +371,9 @@ func (gc *Coordinator) prepareRebalance(g *group) {
 	}
 	g.transition(groupPreparingRebalance)
 	g.timer = time.AfterFunc(wait, func() {
-		gc.mu.Lock()
-		defer gc.mu.Unlock()
-		if g.state == groupPreparingRebalance && gc.groups[g.id] == g {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.state == groupPreparingRebalance && !g.gone {
 			gc.completeJoin(g)
 		}
 	})
@@ -382,7 +437,7 @@ func (gc *Coordinator) becomeEmpty(g *group) {
 	g.protocol, g.leader = "", ""
 	g.transition(groupEmpty)
 	if p, ok := gc.localPartition(g.id); ok {
-		gc.writeLocked(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
+		gc.write(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
 			if code != protocol.None {
 				gc.log.Warn("cannot store empty group", "group", g.id, "error", code)
 			}
@@ -450,9 +505,8 @@ func (gc *Coordinator) SyncGroup(req *kmsg.SyncGroupRequest, respond func(*kmsg.
 		answer(&kmsg.SyncGroupResponse{ErrorCode: int16(protocol.Code(err))})
 		return
 	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	g := gc.group(req.Group)
+	g := gc.lockGroup(req.Group)
+	defer g.mu.Unlock()
 	m, code := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
 	switch {
 	case code != protocol.None:
@@ -479,8 +533,10 @@ func (gc *Coordinator) SyncGroup(req *kmsg.SyncGroupRequest, respond func(*kmsg.
 		}
 	}
 	generation := g.generation
-	gc.writeLocked(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
-		if g.state != groupCompletingRebalance || g.generation != generation {
+	gc.write(p, []protocol.KV{groupRecord(g)}, func(code protocol.ErrorCode) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.gone || g.state != groupCompletingRebalance || g.generation != generation {
 			return
 		}
 		if code != protocol.None {
@@ -516,9 +572,8 @@ func (gc *Coordinator) Heartbeat(req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResp
 		resp.ErrorCode = int16(protocol.Code(err))
 		return resp
 	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	g := gc.group(req.Group)
+	g := gc.lockGroup(req.Group)
+	defer g.mu.Unlock()
 	m, code := g.checkMember(req.MemberID, req.InstanceID, req.Generation)
 	if code == protocol.None && g.state == groupPreparingRebalance {
 		code = protocol.RebalanceInProgress
@@ -541,9 +596,8 @@ func (gc *Coordinator) LeaveGroup(req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupR
 	if req.Version < 3 {
 		leaving = []kmsg.LeaveGroupRequestMember{{MemberID: req.MemberID}}
 	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	g := gc.group(req.Group)
+	g := gc.lockGroup(req.Group)
+	defer g.mu.Unlock()
 	for _, l := range leaving {
 		out := kmsg.LeaveGroupResponseMember{MemberID: l.MemberID, InstanceID: l.InstanceID}
 		instance, id := instanceOf(l.InstanceID), l.MemberID
@@ -585,15 +639,15 @@ func (gc *Coordinator) removeMember(g *group, m *member, code protocol.ErrorCode
 // expireSessions removes members silent past their session timeout. A
 // member parked in JoinGroup is waiting on us, not silent.
 func (gc *Coordinator) expireSessions(now time.Time) {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	for _, g := range gc.groups {
+	for _, g := range gc.snapshotGroups() {
+		g.mu.Lock()
 		for id, m := range g.members {
-			if m.join == nil && now.Sub(m.lastSeen) > m.session {
+			if !g.gone && m.join == nil && now.Sub(m.lastSeen) > m.session {
 				gc.log.Info("group member session expired", "group", g.id, "member", id, "instance", m.instanceID)
 				gc.removeMember(g, m, protocol.UnknownMemberID)
 			}
 		}
+		g.mu.Unlock()
 	}
 }
 

@@ -33,10 +33,15 @@ type Coordinator struct {
 	rebalanced func()         // counts a completed join phase
 	wg         sync.WaitGroup // loads under way
 
-	mu sync.Mutex
+	// Lock order: a group's mu, then mu, then offMu; the appenders' lock
+	// is a leaf. None is held across an append or a wait for one.
+	mu sync.Mutex // the group map (groupImage.groups), loaded and loading
 	groupImage
+	offMu   sync.Mutex      // groupImage.Offsets
 	loaded  map[int32]int32 // offsets partition -> leader epoch it was loaded in
 	loading map[int32]int32 // offsets partition -> leader epoch of the latest load started
+
+	appenders appenders
 
 	counters counters
 }
@@ -120,17 +125,19 @@ func (gc *Coordinator) Load(pid, epoch int32) {
 		apply := func(batch []byte, h *protocol.BatchHeader) { img.replay(batch, h, start, logger) }
 		next, err := Load(gc.w, pid, 0, apply, logger)
 		gc.mu.Lock()
-		defer gc.mu.Unlock()
+		gc.offMu.Lock()
 		if err == nil {
 			// What was committed meanwhile (transaction markers) is read
-			// under gc.mu, so that completeTxn, which takes it once its
+			// under offMu, so that CompleteTxn, which takes it once its
 			// marker is committed, finds the partition either not loaded
 			// yet or loaded with everything before its marker.
 			_, err = Load(gc.w, pid, next, apply, logger)
 		}
 		if err != nil {
+			gc.offMu.Unlock()
 			gc.log.Error("cannot load group coordinator state", "partition", pid, "err", err)
 			delete(gc.loading, pid)
+			gc.mu.Unlock()
 			return
 		}
 		if now, leading := gc.w.Leading(pid); !leading || now != epoch {
@@ -139,14 +146,19 @@ func (gc *Coordinator) Load(pid, epoch int32) {
 			if gc.loading[pid] == epoch {
 				delete(gc.loading, pid)
 			}
+			gc.offMu.Unlock()
+			gc.mu.Unlock()
 			return
 		}
-		gc.unloadLocked(pid)
+		gone := gc.unloadLocked(pid)
 		for id, g := range img.groups {
 			gc.groups[id] = g
 		}
 		gc.Merge(&img.Offsets)
+		gc.offMu.Unlock()
 		gc.loaded[pid] = epoch
+		gc.mu.Unlock()
+		retire(gone)
 		gc.counters.loads.Observe(time.Since(scheduled))
 		level := slog.LevelDebug // an empty partition is not news
 		if len(img.groups)+len(img.Committed) > 0 {
@@ -161,29 +173,41 @@ func (gc *Coordinator) Load(pid, epoch int32) {
 // leads; parked requests learn that it is not their coordinator any more.
 func (gc *Coordinator) Unload(pid int32) {
 	gc.mu.Lock()
-	defer gc.mu.Unlock()
 	delete(gc.loading, pid)
+	var gone []*group
 	if _, ok := gc.loaded[pid]; ok {
-		gc.unloadLocked(pid)
+		gc.offMu.Lock()
+		gone = gc.unloadLocked(pid)
+		gc.offMu.Unlock()
 	}
+	gc.mu.Unlock()
+	retire(gone)
 }
 
-func (gc *Coordinator) unloadLocked(pid int32) {
+// unloadLocked forgets the groups and offsets of pid, under mu and offMu,
+// and returns the groups for retire, which must follow without mu.
+func (gc *Coordinator) unloadLocked(pid int32) []*group {
 	n := gc.PartitionCount()
+	var gone []*group
 	for id, g := range gc.groups {
-		if PartitionFor(id, n) != pid {
-			continue
+		if PartitionFor(id, n) == pid {
+			gone = append(gone, g)
+			delete(gc.groups, id)
 		}
-		if g.timer != nil {
-			g.timer.Stop()
-		}
-		for _, m := range g.members {
-			m.answerParked(protocol.NotCoordinator)
-		}
-		delete(gc.groups, id)
 	}
 	gc.DeleteGroups(func(id string) bool { return PartitionFor(id, n) == pid })
 	delete(gc.loaded, pid)
+	return gone
+}
+
+// retire marks groups taken out of the map gone, stops their timers and
+// tells their parked requests that this broker no longer coordinates them.
+func retire(gone []*group) {
+	for _, g := range gone {
+		g.mu.Lock()
+		g.retireLocked()
+		g.mu.Unlock()
+	}
 }
 
 // replay applies one batch of __consumer_offsets records: keys of version 0
@@ -237,28 +261,14 @@ func (img *groupImage) replayGroup(key, value []byte, now time.Time) error {
 	return nil
 }
 
-// writeLocked appends records for the groups of p with acks=all and calls
-// done, under gc.mu, with what Kafka's group coordinator answers for the
-// outcome. The append happens under gc.mu, so the records of a group are
-// stored in the order its state changed.
-func (gc *Coordinator) writeLocked(p int32, kvs []protocol.KV, done func(protocol.ErrorCode)) {
-	gc.appendLocked(p, protocol.BuildBatch(clock.Now().UnixMilli(), kvs), 0, func(code protocol.ErrorCode, _ int64) { done(code) })
-}
-
-// appendLocked is writeLocked for a batch already built, with the
-// verification guard of its transaction if it has one; done also learns
-// the offset of the batch's first record.
-func (gc *Coordinator) appendLocked(p int32, batch []byte, guard uint64, done func(code protocol.ErrorCode, first int64)) {
-	// acked takes gc.mu, which is held until first is set.
-	var first int64
-	first, err := gc.w.Append(p, batch, guard, func(err error) {
-		gc.mu.Lock()
-		defer gc.mu.Unlock()
-		done(commitError(err), first)
-	})
-	if err != nil {
-		done(commitError(err), -1)
-	}
+// write appends records for the groups of p with acks=all and calls
+// done, with no lock held, with what Kafka's group coordinator answers for
+// the outcome. Called under the lock of the group the records are of: the
+// append is queued in the order the group's state changed, and happens
+// later, with no lock held (see appender.go).
+func (gc *Coordinator) write(p int32, kvs []protocol.KV, done func(protocol.ErrorCode)) {
+	gc.appenders.enqueue(gc.w, p, protocol.BuildBatch(clock.Now().UnixMilli(), kvs), 0,
+		func(code protocol.ErrorCode, _ int64) { done(code) })
 }
 
 // localPartition returns the offsets partition of group, and whether this

@@ -20,9 +20,14 @@
 // and tests implement them in memory. Config carries its settings.
 //
 // Invariants:
-//   - All state is under one mutex; an append happens under it, so a
-//     group's records are stored in the order its state changed, and the
-//     state changes only once the append is committed.
+//   - Each group's state is under the group's own mutex; the
+//     coordinator's mutex guards only the map of groups and the loads, and
+//     a third the offsets, in that order (coordinator.go). No lock is held
+//     across an append: a group's batches are queued under its lock, in
+//     the order its state changed, and each partition's queue is appended
+//     in order by one goroutine (appender.go), so that the records are
+//     stored in that order; the state changes only once the append is
+//     committed.
 //   - A load reads only below the high watermark, and starts once that
 //     covers the log end at which the leadership began: state never holds
 //     a record that a later leader may not have.
@@ -33,8 +38,8 @@
 //     from its record until its producer's marker: a commit marker makes
 //     it committed, an abort marker drops it. Replaying the partition
 //     reproduces exactly the state that the live coordinator had; what was
-//     appended during a load is read under the mutex, so no marker is
-//     missed between the load and CompleteTxn.
+//     appended during a load is read under the offsets' mutex, so no
+//     marker is missed between the load and CompleteTxn.
 //   - A tombstone of a group's partition drops its committed offset and
 //     every pending one.
 //   - Bytes read back from disk are not trusted: a record that cannot be

@@ -25,15 +25,17 @@ func (gc *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, offsets Part
 		answer(protocol.Code(err))
 		return
 	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if code := gc.checkCommitLocked(req); code != protocol.None {
+	g := gc.lockExisting(req.Group)
+	if g != nil {
+		defer g.mu.Unlock() // the commit is queued in the group's order
+	}
+	if code := checkCommit(g, req); code != protocol.None {
 		answer(code)
 		return
 	}
 	build := func(kvs []protocol.KV) []byte { return protocol.BuildBatch(clock.Now().UnixMilli(), kvs) }
 	keep := func(tp klog.TopicPartition, co Offset) { gc.Store(req.Group, tp, co) }
-	gc.commitLocked(p, req.Group, offsets, build, 0, keep, answer)
+	gc.commit(p, req.Group, offsets, build, 0, keep, answer)
 }
 
 // CommitTxnOffsets stores a transactional producer's offsets for a group
@@ -54,9 +56,11 @@ func (gc *Coordinator) CommitTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offset
 		answer(protocol.Code(err))
 		return
 	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	if code := gc.checkTxnCommitLocked(req); code != protocol.None {
+	g := gc.lockExisting(req.Group)
+	if g != nil {
+		defer g.mu.Unlock()
+	}
+	if code := checkTxnCommit(g, req); code != protocol.None {
 		answer(code)
 		return
 	}
@@ -65,14 +69,15 @@ func (gc *Coordinator) CommitTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offset
 		return protocol.BuildTransactionalBatch(now, req.ProducerID, req.ProducerEpoch, kvs)
 	}
 	keep := func(tp klog.TopicPartition, co Offset) { gc.StorePending(req.Group, req.ProducerID, tp, co) }
-	gc.commitLocked(p, req.Group, offsets, build, guard, keep, answer)
+	gc.commit(p, req.Group, offsets, build, guard, keep, answer)
 }
 
-// commitLocked writes a group's offsets with acks=all in the one batch
-// that build makes of their records (guard as appendLocked's) and, once
-// they are stored, hands each to keep with its record offset, under
-// gc.mu; answer learns the outcome.
-func (gc *Coordinator) commitLocked(p int32, group string, offsets PartitionOffsets, build func([]protocol.KV) []byte,
+// commit writes a group's offsets with acks=all in the one batch that
+// build makes of their records (guard as PartitionWriter.Append's) and,
+// once they are stored, hands each to keep with its record offset, under
+// gc.offMu; answer learns the outcome. Called under the group's lock, if
+// it has a group.
+func (gc *Coordinator) commit(p int32, group string, offsets PartitionOffsets, build func([]protocol.KV) []byte,
 	guard uint64, keep func(klog.TopicPartition, Offset), answer func(protocol.ErrorCode)) {
 	tps := slices.Collect(maps.Keys(offsets))
 	kvs := make([]protocol.KV, len(tps))
@@ -80,14 +85,16 @@ func (gc *Coordinator) commitLocked(p int32, group string, offsets PartitionOffs
 		co := offsets[tp]
 		kvs[i] = Record(group, tp, &co)
 	}
-	gc.appendLocked(p, build(kvs), guard, func(code protocol.ErrorCode, first int64) {
+	gc.appenders.enqueue(gc.w, p, build(kvs), guard, func(code protocol.ErrorCode, first int64) {
 		if code == protocol.None {
 			gc.counters.offsetCommits.Add(int64(len(tps)))
+			gc.offMu.Lock()
 			for i, tp := range tps {
 				co := offsets[tp]
 				co.RecordOffset = first + int64(i)
 				keep(tp, co)
 			}
+			gc.offMu.Unlock()
 		}
 		answer(code)
 	})
@@ -105,8 +112,8 @@ func (gc *Coordinator) FetchOffsets(group string, topics []kmsg.OffsetFetchReque
 		out.ErrorCode = int16(protocol.Code(err))
 		return out
 	}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
+	gc.offMu.Lock()
+	defer gc.offMu.Unlock()
 	if all {
 		byTopic := map[string][]int32{}
 		for tp := range gc.Committed[group] {
@@ -140,14 +147,14 @@ func (gc *Coordinator) FetchOffsets(group string, topics []kmsg.OffsetFetchReque
 	return out
 }
 
-// checkCommitLocked applies Kafka's rules to a commit: a group with members takes
+// checkCommit applies Kafka's rules to a commit: a group with members takes
 // commits only from a member of the current generation, and not while it
 // completes a rebalance; an empty group takes simple commits (generation
 // -1). A member may commit while the group prepares a rebalance: that is
 // what an eager consumer does in its revoke callback, and refusing it
 // would hand its partitions over with their progress lost.
-func (gc *Coordinator) checkCommitLocked(req *kmsg.OffsetCommitRequest) protocol.ErrorCode {
-	g := gc.groups[req.Group]
+// g is the group, locked, or nil when it has none.
+func checkCommit(g *group, req *kmsg.OffsetCommitRequest) protocol.ErrorCode {
 	if g == nil || len(g.members) == 0 {
 		if req.Generation >= 0 || req.MemberID != "" {
 			return protocol.IllegalGeneration
@@ -165,14 +172,14 @@ func (gc *Coordinator) checkCommitLocked(req *kmsg.OffsetCommitRequest) protocol
 	return protocol.None
 }
 
-// checkTxnCommitLocked applies Kafka's rules to a transactional commit
+// checkTxnCommit applies Kafka's rules to a transactional commit
 // (ClassicGroup.validateOffsetCommit): an unknown group takes one without
 // a generation; an empty group takes one with generation -1; a member id,
 // instance id or generation given must match the group. Unlike a plain
 // commit, one without any of them is taken from a group with members, and
 // the group's rebalance state does not matter.
-func (gc *Coordinator) checkTxnCommitLocked(req *kmsg.TxnOffsetCommitRequest) protocol.ErrorCode {
-	g := gc.groups[req.Group]
+// g is as checkCommit's.
+func checkTxnCommit(g *group, req *kmsg.TxnOffsetCommitRequest) protocol.ErrorCode {
 	switch {
 	case g == nil || len(g.members) == 0 && g.generation == 0:
 		if req.Generation >= 0 {
@@ -194,8 +201,8 @@ func (gc *Coordinator) checkTxnCommitLocked(req *kmsg.TxnOffsetCommitRequest) pr
 // committed offsets, or are dropped on abort. A partition still loading
 // has none; its load reads the marker from the log.
 func (gc *Coordinator) CompleteTxn(pid int32, producerID int64, commit bool) {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
+	gc.offMu.Lock()
+	defer gc.offMu.Unlock()
 	n := gc.PartitionCount()
 	gc.EndTxn(producerID, commit, func(group string) bool { return PartitionFor(group, n) == pid })
 }
@@ -212,11 +219,11 @@ func (img *groupImage) replayMarker(batch []byte, h *protocol.BatchHeader, logge
 	img.EndTxn(h.ProducerID, commit, func(string) bool { return true })
 }
 
-// EachCommitted calls fn, under the coordinator's lock, with every
-// committed offset of the groups loaded here.
+// EachCommitted calls fn, under the offsets' lock, with every committed
+// offset of the groups loaded here.
 func (gc *Coordinator) EachCommitted(fn func(group string, tp klog.TopicPartition, o Offset)) {
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
+	gc.offMu.Lock()
+	defer gc.offMu.Unlock()
 	for group, offs := range gc.Committed {
 		for tp, o := range offs {
 			fn(group, tp, o)

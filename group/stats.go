@@ -35,11 +35,15 @@ func (gc *Coordinator) Stats() Stats {
 	k := &gc.counters
 	s := Stats{Groups: map[string]int{}, OffsetCommits: k.offsetCommits.Load(),
 		OffsetExpirations: k.offsetExpirations.Load(), PartitionLoadTimeMaxMs: k.loads.MaxMs(), PartitionLoadTimeAvgMs: k.loads.AvgMs()}
-	gc.mu.Lock()
-	defer gc.mu.Unlock()
-	for _, g := range gc.groups {
-		s.Groups[string(g.state)]++
+	for _, g := range gc.snapshotGroups() {
+		g.mu.Lock()
+		if !g.gone {
+			s.Groups[string(g.state)]++
+		}
+		g.mu.Unlock()
 	}
+	gc.mu.Lock()
+	gc.offMu.Lock()
 	for _, id := range gc.Groups() {
 		if gc.groups[id] == nil {
 			s.Groups[string(groupEmpty)]++
@@ -48,5 +52,7 @@ func (gc *Coordinator) Stats() Stats {
 	for _, offs := range gc.Committed {
 		s.Offsets += len(offs)
 	}
+	gc.offMu.Unlock()
+	gc.mu.Unlock()
 	return s
 }

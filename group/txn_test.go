@@ -162,7 +162,7 @@ func TestCheckTxnCommit(t *testing.T) {
 	} {
 		req := kmsg.NewPtrTxnOffsetCommitRequest()
 		req.Group, req.MemberID, req.InstanceID, req.Generation = c.group, c.member, c.instance, c.generation
-		if got := gc.checkTxnCommitLocked(req); got != c.want {
+		if got := checkTxnCommit(gc.groups[c.group], req); got != c.want {
 			t.Errorf("%s member %q generation %d: %v, want %v", c.group, c.member, c.generation, got, c.want)
 		}
 	}
