@@ -207,7 +207,11 @@ func (c *Coordinator) watchLeadership() {
 	tick := time.NewTicker(time.Second) // observations can be dropped; poll too
 	defer tick.Stop()
 	for {
-		_, id := c.raft.LeaderWithID()
+		addr, id := c.raft.LeaderWithID()
+		if addr != "" {
+			c.fwd.redirect(string(addr))
+			c.hbFwd.redirect(string(addr))
+		}
 		c.fsm.setController(parseNodeID(id))
 		c.ctrl.setLeader(c.raft.State() == raft.Leader)
 		select {

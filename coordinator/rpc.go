@@ -217,6 +217,27 @@ type forwarder struct {
 	r    *bufio.Reader
 	// correlationID numbers requests on nc; an answer must carry its own.
 	correlationID int32
+	// connMu guards addr and nc for redirect too, which runs while a call
+	// holds mu; writers hold both.
+	connMu sync.Mutex
+}
+
+// setConn installs the connection to addr (nil: none), under connMu.
+func (f *forwarder) setConn(nc net.Conn, addr string) {
+	f.connMu.Lock()
+	defer f.connMu.Unlock()
+	f.nc, f.addr = nc, addr
+}
+
+// redirect closes the connection to a controller that is no longer the
+// Raft leader: a call waiting on it, up to its deadline (30 s for an ISR
+// change), fails at once and is retried toward the new controller.
+func (f *forwarder) redirect(leader string) {
+	f.connMu.Lock()
+	defer f.connMu.Unlock()
+	if f.nc != nil && f.addr != leader {
+		f.nc.Close()
+	}
 }
 
 // forward sends req to the Raft leader's controller listener. A transport
@@ -240,14 +261,15 @@ func (c *Coordinator) forward(ctx context.Context, req *rpcRequest) (rpcResponse
 	}
 	if f.nc != nil && f.addr != string(addr) {
 		f.nc.Close()
-		f.nc = nil
+		f.setConn(nil, "")
 	}
 	if f.nc == nil {
 		nc, err := c.mux.dial(string(addr), connRPC, 2*time.Second)
 		if err != nil {
 			return rpcResponse{}, err
 		}
-		f.nc, f.r, f.addr = nc, bufio.NewReader(nc), string(addr)
+		f.r = bufio.NewReader(nc)
+		f.setConn(nc, string(addr))
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
@@ -257,7 +279,7 @@ func (c *Coordinator) forward(ctx context.Context, req *rpcRequest) (rpcResponse
 	resp, err := f.roundTrip(req)
 	if err != nil {
 		f.nc.Close()
-		f.nc = nil
+		f.setConn(nil, "")
 		return rpcResponse{}, fmt.Errorf("controller at %s: %w", addr, err)
 	}
 	return resp, nil
