@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -21,10 +22,18 @@ type replicaManager struct {
 	mu         sync.RWMutex
 	partitions map[klog.TopicPartition]*partition
 
-	reconcileMu sync.Mutex // one reconcile at a time; guards applied
+	reconcileMu sync.Mutex // one reconcile at a time; guards applied and done
 	applied     uint64     // AppliedIndex of the newest image reconciled
-	stopCh      chan struct{}
-	wg          sync.WaitGroup
+	// done holds, by name, each topic as last reconciled. Images replace
+	// a topic they change and share the others, so a topic found here
+	// unchanged needs nothing: a reconcile costs the partitions a change
+	// touched, not all of them (issue 16). brokerConfigs is the image's
+	// dynamic broker configs then; when they change, every topic is
+	// reconciled again, as they set the logs' defaults.
+	done          map[string]*coordinator.Topic
+	brokerConfigs map[string]map[string]string
+	stopCh        chan struct{}
+	wg            sync.WaitGroup
 
 	fetchMu  sync.Mutex
 	fetchers map[int32]*fetcher // by leader id
@@ -127,20 +136,38 @@ func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 	}
 	rm.applied = md.AppliedIndex
 	rm.b.applyDynamicConfigs(md)
-	for _, t := range md.Topics {
+	if rm.done == nil || !maps.EqualFunc(rm.brokerConfigs, md.BrokerConfigs, maps.Equal) {
+		rm.done, rm.brokerConfigs = map[string]*coordinator.Topic{}, md.BrokerConfigs
+	}
+	for name, t := range md.Topics {
+		if rm.done[name] == t && !internalTopic(name) {
+			continue
+		}
+		rm.done[name] = t
 		for _, st := range t.Partitions {
 			if !slices.Contains(st.Replicas, rm.b.cfg.NodeID) {
 				continue
 			}
 			tp := klog.TopicPartition{Topic: t.Name, Partition: st.ID}
 			if err := rm.ensure(tp, t, st); err != nil {
+				delete(rm.done, name) // try again on the next reconcile
 				rm.b.log.Error("cannot open local replica", "topic", t.Name, "partition", st.ID, "err", err)
 			}
+		}
+	}
+	for name := range rm.done {
+		if md.Topics[name] == nil {
+			delete(rm.done, name)
 		}
 	}
 	rm.removeUnwanted(md)
 	rm.syncFetchers()
 }
+
+// internalTopic reports the topics reconciled on every change, changed or
+// not: their leaders load the group and transaction coordinators, which
+// the reconcile keeps asking for until they have.
+func internalTopic(name string) bool { return name == offsetsTopic || name == txnTopic }
 
 // ensure opens (or creates) the log of one assigned partition and applies
 // the partition state from the image.

@@ -88,3 +88,33 @@ func TestRemoveUnwantedNeedsTheTopicGoneOrMoved(t *testing.T) {
 		t.Fatal("b-0, still assigned here, was deleted")
 	}
 }
+
+// A reconcile acts on the topics an image changed (images share the
+// topics they leave alone) and on every topic when the dynamic broker
+// configs, which set the logs' defaults, change.
+func TestReconcileActsOnChangedTopics(t *testing.T) {
+	rm := newTestReplicaManager(t)
+	first := image(3, "a", "b")
+	rm.reconcile(first)
+	pa, pb := rm.get(klog.TopicPartition{Topic: "a"}), rm.get(klog.TopicPartition{Topic: "b"})
+	// Marks that only a reconcile of the topic overwrites.
+	pa.leaderEpoch, pb.leaderEpoch = 99, 99
+
+	next := image(4, "b")
+	next.Topics["a"], next.TopicsByID[first.Topics["a"].ID] = first.Topics["a"], first.Topics["a"]
+	rm.reconcile(next)
+	if pa.leaderEpoch != 99 {
+		t.Errorf("a, unchanged, was reconciled: leader epoch %d", pa.leaderEpoch)
+	}
+	if pb.leaderEpoch != 0 {
+		t.Errorf("b, changed, was not reconciled: leader epoch %d", pb.leaderEpoch)
+	}
+
+	configs := image(5)
+	configs.Topics, configs.TopicsByID = next.Topics, next.TopicsByID
+	configs.BrokerConfigs = map[string]map[string]string{"": {"log.retention.ms": "60000"}}
+	rm.reconcile(configs)
+	if pa.leaderEpoch != 0 {
+		t.Errorf("a was not reconciled after the broker configs changed: leader epoch %d", pa.leaderEpoch)
+	}
+}
