@@ -67,7 +67,12 @@
 // Controller operations asked of a node that is not the active controller
 // are forwarded over the controller listener: a connection whose first
 // byte is 0x02 (0x01 is Raft), then Kafka frames in both directions, one
-// answer per request, in order. All integers are big-endian.
+// answer per request, in order. All integers are big-endian. A node keeps
+// two such connections: heartbeats travel on their own, so that they never
+// wait behind another operation, and the active controller answers a
+// heartbeat that changes nothing without waiting for the operation being
+// committed (its lock order is in controller.go). When the Raft leader
+// changes, both connections to the deposed controller are closed at once.
 //
 //	request  = size:int32 api_key:int16 api_version:int16 correlation_id:int32
 //	           client_id:int16-length string  tagged_fields(=0x00)  body

@@ -110,6 +110,7 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 		return err
 	}
 	defer c.Stop()
+	defer printCounts(c)
 	if err := c.WaitReady(time.Minute); err != nil {
 		return err
 	}
@@ -121,15 +122,16 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 	adm := kadm.NewClient(cl)
 	want := topics * partitions
 
+	fmt.Printf("\nbench-scale: 3 nodes, %d partitions RF 3 (%d topics × %d)\n", want, topics, partitions)
 	start := time.Now()
 	if err := createTopics(ctx, adm, topics, partitions); err != nil {
 		return err
 	}
-	createSent := time.Since(start)
+	row("CreateTopics answered", time.Since(start), 0)
 	if err := waitFor(ctx, adm, timeout, "created, every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
 		return err
 	}
-	created := time.Since(start)
+	row("created, every ISR full", time.Since(start), 10*time.Second)
 
 	victim, err := pickVictim(ctx, adm, c, killCtrl)
 	if err != nil {
@@ -145,7 +147,7 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 	if err := waitFor(ctx, adm, timeout, "leaderships moved", moved); err != nil {
 		return err
 	}
-	movedIn := time.Since(killed)
+	row(fmt.Sprintf("%d leaderships of node %d moved", led, victim.ID), time.Since(killed), session+2*time.Second)
 
 	if err := victim.Start(); err != nil {
 		return err
@@ -153,28 +155,29 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 	if err := victim.WaitReady(timeout); err != nil {
 		return err
 	}
-	readyIn := time.Since(victim.Started)
+	row("restarted node ready (/readyz)", time.Since(victim.Started), 0)
 	if err := waitFor(ctx, adm, timeout, "every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
 		return err
 	}
-	fullIn := time.Since(victim.Started)
+	row("every ISR full after restart", time.Since(victim.Started), 20*time.Second)
+	return nil
+}
 
-	fmt.Printf("\nbench-scale: 3 nodes, %d partitions RF 3 (%d topics × %d), node %d SIGKILLed (controller: %v)\n",
-		want, topics, partitions, victim.ID, killCtrl)
-	row := func(what string, got, target time.Duration) {
-		mark := ""
-		if target > 0 && got > target {
-			mark = fmt.Sprintf("   MISSED (target ≤ %v)", target)
-		} else if target > 0 {
-			mark = fmt.Sprintf("   (target ≤ %v)", target)
-		}
-		fmt.Printf("  %-36s %8.1f s%s\n", what, got.Seconds(), mark)
+// row prints one figure as soon as it is measured, so that a run that
+// fails later still shows what it measured.
+func row(what string, got, target time.Duration) {
+	mark := ""
+	if target > 0 && got > target {
+		mark = fmt.Sprintf("   MISSED (target ≤ %v)", target)
+	} else if target > 0 {
+		mark = fmt.Sprintf("   (target ≤ %v)", target)
 	}
-	row("CreateTopics answered", createSent, 0)
-	row("created, every ISR full", created, 10*time.Second)
-	row(fmt.Sprintf("%d leaderships moved after SIGKILL", led), movedIn, session+2*time.Second)
-	row("restarted node ready (/readyz)", readyIn, 0)
-	row("every ISR full after restart", fullIn, 20*time.Second)
+	fmt.Printf("  %-38s %8.1f s%s\n", what, got.Seconds(), mark)
+}
+
+// printCounts prints the events counted in the nodes' logs; the killed
+// node's own fencing is expected, the rest are misses.
+func printCounts(c *harness.Cluster) {
 	for _, k := range counted {
 		n := 0
 		for _, nd := range c.Nodes {
@@ -187,9 +190,8 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 		if n > 0 {
 			mark = "   MISSED (target 0)"
 		}
-		fmt.Printf("  %-36s %8d%s\n", k.name, n, mark)
+		fmt.Printf("  %-38s %8d%s\n", k.name, n, mark)
 	}
-	return nil
 }
 
 // createTopics creates the topics in requests of at most 100 topics, as
