@@ -102,7 +102,9 @@ func (ct *controller) run(stop chan struct{}) {
 // fenceLoop fences silent brokers and, when enabled, moves leadership back
 // to preferred replicas on leader.imbalance.check.interval.seconds.
 func (ct *controller) fenceLoop(stop chan struct{}) {
-	t := time.NewTicker(max(ct.c.cfg.HeartbeatInterval/2, 50*time.Millisecond))
+	// A silent broker is fenced within a tick of its session's end; a
+	// tick costs a look at lastSeen under mu.
+	t := time.NewTicker(max(min(ct.c.cfg.HeartbeatInterval/2, fenceCheckInterval), 10*time.Millisecond))
 	defer t.Stop()
 	var rebalance <-chan time.Time
 	if ct.c.cfg.AutoLeaderRebalance {
@@ -177,13 +179,15 @@ func (c *Coordinator) uncleanTopics(md *Metadata) []string {
 	return out
 }
 
+// fenceCheckInterval bounds how late after its session ends a silent
+// broker is fenced.
+const fenceCheckInterval = 100 * time.Millisecond
+
 // fenceSilent fences every unfenced broker whose last heartbeat is older
-// than the session timeout.
+// than the session timeout. Finding none costs no operation, so that the
+// check never waits for another operation's commit.
 func (ct *controller) fenceSilent() {
-	for _, b := range ct.c.Metadata().Brokers {
-		if b.Fenced {
-			continue
-		}
+	for _, b := range ct.silent() {
 		_, err := ct.do(func(md *Metadata) (*command, error) {
 			silent := time.Since(ct.lastSeen[b.ID])
 			if silent <= ct.c.cfg.SessionTimeout || md.Brokers[b.ID] == nil || md.Brokers[b.ID].Fenced {
@@ -197,6 +201,23 @@ func (ct *controller) fenceSilent() {
 			ct.c.log.Warn("cannot fence broker", "broker", b.ID, "err", err)
 		}
 	}
+}
+
+// silent lists the unfenced brokers whose session has ended, as the
+// active controller sees them.
+func (ct *controller) silent() []*Broker {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if !ct.active {
+		return nil
+	}
+	var out []*Broker
+	for _, b := range ct.c.Metadata().Brokers {
+		if !b.Fenced && time.Since(ct.lastSeen[b.ID]) > ct.c.cfg.SessionTimeout {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // do runs one controller operation: decide reads the current image and
