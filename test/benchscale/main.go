@@ -32,6 +32,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gokafka/gokafka/test/harness"
 )
@@ -102,7 +103,8 @@ func run() int {
 	return 0
 }
 
-// measure runs the scenario once and prints its figures.
+// measure runs the scenario once and prints its figures; each figure is
+// taken when every running node's Metadata answer shows it.
 func measure(ctx context.Context, bin, dir string, topics, partitions int, killCtrl bool, timeout time.Duration) error {
 	const session = 9 * time.Second // broker.session.timeout.ms, Kafka's default
 	c, err := harness.Start(bin, dir, 3, fmt.Sprintf("broker.session.timeout.ms=%d", session.Milliseconds()))
@@ -128,7 +130,7 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 		return err
 	}
 	row("CreateTopics answered", time.Since(start), 0)
-	if err := waitFor(ctx, adm, timeout, "created, every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
+	if err := waitFor(ctx, cl, c, timeout, "created, every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
 		return err
 	}
 	row("created, every ISR full", time.Since(start), 10*time.Second)
@@ -137,14 +139,15 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 	if err != nil {
 		return err
 	}
-	led, err := ledBy(ctx, adm, int32(victim.ID))
+	before, err := observe(ctx, cl, int32(victim.ID))
 	if err != nil {
 		return err
 	}
+	led := before.ledBy[int32(victim.ID)]
 	killed := time.Now()
 	victim.Kill()
 	moved := func(s state) bool { return s.partitions == want && s.ledBy[int32(victim.ID)] == 0 && s.leaderless == 0 }
-	if err := waitFor(ctx, adm, timeout, "leaderships moved", moved); err != nil {
+	if err := waitFor(ctx, cl, c, timeout, "leaderships moved", moved); err != nil {
 		return err
 	}
 	row(fmt.Sprintf("%d leaderships of node %d moved", led, victim.ID), time.Since(killed), session+2*time.Second)
@@ -156,7 +159,7 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 		return err
 	}
 	row("restarted node ready (/readyz)", time.Since(victim.Started), 0)
-	if err := waitFor(ctx, adm, timeout, "every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
+	if err := waitFor(ctx, cl, c, timeout, "every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
 		return err
 	}
 	row("every ISR full after restart", time.Since(victim.Started), 20*time.Second)
@@ -222,14 +225,16 @@ type state struct {
 	ledBy      map[int32]int
 }
 
-func observe(ctx context.Context, adm *kadm.Client) (state, error) {
+func observe(ctx context.Context, cl *kgo.Client, node int32) (state, error) {
 	s := state{ledBy: map[int32]int{}}
-	md, err := adm.Metadata(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := cl.Broker(int(node)).Request(ctx, kmsg.NewPtrMetadataRequest())
 	if err != nil {
 		return s, err
 	}
-	for name, t := range md.Topics {
-		if !strings.HasPrefix(name, "scale-") {
+	for _, t := range resp.(*kmsg.MetadataResponse).Topics {
+		if t.Topic == nil || !strings.HasPrefix(*t.Topic, "scale-") {
 			continue
 		}
 		for _, p := range t.Partitions {
@@ -246,18 +251,28 @@ func observe(ctx context.Context, adm *kadm.Client) (state, error) {
 	return s, nil
 }
 
-// waitFor polls Metadata every 100 ms until cond holds; on timeout it
-// says what the last answer showed.
-func waitFor(ctx context.Context, adm *kadm.Client, timeout time.Duration, what string, cond func(state) bool) error {
+// waitFor polls every running node's Metadata every 100 ms until cond
+// holds of each answer: the figure is when the last node shows it. On
+// timeout it says what the last answer showed.
+func waitFor(ctx context.Context, cl *kgo.Client, c *harness.Cluster, timeout time.Duration, what string, cond func(state) bool) error {
 	deadline := time.Now().Add(timeout)
 	var last state
 	var lastErr error
 	for time.Now().Before(deadline) {
-		s, err := observe(ctx, adm)
-		if err == nil && cond(s) {
+		all := true
+		for _, n := range c.Nodes {
+			if !n.Running() {
+				continue
+			}
+			s, err := observe(ctx, cl, int32(n.ID))
+			if err != nil || !cond(s) {
+				last, lastErr, all = s, err, false
+				break
+			}
+		}
+		if all {
 			return nil
 		}
-		last, lastErr = s, err
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -285,10 +300,4 @@ func pickVictim(ctx context.Context, adm *kadm.Client, c *harness.Cluster, ctrl 
 		return nil, fmt.Errorf("no node to kill (controller %d)", md.Controller)
 	}
 	return victim, nil
-}
-
-// ledBy counts the benchmark's partitions that broker id leads.
-func ledBy(ctx context.Context, adm *kadm.Client, id int32) (int, error) {
-	s, err := observe(ctx, adm)
-	return s.ledBy[id], err
 }
