@@ -30,11 +30,14 @@ type replica struct {
 	p    *partition
 }
 
-func startReplica(t *testing.T, id int32, dir string, disk *klog.FaultFS, durable bool, st coordinator.Partition) *replica {
+func startReplica(t *testing.T, id int32, dir string, disk *klog.FaultFS, durable bool, st coordinator.Partition, tune ...func(*klog.ManagerConfig)) *replica {
 	t.Helper()
 	lc := klog.DefaultManagerConfig()
 	lc.Dirs, lc.FS = []string{dir}, disk
 	lc.Defaults.FlushBeforeAck = durable
+	for _, f := range tune {
+		f(&lc)
+	}
 	b := newTestBroker(t, id, lc)
 	logs := b.logs
 	l, err := logs.GetOrCreate(durTP, [16]byte{9}, lc.Defaults)
