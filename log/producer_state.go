@@ -119,9 +119,18 @@ func (ps *producerState) check(h *protocol.BatchHeader) (*batchMeta, error) {
 			return b, nil
 		}
 	}
-	if n := len(e.Batches); n > 0 && !inSequence(e.Batches[n-1].LastSeq, h.BaseSequence) {
+	n := len(e.Batches)
+	switch {
+	case n > 0 && !inSequence(e.Batches[n-1].LastSeq, h.BaseSequence):
 		return nil, protocol.Errorf(protocol.OutOfOrderSequenceNumber,
 			"producer %d epoch %d: sequence %d does not follow %d", h.ProducerID, h.ProducerEpoch, h.BaseSequence, e.Batches[n-1].LastSeq)
+	case n == 0 && h.BaseSequence != 0:
+		// The epoch came with a marker (the coordinator fencing the
+		// producer, or KIP-890's bump at every transaction's end): as in
+		// Kafka, its first batch starts at sequence 0, or one before it
+		// is missing.
+		return nil, protocol.Errorf(protocol.OutOfOrderSequenceNumber,
+			"producer %d: first sequence of epoch %d is %d, not 0", h.ProducerID, h.ProducerEpoch, h.BaseSequence)
 	}
 	return nil, nil
 }

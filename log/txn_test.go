@@ -141,6 +141,24 @@ func TestStableOnlyOnceTheMarkerIsReplicated(t *testing.T) {
 	}
 }
 
+// An epoch that came with a marker (a coordinator fencing its producer on
+// a timeout, or KIP-890's bump at every transaction's end) starts at
+// sequence 0, as Kafka's ProducerAppendInfo.checkSequence has it: a later
+// sequence means the epoch's first batch is missing (the producer's
+// request for it failed), and is OUT_OF_ORDER_SEQUENCE_NUMBER.
+func TestFirstSequenceOfAMarkersEpoch(t *testing.T) {
+	l := openTest(t, t.TempDir(), DefaultConfig(), true)
+	defer l.Close()
+	mustAppend(t, l, txnBatch(10, 0, 0, 3)) // 0-2
+	mustMarker(t, l, 10, 1, false)          // 3: aborted with the epoch bumped
+	if _, err := l.Append(txnBatch(10, 1, 3, 1), AppendOptions{AssignOffsets: true}); protocol.Code(err) != protocol.OutOfOrderSequenceNumber {
+		t.Fatalf("epoch 1 from sequence 3: %v, want OUT_OF_ORDER_SEQUENCE_NUMBER", err)
+	}
+	if _, err := l.Append(txnBatch(10, 1, 0, 1), AppendOptions{AssignOffsets: true}); err != nil {
+		t.Fatalf("epoch 1 from sequence 0: %v", err)
+	}
+}
+
 // TestTxnIndexFileAndRestart checks the .txnindex bytes written at roll
 // (Kafka's 34-byte entries), and that a clean restart, a crash and a torn
 // tail each bring back the same open transaction and abort index.
