@@ -1,8 +1,6 @@
 package eos
 
 import (
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/gokafka/gokafka/test/harness"
@@ -20,17 +18,6 @@ func TestETLAcrossKills(t *testing.T) {
 	}{{"franz-go", FranzGo}, {"confluent-kafka", Confluent(t)}}
 	for _, j := range jobs {
 		for _, victim := range []Victim{TxnCoordinatorVictim, LeaderVictim} {
-			if j.name == "confluent-kafka" && victim == TxnCoordinatorVictim {
-				// Open defect (issue 15's note): in about one run in five,
-				// librdkafka's producer aborts after the coordinator's
-				// SIGKILL and then stalls on "skipped sequence numbers
-				// (OUT_OF_ORDER_SEQUENCE_NUMBER, requires epoch bump)", and
-				// the group never commits its input. Run it by hand with
-				// -run 'TestETLAcrossKills/confluent-kafka/transaction-coordinator'.
-				if testing.Short() || !runOpenDefects {
-					continue
-				}
-			}
 			t.Run(j.name+"/"+string(victim), func(t *testing.T) {
 				c := harness.StartT(t, 3)
 				RunETLScenario(t, c.Seeds(), victim, func(id int32) { killNode(t, c, id) }, j.job)
@@ -38,10 +25,6 @@ func TestETLAcrossKills(t *testing.T) {
 		}
 	}
 }
-
-// runOpenDefects runs the cases of known, open defects; `go test -run`
-// naming such a case sets it.
-var runOpenDefects = strings.Contains(strings.Join(os.Args, " "), "confluent-kafka/transaction-coordinator")
 
 func killNode(t *testing.T, c *harness.Cluster, id int32) {
 	for _, n := range c.Nodes {

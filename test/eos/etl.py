@@ -5,11 +5,14 @@ Usage: etl.py BOOTSTRAP IN OUT GROUP TRANSACTIONAL_ID
 Reads IN in GROUP with read_committed, writes b"out-" + value to OUT and
 commits the input offsets in the same transaction, as confluent-kafka's
 documented exactly-once example does. Runs until SIGTERM. An abortable
-error aborts and rewinds to the committed offsets; a fatal one exits 2 so
-the test's supervisor starts a new process, as an operator's would.
+error aborts and rewinds to the committed offsets; a fatal one exits 2, and
+a call that hangs past its timeout exits 3, so that the test's supervisor
+starts a new process, as an operator's would.
 """
+import os
 import signal
 import sys
+import threading
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
@@ -52,19 +55,41 @@ def rewind():
             consumer.seek(TopicPartition(tp.topic, tp.partition, 0))
 
 
-def retried(op):
-    """Runs op again while it fails with a retriable error, as
-    confluent-kafka documents for send_offsets_to_transaction and
-    commit_transaction. Retrying only the commit after a failed
-    send_offsets_to_transaction would commit the output without the input
-    offsets, and the input would be read and written again."""
+# The timeout of each transactional call, in seconds.
+CALL_TIMEOUT = 30
+
+
+def hung(what):
+    """Ends the process as a crash would, for the supervisor to start
+    again: librdkafka's send_offsets_to_transaction can wait forever, past
+    its timeout (confluentinc/librdkafka#5456), for a group coordinator
+    whose broker has left the metadata (#5511), as a SIGKILLed coordinator
+    does. The new process fences this one's epoch and its transaction is
+    aborted, so no input is lost or written twice."""
+    print("hung:", what, "did not return; exiting", file=sys.stderr, flush=True)
+    os._exit(3)
+
+
+def retried(what, op):
+    """Runs op (a transactional call given CALL_TIMEOUT) again while it
+    fails with a retriable error, as confluent-kafka documents for
+    send_offsets_to_transaction and commit_transaction. Retrying only the
+    commit after a failed send_offsets_to_transaction would commit the
+    output without the input offsets, and the input would be read and
+    written again. A call that outlives its timeout by far ends the
+    process (hung)."""
     while True:
+        watchdog = threading.Timer(CALL_TIMEOUT + 15, hung, [what])
+        watchdog.daemon = True
+        watchdog.start()
         try:
             return op()
         except KafkaException as e:
             if not e.args[0].retriable():
                 raise
             print("retry:", e.args[0], file=sys.stderr, flush=True)
+        finally:
+            watchdog.cancel()
 
 
 while running:
@@ -85,8 +110,9 @@ while running:
     try:
         for m in msgs:
             producer.produce(out_topic, key=m.key(), value=b"out-" + m.value())
-        retried(lambda: producer.send_offsets_to_transaction(offsets, group, 30))
-        retried(lambda: producer.commit_transaction(30))
+        retried("send_offsets_to_transaction",
+                lambda: producer.send_offsets_to_transaction(offsets, group, CALL_TIMEOUT))
+        retried("commit_transaction", lambda: producer.commit_transaction(CALL_TIMEOUT))
     except KafkaException as e:
         err = e.args[0]
         if err.txn_requires_abort():
