@@ -70,10 +70,13 @@
 //     same state, the same open transactions and the same .txnindex
 //     entries. Truncation that cuts off a marker replays, since it reopens
 //     the transaction the marker closed.
-//   - The first unstable offset (the oldest open transaction's first
-//     offset) bounds the last stable offset, retention (a segment holding
-//     it stays) and compaction (only segments wholly below it are
-//     cleaned).
+//   - The oldest open transaction's first offset bounds retention (a
+//     segment holding it stays) and compaction (only segments wholly
+//     below it are cleaned). The last stable offset is bounded by the
+//     first unstable offset, which also counts the transactions whose
+//     marker the high watermark has not passed yet (held in memory only,
+//     as Kafka's unreplicated transactions, and forgotten as the partition
+//     reports its high watermark).
 //   - Control batches come only from the transaction coordinator through a
 //     leader (OriginCoordinator) or from a leader's log (a follower).
 //   - Everything below the recovery point is fsynced. With
