@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gokafka/gokafka/test/harness"
 )
 
 // The nemeses of the disk and the clock, struck through the faultfs build
@@ -47,8 +49,11 @@ func mountDataDir(t *testing.T, dir string) {
 }
 
 // debug POSTs to path?query on node id's http.listener.
-func (c *cluster) debug(id int32, path, query string) error {
-	url := fmt.Sprintf("http://%s%s?%s", c.node(id).HTTPAddr, path, query)
+func (c *cluster) debug(id int32, path, query string) error { return debugPost(c.node(id), path, query) }
+
+// debugPost POSTs to path?query on nd's http.listener.
+func debugPost(nd *harness.Node, path, query string) error {
+	url := fmt.Sprintf("http://%s%s?%s", nd.HTTPAddr, path, query)
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Post(url, "text/plain", nil)
 	if err != nil {
 		return err
