@@ -49,7 +49,9 @@ func mountDataDir(t *testing.T, dir string) {
 }
 
 // debug POSTs to path?query on node id's http.listener.
-func (c *cluster) debug(id int32, path, query string) error { return debugPost(c.node(id), path, query) }
+func (c *cluster) debug(id int32, path, query string) error {
+	return debugPost(c.node(id), path, query)
+}
 
 // debugPost POSTs to path?query on nd's http.listener.
 func debugPost(nd *harness.Node, path, query string) error {
