@@ -68,8 +68,10 @@
 //   - Producer state is a function of the log: the snapshot plus a replay
 //     of the batches after it, or a replay from the log start, give the
 //     same state, the same open transactions and the same .txnindex
-//     entries. Truncation that cuts off a marker replays, since it reopens
-//     the transaction the marker closed.
+//     entries; except that a snapshot still knows the producers whose
+//     batches retention deleted since, as the live log does (Kafka keeps
+//     them too), where a replay cannot. Truncation that cuts off a marker
+//     replays, since it reopens the transaction the marker closed.
 //   - The oldest open transaction's first offset bounds retention (a
 //     segment holding it stays) and compaction (only segments wholly
 //     below it are cleaned). The last stable offset is bounded by the
