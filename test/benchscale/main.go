@@ -20,6 +20,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -73,6 +74,7 @@ func run() int {
 		binArg     = flag.String("bin", "", "use this gokafka-server binary instead of building one")
 		killCtrl   = flag.Bool("kill-controller", false, "SIGKILL the active controller instead of another node")
 		timeout    = flag.Duration("timeout", 5*time.Minute, "give up on any one phase after this long")
+		props      = flag.String("props", "", "comma-separated server.properties lines every node gets (e.g. http.pprof.enable=true)")
 		keep       = flag.Bool("keep", false, "keep the nodes' directories (logs) after the run")
 	)
 	flag.Parse()
@@ -91,7 +93,11 @@ func run() int {
 		}
 	}
 	if err == nil {
-		err = measure(ctx, bin, tmp, *topics, *partitions, *killCtrl, *timeout)
+		var extra []string
+		if *props != "" {
+			extra = strings.Split(*props, ",")
+		}
+		err = measure(ctx, bin, tmp, *topics, *partitions, *killCtrl, *timeout, extra)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)
@@ -105,9 +111,9 @@ func run() int {
 
 // measure runs the scenario once and prints its figures; each figure is
 // taken when every running node's Metadata answer shows it.
-func measure(ctx context.Context, bin, dir string, topics, partitions int, killCtrl bool, timeout time.Duration) error {
+func measure(ctx context.Context, bin, dir string, topics, partitions int, killCtrl bool, timeout time.Duration, extra []string) error {
 	const session = 9 * time.Second // broker.session.timeout.ms, Kafka's default
-	c, err := harness.Start(bin, dir, 3, fmt.Sprintf("broker.session.timeout.ms=%d", session.Milliseconds()))
+	c, err := harness.Start(bin, dir, 3, append([]string{fmt.Sprintf("broker.session.timeout.ms=%d", session.Milliseconds())}, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -124,6 +130,9 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 	adm := kadm.NewClient(cl)
 	want := topics * partitions
 
+	for _, n := range c.Nodes {
+		fmt.Printf("node %d: %s (HTTP %s)\n", n.ID, n.Dir, n.HTTPAddr)
+	}
 	fmt.Printf("\nbench-scale: 3 nodes, %d partitions RF 3 (%d topics × %d)\n", want, topics, partitions)
 	start := time.Now()
 	if err := createTopics(ctx, adm, topics, partitions); err != nil {
@@ -163,6 +172,14 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 		return err
 	}
 	row("every ISR full after restart", time.Since(victim.Started), 20*time.Second)
+	for _, n := range c.Nodes {
+		rss, err := harness.RSS(n.Pid())
+		fds, ferr := os.ReadDir(fmt.Sprintf("/proc/%d/fd", n.Pid()))
+		if err = cmp.Or(err, ferr); err != nil {
+			return err
+		}
+		fmt.Printf("  node %d: RSS %d MiB, %d open descriptors\n", n.ID, rss>>20, len(fds))
+	}
 	return nil
 }
 
