@@ -24,6 +24,9 @@ type command struct {
 	Alter     *AlterPartition `json:"alter,omitempty"`     // alter_partition, as written before batches
 	// Alters are the ISR changes of alter_partition, committed together.
 	Alters []AlterPartition `json:"alters,omitempty"`
+	// stale lists, once applied, the Alters that found their partition
+	// changed and were left out; it is the proposer's news, not the log's.
+	stale []int
 	// Unclean lists the topics that allow unclean leader election, as the
 	// controller saw their configs (fence, unfence, register).
 	Unclean []string `json:"unclean,omitempty"`
@@ -127,7 +130,9 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 			alterISR(m, cmd.Alter)
 		}
 		for i := range cmd.Alters {
-			alterISR(m, &cmd.Alters[i])
+			if !alterISR(m, &cmd.Alters[i]) {
+				cmd.stale = append(cmd.stale, i)
+			}
 		}
 	case opReassign:
 		for _, r := range cmd.Reassign {
@@ -356,15 +361,24 @@ func initPartition(m *Metadata, p *Partition) {
 }
 
 // alterISR installs the ISR a leader asked for, if the partition is still
-// in the state the leader saw (the controller checked; a replay of a stale
-// request changes nothing).
-func alterISR(m *Metadata, a *AlterPartition) {
+// in the state the leader saw and every broker joining is still usable,
+// and reports whether it did. The controller checked both when it decided,
+// but it proposes ISR changes without waiting for the commands before them
+// to apply (alterPartitions): one of those may have changed the partition
+// or fenced a joining broker meanwhile.
+func alterISR(m *Metadata, a *AlterPartition) bool {
 	t := m.Topics[a.Topic]
 	if t == nil || a.Partition < 0 || int(a.Partition) >= len(t.Partitions) {
-		return
+		return false
 	}
-	if p := t.Partitions[a.Partition]; p.PartitionEpoch != a.PartitionEpoch || p.LeaderEpoch != a.LeaderEpoch {
-		return
+	old := t.Partitions[a.Partition]
+	if old.PartitionEpoch != a.PartitionEpoch || old.LeaderEpoch != a.LeaderEpoch {
+		return false
+	}
+	for _, r := range a.ISR {
+		if !slices.Contains(old.ISR, r) && !m.usable(r) {
+			return false
+		}
 	}
 	c := *t
 	c.Partitions = slices.Clone(t.Partitions)
@@ -373,4 +387,5 @@ func alterISR(m *Metadata, a *AlterPartition) {
 	p.PartitionEpoch++
 	completeReassignment(m, p)
 	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+	return true
 }

@@ -21,9 +21,11 @@ import (
 // are never made on a stale image.
 //
 // Lock order: opMu, then mu. opMu serialises operations and is held across
-// their Raft round trip; mu guards the controller's own state and is never
-// held across Raft, so that a heartbeat (which changes nothing in the
-// metadata) and a change of leadership never wait behind a commit.
+// their Raft round trip, except for ISR changes, which the state machine
+// checks again and which hold it only until they are in Raft's queue
+// (doPipelined); mu guards the controller's own state and is never held
+// across Raft, so that a heartbeat (which changes nothing in the metadata)
+// and a change of leadership never wait behind a commit.
 type controller struct {
 	c *Coordinator
 
@@ -234,6 +236,25 @@ func (ct *controller) do(decide func(md *Metadata) (*command, error)) (applyResu
 	return ct.c.propose(cmd)
 }
 
+// doPipelined is do for an operation the state machine checks again when
+// it applies it (ISR changes: alterISR): only deciding and entering the
+// command into Raft's queue hold opMu, the commit is awaited outside it, so
+// that the next operation is decided meanwhile and concurrent commands
+// share Raft round trips.
+func (ct *controller) doPipelined(decide func(md *Metadata) (*command, error)) (applyResult, error) {
+	ct.opMu.Lock()
+	cmd, err := ct.decide(decide)
+	var f raft.ApplyFuture
+	if err == nil && cmd != nil {
+		f, err = ct.c.submit(cmd)
+	}
+	ct.opMu.Unlock()
+	if err != nil || cmd == nil {
+		return applyResult{}, err
+	}
+	return ct.c.await(cmd, f)
+}
+
 // decide runs decide on the current image under mu, on the active
 // controller only.
 func (ct *controller) decide(decide func(md *Metadata) (*command, error)) (*command, error) {
@@ -262,11 +283,24 @@ func notController(c *Coordinator) error {
 // Raft bounds the wait: a leader that loses its quorum steps down and fails
 // every pending future.
 func (c *Coordinator) propose(cmd *command) (applyResult, error) {
-	data, err := json.Marshal(cmd)
+	f, err := c.submit(cmd)
 	if err != nil {
 		return applyResult{}, err
 	}
-	f := c.raft.Apply(data, 10*time.Second)
+	return c.await(cmd, f)
+}
+
+// submit enters cmd into Raft's queue.
+func (c *Coordinator) submit(cmd *command) (raft.ApplyFuture, error) {
+	data, err := json.Marshal(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return c.raft.Apply(data, 10*time.Second), nil
+}
+
+// await waits until cmd, submitted as f, is committed and applied here.
+func (c *Coordinator) await(cmd *command, f raft.ApplyFuture) (applyResult, error) {
 	if err := f.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) { // refused before it entered the log
 			return applyResult{}, notController(c)

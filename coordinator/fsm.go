@@ -93,6 +93,7 @@ func (f *fsm) setController(id int32) {
 type applyResult struct {
 	Index uint64
 	First int64 // first producer id of an allocated block
+	Stale []int // alter_partition: the changes left out, by position
 	Err   error
 }
 
@@ -112,6 +113,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 		m.AppliedIndex = l.Index
 		if res.Err == nil {
 			res.First, res.Err = f.applyFenced(&cmd, m, l.Index)
+			res.Stale = cmd.stale
 		}
 	})
 	if res.Err != nil {

@@ -21,11 +21,15 @@ type AlterPartition struct {
 // state the way KRaft does, and commits those that pass as one command:
 // a leader's batch costs one Raft entry, whatever its size (Kafka's
 // AlterPartitionManager sends every pending change in one request). The
-// answer carries each partition's outcome, in request order.
+// command is proposed without waiting for those before it to commit; the
+// state machine checks each change again and leaves out, as stale, one
+// whose partition changed meanwhile. The answer carries each partition's
+// outcome, in request order.
 func (c *Coordinator) alterPartitions(alters []AlterPartition) rpcResponse {
 	results := make([]PartitionResult, len(alters))
-	res, err := c.ctrl.do(func(md *Metadata) (*command, error) {
-		var accepted []AlterPartition
+	var accepted []int // positions in alters of the changes proposed
+	res, err := c.ctrl.doPipelined(func(md *Metadata) (*command, error) {
+		var proposed []AlterPartition
 		seen := make(map[PartitionRef]bool, len(alters))
 		for i, a := range alters {
 			ref := PartitionRef{a.Topic, a.Partition}
@@ -41,13 +45,19 @@ func (c *Coordinator) alterPartitions(alters []AlterPartition) rpcResponse {
 			}
 			p := md.Topics[a.Topic].Partitions[a.Partition]
 			c.log.Info("ISR change", "topic", a.Topic, "partition", a.Partition, "from", p.ISR, "to", a.ISR)
-			accepted = append(accepted, a)
+			proposed, accepted = append(proposed, a), append(accepted, i)
 		}
-		if len(accepted) == 0 {
+		if len(proposed) == 0 {
 			return nil, nil
 		}
-		return &command{Op: opAlterPartition, Alters: accepted}, nil
+		return &command{Op: opAlterPartition, Alters: proposed}, nil
 	})
+	for _, j := range res.Stale {
+		if j >= 0 && j < len(accepted) {
+			results[accepted[j]].Code = int16(protocol.InvalidUpdateVersion)
+			results[accepted[j]].Msg = "the partition changed while the ISR change was committed"
+		}
+	}
 	r := respond(res, err)
 	if err == nil {
 		r.Partitions = results

@@ -82,3 +82,44 @@ func TestAlterPartitionsBatchIsOneEntry(t *testing.T) {
 		}
 	}
 }
+
+// ISR changes are proposed without waiting for the commands before them,
+// so the state machine checks each again: one whose partition changed, or
+// that would bring in a broker fenced meanwhile, is left out and reported
+// stale; the others of its batch apply.
+func TestAlterISRCheckedAgainWhenApplied(t *testing.T) {
+	c := start(t, testConfigs(t, 1)[0])
+	register(t, c, 1, 2, 3)
+	var as []PartitionAssignment
+	for i := range int32(3) {
+		as = append(as, PartitionAssignment{Partition: i, Replicas: []int32{1, 2, 3}})
+	}
+	if r := createOne(t, c, CreateTopicSpec{Name: "again", NumPartitions: -1, ReplicationFactor: -1, Assignment: as}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if err := alterOne(c, AlterPartition{Topic: "again", Partition: 2, Leader: 1, ISR: []int32{1, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	m := c.Metadata().clone()
+	b3 := *m.Brokers[3]
+	b3.Fenced = true
+	m.Brokers[3] = &b3 // fenced after the controller decided
+	ps := m.Topics["again"].Partitions
+	cmd := command{Op: opAlterPartition, Alters: []AlterPartition{
+		{Topic: "again", Partition: 0, Leader: 1, LeaderEpoch: ps[0].LeaderEpoch, PartitionEpoch: ps[0].PartitionEpoch, ISR: []int32{1, 2}},
+		{Topic: "again", Partition: 1, Leader: 1, LeaderEpoch: ps[1].LeaderEpoch, PartitionEpoch: ps[1].PartitionEpoch + 1, ISR: []int32{1}},
+		{Topic: "again", Partition: 2, Leader: 1, LeaderEpoch: ps[2].LeaderEpoch, PartitionEpoch: ps[2].PartitionEpoch, ISR: []int32{1, 2, 3}},
+	}}
+	if _, err := cmd.apply(m, m.AppliedIndex+1, c.log); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cmd.stale, []int{1, 2}) {
+		t.Errorf("stale changes %v, want [1 2]", cmd.stale)
+	}
+	got := m.Topics["again"].Partitions
+	for i, want := range [][]int32{{1, 2}, {1, 2, 3}, {1, 2}} {
+		if !slices.Equal(got[i].ISR, want) {
+			t.Errorf("partition %d: ISR %v, want %v", i, got[i].ISR, want)
+		}
+	}
+}
