@@ -28,6 +28,18 @@ func (noSyncFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) 
 	return noSyncFile{f}, nil
 }
 
+// memTempDir is a temporary directory in memory (/dev/shm) where there is
+// one, for tests that create thousands of files and test no disk.
+func memTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/dev/shm", "gokafka-log-test-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 func openFDs(t *testing.T) int {
 	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")
@@ -68,7 +80,7 @@ func TestSegmentFilesBounded(t *testing.T) {
 		partitions, cacheSize = 200, 10
 	}
 	cfg := DefaultManagerConfig()
-	cfg.Dirs = []string{t.TempDir()}
+	cfg.Dirs = []string{memTempDir(t)}
 	cfg.FS = noSyncFS{}
 	cfg.SegmentFileCacheSize = cacheSize
 	cfg.Defaults.SegmentBytes = 14 // one batch a segment
