@@ -19,10 +19,15 @@ import (
 // OnDirFailure sets fn to be called once for each log directory that
 // fails, with the error that failed it, on a goroutine of its own so that
 // the operation that failed returns its error (KAFKA_STORAGE_ERROR) first.
+// A directory that failed before (while its logs were recovered) is
+// reported at once.
 func (m *Manager) OnDirFailure(fn func(dir string, err error)) {
 	m.dirFailures.Lock()
 	defer m.dirFailures.Unlock()
 	m.dirFailures.fn = fn
+	for dir, err := range m.dirFailures.failed {
+		go fn(dir, err)
+	}
 }
 
 // FailedDirs lists the log directories that have failed since start.

@@ -75,3 +75,20 @@ func TestDirFailureOnFsync(t *testing.T) {
 		t.Fatalf("failed dirs %v after a failed fsync", m.FailedDirs())
 	}
 }
+
+// A directory that failed before the hook was set is reported when it is.
+func TestDirFailureBeforeHook(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := openFaulty(t, dir, NewFaultFS(nil), DefaultConfig())
+	m.dirFailed(filepath.Join(dir, "tp-0", "x.log"), syscall.EIO)
+	failed := make(chan string, 1)
+	m.OnDirFailure(func(d string, _ error) { failed <- d })
+	select {
+	case d := <-failed:
+		if d != dir {
+			t.Fatalf("hook named %q, want %q", d, dir)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a directory failed before the hook was set was never reported")
+	}
+}
