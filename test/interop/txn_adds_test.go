@@ -67,4 +67,3 @@ func TestLeadersAddPartitionsAtOnce(t *testing.T) {
 		}
 	}
 }
-
