@@ -31,9 +31,10 @@ var topics = []string{"chaos-a", "chaos-b", "chaos-c"}
 // read of data not kept or aborted, no crash or race, a partition whose
 // leader (not the controller) was SIGKILLed unavailable for at most the
 // session timeout plus electionSlack, and one whose follower was paused or
-// cut off for at most replica.lag.time.max.ms plus stallSlack; with
-// -chaos.strict also no committed offset or high watermark backwards or
-// above the high watermark. It logs a table per nemesis.
+// cut off for at most replica.lag.time.max.ms plus stallSlack, and every
+// ISR full again within wholeWithin of each heal; with -chaos.strict also
+// no committed offset or high watermark backwards or above the high
+// watermark. It logs a table per nemesis.
 func TestChaos(t *testing.T) {
 	c := startCluster(t)
 	tps := c.createTopics(topics, 2)
@@ -124,9 +125,15 @@ func strikeFor(t *testing.T, c *cluster, tps []TP, s *scheduler, d time.Duration
 		}
 		faults = append(faults, f)
 		// The next fault strikes a whole cluster, so that each one's
-		// figures are its own.
-		if err := c.settle(tps, time.Minute); err != nil {
-			t.Logf("after %s: %v", f.Nemesis, err)
+		// figures are its own. Every replica is back in its ISR soon
+		// after a heal: a caught-up follower left out for a minute once
+		// (its leader fenced and unfenced over and over) held acks=all
+		// on one replica less all that time.
+		healed := time.Now()
+		err = c.settle(tps, time.Minute)
+		if took := time.Since(healed); err != nil || took > wholeWithin {
+			t.Errorf("after %s (%s): whole again after %v, want <= %v: %v", f.Nemesis, f.Target,
+				took.Round(time.Millisecond), wholeWithin, err)
 		}
 		time.Sleep(s.gap())
 	}

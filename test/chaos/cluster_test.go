@@ -30,6 +30,7 @@ const (
 	electionSlack  = 2 * time.Second
 	replicaLagMax  = 5 * time.Second
 	stallSlack     = time.Second
+	wholeWithin    = 30 * time.Second // every ISR full again after a heal
 )
 
 var clusterProps = []string{
