@@ -81,3 +81,64 @@ func TestAddPartitionsForWriteWaitsForTheWriteInFlight(t *testing.T) {
 		t.Fatalf("written %+v, want Ongoing with both partitions", m)
 	}
 }
+
+// TestAddsWaitingOnOneWriteAreWrittenTogether: while the first leader's
+// add is written, three more leaders ask; once it ends, their partitions
+// are written in one record, and each of them hears that it succeeded.
+func TestAddsWaitingOnOneWriteAreWrittenTogether(t *testing.T) {
+	h := newHarness(t)
+	held := &heldLog{fakeLog: h.log}
+	c := h.newCoordinator()
+	c.d.Writer = held
+	c.StartLoad(0, 7)
+	c.FinishLoad(0, 7, nil)
+	t.Cleanup(c.Close)
+	pid, epoch, err := c.InitProducerID(ctx, "a", 10000, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held.entered, held.release = make(chan struct{}), make(chan struct{})
+	add := func(p int32, out chan<- error) {
+		out <- c.AddPartitionsForWrite(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", p)}, 5*time.Second)
+	}
+	first := make(chan error, 1)
+	go add(0, first)
+	<-held.entered
+	others := make(chan error, 3)
+	for p := int32(1); p <= 3; p++ {
+		go add(p, others)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		q := c.adds[addKey{"a", pid, epoch}]
+		n := 0
+		if q != nil {
+			n = len(q.tps)
+		}
+		c.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d partitions queued behind the write in flight, want 3", n)
+		}
+	}
+	before := len(held.records(0))
+	held.release <- struct{}{} // the first add's write ends
+	<-held.entered             // the queued adds' one write
+	held.release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := <-others; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(held.records(0)) - before; n != 2 {
+		t.Fatalf("%d writes for four adds, the first in flight as the others asked: want 2", n)
+	}
+	if m := held.last(t, "a"); m.State != Ongoing || len(m.Partitions) != 4 {
+		t.Fatalf("written %+v, want Ongoing with four partitions", m)
+	}
+}

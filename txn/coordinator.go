@@ -82,6 +82,9 @@ type Coordinator struct {
 	// what AddPartitionsForWrite waits on instead of answering
 	// CONCURRENT_TRANSACTIONS.
 	settled chan struct{}
+	// adds are partitions queued by AddPartitionsForWrite behind a write
+	// in flight, by transactional id, producer id and epoch.
+	adds map[addKey]*queuedAdds
 
 	counters counters
 }
@@ -97,7 +100,8 @@ func New(cfg Config, d Deps) *Coordinator {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Coordinator{cfg: cfg, d: d, log: d.Logger, ctx: ctx, cancel: cancel,
-		parts: map[int32]*partState{}, txns: map[string]*Metadata{}, settled: make(chan struct{})}
+		parts: map[int32]*partState{}, txns: map[string]*Metadata{}, settled: make(chan struct{}),
+		adds: map[addKey]*queuedAdds{}}
 }
 
 // Start runs the timers that abort timed-out transactions and remove

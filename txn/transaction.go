@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	klog "github.com/gokafka/gokafka/log"
@@ -73,26 +74,91 @@ func (c *Coordinator) AddPartitions(ctx context.Context, id string, pid int64, e
 // the leader would turn into a retriable error and the client into a
 // metadata refresh and a backoff, it waits up to maxWait for the write in
 // flight to end and tries again (Kafka's leader retries for
-// add.partitions.to.txn.retry.backoff.max.ms).
+// add.partitions.to.txn.retry.backoff.max.ms). The adds that wait on one
+// write are written together, in one record, by the first of them to find
+// it ended (a group commit): leaders that ask at once cost one write, not
+// one each.
 func (c *Coordinator) AddPartitionsForWrite(ctx context.Context, id string, pid int64, epoch int16, tps []klog.TopicPartition, maxWait time.Duration) error {
 	t := time.NewTimer(maxWait)
 	defer t.Stop()
+	key := addKey{id, pid, epoch}
+	var (
+		queued  *queuedAdds   // the queue this call waits in
+		carried []*queuedAdds // the queues this call writes along with its own
+	)
+	finish := func(err error) error {
+		for _, q := range carried {
+			q.err = err
+			close(q.written)
+		}
+		return err
+	}
+	busy := protocol.Errorf(protocol.ConcurrentTransactions, "a state change of %q is being written", id)
 	for {
 		c.mu.Lock()
 		settled := c.settled // taken first, so that no end of a write is missed
-		c.mu.Unlock()
-		err := c.AddPartitions(ctx, id, pid, epoch, tps)
-		if protocol.Code(err) != protocol.ConcurrentTransactions {
-			return err
+		m := c.txns[id]
+		inFlight := m != nil && m.pending
+		switch {
+		case queued != nil && c.adds[key] != queued:
+			c.mu.Unlock() // another call carries the queue
+			select {
+			case <-queued.written:
+				return queued.err
+			case <-t.C:
+				return busy
+			case <-ctx.Done():
+				return busy
+			}
+		case inFlight && len(carried) == 0:
+			if queued == nil {
+				if queued = c.adds[key]; queued == nil {
+					queued = &queuedAdds{written: make(chan struct{})}
+					c.adds[key] = queued
+				}
+				queued.tps = append(queued.tps, tps...)
+			}
+			c.mu.Unlock()
+		case inFlight:
+			c.mu.Unlock()
+		default:
+			if q := c.adds[key]; q != nil { // carry the queue, this call's own if it waited in it
+				delete(c.adds, key)
+				carried, tps = append(carried, q), slices.Concat(tps, q.tps)
+			}
+			queued = nil
+			c.mu.Unlock()
+			err := c.AddPartitions(ctx, id, pid, epoch, tps)
+			if protocol.Code(err) != protocol.ConcurrentTransactions {
+				return finish(err)
+			}
+			busy = err
 		}
 		select {
 		case <-settled:
 		case <-t.C:
-			return err
+			return finish(busy)
 		case <-ctx.Done():
-			return err
+			return finish(busy)
 		}
 	}
+}
+
+// addKey is one producer's transaction of one id: adds are written
+// together only for the same producer id and epoch.
+type addKey struct {
+	id    string
+	pid   int64
+	epoch int16
+}
+
+// queuedAdds are partitions that leaders asked to add while a write of
+// the transaction's state was in flight, written together by the first
+// of them to find that write ended.
+type queuedAdds struct {
+	tps     []klog.TopicPartition
+	written chan struct{} // closed once written, or once the write failed
+	err     error         // the outcome, set before written closes
 }
 
 // Verify answers a partition leader asking whether producer pid at epoch
