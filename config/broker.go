@@ -128,7 +128,7 @@ var Broker = []Key{
 	num("log.retention.check.interval.ms", Static, Long, "300000", 1, maxInt64, "How often the broker looks for segments that retention may delete."),
 	boolean("log.cleaner.enable", Static, "true", "Whether the log cleaner runs, compacting topics with cleanup.policy=compact."),
 	num("log.cleaner.backoff.ms", Dynamic, Long, "15000", 1, maxInt64, "How long the cleaner sleeps when there is nothing to clean. A change applies from the cleaner's next sleep."),
-	num("log.segment.fd.cache.size", Static, Int, "1000", 0, maxInt32, "gokafka's own: how many files of inactive segments stay open after a read, across all partitions; older ones are closed, least recently used first, and opened again when read. Active segments' files are always open, so descriptors grow with partitions, not segments. 0 keeps every file open, as Kafka does."),
+	num("log.segment.fd.cache.size", Static, Int, "1000", 0, maxInt32, "gokafka's own: how many segment files stay open while no append or read uses them, across all partitions; beyond it the least recently used are closed, and opened again when next used. Descriptors then grow with the partitions in use, not with partitions or segments; above this many busy partitions, files are reopened often. 0 keeps every file open, as Kafka does."),
 	num("log.cleaner.threads", Dynamic, Int, "1", 0, maxInt32, "The number of cleaner threads. gokafka's cleaner runs in one goroutine whatever this says."+noEffect),
 	num("log.cleaner.dedupe.buffer.size", Dynamic, Long, "134217728", 0, maxInt64, "The memory all cleaner threads use to deduplicate keys."+noEffect),
 	num("log.cleaner.io.buffer.size", Dynamic, Int, "524288", 0, maxInt32, "The memory all cleaner threads use for read and write buffers."+noEffect),

@@ -202,7 +202,6 @@ func (l *Log) roll(base int64) error {
 	if err != nil {
 		return err
 	}
-	old.unpin()
 	l.segments = append(l.segments, s)
 	l.recoveryPoint = max(l.recoveryPoint, old.nextOffset)
 	return l.takeRollSnapshot(base)

@@ -101,8 +101,8 @@ type ManagerConfig struct {
 	CleanerEnable            bool          // log.cleaner.enable
 	CleanerBackoff           time.Duration // log.cleaner.backoff.ms
 	// SegmentFileCacheSize is log.segment.fd.cache.size, gokafka's own:
-	// how many files of inactive segments stay open once read; 0 keeps
-	// every one open, as Kafka does. Active segments' are always open.
+	// how many segment files stay open while nobody uses them, the least
+	// recently used closed first; 0 keeps every one open, as Kafka does.
 	SegmentFileCacheSize int
 	Defaults             Config // broker-wide defaults for every partition
 	// FS is the file system the logs live on; nil is the operating

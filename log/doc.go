@@ -98,10 +98,10 @@
 // Wall time (record timestamps with LogAppendTime, segment.ms, retention.ms)
 // is read through package clock, which a test build can skew.
 //
-// The active segment's .log stays open. The others are opened when read
-// and closed by a cache shared by all logs once more than
-// log.segment.fd.cache.size sit idle (file_cache.go), never under a
-// reader; a failed open is the read's error, KAFKA_STORAGE_ERROR to the
-// client. Index files are read whole at open and written whole at roll,
-// so they hold no descriptor.
+// A segment's .log is opened when used and closed by a cache shared by
+// all logs once more than log.segment.fd.cache.size sit idle
+// (file_cache.go), never under a reader or writer; a failed open is the
+// read's or append's error, KAFKA_STORAGE_ERROR to the client. Index
+// files are read whole at open and written whole at roll, so they hold no
+// descriptor.
 package log

@@ -8,18 +8,20 @@ import (
 	"sync/atomic"
 )
 
-// fileCache bounds the open .log files of inactive segments across every
-// log of a broker (log.segment.fd.cache.size), so that descriptors grow
-// with partitions, not with segments. Kafka keeps every segment open; a
-// broker of many partitions then runs out of descriptors.
+// fileCache bounds the open .log files across every log of a broker
+// (log.segment.fd.cache.size), so that descriptors grow with the
+// partitions in use, not with partitions or segments. Kafka keeps every
+// segment open; a broker of many partitions then runs out of descriptors.
 //
-// The active segment of a log keeps its file open: it is pinned from its
-// creation until a roll seals it (or the log closes). Any other segment
-// opens its file on first use and gives it back when done; a file nobody
-// uses is idle, and once more than the limit are idle the least recently
-// used are closed. A file in use is never closed under its user, except
-// when its segment is removed or the log closed, which happens under the
-// log's locks that readers hold.
+// A segment opens its file on first use and gives it back when done; a
+// file nobody uses is idle, and once more than the limit are idle the
+// least recently used are closed. The active segments of partitions being
+// written or read stay the most recently used, so their files stay open;
+// an idle partition's costs no descriptor. A file in use is never closed
+// under its user, except when its segment is removed or the log closed,
+// which happens under the log's locks that readers hold. Closing a file
+// with unsynced writes loses nothing: fsync works on the file, whichever
+// descriptor wrote it.
 //
 // Locks: cache.mu is taken after Log.cleanMu and Log.mu, never the other
 // way; nothing blocks on the disk while holding it.
@@ -36,7 +38,7 @@ type fileCache struct {
 }
 
 // newFileCache returns a cache keeping at most limit idle files open; 0
-// or less keeps every file open, as Kafka does.
+// keeps every file open, as Kafka does.
 func newFileCache(limit int) *fileCache {
 	c := &fileCache{limit: limit}
 	c.opened.L = &c.mu
@@ -47,22 +49,15 @@ func newFileCache(limit int) *fileCache {
 // release.
 type segFile struct {
 	File
-	s *segment // nil for a pinned file: there is nothing to give back
+	s *segment
 }
 
-func (f segFile) release() {
-	if f.s != nil {
-		f.s.cache.release(f.s)
-	}
-}
+func (f segFile) release() { f.s.cache.release(f.s) }
 
 // file returns the segment's file for one use, opening it if the cache
-// closed it. The caller holds the log's lock or cleanMu, so the segment is
-// neither removed nor pinned or unpinned meanwhile.
+// closed it. The caller holds the log's lock or cleanMu, so that the
+// segment is not removed meanwhile.
 func (s *segment) file() (segFile, error) {
-	if s.pinned {
-		return segFile{File: s.f}, nil
-	}
 	f, err := s.cache.acquire(s)
 	if err != nil {
 		return segFile{}, err
@@ -112,7 +107,7 @@ func (c *fileCache) acquire(s *segment) (File, error) {
 }
 
 // adopt counts a file the segment opened itself (created, or opened to be
-// loaded), in use once.
+// loaded), in use once: the creator releases it.
 func (c *fileCache) adopt(s *segment, f File) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,7 +150,7 @@ func (c *fileCache) retire(s *segment) error {
 	if f != nil {
 		c.open--
 	}
-	s.f, s.idleAt, s.removed, s.pinned = nil, nil, true, false
+	s.f, s.idleAt, s.removed = nil, nil, true
 	c.mu.Unlock()
 	if f == nil {
 		return nil
@@ -163,30 +158,10 @@ func (c *fileCache) retire(s *segment) error {
 	return f.Close()
 }
 
-// pin keeps s's file open while s is the active segment.
-func (s *segment) pin() error {
-	if s.pinned {
-		return nil
-	}
-	if _, err := s.cache.acquire(s); err != nil {
-		return err
-	}
-	s.pinned = true
-	return nil
-}
-
-// unpin lets the cache close s's file once nobody uses it: s is sealed.
-func (s *segment) unpin() {
-	if s.pinned {
-		s.pinned = false
-		s.cache.release(s)
-	}
-}
-
 // FileCacheStats is what the segment file cache did since start.
 type FileCacheStats struct {
-	Open    int   // .log files open, active segments' included
-	Opens   int64 // files opened on demand
+	Open    int   // .log files open, in use or idle
+	Opens   int64 // files opened on demand, after the cache closed them
 	Failed  int64 // opens that failed: the read answered KAFKA_STORAGE_ERROR
 	Evicted int64 // idle files closed to stay within the limit
 }

@@ -170,8 +170,15 @@ func (l *Log) loadSegments(st openState) error {
 		}
 		if cut > 0 && i+1 < len(bases) {
 			// Whatever followed the torn batch is unreachable now.
-			return l.dropSegments(bases[i+1:])
+			if err := l.dropSegments(bases[i+1:]); err != nil {
+				return err
+			}
+			break
 		}
+	}
+	// Loaded, the segments give their files to the cache.
+	for _, s := range l.segments {
+		s.cache.release(s)
 	}
 	if len(l.segments) == 0 {
 		s, err := createSegment(l.files, l.fs, l.dir, st.logStartOffset)
@@ -179,14 +186,7 @@ func (l *Log) loadSegments(st openState) error {
 			return err
 		}
 		l.segments = []*segment{s}
-		return nil
 	}
-	// Loaded, the sealed segments give their files to the cache; the last
-	// one is active and keeps its own.
-	for _, s := range l.segments[:len(l.segments)-1] {
-		s.cache.release(s)
-	}
-	l.active().pinned = true
 	return nil
 }
 

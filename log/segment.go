@@ -32,12 +32,10 @@ type segment struct {
 	maxTsOffset     int64
 	created         time.Time // for segment.ms: when the first batch arrived
 
-	// The .log file, opened through the cache (file_cache.go): f is nil
-	// when the cache closed it. pinned (the active segment's) changes
-	// under the log's lock; the rest under cache.mu.
+	// The .log file, opened through the cache (file_cache.go) and nil
+	// when the cache closed it; these fields change under cache.mu.
 	cache   *fileCache
 	f       File
-	pinned  bool
 	refs    int
 	idleAt  *list.Element
 	opening bool
@@ -53,8 +51,8 @@ func (s *segment) logPath() string       { return s.path + ".log" }
 func (s *segment) indexPath() string     { return s.path + ".index" }
 func (s *segment) timeIndexPath() string { return s.path + ".timeindex" }
 
-// createSegment starts a new empty segment at base, pinned: it is the
-// active one.
+// createSegment starts a new empty segment at base, its file idle in the
+// cache.
 func createSegment(c *fileCache, fs FS, dir string, base int64) (*segment, error) {
 	s := &segment{fs: fs, base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), ix: &index{}, maxTs: -1}
 	f, err := fs.OpenFile(s.logPath(), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
@@ -62,13 +60,13 @@ func createSegment(c *fileCache, fs FS, dir string, base int64) (*segment, error
 		return nil, err
 	}
 	c.adopt(s, f)
-	s.pinned = true
+	c.release(s)
 	return s, nil
 }
 
 // openSegment opens an existing segment file, in use once: its indexes and
-// end are settled by load or recover, and then it is pinned as the active
-// segment or released to the cache.
+// end are settled by load or recover, and then it is released to the
+// cache.
 func openSegment(c *fileCache, fs FS, dir string, base int64) (*segment, error) {
 	s := &segment{fs: fs, base: base, nextOffset: base, path: filepath.Join(dir, segmentName(base)), maxTs: -1}
 	f, err := fs.OpenFile(s.logPath(), os.O_RDWR, 0o644)

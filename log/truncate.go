@@ -29,9 +29,6 @@ func (l *Log) TruncateTo(offset int64) error {
 		}
 		l.segments = l.segments[:len(l.segments)-1]
 	}
-	if err := l.active().pin(); err != nil {
-		return fmt.Errorf("%s: truncating to %d: %w", l.tp, offset, err)
-	}
 	if err := l.active().truncateTo(offset, l.cfg.IndexIntervalBytes, l.allowGaps()); err != nil {
 		return fmt.Errorf("%s: truncating to %d: %w", l.tp, offset, err)
 	}

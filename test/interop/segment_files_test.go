@@ -14,9 +14,9 @@ import (
 
 // TestSegmentFilesAcrossKill runs a node with log.segment.fd.cache.size=4
 // and a topic of 20 partitions rolled into small segments: consuming
-// everything from the start opens the old segments on demand and returns
-// every record, while the node keeps at most the active segments' files
-// and four more open (it held one per segment before); after kill -9
+// everything from the start opens the segments on demand and returns
+// every record, while the node keeps four segment files open between
+// requests (it held one per segment before, 300 here); after kill -9
 // (recovered from the roll snapshots) every record is still there, and
 // appends carry on.
 func TestSegmentFilesAcrossKill(t *testing.T) {
@@ -64,9 +64,11 @@ func TestSegmentFilesAcrossKill(t *testing.T) {
 		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", n.Pid()))
 		segs, _ := filepath.Glob(filepath.Join(n.DataDir(), "segs-*", "*.log"))
 		t.Logf("%s: %d segments, %v files open, %v opened on demand, %d descriptors", what, len(segs), open, opens, len(fds))
-		if open > partitions+cacheSize || opens == 0 || len(fds) >= len(segs) {
-			t.Fatalf("%s: %v files open and %d descriptors for %d segments, %v opened on demand; want at most %d files and some opens",
-				what, open, len(fds), len(segs), opens, partitions+cacheSize)
+		// Nothing uses a file between requests: the cache's four are open,
+		// beside some 20 descriptors of the node's own and its clients'.
+		if open > cacheSize || opens == 0 || len(fds) > 50 {
+			t.Fatalf("%s: %v files open and %d descriptors for %d segments, %v opened on demand; want at most %d files, 50 descriptors, and some opens",
+				what, open, len(fds), len(segs), opens, cacheSize)
 		}
 	}
 	produceAll("a")
