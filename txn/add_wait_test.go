@@ -25,13 +25,11 @@ func (l *heldLog) Write(ctx context.Context, part, epoch int32, key, value []byt
 	return l.fakeLog.Write(ctx, part, epoch, key, value)
 }
 
-// TestAddPartitionsForWriteWaitsForTheWriteInFlight: the leaders of two
-// partitions add them to one transaction at once. A client's own
-// AddPartitionsToTxn meeting the first add's write is told
-// CONCURRENT_TRANSACTIONS, as Kafka tells it; a leader's add waits for
-// that write and then adds its partition, and gives up with
-// CONCURRENT_TRANSACTIONS only past its wait.
-func TestAddPartitionsForWriteWaitsForTheWriteInFlight(t *testing.T) {
+// heldCoordinator is a coordinator over a heldLog, serving producer
+// "a", which it returns with its producer id and epoch; the log holds no
+// write yet.
+func heldCoordinator(t *testing.T) (*Coordinator, *heldLog, int64, int16) {
+	t.Helper()
 	h := newHarness(t)
 	held := &heldLog{fakeLog: h.log}
 	c := h.newCoordinator()
@@ -43,6 +41,17 @@ func TestAddPartitionsForWriteWaitsForTheWriteInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, held, pid, epoch
+}
+
+// TestAddPartitionsForWriteWaitsForTheWriteInFlight: the leaders of two
+// partitions add them to one transaction at once. A client's own
+// AddPartitionsToTxn meeting the first add's write is told
+// CONCURRENT_TRANSACTIONS, as Kafka tells it; a leader's add waits for
+// that write and then adds its partition, and gives up with
+// CONCURRENT_TRANSACTIONS only past its wait.
+func TestAddPartitionsForWriteWaitsForTheWriteInFlight(t *testing.T) {
+	c, held, pid, epoch := heldCoordinator(t)
 
 	held.entered, held.release = make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
@@ -86,17 +95,7 @@ func TestAddPartitionsForWriteWaitsForTheWriteInFlight(t *testing.T) {
 // add is written, three more leaders ask; once it ends, their partitions
 // are written in one record, and each of them hears that it succeeded.
 func TestAddsWaitingOnOneWriteAreWrittenTogether(t *testing.T) {
-	h := newHarness(t)
-	held := &heldLog{fakeLog: h.log}
-	c := h.newCoordinator()
-	c.d.Writer = held
-	c.StartLoad(0, 7)
-	c.FinishLoad(0, 7, nil)
-	t.Cleanup(c.Close)
-	pid, epoch, err := c.InitProducerID(ctx, "a", 10000, -1, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, held, pid, epoch := heldCoordinator(t)
 	held.entered, held.release = make(chan struct{}), make(chan struct{})
 	add := func(p int32, out chan<- error) {
 		out <- c.AddPartitionsForWrite(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", p)}, 5*time.Second)
