@@ -157,3 +157,42 @@ func BenchmarkRecoveryAfterKill(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendFileCache appends round-robin to 1,000 partitions with
+// log.segment.fd.cache.size 0 (every file open, as Kafka keeps them), 1000
+// (every partition's file stays open) and 100 (each append reopens its
+// partition's file): the price of descriptors bounded below the
+// partitions in use.
+func BenchmarkAppendFileCache(b *testing.B) {
+	const partitions = 1000
+	for _, size := range []int{0, 1000, 100} {
+		b.Run(fmt.Sprintf("cache=%d", size), func(b *testing.B) {
+			files := newFileCache(size)
+			logs := make([]*Log, partitions)
+			for i := range logs {
+				l, err := openLog(osFS{}, files, filepath.Join(b.TempDir(), fmt.Sprint(i)), TopicPartition{Topic: "c", Partition: int32(i)}, [16]byte{1}, DefaultConfig(), openState{clean: true}, quiet)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer abandon(l)
+				logs[i] = l
+			}
+			batch := batchOf(10, 100)
+			for _, l := range logs { // the leader-epoch checkpoint's first write
+				if _, err := l.Append(batch, AppendOptions{LeaderEpoch: 1, AssignOffsets: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			opened := files.stats().Opens
+			b.SetBytes(int64(len(batch)))
+			i := 0
+			for b.Loop() {
+				if _, err := logs[i%partitions].Append(batch, AppendOptions{LeaderEpoch: 1, AssignOffsets: true}); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(files.stats().Opens-opened)/float64(i), "opens/append")
+		})
+	}
+}

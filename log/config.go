@@ -102,7 +102,8 @@ type ManagerConfig struct {
 	CleanerBackoff           time.Duration // log.cleaner.backoff.ms
 	// SegmentFileCacheSize is log.segment.fd.cache.size, gokafka's own:
 	// how many segment files stay open while nobody uses them, the least
-	// recently used closed first; 0 keeps every one open, as Kafka does.
+	// recently used closed first; 0 keeps every one open, as Kafka does,
+	// and -1 (the default) a quarter of the descriptor limit.
 	SegmentFileCacheSize int
 	Defaults             Config // broker-wide defaults for every partition
 	// FS is the file system the logs live on; nil is the operating
@@ -121,7 +122,7 @@ func DefaultManagerConfig() ManagerConfig {
 		FlushStartOffsetInterval: time.Minute,
 		CleanerEnable:            true,
 		CleanerBackoff:           15 * time.Second,
-		SegmentFileCacheSize:     1000,
+		SegmentFileCacheSize:     -1,
 		Defaults:                 DefaultConfig(),
 	}
 }
@@ -135,8 +136,8 @@ func (c ManagerConfig) Validate() error {
 		return fmt.Errorf("num.recovery.threads.per.data.dir %d: must be at least 1", c.RecoveryThreadsPerDir)
 	case c.CleanerBackoff <= 0:
 		return fmt.Errorf("log.cleaner.backoff.ms %d: must be positive", c.CleanerBackoff.Milliseconds())
-	case c.SegmentFileCacheSize < 0:
-		return fmt.Errorf("log.segment.fd.cache.size %d: must not be negative", c.SegmentFileCacheSize)
+	case c.SegmentFileCacheSize < -1:
+		return fmt.Errorf("log.segment.fd.cache.size %d: must be -1 or more", c.SegmentFileCacheSize)
 	case c.RetentionCheckInterval <= 0:
 		return fmt.Errorf("log.retention.check.interval.ms %d: must be positive", c.RetentionCheckInterval.Milliseconds())
 	}

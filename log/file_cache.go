@@ -3,9 +3,11 @@ package log
 import (
 	"container/list"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // fileCache bounds the open .log files across every log of a broker
@@ -38,8 +40,18 @@ type fileCache struct {
 }
 
 // newFileCache returns a cache keeping at most limit idle files open; 0
-// keeps every file open, as Kafka does.
+// keeps every file open, as Kafka does, and -1 a quarter of the process's
+// descriptor limit (ulimit -n), which leaves the rest to connections and
+// the files beside the logs: reopening a file on each use costs an append
+// several times over, so the cache should hold the partitions in use.
 func newFileCache(limit int) *fileCache {
+	if limit < 0 {
+		limit = 1000
+		var rl syscall.Rlimit
+		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 {
+			limit = int(min(rl.Cur/4, math.MaxInt32))
+		}
+	}
 	c := &fileCache{limit: limit}
 	c.opened.L = &c.mu
 	return c
@@ -160,6 +172,7 @@ func (c *fileCache) retire(s *segment) error {
 
 // FileCacheStats is what the segment file cache did since start.
 type FileCacheStats struct {
+	Limit   int   // idle files kept open at most, 0 for no limit
 	Open    int   // .log files open, in use or idle
 	Opens   int64 // files opened on demand, after the cache closed them
 	Failed  int64 // opens that failed: the read answered KAFKA_STORAGE_ERROR
@@ -169,5 +182,5 @@ type FileCacheStats struct {
 func (c *fileCache) stats() FileCacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return FileCacheStats{Open: c.open, Opens: c.opens.Load(), Failed: c.failed.Load(), Evicted: c.evicted.Load()}
+	return FileCacheStats{Limit: c.limit, Open: c.open, Opens: c.opens.Load(), Failed: c.failed.Load(), Evicted: c.evicted.Load()}
 }

@@ -3,9 +3,11 @@ package log
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/gokafka/gokafka/protocol"
@@ -241,4 +243,19 @@ func TestSegmentOpenFailureIsAStorageError(t *testing.T) {
 		t.Fatalf("the active segment reads %q, %v", v, err)
 	}
 	mustAppend(t, l, valueBatch("4"))
+}
+
+// TestFileCacheSizeDefault: -1 is a quarter of the open-files limit, so
+// that a broker uses most of what it may without running out.
+func TestFileCacheSizeDefault(t *testing.T) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Skip(err)
+	}
+	if got, want := newFileCache(-1).limit, int(min(rl.Cur/4, math.MaxInt32)); got != want || got <= 0 {
+		t.Fatalf("limit %d for ulimit -n %d, want %d", got, rl.Cur, want)
+	}
+	if DefaultManagerConfig().SegmentFileCacheSize != -1 || newFileCache(7).limit != 7 {
+		t.Fatal("the default is not -1, or a set size is not kept")
+	}
 }

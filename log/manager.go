@@ -80,7 +80,7 @@ func OpenManager(cfg ManagerConfig, logger *slog.Logger) (*Manager, error) {
 		defer m.wg.Done()
 		m.gc.run(m.stop)
 	}()
-	logger.Info("logs loaded", "partitions", len(m.logs), "offline", len(m.offline), "dirs", len(cfg.Dirs), "took", time.Since(start).Round(time.Millisecond))
+	logger.Info("logs loaded", "partitions", len(m.logs), "offline", len(m.offline), "dirs", len(cfg.Dirs), "segment_file_cache", m.files.limit, "took", time.Since(start).Round(time.Millisecond))
 	return m, nil
 }
 

@@ -224,7 +224,7 @@ var settings = []setting{
 	{key: "log.retention.check.interval.ms", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.RetentionCheckInterval = d })},
 	{key: "log.cleaner.enable", parse: boolean(func(b *build, on bool) { b.cfg.Log.CleanerEnable = on })},
 	{key: "log.cleaner.backoff.ms", parse: millis(1, maxInt64, func(b *build, d time.Duration) { b.cfg.Log.CleanerBackoff = d })},
-	{key: "log.segment.fd.cache.size", parse: number(0, maxInt32, func(b *build, n int) { b.cfg.Log.SegmentFileCacheSize = n })},
+	{key: "log.segment.fd.cache.size", parse: number(-1, maxInt32, func(b *build, n int) { b.cfg.Log.SegmentFileCacheSize = n })},
 	{key: "log.cleaner.delete.retention.ms", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().DeleteRetentionMs = ms })},
 	{key: "log.cleaner.min.cleanable.ratio", parse: parseRatio},
 	{key: "log.segment.delete.delay.ms", parse: number(0, maxInt64, func(b *build, ms int64) { b.log().FileDeleteDelayMs = ms })},
