@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -152,34 +153,27 @@ func (tc *txnCoordinator) scheduleLoad(p *partition) {
 // it with what it has, so that bad bytes never keep a coordinator loading.
 func readRecords(l *klog.Log, end int64, logger *slog.Logger) ([]txn.Record, error) {
 	var out []txn.Record
-	for offset := l.LogStartOffset(); offset < end; {
-		res, err := l.Read(offset, 1<<20, end, true)
-		if err != nil {
-			return out, err
-		}
-		start := offset
-		for rest := res.Records; len(rest) > 0; {
-			h, batch, next, err := protocol.NextBatch(rest)
-			if err != nil {
-				logger.Error("load stops at a corrupt batch", "topic", l.TopicPartition().Topic,
-					"partition", l.TopicPartition().Partition, "offset", offset, "err", err)
-				return out, nil
-			}
-			err = protocol.EachRecord(batch, func(r protocol.RecordView) {
-				out = append(out, txn.Record{Offset: h.BaseOffset + int64(r.OffsetDelta),
-					Key: append([]byte(nil), r.Key...), Value: cloneValue(r.Value)})
-			})
-			if err != nil {
-				logger.Error("load skips a batch it cannot read", "topic", l.TopicPartition().Topic,
-					"partition", l.TopicPartition().Partition, "offset", h.BaseOffset, "err", err)
-			}
-			offset, rest = max(offset, h.LastOffset()+1), next
-		}
-		if offset == start {
-			break // nothing more to read below end
-		}
+	read := func(from int64) ([]byte, error) {
+		res, err := l.Read(from, 1<<20, end, true)
+		return res.Records, err
 	}
-	return out, nil
+	_, err := protocol.ReadBatches(read, l.LogStartOffset(), end, func(h *protocol.BatchHeader, batch []byte) {
+		err := protocol.EachRecord(batch, func(r protocol.RecordView) {
+			out = append(out, txn.Record{Offset: h.BaseOffset + int64(r.OffsetDelta),
+				Key: append([]byte(nil), r.Key...), Value: cloneValue(r.Value)})
+		})
+		if err != nil {
+			logger.Error("load skips a batch it cannot read", "topic", l.TopicPartition().Topic,
+				"partition", l.TopicPartition().Partition, "offset", h.BaseOffset, "err", err)
+		}
+	})
+	var bad *protocol.StoredBatchError
+	if errors.As(err, &bad) {
+		logger.Error("load stops at a corrupt batch", "topic", l.TopicPartition().Topic,
+			"partition", l.TopicPartition().Partition, "offset", bad.Offset, "err", bad.Err)
+		return out, nil
+	}
+	return out, err
 }
 
 // cloneValue copies a record value, keeping nil (a tombstone) nil.

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"errors"
 	"log/slog"
 
 	"github.com/gokafka/gokafka/protocol"
@@ -55,25 +56,15 @@ func Load(w PartitionWriter, partition int32, offset int64, apply func(batch []b
 	if err != nil {
 		return offset, err
 	}
-	offset = max(offset, start)
-	for offset < end {
-		records, err := w.Read(partition, offset, end)
-		if err != nil {
-			return offset, err
-		}
-		from := offset
-		for rest := records; len(rest) > 0; {
-			h, batch, next, err := protocol.NextBatch(rest)
-			if err != nil {
-				logger.Error("load stops at a corrupt batch", "partition", partition, "offset", offset, "err", err)
-				return end, nil
-			}
-			apply(batch, &h)
-			offset, rest = max(offset, h.LastOffset()+1), next
-		}
-		if offset == from {
-			break // nothing more to read below end
-		}
+	read := func(from int64) ([]byte, error) { return w.Read(partition, from, end) }
+	next, err := protocol.ReadBatches(read, max(offset, start), end, func(h *protocol.BatchHeader, b []byte) { apply(b, h) })
+	var bad *protocol.StoredBatchError
+	if errors.As(err, &bad) {
+		logger.Error("load stops at a corrupt batch", "partition", partition, "offset", bad.Offset, "err", bad.Err)
+		return end, nil
 	}
-	return max(offset, end), nil
+	if err != nil {
+		return next, err
+	}
+	return max(next, end), nil
 }
