@@ -45,6 +45,9 @@ var counted = []struct{ name, line string }{
 	{"failed heartbeats", "heartbeat to the controller failed"},
 	{"brokers fenced", "fencing broker: no heartbeat"},
 	{"ISR changes refused", `msg="ISR change refused"`},
+	// Not a broker's event, but what makes heartbeats fail: a Raft leader
+	// that lost touch with a quorum for the leader lease.
+	{"Raft leaders stepped down", "failed to contact quorum of nodes, stepping down"},
 }
 
 var refusedCount = regexp.MustCompile(` refused=(\d+)`)
