@@ -5,7 +5,10 @@ SHELL     := bash
 GO        ?= go
 BIN       := bin
 UNIT_PKGS := ./protocol/... ./auth/... ./properties/... ./config/... ./log/... ./coordinator/... ./group/... ./txn/... \
-	./broker/... ./console/... ./cmd/...
+	./broker/... ./console/... ./cmd/... ./clock/... ./internal/...
+# The test build's fault injection (disk faults and clock skew, never in a
+# release) is vetted, unit-tested and fuzzed with its tag.
+FAULT_PKGS := ./clock/... ./cmd/gokafka-server/...
 FUZZTIME  ?= 30s
 # Debian packages the tests drive: librdkafka's kcat and the two Python
 # clients (importable by /usr/bin/python3), and Prometheus, which evaluates
@@ -54,9 +57,11 @@ test-venv:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags faultfs $(FAULT_PKGS)
 
 unit:
 	$(GO) test -race -count=1 $(UNIT_PKGS)
+	$(GO) test -race -count=1 -tags faultfs $(FAULT_PKGS)
 
 # The integration tests run a race-enabled server, so that a data race hit
 # by real clients fails the test that provoked it (exit status 66); the
@@ -68,9 +73,10 @@ unit:
 integration:
 	$(GO) build -race -o $(BIN)/gokafka-server-race ./cmd/gokafka-server
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/gokafka-server ./cmd/gokafka-server
+	$(GO) build -race -tags faultfs -o $(BIN)/gokafka-server-race-faultfs ./cmd/gokafka-server
 	$(GO) build -o $(BIN)/progress ./test/progress
 	set -o pipefail; GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server-race GOKAFKA_SHIPPED_BIN=$(CURDIR)/$(BIN)/gokafka-server \
-	GOKAFKA_VENV=$(VENV) $(GO) test -json -count=1 -timeout 20m ./test/... | ./$(BIN)/progress
+	GOKAFKA_FAULTFS_BIN=$(CURDIR)/$(BIN)/gokafka-server-race-faultfs GOKAFKA_VENV=$(VENV) $(GO) test -json -count=1 -timeout 20m ./test/... | ./$(BIN)/progress
 
 # Images for deploy/docker/compose.yaml, built locally: FROM scratch around
 # the static binaries, and Prometheus from the host's Debian package.
@@ -90,10 +96,6 @@ docker-prometheus:
 	cp deploy/prometheus/prometheus.yml deploy/prometheus/alerts.yml $(PROM_STAGE)/rootfs/etc/prometheus/
 	docker build -q -t gokafka-prometheus:latest -f deploy/docker/Dockerfile.prometheus $(PROM_STAGE)
 
-# gokafka beside Apache Kafka (fetched once by test/kafka/kafka.sh; one node
-# and three, RF 3) and franz-go's kfake, taking turns; about 8 minutes here.
-# BENCHFLAGS=-skip-3n leaves out the three-node cases; go run ./test/bench -h
-# lists the rest.
 # A mixed fault schedule of about 10 minutes on three nodes (network
 # namespaces and a tmpfs per node: needs root) with the race-enabled server
 # built with -tags faultfs (disk faults and clock skew on its http.listener;
@@ -106,6 +108,10 @@ chaos:
 	GOKAFKA_FAULTFS_BIN=$(CURDIR)/$(BIN)/gokafka-server-race-faultfs $(GO) test -count=1 -v -timeout 40m \
 		-run '^TestChaos$$' ./test/chaos -chaos.duration=10m -chaos.seed=$(SEED) -chaos.strict
 
+# gokafka beside Apache Kafka (fetched once by test/kafka/kafka.sh; one node
+# and three, RF 3) and franz-go's kfake, taking turns; about 8 minutes here.
+# BENCHFLAGS=-skip-3n leaves out the three-node cases; go run ./test/bench -h
+# lists the rest.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./log/... ./protocol/...
 	$(GO) run ./test/bench $(BENCHFLAGS)
@@ -116,7 +122,8 @@ bench:
 # out in the middle of minimising an input; that run is repeated once, and
 # any other failure (a crasher, written to testdata/fuzz) fails at once.
 # Every fuzz target in the tree, as ./pkg:FuzzName, found rather than
-# listed, so that a new parser's target cannot be left out.
+# listed, so that a new parser's target cannot be left out; built with the
+# faultfs tag, so that the test build's own parsers are fuzzed too.
 FUZZ_TARGETS := $(shell grep -rH --include='*_test.go' '^func Fuzz' . | \
 	sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*).*|\1:\2|' | sort -u)
 
@@ -125,7 +132,7 @@ fuzz:
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		for try in 1 2; do \
 			echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
-			out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) && break; \
+			out=$$($(GO) test -tags faultfs -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) && break; \
 			echo "$$out" | tail -20; \
 			if [ $$try = 2 ] || ! echo "$$out" | grep -q "context deadline exceeded"; then exit 1; fi; \
 			echo "fuzz $$fn: the fuzzer's own deadline race; running it again"; \
