@@ -40,6 +40,9 @@ type response struct {
 	// raw, when set, is sent as a bare SASL token (SaslHandshake v0)
 	// instead of msg.
 	raw []byte
+	// slices are a fetch response's record batches, sent from their
+	// files in place of markers (sendfile.go).
+	slices []respSlice
 	// left is closed when the slot leaves the queue (sent or dropped), for
 	// a reader waiting on the previous fetch; nil for other requests.
 	left chan struct{}
@@ -234,6 +237,11 @@ func (c *conn) sent(resp *response) {
 // waiting on it.
 func (c *conn) dropped(resp *response) {
 	c.b.budget.release(resp.booked)
+	select {
+	case <-resp.done:
+		resp.closeSlices()
+	default: // a fetch completing now closes its own, seeing c.quit
+	}
 	if resp.left != nil {
 		close(resp.left)
 	}
@@ -322,18 +330,26 @@ func (c *conn) writeLoop() {
 				*buf = binary.BigEndian.AppendUint32(*buf, uint32(len(resp.raw)))
 				*buf = append(*buf, resp.raw...)
 			} else {
+				start := len(*buf)
 				*buf = protocol.AppendResponse(*buf, resp.hdr, resp.msg)
+				if len(resp.slices) > 0 {
+					c.armWriteDeadline()
+					err := c.writeSlices(*buf, start, resp)
+					*buf = (*buf)[:0]
+					if err != nil {
+						c.sent(resp)
+						c.drain()
+						return
+					}
+				}
 			}
 		}
 		c.sent(resp)
 		c.observe(resp, dequeued)
 		// Write only when nothing else is ready, so pipelined responses
 		// share a syscall.
-		if buf != nil && (len(c.queue) == 0 || resp.closeConn || len(*buf) >= maxPooledRespBuf) {
-			if idle := c.b.cfg.ConnectionsMaxIdle; idle > 0 {
-				// A client that stops reading is idle too.
-				c.nc.SetWriteDeadline(time.Now().Add(idle))
-			}
+		if buf != nil && len(*buf) > 0 && (len(c.queue) == 0 || resp.closeConn || len(*buf) >= maxPooledRespBuf) {
+			c.armWriteDeadline()
 			_, err := c.nc.Write(*buf)
 			if cap(*buf) > maxPooledRespBuf {
 				*buf = nil
@@ -351,6 +367,14 @@ func (c *conn) writeLoop() {
 			c.drain()
 			return
 		}
+	}
+}
+
+// armWriteDeadline bounds a write by connections.max.idle.ms: a client
+// that stops reading is idle too.
+func (c *conn) armWriteDeadline() {
+	if idle := c.b.cfg.ConnectionsMaxIdle; idle > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(idle))
 	}
 }
 

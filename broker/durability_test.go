@@ -168,7 +168,7 @@ func TestStorageErrorsAnswerKafkaStorageError(t *testing.T) {
 	out := kmsg.NewFetchResponseTopicPartition()
 	ft := &fetchTarget{p: r.p, out: &out}
 	ft.req.FetchOffset, ft.req.PartitionMaxBytes, ft.req.CurrentLeaderEpoch = 0, 1<<20, -1
-	_, err := r.b.readPartition(ft, 0, false, 1<<20, true)
+	_, err := r.b.readPartition(ft, 0, false, 1<<20, true, false)
 	out.ErrorCode = int16(protocol.Code(err))
 	if code := protocol.ErrorCode(out.ErrorCode); code != protocol.KafkaStorageError {
 		t.Fatalf("fetch on a failing disk: error %v, want KAFKA_STORAGE_ERROR", code)

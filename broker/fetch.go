@@ -17,6 +17,9 @@ type fetchTarget struct {
 	p   *partition // nil when err is set
 	err error
 	out *kmsg.FetchResponseTopicPartition
+	// slice holds the batches read for a connection that sends them from
+	// the file (sendfile.go); out then carries a marker in their place.
+	slice klog.Slice
 }
 
 // Fetch, every version the table in protocol/versions.go serves.
@@ -50,14 +53,21 @@ func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 	if id := fetchReplicaID(req); id >= 0 {
 		b.noteFollowerFetch(id, targets)
 	}
+	sendfile := c.sendsFiles()
 	finish := func() {
-		b.readFetch(req, targets)
+		b.readFetch(req, targets, sendfile)
 		if fetchReplicaID(req) < 0 {
 			countBytesOut(targets)
 		}
+		resp.attachSlices(targets)
 		b.fetchSessions.respond(session, req, out, b.coord.Metadata(), time.Now())
 		b.addFetchLeaderHints(b.coord.Metadata(), c.listener, out)
 		resp.complete(out)
+		select {
+		case <-c.quit: // the connection closed as the fetch completed
+			resp.closeSlices()
+		default:
+		}
 	}
 	if req.MaxWaitMillis <= 0 || anyFetchError(targets) {
 		finish()
@@ -168,9 +178,13 @@ func (b *Broker) noteFollowerFetch(id int32, targets []*fetchTarget) {
 
 // readFetch reads every partition into the response. It runs once per
 // fetch, when the fetch answers: a parked fetch has only counted bytes.
-func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) {
+// With sendfile the record bytes stay in their files, as slices, up to
+// maxSlices partitions: each slice holds a file descriptor until the
+// response is written, and a follower's fetch may name thousands of
+// partitions.
+func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget, sendfile bool) {
 	budget := b.fetchMaxBytes(req)
-	total := 0
+	total, slices := 0, 0
 	follower := fetchReplicaID(req)
 	md, now := b.coord.Metadata(), time.Now()
 	for _, ft := range targets {
@@ -183,7 +197,10 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) {
 		if held {
 			maxBytes, minOne = 0, false // watermarks only, until the quota refills
 		}
-		n, err := b.readPartition(ft, req.IsolationLevel, follower >= 0, maxBytes, minOne)
+		n, err := b.readPartition(ft, req.IsolationLevel, follower >= 0, maxBytes, minOne, sendfile && slices < maxSlices)
+		if ft.slice.Len > 0 {
+			slices++
+		}
 		if throttled {
 			b.leaderQuota.record(n, now)
 		}
@@ -193,6 +210,10 @@ func (b *Broker) readFetch(req *kmsg.FetchRequest, targets []*fetchTarget) {
 		budget -= int32(min(n, int(budget)))
 	}
 }
+
+// maxSlices bounds the partitions of one fetch response sent from their
+// files; the rest are copied.
+const maxSlices = 64
 
 // heldByQuota reports whether a follower's fetch of p counts against the
 // leader's replication throttle, and whether that quota is spent for now
@@ -205,10 +226,11 @@ func (b *Broker) heldByQuota(md *coordinator.Metadata, p *partition, follower in
 // readPartition fills one partition's answer: watermarks, then whole
 // batches from the fetch offset up to the high watermark (or the last
 // stable offset for read_committed; the log end for a follower), as the
-// file holds them.
-func (b *Broker) readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int32, minOneBatch bool) (int, error) {
+// file holds them: in ft.slice with sendfile, unless read_committed needs
+// the batches' offsets to list aborted transactions.
+func (b *Broker) readPartition(ft *fetchTarget, isolation int8, follower bool, maxBytes int32, minOneBatch, sendfile bool) (int, error) {
 	p, op := ft.p, ft.out
-	op.RecordBatches = []byte{} // a re-read after a long-poll starts afresh; never null
+	op.RecordBatches = []byte{} // never null
 	op.AbortedTransactions = nil
 	readCommitted := isolation == 1 && !follower
 	if readCommitted {
@@ -222,7 +244,12 @@ func (b *Broker) readPartition(ft *fetchTarget, isolation int8, follower bool, m
 	if offset >= limit || maxBytes <= 0 && !minOneBatch {
 		return 0, nil
 	}
-	res, err := p.log.Read(offset, maxBytes, limit, minOneBatch)
+	var res klog.ReadResult
+	if sendfile && !readCommitted {
+		ft.slice, err = p.log.ReadSlice(offset, maxBytes, limit, minOneBatch)
+	} else {
+		res, err = p.log.Read(offset, maxBytes, limit, minOneBatch)
+	}
 	if err != nil && !errors.As(err, new(*protocol.Error)) {
 		return 0, b.storageError("read failed", p.tp, err)
 	}
@@ -235,7 +262,7 @@ func (b *Broker) readPartition(ft *fetchTarget, isolation int8, follower bool, m
 			op.AbortedTransactions = abortedTransactions(p, offset, res.Records)
 		}
 	}
-	return len(res.Records), nil
+	return len(res.Records) + int(ft.slice.Len), nil
 }
 
 // abortedTransactions lists, for a read_committed consumer, the aborted
@@ -301,7 +328,7 @@ func fetchLimit(ft *fetchTarget, isolation int8, follower bool) (int64, error) {
 func countBytesOut(targets []*fetchTarget) {
 	for _, ft := range targets {
 		if ft.p != nil {
-			ft.p.stats.bytesOut.Add(int64(len(ft.out.RecordBatches)))
+			ft.p.stats.bytesOut.Add(int64(len(ft.out.RecordBatches)) + ft.slice.Len)
 		}
 	}
 }

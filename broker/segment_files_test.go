@@ -39,7 +39,7 @@ func TestSegmentOpenFailureAnswersKafkaStorageError(t *testing.T) {
 		out := kmsg.NewFetchResponseTopicPartition()
 		ft := &fetchTarget{p: r.p, out: &out}
 		ft.req.FetchOffset, ft.req.PartitionMaxBytes, ft.req.CurrentLeaderEpoch = offset, 1<<20, -1
-		_, err := r.b.readPartition(ft, 0, false, 1<<20, true)
+		_, err := r.b.readPartition(ft, 0, false, 1<<20, true, false)
 		if err == nil && len(out.RecordBatches) == 0 {
 			err = fmt.Errorf("offset %d: no records", offset)
 		}

@@ -18,7 +18,7 @@ func fetchAs(t *testing.T, p *partition, offset int64, isolation int8) ([][2]int
 	t.Helper()
 	op := kmsg.NewFetchResponseTopicPartition()
 	ft := &fetchTarget{req: kmsg.FetchRequestTopicPartition{FetchOffset: offset, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 20}, p: p, out: &op}
-	if _, err := (&Broker{}).readPartition(ft, isolation, false, 1<<20, true); err != nil {
+	if _, err := (&Broker{}).readPartition(ft, isolation, false, 1<<20, true, false); err != nil {
 		t.Fatal(err)
 	}
 	var got [][2]int64
