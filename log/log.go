@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gokafka/gokafka/protocol"
 )
 
 // TopicPartition names one partition.
@@ -294,7 +296,9 @@ func (l *Log) replayFrom(from int64) bool {
 }
 
 // replayProducers applies every batch from offset on to the producer
-// state. Only markers are read past their header.
+// state. Only markers are read past their header, and the segments are
+// read in order through a buffer: one read a header cost a recovery a
+// system call per batch.
 func (l *Log) replayProducers(offset int64) error {
 	for i := l.segmentFor(offset); i < len(l.segments); i++ {
 		s := l.segments[i]
@@ -302,19 +306,14 @@ func (l *Log) replayProducers(offset int64) error {
 		if err != nil {
 			return err
 		}
-		for found && pos < s.size {
-			h, err := s.readHeader(pos)
-			if err != nil {
-				return err
-			}
-			var b []byte
-			if h.IsControl() {
-				if b, h, err = s.readBatch(pos); err != nil {
-					return err
-				}
-			}
-			l.applyBatch(s, b, &h)
-			pos += int64(h.Size())
+		if !found {
+			continue
+		}
+		err = s.walkHeaders(pos, func(h *protocol.BatchHeader, control []byte) {
+			l.applyBatch(s, control, h)
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -230,6 +230,47 @@ func (s *segment) scan(pos, end int64, fn func(h *protocol.BatchHeader, b []byte
 	}
 }
 
+// walkHeaders calls fn for the header of every batch from pos on, read in
+// order through a buffer, with the whole batch for a control batch (nil
+// for others). A batch that runs past the end ends the walk.
+func (s *segment) walkHeaders(pos int64, fn func(h *protocol.BatchHeader, control []byte)) error {
+	f, err := s.file()
+	if err != nil {
+		return err
+	}
+	defer f.release()
+	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, s.size-pos), 64<<10)
+	for pos < s.size {
+		head, err := r.Peek(protocol.BatchHeaderSize)
+		if err != nil {
+			return fmt.Errorf("%s at %d: %w", s.logPath(), pos, err)
+		}
+		h, err := protocol.DecodeHeader(head)
+		if err != nil {
+			return fmt.Errorf("%s at %d: %w", s.logPath(), pos, err)
+		}
+		var control []byte
+		if h.IsControl() {
+			control = make([]byte, h.Size())
+			if _, err := io.ReadFull(r, control); err != nil {
+				return fmt.Errorf("%s at %d: %w", s.logPath(), pos, err)
+			}
+		}
+		fn(&h, control)
+		pos += int64(h.Size())
+		switch {
+		case control != nil:
+		case h.Size() <= r.Buffered():
+			r.Discard(h.Size())
+		default:
+			// Seek past a batch the buffer does not hold rather than read
+			// it: logs of large batches cost a read a batch, not all bytes.
+			r.Reset(io.NewSectionReader(f, pos, max(s.size-pos, 0)))
+		}
+	}
+	return nil
+}
+
 // recover rebuilds the segment's state by reading every batch, truncating a
 // torn or corrupt tail. It returns the number of bytes cut off. Offsets
 // must continue exactly from batch to batch unless gaps are allowed: in a
