@@ -112,8 +112,10 @@ chaos:
 # and three, RF 3) and franz-go's kfake, taking turns; about 8 minutes here.
 # BENCHFLAGS=-skip-3n leaves out the three-node cases; go run ./test/bench -h
 # lists the rest.
-bench:
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./log/... ./protocol/...
+	$(GO) test -run '^$$' -bench 'Purgatory|FetchResponseWrite' -benchmem ./broker/
+	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server $(GO) test -run '^$$' -bench ParkedFetch -benchtime 40x ./test/bench/
 	$(GO) run ./test/bench $(BENCHFLAGS)
 
 # Each fuzz target for FUZZTIME (go test fuzzes one target at a time);
