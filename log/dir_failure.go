@@ -120,6 +120,10 @@ func (f watchFile) Write(b []byte) (int, error) {
 	return n, f.m.watched(f.name, err)
 }
 
+// Unwrap is the file underneath, which a fetch sent from the file
+// duplicates (ownHandle) rather than opening the file again.
+func (f watchFile) Unwrap() File { return f.File }
+
 func (f watchFile) Truncate(size int64) error { return f.m.watched(f.name, f.File.Truncate(size)) }
 func (f watchFile) Sync() error               { return f.m.watched(f.name, f.File.Sync()) }
 

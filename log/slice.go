@@ -96,9 +96,16 @@ func (l *Log) ReadSlice(offset int64, maxBytes int32, maxOffset int64, minOneBat
 }
 
 // ownHandle returns a handle on f's file that outlives f: a duplicate
-// descriptor of an OS file, or the file opened again on other file
-// systems (fault injection in tests).
+// descriptor of an OS file, under any wrapper that only watches it, or the
+// file opened again on other file systems (fault injection in tests).
 func ownHandle(fs FS, path string, f File) (File, error) {
+	for {
+		w, ok := f.(interface{ Unwrap() File })
+		if !ok {
+			break
+		}
+		f = w.Unwrap()
+	}
 	osf, ok := f.(*os.File)
 	if !ok {
 		return fs.OpenFile(path, os.O_RDONLY, 0)

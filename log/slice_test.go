@@ -3,6 +3,8 @@ package log
 import (
 	"bytes"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,5 +71,35 @@ func TestSliceOutlivesItsSegment(t *testing.T) {
 	got, err := sl.ReadBytes()
 	if err != nil || len(got) != len(b) {
 		t.Fatalf("slice after its segment was removed: %d bytes, %v; want %d", len(got), err, len(b))
+	}
+}
+
+// noOpenFS refuses every open, so that a handle it gives must be a
+// duplicate of one already open.
+type noOpenFS struct{ FS }
+
+func (noOpenFS) OpenFile(string, int, os.FileMode) (File, error) { return nil, os.ErrPermission }
+
+// A fetch sent from a file duplicates the descriptor of a file that a
+// watching wrapper (a directory's failure watch) holds, rather than
+// opening the file again.
+func TestOwnHandleSeesThroughWatchers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	if err := os.WriteFile(path, []byte("records"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	own, err := ownHandle(noOpenFS{}, path, watchFile{File: f, name: path})
+	if err != nil {
+		t.Fatalf("ownHandle under a watcher: %v, want a duplicate descriptor", err)
+	}
+	defer own.Close()
+	b := make([]byte, 7)
+	if _, err := own.ReadAt(b, 0); err != nil || string(b) != "records" {
+		t.Fatalf("read %q, %v through the duplicate", b, err)
 	}
 }
