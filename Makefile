@@ -24,7 +24,7 @@ TEST_DEBS := kcat python3-kafka python3-confluent-kafka prometheus systemd docke
 # virtual environment outside the checkout, refreshed once a day.
 VENV      ?= $(HOME)/.cache/gokafka-test/venv
 
-.PHONY: all build run test test-deps test-venv lint unit integration bench chaos fuzz clean docker docker-prometheus
+.PHONY: all build run test test-deps test-venv lint unit integration bench bench-scale chaos fuzz clean docker docker-prometheus
 
 all: build
 
@@ -117,6 +117,14 @@ bench: build
 	$(GO) test -run '^$$' -bench 'Purgatory|FetchResponseWrite' -benchmem ./broker/
 	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server $(GO) test -run '^$$' -bench ParkedFetch -benchtime 40x ./test/bench/
 	$(GO) run ./test/bench $(BENCHFLAGS)
+
+# Three nodes, 3,000 partitions RF 3 (500 topics x 6): create, SIGKILL a
+# node (BENCHSCALEFLAGS=-kill-controller for the controller), restart it;
+# prints create time, leaderships moved, time to every ISR full, failed
+# heartbeats, fenced brokers, refused ISR changes, RSS and descriptors per
+# node. -topics and -partitions scale it; go run ./test/benchscale -h.
+bench-scale: build
+	$(GO) run ./test/benchscale -bin $(CURDIR)/$(BIN)/gokafka-server $(BENCHSCALEFLAGS)
 
 # Each fuzz target for FUZZTIME (go test fuzzes one target at a time);
 # make test runs them for 5s each, on top of their seed corpora. The Go
