@@ -383,10 +383,20 @@ func (c *Coordinator) RegisterBroker(ctx context.Context, r BrokerRegistration) 
 }
 
 // Heartbeat keeps broker id's session alive, unfencing it if it was fenced.
+// A controller answers its own broker's heartbeat without Raft, so a node
+// that was paused or cut off while it was the controller would still
+// answer it, with its old state, until Raft deposes it: then its answer
+// counts only once the quorum confirms that it still leads.
 func (c *Coordinator) Heartbeat(ctx context.Context, id int32) error {
+	local := c.ctrl.isActive()
 	resp, err := c.call(ctx, &rpcRequest{Op: rpcHeartbeat, BrokerID: id, Applied: c.Metadata().AppliedIndex})
 	if err == nil {
 		err = resp.err()
+	}
+	if err == nil && local {
+		if verr := c.raft.VerifyLeader().Error(); verr != nil {
+			err = protocol.Errorf(protocol.NotController, "node %d answered its own heartbeat but no longer leads: %v", c.cfg.NodeID, verr)
+		}
 	}
 	return err
 }
