@@ -20,27 +20,35 @@ type ReadResult struct {
 func (l *Log) Read(offset int64, maxBytes int32, maxOffset int64, minOneBatch bool) (ReadResult, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	s, pos, err := l.batchAt(offset, maxOffset)
+	if s == nil || err != nil {
+		return ReadResult{}, err
+	}
+	b, read, err := s.readBatches(pos, s.endBefore(maxOffset), maxBytes, maxOffset, minOneBatch)
+	l.countRead(read)
+	return ReadResult{Records: b}, err
+}
+
+// batchAt finds, under l.mu, the segment and file position of the batch
+// that holds offset, for Read and ReadSlice: OFFSET_OUT_OF_RANGE outside
+// the log, and no segment when nothing lies below maxOffset.
+func (l *Log) batchAt(offset, maxOffset int64) (*segment, int64, error) {
 	if offset < l.logStartOffset || offset > l.logEndOffset() {
-		return ReadResult{}, protocol.Errorf(protocol.OffsetOutOfRange,
+		return nil, 0, protocol.Errorf(protocol.OffsetOutOfRange,
 			"%s: offset %d is outside [%d, %d]", l.tp, offset, l.logStartOffset, l.logEndOffset())
 	}
 	if offset >= maxOffset {
-		return ReadResult{}, nil
+		return nil, 0, nil
 	}
 	for i := l.segmentFor(offset); i < len(l.segments); i++ {
 		s := l.segments[i]
 		pos, found, read, err := s.locate(offset)
 		l.countRead(read)
-		if err != nil {
-			return ReadResult{}, err
-		}
-		if found {
-			b, read, err := s.readBatches(pos, s.endBefore(maxOffset), maxBytes, maxOffset, minOneBatch)
-			l.countRead(read)
-			return ReadResult{Records: b}, err
+		if err != nil || found {
+			return s, pos, err
 		}
 	}
-	return ReadResult{}, nil
+	return nil, 0, nil
 }
 
 // segmentFor returns the index of the segment that would hold offset.

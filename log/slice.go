@@ -50,49 +50,35 @@ func (s Slice) ReadBytes() ([]byte, error) {
 func (l *Log) ReadSlice(offset int64, maxBytes int32, maxOffset int64, minOneBatch bool) (Slice, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if offset < l.logStartOffset || offset > l.logEndOffset() {
-		return Slice{}, protocol.Errorf(protocol.OffsetOutOfRange,
-			"%s: offset %d is outside [%d, %d]", l.tp, offset, l.logStartOffset, l.logEndOffset())
+	s, pos, err := l.batchAt(offset, maxOffset)
+	if s == nil || err != nil {
+		return Slice{}, err
 	}
-	if offset >= maxOffset {
-		return Slice{}, nil
-	}
-	for i := l.segmentFor(offset); i < len(l.segments); i++ {
-		s := l.segments[i]
-		pos, found, read, err := s.locate(offset)
+	end := s.size
+	if maxOffset < s.nextOffset {
+		var read int64
+		end, _, read, err = s.locate(maxOffset)
 		l.countRead(read)
 		if err != nil {
 			return Slice{}, err
 		}
-		if !found {
-			continue
-		}
-		end := s.size
-		if maxOffset < s.nextOffset {
-			end, _, read, err = s.locate(maxOffset)
-			l.countRead(read)
-			if err != nil {
-				return Slice{}, err
-			}
-		}
-		n, read, err := s.wholeBatches(pos, end, int64(max(maxBytes, 0)), minOneBatch)
-		l.countRead(read)
-		if err != nil || n == 0 {
-			return Slice{}, err
-		}
-		f, err := s.file()
-		if err != nil {
-			return Slice{}, err
-		}
-		own, err := ownHandle(l.fs, s.logPath(), f.File)
-		f.release()
-		if err != nil {
-			return Slice{}, err
-		}
-		l.countRead(n)
-		return Slice{File: own, Pos: pos, Len: n}, nil
 	}
-	return Slice{}, nil
+	n, read, err := s.wholeBatches(pos, end, int64(max(maxBytes, 0)), minOneBatch)
+	l.countRead(read)
+	if err != nil || n == 0 {
+		return Slice{}, err
+	}
+	f, err := s.file()
+	if err != nil {
+		return Slice{}, err
+	}
+	own, err := ownHandle(l.fs, s.logPath(), f.File)
+	f.release()
+	if err != nil {
+		return Slice{}, err
+	}
+	l.countRead(n)
+	return Slice{File: own, Pos: pos, Len: n}, nil
 }
 
 // ownHandle returns a handle on f's file that outlives f: a duplicate
