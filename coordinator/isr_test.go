@@ -42,13 +42,7 @@ func TestAlterPartitionRefusesIneligibleReplica(t *testing.T) {
 func TestAlterPartitionsBatchIsOneEntry(t *testing.T) {
 	c := start(t, testConfigs(t, 1)[0])
 	register(t, c, 1, 2, 3)
-	var as []PartitionAssignment
-	for i := range int32(50) {
-		as = append(as, PartitionAssignment{Partition: i, Replicas: []int32{1, 2, 3}})
-	}
-	if r := createOne(t, c, CreateTopicSpec{Name: "batch", NumPartitions: -1, ReplicationFactor: -1, Assignment: as}); r.Err != nil {
-		t.Fatal(r.Err)
-	}
+	createOnAll3(t, c, "batch", 50)
 	md := c.Metadata()
 	var alters []AlterPartition
 	for _, p := range md.Topic("batch").Partitions {
@@ -90,13 +84,7 @@ func TestAlterPartitionsBatchIsOneEntry(t *testing.T) {
 func TestAlterISRCheckedAgainWhenApplied(t *testing.T) {
 	c := start(t, testConfigs(t, 1)[0])
 	register(t, c, 1, 2, 3)
-	var as []PartitionAssignment
-	for i := range int32(3) {
-		as = append(as, PartitionAssignment{Partition: i, Replicas: []int32{1, 2, 3}})
-	}
-	if r := createOne(t, c, CreateTopicSpec{Name: "again", NumPartitions: -1, ReplicationFactor: -1, Assignment: as}); r.Err != nil {
-		t.Fatal(r.Err)
-	}
+	createOnAll3(t, c, "again", 3)
 	if err := alterOne(c, AlterPartition{Topic: "again", Partition: 2, Leader: 1, ISR: []int32{1, 2}}); err != nil {
 		t.Fatal(err)
 	}
@@ -121,5 +109,18 @@ func TestAlterISRCheckedAgainWhenApplied(t *testing.T) {
 		if !slices.Equal(got[i].ISR, want) {
 			t.Errorf("partition %d: ISR %v, want %v", i, got[i].ISR, want)
 		}
+	}
+}
+
+// createOnAll3 creates topic with n partitions, each on brokers 1, 2, 3
+// with 1 leading.
+func createOnAll3(t *testing.T, c *Coordinator, topic string, n int32) {
+	t.Helper()
+	var as []PartitionAssignment
+	for i := range n {
+		as = append(as, PartitionAssignment{Partition: i, Replicas: []int32{1, 2, 3}})
+	}
+	if r := createOne(t, c, CreateTopicSpec{Name: topic, NumPartitions: -1, ReplicationFactor: -1, Assignment: as}); r.Err != nil {
+		t.Fatal(r.Err)
 	}
 }
