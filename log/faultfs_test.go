@@ -144,9 +144,11 @@ func TestGroupCommitSharesRounds(t *testing.T) {
 	}
 }
 
-// Power loss keeps exactly what was fsynced: after a crash at a random
-// point of appends and syncs, recovery yields a prefix of what was
-// written, ending exactly where the last completed sync ended.
+// Power loss keeps exactly what was fsynced: after a crash with appends
+// still unsynced, recovery yields a prefix of what was written, ending
+// exactly where the last completed sync ended. Every append asks for a
+// group commit of its own, so the unsynced tail is made certain by slowing
+// fsyncs down past the crash.
 func TestCrashDropsTheUnsyncedTail(t *testing.T) {
 	for seed := range uint64(5) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -156,19 +158,26 @@ func TestCrashDropsTheUnsyncedTail(t *testing.T) {
 			cfg.SegmentBytes = 2000 // rolls sync too
 			m, l := openFaulty(t, dir, ffs, cfg)
 			var written []byte
-			var syncedEnd int64
-			for i := range 20 + rng.IntN(40) {
+			appendOne := func(i int) {
 				b := prototest.Plain(int64(i), fmt.Sprintf("v%d", i)).Encode()
 				mustAppend(t, l, b) // assigns the offset in b
 				written = append(written, b...)
-				if rng.IntN(4) == 0 {
-					if err := WaitDurable(context.Background(), []*Log{l}); err != nil {
-						t.Fatal(err)
-					}
-					syncedEnd = l.RecoveryPoint()
-				}
 			}
-			syncedEnd = max(syncedEnd, l.RecoveryPoint()) // what rolls synced
+			synced := 20 + rng.IntN(40)
+			for i := range synced {
+				appendOne(i)
+			}
+			if err := WaitDurable(context.Background(), []*Log{l}); err != nil {
+				t.Fatal(err)
+			}
+			ffs.Delay(FaultSync, 300*time.Millisecond) // the tail's syncs finish after the crash
+			for i := range 1 + rng.IntN(5) {
+				appendOne(synced + i)
+			}
+			syncedEnd := max(int64(synced), l.RecoveryPoint()) // a roll in the tail synced what it sealed
+			if syncedEnd == l.LogEndOffset() {
+				t.Fatalf("nothing left unsynced at the crash: the test proves nothing")
+			}
 			if err := ffs.Crash(); err != nil {
 				t.Fatal(err)
 			}
@@ -176,6 +185,7 @@ func TestCrashDropsTheUnsyncedTail(t *testing.T) {
 				t.Fatalf("closing after the crash: %v, want ErrPowerLost", err)
 			}
 			ffs.Restart()
+			ffs.Heal()
 			_, l = openFaulty(t, dir, ffs, cfg)
 			if got := l.LogEndOffset(); got != syncedEnd {
 				t.Fatalf("log end %d after the crash, want the synced end %d", got, syncedEnd)
