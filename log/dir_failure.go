@@ -2,6 +2,7 @@ package log
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -9,9 +10,11 @@ import (
 
 // A log directory fails, as in Kafka's LogDirFailureChannel, when the disk
 // under it refuses a write, truncate, fsync or file creation (EIO, ENOSPC,
-// a failed fsync after which Linux may have dropped the pages): nothing
-// written there later can be trusted, and a partition led from it could no
-// longer take writes while its followers still could. Kafka takes the
+// a failed fsync after which Linux may have dropped the pages), or a read
+// (EIO on a segment, a checkpoint, an index): nothing written there later
+// can be trusted, and a partition led from it could no longer take writes
+// or serve its followers and consumers while its other replicas still
+// could. Kafka wraps reads and writes alike in maybeHandleIOException. Kafka takes the
 // directory offline and, with no directory left (every KRaft broker
 // without JBOD), halts the broker, so that the controller fences it and
 // moves its leaderships; OnDirFailure lets the process do the same.
@@ -44,10 +47,10 @@ func (m *Manager) FailedDirs() []string {
 }
 
 // dirFailed marks the log directory holding path failed by err, unless err
-// is no fault of the disk: a file closed under a racing operation, or a
-// directory already gone or there.
+// is no fault of the disk: a read that reached the end of the file, a file
+// closed under a racing operation, or a directory already gone or there.
 func (m *Manager) dirFailed(path string, err error) {
-	if errors.Is(err, os.ErrClosed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
+	if err == io.EOF || errors.Is(err, os.ErrClosed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
 		return
 	}
 	dir := m.dirOf(path)
@@ -60,7 +63,7 @@ func (m *Manager) dirFailed(path string, err error) {
 		m.dirFailures.failed = map[string]error{}
 	}
 	m.dirFailures.failed[dir] = err
-	m.logger.Error("log directory failed: the disk refused a write", "dir", dir, "err", err)
+	m.logger.Error("log directory failed: the disk refused an operation", "dir", dir, "err", err)
 	if fn := m.dirFailures.fn; fn != nil {
 		go fn(dir, err)
 	}
@@ -78,8 +81,8 @@ func (m *Manager) dirOf(path string) string {
 }
 
 // watchFS is the FS a Manager gives its logs: its configured one, with
-// every failed write, truncate, fsync, file creation or mkdir reported to
-// dirFailed.
+// every failed read, write, truncate, fsync, file creation or mkdir
+// reported to dirFailed.
 type watchFS struct {
 	FS
 	m *Manager
@@ -93,9 +96,6 @@ func (w watchFS) OpenFile(name string, flag int, perm os.FileMode) (File, error)
 		}
 		return nil, err
 	}
-	if flag&(os.O_WRONLY|os.O_RDWR) == 0 {
-		return f, nil
-	}
 	return watchFile{File: f, m: w.m, name: name}, nil
 }
 
@@ -103,11 +103,16 @@ func (w watchFS) MkdirAll(name string, perm os.FileMode) error {
 	return w.m.watched(name, w.FS.MkdirAll(name, perm))
 }
 
-// watchFile is a file of a watchFS opened for writing.
+// watchFile is a file of a watchFS.
 type watchFile struct {
 	File
 	m    *Manager
 	name string
+}
+
+func (f watchFile) ReadAt(b []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(b, off)
+	return n, f.m.watched(f.name, err)
 }
 
 func (f watchFile) WriteAt(b []byte, off int64) (int, error) {

@@ -2,6 +2,7 @@ package log
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -12,8 +13,8 @@ import (
 )
 
 // A write the disk refuses fails the log directory once, and the hook
-// hears of it with the directory and the error; reads that fail, files
-// closed under an operation and missing files do not.
+// hears of it with the directory and the error; reads that reach the end
+// of a file, files closed under an operation and missing files do not.
 func TestDirFailureReported(t *testing.T) {
 	ffs := NewFaultFS(nil)
 	dir := t.TempDir()
@@ -27,14 +28,23 @@ func TestDirFailureReported(t *testing.T) {
 	})
 	mustAppend(t, l, prototest.Plain(0, "a").Encode())
 
-	ffs.Fail(FaultRead, ".log", errDisk)
-	if _, err := l.Read(0, 1<<20, l.LogEndOffset(), true); err == nil {
-		t.Fatal("read on a failing disk succeeded")
+	if _, err := l.Read(0, 1<<20, l.LogEndOffset(), true); err != nil {
+		t.Fatal(err)
 	}
-	m.dirFailed(filepath.Join(dir, "x"), os.ErrClosed)
+	f, err := m.fs.OpenFile(l.segments[0].logPath(), os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadAt(make([]byte, 1<<20), 0); err != io.EOF {
+		t.Fatalf("read past the end: %v, want io.EOF", err)
+	}
+	f.Close()
+	if _, err := f.ReadAt(make([]byte, 1), 0); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("read of a closed file: %v, want os.ErrClosed", err)
+	}
 	m.dirFailed(filepath.Join(dir, "y"), &os.PathError{Op: "open", Path: "y", Err: os.ErrNotExist})
 	if got := m.FailedDirs(); len(got) != 0 {
-		t.Fatalf("failed dirs after a read error, a closed file and a missing one: %v", got)
+		t.Fatalf("failed dirs after reads to the end, a closed file and a missing one: %v", got)
 	}
 
 	ffs.Fail(FaultWrite, ".log", syscall.ENOSPC)
@@ -58,6 +68,54 @@ func TestDirFailureReported(t *testing.T) {
 	case d := <-failed:
 		t.Fatalf("dir %s reported twice", d)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// A read the disk refuses fails the directory as a write does (Kafka's
+// maybeHandleIOException around LocalLog.read): a fetch from a segment,
+// and a lookup by timestamp through its batches.
+func TestDirFailureOnRead(t *testing.T) {
+	for name, read := range map[string]func(*Log) error{
+		"fetch": func(l *Log) error {
+			_, err := l.Read(0, 1<<20, l.LogEndOffset(), true)
+			return err
+		},
+		"slice": func(l *Log) error {
+			s, err := l.ReadSlice(0, 1<<20, l.LogEndOffset(), true)
+			if err == nil {
+				_, err = s.ReadBytes()
+				s.Close()
+			}
+			return err
+		},
+		"timestamp": func(l *Log) error {
+			_, _, _, err := l.FindOffsetByTimestamp(0)
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ffs := NewFaultFS(nil)
+			dir := t.TempDir()
+			m, l := openFaulty(t, dir, ffs, DefaultConfig())
+			failed := make(chan error, 1)
+			m.OnDirFailure(func(_ string, err error) { failed <- err })
+			mustAppend(t, l, prototest.Plain(0, "a").Encode())
+			ffs.Fail(FaultRead, ".log", syscall.EIO)
+			if err := read(l); !errors.Is(err, syscall.EIO) {
+				t.Fatalf("read on a failing disk: %v, want EIO", err)
+			}
+			select {
+			case err := <-failed:
+				if !errors.Is(err, syscall.EIO) {
+					t.Fatalf("hook got %v, want EIO", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no dir failure reported for a refused read")
+			}
+			if got := m.FailedDirs(); len(got) != 1 || got[0] != dir {
+				t.Fatalf("failed dirs %v, want [%s]", got, dir)
+			}
+		})
 	}
 }
 

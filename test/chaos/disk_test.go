@@ -95,18 +95,21 @@ func (c *cluster) debugFor(id int32, d time.Duration, path, heal string, strikes
 	return err
 }
 
-// failingDisk makes node id's disk answer EIO to every write and fsync of
-// its logs: the node must halt (Kafka's broker halts when its last log
-// directory goes offline), its partitions move to the other replicas, and
-// after down it restarts on a healthy disk (the faults die with the
-// process) and recovers.
-func (c *cluster) failingDisk(id int32, down time.Duration, tps []TP) (Fault, error) {
-	f := c.fault(id, fmt.Sprintf("node %d: EIO on write and fsync", id), tps)
+// failingDisk makes node id's disk answer EIO to every one of ops
+// (write, sync, read: /debug/faultfs's op) on its logs: the node must halt
+// (Kafka's broker halts when its last log directory goes offline, and an
+// I/O error on a read takes it offline as one on a write does), its
+// partitions move to the other replicas, and after down it restarts on a
+// healthy disk (the faults die with the process) and recovers.
+func (c *cluster) failingDisk(id int32, down time.Duration, tps []TP, ops ...string) (Fault, error) {
+	f := c.fault(id, fmt.Sprintf("node %d: EIO on %s", id, strings.Join(ops, " and ")), tps)
 	strike := func() error {
-		if err := c.debug(id, "/debug/faultfs", "op=write&err=EIO"); err != nil {
-			return err
+		for _, op := range ops {
+			if err := c.debug(id, "/debug/faultfs", "op="+op+"&err=EIO"); err != nil {
+				return err
+			}
 		}
-		return c.debug(id, "/debug/faultfs", "op=sync&err=EIO")
+		return nil
 	}
 	return f, c.haltAndRestart(id, &f, down, strike, func() error { return nil })
 }

@@ -5,10 +5,11 @@
 // way), a slow lossy link on one host (tc tbf and nftables: this kernel has
 // no netem), torn segment tails on a stopped replica, and, through the
 // server built with -tags faultfs (harness.FaultBinary), a leader's slow
-// disk, a node's failing disk (EIO), a full disk (each node's data
-// directory is a tmpfs of its own) and a node's wall clock jumping an hour
-// either way. A node whose disk refuses a write must halt, as Kafka's
-// does, and recover when restarted. Each nemesis heals itself before the
+// disk, a node's failing disk (EIO on write and fsync), a leader's disk
+// failing reads (EIO), a full disk (each node's data directory is a tmpfs
+// of its own) and a node's wall clock jumping an hour either way. A node
+// whose disk refuses a write or a read must halt, as Kafka's does, and
+// recover when restarted. Each nemesis heals itself before the
 // next strikes.
 //
 // While faults come and go, idempotent acks=all producers write unique

@@ -57,7 +57,11 @@ var nemeses = []nemesis{
 		return c.slowDisk(c.leaderOf(tps[rng.IntN(len(tps))]), pauseFor(rng), tps)
 	}},
 	{"failing-disk", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
-		return c.failingDisk(int32(1+rng.IntN(3)), down(rng), tps)
+		return c.failingDisk(int32(1+rng.IntN(3)), down(rng), tps, "write", "sync")
+	}},
+	{"failing-read", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
+		// A leader: its followers and consumers read from it all the time.
+		return c.failingDisk(c.leaderOf(tps[rng.IntN(len(tps))]), down(rng), tps, "read")
 	}},
 	{"full-disk", func(c *cluster, rng *rand.Rand, tps []TP) (Fault, error) {
 		return c.fullDisk(int32(1+rng.IntN(3)), down(rng), tps)

@@ -53,45 +53,77 @@ func produce(t *testing.T, cl *kgo.Client, prefix string, n int) {
 	}
 }
 
-// A node whose disk refuses writes acknowledges nothing more and halts
-// (exit 1) within haltWithin; restarted on a healthy disk it holds exactly
-// what it acknowledged before.
+// A node whose disk refuses writes acknowledges nothing more, and one
+// whose disk refuses reads serves nothing more (Kafka fails the log
+// directory on either, LogDirFailureChannel): it halts (exit 1) within
+// haltWithin; restarted on a healthy disk it holds exactly what it
+// acknowledged before.
 func TestFailedDiskHalts(t *testing.T) {
-	nd, cl := oneNode(t, "disk", nil)
-	produce(t, cl, "before", 10)
-	if err := debugPost(nd, "/debug/faultfs", "op=write&err=EIO"); err != nil {
+	for _, tc := range []struct {
+		name, fault string
+		strike      func(t *testing.T, nd *harness.Node, cl *kgo.Client)
+	}{
+		{"write", "op=write&err=EIO", func(t *testing.T, _ *harness.Node, cl *kgo.Client) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			if cl.ProduceSync(ctx, &kgo.Record{Value: []byte("refused")}).FirstErr() == nil {
+				t.Fatal("a write to a disk that refuses writes was acknowledged")
+			}
+		}},
+		{"read", "op=read&err=EIO&match=.log", func(t *testing.T, nd *harness.Node, _ *kgo.Client) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			if n := freshConsumer(t, nd, "disk").PollFetches(ctx).NumRecords(); n > 0 {
+				t.Fatalf("a disk that refuses reads served %d records", n)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nd, cl := oneNode(t, "disk", nil)
+			produce(t, cl, "before", 10)
+			if err := debugPost(nd, "/debug/faultfs", tc.fault); err != nil {
+				t.Fatal(err)
+			}
+			tc.strike(t, nd, cl)
+			select {
+			case <-nd.Exited():
+			case <-time.After(haltWithin):
+				t.Fatalf("the node still runs %v after its disk failed (%s)", haltWithin, tc.fault)
+			}
+			if code := nd.ExitCode(); code != 1 || !strings.Contains(nd.Tail(5), "a log directory failed") {
+				t.Fatalf("exit %d, want 1 after a failed log directory:\n%s", code, nd.Tail(5))
+			}
+			nd.Kill()
+			if err := nd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := nd.WaitReady(60 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			after := freshConsumer(t, nd, "disk")
+			for len(got) < 10 && ctx.Err() == nil {
+				after.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+			}
+			if len(got) != 10 || got[0] != "before-000" || got[9] != "before-009" {
+				t.Fatalf("after the restart the log holds %q, want before-000 … before-009", got)
+			}
+		})
+	}
+}
+
+// freshConsumer reads topic from nd from its start: a client's own
+// consumer may hold records it fetched before a fault.
+func freshConsumer(t *testing.T, nd *harness.Node, topic string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(nd.KafkaAddr), kgo.ConsumeTopics(topic))
+	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("refused")}).FirstErr()
-	cancel()
-	if err == nil {
-		t.Fatal("a write to a disk that refuses writes was acknowledged")
-	}
-	select {
-	case <-nd.Exited():
-	case <-time.After(haltWithin):
-		t.Fatalf("the node still runs %v after its disk refused a write", haltWithin)
-	}
-	if code := nd.ExitCode(); code != 1 || !strings.Contains(nd.Tail(5), "a log directory failed") {
-		t.Fatalf("exit %d, want 1 after a failed log directory:\n%s", code, nd.Tail(5))
-	}
-	nd.Kill()
-	if err := nd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := nd.WaitReady(60 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for len(got) < 10 && ctx.Err() == nil {
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
-	}
-	if len(got) != 10 || got[0] != "before-000" || got[9] != "before-009" {
-		t.Fatalf("after the restart the log holds %q, want before-000 … before-009", got)
-	}
+	t.Cleanup(cl.Close)
+	return cl
 }
 
 // Retention measures record timestamps against the node's wall clock, as
