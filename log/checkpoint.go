@@ -2,6 +2,7 @@ package log
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -141,6 +142,10 @@ func epochsFromRows(rows [][]string) (*epochCache, error) {
 	return c, nil
 }
 
+// errBadPartitionMeta is a partition.metadata that was read but says no
+// topic ID: empty, torn, or not ours.
+var errBadPartitionMeta = errors.New("unreadable partition.metadata")
+
 // Topic IDs are written the way Kafka prints a Uuid: URL-safe base64
 // without padding.
 func writePartitionMeta(fs FS, path string, id [16]byte) error {
@@ -157,11 +162,11 @@ func readPartitionMeta(fs FS, path string) ([16]byte, error) {
 		if v, ok := strings.CutPrefix(line, "topic_id: "); ok {
 			raw, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(v))
 			if err != nil || len(raw) != 16 {
-				return id, fmt.Errorf("%s: bad topic_id %q", path, v)
+				return id, fmt.Errorf("%s: %w: bad topic_id %q", path, errBadPartitionMeta, v)
 			}
 			copy(id[:], raw)
 			return id, nil
 		}
 	}
-	return id, fmt.Errorf("%s: no topic_id", path)
+	return id, fmt.Errorf("%s: %w: no topic_id", path, errBadPartitionMeta)
 }

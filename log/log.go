@@ -326,8 +326,35 @@ func (l *Log) logEndOffset() int64 { return l.active().nextOffset }
 // TopicPartition names the partition this log holds.
 func (l *Log) TopicPartition() TopicPartition { return l.tp }
 
-// TopicID is the ID of the topic this log was created for.
-func (l *Log) TopicID() [16]byte { return l.topicID }
+// TopicID is the ID of the topic this log was created for, zero while
+// unknown (a log from before topic IDs, or with an unreadable
+// partition.metadata).
+func (l *Log) TopicID() [16]byte {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.topicID
+}
+
+// adoptTopicID checks that the log belongs to the topic with this ID; one
+// whose ID is unknown takes it, written to partition.metadata first. That
+// happens once in a log's life, before it serves, so the log's own lock
+// is held across the write and never the manager's.
+func (l *Log) adoptTopicID(id [16]byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch l.topicID {
+	case id:
+		return nil
+	case [16]byte{}:
+	default:
+		return fmt.Errorf("%s: %w", l.tp, ErrTopicIDMismatch)
+	}
+	if err := writePartitionMeta(l.fs, filepath.Join(l.dir, partitionMetaFile), id); err != nil {
+		return err
+	}
+	l.topicID = id
+	return nil
+}
 
 // Config returns the log's current configuration.
 func (l *Log) Config() Config {

@@ -38,6 +38,13 @@ type Manager struct {
 	mu      sync.RWMutex
 	logs    map[TopicPartition]*Log
 	offline map[TopicPartition]error // found on disk, failed to open
+	// creating holds the partitions GetOrCreate is creating, outside mu:
+	// their directory and partition.metadata cost an fsync each, which
+	// must hold up neither other partitions nor their creation.
+	creating map[TopicPartition]*creation
+	// placed counts the partitions of each log dir (cleaned path), open
+	// or being created, for placing new ones.
+	placed map[string]int
 
 	deletions        deletions    // directories renamed -delete, removed after a delay
 	checkpointErrors atomic.Int64 // failed checkpoint writes, for a metric
@@ -65,7 +72,8 @@ func OpenManager(cfg ManagerConfig, logger *slog.Logger) (*Manager, error) {
 	if cfg.FS == nil {
 		cfg.FS = osFS{}
 	}
-	m := &Manager{cfg: cfg, files: newFileCache(cfg.SegmentFileCacheSize), gc: newGroupCommit(), logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{}, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, files: newFileCache(cfg.SegmentFileCacheSize), gc: newGroupCommit(), logger: logger, logs: map[TopicPartition]*Log{}, offline: map[TopicPartition]error{},
+		creating: map[TopicPartition]*creation{}, placed: map[string]int{}, stop: make(chan struct{})}
 	m.fs = watchFS{FS: cfg.FS, m: m}
 	start := time.Now()
 	for _, dir := range cfg.Dirs {
@@ -158,6 +166,7 @@ func (m *Manager) recoverAll(dir string, jobs []TopicPartition, state func(Topic
 					err = fmt.Errorf("partition %s found in two log directories", tp)
 				} else {
 					m.logs[tp] = l
+					m.placed[filepath.Clean(dir)]++
 					return
 				}
 			}
@@ -201,13 +210,27 @@ func (m *Manager) ReadBytes() int64 { return m.readBytes.Load() }
 
 func (m *Manager) openExisting(dir string, tp TopicPartition, st openState) (*Log, error) {
 	pdir := filepath.Join(dir, tp.dirName())
-	id, err := readPartitionMeta(m.fs, filepath.Join(pdir, partitionMetaFile))
-	if err != nil && !os.IsNotExist(err) {
-		return nil, err
+	id, metaErr := readPartitionMeta(m.fs, filepath.Join(pdir, partitionMetaFile))
+	if metaErr != nil && !os.IsNotExist(metaErr) && !errors.Is(metaErr, errBadPartitionMeta) {
+		return nil, metaErr
 	}
 	l, err := openLog(m.fs, m.files, pdir, tp, id, m.cfg.Defaults, st, m.logger)
 	if err != nil {
 		return nil, err
+	}
+	if errors.Is(metaErr, errBadPartitionMeta) {
+		// Kafka fails the whole directory here. A crash while the
+		// partition was created leaves at worst an empty log beside
+		// an unfinished partition.metadata: that log takes its topic
+		// ID from the metadata, as one without the file does. A log
+		// that holds data could be another incarnation of the topic,
+		// so it stays offline for the operator to look at.
+		if l.LogEndOffset() > 0 {
+			l.Close()
+			return nil, fmt.Errorf("%w; the log holds data, so its topic is not guessed", metaErr)
+		}
+		m.logger.Warn("empty partition with an unreadable partition.metadata: its topic ID comes from the metadata",
+			"partition", tp.String(), "err", metaErr)
 	}
 	l.gc, l.readBytes = m.gc, &m.readBytes
 	return l, nil
@@ -286,37 +309,76 @@ func (m *Manager) All() []*Log {
 // start runs with the broker defaults until this call gives it its
 // topic's configs, which must happen before retention first runs (Start).
 // An existing log of another topic ID gives ErrTopicIDMismatch, an offline
-// one ErrLogOffline.
+// one ErrLogOffline. Creations of different partitions run in parallel:
+// the manager's lock is never held across their file I/O.
 func (m *Manager) GetOrCreate(tp TopicPartition, topicID [16]byte, cfg Config) (*Log, error) {
+	for {
+		l, c, err := m.findOrReserve(tp)
+		switch {
+		case err != nil:
+			return nil, err
+		case l != nil:
+			if err := l.adoptTopicID(topicID); err != nil {
+				return nil, err
+			}
+			if l.Config() != cfg {
+				l.SetConfig(cfg)
+			}
+			return l, nil
+		case c.owner:
+			return m.create(tp, c, topicID, cfg)
+		}
+		<-c.done // another caller creates it: then look again
+	}
+}
+
+// creation is a partition GetOrCreate is creating in dir; done is closed
+// when it is in logs or has failed.
+type creation struct {
+	dir   string
+	done  chan struct{}
+	owner bool // only in what findOrReserve returns: the caller creates it
+}
+
+// findOrReserve returns the log of tp, or the creation under way of it,
+// or reserves its creation for the caller in the least loaded log dir.
+func (m *Manager) findOrReserve(tp TopicPartition) (*Log, *creation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.offline[tp]; err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", tp, ErrLogOffline, err)
+		return nil, nil, fmt.Errorf("%s: %w: %v", tp, ErrLogOffline, err)
 	}
 	if l := m.logs[tp]; l != nil {
-		switch {
-		case l.topicID == [16]byte{}:
-			l.topicID = topicID
-			if err := writePartitionMeta(m.fs, filepath.Join(l.dir, partitionMetaFile), topicID); err != nil {
-				return nil, err
-			}
-		case l.topicID != topicID:
-			return nil, fmt.Errorf("%s: %w", tp, ErrTopicIDMismatch)
-		}
-		if l.Config() != cfg {
-			l.SetConfig(cfg)
-		}
-		return l, nil
+		return l, nil, nil
 	}
-	pdir := filepath.Join(m.leastLoadedDir(), tp.dirName())
-	if err := m.fs.MkdirAll(pdir, 0o755); err != nil {
-		return nil, err
+	if c := m.creating[tp]; c != nil {
+		return nil, c, nil
 	}
-	if err := writePartitionMeta(m.fs, filepath.Join(pdir, partitionMetaFile), topicID); err != nil {
-		return nil, err
+	c := &creation{dir: m.leastLoadedDirLocked(), done: make(chan struct{})}
+	m.creating[tp] = c
+	m.placed[c.dir]++
+	return nil, &creation{dir: c.dir, done: c.done, owner: true}, nil
+}
+
+// create makes the directory of tp in c.dir, its partition.metadata
+// (synced, so that a restart knows the topic ID) and its first segment,
+// then publishes the log.
+func (m *Manager) create(tp TopicPartition, c *creation, topicID [16]byte, cfg Config) (*Log, error) {
+	defer close(c.done)
+	pdir := filepath.Join(c.dir, tp.dirName())
+	err := m.fs.MkdirAll(pdir, 0o755)
+	if err == nil {
+		err = writePartitionMeta(m.fs, filepath.Join(pdir, partitionMetaFile), topicID)
 	}
-	l, err := openLog(m.fs, m.files, pdir, tp, topicID, cfg, openState{clean: true}, m.logger)
+	var l *Log
+	if err == nil {
+		l, err = openLog(m.fs, m.files, pdir, tp, topicID, cfg, openState{clean: true}, m.logger)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.creating, tp)
 	if err != nil {
+		m.placed[c.dir]--
 		return nil, err
 	}
 	l.gc, l.readBytes = m.gc, &m.readBytes
@@ -324,14 +386,12 @@ func (m *Manager) GetOrCreate(tp TopicPartition, topicID [16]byte, cfg Config) (
 	return l, nil
 }
 
-func (m *Manager) leastLoadedDir() string {
-	count := map[string]int{}
-	for _, l := range m.logs {
-		count[filepath.Dir(l.dir)]++
-	}
-	best := m.cfg.Dirs[0]
+// leastLoadedDirLocked is the log dir with the fewest partitions, the
+// first configured among equals. The caller holds mu.
+func (m *Manager) leastLoadedDirLocked() string {
+	best := filepath.Clean(m.cfg.Dirs[0])
 	for _, d := range m.cfg.Dirs[1:] {
-		if count[filepath.Clean(d)] < count[filepath.Clean(best)] {
+		if d = filepath.Clean(d); m.placed[d] < m.placed[best] {
 			best = d
 		}
 	}
@@ -370,6 +430,9 @@ func (m *Manager) closeAndRename(tp TopicPartition, suffix string) (string, erro
 	m.mu.Lock()
 	l := m.logs[tp]
 	delete(m.logs, tp)
+	if l != nil {
+		m.placed[filepath.Dir(l.dir)]--
+	}
 	m.mu.Unlock()
 	if l == nil {
 		return "", nil
