@@ -13,14 +13,17 @@
 //   - failed heartbeats, live brokers fenced, and refused ISR changes, as
 //     counted in the nodes' logs over the whole run (target: none).
 //
+// -mode single and -mode recover measure one node instead (single.go).
+//
 // It is a report, not a test: it exits 0 when a target is missed and
 // marks the miss.
 //
 //	go run ./test/benchscale -topics 500 -partitions 6
+//	go run ./test/benchscale -mode single -topics 10000 -partitions 10
+//	nice -n 10 go run ./test/benchscale -mode recover -topics 100 -partitions 10 -bytes 10240
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -80,6 +83,8 @@ func run() int {
 		timeout    = flag.Duration("timeout", 5*time.Minute, "give up on any one phase after this long")
 		props      = flag.String("props", "", "comma-separated server.properties lines every node gets (e.g. http.pprof.enable=true)")
 		keep       = flag.Bool("keep", false, "keep the nodes' directories (logs) after the run")
+		mode       = flag.String("mode", "cluster", "cluster (three nodes, RF 3), single (one node, RF 1) or recover (one node, kill -9 after -bytes)")
+		mib        = flag.Int64("bytes", 10<<10, "-mode recover: MiB to write before the kill -9")
 	)
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -101,7 +106,16 @@ func run() int {
 		if *props != "" {
 			extra = strings.Split(*props, ",")
 		}
-		err = measure(ctx, bin, tmp, *topics, *partitions, *killCtrl, *timeout, extra)
+		switch *mode {
+		case "cluster":
+			err = measure(ctx, bin, tmp, *topics, *partitions, *killCtrl, *timeout, extra)
+		case "single":
+			err = measureSingle(ctx, bin, tmp, *topics, *partitions, *timeout, extra)
+		case "recover":
+			err = measureRecover(ctx, bin, tmp, *topics, *partitions, *mib<<20, *timeout, extra)
+		default:
+			err = fmt.Errorf("-mode %q: want cluster, single or recover", *mode)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-scale:", err)
@@ -140,7 +154,7 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 	}
 	fmt.Printf("\nbench-scale: 3 nodes, %d partitions RF 3 (%d topics × %d)\n", want, topics, partitions)
 	start := time.Now()
-	if err := createTopics(ctx, adm, topics, partitions); err != nil {
+	if err := createTopics(ctx, adm, topics, partitions, 3); err != nil {
 		return err
 	}
 	row("CreateTopics answered", time.Since(start), 0)
@@ -179,12 +193,9 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 	}
 	row("every ISR full after restart", time.Since(victim.Started), 20*time.Second)
 	for _, n := range c.Nodes {
-		rss, err := harness.RSS(n.Pid())
-		fds, ferr := os.ReadDir(fmt.Sprintf("/proc/%d/fd", n.Pid()))
-		if err = cmp.Or(err, ferr); err != nil {
+		if err := printResources(n); err != nil {
 			return err
 		}
-		fmt.Printf("  node %d: RSS %d MiB, %d open descriptors\n", n.ID, rss>>20, len(fds))
 	}
 	return nil
 }
@@ -223,15 +234,15 @@ func printCounts(c *harness.Cluster, victim *int) {
 }
 
 // createTopics creates the topics in requests of at most 100 topics, as
-// an operator's script would, all with replication factor 3.
-func createTopics(ctx context.Context, adm *kadm.Client, topics, partitions int) error {
+// an operator's script would, all with replication factor rf.
+func createTopics(ctx context.Context, adm *kadm.Client, topics, partitions, rf int) error {
 	const perRequest = 100
 	for first := 0; first < topics; first += perRequest {
 		var names []string
 		for i := first; i < min(first+perRequest, topics); i++ {
 			names = append(names, fmt.Sprintf("scale-%05d", i))
 		}
-		rs, err := adm.CreateTopics(ctx, int32(partitions), 3, nil, names...)
+		rs, err := adm.CreateTopics(ctx, int32(partitions), int16(rf), nil, names...)
 		if err != nil {
 			return fmt.Errorf("creating topics: %w", err)
 		}
