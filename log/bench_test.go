@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gokafka/gokafka/protocol/prototest"
 )
@@ -264,4 +265,68 @@ func BenchmarkGetOrCreate(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "partitions/s")
 		})
 	}
+}
+
+// BenchmarkManyPartitions measures a broker of many small partitions
+// (issue 16's one node of 100,000, here 2,000 of one batch each): the
+// clean close, the open after it, and the open after kill -9, in
+// milliseconds per 1,000 partitions.
+func BenchmarkManyPartitions(b *testing.B) {
+	const partitions = 2000
+	cfg := DefaultManagerConfig()
+	cfg.Dirs = []string{b.TempDir()}
+	m, err := OpenManager(cfg, quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range partitions {
+		l, err := m.GetOrCreate(TopicPartition{Topic: "bench", Partition: int32(i)}, [16]byte{1}, cfg.Defaults)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mustAppend(b, l, prototest.Plain(1_700_000_000_000, "0123456789").Encode())
+	}
+	perThousand := func(b *testing.B, took time.Duration) {
+		b.ReportMetric(float64(took.Milliseconds())/float64(b.N)*1000/partitions, "ms/1000-partitions")
+	}
+	b.Run("close", func(b *testing.B) {
+		var took time.Duration
+		for b.Loop() {
+			start := time.Now()
+			if err := m.Close(); err != nil {
+				b.Fatal(err)
+			}
+			took += time.Since(start)
+			b.StopTimer()
+			if m, err = OpenManager(cfg, quiet); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		perThousand(b, took)
+	})
+	for _, clean := range []bool{true, false} {
+		b.Run(fmt.Sprintf("open/clean=%v", clean), func(b *testing.B) {
+			var took time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				if clean {
+					err = m.Close()
+				} else {
+					abandonManager(m)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				if m, err = OpenManager(cfg, quiet); err != nil || len(m.All()) != partitions {
+					b.Fatalf("open: %v", err)
+				}
+				took += time.Since(start)
+			}
+			perThousand(b, took)
+		})
+	}
+	m.Close()
 }
