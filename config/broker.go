@@ -100,7 +100,7 @@ var Broker = []Key{
 	// Log directories.
 	none(text("log.dirs", Static, List, "", nil, "The directories the partitions' logs are kept in; when unset, log.dir.")),
 	text("log.dir", Static, String, "./data", nil, "The directory logs are kept in when log.dirs is unset (Kafka's default is /tmp/kafka-logs)."),
-	num("num.recovery.threads.per.data.dir", Dynamic, Int, "1", 1, maxInt32, "Threads per log directory that recover logs at startup and flush them at shutdown. Changing it at run time takes effect at the next start."),
+	num("num.recovery.threads.per.data.dir", Dynamic, Int, "2", 1, maxInt32, "Threads per log directory that recover logs at startup and flush them at shutdown. Changing it at run time takes effect at the next start."),
 
 	// Topic defaults.
 	num("num.partitions", Static, Int, "1", 1, maxInt32, "The number of partitions of a topic created without one."),

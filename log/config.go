@@ -115,7 +115,7 @@ type ManagerConfig struct {
 func DefaultManagerConfig() ManagerConfig {
 	return ManagerConfig{
 		Dirs:                     []string{"./data"},
-		RecoveryThreadsPerDir:    1,
+		RecoveryThreadsPerDir:    2, // Kafka 4.0's default (KIP-1030)
 		RetentionCheckInterval:   5 * time.Minute,
 		FlushSchedulerInterval:   time.Second,
 		FlushCheckpointInterval:  time.Minute,

@@ -150,31 +150,24 @@ func (m *Manager) openDir(dir string) error {
 // partition that cannot be opened is marked offline rather than failing the
 // node: the others serve, and that one answers KAFKA_STORAGE_ERROR.
 func (m *Manager) recoverAll(dir string, jobs []TopicPartition, state func(TopicPartition) openState) error {
-	sem := make(chan struct{}, m.cfg.RecoveryThreadsPerDir)
-	var wg sync.WaitGroup
-	for _, tp := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			l, err := m.openExisting(dir, tp, state(tp))
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			if err == nil {
-				if _, dup := m.logs[tp]; dup {
-					l.Close()
-					err = fmt.Errorf("partition %s found in two log directories", tp)
-				} else {
-					m.logs[tp] = l
-					m.placed[filepath.Clean(dir)]++
-					return
-				}
+	inParallel(len(jobs), m.cfg.RecoveryThreadsPerDir, func(i int) {
+		tp := jobs[i]
+		l, err := m.openExisting(dir, tp, state(tp))
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if err == nil {
+			if _, dup := m.logs[tp]; dup {
+				l.Close()
+				err = fmt.Errorf("partition %s found in two log directories", tp)
+			} else {
+				m.logs[tp] = l
+				m.placed[filepath.Clean(dir)]++
+				return
 			}
-			m.offline[tp] = err
-			m.logger.Error("partition offline: cannot open its log", "dir", filepath.Join(dir, tp.dirName()), "err", err)
-		}()
-	}
-	wg.Wait()
+		}
+		m.offline[tp] = err
+		m.logger.Error("partition offline: cannot open its log", "dir", filepath.Join(dir, tp.dirName()), "err", err)
+	})
 	return nil
 }
 

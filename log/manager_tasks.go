@@ -224,12 +224,46 @@ func (m *Manager) Close() error {
 	return err
 }
 
+// closeLogs closes every log, num.recovery.threads.per.data.dir at a
+// time in each directory, as Kafka flushes at shutdown: a close syncs
+// files, and one after another the syncs of many partitions add up to
+// minutes.
 func (m *Manager) closeLogs() error {
-	var errs []error
+	byDir := map[string][]*Log{}
 	for _, l := range m.All() {
-		errs = append(errs, l.Close())
+		byDir[l.Dir()] = append(byDir[l.Dir()], l)
 	}
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for _, logs := range byDir {
+		wg.Go(func() {
+			inParallel(len(logs), m.cfg.RecoveryThreadsPerDir, func(i int) {
+				if err := logs[i].Close(); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
+		})
+	}
+	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// inParallel calls fn(0) … fn(n-1) on at most threads goroutines at once
+// and waits for them all.
+func inParallel(n, threads int, fn func(i int)) {
+	sem := make(chan struct{}, threads)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
 }
 
 func (m *Manager) unlock() {
