@@ -199,7 +199,9 @@ func (s *segment) scan(pos, end int64, fn func(h *protocol.BatchHeader, b []byte
 		return pos, err
 	}
 	defer f.release()
-	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, end-pos), 1<<20)
+	// A buffer no larger than what there is to read: a broker of many
+	// small partitions recovers each through a buffer of its own.
+	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, end-pos), int(min(max(end-pos, 16), 1<<20)))
 	var buf []byte
 	prefix := make([]byte, protocol.LogOverhead)
 	for {
