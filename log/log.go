@@ -455,8 +455,10 @@ func (l *Log) flushIfDue(now time.Time) error {
 	return nil
 }
 
-// Close seals the active segment and saves the producer state, so that the
-// next open can skip recovery.
+// Close makes the active segment durable (synced, where writes came since
+// the last sync, and its indexes written, where entries came since they
+// were) and saves the producer state, so that the next open can skip
+// recovery.
 func (l *Log) Close() error {
 	l.cleanMu.Lock()
 	defer l.cleanMu.Unlock()
@@ -466,7 +468,8 @@ func (l *Log) Close() error {
 		return nil
 	}
 	err := errors.Join(
-		l.active().seal(),
+		l.flushLocked(),
+		l.active().saveIndexes(),
 		l.producers.save(l.fs, filepath.Join(l.dir, producerSnapshotFile), l.logEndOffset()),
 	)
 	l.recoveryPoint = l.logEndOffset()

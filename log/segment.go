@@ -43,6 +43,11 @@ type segment struct {
 	// recent remembers where the last batches appended end, while the
 	// segment is active and its batches stay as appended (position.go).
 	recent *endRing
+	// ixSaved says that the index files on disk hold ix: it was read
+	// from them, or written to them, and no entry came since. A close
+	// then leaves them be, which spares each idle partition of a large
+	// broker two file writes and syncs at every shutdown.
+	ixSaved bool
 }
 
 func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }
@@ -111,12 +116,13 @@ func (s *segment) track(h *protocol.BatchHeader, pos, n int64, indexInterval int
 	rel := uint32(h.LastOffset() - s.base)
 	if s.bytesSinceIndex >= int64(indexInterval) || len(s.ix.offsets) == 0 {
 		s.ix.offsets = append(s.ix.offsets, offsetEntry{rel: uint32(h.BaseOffset - s.base), pos: uint32(pos)})
-		s.bytesSinceIndex = 0
+		s.bytesSinceIndex, s.ixSaved = 0, false
 	}
 	s.bytesSinceIndex += n
 	if h.MaxTimestamp > s.maxTs {
 		s.maxTs, s.maxTsOffset = h.MaxTimestamp, h.LastOffset()
 		s.ix.times = append(s.ix.times, timeEntry{ts: h.MaxTimestamp, rel: rel})
+		s.ixSaved = false
 	}
 	s.size = pos + n
 	s.nextOffset = h.LastOffset() + 1
@@ -287,7 +293,7 @@ func (s *segment) recover(indexInterval int32, gaps bool) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.ix, s.nextOffset, s.maxTs, s.bytesSinceIndex, s.size = &index{}, s.base, -1, 0, st.Size()
+	s.ix, s.ixSaved, s.nextOffset, s.maxTs, s.bytesSinceIndex, s.size = &index{}, false, s.base, -1, 0, st.Size()
 	s.recent = nil
 	fileSize, expect := st.Size(), s.base
 	end, err := s.scan(0, fileSize, func(h *protocol.BatchHeader, b []byte, pos int64) error {
@@ -329,7 +335,7 @@ func (s *segment) load(indexInterval int32, gaps bool) (rebuilt, err error) {
 		_, rerr := s.recover(indexInterval, gaps)
 		return err, rerr
 	}
-	s.ix = ix
+	s.ix, s.ixSaved = ix, true
 	pos := ix.lookup(math.MaxUint32)
 	for pos < s.size {
 		h, err := s.readHeader(pos)
@@ -382,8 +388,16 @@ func (s *segment) seal() error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("syncing %s: %w", s.logPath(), err)
 	}
-	if err := s.ix.write(s.fs, s.indexPath(), s.timeIndexPath()); err != nil {
-		return err
+	return s.saveIndexes()
+}
+
+// saveIndexes writes the indexes where the files do not hold them yet.
+func (s *segment) saveIndexes() error {
+	if !s.ixSaved {
+		if err := s.ix.write(s.fs, s.indexPath(), s.timeIndexPath()); err != nil {
+			return err
+		}
+		s.ixSaved = true
 	}
 	return s.writeTxnIndex()
 }
