@@ -349,7 +349,7 @@ func (b *Broker) beginTxnWrite(p *partition, id string, pid int64, epoch int16, 
 	if b.verifyTxn == nil {
 		return 0, nil
 	}
-	guard := p.log.StartVerification(pid)
+	guard := p.log.StartVerification(pid, epoch, op == txnAdd)
 	if guard == 0 {
 		return 0, nil // its transaction is open here
 	}

@@ -54,9 +54,19 @@ type producerState struct {
 	// truncating below it reopens transactions, which needs a replay.
 	lastMarker int64
 	// guards are the verifications in flight (KIP-890 part 1), by
-	// producer; a marker clears its producer's. Memory only, as in Kafka.
-	guards    map[int64]uint64
+	// producer; a marker clears its producer's, except the one that ends
+	// the previous transaction of a KIP-890 part 2 producer whose next
+	// transaction's batch the guard stands for. Memory only, as in Kafka.
+	guards    map[int64]verification
 	lastGuard uint64
+}
+
+// verification is a guard in flight: the batch it stands for is of epoch,
+// from a producer that bumps its epoch with every marker (KIP-890 part 2).
+type verification struct {
+	guard uint64
+	epoch int16
+	bump  bool
 }
 
 // completedTxn is a transaction from its first offset to its marker.
@@ -65,7 +75,7 @@ type completedTxn struct {
 }
 
 func newProducerState() *producerState {
-	return &producerState{producers: map[int64]*producerEntry{}, ongoing: map[int64]int64{}, lastMarker: -1, guards: map[int64]uint64{}}
+	return &producerState{producers: map[int64]*producerEntry{}, ongoing: map[int64]int64{}, lastMarker: -1, guards: map[int64]verification{}}
 }
 
 // entry returns the producer's entry, creating it at epoch.

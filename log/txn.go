@@ -171,7 +171,13 @@ func (ps *producerState) endTxn(b []byte, h *protocol.BatchHeader) (AbortedTxn, 
 	e.TxnFirstOffset, e.CoordinatorEpoch = -1, coordEpoch
 	delete(ps.ongoing, h.ProducerID)
 	ps.unreplicated = append(ps.unreplicated, completedTxn{first: first, marker: h.BaseOffset})
-	delete(ps.guards, h.ProducerID)
+	// A KIP-890 part 2 marker carries the epoch its producer's next
+	// transaction writes with: a guard of that epoch stands for the next
+	// transaction, which the coordinator verifies only once this marker
+	// is written, and stays. Any other marker voids the guard.
+	if v, ok := ps.guards[h.ProducerID]; !ok || !v.bump || v.epoch != h.ProducerEpoch {
+		delete(ps.guards, h.ProducerID)
+	}
 	ps.lastMarker = max(ps.lastMarker, h.BaseOffset)
 	if commit {
 		return AbortedTxn{}, false, nil
@@ -217,37 +223,49 @@ func (l *Log) applyBatch(s *segment, b []byte, h *protocol.BatchHeader) {
 }
 
 // StartVerification is called before a leader asks the transaction
-// coordinator whether a transactional batch of producerID belongs to its
-// ongoing transaction (KIP-890 part 1). It returns 0 when the producer has
-// a transaction open here already (nothing to verify), else a guard for
-// AppendOptions.VerificationGuard: a marker written meanwhile (the
-// coordinator aborting on a timeout) voids it, so that the late batch
-// cannot open a transaction no marker will close.
-func (l *Log) StartVerification(producerID int64) uint64 {
+// coordinator whether a transactional batch of producerID at epoch belongs
+// to its ongoing transaction (KIP-890 part 1). It returns 0 when the
+// producer has a transaction of that epoch open here already (nothing to
+// verify), else a guard for AppendOptions.VerificationGuard: a marker
+// written meanwhile (the coordinator aborting on a timeout) voids it, so
+// that the late batch cannot open a transaction no marker will close.
+// bump says the producer bumps its epoch with every transaction's end
+// (KIP-890 part 2): a transaction open at an older epoch is its previous
+// one, whose marker is on its way, and the batch is verified like the
+// first of a transaction, as Kafka's hasOngoingTransaction compares the
+// epoch.
+func (l *Log) StartVerification(producerID int64, epoch int16, bump bool) uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ps := l.producers
-	if _, ok := ps.ongoing[producerID]; ok {
+	if ps.openAt(producerID, epoch) {
 		return 0
 	}
-	if g, ok := ps.guards[producerID]; ok {
-		return g
+	if v, ok := ps.guards[producerID]; ok {
+		if epoch > v.epoch {
+			v.epoch, v.bump = epoch, bump
+			ps.guards[producerID] = v
+		}
+		return v.guard
 	}
 	ps.lastGuard++
-	ps.guards[producerID] = ps.lastGuard
+	ps.guards[producerID] = verification{guard: ps.lastGuard, epoch: epoch, bump: bump}
 	return ps.lastGuard
+}
+
+// openAt reports whether producerID has a transaction open here at epoch.
+func (ps *producerState) openAt(producerID int64, epoch int16) bool {
+	e := ps.producers[producerID]
+	return e != nil && e.TxnFirstOffset >= 0 && e.Epoch == epoch
 }
 
 // checkGuard refuses a transactional batch that would open a transaction
 // after the verification its guard stood for was voided by a marker.
 func (ps *producerState) checkGuard(h *protocol.BatchHeader, guard uint64) error {
-	if guard == 0 || !h.IsTransactional() {
+	if guard == 0 || !h.IsTransactional() || ps.openAt(h.ProducerID, h.ProducerEpoch) {
 		return nil
 	}
-	if _, ok := ps.ongoing[h.ProducerID]; ok {
-		return nil
-	}
-	if ps.guards[h.ProducerID] != guard {
+	if ps.guards[h.ProducerID].guard != guard {
 		return protocol.Errorf(protocol.InvalidTxnState,
 			"producer %d: its transaction ended while the batch was being verified", h.ProducerID)
 	}

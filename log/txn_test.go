@@ -495,7 +495,7 @@ func TestVerificationGuard(t *testing.T) {
 		_, err := l.Append(txnBatch(7, 0, seq, 1), AppendOptions{AssignOffsets: true, VerificationGuard: guard})
 		return err
 	}
-	late := l.StartVerification(7)
+	late := l.StartVerification(7, 0, false)
 	mustMarker(t, l, 7, 0, false) // the coordinator aborts meanwhile
 	if err := guarded(0, late); protocol.Code(err) != protocol.InvalidTxnState {
 		t.Fatalf("batch verified before the abort: %v, want INVALID_TXN_STATE", err)
@@ -503,15 +503,48 @@ func TestVerificationGuard(t *testing.T) {
 	if fuo := firstUnstable(l); fuo != -1 {
 		t.Fatalf("a late batch opened a transaction at %d", fuo)
 	}
-	g := l.StartVerification(7)
+	g := l.StartVerification(7, 0, false)
 	if g == 0 || g == late {
 		t.Fatalf("fresh guard %d (the void one was %d)", g, late)
 	}
 	if err := guarded(0, g); err != nil {
 		t.Fatalf("verified batch: %v", err)
 	}
-	if again := l.StartVerification(7); again != 0 {
+	if again := l.StartVerification(7, 0, false); again != 0 {
 		t.Fatalf("guard %d for a producer with its transaction open, want 0", again)
+	}
+}
+
+// TestVerificationAcrossEpochBump (KIP-890 part 2): a producer's first
+// batch of its next transaction, one epoch up, comes while the marker of
+// its previous transaction is still on its way. The open transaction is
+// not the batch's, so it is verified; the marker, which carries the new
+// epoch, leaves its guard standing, and the batch opens a transaction of
+// its own instead of joining the one the marker closed.
+func TestVerificationAcrossEpochBump(t *testing.T) {
+	l := openTest(t, t.TempDir(), DefaultConfig(), true)
+	defer l.Close()
+	mustAppend(t, l, txnBatch(7, 0, 0, 1)) // 0: the previous transaction
+	g := l.StartVerification(7, 1, true)
+	if g == 0 {
+		t.Fatal("a batch of epoch 1 skipped verification: it would join the transaction of epoch 0")
+	}
+	marker := mustMarker(t, l, 7, 1, true) // 1: commits epoch 0's, bumped to 1
+	res, err := l.Append(txnBatch(7, 1, 0, 1), AppendOptions{AssignOffsets: true, VerificationGuard: g})
+	if err != nil {
+		t.Fatalf("the next transaction's batch, verified across the marker: %v", err)
+	}
+	if fuo := firstUnstable(l); fuo != res.FirstOffset || res.FirstOffset <= marker {
+		t.Fatalf("first unstable offset %d, want the new transaction's first batch at %d, after the marker at %d", fuo, res.FirstOffset, marker)
+	}
+
+	// Without the epoch bump (KIP-890 part 1 only) the same marker voids
+	// the guard: the coordinator ended what the batch was verified for.
+	mustMarker(t, l, 7, 1, false)
+	old := l.StartVerification(7, 2, false)
+	mustMarker(t, l, 7, 2, false)
+	if _, err := l.Append(txnBatch(7, 2, 0, 1), AppendOptions{AssignOffsets: true, VerificationGuard: old}); protocol.Code(err) != protocol.InvalidTxnState {
+		t.Fatalf("a part-1 batch verified before a marker of its epoch: %v, want INVALID_TXN_STATE", err)
 	}
 }
 
