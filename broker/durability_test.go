@@ -144,6 +144,16 @@ func TestCorrelatedPowerLoss(t *testing.T) {
 	}
 }
 
+// produceOne runs one partition's records through produce's checks and
+// append, as handleProduce does.
+func (b *Broker) produceOne(t *coordinator.Topic, rp kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest) error {
+	p, err := b.checkProduce(t, t.Name, rp, req)
+	if err == nil {
+		_, err = b.appendProduce(produceAppend{p: p, records: rp.Records}, req)
+	}
+	return err
+}
+
 // A disk that refuses writes or reads makes produce and fetch answer
 // KAFKA_STORAGE_ERROR for that partition, and the broker counts them.
 func TestStorageErrorsAnswerKafkaStorageError(t *testing.T) {
@@ -154,13 +164,13 @@ func TestStorageErrorsAnswerKafkaStorageError(t *testing.T) {
 	req.Version, req.Acks = 9, 1
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Records = prototest.Plain(0, "a").Encode()
-	if _, _, err := r.b.produceToPartition(topic, durTP.Topic, rp, req); err != nil {
+	if err := r.b.produceOne(topic, rp, req); err != nil {
 		t.Fatal(err)
 	}
 
 	disk.Fail(klog.FaultWrite, ".log", errors.New("injected"))
 	rp.Records = prototest.Plain(0, "b").Encode()
-	if _, _, err := r.b.produceToPartition(topic, durTP.Topic, rp, req); protocol.Code(err) != protocol.KafkaStorageError {
+	if err := r.b.produceOne(topic, rp, req); protocol.Code(err) != protocol.KafkaStorageError {
 		t.Fatalf("produce on a failing disk: %v, want KAFKA_STORAGE_ERROR", err)
 	}
 	disk.Heal()

@@ -30,7 +30,16 @@ func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response)
 	out.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
 	var waits []ackWait
 	failed := false
+	fail := func(op *kmsg.ProduceResponseTopicPartition, err error) {
+		failed = true
+		op.ErrorCode = int16(protocol.Code(err))
+		msg := err.Error()
+		op.ErrorMessage = &msg
+		op.ErrorRecords = recordErrors(err)
+		op.BaseOffset = -1
+	}
 	txnDenied := req.TransactionID != nil && !c.may(authzProduceTxn, *req.TransactionID)
+	var ready []produceAppend
 	for i, rt := range req.Topics {
 		ot := &out.Topics[i]
 		*ot = kmsg.NewProduceResponseTopic()
@@ -46,20 +55,24 @@ func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response)
 			op := &ot.Partitions[j]
 			*op = kmsg.NewProduceResponseTopicPartition()
 			op.Partition = rp.Partition
-			p, res, err := b.produceToPartition(t, rt.Topic, rp, req)
+			p, err := b.checkProduce(t, rt.Topic, rp, req)
 			if err != nil {
-				failed = true
-				op.ErrorCode = int16(protocol.Code(err))
-				msg := err.Error()
-				op.ErrorMessage = &msg
-				op.ErrorRecords = recordErrors(err)
-				op.BaseOffset = -1
+				fail(op, err)
 				continue
 			}
-			op.BaseOffset, op.LogAppendTime, op.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
-			if req.Acks == -1 {
-				waits = append(waits, ackWait{p: p, offset: res.LastOffset + 1, out: op})
-			}
+			ready = append(ready, produceAppend{p: p, records: rp.Records, out: op})
+		}
+	}
+	b.verifyTransactional(ready, req)
+	for _, a := range ready {
+		res, err := b.appendProduce(a, req)
+		if err != nil {
+			fail(a.out, err)
+			continue
+		}
+		a.out.BaseOffset, a.out.LogAppendTime, a.out.LogStartOffset = res.FirstOffset, res.LogAppendTime, res.LogStartOffset
+		if req.Acks == -1 {
+			waits = append(waits, ackWait{p: a.p, offset: res.LastOffset + 1, out: a.out})
 		}
 	}
 	switch {
@@ -109,61 +122,125 @@ func (b *Broker) topicForProduce(md *coordinator.Metadata, name string) *coordin
 	return b.coord.Metadata().Topic(name)
 }
 
-// produceToPartition validates and appends one partition's records.
-func (b *Broker) produceToPartition(t *coordinator.Topic, name string, rp kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest) (*partition, klog.AppendResult, error) {
-	var res klog.AppendResult
+// produceAppend is one partition's batch of a produce request that
+// passed its checks, on its way to the log.
+type produceAppend struct {
+	p       *partition
+	records []byte
+	out     *kmsg.ProduceResponseTopicPartition
+	guard   uint64 // the log's verification guard (KIP-890)
+	err     error  // the transaction's coordinator refused the batch
+}
+
+// checkProduce applies to one partition's records every check that comes
+// before the transaction's coordinator is asked.
+func (b *Broker) checkProduce(t *coordinator.Topic, name string, rp kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest) (*partition, error) {
 	if err := protocol.ValidTopicName(name); err != nil {
-		return nil, res, err
+		return nil, err
 	}
 	switch {
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
-		return nil, res, protocol.Errorf(protocol.InvalidRequiredAcks, "acks=%d: must be -1, 0 or 1", req.Acks)
+		return nil, protocol.Errorf(protocol.InvalidRequiredAcks, "acks=%d: must be -1, 0 or 1", req.Acks)
 	case protocol.IsInternalTopic(name):
 		// Kafka's appendToLocalLog: only the coordinators, which append
 		// to their partitions directly, may write internal topics.
-		return nil, res, protocol.Errorf(protocol.InvalidTopicException, "Cannot append to internal topic %s", name)
+		return nil, protocol.Errorf(protocol.InvalidTopicException, "Cannot append to internal topic %s", name)
 	case t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
-		return nil, res, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", name, rp.Partition)
+		return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", name, rp.Partition)
 	}
 	tp := klog.TopicPartition{Topic: name, Partition: rp.Partition}
 	p := b.replicas.get(tp)
 	if p == nil {
 		if err := b.logs.Offline(tp); err != nil {
-			return nil, res, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
+			return nil, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
 		}
 	}
 	if p == nil || p.topicID != t.ID {
-		return nil, res, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on broker %d", name, rp.Partition, b.cfg.NodeID)
+		return nil, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on broker %d", name, rp.Partition, b.cfg.NodeID)
 	}
 	if err := validateProduceRecords(req.Version, rp.Records); err != nil {
-		return nil, res, err
+		return nil, err
 	}
-	cfg := p.log.Config()
-	if err := protocol.ValidateBatch(rp.Records, batchRules(p, cfg, req)); err != nil {
-		return nil, res, err
+	if err := protocol.ValidateBatch(rp.Records, batchRules(p, p.log.Config(), req)); err != nil {
+		return nil, err
 	}
-	guard, err := b.verifyTransactional(p, rp.Records, req)
-	if err != nil {
-		return nil, res, err
+	return p, nil
+}
+
+// appendProduce appends one partition's checked and verified records.
+func (b *Broker) appendProduce(a produceAppend, req *kmsg.ProduceRequest) (klog.AppendResult, error) {
+	if a.err != nil {
+		return klog.AppendResult{}, a.err
 	}
-	if codec, level, ok := storedCodec(cfg); ok {
+	records := a.records
+	if codec, level, ok := storedCodec(a.p.log.Config()); ok {
 		// The topic's compression.type is not the producer's: Kafka's
 		// LogValidator recompresses the batch before the append.
-		recompressed, err := protocol.Recompress(rp.Records, codec, level)
+		recompressed, err := protocol.Recompress(records, codec, level)
 		if err != nil {
-			return nil, res, err
+			return klog.AppendResult{}, err
 		}
-		rp.Records = recompressed
+		records = recompressed
 	}
-	res, err = p.appendLeader(rp.Records, req.Acks, klog.AppendOptions{VerificationGuard: guard})
+	res, err := a.p.appendLeader(records, req.Acks, klog.AppendOptions{VerificationGuard: a.guard})
 	if err == nil {
-		p.stats.bytesIn.Add(int64(len(rp.Records)))
-		p.stats.messagesIn.Add(res.LastOffset - res.FirstOffset + 1)
+		a.p.stats.bytesIn.Add(int64(len(records)))
+		a.p.stats.messagesIn.Add(res.LastOffset - res.FirstOffset + 1)
 	}
 	if err != nil && !errors.As(err, new(*protocol.Error)) {
-		err = b.storageError("append failed", tp, err)
+		err = b.storageError("append failed", a.p.tp, err)
 	}
-	return p, res, err
+	return res, err
+}
+
+// verifyTransactional is KIP-890: a transactional batch from a producer
+// with no transaction open on its partition is appended only once its
+// coordinator confirms the partition is in its ongoing transaction (part
+// 1), or, for Produce v12+, has added it there (part 2), so that a late
+// write cannot open a transaction that no marker will close. It sets each
+// batch's guard and the coordinator's refusal, asking once for all the
+// partitions of one producer and epoch. ValidateBatch has refused
+// transactional batches without a transactional id. As in Kafka's
+// ReplicaManager, a coordinator that is busy or moving reads
+// NOT_ENOUGH_REPLICAS, which every producer retries without refreshing
+// its metadata.
+func (b *Broker) verifyTransactional(ready []produceAppend, req *kmsg.ProduceRequest) {
+	if req.TransactionID == nil {
+		return
+	}
+	type producer struct {
+		id    int64
+		epoch int16
+	}
+	byProducer := map[producer][]int{} // indexes into ready
+	var order []producer
+	for i, a := range ready {
+		h, err := protocol.ParseBatchHeader(a.records)
+		if err != nil || !h.IsTransactional() {
+			continue
+		}
+		k := producer{h.ProducerID, h.ProducerEpoch}
+		if _, ok := byProducer[k]; !ok {
+			order = append(order, k)
+		}
+		byProducer[k] = append(byProducer[k], i)
+	}
+	for _, k := range order {
+		idx := byProducer[k]
+		ps := make([]*partition, len(idx))
+		for n, i := range idx {
+			ps[n] = ready[i].p
+		}
+		for n, r := range b.beginTxnWrites(ps, *req.TransactionID, k.id, k.epoch, produceTxnOperation(req.Version)) {
+			a := &ready[idx[n]]
+			a.guard, a.err = r.guard, r.err
+			switch protocol.Code(r.err) {
+			case protocol.ConcurrentTransactions, protocol.NetworkException, protocol.CoordinatorLoadInProgress,
+				protocol.CoordinatorNotAvailable, protocol.NotCoordinator:
+				a.err = protocol.Errorf(protocol.NotEnoughReplicas, "cannot verify %s is in the transaction: %v", a.p.tp, r.err)
+			}
+		}
+	}
 }
 
 // storageError logs and counts a failure of a partition's log (a write,
@@ -173,29 +250,6 @@ func (b *Broker) storageError(what string, tp klog.TopicPartition, err error) er
 	b.counters.storageErrors.Add(1)
 	b.log.Error(what, "topic", tp.Topic, "partition", tp.Partition, "err", err)
 	return protocol.Errorf(protocol.KafkaStorageError, "%s: %v", tp, err)
-}
-
-// verifyTransactional is KIP-890: a transactional batch from a producer
-// with no transaction open on this partition is appended only once its
-// coordinator confirms the partition is in its ongoing transaction (part
-// 1), or, for Produce v12+, has added it there (part 2), so that a late
-// write cannot open a transaction that no marker will close. It returns
-// the log's guard for the append. ValidateBatch has refused transactional
-// batches without a transactional id. As in Kafka's ReplicaManager, a
-// coordinator that is busy or moving reads NOT_ENOUGH_REPLICAS, which
-// every producer retries without refreshing its metadata.
-func (b *Broker) verifyTransactional(p *partition, records []byte, req *kmsg.ProduceRequest) (uint64, error) {
-	h, err := protocol.ParseBatchHeader(records)
-	if err != nil || !h.IsTransactional() || req.TransactionID == nil {
-		return 0, nil
-	}
-	guard, err := b.beginTxnWrite(p, *req.TransactionID, h.ProducerID, h.ProducerEpoch, produceTxnOperation(req.Version))
-	switch protocol.Code(err) {
-	case protocol.ConcurrentTransactions, protocol.NetworkException, protocol.CoordinatorLoadInProgress,
-		protocol.CoordinatorNotAvailable, protocol.NotCoordinator:
-		err = protocol.Errorf(protocol.NotEnoughReplicas, "cannot verify %s is in the transaction: %v", p.tp, err)
-	}
-	return guard, err
 }
 
 // validateProduceRecords applies the checks Kafka makes on the request

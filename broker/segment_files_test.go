@@ -31,7 +31,7 @@ func TestSegmentOpenFailureAnswersKafkaStorageError(t *testing.T) {
 	rp := kmsg.NewProduceRequestTopicPartition()
 	for i := range 4 {
 		rp.Records = prototest.Plain(0, fmt.Sprint(i)).Encode()
-		if _, _, err := r.b.produceToPartition(topic, durTP.Topic, rp, req); err != nil {
+		if err := r.b.produceOne(topic, rp, req); err != nil {
 			t.Fatal(err)
 		}
 	}

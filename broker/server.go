@@ -32,12 +32,12 @@ type Broker struct {
 	// offsetsComplained is when ensureOffsetsTopic last logged that it
 	// cannot create __consumer_offsets (ms).
 	offsetsComplained atomic.Int64
-	// verifyTxn asks a transactional id's coordinator whether a partition
-	// is in the producer's ongoing transaction (KIP-890 part 1), or with
-	// add to add it (part 2), before a transactional batch opens one
-	// here: nil to go ahead, else a Kafka error. Unset, every such batch
-	// goes ahead.
-	verifyTxn func(ctx context.Context, transactionalID string, producerID int64, epoch int16, tp klog.TopicPartition, add bool) error
+	// verifyTxn asks a transactional id's coordinator whether partitions
+	// are in the producer's ongoing transaction (KIP-890 part 1), or with
+	// add to add them (part 2), before a transactional batch opens one
+	// here: for each, nil to go ahead, else a Kafka error. Unset, every
+	// such batch goes ahead.
+	verifyTxn func(ctx context.Context, transactionalID string, producerID int64, epoch int16, tps []klog.TopicPartition, add bool) map[klog.TopicPartition]error
 	txns      *txnCoordinator
 	dynamic   dynamicState
 	counters  counters

@@ -346,54 +346,96 @@ func produceTxnOperation(v int16) txnOperation {
 // AddPartitionsToTxnManager hands it on: PRODUCER_FENCED reads
 // INVALID_PRODUCER_EPOCH, which producers expect here.
 func (b *Broker) beginTxnWrite(p *partition, id string, pid int64, epoch int16, op txnOperation) (uint64, error) {
+	out := b.beginTxnWrites([]*partition{p}, id, pid, epoch, op)
+	return out[0].guard, out[0].err
+}
+
+// txnBegin is one partition's outcome of beginTxnWrites.
+type txnBegin struct {
+	guard uint64
+	err   error
+}
+
+// beginTxnWrites is beginTxnWrite for the partitions of one request, all
+// written by producer pid at epoch: the coordinator is asked once for all
+// that need it, as Kafka's AddPartitionsToTxnManager batches them, so that
+// the first produce of a transaction costs one round trip and one write of
+// its state, not one per partition.
+func (b *Broker) beginTxnWrites(ps []*partition, id string, pid int64, epoch int16, op txnOperation) []txnBegin {
+	out := make([]txnBegin, len(ps))
 	if b.verifyTxn == nil {
-		return 0, nil
+		return out
 	}
-	guard := p.log.StartVerification(pid, epoch, op == txnAdd)
-	if guard == 0 {
-		return 0, nil // its transaction is open here
-	}
-	err := b.verifyTxn(b.ctx, id, pid, epoch, p.tp, op == txnAdd)
-	switch protocol.Code(err) {
-	case protocol.ProducerFenced:
-		err = protocol.Errorf(protocol.InvalidProducerEpoch, "%v", err)
-	case protocol.TransactionAbortable:
-		if op == txnVerify {
-			err = protocol.Errorf(protocol.InvalidTxnState, "%v", err)
+	var ask []klog.TopicPartition
+	for i, p := range ps {
+		if out[i].guard = p.log.StartVerification(pid, epoch, op == txnAdd); out[i].guard != 0 {
+			ask = append(ask, p.tp)
 		}
 	}
-	return guard, err
+	if len(ask) == 0 {
+		return out // its transaction is open on every one
+	}
+	errs := b.verifyTxn(b.ctx, id, pid, epoch, ask, op == txnAdd)
+	for i, p := range ps {
+		if out[i].guard == 0 {
+			continue
+		}
+		err := errs[p.tp]
+		switch protocol.Code(err) {
+		case protocol.ProducerFenced:
+			err = protocol.Errorf(protocol.InvalidProducerEpoch, "%v", err)
+		case protocol.TransactionAbortable:
+			if op == txnVerify {
+				err = protocol.Errorf(protocol.InvalidTxnState, "%v", err)
+			}
+		}
+		out[i].err = err
+	}
+	return out
 }
 
 // verifyTxn asks the coordinator of transactionalID, itself when that is
-// this broker or another with AddPartitionsToTxn v5, whether tp is in
+// this broker or another with AddPartitionsToTxn v5, whether tps are in
 // producer pid's ongoing transaction (KIP-890 part 1, VerifyOnly), or with
-// add to add it there (part 2). nil lets the leader append.
-func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, epoch int16, tp klog.TopicPartition, add bool) error {
+// add to add them there (part 2). It answers for every partition of tps:
+// nil lets the leader append.
+func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, epoch int16, tps []klog.TopicPartition, add bool) map[klog.TopicPartition]error {
+	out := make(map[klog.TopicPartition]error, len(tps))
+	all := func(err error) map[klog.TopicPartition]error {
+		for _, tp := range tps {
+			out[tp] = err
+		}
+		return out
+	}
 	leader, err := tc.leaderOf(ctx, id)
 	if err != nil {
-		return err
+		return all(err)
 	}
-	tps := []klog.TopicPartition{tp}
 	if leader == tc.b.cfg.NodeID {
 		if add {
-			return tc.coord.AddPartitionsForWrite(ctx, id, pid, epoch, tps, tc.b.cfg.Txn.AddPartitionsMaxWait)
+			return all(tc.coord.AddPartitionsForWrite(ctx, id, pid, epoch, tps, tc.b.cfg.Txn.AddPartitionsMaxWait))
 		}
 		res, err := tc.coord.Verify(id, pid, epoch, tps)
 		if err != nil {
-			return err
+			return all(err)
 		}
-		return res[tp]
+		return res
 	}
 	req := kmsg.NewPtrAddPartitionsToTxnRequest()
 	req.Version = 5
 	tr := kmsg.NewAddPartitionsToTxnRequestTransaction()
 	tr.TransactionalID, tr.ProducerID, tr.ProducerEpoch, tr.VerifyOnly = id, pid, epoch, !add
-	tr.Topics = []kmsg.AddPartitionsToTxnRequestTransactionTopic{{Topic: tp.Topic, Partitions: []int32{tp.Partition}}}
+	for _, tp := range tps {
+		if n := len(tr.Topics); n == 0 || tr.Topics[n-1].Topic != tp.Topic {
+			tr.Topics = append(tr.Topics, kmsg.AddPartitionsToTxnRequestTransactionTopic{Topic: tp.Topic})
+		}
+		last := &tr.Topics[len(tr.Topics)-1]
+		last.Partitions = append(last.Partitions, tp.Partition)
+	}
 	req.Transactions = []kmsg.AddPartitionsToTxnRequestTransaction{tr}
 	kresp, err := tc.peers.request(leader, req, markerTimeout)
 	if err != nil {
-		return protocol.Errorf(protocol.NotCoordinator, "verifying with broker %d: %v", leader, err)
+		return all(protocol.Errorf(protocol.NotCoordinator, "verifying with broker %d: %v", leader, err))
 	}
 	resp := kresp.(*kmsg.AddPartitionsToTxnResponse)
 	if resp.ErrorCode != 0 {
@@ -403,21 +445,28 @@ func (tc *txnCoordinator) verifyTxn(ctx context.Context, id string, pid int64, e
 		if code == protocol.ClusterAuthorizationFailed {
 			code = protocol.InvalidTxnState
 		}
-		return protocol.Errorf(code, "coordinator %d", leader)
+		return all(protocol.Errorf(code, "coordinator %d", leader))
 	}
+	answered := map[klog.TopicPartition]error{}
 	for _, t := range resp.Transactions {
 		for _, rt := range t.Topics {
 			for _, p := range rt.Partitions {
-				if rt.Topic == tp.Topic && p.Partition == tp.Partition {
-					if p.ErrorCode != 0 {
-						return protocol.Errorf(protocol.ErrorCode(p.ErrorCode), "coordinator %d: %s is not in the transaction of %q", leader, tp, id)
-					}
-					return nil
+				tp := klog.TopicPartition{Topic: rt.Topic, Partition: p.Partition}
+				answered[tp] = nil
+				if p.ErrorCode != 0 {
+					answered[tp] = protocol.Errorf(protocol.ErrorCode(p.ErrorCode), "coordinator %d: %s is not in the transaction of %q", leader, tp, id)
 				}
 			}
 		}
 	}
-	return protocol.Errorf(protocol.NotCoordinator, "coordinator %d did not answer for %s", leader, tp)
+	for _, tp := range tps {
+		err, ok := answered[tp]
+		if !ok {
+			err = protocol.Errorf(protocol.NotCoordinator, "coordinator %d did not answer for %s", leader, tp)
+		}
+		out[tp] = err
+	}
+	return out
 }
 
 // peerConns keeps a connection to each other broker for the coordinator's
