@@ -69,6 +69,9 @@ type Config struct {
 	ServerConfigs []ServerConfig
 	// Requests, when set, is told about every request served (metrics).
 	Requests RequestObserver
+	// TxnPhases, when set, is told how long each phase of a transaction
+	// took (metrics).
+	TxnPhases txn.PhaseObserver
 	// MaxInFlightPerConn bounds the responses queued on one connection; a
 	// client pipelining beyond it is simply not read until one is written.
 	MaxInFlightPerConn int

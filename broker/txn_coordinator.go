@@ -50,6 +50,7 @@ func newTxnCoordinator(b *Broker) *txnCoordinator {
 		PartitionOf: func(id string) int32 { return grp.PartitionFor(id, tc.partitionCount()) },
 		Logger:      b.log.With("component", "txn"),
 		Now:         clock.Now,
+		Phases:      b.cfg.TxnPhases,
 	})
 	return tc
 }
@@ -375,7 +376,11 @@ func (b *Broker) beginTxnWrites(ps []*partition, id string, pid int64, epoch int
 	if len(ask) == 0 {
 		return out // its transaction is open on every one
 	}
+	start := time.Now()
 	errs := b.verifyTxn(b.ctx, id, pid, epoch, ask, op == txnAdd)
+	if o := b.cfg.TxnPhases; o != nil {
+		o.ObservePhase(txn.PhaseVerify, time.Since(start))
+	}
 	for i, p := range ps {
 		if out[i].guard == 0 {
 			continue

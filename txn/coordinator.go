@@ -56,6 +56,8 @@ type Deps struct {
 	PartitionOf func(id string) int32
 	Logger      *slog.Logger
 	Now         func() time.Time // time.Now when nil
+	// Phases, when set, is told how long each phase of a transaction took.
+	Phases PhaseObserver
 }
 
 // partState is one partition of __transaction_state this broker leads.
@@ -248,7 +250,11 @@ func (c *Coordinator) persist(ctx context.Context, m, next *Metadata, part, epoc
 	if next.State != Dead {
 		value = EncodeValue(next)
 	}
+	start := time.Now()
 	err := c.d.Writer.Write(ctx, part, epoch, EncodeKey(next.TransactionalID), value)
+	if p, ok := writePhase(next.State); ok {
+		c.observe(p, start)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m.pending = false

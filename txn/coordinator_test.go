@@ -271,7 +271,7 @@ func TestReloadFinishesPreparedTransaction(t *testing.T) {
 	h.EndTxn(ctx, "a", pid, epoch, true, false)
 	h.Unload(0) // leadership moves away mid-completion
 
-	h2 := &harness{log: h.log, markers: h.markers, clock: h.clock, cluster: h.cluster}
+	h2 := &harness{log: h.log, markers: h.markers, clock: h.clock, cluster: h.cluster, phases: h.phases}
 	h2.Coordinator = h2.newCoordinator()
 	defer h2.Close()
 	h2.StartLoad(0, 9)

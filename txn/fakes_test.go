@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +132,25 @@ type harness struct {
 	markers *fakeMarkers
 	clock   *clock
 	cluster fakeCluster
+	phases  *fakePhases
+}
+
+// fakePhases counts the phases observed.
+type fakePhases struct {
+	mu sync.Mutex
+	n  map[Phase]int
+}
+
+func (f *fakePhases) ObservePhase(p Phase, _ time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n[p]++
+}
+
+func (f *fakePhases) counts() map[Phase]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.n)
 }
 
 // newHarness returns a coordinator of one partition (0), loaded in leader
@@ -138,7 +158,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{log: &fakeLog{}, markers: &fakeMarkers{}, clock: &clock{now: time.UnixMilli(1_700_000_000_000)},
-		cluster: fakeCluster{gone: map[klog.TopicPartition]bool{}}}
+		cluster: fakeCluster{gone: map[klog.TopicPartition]bool{}}, phases: &fakePhases{n: map[Phase]int{}}}
 	h.Coordinator = h.newCoordinator()
 	h.StartLoad(0, 7)
 	h.FinishLoad(0, 7, nil)
@@ -150,7 +170,8 @@ func (h *harness) newCoordinator() *Coordinator {
 	cfg := DefaultConfig()
 	cfg.MaxTimeout = time.Minute
 	return New(cfg, Deps{Writer: h.log, Markers: h.markers, IDs: &fakeIDs{}, Cluster: h.cluster,
-		PartitionOf: func(string) int32 { return 0 }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: h.clock.Now})
+		PartitionOf: func(string) int32 { return 0 }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: h.clock.Now,
+		Phases: h.phases})
 }
 
 // settled waits until id is in state.

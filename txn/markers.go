@@ -31,9 +31,11 @@ func (c *Coordinator) startCompletion(prepared *Metadata, part, cepoch int32) <-
 func (c *Coordinator) complete(p *Metadata, part, cepoch int32) {
 	mk := Marker{TransactionalID: p.TransactionalID, ProducerID: p.ProducerID, ProducerEpoch: p.ProducerEpoch,
 		Commit: p.State == PrepareCommit, CoordinatorEpoch: cepoch}
+	start := time.Now()
 	if !c.writeMarkers(mk, p.SortedPartitions(), part) {
 		return
 	}
+	c.observe(PhaseMarkers, start)
 	done := CompleteAbort
 	if mk.Commit {
 		done = CompleteCommit

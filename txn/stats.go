@@ -2,6 +2,7 @@ package txn
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/gokafka/gokafka/internal/timing"
 )
@@ -47,4 +48,71 @@ func (c *Coordinator) Stats() Stats {
 		s.Transactions[m.State]++
 	}
 	return s
+}
+
+// Phase is a step of a transaction whose time /metrics reports, so that
+// an operator can see where a transaction's time goes.
+type Phase int8
+
+const (
+	// PhaseAddWrite is writing Ongoing with partitions added, for a
+	// client's AddPartitionsToTxn or AddOffsetsToTxn or a leader's add.
+	PhaseAddWrite Phase = iota
+	// PhasePrepareWrite is writing PrepareCommit or PrepareAbort.
+	PhasePrepareWrite
+	// PhaseMarkers is sending the markers until every leader wrote them.
+	PhaseMarkers
+	// PhaseCompleteWrite is writing CompleteCommit or CompleteAbort.
+	PhaseCompleteWrite
+	// PhaseVerify is a partition leader waiting for the coordinator
+	// before a transaction's first write to its partitions (KIP-890),
+	// observed by the leader: the round trip, and any wait for the
+	// previous transaction's markers.
+	PhaseVerify
+	numPhases
+)
+
+var phaseNames = [numPhases]string{"add_write", "prepare_write", "markers", "complete_write", "verify"}
+
+// Phases lists every phase, for metrics that report each from the start.
+func Phases() []Phase {
+	out := make([]Phase, numPhases)
+	for i := range out {
+		out[i] = Phase(i)
+	}
+	return out
+}
+
+// String is the phase's label on /metrics.
+func (p Phase) String() string {
+	if p < 0 || p >= numPhases {
+		return "unknown"
+	}
+	return phaseNames[p]
+}
+
+// PhaseObserver is told how long each phase of a transaction took.
+type PhaseObserver interface {
+	ObservePhase(Phase, time.Duration)
+}
+
+// writePhase is the phase a write of state s belongs to; false for the
+// writes of InitProducerId and expiration, which no transaction waits on.
+func writePhase(s State) (Phase, bool) {
+	switch s {
+	case Ongoing:
+		return PhaseAddWrite, true
+	case PrepareCommit, PrepareAbort:
+		return PhasePrepareWrite, true
+	case CompleteCommit, CompleteAbort:
+		return PhaseCompleteWrite, true
+	}
+	return 0, false
+}
+
+// observe reports a phase that began at start, when anyone listens.
+func (c *Coordinator) observe(p Phase, start time.Time) {
+	if c.d.Phases != nil {
+		c.d.Phases.ObservePhase(p, time.Since(start))
+	}
 }

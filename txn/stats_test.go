@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -44,5 +45,28 @@ func TestStatsCountMarkersAndOutcomes(t *testing.T) {
 	if s.MarkersSent != 3 || s.MarkersFailed != 1 || s.MarkersQueued != 0 || s.Committed != 1 || s.Aborted != 1 ||
 		s.TimedOut != 0 || s.Transactions[CompleteAbort] != 1 || len(s.Transactions) != 1 {
 		t.Fatalf("stats %+v: want 3 markers sent, 1 failed, none queued, 1 commit, 1 abort, one id CompleteAbort", s)
+	}
+}
+
+// TestPhasesObserved: one committed transaction of two partitions is one
+// add, one prepare, one marker fan-out and one complete; InitProducerId's
+// write is none of them.
+func TestPhasesObserved(t *testing.T) {
+	h := newHarness(t)
+	pid, epoch, _ := h.InitProducerID(ctx, "a", 10000, -1, -1)
+	if err := h.AddPartitions(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 0), tp("t", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.EndTxn(ctx, "a", pid, epoch, true, false); err != nil {
+		t.Fatal(err)
+	}
+	h.settled(t, "a", CompleteCommit)
+	want := map[Phase]int{PhaseAddWrite: 1, PhasePrepareWrite: 1, PhaseMarkers: 1, PhaseCompleteWrite: 1}
+	got := h.phases.counts()
+	for deadline := time.Now().Add(5 * time.Second); !maps.Equal(got, want) && time.Now().Before(deadline); got = h.phases.counts() {
+		time.Sleep(time.Millisecond)
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("phases observed %v, want %v", got, want)
 	}
 }

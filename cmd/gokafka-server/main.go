@@ -145,6 +145,7 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 	var b *broker.Broker
 	if cfg.hasRole("broker") {
 		cfg.Broker.Requests = requests
+		cfg.Broker.TxnPhases = registerTxnPhases(reg)
 		if b, err = broker.New(cfg.Broker, logs, coord, logger.With("component", "broker")); err != nil {
 			return err
 		}
