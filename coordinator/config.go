@@ -58,6 +58,11 @@ type Config struct {
 	// Dir holds the Raft log, stable store and snapshots
 	// (metadata.log.dir, defaulting to the first of log.dirs).
 	Dir string
+	// OnStoreFailure, when set, hears of the first write to Dir that the
+	// disk refused (store_failure.go), with the error, on the goroutine
+	// that wrote and before the write returns: Kafka halts the process
+	// when its metadata log directory fails, and so should its caller.
+	OnStoreFailure func(dir string, err error)
 	// ClusterID is meta.properties' cluster.id, which a new cluster is
 	// initialised with (written by gokafka-server format); "" = random.
 	ClusterID string

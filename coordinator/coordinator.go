@@ -37,12 +37,13 @@ type Coordinator struct {
 	// fenced while their heartbeats waited behind ISR changes).
 	hbFwd forwarder
 
-	closeOnce sync.Once
-	done      chan struct{}
-	wg        sync.WaitGroup
-	ready     atomic.Bool // the controller (leader) or a follower caught up
-	readyCh   chan struct{}
-	joinErr   chan error // a non-voter refused for good
+	closeOnce    sync.Once
+	storeFailure sync.Once // see store_failure.go
+	done         chan struct{}
+	wg           sync.WaitGroup
+	ready        atomic.Bool // the controller (leader) or a follower caught up
+	readyCh      chan struct{}
+	joinErr      chan error // a non-voter refused for good
 }
 
 // New opens (or creates) the Raft state in cfg.Dir, starts the listener on
@@ -83,31 +84,33 @@ func (c *Coordinator) openRaft() error {
 	c.store = store
 	// Raft logs through the node's slog logger, warnings and up as before.
 	hlog := newRaftLogger(c.log, hclog.Warn)
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(c.cfg.Dir, 2, hlog)
+	files, err := raft.NewFileSnapshotStoreWithLogger(c.cfg.Dir, 2, hlog)
 	if err != nil {
 		return fmt.Errorf("opening the snapshot store in %s: %w", c.cfg.Dir, err)
 	}
+	snaps := watchedSnapshots{SnapshotStore: files, failed: c.storeFailed}
 	if c.mux, err = listenMux(c.cfg, c.serveRPC, c.log); err != nil {
 		return err
 	}
 	c.trans = newPatientTransport(raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: c.mux.raftLayer(), MaxPool: 3, Timeout: 5 * time.Second, Logger: hlog,
 	}), c.log)
-	logs, err := raft.NewLogCache(512, store)
+	stable := watchedStore{raftStore: store, failed: c.storeFailed}
+	logs, err := raft.NewLogCache(512, stable)
 	if err != nil {
 		return err
 	}
 	rc := c.raftConfig(hlog)
-	existing, err := raft.HasExistingState(logs, store, snaps)
+	existing, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
 		return fmt.Errorf("reading the raft state in %s: %w", c.cfg.Dir, err)
 	}
 	if !existing && c.cfg.Voter {
-		if err := raft.BootstrapCluster(rc, logs, store, snaps, c.trans, c.voterConfiguration()); err != nil {
+		if err := raft.BootstrapCluster(rc, logs, stable, snaps, c.trans, c.voterConfiguration()); err != nil {
 			return fmt.Errorf("bootstrapping the metadata quorum: %w", err)
 		}
 	}
-	c.raft, err = raft.NewRaft(rc, c.fsm, logs, store, snaps, c.trans)
+	c.raft, err = raft.NewRaft(rc, c.fsm, logs, stable, snaps, c.trans)
 	if err != nil {
 		return fmt.Errorf("starting raft: %w", err)
 	}

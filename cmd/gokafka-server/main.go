@@ -98,6 +98,9 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 		return err
 	}
 	cfg.Coordinator.ClusterID = id.clusterID
+	cfg.Coordinator.OnStoreFailure = func(dir string, err error) {
+		halt(logger, "the metadata log directory failed", dir, err)
+	}
 	var running atomic.Pointer[coordinator.Coordinator] // peers may knock before New returns
 	authorizePeers(cfg, func() *auth.ACLSet {
 		if c := running.Load(); c != nil {
@@ -139,7 +142,9 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 		return fmt.Errorf("opening log.dirs: %w", err)
 	}
 	defer closeLogged(logger, "log manager", logs.Close)
-	logs.OnDirFailure(func(dir string, err error) { haltOnDirFailure(logger, dir, err) })
+	logs.OnDirFailure(func(dir string, err error) {
+		halt(logger, "a log directory failed and gokafka takes no directory offline alone", dir, err)
+	})
 	reg.MustRegister(&logCollector{logs: logs})
 
 	var b *broker.Broker
@@ -171,16 +176,19 @@ func serve(cfg *serverConfig, logger *slog.Logger) error {
 	return nil
 }
 
-// haltOnDirFailure ends the process when a log directory fails, as Kafka
-// halts a broker left with no live log directory: with its partitions
-// unwritable it must stop leading them, and a broker that stops
-// heartbeating is fenced and loses every leadership. gokafka has no JBOD
-// directory assignment for the controller to move single directories, so
-// any failed directory halts it. No shutdown runs: closing the logs would
-// write to the disk that failed. Restarted once the disk is back, the node
-// recovers its logs and catches up as after a crash.
-func haltOnDirFailure(logger *slog.Logger, dir string, err error) {
-	logger.Error("halting: a log directory failed and gokafka takes no directory offline alone", "dir", dir, "err", err)
+// halt ends the process when a directory fails: a log directory, as
+// Kafka halts a broker left with no live log directory (with its
+// partitions unwritable it must stop leading them, and a broker that
+// stops heartbeating is fenced and loses every leadership; gokafka has no
+// JBOD directory assignment for the controller to move single
+// directories, so any failed directory halts it), or the metadata log
+// directory, as Kafka halts too (a node that cannot store the metadata
+// log can neither catch up nor vote, and would wait unready forever). No
+// shutdown runs: closing would write to the disk that failed. Restarted
+// once the disk is back, the node recovers and catches up as after a
+// crash.
+func halt(logger *slog.Logger, why, dir string, err error) {
+	logger.Error("halting: "+why, "dir", dir, "err", err)
 	os.Exit(1)
 }
 

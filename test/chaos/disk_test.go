@@ -123,28 +123,40 @@ func (c *cluster) fullDisk(id int32, down time.Duration, tps []TP) (Fault, error
 	fill := filepath.Join(c.node(id).DataDir(), "chaos-fill")
 	strike := func() error { return fillDisk(fill) }
 	free := func() error {
-		f.Target += ", " + c.startOnFullDisk(id)
-		return os.Remove(fill)
+		what, err := c.startOnFullDisk(id)
+		f.Target += ", " + what
+		return errors.Join(err, os.Remove(fill))
 	}
 	return f, c.haltAndRestart(id, &f, down, strike, free)
 }
 
-// startOnFullDisk starts node id, lets it try for fullDiskTry and stops
-// it, and says how far it got.
-func (c *cluster) startOnFullDisk(id int32) string {
+// startOnFullDisk starts node id on its full disk, gives it fullDiskTry
+// and kills it, and says how far it got. It must halt with a line naming
+// its data directory and ENOSPC, or be ready: one still running unready
+// is an error (a node once waited without end for metadata its Raft
+// store could not write).
+func (c *cluster) startOnFullDisk(id int32) (string, error) {
 	nd := c.node(id)
 	if err := nd.Start(); err != nil {
-		return "restart on the full disk: " + err.Error()
+		return "restart on the full disk: " + err.Error(), err
 	}
+	defer nd.Kill()
 	select {
 	case <-nd.Exited():
-		nd.Kill()
-		return fmt.Sprintf("restarted on the full disk and exited %d", nd.ExitCode())
+		what := fmt.Sprintf("restarted on the full disk and exited %d", nd.ExitCode())
+		if tail := nd.Tail(5); nd.ExitCode() == 0 || !strings.Contains(tail, nd.DataDir()) ||
+			!strings.Contains(tail, syscall.ENOSPC.Error()) {
+			return what, fmt.Errorf("node %d on a full disk exited %d without naming %s and ENOSPC:\n%s", id, nd.ExitCode(), nd.DataDir(), tail)
+		}
+		return what, nil
 	case <-time.After(fullDiskTry):
 	}
-	code, _, _ := nd.Readyz()
-	nd.Kill()
-	return fmt.Sprintf("restarted on the full disk and ran %v (readyz %d)", fullDiskTry, code)
+	code, body, _ := nd.Readyz()
+	what := fmt.Sprintf("restarted on the full disk and ran %v (readyz %d)", fullDiskTry, code)
+	if code != http.StatusOK {
+		return what, fmt.Errorf("node %d runs unready on a full disk after %v (%s):\n%s", id, fullDiskTry, body, nd.Tail(10))
+	}
+	return what, nil
 }
 
 // fullDiskTry is how long a node restarted on a full disk is given.
