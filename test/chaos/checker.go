@@ -309,30 +309,38 @@ func abortedReads(reads []Read, aborted []string) []Anomaly {
 	return out
 }
 
-// commits checks the group's committed offsets in time order: none below
-// one acknowledged or read back before it, unless it is a read back that a
-// later read or commit of the partition corrects (a stale read, see
-// Report); and none above the high watermark a client was shown next by a
-// leader not yet deposed (the high watermark never falls, so it bounds
-// every earlier one).
+// commits checks the group's committed offsets in real-time order: none
+// below one acknowledged or read back before its request was sent, unless
+// it is a read back that a later read or commit of the partition corrects
+// (a stale read, see Report); and none above the high watermark a client
+// was shown next, after it was answered, by a leader not yet deposed (the
+// high watermark never falls, so it bounds every earlier one). A commit
+// whose request was under way while another was answered is ordered with
+// it neither way (see Commit).
 func commits(cs []Commit, hws []HWSample, final map[TP]int64) (backwards, stale, aboveHW []Anomaly) {
-	cs = slices.Clone(cs)
-	slices.SortStableFunc(cs, func(a, b Commit) int { return a.At.Compare(b.At) })
+	bySent := slices.Clone(cs)
+	slices.SortStableFunc(bySent, func(a, b Commit) int { return a.sent().Compare(b.sent()) })
+	byAnswer := slices.Clone(cs)
+	slices.SortStableFunc(byAnswer, func(a, b Commit) int { return a.At.Compare(b.At) })
 	hwByTP := samplesByTP(trusted(hws))
-	highest := map[TP]Commit{}
-	for i, c := range cs {
+	highest := map[TP]Commit{} // of the commits answered before the one at hand was sent
+	answered := 0
+	for i, c := range bySent {
+		for ; answered < len(byAnswer) && byAnswer[answered].At.Before(c.sent()); answered++ {
+			a := byAnswer[answered]
+			if prev, ok := highest[a.TP]; !ok || a.Offset > prev.Offset {
+				highest[a.TP] = a
+			}
+		}
 		if prev, ok := highest[c.TP]; ok && c.Offset < prev.Offset {
 			a := Anomaly{TP: c.TP, Offset: c.Offset, At: c.At,
-				Detail: fmt.Sprintf("%s %d after %s %d at %s", commitKind(c), c.Offset, commitKind(prev), prev.Offset,
-					prev.At.Format("15:04:05.000"))}
-			if !c.Acked && corrected(cs[i+1:], c.TP, prev.Offset) {
+				Detail: fmt.Sprintf("%s %d (sent %s) after %s %d at %s", commitKind(c), c.Offset, c.sent().Format("15:04:05.000"),
+					commitKind(prev), prev.Offset, prev.At.Format("15:04:05.000"))}
+			if !c.Acked && corrected(bySent[i+1:], c.TP, prev.Offset) {
 				stale = append(stale, a)
 			} else {
 				backwards = append(backwards, a)
 			}
-		}
-		if prev, ok := highest[c.TP]; !ok || c.Offset > prev.Offset {
-			highest[c.TP] = c
 		}
 		bound, ok := final[c.TP]
 		samples := hwByTP[c.TP]

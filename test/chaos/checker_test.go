@@ -248,3 +248,34 @@ func TestCheckStaleReads(t *testing.T) {
 		t.Fatalf("stale reads: %v", r.Stale())
 	}
 }
+
+// TestCheckOverlappingCommits replays what seed 4's one-way-leader runs
+// reported as commits going backwards (kgo-5374… generation 1, 16606 after
+// a read back of 16624): the coordinator stored 16606 and then 16624, but
+// the OffsetFetch that read 16624 back had been sent 1.7 s earlier and was
+// retried while the coordinator moved, and was stamped with when it was
+// sent. Ordered by when each request went out and was answered, nothing
+// went backwards; a commit sent after a higher one was answered still did.
+func TestCheckOverlappingCommits(t *testing.T) {
+	at := func(ms int) time.Time { return t0.Add(4*time.Second + time.Duration(ms)*time.Millisecond) }
+	p1 := TP{"t", 1}
+	overlapping := []Commit{
+		{TP: p1, Offset: 30, Sent: at(0), At: at(1700)},                 // read back, retried meanwhile
+		{TP: p1, Offset: 25, Sent: at(1500), At: at(1680), Acked: true}, // stored first
+		{TP: p1, Offset: 30, Sent: at(1681), At: at(1690), Acked: true},
+	}
+	h, f := synthetic()
+	h.Commits = append(h.Commits, overlapping...)
+	f.HW[p1] = 40
+	h.HWs = append(h.HWs, HWSample{TP: p1, HW: 40, At: at(1800)})
+	if r := Check(h, f); !r.Clean() || len(r.Stale()) > 0 {
+		t.Fatalf("overlapping commits reported: %v %v", r.Problems(), r.Stale())
+	}
+
+	// The same commit of 25 sent after the read back of 30 was answered.
+	h.Commits = append(h.Commits, Commit{TP: p1, Offset: 25, Sent: at(1750), At: at(1760), Acked: true})
+	r := Check(h, f)
+	if len(r.CommitBackwards) != 1 || r.CommitBackwards[0].Offset != 25 {
+		t.Fatalf("a commit sent after a higher one was answered: backwards %v, all %v", r.CommitBackwards, r.Problems())
+	}
+}

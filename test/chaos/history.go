@@ -31,16 +31,33 @@ type Read struct {
 
 // Commit is a committed offset of the group: one the coordinator
 // acknowledged to a committing member, or one OffsetFetch read back.
+//
+// The coordinator stored or read it at some instant between Sent and At,
+// and a request retried over a coordinator move can take seconds: an
+// OffsetFetch sent before a commit was acknowledged may answer with a
+// later commit's offset. So two commits are ordered only when one was
+// answered before the other was sent.
 type Commit struct {
 	TP
 	Offset int64
-	At     time.Time
-	Acked  bool   // acknowledged to a committer; false: read back
-	By     string // the committing member and generation, for the report
+	Sent   time.Time // when the request that carried it last went out; zero: At
+	At     time.Time // when its answer came back
+	Acked  bool      // acknowledged to a committer; false: read back
+	By     string    // the committing member and generation, for the report
+}
+
+// sent is when c's request last went out.
+func (c Commit) sent() time.Time {
+	if c.Sent.IsZero() {
+		return c.At
+	}
+	return c.Sent
 }
 
 // HWSample is a partition's high watermark as ListOffsets(latest) gave it
-// to a client at At, with the leader epoch the answering leader stated.
+// to a client, with the leader epoch the answering leader stated. At is
+// when the request was sent: the leader read the high watermark after it,
+// so it bounds every commit answered before At.
 type HWSample struct {
 	TP
 	HW    int64

@@ -83,9 +83,13 @@ func (w *workload) start() {
 	for range 2 {
 		// Not closed with the test but by consume, so that its last
 		// commit is recorded before finish returns.
+		sent := &commitSent{}
+		committed := func(_ *kgo.Client, req *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+			w.committed(sent.last(), req, resp, err)
+		}
 		cl, err := kgo.NewClient(kgo.SeedBrokers(w.c.seeds...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(w.topics()...),
 			kgo.AutoCommitInterval(500*time.Millisecond), kgo.FetchMaxWait(500*time.Millisecond),
-			kgo.AutoCommitCallback(w.committed))
+			kgo.AutoCommitCallback(committed), kgo.WithHooks(sent))
 		if err != nil {
 			w.c.t.Fatal(err)
 		}
@@ -174,24 +178,42 @@ func (w *workload) consume(cl *kgo.Client) {
 	}
 }
 
-// committed records the partitions of an acknowledged commit.
-func (w *workload) committed(_ *kgo.Client, req *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+// commitSent is a consumer's hook that notes when it last wrote an
+// OffsetCommit request. A group member has one commit in flight at a time
+// (kgo issues the next only once the previous is answered) and retries it
+// over coordinator moves, so when a commit is answered this is when its
+// last attempt went out.
+type commitSent struct{ at atomic.Int64 } // unix nanoseconds
+
+var _ kgo.HookBrokerWrite = (*commitSent)(nil)
+
+func (s *commitSent) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if err == nil && key == int16(kmsg.OffsetCommit) {
+		s.at.Store(time.Now().UnixNano())
+	}
+}
+
+func (s *commitSent) last() time.Time { return time.Unix(0, s.at.Load()) }
+
+// committed records the partitions of an acknowledged commit whose last
+// attempt was sent at sent.
+func (w *workload) committed(sent time.Time, req *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 	if err != nil {
 		return
 	}
 	at := time.Now()
-	sent := map[TP]int64{}
+	offsets := map[TP]int64{}
 	for _, t := range req.Topics {
 		for _, p := range t.Partitions {
-			sent[TP{t.Topic, p.Partition}] = p.Offset
+			offsets[TP{t.Topic, p.Partition}] = p.Offset
 		}
 	}
 	w.record(func(h *History) {
 		for _, t := range resp.Topics {
 			for _, p := range t.Partitions {
-				if off, ok := sent[TP{t.Topic, p.Partition}]; ok && p.ErrorCode == 0 {
-					h.Commits = append(h.Commits, Commit{TP: TP{t.Topic, p.Partition}, Offset: off, At: at, Acked: true,
-						By: fmt.Sprintf("%s generation %d", req.MemberID, req.Generation)})
+				if off, ok := offsets[TP{t.Topic, p.Partition}]; ok && p.ErrorCode == 0 {
+					h.Commits = append(h.Commits, Commit{TP: TP{t.Topic, p.Partition}, Offset: off, Sent: sent, At: at,
+						Acked: true, By: fmt.Sprintf("%s generation %d", req.MemberID, req.Generation)})
 				}
 			}
 		}
@@ -233,19 +255,22 @@ func (w *workload) sampleHW(adm *kadm.Client) {
 }
 
 // sampleCommits records the group's committed offsets as OffsetFetch
-// reads them back, stamped with when the request was sent.
+// reads them back, stamped with when the request was sent and answered:
+// kadm retries it while the coordinator moves or loads, so the answer may
+// hold commits acknowledged long after it was sent.
 func (w *workload) sampleCommits(adm *kadm.Client) {
-	at := time.Now()
+	sent := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	offs, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
 		return
 	}
+	at := time.Now()
 	var cs []Commit
 	offs.Each(func(o kadm.OffsetResponse) {
 		if o.Err == nil && o.At >= 0 {
-			cs = append(cs, Commit{TP: TP{o.Topic, o.Partition}, Offset: o.At, At: at})
+			cs = append(cs, Commit{TP: TP{o.Topic, o.Partition}, Offset: o.At, Sent: sent, At: at})
 		}
 	})
 	w.record(func(h *History) { h.Commits = append(h.Commits, cs...) })
