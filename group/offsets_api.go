@@ -128,10 +128,11 @@ func (gc *Coordinator) FetchOffsets(group string, topics []kmsg.OffsetFetchReque
 		ot.Topic = rt.Topic
 		for _, pid := range rt.Partitions {
 			op := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-			op.Partition, op.Offset, op.LeaderEpoch = pid, -1, -1
+			// No offset reads as Kafka's: -1, and metadata "", not null.
+			op.Partition, op.Offset, op.LeaderEpoch, op.Metadata = pid, -1, -1, kmsg.StringPtr("")
 			tp := klog.TopicPartition{Topic: rt.Topic, Partition: pid}
 			if co, ok := gc.Committed[group][tp]; requireStable && gc.HasPending(group, tp) {
-				op.Metadata, op.ErrorCode = kmsg.StringPtr(""), int16(protocol.UnstableOffsetCommit)
+				op.ErrorCode = int16(protocol.UnstableOffsetCommit)
 			} else if ok {
 				meta := co.Metadata
 				op.Offset, op.LeaderEpoch, op.Metadata = co.Offset, co.LeaderEpoch, &meta
