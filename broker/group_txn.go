@@ -9,11 +9,13 @@ import (
 	"github.com/gokafka/gokafka/protocol"
 )
 
-// TxnOffsetCommit, versions 0-5: a transactional producer's offsets for a
+// TxnOffsetCommit, versions 0-6: a transactional producer's offsets for a
 // consumer group (consume-transform-produce), committed with its
 // transaction.
 //
 // Behavior:
+//   - v6 names topics by id alone (KIP-1319), resolved as OffsetCommit
+//     v10's are: a zero or unknown id answers UNKNOWN_TOPIC_ID first.
 //   - Write on the transactional id, then Read on the group, else every
 //     partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED or
 //     GROUP_AUTHORIZATION_FAILED; Read on each topic, else
@@ -37,6 +39,12 @@ import (
 func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest, resp *response) {
 	out := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
 	md := b.coord.Metadata()
+	byID := req.Version >= 6
+	if byID {
+		for i := range req.Topics {
+			req.Topics[i].Topic = topicNameByID(md, req.Topics[i].TopicID)
+		}
+	}
 	whole := protocol.None // the answer of every partition, when one
 	switch {
 	case !c.may(authzTxnCommitTxnID, req.TransactionalID):
@@ -55,16 +63,14 @@ func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest,
 		out.Topics = out.Topics[:0]
 		for _, rt := range req.Topics {
 			ot := kmsg.NewTxnOffsetCommitResponseTopic()
-			ot.Topic = rt.Topic
+			ot.Topic, ot.TopicID = rt.Topic, rt.TopicID
 			for _, rp := range rt.Partitions {
 				op := kmsg.NewTxnOffsetCommitResponseTopicPartition()
 				op.Partition, op.ErrorCode = rp.Partition, int16(code)
-				switch {
-				case whole != protocol.None:
-				case refused[rt.Topic]:
-					op.ErrorCode = int16(authzTxnCommitTopic.Error)
-				case !partitionExists(md, rt.Topic, rp.Partition):
-					op.ErrorCode = int16(protocol.UnknownTopicOrPartition)
+				if whole == protocol.None {
+					if why := commitRefusal(md, byID, rt.Topic, rp.Partition, refused, authzTxnCommitTopic.Error); why != protocol.None {
+						op.ErrorCode = int16(why)
+					}
 				}
 				ot.Partitions = append(ot.Partitions, op)
 			}
@@ -80,7 +86,7 @@ func handleTxnOffsetCommit(b *Broker, c *conn, req *kmsg.TxnOffsetCommitRequest,
 	offsets := grp.PartitionOffsets{}
 	for _, rt := range req.Topics {
 		for _, rp := range rt.Partitions {
-			if !refused[rt.Topic] && partitionExists(md, rt.Topic, rp.Partition) {
+			if commitRefusal(md, byID, rt.Topic, rp.Partition, refused, authzTxnCommitTopic.Error) == protocol.None {
 				co := grp.Offset{Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, CommitTime: now}
 				if rp.Metadata != nil {
 					co.Metadata = *rp.Metadata
