@@ -114,7 +114,7 @@ func (m *groupMember) commit(topic string, offset int64) int16 {
 	m.t.Helper()
 	req := kmsg.NewPtrOffsetCommitRequest()
 	req.Group, req.MemberID, req.Generation, req.InstanceID = m.group, m.id, m.generation, m.instance
-	req.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: topic,
+	req.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: topic, TopicID: topicIDOf(m.t, m.cl, topic), // by id from v10
 		Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: offset}}}}
 	resp, err := req.RequestWith(testCtx(m.t), m.cl)
 	if err != nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {

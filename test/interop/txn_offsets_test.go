@@ -140,7 +140,7 @@ func (tx *offsetsTxn) commitOffset(t *testing.T, cl *kgo.Client, offset int64) {
 		req := kmsg.NewPtrTxnOffsetCommitRequest()
 		req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch, req.Generation = "txo-id", "txg", tx.pid, tx.epoch, -1
 		rt := kmsg.NewTxnOffsetCommitRequestTopic()
-		rt.Topic = "txo"
+		rt.Topic, rt.TopicID = "txo", topicIDOf(t, cl, "txo") // by name before v6, by id after
 		rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
 		rp.Offset = offset
 		rt.Partitions = append(rt.Partitions, rp)

@@ -71,7 +71,7 @@ func authzCases() []*authzCase {
 				return code
 			}},
 		{key: kmsg.OffsetCommit, group: "authz-commit", run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
-			return commitAs(t, e.alice, c.group, authzTopic)
+			return commitAs(t, e.alice, c.group, authzTopic, e.topicID(t, authzTopic))
 		}},
 		// Past authorization the coordinator refuses the made-up producer.
 		{key: kmsg.TxnOffsetCommit, group: "authz-txn-commit", granted: kerr.InvalidProducerIDMapping.Code,
@@ -79,7 +79,7 @@ func authzCases() []*authzCase {
 				req := kmsg.NewPtrTxnOffsetCommitRequest()
 				req.TransactionalID, req.Group, req.ProducerID, req.Generation = authzTxnID, c.group, 1, -1
 				rt := kmsg.NewTxnOffsetCommitRequestTopic()
-				rt.Topic = authzTopic
+				rt.Topic, rt.TopicID = authzTopic, e.topicID(t, authzTopic) // by name before v6, by id after
 				rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
 				rp.Offset = 1
 				rt.Partitions = append(rt.Partitions, rp)
@@ -95,7 +95,8 @@ func authzCases() []*authzCase {
 		}},
 		{key: kmsg.OffsetFetch, when: "all topics", run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			g := offsetFetchAs(t, e, authzGroup, true)
-			return listing(g.ErrorCode, g.Topics, func(gt kmsg.OffsetFetchResponseGroupTopic) bool { return gt.Topic == authzTopic })
+			id := e.topicID(t, authzTopic)
+			return listing(g.ErrorCode, g.Topics, func(gt kmsg.OffsetFetchResponseGroupTopic) bool { return gt.Topic == authzTopic || gt.TopicID == id })
 		}},
 		{key: kmsg.WriteTxnMarkers, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			// An abort marker for a producer the partition never saw: written
@@ -408,7 +409,9 @@ func offsetFetchAs(t *testing.T, e *authzEnv, group string, all bool) kmsg.Offse
 	rg := kmsg.NewOffsetFetchRequestGroup()
 	rg.Group = group
 	if !all {
-		rg.Topics = append(rg.Topics, kmsg.OffsetFetchRequestGroupTopic{Topic: authzTopic, Partitions: []int32{0}})
+		// The id from admin's metadata: alice's client would look it up
+		// with alice's rights and keep what a refused Describe answered.
+		rg.Topics = append(rg.Topics, kmsg.OffsetFetchRequestGroupTopic{Topic: authzTopic, TopicID: e.topicID(t, authzTopic), Partitions: []int32{0}})
 	}
 	req.Groups = append(req.Groups, rg)
 	return send[*kmsg.OffsetFetchResponse](t, e.alice, req).Groups[0]

@@ -362,7 +362,7 @@ func (e *authzEnv) commit(t *testing.T, group, topic string) {
 		req := kmsg.NewPtrFindCoordinatorRequest()
 		req.CoordinatorKey, req.CoordinatorKeys = group, []string{group}
 		send[*kmsg.FindCoordinatorResponse](t, e.admin, req)
-		if code = commitAs(t, e.admin, group, topic); code == 0 {
+		if code = commitAs(t, e.admin, group, topic, e.topicID(t, topic)); code == 0 {
 			return
 		}
 	}
@@ -382,11 +382,13 @@ func produceAs(t *testing.T, cl *kgo.Client, topic string, txn *string) int16 {
 	return resp.Topics[0].Partitions[0].ErrorCode
 }
 
-func commitAs(t *testing.T, cl *kgo.Client, group, topic string) int16 {
+// commitAs commits offset 1 of the topic's partition 0 for group, the
+// topic by name before OffsetCommit v10 and by id from v10.
+func commitAs(t *testing.T, cl *kgo.Client, group, topic string, id [16]byte) int16 {
 	req := kmsg.NewPtrOffsetCommitRequest()
 	req.Group, req.Generation = group, -1
 	rt := kmsg.NewOffsetCommitRequestTopic()
-	rt.Topic = topic
+	rt.Topic, rt.TopicID = topic, id
 	rp := kmsg.NewOffsetCommitRequestTopicPartition()
 	rp.Offset = 1
 	rt.Partitions = append(rt.Partitions, rp)
