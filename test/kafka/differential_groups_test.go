@@ -85,8 +85,17 @@ func (s *scenario) commit(step, groupID, topicName string, generation int32, mem
 }
 
 func (s *scenario) fetchOffsets(step, groupID string) {
-	resp, _ := s.do(step, &kmsg.OffsetFetchRequest{Groups: []kmsg.OffsetFetchRequestGroup{{Group: groupID,
-		Topics: []kmsg.OffsetFetchRequestGroupTopic{{Topic: topic, Partitions: []int32{0, 1}}}}}}, 8).(*kmsg.OffsetFetchResponse)
+	s.fetchGroup(step, 8, groupID, []kmsg.OffsetFetchRequestGroupTopic{{Topic: topic, Partitions: []int32{0, 1}}},
+		func(t kmsg.OffsetFetchResponseGroupTopic) string { return t.Topic })
+}
+
+// fetchGroup notes one OffsetFetch (v8+) of group for topics (nil: all),
+// each partition of the answer as label/partition:offset/epoch/metadata/
+// error, sorted, with label naming its topic.
+func (s *scenario) fetchGroup(step string, version int16, group string, topics []kmsg.OffsetFetchRequestGroupTopic,
+	label func(kmsg.OffsetFetchResponseGroupTopic) string) {
+	req := &kmsg.OffsetFetchRequest{Groups: []kmsg.OffsetFetchRequestGroup{{Group: group, Topics: topics}}}
+	resp, _ := s.do(step, req, version).(*kmsg.OffsetFetchResponse)
 	if resp == nil || len(resp.Groups) != 1 {
 		return
 	}
@@ -94,9 +103,11 @@ func (s *scenario) fetchOffsets(step, groupID string) {
 	var parts []string
 	for _, t := range g.Topics {
 		for _, p := range t.Partitions {
-			parts = append(parts, fmt.Sprintf("%d:%d/%s", p.Partition, p.Offset, errName(p.ErrorCode)))
+			parts = append(parts, fmt.Sprintf("%s/%d:%d/%d/%q/%s", label(t), p.Partition, p.Offset,
+				p.LeaderEpoch, deref(p.Metadata), errName(p.ErrorCode)))
 		}
 	}
+	slices.Sort(parts)
 	s.see(step, "%s %v", errName(g.ErrorCode), parts)
 }
 
