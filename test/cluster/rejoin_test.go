@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -25,11 +26,17 @@ const rejoinBound = 2 * time.Second
 //
 // GOKAFKA_REJOIN_DOWN (a duration, 20s by default) and
 // GOKAFKA_REJOIN_ROUNDS (3) change the schedule for a measurement; every
-// round logs exec→"metadata quorum ready" and exec→/readyz.
+// round logs exec→"metadata quorum ready" and exec→/readyz, and the end
+// their medians and maxima.
 func TestRejoinAfterDowntime(t *testing.T) {
 	down, rounds := rejoinSchedule(t)
 	c := startCluster(t)
 	createTopic(t, c, "rejoin", 3)
+	var quorums, readies []time.Duration
+	defer func() {
+		t.Logf("%d rounds of %v down: metadata quorum ready after %s, /readyz after %s",
+			len(readies), down, medianMax(quorums), medianMax(readies))
+	}()
 	for round := range rounds {
 		// Even rounds kill a follower, odd ones the Raft leader: it comes
 		// back as a follower of the leader elected meanwhile.
@@ -47,6 +54,7 @@ func TestRejoinAfterDowntime(t *testing.T) {
 		}
 		ready := time.Since(n.Started)
 		quorum := quorumReadyAfter(n)
+		quorums, readies = append(quorums, quorum), append(readies, ready)
 		t.Logf("round %d: node %d down %v: metadata quorum ready after %v, /readyz after %v",
 			round, n.ID, down, quorum.Round(time.Millisecond), ready.Round(time.Millisecond))
 		if ready > rejoinBound {
@@ -54,6 +62,16 @@ func TestRejoinAfterDowntime(t *testing.T) {
 				round, n.ID, ready, down, rejoinBound, n.Tail(30))
 		}
 	}
+}
+
+// medianMax says "median M, max X" of ds.
+func medianMax(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "nothing measured"
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return fmt.Sprintf("median %v, max %v", s[len(s)/2].Round(time.Millisecond), s[len(s)-1].Round(time.Millisecond))
 }
 
 func rejoinSchedule(t *testing.T) (down time.Duration, rounds int) {
