@@ -11,7 +11,10 @@
 //   - ISR full: restart (exec) → every partition's ISR holds all its
 //     replicas again (target ≤ 20 s);
 //   - failed heartbeats, live brokers fenced, and refused ISR changes, as
-//     counted in the nodes' logs over the whole run (target: none).
+//     counted in the nodes' logs over the whole run (target: none);
+//   - after the creation and again at the end: each node's RSS and open
+//     descriptors (from /proc), and the latency of a Metadata request
+//     for all topics sent to it.
 //
 // -mode single and -mode recover measure one node instead (single.go).
 //
@@ -19,6 +22,7 @@
 // marks the miss.
 //
 //	go run ./test/benchscale -topics 500 -partitions 6
+//	go run ./test/benchscale -topics 5000 -partitions 6 -timeout 20m   # issue 16's 30,000
 //	go run ./test/benchscale -mode single -topics 10000 -partitions 10
 //	nice -n 10 go run ./test/benchscale -mode recover -topics 100 -partitions 10 -bytes 10240
 package main
@@ -162,6 +166,9 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 		return err
 	}
 	row("created, every ISR full", time.Since(start), 10*time.Second)
+	if err := reportAll(ctx, cl, c); err != nil {
+		return err
+	}
 
 	victim, err := pickVictim(ctx, adm, c, killCtrl)
 	if err != nil {
@@ -192,8 +199,13 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 		return err
 	}
 	row("every ISR full after restart", time.Since(victim.Started), 20*time.Second)
+	return reportAll(ctx, cl, c)
+}
+
+// reportAll reports on every node: RSS, descriptors, Metadata latency.
+func reportAll(ctx context.Context, cl *kgo.Client, c *harness.Cluster) error {
 	for _, n := range c.Nodes {
-		if err := printResources(n); err != nil {
+		if err := report(ctx, cl, n); err != nil {
 			return err
 		}
 	}
