@@ -68,6 +68,9 @@ func (l *Log) Append(records []byte, opts AppendOptions) (AppendResult, error) {
 	if err != nil {
 		return res, err
 	}
+	if err := l.writeMetaLocked(); err != nil {
+		return res, err
+	}
 	now := clock.Now()
 	if opts.NowMs > 0 {
 		now = time.UnixMilli(opts.NowMs)

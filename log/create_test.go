@@ -1,80 +1,81 @@
 package log
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gokafka/gokafka/protocol/prototest"
 )
 
-// TestCrashWhileCreatingPartitions loses power while partitions are being
-// created in parallel, as the broker's reconcile creates them, with
-// fsyncs slow enough that the crash finds some of them half made: the
-// manager must open again with no partition offline, every partition
-// created before the crash must keep its topic ID, and GetOrCreate must
-// then finish the rest.
-func TestCrashWhileCreatingPartitions(t *testing.T) {
+// TestCrashBeforeFirstBatches creates partitions, writes a synced batch
+// to a third of them, then loses power while the first batches of another
+// third wait on their fsyncs (partition.metadata is written before a
+// log's first batch): the manager must open again with no partition
+// offline, every log holding data must name its topic, and GetOrCreate
+// must give the others their topic ID back.
+func TestCrashBeforeFirstBatches(t *testing.T) {
 	dir, ffs := t.TempDir(), NewFaultFS(nil)
 	mc := DefaultManagerConfig()
-	mc.Dirs, mc.FS = []string{dir}, ffs
+	mc.Dirs, mc.FS, mc.Defaults = []string{dir}, ffs, durableConfig()
 	m, err := OpenManager(mc, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := [16]byte{7}
-	const partitions = 48
+	const partitions = 30
 	tpOf := func(i int) TopicPartition { return TopicPartition{Topic: "c", Partition: int32(i)} }
-	ffs.Delay(FaultSync, 20*time.Millisecond)
-	var created sync.Map // partitions whose GetOrCreate returned before the crash
-	var returned atomic.Int32
+	var logs []*Log
+	for i := range partitions {
+		l, err := m.GetOrCreate(tpOf(i), id, mc.Defaults)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, l)
+	}
+	batch := prototest.Plain(1, "v").Encode()
+	for _, l := range logs[:partitions/3] {
+		mustAppend(t, l, batch)
+	}
+	if err := WaitDurable(context.Background(), logs[:partitions/3]); err != nil {
+		t.Fatal(err)
+	}
+	ffs.Delay(FaultSync, 200*time.Millisecond)
 	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			for i := w; i < partitions; i += 8 {
-				if _, err := m.GetOrCreate(tpOf(i), id, mc.Defaults); err == nil {
-					created.Store(i, true)
-				}
-				returned.Add(1)
-			}
-		})
+	for _, l := range logs[partitions/3 : 2*partitions/3] {
+		wg.Go(func() { l.Append(batch, AppendOptions{LeaderEpoch: 1, AssignOffsets: true}) })
 	}
-	for returned.Load() < 8 {
-		time.Sleep(time.Millisecond)
-	}
+	time.Sleep(50 * time.Millisecond) // the appends wait in their fsyncs
 	if err := ffs.Crash(); err != nil {
 		t.Fatal(err)
 	}
+	ffs.Heal() // what the dead process still does fails at once
 	wg.Wait()
 	m.Close()
 	ffs.Restart()
-	ffs.Heal()
 
 	if m, err = OpenManager(mc, quiet); err != nil {
-		t.Fatalf("no restart after a crash while creating partitions: %v", err)
+		t.Fatalf("no restart after a crash before the first batches: %v", err)
 	}
 	defer m.Close()
 	if n := m.OfflineCount(); n != 0 {
 		t.Fatalf("%d partitions offline after the crash", n)
 	}
-	kept := 0
-	created.Range(func(k, _ any) bool {
-		kept++
-		if l := m.Get(tpOf(k.(int))); l == nil || l.TopicID() != id {
-			t.Errorf("partition %d, created before the crash, reopened as %v", k, l)
-		}
-		return true
-	})
-	if kept == 0 || kept == partitions {
-		t.Fatalf("%d of %d partitions created before the crash: the crash missed the creations", kept, partitions)
-	}
 	for i := range partitions {
-		l, err := m.GetOrCreate(tpOf(i), id, mc.Defaults)
-		if err != nil || l.TopicID() != id {
+		l := m.Get(tpOf(i))
+		switch {
+		case l == nil:
+			t.Fatalf("partition %d lost", i)
+		case i < partitions/3 && (l.LogEndOffset() != 1 || l.TopicID() != id):
+			t.Fatalf("partition %d, synced, reopened with end %d and topic ID %v", i, l.LogEndOffset(), l.TopicID())
+		case l.LogEndOffset() > 0 && l.TopicID() != id:
+			t.Fatalf("partition %d holds data under topic ID %v", i, l.TopicID())
+		}
+		if l, err := m.GetOrCreate(tpOf(i), id, mc.Defaults); err != nil || l.TopicID() != id {
 			t.Fatalf("partition %d after the crash: %v", i, err)
 		}
 	}
@@ -83,7 +84,7 @@ func TestCrashWhileCreatingPartitions(t *testing.T) {
 // TestUnreadablePartitionMetadata opens logs whose partition.metadata a
 // crash left empty or torn (a disk that kept the rename but not the
 // data): an empty log takes its topic ID from the next GetOrCreate and
-// writes it; a log holding data stays offline, since it might be another
+// writes it with its first batch; a log holding data stays offline, since it might be another
 // incarnation of the topic; either way the manager opens.
 func TestUnreadablePartitionMetadata(t *testing.T) {
 	for name, meta := range map[string]string{
@@ -123,9 +124,11 @@ func TestUnreadablePartitionMetadata(t *testing.T) {
 			if _, err := m.GetOrCreate(full, [16]byte{1}, mc.Defaults); !errors.Is(err, ErrLogOffline) {
 				t.Fatalf("log with data and no readable topic ID: %v, want ErrLogOffline", err)
 			}
-			if _, err := m.GetOrCreate(empty, [16]byte{2}, mc.Defaults); err != nil {
+			l, err := m.GetOrCreate(empty, [16]byte{2}, mc.Defaults)
+			if err != nil {
 				t.Fatal(err)
 			}
+			mustAppend(t, l, prototest.Plain(1, "v").Encode())
 			m.Close()
 			id, err := readPartitionMeta(OSFS(), filepath.Join(mc.Dirs[0], empty.dirName(), partitionMetaFile))
 			if err != nil || id != [16]byte{2} {
@@ -135,11 +138,10 @@ func TestUnreadablePartitionMetadata(t *testing.T) {
 	}
 }
 
-// TestCreationHoldsNoManagerLock slows fsyncs down and checks that, while
-// one partition is being created, the manager still serves the others:
-// Get, All, and GetOrCreate of an existing log and of a new one all
-// return while the first creation waits on its fsync.
-func TestCreationHoldsNoManagerLock(t *testing.T) {
+// TestCreationSyncsNothing creates partitions while every fsync fails:
+// creation must not need one (Kafka's neither), and the first batch of a
+// log must, since partition.metadata is made durable before it.
+func TestCreationSyncsNothing(t *testing.T) {
 	ffs := NewFaultFS(nil)
 	mc := DefaultManagerConfig()
 	mc.Dirs, mc.FS = []string{t.TempDir()}, ffs
@@ -148,38 +150,17 @@ func TestCreationHoldsNoManagerLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if _, err := m.GetOrCreate(tp0, [16]byte{1}, mc.Defaults); err != nil {
-		t.Fatal(err)
-	}
-	ffs.Delay(FaultSync, 2*time.Second)
-	slow := make(chan error, 1)
-	go func() {
-		_, err := m.GetOrCreate(TopicPartition{"slow", 0}, [16]byte{2}, mc.Defaults)
-		slow <- err
-	}()
-	tmp := filepath.Join(mc.Dirs[0], "slow-0", partitionMetaFile+".tmp")
-	for {
-		if _, err := os.Stat(tmp); err == nil {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(100 * time.Millisecond) // its fsync has begun, and waits
-	ffs.Heal()                         // the slow creation is in its fsync; the rest need not wait
-	if m.Get(tp0) == nil || len(m.All()) != 1 {
-		t.Fatal("the open log is not served during a creation")
-	}
-	for _, tp := range []TopicPartition{tp0, {"fast", 0}} {
-		if _, err := m.GetOrCreate(tp, [16]byte{1}, mc.Defaults); err != nil {
-			t.Fatal(err)
+	ffs.Fail(FaultSync, "", errDisk)
+	var l *Log
+	for i := range 3 {
+		if l, err = m.GetOrCreate(TopicPartition{"s", int32(i)}, [16]byte{1}, mc.Defaults); err != nil {
+			t.Fatalf("creating a partition synced: %v", err)
 		}
 	}
-	select {
-	case err := <-slow:
-		t.Fatalf("the slow creation ended (%v) before the others: they waited for it", err)
-	default:
+	if _, err := l.Append(prototest.Plain(1, "v").Encode(), AppendOptions{LeaderEpoch: 1, AssignOffsets: true}); !errors.Is(err, errDisk) {
+		t.Fatalf("first batch with partition.metadata unsyncable: %v, want the sync's error", err)
 	}
-	if err := <-slow; err != nil {
-		t.Fatal(err)
+	if l.LogEndOffset() != 0 {
+		t.Fatal("the batch went in before its topic ID was on disk")
 	}
 }

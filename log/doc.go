@@ -57,13 +57,14 @@
 //
 // partition.metadata is Kafka's: "version: 0\ntopic_id: <id>\n", the
 // topic ID in URL-safe base64 without padding. It is written (temp file,
-// fsync, rename) when the partition is created, before its first segment,
-// so a log holding data has one unless it predates topic IDs. A log
-// found without one takes its topic ID from the metadata, as in Kafka; so
-// does an empty log whose file does not read (what a disk that kept the
-// rename but not the data leaves after a crash during creation). A log
-// holding data whose file does not read stays offline, since it may be
-// another incarnation of the topic (Kafka fails the whole directory).
+// fsync, rename) before the log takes its first batch, as Kafka does, not
+// when the partition is created: creating costs no fsync. So a log holding
+// data has one unless it predates topic IDs. A log found without one
+// takes its topic ID from the metadata, as in Kafka; so does an empty log
+// whose file does not read (what a disk that kept the rename but not the
+// data may leave). A log holding data whose file does not read stays
+// offline, since it may be another incarnation of the topic (Kafka fails
+// the whole directory).
 //
 // leader-epoch-checkpoint, recovery-point-offset-checkpoint and
 // log-start-offset-checkpoint are Kafka's text checkpoints: a version

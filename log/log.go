@@ -45,10 +45,13 @@ func parseDirName(name string) (TopicPartition, bool) {
 type Log struct {
 	tp      TopicPartition
 	dir     string
-	topicID [16]byte
-	logger  *slog.Logger
-	fs      FS
-	files   *fileCache // the manager's, shared by its logs
+	topicID [16]byte // guarded by mu
+	// metaPending is set while topicID is not in partition.metadata on
+	// disk yet (writeMetaLocked); guarded by mu.
+	metaPending bool
+	logger      *slog.Logger
+	fs          FS
+	files       *fileCache // the manager's, shared by its logs
 
 	// cleanMu keeps the cleaner's segments in place while it works:
 	// whatever removes or rewrites segments takes it (before mu).
@@ -336,9 +339,7 @@ func (l *Log) TopicID() [16]byte {
 }
 
 // adoptTopicID checks that the log belongs to the topic with this ID; one
-// whose ID is unknown takes it, written to partition.metadata first. That
-// happens once in a log's life, before it serves, so the log's own lock
-// is held across the write and never the manager's.
+// whose ID is unknown takes it, and writes it before its next batch.
 func (l *Log) adoptTopicID(id [16]byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -349,10 +350,24 @@ func (l *Log) adoptTopicID(id [16]byte) error {
 	default:
 		return fmt.Errorf("%s: %w", l.tp, ErrTopicIDMismatch)
 	}
-	if err := writePartitionMeta(l.fs, filepath.Join(l.dir, partitionMetaFile), id); err != nil {
+	l.topicID, l.metaPending = id, true
+	return nil
+}
+
+// writeMetaLocked writes partition.metadata (synced) if the topic ID is
+// not on disk yet. Append calls it before the log takes its first batch,
+// as Kafka's PartitionMetadataFile.maybeFlush runs on append, so that a
+// log holding data always names its topic after a crash, while a
+// partition that is created and never written costs no fsync. The caller
+// holds mu.
+func (l *Log) writeMetaLocked() error {
+	if !l.metaPending {
+		return nil
+	}
+	if err := writePartitionMeta(l.fs, filepath.Join(l.dir, partitionMetaFile), l.topicID); err != nil {
 		return err
 	}
-	l.topicID = id
+	l.metaPending = false
 	return nil
 }
 

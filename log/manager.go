@@ -39,8 +39,8 @@ type Manager struct {
 	logs    map[TopicPartition]*Log
 	offline map[TopicPartition]error // found on disk, failed to open
 	// creating holds the partitions GetOrCreate is creating, outside mu:
-	// their directory and partition.metadata cost an fsync each, which
-	// must hold up neither other partitions nor their creation.
+	// their directory and first segment are file I/O, which must hold up
+	// neither other partitions nor their creation.
 	creating map[TopicPartition]*creation
 	// placed counts the partitions of each log dir (cleaned path), open
 	// or being created, for placing new ones.
@@ -353,20 +353,14 @@ func (m *Manager) findOrReserve(tp TopicPartition) (*Log, *creation, error) {
 	return nil, &creation{dir: c.dir, done: c.done, owner: true}, nil
 }
 
-// create makes the directory of tp in c.dir, its partition.metadata
-// (synced, so that a restart knows the topic ID) and its first segment,
-// then publishes the log.
+// create makes the directory of tp in c.dir and its first segment, then
+// publishes the log. It syncs nothing: partition.metadata is written
+// before the first batch (Log.Append), as Kafka does, so that creating
+// thousands of partitions costs no fsync each; a crash before then leaves
+// an empty log, which takes its topic ID from the metadata again.
 func (m *Manager) create(tp TopicPartition, c *creation, topicID [16]byte, cfg Config) (*Log, error) {
 	defer close(c.done)
-	pdir := filepath.Join(c.dir, tp.dirName())
-	err := m.fs.MkdirAll(pdir, 0o755)
-	if err == nil {
-		err = writePartitionMeta(m.fs, filepath.Join(pdir, partitionMetaFile), topicID)
-	}
-	var l *Log
-	if err == nil {
-		l, err = openLog(m.fs, m.files, pdir, tp, topicID, cfg, openState{clean: true}, m.logger)
-	}
+	l, err := openLog(m.fs, m.files, filepath.Join(c.dir, tp.dirName()), tp, topicID, cfg, openState{clean: true}, m.logger)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.creating, tp)
@@ -374,7 +368,7 @@ func (m *Manager) create(tp TopicPartition, c *creation, topicID [16]byte, cfg C
 		m.placed[c.dir]--
 		return nil, err
 	}
-	l.gc, l.readBytes = m.gc, &m.readBytes
+	l.gc, l.readBytes, l.metaPending = m.gc, &m.readBytes, true
 	m.logs[tp] = l
 	return l, nil
 }

@@ -185,7 +185,7 @@ func TestDeleteWaitsAndStrayIsKept(t *testing.T) {
 	}
 	for _, p := range glob("*") {
 		if strings.HasSuffix(p, strayDirSuffix) {
-			if _, err := os.Stat(filepath.Join(p, partitionMetaFile)); err != nil {
+			if _, err := os.Stat(filepath.Join(p, segmentName(0)+".log")); err != nil {
 				t.Fatalf("stray directory lost its contents: %v", err)
 			}
 		}
