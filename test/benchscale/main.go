@@ -151,6 +151,9 @@ func measure(ctx context.Context, bin, dir string, topics, partitions int, killC
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
+	// kadm's 15 s would fail a run whose creations queue behind a
+	// busy controller; how long they take is the figure.
+	adm.SetTimeoutMillis(int32(timeout.Milliseconds()))
 	want := topics * partitions
 
 	for _, n := range c.Nodes {
