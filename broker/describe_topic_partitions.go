@@ -78,7 +78,7 @@ func describeTopicPartitions(md *coordinator.Metadata, req *kmsg.DescribeTopicPa
 func describedTopicNames(md *coordinator.Metadata, req *kmsg.DescribeTopicPartitionsRequest) []string {
 	var names []string
 	if len(req.Topics) == 0 {
-		for name := range md.Topics {
+		for name := range md.Topics.All() {
 			names = append(names, name)
 		}
 	} else {

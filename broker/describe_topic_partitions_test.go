@@ -13,7 +13,7 @@ import (
 
 // pagedMetadata holds topics a (3 partitions), b (1) and c (2).
 func pagedMetadata() *coordinator.Metadata {
-	md := &coordinator.Metadata{Topics: map[string]*coordinator.Topic{}}
+	md := &coordinator.Metadata{}
 	for i, tc := range []struct {
 		name string
 		n    int
@@ -22,7 +22,7 @@ func pagedMetadata() *coordinator.Metadata {
 		for p := range tc.n {
 			t.Partitions = append(t.Partitions, coordinator.Partition{ID: int32(p), Replicas: []int32{1}, ISR: []int32{1}, Leader: 1})
 		}
-		md.Topics[tc.name] = t
+		md = md.WithTopics(0, t)
 	}
 	return md
 }

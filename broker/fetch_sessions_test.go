@@ -14,10 +14,10 @@ import (
 
 // sessionMetadata holds topic "a" (id 1) and "b" (id 2) with 3 partitions each.
 func sessionMetadata() *coordinator.Metadata {
-	md := &coordinator.Metadata{Topics: map[string]*coordinator.Topic{}, TopicsByID: map[[16]byte]*coordinator.Topic{}}
+	md := &coordinator.Metadata{}
 	for i, name := range []string{"a", "b"} {
 		t := &coordinator.Topic{Name: name, ID: [16]byte{byte(i + 1)}, Partitions: make([]coordinator.Partition, 3)}
-		md.Topics[name], md.TopicsByID[t.ID] = t, t
+		md = md.WithTopics(0, t)
 	}
 	return md
 }

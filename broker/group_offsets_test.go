@@ -55,7 +55,7 @@ func TestCommitRefusalByTopicID(t *testing.T) {
 // under it (a topic created before ids, a hostile snapshot).
 func TestTopicNameByIDIgnoresTheZeroID(t *testing.T) {
 	md, _, _ := idImage()
-	md.TopicsByID[[16]byte{}] = md.Topic("a")
+	md = md.WithTopics(md.AppliedIndex, &coordinator.Topic{Name: "before-ids"})
 	if got := topicNameByID(md, [16]byte{}); got != "" {
 		t.Fatalf("zero id named %q", got)
 	}

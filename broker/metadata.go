@@ -42,14 +42,14 @@ func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.Metadat
 	// any broker forwards them to the active controller, wherever it is.
 	resp.ControllerID = b.cfg.NodeID
 	if all {
-		names := make([]string, 0, len(md.Topics))
-		for name := range md.Topics {
+		names := make([]string, 0, md.Topics.Len())
+		for name := range md.Topics.All() {
 			names = append(names, name)
 		}
 		sort.Strings(names)
 		for _, name := range names {
 			if c.may(authzMetadataAll, name) { // the others are not disclosed
-				resp.Topics = append(resp.Topics, topicMetadata(md, md.Topics[name]))
+				resp.Topics = append(resp.Topics, topicMetadata(md, md.Topic(name)))
 			}
 		}
 		return resp

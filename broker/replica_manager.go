@@ -140,7 +140,7 @@ func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 		rm.done, rm.brokerConfigs = map[string]*coordinator.Topic{}, md.BrokerConfigs
 	}
 	var work []assigned
-	for name, t := range md.Topics {
+	for name, t := range md.Topics.All() {
 		if rm.done[name] == t && !internalTopic(name) {
 			continue
 		}
@@ -163,7 +163,7 @@ func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 		}
 	}
 	for name := range rm.done {
-		if md.Topics[name] == nil {
+		if md.Topic(name) == nil {
 			delete(rm.done, name)
 		}
 	}

@@ -39,13 +39,12 @@ func newTestBroker(t testing.TB, id int32, lc klog.ManagerConfig) *Broker {
 // image returns metadata at Raft index idx holding the named topics, each
 // one partition led by broker 1, with IDs derived from the names.
 func image(idx uint64, names ...string) *coordinator.Metadata {
-	md := &coordinator.Metadata{AppliedIndex: idx, Topics: map[string]*coordinator.Topic{}, TopicsByID: map[[16]byte]*coordinator.Topic{}}
+	var topics []*coordinator.Topic
 	for _, n := range names {
-		t := &coordinator.Topic{Name: n, ID: [16]byte{1, n[0], n[len(n)-1]},
-			Partitions: []coordinator.Partition{{ID: 0, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}}}
-		md.Topics[n], md.TopicsByID[t.ID] = t, t
+		topics = append(topics, &coordinator.Topic{Name: n, ID: [16]byte{1, n[0], n[len(n)-1]},
+			Partitions: []coordinator.Partition{{ID: 0, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}}})
 	}
-	return md
+	return (&coordinator.Metadata{}).WithTopics(idx, topics...)
 }
 
 // Two handlers load images 5 and 6, and the one holding 6 takes the lock
@@ -79,7 +78,7 @@ func TestRemoveUnwantedNeedsTheTopicGoneOrMoved(t *testing.T) {
 		t.Fatal("an empty image at index 0 deleted a-0")
 	}
 	moved := image(4, "a", "b")
-	moved.Topics["a"].Partitions[0].Replicas = []int32{2}
+	moved.Topic("a").Partitions[0].Replicas = []int32{2}
 	rm.reconcile(moved)
 	if rm.get(ap) != nil {
 		t.Fatal("a-0 reassigned to broker 2 but still here")
@@ -100,8 +99,7 @@ func TestReconcileActsOnChangedTopics(t *testing.T) {
 	// Marks that only a reconcile of the topic overwrites.
 	pa.leaderEpoch, pb.leaderEpoch = 99, 99
 
-	next := image(4, "b")
-	next.Topics["a"], next.TopicsByID[first.Topics["a"].ID] = first.Topics["a"], first.Topics["a"]
+	next := image(4, "b").WithTopics(4, first.Topic("a"))
 	rm.reconcile(next)
 	if pa.leaderEpoch != 99 {
 		t.Errorf("a, unchanged, was reconciled: leader epoch %d", pa.leaderEpoch)
@@ -110,8 +108,7 @@ func TestReconcileActsOnChangedTopics(t *testing.T) {
 		t.Errorf("b, changed, was not reconciled: leader epoch %d", pb.leaderEpoch)
 	}
 
-	configs := image(5)
-	configs.Topics, configs.TopicsByID = next.Topics, next.TopicsByID
+	configs := next.WithTopics(5)
 	configs.BrokerConfigs = map[string]map[string]string{"": {"log.retention.ms": "60000"}}
 	rm.reconcile(configs)
 	if pa.leaderEpoch != 0 {

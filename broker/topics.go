@@ -153,7 +153,7 @@ func checkNewTopicName(md *coordinator.Metadata, name string) error {
 	if md.Topic(name) != nil || !strings.ContainsAny(name, "._") {
 		return nil // an existing name gets TOPIC_ALREADY_EXISTS from the controller
 	}
-	for other := range md.Topics {
+	for other := range md.Topics.All() {
 		if protocol.TopicNamesCollide(name, other) {
 			return protocol.Errorf(protocol.InvalidTopicException, "Topic '%s' collides with existing topic: %s", name, other)
 		}

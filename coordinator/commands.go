@@ -111,10 +111,10 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 			growTopic(m, t)
 		}
 	case opAlterConfigs:
-		if t := m.Topics[cmd.Names[0]]; t != nil {
+		if t := m.Topic(cmd.Names[0]); t != nil {
 			c := *t
 			c.Configs = cmd.Configs
-			m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+			m.putTopic(&c)
 		}
 	case opBrokerConfigs:
 		if m.BrokerConfigs == nil {
@@ -148,9 +148,8 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 		}
 	case opDeleteTopics:
 		for _, name := range cmd.Names {
-			if t := m.Topics[name]; t != nil {
-				delete(m.Topics, name)
-				delete(m.TopicsByID, t.ID)
+			if t := m.Topic(name); t != nil {
+				m.dropTopic(t)
 			}
 		}
 	case opCreateACLs:
@@ -189,7 +188,7 @@ func electLeader(m *Metadata, p *Partition) int32 {
 // updatePartitions replaces every partition that change alters, copying the
 // topic that holds it.
 func updatePartitions(m *Metadata, change func(topic string, p *Partition) bool) {
-	for name, t := range m.Topics {
+	for name, t := range m.Topics.All() {
 		var copied *Topic
 		for i := range t.Partitions {
 			p := t.Partitions[i]
@@ -205,7 +204,7 @@ func updatePartitions(m *Metadata, change func(topic string, p *Partition) bool)
 			copied.Partitions[i] = p
 		}
 		if copied != nil {
-			m.Topics[name], m.TopicsByID[copied.ID] = copied, copied
+			m.putTopic(copied)
 		}
 	}
 }
@@ -322,7 +321,7 @@ func (e elector) electUncleanNow(refs []PartitionRef) {
 // createTopic adds t; each partition starts with the usable replicas as ISR
 // and the first of them as leader.
 func createTopic(m *Metadata, t *Topic) error {
-	if m.Topics[t.Name] != nil || m.TopicsByID[t.ID] != nil {
+	if m.Topic(t.Name) != nil || m.TopicByID(t.ID) != nil {
 		return nil // the controller checked; a replayed duplicate changes nothing
 	}
 	if err := checkNewTopicName(m, t.Name); err != nil {
@@ -334,13 +333,13 @@ func createTopic(m *Metadata, t *Topic) error {
 		c.Partitions[i].ID = int32(i)
 		initPartition(m, &c.Partitions[i])
 	}
-	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+	m.putTopic(&c)
 	return nil
 }
 
 // growTopic appends the new partitions in g to the topic with g's id.
 func growTopic(m *Metadata, g *Topic) {
-	t := m.TopicsByID[g.ID]
+	t := m.TopicByID(g.ID)
 	if t == nil || len(g.Partitions) == 0 || g.Partitions[0].ID != int32(len(t.Partitions)) {
 		return // deleted meanwhile, or a replay: nothing to add
 	}
@@ -350,7 +349,7 @@ func growTopic(m *Metadata, g *Topic) {
 		initPartition(m, &p)
 		c.Partitions = append(c.Partitions, p)
 	}
-	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+	m.putTopic(&c)
 }
 
 // initPartition gives a new partition the usable replicas as ISR and the
@@ -367,7 +366,7 @@ func initPartition(m *Metadata, p *Partition) {
 // to apply (alterPartitions): one of those may have changed the partition
 // or fenced a joining broker meanwhile.
 func alterISR(m *Metadata, a *AlterPartition) bool {
-	t := m.Topics[a.Topic]
+	t := m.Topic(a.Topic)
 	if t == nil || a.Partition < 0 || int(a.Partition) >= len(t.Partitions) {
 		return false
 	}
@@ -386,6 +385,6 @@ func alterISR(m *Metadata, a *AlterPartition) bool {
 	p.ISR = slices.Clone(a.ISR)
 	p.PartitionEpoch++
 	completeReassignment(m, p)
-	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+	m.putTopic(&c)
 	return true
 }

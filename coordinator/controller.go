@@ -147,7 +147,7 @@ func (ct *controller) rebalance() {
 func imbalanced(md *Metadata, pct int) []PartitionRef {
 	preferred := map[int32]int{}
 	movable := map[int32][]PartitionRef{}
-	for name, t := range md.Topics {
+	for name, t := range md.Topics.All() {
 		for _, p := range t.Partitions {
 			want := p.Replicas[0]
 			preferred[want]++
@@ -169,7 +169,7 @@ func imbalanced(md *Metadata, pct int) []PartitionRef {
 // allows unclean leader election.
 func (c *Coordinator) uncleanTopics(md *Metadata) []string {
 	var out []string
-	for name, t := range md.Topics {
+	for name, t := range md.Topics.All() {
 		on := c.cfg.UncleanLeaderElection
 		if v, ok := t.Configs["unclean.leader.election.enable"]; ok {
 			on = strings.EqualFold(v, "true")

@@ -35,21 +35,27 @@ func emptyImage() *Metadata {
 	return &Metadata{
 		ControllerID: -1,
 		Brokers:      map[int32]*Broker{},
-		Topics:       map[string]*Topic{},
-		TopicsByID:   map[[16]byte]*Topic{},
 	}
 }
 
-// clone copies the image and its maps; the brokers and topics themselves are
-// shared until a command replaces them.
+// clone copies the image for a command to edit: the small maps whole, the
+// topic maps by shard as the command writes them (TopicMap). The brokers
+// and topics themselves are shared until a command replaces them. seal
+// ends the edit.
 func (m *Metadata) clone() *Metadata {
 	n := *m
 	n.Brokers = maps.Clone(m.Brokers)
-	n.Topics = maps.Clone(m.Topics)
-	n.TopicsByID = maps.Clone(m.TopicsByID)
+	n.Topics = m.Topics.edit()
+	n.TopicsByID = m.TopicsByID.edit()
 	n.BrokerConfigs = maps.Clone(m.BrokerConfigs)
 	n.Scram = maps.Clone(m.Scram)
 	return &n
+}
+
+// seal makes an edited image immutable.
+func (m *Metadata) seal() {
+	m.Topics.seal()
+	m.TopicsByID.seal()
 }
 
 // publish installs the image that change derives from the current one and
@@ -59,6 +65,7 @@ func (f *fsm) publish(change func(*Metadata)) {
 	defer f.mu.Unlock()
 	next := f.image.Load().clone()
 	change(next)
+	next.seal()
 	f.image.Store(next)
 	for ch := range f.subs {
 		select {
@@ -168,14 +175,13 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 			}
 		}
 		restoreSecurity(m, &s, f.log)
-		m.Topics = map[string]*Topic{}
-		m.TopicsByID = map[[16]byte]*Topic{}
+		m.Topics, m.TopicsByID = TopicMap[string]{}.edit(), TopicMap[[16]byte]{}.edit()
 		for _, t := range s.Topics {
 			if err := restorableTopic(t); err != nil {
 				f.log.Error("metadata snapshot: skipping a topic that fails validation", "err", err)
 				continue
 			}
-			m.Topics[t.Name], m.TopicsByID[t.ID] = t, t
+			m.putTopic(t)
 		}
 	})
 	return nil
@@ -242,7 +248,7 @@ func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 		ClusterID:      s.m.ClusterID,
 		AppliedIndex:   s.m.AppliedIndex,
 		Brokers:        s.m.Brokers,
-		Topics:         s.m.Topics,
+		Topics:         maps.Collect(s.m.Topics.All()),
 		NextProducerID: s.m.NextProducerID,
 		BrokerConfigs:  s.m.BrokerConfigs,
 		ACLs:           s.m.ACLs.All(),

@@ -43,7 +43,7 @@ func (c *Coordinator) alterPartitions(alters []AlterPartition) rpcResponse {
 				results[i].Code, results[i].Msg = int16(protocol.Code(err)), err.Error()
 				continue
 			}
-			p := md.Topics[a.Topic].Partitions[a.Partition]
+			p := md.Topic(a.Topic).Partitions[a.Partition]
 			c.log.Info("ISR change", "topic", a.Topic, "partition", a.Partition, "from", p.ISR, "to", a.ISR)
 			proposed, accepted = append(proposed, a), append(accepted, i)
 		}
@@ -69,7 +69,7 @@ func (c *Coordinator) alterPartitions(alters []AlterPartition) rpcResponse {
 // in its current epoch, may change the ISR; the ISR must hold the leader,
 // only replicas, and no fenced broker that is not already in it.
 func checkAlter(md *Metadata, a AlterPartition) error {
-	t := md.Topics[a.Topic]
+	t := md.Topic(a.Topic)
 	if t == nil || a.Partition < 0 || int(a.Partition) >= len(t.Partitions) {
 		return protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d does not exist", a.Topic, a.Partition)
 	}

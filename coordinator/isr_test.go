@@ -92,7 +92,7 @@ func TestAlterISRCheckedAgainWhenApplied(t *testing.T) {
 	b3 := *m.Brokers[3]
 	b3.Fenced = true
 	m.Brokers[3] = &b3 // fenced after the controller decided
-	ps := m.Topics["again"].Partitions
+	ps := m.Topic("again").Partitions
 	cmd := command{Op: opAlterPartition, Alters: []AlterPartition{
 		{Topic: "again", Partition: 0, Leader: 1, LeaderEpoch: ps[0].LeaderEpoch, PartitionEpoch: ps[0].PartitionEpoch, ISR: []int32{1, 2}},
 		{Topic: "again", Partition: 1, Leader: 1, LeaderEpoch: ps[1].LeaderEpoch, PartitionEpoch: ps[1].PartitionEpoch + 1, ISR: []int32{1}},
@@ -104,7 +104,7 @@ func TestAlterISRCheckedAgainWhenApplied(t *testing.T) {
 	if !slices.Equal(cmd.stale, []int{1, 2}) {
 		t.Errorf("stale changes %v, want [1 2]", cmd.stale)
 	}
-	got := m.Topics["again"].Partitions
+	got := m.Topic("again").Partitions
 	for i, want := range [][]int32{{1, 2}, {1, 2, 3}, {1, 2}} {
 		if !slices.Equal(got[i].ISR, want) {
 			t.Errorf("partition %d: ISR %v, want %v", i, got[i].ISR, want)

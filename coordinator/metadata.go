@@ -12,9 +12,11 @@ type Metadata struct {
 	AppliedIndex uint64 // Raft index of the last command reflected here
 	ControllerID int32  // current Raft leader's node id, -1 if none is known
 
-	Brokers    map[int32]*Broker
-	Topics     map[string]*Topic
-	TopicsByID map[[16]byte]*Topic
+	Brokers map[int32]*Broker
+	// Topics and TopicsByID hold the same topics; images share the
+	// shards a command left alone (TopicMap).
+	Topics     TopicMap[string]
+	TopicsByID TopicMap[[16]byte]
 
 	NextProducerID int64 // first id of the next unallocated block
 
@@ -77,7 +79,32 @@ type Partition struct {
 func (m *Metadata) Broker(id int32) *Broker { return m.Brokers[id] }
 
 // Topic returns the topic named name, or nil.
-func (m *Metadata) Topic(name string) *Topic { return m.Topics[name] }
+func (m *Metadata) Topic(name string) *Topic { return m.Topics.Get(name) }
 
 // TopicByID returns the topic with id, or nil.
-func (m *Metadata) TopicByID(id [16]byte) *Topic { return m.TopicsByID[id] }
+func (m *Metadata) TopicByID(id [16]byte) *Topic { return m.TopicsByID.Get(id) }
+
+// WithTopics returns a copy of m at applied index index that holds topics
+// too, replacing any of the same name; m is unchanged. It builds images
+// for tests outside this package; the state machine edits its own.
+func (m *Metadata) WithTopics(index uint64, topics ...*Topic) *Metadata {
+	n := m.clone()
+	n.AppliedIndex = index
+	for _, t := range topics {
+		n.putTopic(t)
+	}
+	n.seal()
+	return n
+}
+
+// putTopic stores t, a new or replaced topic, in an image being edited.
+func (m *Metadata) putTopic(t *Topic) {
+	m.Topics.put(t.Name, t)
+	m.TopicsByID.put(t.ID, t)
+}
+
+// dropTopic removes t from an image being edited.
+func (m *Metadata) dropTopic(t *Topic) {
+	m.Topics.remove(t.Name)
+	m.TopicsByID.remove(t.ID)
+}

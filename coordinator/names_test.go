@@ -92,14 +92,14 @@ func TestApplySkipsInvalidCommands(t *testing.T) {
 			t.Errorf("%v: applied, want skipped", cmd)
 		}
 		m := f.image.Load()
-		if m.AppliedIndex != index || len(m.Topics) != len(before.Topics) || m.Topics["a.b"] != before.Topics["a.b"] {
-			t.Fatalf("%v: image changed: applied %d, topics %v", cmd, m.AppliedIndex, m.Topics)
+		if m.AppliedIndex != index || m.Topics.Len() != before.Topics.Len() || m.Topic("a.b") != before.Topic("a.b") {
+			t.Fatalf("%v: image changed: applied %d, topics %d", cmd, m.AppliedIndex, m.Topics.Len())
 		}
 	}
 	// Colliding and reserved names are refused by the state machine too.
 	for i, name := range []string{"a_b", protocol.ClusterMetadataTopic} {
 		apply(uint64(100+i), command{Op: opCreateTopics, Topics: []*Topic{{Name: name, ID: [16]byte{byte(10 + i)}, Partitions: []Partition{{Replicas: []int32{1}}}}}})
-		if f.image.Load().Topics[name] != nil {
+		if f.image.Load().Topic(name) != nil {
 			t.Errorf("state machine created %q", name)
 		}
 	}

@@ -42,7 +42,7 @@ func (c *Coordinator) createPartitions(specs []CreatePartitionsSpec, validateOnl
 // grownTopic returns the topic's new partitions only, placed like the
 // existing ones (same replication factor), as Kafka checks them.
 func (c *Coordinator) grownTopic(md *Metadata, s CreatePartitionsSpec) (*Topic, error) {
-	t := md.Topics[s.Topic]
+	t := md.Topic(s.Topic)
 	if t == nil {
 		return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "The topic '%s' does not exist.", s.Topic)
 	}
@@ -104,7 +104,7 @@ func (c *Coordinator) alterBrokerConfigs(resource string, configs map[string]str
 
 func (c *Coordinator) alterConfigs(topic string, configs map[string]string) rpcResponse {
 	return respond(c.ctrl.do(func(md *Metadata) (*command, error) {
-		if md.Topics[topic] == nil {
+		if md.Topic(topic) == nil {
 			return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "The topic '%s' does not exist.", topic)
 		}
 		return &command{Op: opAlterConfigs, Names: []string{topic}, Configs: maps.Clone(configs)}, nil
@@ -137,7 +137,7 @@ func (c *Coordinator) electLeaders(refs []PartitionRef, unclean bool) rpcRespons
 	resp := respond(c.ctrl.do(func(md *Metadata) (*command, error) {
 		results = nil
 		if refs == nil {
-			for name, t := range md.Topics {
+			for name, t := range md.Topics.All() {
 				for _, p := range t.Partitions {
 					refs = append(refs, PartitionRef{name, p.ID})
 				}
@@ -166,7 +166,7 @@ func (c *Coordinator) electLeaders(refs []PartitionRef, unclean bool) rpcRespons
 
 // electionOutcome says whether an election for r can change anything.
 func electionOutcome(md *Metadata, r PartitionRef, unclean bool) protocol.ErrorCode {
-	t := md.Topics[r.Topic]
+	t := md.Topic(r.Topic)
 	if t == nil || r.Partition < 0 || int(r.Partition) >= len(t.Partitions) {
 		return protocol.UnknownTopicOrPartition
 	}

@@ -59,7 +59,7 @@ func (c *Coordinator) alterReassignments(rs []Reassignment) rpcResponse {
 }
 
 func checkReassignment(md *Metadata, r Reassignment) error {
-	t := md.Topics[r.Topic]
+	t := md.Topic(r.Topic)
 	if t == nil || r.Partition < 0 || int(r.Partition) >= len(t.Partitions) {
 		return protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d does not exist", r.Topic, r.Partition)
 	}
@@ -86,7 +86,7 @@ func checkReassignment(md *Metadata, r Reassignment) error {
 
 // reassign starts (or cancels) one reassignment in m.
 func reassign(m *Metadata, r Reassignment) {
-	t := m.Topics[r.Topic]
+	t := m.Topic(r.Topic)
 	if t == nil || int(r.Partition) >= len(t.Partitions) {
 		return
 	}
@@ -104,7 +104,7 @@ func reassign(m *Metadata, r Reassignment) {
 	}
 	p.PartitionEpoch++
 	completeReassignment(m, p)
-	m.Topics[c.Name], m.TopicsByID[c.ID] = &c, &c
+	m.putTopic(&c)
 }
 
 // completeReassignment finishes a reassignment once every target replica
@@ -134,7 +134,7 @@ func completeReassignment(m *Metadata, p *Partition) {
 // Reassigning lists the partitions with a reassignment under way.
 func (m *Metadata) Reassigning() []PartitionRef {
 	var out []PartitionRef
-	for name, t := range m.Topics {
+	for name, t := range m.Topics.All() {
 		for _, p := range t.Partitions {
 			if len(p.Adding) > 0 || len(p.Removing) > 0 {
 				out = append(out, PartitionRef{name, p.ID})

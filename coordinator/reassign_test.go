@@ -7,11 +7,10 @@ import (
 
 func reassignFixture() *Metadata {
 	t := &Topic{Name: "t", ID: [16]byte{7}, Partitions: []Partition{{ID: 0, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}}}
-	return &Metadata{
-		Brokers:    map[int32]*Broker{1: {ID: 1}, 2: {ID: 2}, 3: {ID: 3}},
-		Topics:     map[string]*Topic{"t": t},
-		TopicsByID: map[[16]byte]*Topic{t.ID: t},
-	}
+	m := emptyImage().clone() // left editable: the tests apply to it in place
+	m.Brokers = map[int32]*Broker{1: {ID: 1}, 2: {ID: 2}, 3: {ID: 3}}
+	m.putTopic(t)
+	return m
 }
 
 // TestReassignmentCompletesWhenTargetInISR walks a partition from broker 1
@@ -20,20 +19,20 @@ func reassignFixture() *Metadata {
 func TestReassignmentCompletesWhenTargetInISR(t *testing.T) {
 	m := reassignFixture()
 	reassign(m, Reassignment{Topic: "t", Partition: 0, Target: []int32{2, 3}})
-	p := m.Topics["t"].Partitions[0]
+	p := m.Topic("t").Partitions[0]
 	if !slices.Equal(p.Replicas, []int32{2, 3, 1}) || !slices.Equal(p.Adding, []int32{2, 3}) || !slices.Equal(p.Removing, []int32{1}) || p.Leader != 1 {
 		t.Fatalf("started: %+v", p)
 	}
 	grow := func(isr ...int32) {
-		p := m.Topics["t"].Partitions[0]
+		p := m.Topic("t").Partitions[0]
 		alterISR(m, &AlterPartition{Topic: "t", Partition: 0, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: isr})
 	}
 	grow(1, 2)
-	if p := m.Topics["t"].Partitions[0]; len(p.Removing) != 1 || !slices.Equal(p.ISR, []int32{1, 2}) {
+	if p := m.Topic("t").Partitions[0]; len(p.Removing) != 1 || !slices.Equal(p.ISR, []int32{1, 2}) {
 		t.Fatalf("completed before broker 3 caught up: %+v", p)
 	}
 	grow(1, 2, 3)
-	p = m.Topics["t"].Partitions[0]
+	p = m.Topic("t").Partitions[0]
 	if !slices.Equal(p.Replicas, []int32{2, 3}) || !slices.Equal(p.ISR, []int32{2, 3}) || p.Leader != 2 || p.LeaderEpoch != 1 ||
 		p.Adding != nil || p.Removing != nil {
 		t.Fatalf("completed: %+v", p)
@@ -52,7 +51,7 @@ func TestReassignmentCancel(t *testing.T) {
 		t.Fatalf("cancel refused: %v", err)
 	}
 	reassign(m, Reassignment{Topic: "t", Partition: 0})
-	p := m.Topics["t"].Partitions[0]
+	p := m.Topic("t").Partitions[0]
 	if !slices.Equal(p.Replicas, []int32{1}) || !slices.Equal(p.ISR, []int32{1}) || p.Adding != nil || p.Removing != nil {
 		t.Fatalf("after cancel: %+v", p)
 	}

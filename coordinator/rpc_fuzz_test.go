@@ -103,7 +103,7 @@ func FuzzRPCHandle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		c.answer(nil, frame)
 		md := c.Metadata()
-		for name := range md.Topics {
+		for name := range md.Topics.All() {
 			if err := checkNewTopicName(&Metadata{}, name); err != nil {
 				t.Fatalf("topic %q is in the image: %v", name, err)
 			}

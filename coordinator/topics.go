@@ -93,7 +93,7 @@ func (r *rpcResult) fail(err error) {
 
 // newTopic validates s against md and returns the topic to create.
 func (c *Coordinator) newTopic(md *Metadata, s CreateTopicSpec) (*Topic, error) {
-	if md.Topics[s.Name] != nil {
+	if md.Topic(s.Name) != nil {
 		return nil, protocol.Errorf(protocol.TopicAlreadyExists, "Topic '%s' already exists.", s.Name)
 	}
 	if err := checkNewTopicName(md, s.Name); err != nil {
@@ -135,7 +135,7 @@ func checkNewTopicName(md *Metadata, name string) error {
 	if !strings.ContainsAny(name, "._") {
 		return nil // only names holding '.' or '_' can collide with another
 	}
-	for existing := range md.Topics {
+	for existing := range md.Topics.All() {
 		if existing != name && protocol.TopicNamesCollide(name, existing) {
 			return protocol.Errorf(protocol.InvalidTopicException, "Topic '%s' collides with existing topic: %s", name, existing)
 		}
@@ -148,7 +148,7 @@ func (c *Coordinator) newTopicID(md *Metadata) [16]byte {
 		id := randomID()
 		// Kafka reserves the zero id and 1 (the metadata topic's).
 		reserved := id == [16]byte{} || id == [16]byte{15: 1}
-		if !reserved && md.TopicsByID[id] == nil {
+		if !reserved && md.TopicByID(id) == nil {
 			return id
 		}
 	}
@@ -289,7 +289,7 @@ func (c *Coordinator) deleteTopics(names []string) rpcResponse {
 				results[i].fail(err)
 				continue
 			}
-			t := md.Topics[name]
+			t := md.Topic(name)
 			if t == nil {
 				results[i].fail(protocol.Errorf(protocol.UnknownTopicOrPartition, "This server does not host this topic-partition."))
 				continue

@@ -40,7 +40,7 @@ func readiness(coord *coordinator.Coordinator, b *broker.Broker, id int32) func(
 			return err // out of file descriptors: clients cannot connect
 		}
 		offline := 0
-		for _, t := range coord.Metadata().Topics {
+		for _, t := range coord.Metadata().Topics.All() {
 			for _, p := range t.Partitions {
 				if p.Leader < 0 && slices.Contains(p.Replicas, id) {
 					offline++

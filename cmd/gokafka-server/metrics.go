@@ -182,8 +182,8 @@ func (cc *controllerCollector) Collect(ch chan<- prometheus.Metric) {
 	metric(ch, dActiveController, prometheus.GaugeValue, b2f(active))
 	var offline, partitions, topics, fenced, unfenced int
 	if active {
-		topics = len(md.Topics)
-		for _, t := range md.Topics {
+		topics = md.Topics.Len()
+		for _, t := range md.Topics.All() {
 			for _, p := range t.Partitions {
 				partitions++
 				if p.Leader < 0 {

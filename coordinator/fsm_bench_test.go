@@ -1,0 +1,77 @@
+package coordinator
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/hashicorp/raft"
+)
+
+// BenchmarkApplyISRChange applies one ISR change, the most frequent
+// metadata command, to images of 30,000 and 100,000 partitions (topics of
+// 6 partitions, replication factor 3, on 3 brokers): its cost should
+// follow what the command changes, not the image's size (issue 16).
+func BenchmarkApplyISRChange(b *testing.B) {
+	for _, partitions := range []int{30_000, 100_000} {
+		b.Run(fmt.Sprintf("partitions=%d", partitions), func(b *testing.B) {
+			f, index := scaleImage(b, partitions/6, 6)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				name := fmt.Sprintf("t%06d", i%(partitions/6))
+				p := f.image.Load().Topic(name).Partitions[0]
+				isr := []int32{1, 2, 3}
+				if len(p.ISR) == 3 {
+					isr = isr[:2]
+				}
+				index++
+				res := applyCommand(f, index, command{Op: opAlterPartition, Alters: []AlterPartition{{Topic: name,
+					Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: isr}}})
+				if res.Err != nil || len(res.Stale) != 0 {
+					b.Fatalf("ISR change %d: %v, stale %v", i, res.Err, res.Stale)
+				}
+			}
+		})
+	}
+}
+
+// scaleImage is a state machine holding 3 brokers and topics t000000...
+// of perTopic partitions each, replicated on all three; it returns the
+// last index applied.
+func scaleImage(tb testing.TB, topics, perTopic int) (*fsm, uint64) {
+	tb.Helper()
+	f := newFSM(quietLogger())
+	var index uint64
+	for id := int32(1); id <= 3; id++ {
+		index++
+		applyCommand(f, index, command{Op: opRegister, Broker: &Broker{ID: id, Listeners: []Endpoint{{Name: "PLAINTEXT", Host: "h", Port: 9092}}}})
+	}
+	var batch []*Topic
+	for i := range topics {
+		t := &Topic{Name: fmt.Sprintf("t%06d", i)}
+		binary.BigEndian.PutUint64(t.ID[:], uint64(i+1))
+		for p := range perTopic {
+			t.Partitions = append(t.Partitions, Partition{ID: int32(p), Replicas: []int32{1, 2, 3}, Leader: -1})
+		}
+		batch = append(batch, t)
+		if len(batch)*perTopic >= maxPartitionsPerOp || i == topics-1 {
+			index++
+			if res := applyCommand(f, index, command{Op: opCreateTopics, Topics: batch}); res.Err != nil {
+				tb.Fatal(res.Err)
+			}
+			batch = nil
+		}
+	}
+	return f, index
+}
+
+// applyCommand applies cmd at index as Raft would.
+func applyCommand(f *fsm, index uint64, cmd command) applyResult {
+	data, err := json.Marshal(cmd)
+	if err != nil {
+		panic(err)
+	}
+	return f.Apply(&raft.Log{Index: index, Data: data}).(applyResult)
+}
