@@ -206,8 +206,10 @@ func (s *segment) scan(pos, end int64, fn func(h *protocol.BatchHeader, b []byte
 	}
 	defer f.release()
 	// A buffer no larger than what there is to read: a broker of many
-	// small partitions recovers each through a buffer of its own.
-	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, end-pos), int(min(max(end-pos, 16), 1<<20)))
+	// small partitions recovers each through a buffer of its own. And no
+	// larger than 64 KiB: bufio reads a batch larger than its buffer
+	// straight into buf, so that large batches are copied once, not twice.
+	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, end-pos), int(min(max(end-pos, 16), 64<<10)))
 	var buf []byte
 	prefix := make([]byte, protocol.LogOverhead)
 	for {
