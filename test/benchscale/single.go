@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -151,6 +153,11 @@ func measureRecover(ctx context.Context, bin, dir string, topics, partitions int
 	}
 	took := time.Since(start)
 	fmt.Printf("  wrote %d records, %d MiB in %.1f s (%.0f MiB/s)\n", acked, total>>20, took.Seconds(), float64(total>>20)/took.Seconds())
+	onDisk, err := diskUsage(n.DataDir())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  log.dirs holds %d MiB\n", onDisk>>20)
 	if err := printResources(n); err != nil {
 		return err
 	}
@@ -170,22 +177,26 @@ func measureRecover(ctx context.Context, bin, dir string, topics, partitions int
 	return nil
 }
 
-// recordSize makes large batches: 16 records of 64 KiB fill one of
-// franz-go's 1 MB batches.
+// recordSize makes large batches: 16 records fill one of franz-go's 1 MB
+// batches.
 const recordSize = 60 << 10
 
 // write produces total bytes spread evenly over the partitions with
-// acks=1, and returns how many records were acknowledged.
+// acks=1, and returns how many records were acknowledged. The values are
+// random and sent uncompressed, so that the logs hold total bytes (kgo
+// compresses by default, and a repeated text shrinks twentyfold).
 func write(ctx context.Context, seeds []string, topics, partitions int, total int64) (int64, error) {
 	p, err := kgo.NewClient(kgo.SeedBrokers(seeds...),
 		kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.ProducerBatchMaxBytes(1_000_000), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.MaxBufferedBytes(256<<20), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		return 0, err
 	}
 	defer p.Close()
-	value := []byte(strings.Repeat("gokafka-recover-", recordSize/16))
+	value := make([]byte, recordSize)
+	rand.Read(value)
 	var acked atomic.Int64
 	var failed atomic.Value
 	records := total / recordSize
@@ -229,6 +240,22 @@ func endOffsets(ctx context.Context, adm *kadm.Client, topics int) (int64, error
 	var sum int64
 	offs.Each(func(o kadm.ListedOffset) { sum += o.Offset })
 	return sum, nil
+}
+
+// diskUsage sums the sizes of the files under dir.
+func diskUsage(dir string) (int64, error) {
+	var sum int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			sum += info.Size()
+		}
+		return err
+	})
+	return sum, err
 }
 
 // printResources prints what the node holds of the machine, from /proc.
