@@ -175,7 +175,9 @@ func (c *cluster) haltAndRestart(id int32, f *Fault, down time.Duration, strike,
 	case <-nd.Exited():
 		f.Target += fmt.Sprintf(", halted (exit %d)", nd.ExitCode())
 		err = nil
-		if !strings.Contains(nd.Tail(5), "a log directory failed") {
+		// A full disk may fail the metadata log directory (raft.db)
+		// before a partition's.
+		if !strings.Contains(nd.Tail(5), "log directory failed") {
 			err = fmt.Errorf("node %d ended otherwise than by a failed log directory:\n%s", id, nd.Tail(5))
 		}
 	case <-time.After(haltWithin):
@@ -191,11 +193,7 @@ func (c *cluster) haltAndRestart(id int32, f *Fault, down time.Duration, strike,
 		return err
 	}
 	time.Sleep(down)
-	if err := nd.Start(); err != nil {
-		return err
-	}
-	f.Healed = time.Now()
-	return nd.WaitReady(60 * time.Second)
+	return restart(nd, f)
 }
 
 // fillDisk allocates a file at path until the file system holding it has

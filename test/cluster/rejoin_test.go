@@ -3,7 +3,6 @@ package cluster
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"testing"
@@ -53,7 +52,7 @@ func TestRejoinAfterDowntime(t *testing.T) {
 			t.Fatal(err)
 		}
 		ready := time.Since(n.Started)
-		quorum := quorumReadyAfter(n)
+		quorum := n.QuorumReadyAfter()
 		quorums, readies = append(quorums, quorum), append(readies, ready)
 		t.Logf("round %d: node %d down %v: metadata quorum ready after %v, /readyz after %v",
 			round, n.ID, down, quorum.Round(time.Millisecond), ready.Round(time.Millisecond))
@@ -103,20 +102,4 @@ func controllerID(t *testing.T, c *harness.Cluster) int32 {
 		return id >= 0
 	})
 	return id
-}
-
-var quorumReadyLine = regexp.MustCompile(`time=(\S+) level=INFO msg="metadata quorum ready"`)
-
-// quorumReadyAfter is the time from the node's last exec to the last
-// "metadata quorum ready" line it logged, or -1 if it logged none.
-func quorumReadyAfter(n *harness.Node) time.Duration {
-	m := quorumReadyLine.FindAllStringSubmatch(n.Log(), -1)
-	if len(m) == 0 {
-		return -1
-	}
-	at, err := time.Parse(time.RFC3339Nano, m[len(m)-1][1])
-	if err != nil {
-		return -1
-	}
-	return at.Sub(n.Started)
 }

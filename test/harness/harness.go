@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -396,6 +397,23 @@ func (n *Node) Tail(lines int) string {
 func (n *Node) Log() string {
 	b, _ := os.ReadFile(filepath.Join(n.Dir, "stderr.log"))
 	return string(b)
+}
+
+var quorumReadyLine = regexp.MustCompile(`time=(\S+) level=INFO msg="metadata quorum ready"`)
+
+// QuorumReadyAfter is the time from the node's last exec to the last
+// "metadata quorum ready" line it logged (its coordinator caught up with
+// the quorum), or -1 if it logged none.
+func (n *Node) QuorumReadyAfter() time.Duration {
+	m := quorumReadyLine.FindAllStringSubmatch(n.Log(), -1)
+	if len(m) == 0 {
+		return -1
+	}
+	at, err := time.Parse(time.RFC3339Nano, m[len(m)-1][1])
+	if err != nil {
+		return -1
+	}
+	return at.Sub(n.Started)
 }
 
 // RSS reads VmRSS of a process from /proc: resident memory, what an
