@@ -26,6 +26,16 @@
 //   - Every topic name in an image passes protocol.ValidTopicName, is not
 //     __cluster_metadata and collides with no other ('.' read as '_').
 //
+// # The metadata store
+//
+// Config.Dir holds raft.db (bbolt: the Raft log, term and vote), checked
+// before bbolt maps it (boltcheck.go), and Raft's snapshots. A write
+// either refuses (ENOSPC, EIO) fails the store, as Kafka's metadata log
+// directory fails (store_failure.go): Config.OnStoreFailure hears of the
+// first one before the write returns, and the server halts naming the
+// directory and the error, rather than wait unready for entries it
+// cannot store.
+//
 // # The controller listener
 //
 // One port carries Raft and the controller RPCs; the first byte of each
