@@ -22,9 +22,11 @@ import (
 // Behavior:
 //   - Each answers once the state change is written to __transaction_state
 //     with acks=all. EndTxn's outcome is decided once PrepareCommit or
-//     PrepareAbort is written; it waits up to 100 ms more for the markers
-//     (CONCURRENT_TRANSACTIONS meets requests until they are written), so
-//     that a client's next transaction rarely has to back off.
+//     PrepareAbort is written. EndTxn v5+ answers then, as Kafka does: the
+//     leaders of the next transaction's partitions wait for the markers
+//     before adding them to it. Below v5 it waits up to 100 ms more for the
+//     markers (CONCURRENT_TRANSACTIONS meets AddPartitionsToTxn until they
+//     are written), so that a client's next transaction rarely backs off.
 //   - NOT_COORDINATOR on a broker that does not lead the id's partition,
 //     COORDINATOR_LOAD_IN_PROGRESS while it loads it.
 //   - AddPartitionsToTxn v0-3 is the client's: unknown or refused topics

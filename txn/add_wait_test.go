@@ -141,3 +141,58 @@ func TestAddsWaitingOnOneWriteAreWrittenTogether(t *testing.T) {
 		t.Fatalf("written %+v, want Ongoing with four partitions", m)
 	}
 }
+
+// TestEndTxnV5AnswersBeforeMarkers (KIP-890 part 2): EndTxn v5 answers
+// once PrepareCommit is written, with the bumped epoch, while the markers
+// are still on their way; the leader's add of the next transaction's
+// first partition waits for them and the CompleteCommit, then opens the
+// next transaction at the new epoch.
+func TestEndTxnV5AnswersBeforeMarkers(t *testing.T) {
+	h := newHarness(t)
+	release := make(chan struct{})
+	h.markers.fail = func(klog.TopicPartition, int) error {
+		<-release // the leader has not written the marker yet
+		return nil
+	}
+	pid, epoch, _ := h.InitProducerID(ctx, "a", 10000, -1, -1)
+	if err := h.AddPartitionsForWrite(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 0)}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	var next int16
+	start := time.Now()
+	go func() {
+		var err error
+		_, next, err = h.EndTxn(ctx, "a", pid, epoch, true, true)
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		if err != nil || next != epoch+1 {
+			t.Fatalf("EndTxn v5: epoch %d, %v; want %d", next, err, epoch+1)
+		}
+		if waited := time.Since(start); waited >= endTxnGrace {
+			t.Fatalf("EndTxn v5 answered after %v: it waited for the markers", waited)
+		}
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("EndTxn v5 waited for the markers")
+	}
+	added := make(chan error, 1)
+	go func() {
+		added <- h.AddPartitionsForWrite(ctx, "a", pid, next, []klog.TopicPartition{tp("t", 0)}, 5*time.Second)
+	}()
+	select {
+	case err := <-added:
+		t.Fatalf("the next transaction began before the previous one's markers: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-added; err != nil {
+		t.Fatalf("add after the markers: %v", err)
+	}
+	m := h.settled(t, "a", Ongoing)
+	if _, ok := m.Partitions[tp("t", 0)]; !ok || m.ProducerEpoch != next || len(h.markers.markers(tp("t", 0))) != 1 {
+		t.Fatalf("after the add: %+v, markers %v", m, h.markers.markers(tp("t", 0)))
+	}
+}

@@ -193,6 +193,14 @@ func (c *Coordinator) Verify(id string, pid int64, epoch int16, tps []klog.Topic
 // With tv2 (EndTxn v5+, KIP-890 part 2) the epoch is bumped with every end
 // and an empty transaction may be aborted; it returns the producer id and
 // epoch to use next.
+//
+// With tv2 it answers as soon as the outcome is written, as Kafka does:
+// the client's next request is a produce, whose leader adds its partition
+// to the next transaction and, while the markers are on their way, waits
+// for them (AddPartitionsForWrite), so the client's next transaction
+// overlaps them. A client before tv2 asks AddPartitionsToTxn itself,
+// which would meet CONCURRENT_TRANSACTIONS and back off; for it EndTxn
+// waits up to endTxnGrace for the markers.
 func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch int16, commit, tv2 bool) (int64, int16, error) {
 	c.mu.Lock()
 	part, cepoch, err := c.servingLocked(id)
@@ -216,6 +224,9 @@ func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch in
 	if err != nil {
 		return -1, -1, err
 	}
+	if tv2 {
+		return next.ProducerID, next.ProducerEpoch, nil
+	}
 	// The outcome is decided and on disk; waiting a moment for the
 	// markers spares the client's next request CONCURRENT_TRANSACTIONS
 	// and the backoff that follows it, in the usual case of leaders that
@@ -230,7 +241,8 @@ func (c *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch in
 	return next.ProducerID, next.ProducerEpoch, nil
 }
 
-// endTxnGrace is how long EndTxn waits for the markers before answering.
+// endTxnGrace is how long EndTxn waits for the markers before answering
+// a client before KIP-890 part 2.
 const endTxnGrace = 100 * time.Millisecond
 
 // endTransit decides what EndTxn makes of m (Kafka's endTransaction): the
