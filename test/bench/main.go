@@ -41,6 +41,9 @@ const (
 	targetThroughput = 1.0 // at least
 	targetStart      = 0.1 // at most, start to first record acknowledged
 	targetRSS        = 0.1 // at most
+	// targetTxn is issue 15's: transactional produce at least this
+	// fraction of the idempotent rate, in the same run.
+	targetTxn = 0.8
 )
 
 var allCases = []workload{
@@ -62,12 +65,14 @@ var allCases = []workload{
 	// build on, both in-process (kgo), so that the ratio is the cost of
 	// the transactions alone.
 	{Name: "1KiB-idempotent-kgo", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, InProcess: true, Default: true},
-	{Name: "1KiB-txn1000-kgo", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, InProcess: true, TxnRecords: 1000, Default: true},
+	{Name: "1KiB-txn1000-kgo", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 1, Nodes: 1, InProcess: true, TxnRecords: 1000,
+		Baseline: "1KiB-idempotent-kgo", Default: true},
 	// The same on three nodes, RF 3: a transaction's coordinator, its
 	// partitions' leaders and __transaction_state's followers are on
 	// different nodes, so every step of a transaction crosses the network.
 	{Name: "1KiB-idempotent-kgo-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, InProcess: true, Default: true},
-	{Name: "1KiB-txn1000-kgo-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, InProcess: true, TxnRecords: 1000, Default: true},
+	{Name: "1KiB-txn1000-kgo-3n", RecordSize: 1024, AllAcks: true, Partitions: 6, Replication: 3, Nodes: 3, InProcess: true, TxnRecords: 1000,
+		Baseline: "1KiB-idempotent-kgo-3n", Default: true},
 }
 
 func main() { os.Exit(run()) }
@@ -77,6 +82,7 @@ func run() int {
 		duration    = flag.Duration("duration", 3*time.Second, "measured produce time per case, per target, per round")
 		warmup      = flag.Duration("warmup", time.Second, "unmeasured produce time before each measured window")
 		rounds      = flag.Int("rounds", 3, "rounds; figures are the median over them")
+		turn        = flag.Duration("turn", time.Second, "a case and its baseline (transactional and idempotent) produce in turns of this long, -duration each per round")
 		starts      = flag.Int("starts", 3, "cold starts measured for start-to-ready and idle RSS")
 		idle        = flag.Duration("idle", 2*time.Second, "idle time before RSS is read")
 		inflight    = flag.Int("inflight", 4096, "records produced but not yet acknowledged, at most")
@@ -109,7 +115,7 @@ func run() int {
 	}
 	defer os.RemoveAll(tmp)
 
-	o := runOpts{Duration: *duration, Warmup: *warmup, Inflight: *inflight, Linger: *linger, Rate: *rate}
+	o := runOpts{Duration: *duration, Warmup: *warmup, Inflight: *inflight, Linger: *linger, Rate: *rate, Turn: *turn}
 	var cli string
 	switch *driver {
 	case "kgo":
@@ -135,6 +141,7 @@ func run() int {
 			return 1
 		}
 		printTable(os.Stdout, rows)
+		printTurns(os.Stdout, rows, o.Turn)
 		return 0
 	}
 
@@ -217,6 +224,7 @@ func run() int {
 			cases[0].Partitions, o.Linger, o.Inflight, o.Duration, o.Warmup, *rounds)
 	}
 	printTable(os.Stdout, rows)
+	printTurns(os.Stdout, rows, o.Turn)
 	fmt.Printf("\ne2e cases: %d records/s, acks=all, linger 0, one record per produce call; p50/p99 are from when a record fell due to its arrival at the consumer, over %v after %v warm-up\n", o.Rate, o.Duration, o.Warmup)
 	if *withKafka {
 		v, _ := kafka.Version()
@@ -408,11 +416,16 @@ type row struct {
 	results  []result
 	attempts int
 	err      error // the last failure, if any round failed
+	// base is the row of the case's baseline on the same target, when
+	// both run (in turns); ratios are this case's rate over it, by round.
+	base   *row
+	ratios []float64
 }
 
 // runCases runs every case on every target in turn (rotating which goes
 // first each round) so that slow phases of this shared machine fall on
-// all alike.
+// all alike. A case whose baseline is selected too runs in turns with it
+// (runTurns), in its own place.
 func runCases(ctx context.Context, targets []*target, cases []workload, rounds int, o runOpts) ([]*row, error) {
 	defer func() {
 		for _, t := range targets {
@@ -431,56 +444,81 @@ func runCases(ctx context.Context, targets []*target, cases []workload, rounds i
 			order = append(order, r)
 		}
 	}
+	inTurns := map[string]bool{} // baselines, run with their case
+	for _, r := range order {
+		if r.base = rows[r.c.Baseline+"/"+r.target]; r.base != nil {
+			inTurns[r.c.Baseline] = true
+		}
+	}
 	for round := range rounds {
 		for _, c := range cases {
+			if inTurns[c.Name] {
+				continue
+			}
 			k := round % len(targets)
 			ts := append(slices.Clone(targets[k:]), targets[:k]...)
 			for _, t := range ts {
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
-				if !c.runsOn(t.name) {
-					continue
+				if r := rows[c.Name+"/"+t.name]; r != nil {
+					fmt.Printf("round %d/%d  %-16s %-8s ", round+1, rounds, c.Name, t.name)
+					r.runRound(ctx, t, fmt.Sprintf("bench-%s-%d", c.Name, round), o)
 				}
-				r := rows[c.Name+"/"+t.name]
-				r.attempts++
-				fmt.Printf("round %d/%d  %-16s %-8s ", round+1, rounds, c.Name, t.name)
-				seeds, err := t.seeds(c.Nodes)
-				var res result
-				if err == nil {
-					// Bounded, so that a wedged broker costs one case, not the bench.
-					rctx, cancel := context.WithTimeout(ctx, o.Warmup+o.Duration+time.Minute)
-					topic := fmt.Sprintf("bench-%s-%d", c.Name, round)
-					switch {
-					case c.E2E:
-						res, err = c.runE2E(rctx, seeds, topic, o)
-					case o.CLI != "" && !c.InProcess:
-						res, err = c.runWithTool(rctx, o.CLI, seeds, topic, o)
-					default:
-						res, err = c.run(rctx, seeds, topic, o)
-					}
-					cancel()
-				}
-				if err != nil && t.health != nil {
-					if herr := t.health(); herr != nil {
-						err = fmt.Errorf("%w; %w", herr, err)
-					}
-				}
-				if err != nil {
-					fmt.Printf("FAILED: %v\n", err)
-					r.err = err
-					continue
-				}
-				fmt.Printf("%10.0f rec/s  p99 %6.1f ms", res.RecordsPerSec(), ms(res.P99))
-				if res.Errors > 0 {
-					fmt.Printf("  (%d errors, first: %v)", res.Errors, res.FirstErr)
-				}
-				fmt.Println()
-				r.results = append(r.results, res)
 			}
 		}
 	}
 	return order, nil
+}
+
+// runRound measures one round of r's case on t, with its baseline when it
+// has one, and prints the figures.
+func (r *row) runRound(ctx context.Context, t *target, topic string, o runOpts) {
+	c := r.c
+	r.attempts++
+	seeds, err := t.seeds(c.Nodes)
+	var res, base result
+	if err == nil {
+		// Bounded, so that a wedged broker costs one case, not the bench.
+		rctx, cancel := context.WithTimeout(ctx, 2*(o.Warmup+o.Duration)+time.Minute)
+		switch {
+		case c.E2E:
+			res, err = c.runE2E(rctx, seeds, topic, o)
+		case o.CLI != "" && !c.InProcess:
+			res, err = c.runWithTool(rctx, o.CLI, seeds, topic, o)
+		case r.base != nil:
+			r.base.attempts++
+			base, res, err = runTurns(rctx, seeds, r.base.c, c, topic, o, max(1, int(o.Duration/o.Turn)))
+		default:
+			res, err = c.run(rctx, seeds, topic, o)
+		}
+		cancel()
+	}
+	if err != nil && t.health != nil {
+		if herr := t.health(); herr != nil {
+			err = fmt.Errorf("%w; %w", herr, err)
+		}
+	}
+	if err != nil {
+		fmt.Printf("FAILED: %v\n", err)
+		r.err = err
+		if r.base != nil {
+			r.base.err = err
+		}
+		return
+	}
+	fmt.Printf("%10.0f rec/s  p99 %6.1f ms", res.RecordsPerSec(), ms(res.P99))
+	if r.base != nil {
+		q := res.RecordsPerSec() / base.RecordsPerSec()
+		fmt.Printf("  in turns with %s: %.0f rec/s, ratio %.2f", r.base.c.Name, base.RecordsPerSec(), q)
+		r.base.results = append(r.base.results, base)
+		r.ratios = append(r.ratios, q)
+	}
+	if res.Errors > 0 {
+		fmt.Printf("  (%d errors, first: %v)", res.Errors, res.FirstErr)
+	}
+	fmt.Println()
+	r.results = append(r.results, res)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

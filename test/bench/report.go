@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // median of xs; xs is not modified.
@@ -173,4 +175,26 @@ func printStartup(w io.Writer, figs []startupFigures) {
 	line("exec → first record acked (ms)", targetStart, func(s startupSample) float64 { return ms(s.ready) })
 	line("idle RSS (MiB)", targetRSS, func(s startupSample) float64 { return float64(s.rss) / (1 << 20) })
 	tw.Flush()
+}
+
+// printTurns prints, for each case run in turns with its baseline, its
+// rate over the baseline's, round by round, and their median, against
+// issue 15's target on gokafka.
+func printTurns(w io.Writer, rows []*row, turn time.Duration) {
+	for _, r := range rows {
+		if len(r.ratios) == 0 {
+			continue
+		}
+		each := make([]string, len(r.ratios))
+		for i, q := range r.ratios {
+			each[i] = fmt.Sprintf("%.2f", q)
+		}
+		m := median(r.ratios)
+		verdict := ""
+		if r.target == "gokafka" {
+			verdict = fmt.Sprintf("; target ≥ %.1f: %s", targetTxn, mark(m >= targetTxn))
+		}
+		fmt.Fprintf(w, "%s / %s on %s, in turns of %v: %s by round, median %.2f, spread %.0f%%%s\n",
+			r.c.Name, r.base.c.Name, r.target, turn, strings.Join(each, " "), m, spread(r.ratios), verdict)
+	}
 }

@@ -34,6 +34,9 @@ type workload struct {
 	// records-per-transaction knob: a transactional case and the
 	// idempotent case it is compared with must share a driver.
 	InProcess bool
+	// Baseline names a case this one runs in turns with (runTurns) and
+	// is compared with: the transactional case's idempotent one.
+	Baseline string
 	// TopicConfigs are set on the case's topic. A case with any is
 	// gokafka's alone (flush.before.ack): the other targets refuse keys
 	// they do not know, and are skipped.
@@ -50,8 +53,9 @@ type runOpts struct {
 	Warmup   time.Duration // produced but not measured: connections, metadata, batch sizes settle
 	Inflight int           // records produced but not yet acknowledged, at most (kgo driver)
 	Linger   time.Duration
-	CLI      string // when set, cases run through this gokafka's producer-perf-test
-	Rate     int    // records/s of the end-to-end cases
+	CLI      string        // when set, cases run through this gokafka's producer-perf-test
+	Rate     int           // records/s of the end-to-end cases
+	Turn     time.Duration // how long a case and its baseline produce at a time (runTurns)
 	// Client are options every client of a run takes: TLS and SASL for
 	// a secured listener.
 	Client []kgo.Opt
@@ -74,12 +78,64 @@ func (r result) MBPerSec() float64      { return float64(r.Bytes) / 1e6 / r.Elap
 // measured window, drains what is in flight, and deletes the topic so that
 // the next run starts from the same state (and kfake's memory is freed).
 func (w workload) run(ctx context.Context, seeds []string, topic string, o runOpts) (result, error) {
-	drop, err := w.freshTopic(ctx, seeds, topic, o.Client...)
+	p, err := w.start(ctx, seeds, topic, o)
 	if err != nil {
 		return result{}, err
 	}
-	defer drop()
+	defer p.close()
+	var t tally
+	if err := p.produce(ctx, o.Warmup, o.Duration, false, &t); err != nil {
+		return result{}, err
+	}
+	return t.result(w.RecordSize)
+}
 
+// tally is what a producer's measured windows add up to.
+type tally struct {
+	records, errors int64
+	elapsed         time.Duration
+	firstErr        error
+	hist            histogram
+}
+
+func (t *tally) result(recordSize int) (result, error) {
+	res := result{
+		Records:  t.records,
+		Bytes:    t.records * int64(recordSize),
+		Elapsed:  t.elapsed,
+		P50:      t.hist.quantile(0.50),
+		P99:      t.hist.quantile(0.99),
+		Errors:   t.errors,
+		FirstErr: t.firstErr,
+	}
+	if res.Records == 0 {
+		if res.FirstErr != nil {
+			return res, fmt.Errorf("no record acknowledged: %w", res.FirstErr)
+		}
+		return res, errors.New("no record acknowledged in the measured window")
+	}
+	return res, nil
+}
+
+// producer is one case's client with a topic of its own. It produces in
+// turns (produce), each ended with everything acknowledged and, for a
+// transactional case, committed, so that two producers can take turns on
+// the same cluster.
+type producer struct {
+	cl       *kgo.Client
+	payload  []byte
+	txn      *txnPacer
+	inflight int
+	drop     func()
+}
+
+// start creates the case's topic and client, and commits a first
+// transaction for a transactional case.
+func (w workload) start(ctx context.Context, seeds []string, topic string, o runOpts) (*producer, error) {
+	drop, err := w.freshTopic(ctx, seeds, topic, o.Client...)
+	if err != nil {
+		return nil, err
+	}
 	opts := append(slices.Clip(o.Client),
 		kgo.SeedBrokers(seeds...),
 		kgo.DefaultProduceTopic(topic),
@@ -99,26 +155,44 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return result{}, err
+		drop()
+		return nil, err
 	}
-	defer cl.Close()
-	payload := make([]byte, w.RecordSize)
-	rand.Read(payload) // incompressible, as in Kafka's own perf tool with random payloads
-	txn := newTxnPacer(cl, w.TxnRecords)
-	if err := txn.prime(ctx, payload); err != nil {
-		return result{}, err
+	p := &producer{cl: cl, payload: make([]byte, w.RecordSize), txn: newTxnPacer(cl, w.TxnRecords), inflight: o.Inflight, drop: drop}
+	rand.Read(p.payload) // incompressible, as in Kafka's own perf tool with random payloads
+	if err := p.txn.prime(ctx, p.payload); err != nil {
+		p.close()
+		return nil, err
 	}
+	return p, nil
+}
 
+func (p *producer) close() {
+	p.cl.Close()
+	p.drop()
+}
+
+// produce runs one turn: warm unmeasured, then the measured window, then
+// it stops producing and waits for everything in flight to be
+// acknowledged and the open transaction committed. Records count, into
+// t, when acknowledged within the window: the steady rate of a long
+// window. With whole, a turn too short for its pipeline to be at steady
+// state counts whole instead: every record produced in the window, over
+// the time until the last is acknowledged and committed. That neither
+// misses what is in flight when the window closes nor the pipeline's
+// filling when it opens, which for a producer with 4096 records in
+// flight at 300 ms each is a third of a one-second turn.
+func (p *producer) produce(ctx context.Context, warm, measure time.Duration, whole bool, t *tally) error {
 	var (
 		measuring atomic.Bool
 		records   atomic.Int64
 		errCount  atomic.Int64
 		errOnce   sync.Once
 		firstErr  error
-		hist      histogram
-		sem       = make(chan struct{}, o.Inflight)
+		hist      = &t.hist
+		sem       = make(chan struct{}, p.inflight)
 	)
-	done := func(r *kgo.Record, err error, t0 time.Time) {
+	done := func(r *kgo.Record, err error, t0 time.Time, inWindow bool) {
 		lat := time.Since(t0)
 		<-sem
 		if err != nil {
@@ -126,10 +200,13 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 			errOnce.Do(func() { firstErr = err })
 			return
 		}
-		if measuring.Load() {
+		if whole && inWindow || !whole && measuring.Load() {
 			records.Add(1)
 			hist.record(lat)
 		}
+	}
+	if err := p.txn.begin(); err != nil {
+		return err
 	}
 
 	stop := make(chan struct{})
@@ -142,9 +219,9 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 			case <-stop:
 				return
 			}
-			t0 := time.Now()
-			cl.Produce(context.Background(), &kgo.Record{Value: payload}, func(r *kgo.Record, err error) { done(r, err, t0) })
-			if err := txn.produced(ctx); err != nil {
+			t0, inWindow := time.Now(), measuring.Load()
+			p.cl.Produce(context.Background(), &kgo.Record{Value: p.payload}, func(r *kgo.Record, err error) { done(r, err, t0, inWindow) })
+			if err := p.txn.produced(ctx); err != nil {
 				errCount.Add(1)
 				errOnce.Do(func() { firstErr = err })
 				return
@@ -161,11 +238,11 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 			return ctx.Err()
 		}
 	}
-	err = sleep(o.Warmup)
+	err := sleep(warm)
 	if err == nil {
 		start = time.Now()
 		measuring.Store(true)
-		err = sleep(o.Duration)
+		err = sleep(measure)
 		measuring.Store(false)
 		end = time.Now()
 	}
@@ -173,32 +250,67 @@ func (w workload) run(ctx context.Context, seeds []string, topic string, o runOp
 	<-produced
 	fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if ferr := cl.Flush(fctx); ferr != nil && err == nil {
+	if ferr := p.cl.Flush(fctx); ferr != nil && err == nil {
 		err = fmt.Errorf("draining in-flight records: %w", ferr)
 	}
-	if terr := txn.end(fctx); terr != nil && err == nil {
+	if terr := p.txn.end(fctx); terr != nil && err == nil {
 		err = terr
 	}
 	if err != nil {
-		return result{}, err
+		return err
 	}
-	res := result{
-		Records: records.Load(),
-		Elapsed: end.Sub(start),
-		P50:     hist.quantile(0.50),
-		P99:     hist.quantile(0.99),
-		Errors:  errCount.Load(),
+	if whole {
+		end = time.Now()
 	}
-	res.Bytes = res.Records * int64(w.RecordSize)
+	t.records += records.Load()
+	t.errors += errCount.Load()
+	t.elapsed += end.Sub(start)
 	errOnce.Do(func() {}) // firstErr is settled once Flush has returned
-	res.FirstErr = firstErr
-	if res.Records == 0 {
-		if res.FirstErr != nil {
-			return res, fmt.Errorf("no record acknowledged: %w", res.FirstErr)
-		}
-		return res, errors.New("no record acknowledged in the measured window")
+	if t.firstErr == nil {
+		t.firstErr = firstErr
 	}
-	return res, nil
+	return nil
+}
+
+// runTurns measures cases a and b on one cluster in turns: after a
+// warm-up each, they produce alternately for o.Duration/turns at a time
+// (a first, then b first), each turn ended with everything acknowledged
+// and committed. The load of this shared machine swings over seconds, by
+// half and more; in turns it falls on both cases alike, so that b's rate
+// over a's, which is what is compared, holds still where two runs one
+// after the other do not.
+func runTurns(ctx context.Context, seeds []string, a, b workload, topic string, o runOpts, turns int) (ra, rb result, err error) {
+	pa, err := a.start(ctx, seeds, topic+"-a", o)
+	if err != nil {
+		return ra, rb, err
+	}
+	defer pa.close()
+	pb, err := b.start(ctx, seeds, topic+"-b", o)
+	if err != nil {
+		return ra, rb, err
+	}
+	defer pb.close()
+	ps := []*producer{pa, pb}
+	tallies := make([]tally, 2)
+	if o.Warmup > 0 {
+		for _, p := range ps {
+			var warm tally
+			if err := p.produce(ctx, 0, o.Warmup, false, &warm); err != nil {
+				return ra, rb, err
+			}
+		}
+	}
+	turn := o.Duration / time.Duration(turns)
+	for i := range 2 * turns {
+		k := (i + i/2) % 2 // a b, b a, a b, ...
+		if err := ps[k].produce(ctx, 0, turn, true, &tallies[k]); err != nil {
+			return ra, rb, err
+		}
+	}
+	if ra, err = tallies[0].result(a.RecordSize); err == nil {
+		rb, err = tallies[1].result(b.RecordSize)
+	}
+	return ra, rb, err
 }
 
 // txnPacer commits a transactional producer's transaction every n
@@ -214,11 +326,12 @@ func (p *txnPacer) begin() error {
 	if p.n == 0 {
 		return nil
 	}
+	p.open = 0
 	return p.cl.BeginTransaction()
 }
 
-// prime commits one transaction of one record and begins the next, before
-// anything is measured: the first transaction of a producer waits for its
+// prime commits one transaction of one record before anything is
+// measured: the first transaction of a producer waits for its
 // coordinator, which Kafka creates with __transaction_state on first use.
 func (p *txnPacer) prime(ctx context.Context, payload []byte) error {
 	if p.n == 0 {
@@ -230,10 +343,7 @@ func (p *txnPacer) prime(ctx context.Context, payload []byte) error {
 	if err := p.cl.ProduceSync(ctx, &kgo.Record{Value: payload}).FirstErr(); err != nil {
 		return fmt.Errorf("the first transactional record: %w", err)
 	}
-	if err := p.end(ctx); err != nil {
-		return err
-	}
-	return p.begin()
+	return p.end(ctx)
 }
 
 // produced counts a record and, at n, flushes and commits the transaction
@@ -245,7 +355,6 @@ func (p *txnPacer) produced(ctx context.Context) error {
 	if p.open++; p.open < p.n {
 		return nil
 	}
-	p.open = 0
 	if err := p.end(ctx); err != nil {
 		return err
 	}
