@@ -22,18 +22,22 @@ type replicaManager struct {
 	mu         sync.RWMutex
 	partitions map[klog.TopicPartition]*partition
 
-	reconcileMu sync.Mutex // one reconcile at a time; guards applied and done
+	reconcileMu sync.Mutex // one reconcile at a time; guards the three below
 	applied     uint64     // AppliedIndex of the newest image reconciled
-	// done holds, by name, each topic as last reconciled. Images replace
-	// a topic they change and share the others, so a topic found here
-	// unchanged needs nothing: a reconcile costs the partitions a change
-	// touched, not all of them (issue 16). brokerConfigs is the image's
-	// dynamic broker configs then; when they change, every topic is
-	// reconciled again, as they set the logs' defaults.
-	done          map[string]*coordinator.Topic
-	brokerConfigs map[string]map[string]string
-	stopCh        chan struct{}
-	wg            sync.WaitGroup
+	// last is the image last reconciled. An image shares with the one it
+	// came from every topic shard its changes left alone, so the topics
+	// changed since last are found without reading the others
+	// (TopicMap.Changed), and a reconcile acts on them only: it costs
+	// the partitions a change touched, not all of them (issue 16). The
+	// comparison holds across any number of images skipped (kicks
+	// coalesce), and an image not derived from last (a restored
+	// snapshot) differs in every shard: a missed change cannot be lost.
+	last *coordinator.Metadata
+	// retry holds the topics whose local replicas failed to open; every
+	// reconcile tries them again.
+	retry  map[string]bool
+	stopCh chan struct{}
+	wg     sync.WaitGroup
 
 	fetchMu  sync.Mutex
 	fetchers map[int32]*fetcher // by leader id
@@ -136,15 +140,14 @@ func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 	}
 	rm.applied = md.AppliedIndex
 	rm.b.applyDynamicConfigs(md)
-	if rm.done == nil || !maps.EqualFunc(rm.brokerConfigs, md.BrokerConfigs, maps.Equal) {
-		rm.done, rm.brokerConfigs = map[string]*coordinator.Topic{}, md.BrokerConfigs
-	}
+	changed := rm.changedTopics(md)
 	var work []assigned
-	for name, t := range md.Topics.All() {
-		if rm.done[name] == t && !internalTopic(name) {
+	for name := range changed {
+		t := md.Topic(name)
+		if t == nil {
 			continue
 		}
-		rm.done[name] = t
+		delete(rm.retry, name)
 		for _, st := range t.Partitions {
 			if slices.Contains(st.Replicas, rm.b.cfg.NodeID) {
 				work = append(work, assigned{klog.TopicPartition{Topic: t.Name, Partition: st.ID}, t, st})
@@ -158,17 +161,45 @@ func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 			err = rm.ensure(a.tp, a.t, a.st)
 		}
 		if err != nil {
-			delete(rm.done, a.t.Name) // try again on the next reconcile
+			rm.retry[a.t.Name] = true
 			rm.b.log.Error("cannot open local replica", "topic", a.tp.Topic, "partition", a.tp.Partition, "err", err)
 		}
 	}
-	for name := range rm.done {
-		if md.Topic(name) == nil {
-			delete(rm.done, name)
-		}
+	if rm.fullPass(md) {
+		rm.removeUnwanted(md)
+	} else {
+		rm.removeUnwantedOf(md, changed)
 	}
-	rm.removeUnwanted(md)
+	rm.last = md
 	rm.syncFetchers()
+}
+
+// fullPass reports whether md must be reconciled whole: on the first
+// image that reflects Raft entries (logs found on disk are checked
+// against it), and when the dynamic broker configs, which set the logs'
+// defaults, have changed.
+func (rm *replicaManager) fullPass(md *coordinator.Metadata) bool {
+	return rm.last == nil || rm.last.AppliedIndex == 0 ||
+		!maps.EqualFunc(rm.last.BrokerConfigs, md.BrokerConfigs, maps.Equal)
+}
+
+// changedTopics names the topics a reconcile of md visits: those md
+// changed since the last image reconciled (all of them on a full pass),
+// those that failed to open before, and the internal topics.
+func (rm *replicaManager) changedTopics(md *coordinator.Metadata) map[string]bool {
+	var since coordinator.TopicMap[string] // empty: every topic changed
+	if !rm.fullPass(md) {
+		since = rm.last.Topics
+	}
+	if rm.retry == nil {
+		rm.retry = map[string]bool{}
+	}
+	changed := maps.Clone(rm.retry)
+	for name := range md.Topics.Changed(since) {
+		changed[name] = true
+	}
+	changed[offsetsTopic], changed[txnTopic] = true, true
+	return changed
 }
 
 // internalTopic reports the topics reconciled on every change, changed or
@@ -316,6 +347,31 @@ func (rm *replicaManager) removeUnwanted(md *coordinator.Metadata) {
 			}
 		default:
 			gone = append(gone, tp)
+		}
+	}
+	for _, tp := range gone {
+		rm.drop(tp)
+	}
+}
+
+// removeUnwantedOf is removeUnwanted for the local replicas of the named
+// topics only: their partitions as the last image reconciled or md
+// numbers them (partitions only ever grow, so that covers every replica
+// either assigned here).
+func (rm *replicaManager) removeUnwantedOf(md *coordinator.Metadata, names map[string]bool) {
+	var gone []klog.TopicPartition
+	for name := range names {
+		n := 0
+		for _, t := range []*coordinator.Topic{rm.last.Topic(name), md.Topic(name)} {
+			if t != nil {
+				n = max(n, len(t.Partitions))
+			}
+		}
+		for i := range n {
+			tp := klog.TopicPartition{Topic: name, Partition: int32(i)}
+			if p := rm.get(tp); p != nil && !rm.assignedHere(md, tp, p.topicID) {
+				gone = append(gone, tp)
+			}
 		}
 	}
 	for _, tp := range gone {

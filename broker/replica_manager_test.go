@@ -3,6 +3,7 @@ package broker
 import (
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/gokafka/gokafka/coordinator"
@@ -113,5 +114,41 @@ func TestReconcileActsOnChangedTopics(t *testing.T) {
 	rm.reconcile(configs)
 	if pa.leaderEpoch != 0 {
 		t.Errorf("a was not reconciled after the broker configs changed: leader epoch %d", pa.leaderEpoch)
+	}
+}
+
+// Kicks coalesce, so a reconcile may skip images: it still acts on every
+// topic changed since the last image it reconciled, deletions included,
+// and on nothing else.
+func TestReconcileCatchesUpOverSkippedImages(t *testing.T) {
+	rm := newTestReplicaManager(t)
+	first := image(3, "a", "b", "c")
+	rm.reconcile(first)
+	pa, pb, pc := rm.get(klog.TopicPartition{Topic: "a"}), rm.get(klog.TopicPartition{Topic: "b"}), rm.get(klog.TopicPartition{Topic: "c"})
+	pa.leaderEpoch, pb.leaderEpoch, pc.leaderEpoch = 99, 99, 99
+
+	// 4 changes a's ISR, 5 deletes b and grows c by a partition; only
+	// 5 is reconciled.
+	a := *first.Topic("a")
+	a.Partitions = []coordinator.Partition{{ID: 0, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1, PartitionEpoch: 1}}
+	fourth := first.WithTopics(4, &a)
+	c := *first.Topic("c")
+	c.Partitions = append(slices.Clone(c.Partitions), coordinator.Partition{ID: 1, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1})
+	fifth := fourth.WithoutTopics(5, "b").WithTopics(5, &c)
+	rm.reconcile(fifth)
+
+	if pa.leaderEpoch != 0 {
+		t.Errorf("a, changed in the skipped image 4, was not reconciled: leader epoch %d", pa.leaderEpoch)
+	}
+	if rm.get(klog.TopicPartition{Topic: "b"}) != nil {
+		t.Error("b, deleted at 5, is still here")
+	}
+	if pc.leaderEpoch != 0 || rm.get(klog.TopicPartition{Topic: "c", Partition: 1}) == nil {
+		t.Errorf("c, grown at 5, was not reconciled: leader epoch %d", pc.leaderEpoch)
+	}
+	pc.leaderEpoch = 99
+	rm.reconcile(fifth.WithTopics(6))
+	if pc.leaderEpoch != 99 {
+		t.Error("an image that changed no topic reconciled c again")
 	}
 }

@@ -97,6 +97,20 @@ func (m *Metadata) WithTopics(index uint64, topics ...*Topic) *Metadata {
 	return n
 }
 
+// WithoutTopics returns a copy of m at applied index index without the
+// named topics; m is unchanged. It is WithTopics' counterpart, for tests.
+func (m *Metadata) WithoutTopics(index uint64, names ...string) *Metadata {
+	n := m.clone()
+	n.AppliedIndex = index
+	for _, name := range names {
+		if t := n.Topic(name); t != nil {
+			n.dropTopic(t)
+		}
+	}
+	n.seal()
+	return n
+}
+
 // putTopic stores t, a new or replaced topic, in an image being edited.
 func (m *Metadata) putTopic(t *Topic) {
 	m.Topics.put(t.Name, t)
