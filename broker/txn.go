@@ -15,7 +15,7 @@ import (
 
 // The transaction coordinator's APIs; the state machine is package txn.
 //
-// InitProducerId (transactional) v0-4, AddPartitionsToTxn v0-5,
+// InitProducerId (transactional) v0-5, AddPartitionsToTxn v0-5,
 // AddOffsetsToTxn v0-4, EndTxn v0-5, DescribeTransactions v0,
 // ListTransactions v0-2.
 //
