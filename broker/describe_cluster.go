@@ -20,8 +20,9 @@ import (
 // kafka-log-dirs.sh and kafka-metadata-quorum.sh ask about the cluster,
 // its disks and its Raft quorum.
 
-// handleDescribeCluster lists the live brokers on the request's listener.
-// The controller named is this broker, which forwards every controller
+// handleDescribeCluster lists the live brokers on the request's listener,
+// and from v2 the fenced ones too when asked (KIP-1073), marked so. The
+// controller named is this broker, which forwards every controller
 // operation, as a KRaft broker does.
 func handleDescribeCluster(b *Broker, c *conn, req *kmsg.DescribeClusterRequest) *kmsg.DescribeClusterResponse {
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
@@ -34,8 +35,9 @@ func handleDescribeCluster(b *Broker, c *conn, req *kmsg.DescribeClusterRequest)
 			resp.ClusterAuthorizedOperations = c.authorizedOperations(resCluster, clusterName)
 		}
 	}
-	for _, mb := range b.brokerList(md, c.listener) {
-		resp.Brokers = append(resp.Brokers, kmsg.DescribeClusterResponseBroker{NodeID: mb.NodeID, Host: mb.Host, Port: mb.Port, Rack: mb.Rack})
+	for _, mb := range b.brokerList(md, c.listener, req.IncludeFencedBrokers) {
+		resp.Brokers = append(resp.Brokers, kmsg.DescribeClusterResponseBroker{NodeID: mb.NodeID, Host: mb.Host, Port: mb.Port, Rack: mb.Rack,
+			IsFenced: md.Broker(mb.NodeID).Fenced})
 	}
 	return resp
 }

@@ -36,7 +36,7 @@ func handleMetadata(b *Broker, c *conn, req *kmsg.MetadataRequest) *kmsg.Metadat
 		created, noCreate = b.autoCreateForMetadata(c, md, req)
 	}
 	defer c.fillAuthorizedOperations(req, resp)
-	resp.Brokers = b.brokerList(md, c.listener)
+	resp.Brokers = b.brokerList(md, c.listener, false)
 	resp.ClusterID = &md.ClusterID
 	// As in KRaft, clients are pointed at this broker for admin requests:
 	// any broker forwards them to the active controller, wherever it is.
@@ -283,12 +283,13 @@ func topicMetadata(md *coordinator.Metadata, t *coordinator.Topic) kmsg.Metadata
 	return mt
 }
 
-// brokerList lists the live brokers with their endpoint for the listener
-// the client connected through, as Kafka does.
-func (b *Broker) brokerList(md *coordinator.Metadata, listener string) []kmsg.MetadataResponseBroker {
+// brokerList lists the live brokers, and the fenced ones too if fenced is
+// set, with their endpoint for the listener the client connected through,
+// as Kafka does.
+func (b *Broker) brokerList(md *coordinator.Metadata, listener string, fenced bool) []kmsg.MetadataResponseBroker {
 	ids := make([]int32, 0, len(md.Brokers))
 	for id, br := range md.Brokers {
-		if !br.Fenced {
+		if fenced || !br.Fenced {
 			ids = append(ids, id)
 		}
 	}

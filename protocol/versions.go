@@ -25,7 +25,7 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.CreatePartitions:             {0, 3},
 	kmsg.AlterConfigs:                 {0, 2},
 	kmsg.DescribeConfigs:              {1, 4},
-	kmsg.DescribeCluster:              {0, 1},
+	kmsg.DescribeCluster:              {0, 2},
 	kmsg.DescribeLogDirs:              {1, 5},
 	kmsg.ElectLeaders:                 {0, 2},
 	kmsg.DescribeQuorum:               {0, 2},
