@@ -106,6 +106,7 @@ func runScenario(t *testing.T, addr string) *scenario {
 	s.groups()
 	s.otherAPIs()
 	s.offsetsByTopicID()
+	s.newerVersions()
 	s.removedVersions()
 	return s
 }
