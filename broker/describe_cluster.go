@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
@@ -23,9 +24,19 @@ import (
 // handleDescribeCluster lists the live brokers on the request's listener,
 // and from v2 the fenced ones too when asked (KIP-1073), marked so. The
 // controller named is this broker, which forwards every controller
-// operation, as a KRaft broker does.
+// operation, as a KRaft broker does. From v1 the endpoint type asked must
+// be the brokers' (KIP-919): controllers are MISMATCHED_ENDPOINT_TYPE here,
+// anything else UNSUPPORTED_ENDPOINT_TYPE.
 func handleDescribeCluster(b *Broker, c *conn, req *kmsg.DescribeClusterRequest) *kmsg.DescribeClusterResponse {
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
+	if req.Version >= 1 && req.EndpointType != endpointTypeBrokers {
+		code, msg := protocol.UnsupportedEndpointType, fmt.Sprintf("Unsupported endpoint type %d", req.EndpointType)
+		if req.EndpointType == endpointTypeControllers {
+			code, msg = protocol.MismatchedEndpointType, "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
+		}
+		resp.ErrorCode, resp.ErrorMessage, resp.EndpointType = int16(code), &msg, req.EndpointType
+		return resp
+	}
 	md := b.coord.Metadata()
 	resp.ClusterID, resp.ControllerID, resp.EndpointType = md.ClusterID, b.cfg.NodeID, req.EndpointType
 	resp.ClusterAuthorizedOperations = notRequested
@@ -41,6 +52,12 @@ func handleDescribeCluster(b *Broker, c *conn, req *kmsg.DescribeClusterRequest)
 	}
 	return resp
 }
+
+// KIP-919's endpoint types, as DescribeCluster v1+ asks for them.
+const (
+	endpointTypeBrokers     int8 = 1
+	endpointTypeControllers int8 = 2
+)
 
 // handleDescribeLogDirs reports each log directory with the size of the
 // partitions it holds (all, or those asked for) and how far each replica
