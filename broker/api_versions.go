@@ -17,11 +17,34 @@ func handleAPIVersions(b *Broker, c *conn, req *kmsg.ApiVersionsRequest) *kmsg.A
 		resp.ErrorCode = int16(protocol.InvalidRequest)
 		return resp
 	}
+	if req.Version >= 5 {
+		if resp.ErrorCode = int16(intendedNodeMismatch(req.ClusterID, req.NodeID, b.coord.Metadata().ClusterID, b.cfg.NodeID)); resp.ErrorCode != 0 {
+			return resp
+		}
+	}
 	resp.ApiKeys = protocol.APIKeys()
 	if req.Version >= 3 {
 		addFeatures(resp, int64(b.coord.Metadata().AppliedIndex))
 	}
 	return resp
+}
+
+// intendedNodeMismatch checks ApiVersions v5's ClusterId and NodeId
+// (KIP-1242), which a client that knows the cluster sends to the node it
+// means to reach: either one not ours answers REBOOTSTRAP_REQUIRED (the
+// address now leads elsewhere), one without the other INVALID_REQUEST,
+// neither (bootstrapping) nothing. ourCluster is "" until this node has
+// read the metadata: then only the node id can be told wrong.
+func intendedNodeMismatch(clusterID *string, nodeID int32, ourCluster string, ourNode int32) protocol.ErrorCode {
+	switch {
+	case clusterID == nil && nodeID == -1:
+		return protocol.None
+	case clusterID == nil || nodeID == -1:
+		return protocol.InvalidRequest
+	case nodeID != ourNode, ourCluster != "" && *clusterID != ourCluster:
+		return protocol.RebootstrapRequired
+	}
+	return protocol.None
 }
 
 // transactionVersion is the transaction.version feature: 2 is KIP-890

@@ -103,6 +103,7 @@ const (
 	UnsupportedEndpointType          ErrorCode = 115
 	UnknownControllerID              ErrorCode = 116
 	TransactionAbortable             ErrorCode = 120
+	RebootstrapRequired              ErrorCode = 129
 	DelegationTokenNotFound          ErrorCode = 62
 	FetchSessionIDNotFound           ErrorCode = 70
 	InvalidFetchSessionEpoch         ErrorCode = 71

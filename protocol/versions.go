@@ -17,7 +17,7 @@ var supported = map[kmsg.Key]VersionRange{
 	kmsg.ListOffsets:                  {1, 8},
 	kmsg.Metadata:                     {0, 13},
 	kmsg.FindCoordinator:              {0, 5},
-	kmsg.ApiVersions:                  {0, 4},
+	kmsg.ApiVersions:                  {0, 5},
 	kmsg.CreateTopics:                 {2, 7},
 	kmsg.DeleteTopics:                 {1, 6},
 	kmsg.InitProducerID:               {0, 5},
