@@ -107,6 +107,7 @@ func runScenario(t *testing.T, addr string) *scenario {
 	s.otherAPIs()
 	s.offsetsByTopicID()
 	s.newerVersions()
+	s.apiVersionsV5()
 	s.removedVersions()
 	return s
 }

@@ -31,13 +31,23 @@ func (s *scenario) newerVersions() {
 	if dg != nil && len(dg.Groups) == 1 {
 		s.see("DeleteGroups v3 unknown", "%s %q", errName(dg.Groups[0].ErrorCode), deref(dg.Groups[0].ErrorMessage))
 	}
-	dc, _ := s.do("DescribeCluster v2 with fenced brokers", &kmsg.DescribeClusterRequest{IncludeFencedBrokers: true}, 2).(*kmsg.DescribeClusterResponse)
-	if dc != nil {
-		var brokers []string
-		for _, b := range dc.Brokers {
-			brokers = append(brokers, fmt.Sprintf("fenced=%t", b.IsFenced))
+	for _, c := range []struct {
+		step     string
+		endpoint int8
+	}{
+		{"DescribeCluster v2 with fenced brokers", 1},
+		{"DescribeCluster v2 controllers", 2},
+		{"DescribeCluster v2 endpoint type 0", 0},
+		{"DescribeCluster v2 endpoint type 9", 9},
+	} {
+		dc, _ := s.do(c.step, &kmsg.DescribeClusterRequest{IncludeFencedBrokers: true, EndpointType: c.endpoint}, 2).(*kmsg.DescribeClusterResponse)
+		if dc != nil {
+			var brokers []string
+			for _, b := range dc.Brokers {
+				brokers = append(brokers, fmt.Sprintf("fenced=%t", b.IsFenced))
+			}
+			s.see(c.step, "%s %q %v", errName(dc.ErrorCode), deref(dc.ErrorMessage), brokers)
 		}
-		s.see("DescribeCluster v2 with fenced brokers", "%s %v", errName(dc.ErrorCode), brokers)
 	}
 	dl, _ := s.do("DescribeLogDirs v5", &kmsg.DescribeLogDirsRequest{Topics: []kmsg.DescribeLogDirsRequestTopic{{Topic: topic, Partitions: []int32{0}}}}, 5).(*kmsg.DescribeLogDirsResponse)
 	if dl != nil {
@@ -50,5 +60,33 @@ func (s *scenario) newerVersions() {
 			dirs = append(dirs, fmt.Sprintf("%s cordoned=%t partitions=%d space=%t", errName(d.ErrorCode), d.IsCordoned, parts, d.TotalBytes > 0))
 		}
 		s.see("DescribeLogDirs v5", "%s %v", errName(dl.ErrorCode), dirs)
+	}
+}
+
+// apiVersionsV5 sends ApiVersions v5 naming the cluster and node meant,
+// rightly and wrongly (KIP-1242), each on a connection of its own.
+func (s *scenario) apiVersionsV5() {
+	md, err := s.w.do(&kmsg.MetadataRequest{}, 12)
+	if err != nil {
+		s.t.Fatalf("%s: metadata: %v", s.addr, err)
+	}
+	cluster, node := deref(md.(*kmsg.MetadataResponse).ClusterID), md.(*kmsg.MetadataResponse).Brokers[0].NodeID
+	for _, c := range []struct {
+		step    string
+		cluster *string
+		node    int32
+	}{
+		{"ApiVersions v5 bootstrapping", nil, -1},
+		{"ApiVersions v5 this node", &cluster, node},
+		{"ApiVersions v5 another cluster", kmsg.StringPtr("not-" + cluster), node},
+		{"ApiVersions v5 another node", &cluster, node + 1},
+		{"ApiVersions v5 cluster without node", &cluster, -1},
+		{"ApiVersions v5 node without cluster", nil, node},
+	} {
+		req := &kmsg.ApiVersionsRequest{ClientSoftwareName: "diff", ClientSoftwareVersion: "1", ClusterID: c.cluster, NodeID: c.node}
+		resp, _ := s.doOn(dialWire(s.t, s.addr), c.step, req, 5).(*kmsg.ApiVersionsResponse)
+		if resp != nil {
+			s.see(c.step, "%s keys=%t", errName(resp.ErrorCode), len(resp.ApiKeys) > 0)
+		}
 	}
 }
