@@ -29,6 +29,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -39,6 +40,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -249,7 +251,11 @@ func printCounts(c *harness.Cluster, victim *int) {
 }
 
 // createTopics creates the topics in requests of at most 100 topics, as
-// an operator's script would, all with replication factor rf.
+// an operator's script would, all with replication factor rf. A topic
+// whose creation timed out (REQUEST_TIMED_OUT: the controller lost its
+// leadership while committing, so it may yet exist) or found no
+// controller is asked again, as a script would, and then may already
+// exist; each retry is printed.
 func createTopics(ctx context.Context, adm *kadm.Client, topics, partitions, rf int) error {
 	const perRequest = 100
 	for first := 0; first < topics; first += perRequest {
@@ -257,12 +263,26 @@ func createTopics(ctx context.Context, adm *kadm.Client, topics, partitions, rf 
 		for i := first; i < min(first+perRequest, topics); i++ {
 			names = append(names, fmt.Sprintf("scale-%05d", i))
 		}
-		rs, err := adm.CreateTopics(ctx, int32(partitions), int16(rf), nil, names...)
-		if err != nil {
-			return fmt.Errorf("creating topics: %w", err)
-		}
-		if err := rs.Error(); err != nil {
-			return fmt.Errorf("creating topics: %w", err)
+		for retry := false; len(names) > 0; retry = true {
+			rs, err := adm.CreateTopics(ctx, int32(partitions), int16(rf), nil, names...)
+			if err != nil {
+				return fmt.Errorf("creating topics: %w", err)
+			}
+			var again []string
+			var why error
+			for _, r := range rs.Sorted() {
+				switch {
+				case r.Err == nil, retry && errors.Is(r.Err, kerr.TopicAlreadyExists):
+				case errors.Is(r.Err, kerr.RequestTimedOut), errors.Is(r.Err, kerr.NotController):
+					again, why = append(again, r.Topic), r.Err
+				default:
+					return fmt.Errorf("creating topic %s: %w", r.Topic, r.Err)
+				}
+			}
+			if len(again) > 0 {
+				fmt.Printf("  (%d topics from %s on: %v; asked again)\n", len(again), again[0], why)
+			}
+			names = again
 		}
 	}
 	return nil
