@@ -150,3 +150,39 @@ func TestDirFailureBeforeHook(t *testing.T) {
 		t.Fatal("a directory failed before the hook was set was never reported")
 	}
 }
+
+// A segment the disk refuses to read while it is recovered after a crash
+// fails its directory too, reported once the hook is set, as Kafka's log
+// loading takes a directory offline on an IOException.
+func TestDirFailureOnRecoveryRead(t *testing.T) {
+	ffs := NewFaultFS(nil)
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.FlushIntervalMessages = 1 // the batch survives the crash
+	m, l := openFaulty(t, dir, ffs, cfg)
+	mustAppend(t, l, prototest.Plain(0, "a").Encode())
+	if err := ffs.Crash(); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	ffs.Restart()
+
+	ffs.Fail(FaultRead, ".log", syscall.EIO)
+	mc := DefaultManagerConfig()
+	mc.Dirs, mc.FS, mc.Defaults = []string{dir}, ffs, cfg
+	m, err := OpenManager(mc, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	failed := make(chan error, 1)
+	m.OnDirFailure(func(_ string, err error) { failed <- err })
+	select {
+	case err := <-failed:
+		if !errors.Is(err, syscall.EIO) {
+			t.Fatalf("hook got %v, want EIO", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a segment unreadable at recovery failed no directory")
+	}
+}
