@@ -44,6 +44,14 @@ type command struct {
 	// credentials of gokafka-server format --add-scram), with StoredKey and
 	// ServerKey already derived.
 	Scram []scramChange `json:"scram,omitempty"`
+	// V is the command's version: 0 (absent) for commands whose
+	// elections the state machine runs, resultsVersion for those that
+	// carry them in Changes (changes.go).
+	V       int               `json:"v,omitempty"`
+	Changes []PartitionChange `json:"changes,omitempty"`
+	// Retry marks a command that only installs again the Changes of one
+	// before it that were stale; the broker change was made then.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // PartitionRef names one partition.
@@ -76,6 +84,10 @@ const (
 // apply changes m (a private copy) as the command says. It returns the first
 // producer id for an allocation.
 func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, error) {
+	if cmd.V == resultsVersion {
+		cmd.applyResults(m, index)
+		return 0, nil
+	}
 	e := elector{m: m, unclean: cmd.Unclean, log: log}
 	switch cmd.Op {
 	case opInitCluster:
@@ -237,11 +249,7 @@ func (e elector) electUnclean(topic string, p *Partition) {
 // last member (so that the partition can come back with it, as in KRaft),
 // and its leaderships move to another ISR member or to nobody.
 func (e elector) fence(id int32) {
-	if b := e.m.Brokers[id]; b != nil && !b.Fenced {
-		c := *b
-		c.Fenced = true
-		e.m.Brokers[id] = &c
-	}
+	setFenced(e.m, id, true)
 	updatePartitions(e.m, func(topic string, p *Partition) bool {
 		if p.Leader != id && !slices.Contains(p.ISR, id) {
 			return false
@@ -262,13 +270,10 @@ func (e elector) fence(id int32) {
 // unfence lets a broker lead again; leaderless partitions whose ISR holds it
 // elect it (or, with unclean election, any usable replica).
 func (e elector) unfence(id int32) {
-	b := e.m.Brokers[id]
-	if b == nil {
+	if e.m.Brokers[id] == nil {
 		return
 	}
-	c := *b
-	c.Fenced = false
-	e.m.Brokers[id] = &c
+	setFenced(e.m, id, false)
 	updatePartitions(e.m, func(topic string, p *Partition) bool {
 		if p.Leader != -1 || !slices.Contains(p.Replicas, id) {
 			return false

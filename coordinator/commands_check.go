@@ -18,6 +18,15 @@ import (
 const maxReplicas = 1 << 15
 
 func (cmd *command) validate() error {
+	switch {
+	case cmd.V != 0 && (cmd.V != resultsVersion || !carriesResults(cmd.Op)):
+		return fmt.Errorf("version %d of %s", cmd.V, cmd.Op)
+	case cmd.V == 0 && (cmd.Changes != nil || cmd.Retry):
+		return errors.New("partition changes in a version-0 command")
+	}
+	if err := validateChanges(cmd.Changes); err != nil {
+		return err
+	}
 	switch cmd.Op {
 	case opRegister:
 		if cmd.Broker == nil {

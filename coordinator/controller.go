@@ -226,15 +226,41 @@ func (ct *controller) silent() []*Broker {
 // returns the command to propose (nil for none). decide runs under mu and
 // may use the controller's state; the proposal waits for Raft under opMu
 // only.
+//
+// A command that carries its elections' results (changes.go) was decided
+// against the applied image, but ISR changes proposed before it and not
+// yet applied (doPipelined) may change a partition it changes: the state
+// machine then refuses that partition's change as stale, and do decides
+// those partitions again on the image that now holds the ISR change, as
+// a retry. Every ISR change entered Raft before the first proposal, and
+// opMu keeps new ones out until do returns, so the retry is decided on an
+// image nothing pending can change: one retry suffices, a second is a bug.
 func (ct *controller) do(decide func(md *Metadata) (*command, error)) (applyResult, error) {
 	ct.opMu.Lock()
 	defer ct.opMu.Unlock()
-	cmd, err := ct.decide(decide)
+	cmd, err := ct.decide(decide, nil)
 	if err != nil || cmd == nil {
 		return applyResult{}, err
 	}
-	return ct.c.propose(cmd)
+	res, err := ct.c.propose(cmd)
+	for retries := 0; err == nil && len(staleRefs(cmd, res)) > 0; retries++ {
+		stale := staleRefs(cmd, res)
+		if retries == maxStaleRetries {
+			ct.c.log.Error("BUG: partition changes still stale after retries", "op", cmd.Op, "partitions", stale)
+			break
+		}
+		again := *cmd
+		again.Retry = true
+		if cmd, err = ct.decide(func(*Metadata) (*command, error) { return &again, nil }, stale); err != nil || len(cmd.Changes) == 0 {
+			break // nothing left to change
+		}
+		res, err = ct.c.propose(cmd)
+	}
+	return res, err
 }
+
+// maxStaleRetries bounds the retries of do; one is all it should take.
+const maxStaleRetries = 3
 
 // doPipelined is do for an operation the state machine checks again when
 // it applies it (ISR changes: alterISR): only deciding and entering the
@@ -243,7 +269,7 @@ func (ct *controller) do(decide func(md *Metadata) (*command, error)) (applyResu
 // share Raft round trips.
 func (ct *controller) doPipelined(decide func(md *Metadata) (*command, error)) (applyResult, error) {
 	ct.opMu.Lock()
-	cmd, err := ct.decide(decide)
+	cmd, err := ct.decide(decide, nil)
 	var f raft.ApplyFuture
 	if err == nil && cmd != nil {
 		f, err = ct.c.submit(cmd)
@@ -256,8 +282,9 @@ func (ct *controller) doPipelined(decide func(md *Metadata) (*command, error)) (
 }
 
 // decide runs decide on the current image under mu, on the active
-// controller only.
-func (ct *controller) decide(decide func(md *Metadata) (*command, error)) (*command, error) {
+// controller only, and decides the elections that follow from the
+// command (limited to the partitions in only, when not nil).
+func (ct *controller) decide(decide func(md *Metadata) (*command, error), only []PartitionRef) (*command, error) {
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
 	if !ct.active {
@@ -271,6 +298,11 @@ func (ct *controller) decide(decide func(md *Metadata) (*command, error)) (*comm
 	switch cmd.Op {
 	case opRegister, opFence, opUnfence, opShutdown:
 		cmd.Unclean = ct.c.uncleanTopics(md)
+	}
+	if carriesResults(cmd.Op) {
+		if err := decideResults(md, cmd, only, ct.c.log); err != nil {
+			return nil, err
+		}
 	}
 	return cmd, nil
 }

@@ -9,7 +9,23 @@
 // SCRAM credentials (StoredKey and ServerKey, never a password). Each
 // applied command yields a new immutable Metadata image; the broker reads
 // the latest image and reconciles its local partitions against it, the way
-// a Kafka broker applies metadata deltas in KRaft mode.
+// a Kafka broker applies metadata deltas in KRaft mode. An image shares
+// with the one before it every shard of its topic maps the command left
+// alone (TopicMap): applying a command copies what it changes, and two
+// images are compared by the shards that differ, which is the delta the
+// broker acts on (TopicMap.Changed).
+//
+// Commands that elect leaders (register, fence, unfence, controlled
+// shutdown, preferred and unclean elections) carry their results since
+// version 1 (changes.go): the controller runs the election on a copy of
+// its image and proposes each changed partition's leader, ISR and epochs
+// with the partition epoch they were computed against; the state machine
+// installs a change only if the partition is still at that epoch, and
+// otherwise reports it stale for the controller to decide again. Commands
+// of version 0, written before, are still applied by electing, so old
+// logs replay as they did. Still decided on apply: a new partition's
+// leader and ISR (create topics and partitions), and the leader of a
+// reassignment that completes (at once, or by an ISR change).
 //
 // Invariants:
 //   - Only committed Raft entries change an image; an image never changes
@@ -18,6 +34,8 @@
 //     ISR change bumps its PartitionEpoch.
 //   - A new leader is chosen only from the ISR (unless unclean election is
 //     enabled for the topic).
+//   - Replaying the log never runs an election for a command of version 1:
+//     a partition changes only to the state its command carries.
 //   - Producer-ID blocks never overlap: NextProducerID only grows.
 //   - Topic IDs are never reused, even for a re-created name.
 //   - Every ACL in an image passes auth.ValidateACL, at most 100,000 of

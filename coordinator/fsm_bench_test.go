@@ -75,3 +75,39 @@ func applyCommand(f *fsm, index uint64, cmd command) applyResult {
 	}
 	return f.Apply(&raft.Log{Index: index, Data: data}).(applyResult)
 }
+
+// BenchmarkFence fences and unfences a broker that holds a third of the
+// leaderships, on images of 30,000 and 100,000 partitions, by
+// version-0 commands (the state machine elects) and by version-1 ones
+// (the controller decides, the state machine installs): the cost of the
+// decision, of the Raft entry (entry-B) and of applying it.
+func BenchmarkFence(b *testing.B) {
+	for _, partitions := range []int{30_000, 100_000} {
+		for _, decided := range []bool{false, true} {
+			b.Run(fmt.Sprintf("partitions=%d/decided=%t", partitions, decided), func(b *testing.B) {
+				f, index := scaleImage(b, partitions/6, 6)
+				var entry int
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					cmd := command{Op: opFence, BrokerID: 1}
+					if i%2 == 1 {
+						cmd.Op = opUnfence
+					}
+					if decided {
+						if err := decideResults(f.image.Load(), &cmd, nil, quietLogger()); err != nil {
+							b.Fatal(err)
+						}
+					}
+					data, _ := json.Marshal(cmd)
+					entry = max(entry, len(data))
+					index++
+					if res := f.Apply(&raft.Log{Index: index, Data: data}).(applyResult); res.Err != nil || len(res.Stale) > 0 {
+						b.Fatalf("%s: %v, stale %v", cmd.Op, res.Err, res.Stale)
+					}
+				}
+				b.ReportMetric(float64(entry), "entry-B")
+			})
+		}
+	}
+}

@@ -86,6 +86,13 @@ func TestApplySkipsInvalidCommands(t *testing.T) {
 		command{Op: opDeleteTopics, Names: []string{"../x"}},
 		command{Op: opReassign, Reassign: []Reassignment{{Topic: "a.b", Partition: -1, Target: []int32{1}}}},
 		`{"op":"reassign_partitions","reassign":[{"Topic":"a.b","Partition":0,"Target":[]}]}`,
+		// Partition changes (changes.go): only in version 1 of a command that elects, and well formed.
+		`{"op":"create_topics","v":1}`,
+		`{"op":"fence_broker","broker_id":1,"v":2}`,
+		`{"op":"fence_broker","broker_id":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1]}]}`,
+		`{"op":"fence_broker","broker_id":1,"v":1,"changes":[{"t":"a.b","p":-1,"l":1,"pe":1,"isr":[1]}]}`,
+		`{"op":"fence_broker","broker_id":1,"v":1,"changes":[{"t":"a.b","p":0,"e":3,"l":1,"pe":3,"isr":[1]}]}`,
+		`{"op":"reassign_partitions","v":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1]}]}`,
 	} {
 		index := uint64(i + 2)
 		if res := apply(index, cmd); res.Err == nil {
