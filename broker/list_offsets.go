@@ -12,7 +12,15 @@ const (
 	earliestTimestamp      = -2
 	maxTimestamp           = -3 // v7+: the record with the largest timestamp
 	earliestLocalTimestamp = -4 // v8+: equals earliest without tiered storage
+	latestTieredTimestamp  = -5 // v9+: none without tiered storage
+	earliestPendingUpload  = -6 // v11+: none without tiered storage
 )
+
+// specialSince is the first ListOffsets version that knows each special
+// timestamp; Kafka answers UNSUPPORTED_VERSION to one its version does not
+// know, and to a negative timestamp no version knows.
+var specialSince = map[int64]int16{latestTimestamp: 0, earliestTimestamp: 0, maxTimestamp: 7,
+	earliestLocalTimestamp: 8, latestTieredTimestamp: 9, earliestPendingUpload: 11}
 
 func handleListOffsets(b *Broker, c *conn, req *kmsg.ListOffsetsRequest) *kmsg.ListOffsetsResponse {
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
@@ -30,7 +38,7 @@ func handleListOffsets(b *Broker, c *conn, req *kmsg.ListOffsetsRequest) *kmsg.L
 			}
 			if err != nil {
 				op.ErrorCode = int16(protocol.Code(err))
-				op.Offset, op.Timestamp = -1, -1
+				op.Offset, op.Timestamp, op.LeaderEpoch = -1, -1, -1
 			}
 			ot.Partitions = append(ot.Partitions, op)
 		}
@@ -65,6 +73,9 @@ func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsR
 	}
 	lagging := client && p.highWatermarkLagging()
 	op.Timestamp, op.LeaderEpoch = -1, epoch
+	if since, ok := specialSince[rp.Timestamp]; rp.Timestamp < 0 && (!ok || req.Version < since) {
+		return protocol.Errorf(protocol.UnsupportedVersion, "%s: ListOffsets v%d does not know timestamp %d", p.tp, req.Version, rp.Timestamp)
+	}
 	switch rp.Timestamp {
 	case latestTimestamp:
 		if lagging {
@@ -75,15 +86,16 @@ func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsR
 	case earliestTimestamp, earliestLocalTimestamp:
 		op.Offset = p.log.LogStartOffset()
 		return nil
+	case latestTieredTimestamp, earliestPendingUpload:
+		// Nothing is tiered here: no offset, and no epoch either.
+		op.Offset, op.LeaderEpoch = -1, -1
+		return nil
 	case maxTimestamp:
 		var err error
 		if op.Offset, op.Timestamp, err = p.log.MaxTimestamp(); err != nil {
 			return err
 		}
 	default:
-		if rp.Timestamp < 0 {
-			return protocol.Errorf(protocol.InvalidRequest, "%s: timestamp %d is not one ListOffsets knows", p.tp, rp.Timestamp)
-		}
 		offset, ts, found, err := p.log.FindOffsetByTimestamp(rp.Timestamp)
 		if err != nil {
 			return err

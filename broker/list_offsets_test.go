@@ -78,3 +78,31 @@ func TestListOffsetsWaitsForTheEpochStart(t *testing.T) {
 		t.Fatalf("max timestamp with all records committed: offset %d code %d, want 2", offset, code)
 	}
 }
+
+// Each special timestamp is known from its version on: earlier, and for a
+// negative timestamp no version knows, the answer is UNSUPPORTED_VERSION,
+// as Kafka 4.4's. Without tiered storage the latest tiered offset (v9)
+// and the earliest pending upload (v11) are none.
+func TestListOffsetsSpecialTimestampsByVersion(t *testing.T) {
+	p := leaderOf(t)
+	for _, c := range []struct {
+		version   int16
+		timestamp int64
+		offset    int64
+		code      protocol.ErrorCode
+	}{
+		{6, maxTimestamp, -1, protocol.UnsupportedVersion},
+		{7, earliestLocalTimestamp, -1, protocol.UnsupportedVersion},
+		{8, earliestLocalTimestamp, 0, 0},
+		{8, latestTieredTimestamp, -1, protocol.UnsupportedVersion},
+		{9, latestTieredTimestamp, -1, 0},
+		{10, earliestPendingUpload, -1, protocol.UnsupportedVersion},
+		{11, earliestPendingUpload, -1, 0},
+		{11, -7, -1, protocol.UnsupportedVersion},
+		{11, -1 << 62, -1, protocol.UnsupportedVersion},
+	} {
+		if offset, code := listOffsetCode(p, c.version, -1, c.timestamp); offset != c.offset || code != c.code {
+			t.Errorf("v%d timestamp %d: offset %d, code %d; want %d, %d", c.version, c.timestamp, offset, code, c.offset, c.code)
+		}
+	}
+}
