@@ -13,8 +13,8 @@ type VersionRange struct{ Min, Max int16 }
 // v0-v2 all the same.
 var supported = map[kmsg.Key]VersionRange{
 	kmsg.Produce:                      {3, 12},
-	kmsg.Fetch:                        {4, 16},
-	kmsg.ListOffsets:                  {1, 8},
+	kmsg.Fetch:                        {4, 18},
+	kmsg.ListOffsets:                  {1, 11},
 	kmsg.Metadata:                     {0, 13},
 	kmsg.FindCoordinator:              {0, 5},
 	kmsg.ApiVersions:                  {0, 5},
