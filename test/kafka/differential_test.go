@@ -108,6 +108,7 @@ func runScenario(t *testing.T, addr string) *scenario {
 	s.offsetsByTopicID()
 	s.newerVersions()
 	s.apiVersionsV5()
+	s.newestFetchAndListOffsets()
 	s.removedVersions()
 	return s
 }

@@ -90,3 +90,49 @@ func (s *scenario) apiVersionsV5() {
 		}
 	}
 }
+
+// newestFetchAndListOffsets: Fetch v18 (v17 and v18 add only followers'
+// fields) by topic id, and ListOffsets v11 with the tiered-storage
+// timestamps of v9 (-5, latest tiered) and v11 (-6, earliest pending
+// upload), which a log without tiered storage answers too.
+func (s *scenario) newestFetchAndListOffsets() {
+	// kmsg's defaults, which v15+ needs: ReplicaState's replica id -1
+	// marks a consumer.
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxBytes, req.SessionEpoch = 1<<20, -1
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.FetchOffset, rp.PartitionMaxBytes = 4, 1<<20
+	req.Topics = []kmsg.FetchRequestTopic{{TopicID: s.topicID(topic), Partitions: []kmsg.FetchRequestTopicPartition{rp}}}
+	if resp, _ := s.do("Fetch v18 by topic id", req, 18).(*kmsg.FetchResponse); resp != nil {
+		var parts []string
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				parts = append(parts, fmt.Sprintf("%s hw=%d bytes=%t", errName(p.ErrorCode), p.HighWatermark, len(p.RecordBatches) > 0))
+			}
+		}
+		s.see("Fetch v18 by topic id", "%s %v", errName(resp.ErrorCode), parts)
+	}
+	for _, c := range []struct {
+		step    string
+		version int16
+		ts      int64
+	}{
+		{"ListOffsets v11 latest", 11, -1},
+		{"ListOffsets v11 earliest local", 11, -4},
+		{"ListOffsets v11 latest tiered", 11, -5},
+		{"ListOffsets v11 earliest pending upload", 11, -6},
+		{"ListOffsets v11 timestamp -7", 11, -7},
+		{"ListOffsets v6 max-timestamp", 6, -3},
+		{"ListOffsets v7 earliest local", 7, -4},
+		{"ListOffsets v8 latest tiered", 8, -5},
+		{"ListOffsets v10 earliest pending upload", 10, -6},
+	} {
+		resp, _ := s.do(c.step, &kmsg.ListOffsetsRequest{ReplicaID: -1, TimeoutMillis: 1000, Topics: []kmsg.ListOffsetsRequestTopic{{
+			Topic: topic, Partitions: []kmsg.ListOffsetsRequestTopicPartition{{Partition: 0, Timestamp: c.ts, CurrentLeaderEpoch: -1}},
+		}}}, c.version).(*kmsg.ListOffsetsResponse)
+		if resp != nil && len(resp.Topics) == 1 && len(resp.Topics[0].Partitions) == 1 {
+			p := resp.Topics[0].Partitions[0]
+			s.see(c.step, "%s offset=%d timestamp=%d epoch=%d", errName(p.ErrorCode), p.Offset, p.Timestamp, p.LeaderEpoch)
+		}
+	}
+}
