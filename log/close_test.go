@@ -76,3 +76,43 @@ func TestCloseRewritesIndexesOnlyWhenChanged(t *testing.T) {
 		t.Fatalf("index after the second close: %+v, want two entries each, the second at offset 1", ix)
 	}
 }
+
+// The open learns from the directory's listing what it used to look up
+// file by file: the gaps marker (compaction's offset-gaps) and which
+// segments have a .txnindex; an empty segment's indexes are not read.
+func TestOpenReadsTheListing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	l, err := openLog(osFS{}, newFileCache(2), dir, tp0, [16]byte{1}, cfg, openState{clean: true}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.gaps {
+		t.Fatal("a new log has gaps")
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, gapsMarkerFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Garbage in the empty segment's index: never read, never trusted.
+	if err := os.WriteFile(filepath.Join(dir, segmentName(0)+".index"), []byte("garbage!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err = openLog(osFS{}, newFileCache(2), dir, tp0, [16]byte{1}, cfg, openState{clean: true}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if !l.gaps {
+		t.Error("the offset-gaps marker was not seen at open")
+	}
+	if n := len(l.active().ix.offsets); n != 0 || l.LogEndOffset() != 0 {
+		t.Errorf("an empty segment opened with %d index entries, end %d", n, l.LogEndOffset())
+	}
+	mustAppend(t, l, prototest.Plain(1_700_000_000_000, "v").Encode())
+	if got := l.LogEndOffset(); got != 1 {
+		t.Errorf("end offset after an append: %d, want 1", got)
+	}
+}

@@ -111,9 +111,6 @@ func openLog(fs FS, files *fileCache, dir string, tp TopicPartition, topicID [16
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if _, err := fs.Stat(filepath.Join(dir, gapsMarkerFile)); err == nil {
-		l.gaps = true
-	}
 	if err := l.loadSegments(st); err != nil {
 		l.closeSegments()
 		return nil, fmt.Errorf("%s: %w", tp, err)
@@ -136,7 +133,7 @@ func openLog(fs FS, files *fileCache, dir string, tp TopicPartition, topicID [16
 // below the recovery point, or below the newest roll snapshot at a segment
 // base if that is further, and recovering the rest.
 func (l *Log) loadSegments(st openState) error {
-	bases, snapshots, err := l.listSegments()
+	bases, snapshots, files, err := l.listSegments()
 	if err != nil {
 		return err
 	}
@@ -151,11 +148,11 @@ func (l *Log) loadSegments(st openState) error {
 		var cut int64
 		if st.clean || (i+1 < len(bases) && bases[i+1] <= st.recoveryPoint) {
 			var rebuilt error
-			if rebuilt, err = s.load(l.cfg.IndexIntervalBytes, l.allowGaps()); rebuilt != nil {
+			if rebuilt, err = s.load(l.cfg.IndexIntervalBytes, l.allowGaps(), files); rebuilt != nil {
 				l.logger.Warn("rebuilt an unreadable index from the log", "partition", l.tp.String(),
 					"segment", segmentName(base), "err", rebuilt)
 			}
-			if terr := s.loadTxnIndex(); terr != nil {
+			if terr := s.loadTxnIndex(files); terr != nil {
 				// The replay of the whole log puts its entries back.
 				l.logger.Warn("rebuilding an unreadable transaction index from the log", "partition", l.tp.String(),
 					"segment", segmentName(base), "err", terr)
@@ -220,19 +217,23 @@ func (l *Log) dropSegments(bases []int64) error {
 }
 
 // listSegments returns the base offsets of the .log files and the
-// offsets of the roll snapshots, both sorted, removing index files without
-// a log and leftovers of interrupted writes.
-func (l *Log) listSegments() (bases, snapshots []int64, err error) {
+// offsets of the roll snapshots, both sorted, and the names of the files
+// it keeps, removing index files without a log and leftovers of
+// interrupted writes. It notes the gaps marker: one listing answers what
+// a look-up of each file would cost a system call a partition for.
+func (l *Log) listSegments() (bases, snapshots []int64, files map[string]bool, err error) {
 	entries, err := l.fs.ReadDir(l.dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	logs := map[string]bool{}
+	logs, files := map[string]bool{}, map[string]bool{}
 	for _, e := range entries {
+		files[e.Name()] = true
+		l.gaps = l.gaps || e.Name() == gapsMarkerFile
 		if name, ok := strings.CutSuffix(e.Name(), ".log"); ok {
 			base, err := strconv.ParseInt(name, 10, 64)
 			if err != nil || len(name) != 20 {
-				return nil, nil, fmt.Errorf("unexpected file %s in %s", e.Name(), l.dir)
+				return nil, nil, nil, fmt.Errorf("unexpected file %s in %s", e.Name(), l.dir)
 			}
 			logs[name] = true
 			bases = append(bases, base)
@@ -247,11 +248,12 @@ func (l *Log) listSegments() (bases, snapshots []int64, err error) {
 		// .deleted files were due for removal when the broker stopped.
 		if strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) || (stem != name && !logs[stem]) {
 			l.fs.Remove(filepath.Join(l.dir, name))
+			delete(files, name)
 		}
 	}
 	slices.Sort(bases)
 	slices.Sort(snapshots)
-	return bases, snapshots, nil
+	return bases, snapshots, files, nil
 }
 
 func (l *Log) loadEpochs() error {

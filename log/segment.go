@@ -330,8 +330,15 @@ var errOffsetsBroken = errors.New("batch offsets do not continue the segment's")
 
 // load settles a segment after a clean shutdown from its index files,
 // reading only the batches after the last index entry. Anything that does
-// not add up falls back to a full recover; rebuilt then says why.
-func (s *segment) load(indexInterval int32, gaps bool) (rebuilt, err error) {
+// not add up falls back to a full recover; rebuilt then says why. files is
+// the directory's listing.
+func (s *segment) load(indexInterval int32, gaps bool, files map[string]bool) (rebuilt, err error) {
+	if s.size == 0 && files[filepath.Base(s.indexPath())] && files[filepath.Base(s.timeIndexPath())] {
+		// An empty log has empty indexes: nothing to read or check, in
+		// what may be most of a large broker's partitions.
+		s.ix, s.ixSaved = &index{}, true
+		return nil, nil
+	}
 	ix, err := readIndex(s.fs, s.indexPath(), s.timeIndexPath(), s.size)
 	if err != nil {
 		_, rerr := s.recover(indexInterval, gaps)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/gokafka/gokafka/protocol"
 )
@@ -86,9 +87,14 @@ func parseTxnIndex(b []byte, base int64) ([]AbortedTxn, error) {
 	return out, nil
 }
 
-// loadTxnIndex reads the segment's .txnindex; a missing file is an empty
-// index (Kafka creates it with the first abort).
-func (s *segment) loadTxnIndex() error {
+// loadTxnIndex reads the segment's .txnindex, if files (the directory's
+// listing) holds it; a missing file is an empty index (Kafka creates it
+// with the first abort).
+func (s *segment) loadTxnIndex(files map[string]bool) error {
+	if !files[filepath.Base(s.txnIndexPath())] {
+		s.txns = nil
+		return nil
+	}
 	b, err := readFile(s.fs, s.txnIndexPath())
 	if os.IsNotExist(err) {
 		s.txns = nil
