@@ -417,7 +417,8 @@ type row struct {
 	attempts int
 	err      error // the last failure, if any round failed
 	// base is the row of the case's baseline on the same target, when
-	// both run (in turns); ratios are this case's rate over it, by round.
+	// both run (in turns); ratios are this case's rate over it, in each
+	// pair of adjacent turns of every round.
 	base   *row
 	ratios []float64
 }
@@ -478,6 +479,7 @@ func (r *row) runRound(ctx context.Context, t *target, topic string, o runOpts) 
 	r.attempts++
 	seeds, err := t.seeds(c.Nodes)
 	var res, base result
+	var pairs []float64
 	if err == nil {
 		// Bounded, so that a wedged broker costs one case, not the bench.
 		rctx, cancel := context.WithTimeout(ctx, 2*(o.Warmup+o.Duration)+time.Minute)
@@ -488,7 +490,7 @@ func (r *row) runRound(ctx context.Context, t *target, topic string, o runOpts) 
 			res, err = c.runWithTool(rctx, o.CLI, seeds, topic, o)
 		case r.base != nil:
 			r.base.attempts++
-			base, res, err = runTurns(rctx, seeds, r.base.c, c, topic, o, max(1, int(o.Duration/o.Turn)))
+			base, res, pairs, err = runTurns(rctx, seeds, r.base.c, c, topic, o, max(1, int(o.Duration/o.Turn)))
 		default:
 			res, err = c.run(rctx, seeds, topic, o)
 		}
@@ -509,10 +511,10 @@ func (r *row) runRound(ctx context.Context, t *target, topic string, o runOpts) 
 	}
 	fmt.Printf("%10.0f rec/s  p99 %6.1f ms", res.RecordsPerSec(), ms(res.P99))
 	if r.base != nil {
-		q := res.RecordsPerSec() / base.RecordsPerSec()
-		fmt.Printf("  in turns with %s: %.0f rec/s, ratio %.2f", r.base.c.Name, base.RecordsPerSec(), q)
+		fmt.Printf("  in turns with %s: %.0f rec/s, ratio %.2f (median of its turns %.2f)", r.base.c.Name, base.RecordsPerSec(),
+			res.RecordsPerSec()/base.RecordsPerSec(), median(pairs))
 		r.base.results = append(r.base.results, base)
-		r.ratios = append(r.ratios, q)
+		r.ratios = append(r.ratios, pairs...)
 	}
 	if res.Errors > 0 {
 		fmt.Printf("  (%d errors, first: %v)", res.Errors, res.FirstErr)

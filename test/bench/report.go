@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -178,23 +177,30 @@ func printStartup(w io.Writer, figs []startupFigures) {
 }
 
 // printTurns prints, for each case run in turns with its baseline, its
-// rate over the baseline's, round by round, and their median, against
-// issue 15's target on gokafka.
+// rate over the baseline's: the median over every pair of adjacent turns
+// of every round, with the quartiles, against issue 15's target on
+// gokafka.
 func printTurns(w io.Writer, rows []*row, turn time.Duration) {
 	for _, r := range rows {
 		if len(r.ratios) == 0 {
 			continue
-		}
-		each := make([]string, len(r.ratios))
-		for i, q := range r.ratios {
-			each[i] = fmt.Sprintf("%.2f", q)
 		}
 		m := median(r.ratios)
 		verdict := ""
 		if r.target == "gokafka" {
 			verdict = fmt.Sprintf("; target ≥ %.1f: %s", targetTxn, mark(m >= targetTxn))
 		}
-		fmt.Fprintf(w, "%s / %s on %s, in turns of %v: %s by round, median %.2f, spread %.0f%%%s\n",
-			r.c.Name, r.base.c.Name, r.target, turn, strings.Join(each, " "), m, spread(r.ratios), verdict)
+		fmt.Fprintf(w, "%s / %s on %s, in turns of %v: median %.2f over %d pairs of turns, quartiles %.2f-%.2f%s\n",
+			r.c.Name, r.base.c.Name, r.target, turn, m, len(r.ratios), quantile(r.ratios, 0.25), quantile(r.ratios, 0.75), verdict)
 	}
+}
+
+// quantile of xs by the nearest rank; xs is not modified.
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[int(q*float64(len(s)-1)+0.5)]
 }

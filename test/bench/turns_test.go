@@ -10,8 +10,9 @@ import (
 
 // TestTurnsCountWhole: the transactional case and its baseline in turns
 // on kfake. Each turn is timed whole, to its last acknowledgement and
-// commit, so each case's time is at least its share of the duration, and
-// both count records without errors.
+// commit, so each case's time is at least its share of the duration;
+// both count records without errors, and each pair of turns gives a
+// ratio.
 func TestTurnsCountWhole(t *testing.T) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1))
 	if err != nil {
@@ -24,9 +25,12 @@ func TestTurnsCountWhole(t *testing.T) {
 	o := runOpts{Duration: 600 * time.Millisecond, Inflight: 256}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ri, rt, err := runTurns(ctx, c.ListenAddrs(), idem, txn, "turns", o, 3)
+	ri, rt, pairs, err := runTurns(ctx, c.ListenAddrs(), idem, txn, "turns", o, 3)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(pairs) != 3 {
+		t.Fatalf("%d ratios of pairs of turns, want one for each of the 3 pairs", len(pairs))
 	}
 	for _, r := range []result{ri, rt} {
 		if r.Records == 0 || r.Elapsed < o.Duration || r.Errors != 0 {
