@@ -141,7 +141,7 @@ func run() int {
 			return 1
 		}
 		printTable(os.Stdout, rows)
-		printTurns(os.Stdout, rows, o.Turn)
+		printTurns(os.Stdout, rows, o)
 		return 0
 	}
 
@@ -224,7 +224,7 @@ func run() int {
 			cases[0].Partitions, o.Linger, o.Inflight, o.Duration, o.Warmup, *rounds)
 	}
 	printTable(os.Stdout, rows)
-	printTurns(os.Stdout, rows, o.Turn)
+	printTurns(os.Stdout, rows, o)
 	fmt.Printf("\ne2e cases: %d records/s, acks=all, linger 0, one record per produce call; p50/p99 are from when a record fell due to its arrival at the consumer, over %v after %v warm-up\n", o.Rate, o.Duration, o.Warmup)
 	if *withKafka {
 		v, _ := kafka.Version()

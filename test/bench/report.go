@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"text/tabwriter"
-	"time"
 )
 
 // median of xs; xs is not modified.
@@ -180,7 +179,7 @@ func printStartup(w io.Writer, figs []startupFigures) {
 // rate over the baseline's: the median over every pair of adjacent turns
 // of every round, with the quartiles, against issue 15's target on
 // gokafka.
-func printTurns(w io.Writer, rows []*row, turn time.Duration) {
+func printTurns(w io.Writer, rows []*row, o runOpts) {
 	for _, r := range rows {
 		if len(r.ratios) == 0 {
 			continue
@@ -190,8 +189,8 @@ func printTurns(w io.Writer, rows []*row, turn time.Duration) {
 		if r.target == "gokafka" {
 			verdict = fmt.Sprintf("; target ≥ %.1f: %s", targetTxn, mark(m >= targetTxn))
 		}
-		fmt.Fprintf(w, "%s / %s on %s, in turns of %v: median %.2f over %d pairs of turns, quartiles %.2f-%.2f%s\n",
-			r.c.Name, r.base.c.Name, r.target, turn, m, len(r.ratios), quantile(r.ratios, 0.25), quantile(r.ratios, 0.75), verdict)
+		fmt.Fprintf(w, "%s / %s on %s, in turns of %v, both ≤%d records in flight: median %.2f over %d pairs of turns, quartiles %.2f-%.2f%s\n",
+			r.c.Name, r.base.c.Name, r.target, o.Turn, r.c.turnDepth(o.Inflight), m, len(r.ratios), quantile(r.ratios, 0.25), quantile(r.ratios, 0.75), verdict)
 	}
 }
 

@@ -288,9 +288,7 @@ func (p *producer) produce(ctx context.Context, warm, measure time.Duration, who
 // (8% of a core), which would compare the client's pipelines, not the
 // cost of transactions.
 func runTurns(ctx context.Context, seeds []string, a, b workload, topic string, o runOpts, turns int) (ra, rb result, pairs []float64, err error) {
-	if b.TxnRecords > 0 {
-		o.Inflight = min(o.Inflight, b.TxnRecords)
-	}
+	o.Inflight = b.turnDepth(o.Inflight)
 	pa, err := a.start(ctx, seeds, topic+"-a", o)
 	if err != nil {
 		return ra, rb, nil, err
@@ -329,6 +327,15 @@ func runTurns(ctx context.Context, seeds []string, a, b workload, topic string, 
 		rb, err = tallies[1].result(b.RecordSize)
 	}
 	return ra, rb, pairs, err
+}
+
+// turnDepth is the records in flight of a case and its baseline in
+// turns: at most the case's transaction, as runTurns says why.
+func (w workload) turnDepth(inflight int) int {
+	if w.TxnRecords > 0 {
+		return min(inflight, w.TxnRecords)
+	}
+	return inflight
 }
 
 // txnPacer commits a transactional producer's transaction every n
