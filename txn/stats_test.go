@@ -19,14 +19,7 @@ func TestStatsCountMarkersAndOutcomes(t *testing.T) {
 		}
 		return nil
 	}
-	pid, epoch, _ := h.InitProducerID(ctx, "a", 10000, -1, -1)
-	if err := h.AddPartitions(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 0), tp("t", 1)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := h.EndTxn(ctx, "a", pid, epoch, true, false); err != nil {
-		t.Fatal(err)
-	}
-	h.settled(t, "a", CompleteCommit)
+	pid, epoch := commitOne(t, h, "a")
 	if err := h.AddPartitions(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 0)}); err != nil {
 		t.Fatal(err)
 	}
@@ -53,14 +46,7 @@ func TestStatsCountMarkersAndOutcomes(t *testing.T) {
 // write is none of them.
 func TestPhasesObserved(t *testing.T) {
 	h := newHarness(t)
-	pid, epoch, _ := h.InitProducerID(ctx, "a", 10000, -1, -1)
-	if err := h.AddPartitions(ctx, "a", pid, epoch, []klog.TopicPartition{tp("t", 0), tp("t", 1)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := h.EndTxn(ctx, "a", pid, epoch, true, false); err != nil {
-		t.Fatal(err)
-	}
-	h.settled(t, "a", CompleteCommit)
+	commitOne(t, h, "a")
 	want := map[Phase]int{PhaseAddWrite: 1, PhasePrepareWrite: 1, PhaseMarkers: 1, PhaseCompleteWrite: 1}
 	got := h.phases.counts()
 	for deadline := time.Now().Add(5 * time.Second); !maps.Equal(got, want) && time.Now().Before(deadline); got = h.phases.counts() {
@@ -69,4 +55,19 @@ func TestPhasesObserved(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Fatalf("phases observed %v, want %v", got, want)
 	}
+}
+
+// commitOne initialises id's producer and commits one transaction of it
+// over t-0 and t-1 (EndTxn v4), returning its producer id and epoch.
+func commitOne(t *testing.T, h *harness, id string) (int64, int16) {
+	t.Helper()
+	pid, epoch, _ := h.InitProducerID(ctx, id, 10000, -1, -1)
+	if err := h.AddPartitions(ctx, id, pid, epoch, []klog.TopicPartition{tp("t", 0), tp("t", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.EndTxn(ctx, id, pid, epoch, true, false); err != nil {
+		t.Fatal(err)
+	}
+	h.settled(t, id, CompleteCommit)
+	return pid, epoch
 }
