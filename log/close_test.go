@@ -116,3 +116,40 @@ func TestOpenReadsTheListing(t *testing.T) {
 		t.Errorf("end offset after an append: %d, want 1", got)
 	}
 }
+
+// A close writes the producer snapshot only where the next open would
+// replay something: not for an empty log that knows no producer, and
+// for a log with batches, which its next open reads instead of them.
+func TestCloseSavesProducersOfLogsWithData(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *Log {
+		t.Helper()
+		l, err := openLog(osFS{}, newFileCache(2), dir, tp0, [16]byte{1}, DefaultConfig(), openState{clean: true}, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	snapshot := filepath.Join(dir, producerSnapshotFile)
+	if err := open().Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(snapshot); !os.IsNotExist(err) {
+		t.Fatalf("an empty log's close wrote %s (stat: %v)", producerSnapshotFile, err)
+	}
+	l := open()
+	pb := prototest.Plain(1_700_000_000_000, "v")
+	pb.ProducerID, pb.ProducerEpoch, pb.BaseSequence = 7, 0, 0
+	mustAppend(t, l, pb.Encode())
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(snapshot); err != nil {
+		t.Fatalf("a close after an idempotent batch wrote no snapshot: %v", err)
+	}
+	l = open()
+	defer l.Close()
+	if _, ok := l.producers.producers[7]; !ok {
+		t.Error("the reopened log does not know producer 7")
+	}
+}

@@ -487,12 +487,23 @@ func (l *Log) Close() error {
 	err := errors.Join(
 		l.flushLocked(),
 		l.active().saveIndexes(),
-		l.producers.save(l.fs, filepath.Join(l.dir, producerSnapshotFile), l.logEndOffset()),
+		l.saveProducers(),
 	)
 	l.recoveryPoint = l.logEndOffset()
 	l.closeSegments()
 	l.closed = true
 	return err
+}
+
+// saveProducers writes the clean-shutdown producer snapshot, but for an
+// empty log that knows no producer: the open after it replays nothing
+// either way, and a broker of many idle partitions shuts down without a
+// file written and synced for each.
+func (l *Log) saveProducers() error {
+	if l.logEndOffset() == l.logStartOffset && len(l.producers.producers) == 0 && l.producers.lastMarker < 0 {
+		return nil
+	}
+	return l.producers.save(l.fs, filepath.Join(l.dir, producerSnapshotFile), l.logEndOffset())
 }
 
 func (l *Log) closeSegments() {
