@@ -29,15 +29,19 @@ type PartitionChange struct {
 }
 
 // carriesResults reports whether the controller decides op's elections
-// before proposing it. ISR changes carry their result already; creations
-// and reassignments (which may complete at once) still elect on apply.
+// before proposing it. ISR changes carry their result already;
+// reassignments (which may complete at once) still elect on apply.
 func carriesResults(op string) bool {
 	switch op {
 	case opRegister, opFence, opUnfence, opShutdown, opElectPreferred, opElectUnclean:
 		return true
 	}
-	return false
+	return createsPartitions(op)
 }
+
+// createsPartitions reports the ops whose version-1 commands carry each
+// new partition's ISR and leader in Topics, rather than Changes.
+func createsPartitions(op string) bool { return op == opCreateTopics || op == opCreatePartitions }
 
 // decideResults turns cmd into a version-1 command whose Changes are the
 // partition states it leads to from md: it runs cmd's elections on a
@@ -45,6 +49,10 @@ func carriesResults(op string) bool {
 // partition that differs. With only non-nil, the changes are limited to
 // those partitions (a retry of changes found stale).
 func decideResults(md *Metadata, cmd *command, only []PartitionRef, log *slog.Logger) error {
+	if createsPartitions(cmd.Op) {
+		decideNewPartitions(md, cmd)
+		return nil
+	}
 	scratch := md.clone()
 	plain := *cmd
 	plain.V, plain.Changes, plain.Retry = 0, nil, false
@@ -71,6 +79,22 @@ func decideResults(md *Metadata, cmd *command, only []PartitionRef, log *slog.Lo
 		}
 	}
 	return nil
+}
+
+// decideNewPartitions gives each partition a create or grow command adds
+// the usable replicas as ISR and the first of them as leader: nothing can
+// fence or unfence a broker between this decision and the commit, as
+// both run under the controller's opMu.
+func decideNewPartitions(md *Metadata, cmd *command) {
+	cmd.V = resultsVersion
+	for i, t := range cmd.Topics {
+		c := *t
+		c.Partitions = slices.Clone(t.Partitions)
+		for j := range c.Partitions {
+			initPartition(md, &c.Partitions[j])
+		}
+		cmd.Topics[i] = &c
+	}
 }
 
 func samePartition(a, b Partition) bool {

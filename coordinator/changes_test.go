@@ -66,6 +66,10 @@ func TestDecidedResultsMatchElectionsOnApply(t *testing.T) {
 		{Op: opFence, BrokerID: 2},
 		{Op: opElectUnclean, Elect: []PartitionRef{{"t000004", 1}}},
 		{Op: opReassign, Reassign: []Reassignment{{Topic: "t000005", Partition: 1, Target: []int32{3, 1}}}},
+		{Op: opCreateTopics, Topics: []*Topic{{Name: "new", ID: [16]byte{0xee}, Partitions: []Partition{
+			{Replicas: []int32{2, 1}, Leader: -1}, {Replicas: []int32{3, 2}, Leader: -1}, {Replicas: []int32{1, 3}, Leader: -1}}}}},
+		{Op: opCreatePartitions, Topics: []*Topic{{Name: "new", ID: [16]byte{0xee}, Partitions: []Partition{
+			{ID: 3, Replicas: []int32{2, 3}, Leader: -1}, {ID: 4, Replicas: []int32{3, 1}, Leader: -1}}}}},
 	} {
 		index++
 		if res := applyCommand(v0, index, cmd); res.Err != nil {
@@ -81,6 +85,9 @@ func TestDecidedResultsMatchElectionsOnApply(t *testing.T) {
 			t.Fatalf("%s: %v, stale %v", cmd.Op, res.Err, res.Stale)
 		}
 		a, b := v0.image.Load(), v1.image.Load()
+		if a.Topics.Len() != b.Topics.Len() {
+			t.Fatalf("step %d (%s): %d topics elected on apply, %d decided", i, cmd.Op, a.Topics.Len(), b.Topics.Len())
+		}
 		for name, t0 := range a.Topics.All() {
 			for j, p := range t0.Partitions {
 				if q := b.Topic(name).Partitions[j]; !samePartition(p, q) {

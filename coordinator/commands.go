@@ -84,7 +84,8 @@ const (
 // apply changes m (a private copy) as the command says. It returns the first
 // producer id for an allocation.
 func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, error) {
-	if cmd.V == resultsVersion {
+	decided := cmd.V == resultsVersion
+	if decided && !createsPartitions(cmd.Op) {
 		cmd.applyResults(m, index)
 		return 0, nil
 	}
@@ -120,7 +121,7 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 		e.electUncleanNow(cmd.Elect)
 	case opCreatePartitions:
 		for _, t := range cmd.Topics {
-			growTopic(m, t)
+			growTopic(m, t, decided)
 		}
 	case opAlterConfigs:
 		if t := m.Topic(cmd.Names[0]); t != nil {
@@ -154,7 +155,7 @@ func (cmd *command) apply(m *Metadata, index uint64, log *slog.Logger) (int64, e
 		e.unfence(cmd.BrokerID)
 	case opCreateTopics:
 		for _, t := range cmd.Topics {
-			if err := createTopic(m, t); err != nil {
+			if err := createTopic(m, t, decided); err != nil {
 				log.Error("metadata command: skipping a topic that fails validation", "index", index, "topic", t.Name, "err", err)
 			}
 		}
@@ -324,8 +325,9 @@ func (e elector) electUncleanNow(refs []PartitionRef) {
 }
 
 // createTopic adds t; each partition starts with the usable replicas as ISR
-// and the first of them as leader.
-func createTopic(m *Metadata, t *Topic) error {
+// and the first of them as leader, elected here unless decided (the
+// command carries them).
+func createTopic(m *Metadata, t *Topic, decided bool) error {
 	if m.Topic(t.Name) != nil || m.TopicByID(t.ID) != nil {
 		return nil // the controller checked; a replayed duplicate changes nothing
 	}
@@ -336,14 +338,17 @@ func createTopic(m *Metadata, t *Topic) error {
 	c.Partitions = slices.Clone(t.Partitions)
 	for i := range c.Partitions {
 		c.Partitions[i].ID = int32(i)
-		initPartition(m, &c.Partitions[i])
+		if !decided {
+			initPartition(m, &c.Partitions[i])
+		}
 	}
 	m.putTopic(&c)
 	return nil
 }
 
-// growTopic appends the new partitions in g to the topic with g's id.
-func growTopic(m *Metadata, g *Topic) {
+// growTopic appends the new partitions in g to the topic with g's id,
+// electing their leaders unless decided.
+func growTopic(m *Metadata, g *Topic, decided bool) {
 	t := m.TopicByID(g.ID)
 	if t == nil || len(g.Partitions) == 0 || g.Partitions[0].ID != int32(len(t.Partitions)) {
 		return // deleted meanwhile, or a replay: nothing to add
@@ -351,7 +356,9 @@ func growTopic(m *Metadata, g *Topic) {
 	c := *t
 	c.Partitions = slices.Clone(t.Partitions)
 	for _, p := range g.Partitions {
-		initPartition(m, &p)
+		if !decided {
+			initPartition(m, &p)
+		}
 		c.Partitions = append(c.Partitions, p)
 	}
 	m.putTopic(&c)

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gokafka/gokafka/auth"
 	"github.com/gokafka/gokafka/protocol"
@@ -34,7 +35,10 @@ func (cmd *command) validate() error {
 		}
 		return checkRegistration(&BrokerRegistration{ID: cmd.Broker.ID, Listeners: cmd.Broker.Listeners})
 	case opCreateTopics, opCreatePartitions:
-		return validateTopics(cmd.Topics)
+		if err := validateTopics(cmd.Topics); err != nil || cmd.V != resultsVersion {
+			return err
+		}
+		return validateDecided(cmd.Topics)
 	case opDeleteTopics:
 		for _, name := range cmd.Names {
 			if err := protocol.ValidTopicName(name); err != nil {
@@ -83,6 +87,24 @@ func validateTopics(topics []*Topic) error {
 		}
 		if len(t.Partitions) > maxPartitionsPerOp {
 			return fmt.Errorf("topic %s: %d partitions, at most %d per command", t.Name, len(t.Partitions), maxPartitionsPerOp)
+		}
+	}
+	return nil
+}
+
+// validateDecided checks the ISR and leader a version-1 command gives each
+// new partition: replicas only, the leader in the ISR.
+func validateDecided(topics []*Topic) error {
+	for _, t := range topics {
+		for _, p := range t.Partitions {
+			if p.Leader != -1 && !slices.Contains(p.ISR, p.Leader) {
+				return fmt.Errorf("topic %s partition %d: leader %d outside the ISR %v", t.Name, p.ID, p.Leader, p.ISR)
+			}
+			for _, r := range p.ISR {
+				if !slices.Contains(p.Replicas, r) {
+					return fmt.Errorf("topic %s partition %d: ISR member %d is not a replica", t.Name, p.ID, r)
+				}
+			}
 		}
 	}
 	return nil

@@ -23,9 +23,10 @@
 // installs a change only if the partition is still at that epoch, and
 // otherwise reports it stale for the controller to decide again. Commands
 // of version 0, written before, are still applied by electing, so old
-// logs replay as they did. Still decided on apply: a new partition's
-// leader and ISR (create topics and partitions), and the leader of a
-// reassignment that completes (at once, or by an ISR change).
+// logs replay as they did. Creations of version 1 carry each new
+// partition's ISR and leader in the topics they add. Still decided on
+// apply: the leader of a reassignment that completes (at once, or by an
+// ISR change).
 //
 // Invariants:
 //   - Only committed Raft entries change an image; an image never changes

@@ -87,7 +87,8 @@ func TestApplySkipsInvalidCommands(t *testing.T) {
 		command{Op: opReassign, Reassign: []Reassignment{{Topic: "a.b", Partition: -1, Target: []int32{1}}}},
 		`{"op":"reassign_partitions","reassign":[{"Topic":"a.b","Partition":0,"Target":[]}]}`,
 		// Partition changes (changes.go): only in version 1 of a command that elects, and well formed.
-		`{"op":"create_topics","v":1}`,
+		`{"op":"create_topics","v":1,"topics":[{"Name":"v1","ID":[9,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"Partitions":[{"Replicas":[1],"ISR":[],"Leader":1}]}]}`,
+		`{"op":"create_topics","v":1,"topics":[{"Name":"v1","ID":[9,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"Partitions":[{"Replicas":[1],"ISR":[1,7],"Leader":1}]}]}`,
 		`{"op":"fence_broker","broker_id":1,"v":2}`,
 		`{"op":"fence_broker","broker_id":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1]}]}`,
 		`{"op":"fence_broker","broker_id":1,"v":1,"changes":[{"t":"a.b","p":-1,"l":1,"pe":1,"isr":[1]}]}`,
