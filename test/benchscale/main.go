@@ -16,7 +16,8 @@
 //     descriptors (from /proc), and the latency of a Metadata request
 //     for all topics sent to it.
 //
-// -mode single and -mode recover measure one node instead (single.go).
+// -mode single and -mode recover measure one node instead (single.go),
+// -mode kafka-recover the latter on Apache Kafka (kafka.go).
 //
 // It is a report, not a test: it exits 0 when a target is missed and
 // marks the miss.
@@ -89,7 +90,7 @@ func run() int {
 		timeout    = flag.Duration("timeout", 5*time.Minute, "give up on any one phase after this long")
 		props      = flag.String("props", "", "comma-separated server.properties lines every node gets (e.g. http.pprof.enable=true)")
 		keep       = flag.Bool("keep", false, "keep the nodes' directories (logs) after the run")
-		mode       = flag.String("mode", "cluster", "cluster (three nodes, RF 3), single (one node, RF 1) or recover (one node, kill -9 after -bytes)")
+		mode       = flag.String("mode", "cluster", "cluster (three nodes, RF 3), single (one node, RF 1), recover (one node, kill -9 after -bytes) or kafka-recover (recover on Apache Kafka)")
 		mib        = flag.Int64("bytes", 10<<10, "-mode recover: MiB to write before the kill -9")
 	)
 	flag.Parse()
@@ -119,8 +120,10 @@ func run() int {
 			err = measureSingle(ctx, bin, tmp, *topics, *partitions, *timeout, extra)
 		case "recover":
 			err = measureRecover(ctx, bin, tmp, *topics, *partitions, *mib<<20, *timeout, extra)
+		case "kafka-recover":
+			err = measureKafkaRecover(ctx, tmp, *topics, *partitions, *mib<<20, *timeout, extra)
 		default:
-			err = fmt.Errorf("-mode %q: want cluster, single or recover", *mode)
+			err = fmt.Errorf("-mode %q: want cluster, single, recover or kafka-recover", *mode)
 		}
 	}
 	if err != nil {

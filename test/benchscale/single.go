@@ -125,7 +125,7 @@ func restart(ctx context.Context, cl *kgo.Client, c *harness.Cluster, n *harness
 // report prints a node's RSS and descriptors, and the latency of a
 // Metadata request for all topics (the best and worst of five).
 func report(ctx context.Context, cl *kgo.Client, n *harness.Node) error {
-	if err := printResources(n); err != nil {
+	if err := printResources(n.ID, n.Pid()); err != nil {
 		return err
 	}
 	var took []time.Duration
@@ -175,7 +175,7 @@ func measureRecover(ctx context.Context, bin, dir string, topics, partitions int
 		return err
 	}
 	fmt.Printf("  log.dirs holds %d MiB\n", onDisk>>20)
-	if err := printResources(n); err != nil {
+	if err := printResources(n.ID, n.Pid()); err != nil {
 		return err
 	}
 	n.Kill()
@@ -275,16 +275,17 @@ func diskUsage(dir string) (int64, error) {
 	return sum, err
 }
 
-// printResources prints what the node holds of the machine, from /proc.
-func printResources(n *harness.Node) error {
-	rss, err := harness.RSS(n.Pid())
+// printResources prints what node id, process pid, holds of the
+// machine, from /proc.
+func printResources(id, pid int) error {
+	rss, err := harness.RSS(pid)
 	if err != nil {
 		return err
 	}
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", n.Pid()))
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("  node %d: RSS %d MiB, %d open descriptors\n", n.ID, rss>>20, len(fds))
+	fmt.Printf("  node %d: RSS %d MiB, %d open descriptors\n", id, rss>>20, len(fds))
 	return nil
 }
