@@ -43,9 +43,12 @@ func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response)
 	for i, rt := range req.Topics {
 		ot := &out.Topics[i]
 		*ot = kmsg.NewProduceResponseTopic()
-		ot.Topic = rt.Topic
 		ot.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
-		if code := produceRefusal(c, txnDenied, rt.Topic); code != 0 {
+		if req.Version >= 13 {
+			rt.Topic = topicNameByID(md, rt.TopicID)
+		}
+		ot.Topic, ot.TopicID = rt.Topic, rt.TopicID
+		if code := produceRefusal(c, txnDenied, rt.Topic, req.Version >= 13); code != 0 {
 			failed = true
 			refuseProduce(ot, rt, code)
 			continue
@@ -93,11 +96,15 @@ func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response)
 }
 
 // produceRefusal is the code of a topic the connection may not produce to,
-// checked before the topic is looked up or auto-created, as Kafka does.
-func produceRefusal(c *conn, txnDenied bool, topic string) protocol.ErrorCode {
+// checked before the topic is looked up or auto-created, as Kafka does. From
+// v13 (byID) topics are named by id (KIP-516), and one the metadata does
+// not hold has no name: UNKNOWN_TOPIC_ID.
+func produceRefusal(c *conn, txnDenied bool, topic string, byID bool) protocol.ErrorCode {
 	switch {
 	case txnDenied:
 		return authzProduceTxn.Error
+	case byID && topic == "":
+		return protocol.UnknownTopicID
 	case !c.may(authzProduce, topic):
 		return authzProduce.Error
 	}

@@ -12,7 +12,7 @@ type VersionRange struct{ Min, Max int16 }
 // starts at v3, where Kafka 4 advertises v0 yet closes the connection on
 // v0-v2 all the same.
 var supported = map[kmsg.Key]VersionRange{
-	kmsg.Produce:                      {3, 12},
+	kmsg.Produce:                      {3, 13},
 	kmsg.Fetch:                        {4, 18},
 	kmsg.ListOffsets:                  {1, 11},
 	kmsg.Metadata:                     {0, 13},
