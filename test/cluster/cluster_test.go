@@ -96,6 +96,17 @@ func waitLeader(t *testing.T, c *harness.Cluster, topic string) int32 {
 	return leader
 }
 
+// topicID is topic's id, for requests that name topics by id from some
+// version on (Produce v13).
+func topicID(t *testing.T, cl *kgo.Client, topic string) [16]byte {
+	t.Helper()
+	td, err := kadm.NewClient(cl).ListTopics(ctxFor(t, 10*time.Second), topic)
+	if err != nil {
+		t.Fatalf("metadata of %s: %v", topic, err)
+	}
+	return td[topic].ID
+}
+
 func createTopic(t *testing.T, c *harness.Cluster, name string, partitions int32) {
 	t.Helper()
 	r, err := kadm.NewClient(client(t, c)).CreateTopic(ctxFor(t, 15*time.Second), partitions, 3, nil, name)
@@ -524,20 +535,22 @@ func TestNotLeaderNamesTheLeader(t *testing.T) {
 	req := kmsg.NewPtrProduceRequest()
 	req.Version, req.Acks, req.TimeoutMillis = 12, -1, 5000
 	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "hint"
+	rt.Topic, rt.TopicID = "hint", topicID(t, cl, "hint") // by id from v13
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Records = prototest.Plain(time.Now().UnixMilli(), "x").Encode()
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	// The follower's own metadata may lag the node that named the leader
-	// by a moment; until it has the topic it answers UNKNOWN_TOPIC.
+	// by a moment; until it has the topic it answers UNKNOWN_TOPIC (by
+	// name) or UNKNOWN_TOPIC_ID (v13).
 	var resp *kmsg.ProduceResponse
 	for try := 0; try < 20; try++ {
 		r, err := req.RequestWith(ctxFor(t, 10*time.Second), cl.Broker(int(follower)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp = r; r.Topics[0].Partitions[0].ErrorCode != kerr.UnknownTopicOrPartition.Code {
+		resp = r
+		if code := r.Topics[0].Partitions[0].ErrorCode; code != kerr.UnknownTopicOrPartition.Code && code != kerr.UnknownTopicID.Code {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -577,7 +590,7 @@ func TestMinInsyncReplicas(t *testing.T) {
 	req := kmsg.NewPtrProduceRequest()
 	req.Version, req.Acks, req.TimeoutMillis = 9, -1, 5000
 	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "minisr"
+	rt.Topic, rt.TopicID = "minisr", r.ID // by id from v13
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Records = prototest.Plain(time.Now().UnixMilli(), "needs three").Encode()
 	rt.Partitions = append(rt.Partitions, rp)

@@ -24,7 +24,7 @@ func produceRaw(t *testing.T, ctx context.Context, cl *kgo.Client, topic string,
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Partition, rp.Records = 0, batch
 	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic, rt.Partitions = topic, []kmsg.ProduceRequestTopicPartition{rp}
+	rt.Topic, rt.TopicID, rt.Partitions = topic, topicID(t, ctx, cl, topic), []kmsg.ProduceRequestTopicPartition{rp}
 	req.Topics = []kmsg.ProduceRequestTopic{rt}
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
@@ -37,6 +37,17 @@ func produceRaw(t *testing.T, ctx context.Context, cl *kgo.Client, topic string,
 }
 
 // endOffset is the log end offset of partition 0 of topic.
+// topicID is topic's id, for requests that name topics by id from some
+// version on (Produce v13).
+func topicID(t *testing.T, ctx context.Context, cl *kgo.Client, topic string) [16]byte {
+	t.Helper()
+	td, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil {
+		t.Fatalf("metadata of %s: %v", topic, err)
+	}
+	return td[topic].ID
+}
+
 func endOffset(t *testing.T, ctx context.Context, adm *kadm.Client, topic string) int64 {
 	t.Helper()
 	ends, err := adm.ListEndOffsets(ctx, topic)

@@ -285,7 +285,7 @@ func TestStartupUnopenablePartitionIsStorageError(t *testing.T) {
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks, req.TimeoutMillis = 1, 5000
 	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "broken"
+	rt.Topic, rt.TopicID = "broken", topicID(t, ctx, cl, "broken") // by id from v13
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Records = prototest.Plain(time.Now().UnixMilli(), "v").Encode()
 	rt.Partitions = append(rt.Partitions, rp)

@@ -202,7 +202,7 @@ func produceTxnBatch(t *testing.T, ctx context.Context, cl *kgo.Client, version 
 	req := kmsg.NewPtrProduceRequest()
 	req.Version, req.TransactionID, req.Acks, req.TimeoutMillis = version, &id, -1, 5000
 	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = topic
+	rt.Topic, rt.TopicID = topic, topicIDOf(t, cl, topic) // by id from v13
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Records = b.Encode()
 	rt.Partitions = append(rt.Partitions, rp)

@@ -23,10 +23,10 @@ func authzCases() []*authzCase {
 	}
 	return []*authzCase{
 		{key: kmsg.Produce, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
-			return produceAs(t, e.alice, authzTopic, nil)
+			return produceAs(t, e.alice, authzTopic, e.topicID(t, authzTopic), nil)
 		}},
 		{key: kmsg.Produce, when: "transactional", run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
-			return produceAs(t, e.alice, authzTopic, &txn)
+			return produceAs(t, e.alice, authzTopic, e.topicID(t, authzTopic), &txn)
 		}},
 		{key: kmsg.Fetch, run: func(t *testing.T, e *authzEnv, c *authzCase) int16 {
 			return fetchAs(t, e, -1)

@@ -36,7 +36,7 @@ func TestAuthorizationRules(t *testing.T) {
 	e.commit(t, "group-a", "rules-a")
 	e.commit(t, "group-b", "rules-b")
 	produce := func(topic string) func() int16 {
-		return func() int16 { return produceAs(t, e.alice, topic, nil) }
+		return func() int16 { return produceAs(t, e.alice, topic, e.topicID(t, topic), nil) }
 	}
 
 	t.Run("listings leave out what alice may not describe", func(t *testing.T) {
@@ -94,7 +94,7 @@ func TestAuthorizationRules(t *testing.T) {
 func TestAllowEveryoneIfNoACLFound(t *testing.T) {
 	e := startAuthz(t, "allow.everyone.if.no.acl.found=true")
 	e.createTopic(t, "open")
-	produce := func() int16 { return produceAs(t, e.alice, "open", nil) }
+	produce := func() int16 { return produceAs(t, e.alice, "open", e.topicID(t, "open"), nil) }
 	e.eventually(t, "producing where no ACL names the topic", 0, produce)
 	// An ACL for someone else makes the topic one that ACLs govern.
 	e.createACLs(t, aclSpec{authzTopicRes, "open", authzLiteral, "User:bob", kmsg.ACLOperationWrite, authzAllow})

@@ -348,7 +348,12 @@ func (e *authzEnv) createTopic(t *testing.T, name string) {
 
 func (e *authzEnv) produce(t *testing.T, topic string) {
 	t.Helper()
-	if code := produceAs(t, e.admin, topic, nil); code != 0 {
+	code := kerr.UnknownTopicID.Code
+	// A topic just created may not be in the metadata yet: no id.
+	for deadline := time.Now().Add(10 * time.Second); code == kerr.UnknownTopicID.Code && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		code = produceAs(t, e.admin, topic, e.topicID(t, topic), nil)
+	}
+	if code != 0 {
 		t.Fatalf("producing to %s: %s", topic, codeName(code))
 	}
 }
@@ -369,11 +374,13 @@ func (e *authzEnv) commit(t *testing.T, group, topic string) {
 	t.Fatalf("committing for %s: %s", group, codeName(code))
 }
 
-func produceAs(t *testing.T, cl *kgo.Client, topic string, txn *string) int16 {
+// produceAs produces one record to partition 0 of the topic, named by name
+// before Produce v13 and by id from v13.
+func produceAs(t *testing.T, cl *kgo.Client, topic string, id [16]byte, txn *string) int16 {
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks, req.TimeoutMillis, req.TransactionID = 1, 5000, txn
 	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = topic
+	rt.Topic, rt.TopicID = topic, id
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Records = protocol.BuildBatch(time.Now().UnixMilli(), []protocol.KV{{Value: []byte("v")}})
 	rt.Partitions = append(rt.Partitions, rp)
