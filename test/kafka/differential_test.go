@@ -109,6 +109,7 @@ func runScenario(t *testing.T, addr string) *scenario {
 	s.newerVersions()
 	s.apiVersionsV5()
 	s.newestFetchAndListOffsets()
+	s.produceByID()
 	s.removedVersions()
 	return s
 }

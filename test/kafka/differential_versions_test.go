@@ -136,3 +136,29 @@ func (s *scenario) newestFetchAndListOffsets() {
 		}
 	}
 }
+
+// produceByID sends Produce v13, which names topics by id (KIP-516):
+// the topic's own id, one no topic has, zero, and a partition the topic
+// lacks.
+func (s *scenario) produceByID() {
+	id := s.topicID(topic)
+	for _, c := range []struct {
+		step      string
+		id        [16]byte
+		partition int32
+	}{
+		{"Produce v13 by topic id", id, 0},
+		{"Produce v13 unknown topic id", [16]byte{0xde, 0xad}, 0},
+		{"Produce v13 zero topic id", [16]byte{}, 0},
+		{"Produce v13 partition the topic lacks", id, 7},
+	} {
+		req := produceReq("", c.partition, -1, 5000, "v13")
+		req.Topics[0].TopicID = c.id
+		resp, _ := s.do(c.step, req, 13).(*kmsg.ProduceResponse)
+		if resp == nil || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			continue
+		}
+		p := resp.Topics[0].Partitions[0]
+		s.see(c.step, "%s base=%d id=%t", errName(p.ErrorCode), p.BaseOffset, resp.Topics[0].TopicID == c.id)
+	}
+}
