@@ -24,8 +24,9 @@ import (
 // their Raft round trip, except for ISR changes, which the state machine
 // checks again and which hold it only until they are in Raft's queue
 // (doPipelined); mu guards the controller's own state and is never held
-// across Raft, so that a heartbeat (which changes nothing in the metadata)
-// and a change of leadership never wait behind a commit.
+// across Raft, nor while elections are decided (decide), so that a
+// heartbeat (which changes nothing in the metadata) and a change of
+// leadership never wait behind a commit or a large election.
 type controller struct {
 	c *Coordinator
 
@@ -282,29 +283,38 @@ func (ct *controller) doPipelined(decide func(md *Metadata) (*command, error)) (
 }
 
 // decide runs decide on the current image under mu, on the active
-// controller only, and decides the elections that follow from the
-// command (limited to the partitions in only, when not nil).
+// controller only, and then decides the elections that follow from the
+// command (limited to the partitions in only, when not nil). Those need
+// only the image, which is immutable, so they run outside mu: a large
+// election does not hold up heartbeats. The caller's opMu keeps any other
+// operation from deciding meanwhile.
 func (ct *controller) decide(decide func(md *Metadata) (*command, error), only []PartitionRef) (*command, error) {
+	md, cmd, err := ct.decideLocked(decide)
+	if err != nil || cmd == nil || !carriesResults(cmd.Op) {
+		return cmd, err
+	}
+	if err := decideResults(md, cmd, only, ct.c.log); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
+func (ct *controller) decideLocked(decide func(md *Metadata) (*command, error)) (*Metadata, *command, error) {
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
 	if !ct.active {
-		return nil, notController(ct.c)
+		return nil, nil, notController(ct.c)
 	}
 	md := ct.c.Metadata()
 	cmd, err := decide(md)
 	if err != nil || cmd == nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch cmd.Op {
 	case opRegister, opFence, opUnfence, opShutdown:
 		cmd.Unclean = ct.c.uncleanTopics(md)
 	}
-	if carriesResults(cmd.Op) {
-		if err := decideResults(md, cmd, only, ct.c.log); err != nil {
-			return nil, err
-		}
-	}
-	return cmd, nil
+	return md, cmd, nil
 }
 
 func notController(c *Coordinator) error {
