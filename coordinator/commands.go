@@ -293,9 +293,10 @@ func (e elector) unfence(id int32) {
 // electPreferred moves leadership back to each listed partition's preferred
 // (first) replica when it is usable and in the ISR.
 func (e elector) electPreferred(refs []PartitionRef) {
+	listed := refSet(refs)
 	updatePartitions(e.m, func(topic string, p *Partition) bool {
 		want := p.Replicas[0]
-		if p.Leader == want || !slices.Contains(refs, PartitionRef{topic, p.ID}) ||
+		if p.Leader == want || !listed[PartitionRef{topic, p.ID}] ||
 			!slices.Contains(p.ISR, want) || !e.m.usable(want) {
 			return false
 		}
@@ -306,12 +307,24 @@ func (e elector) electPreferred(refs []PartitionRef) {
 	})
 }
 
+// refSet indexes refs: an election visits every partition, and looking
+// each up in the list made a rebalance of thousands of partitions cost
+// their number times the cluster's.
+func refSet(refs []PartitionRef) map[PartitionRef]bool {
+	set := make(map[PartitionRef]bool, len(refs))
+	for _, r := range refs {
+		set[r] = true
+	}
+	return set
+}
+
 // electUncleanNow is an operator's unclean election (ElectLeaders
 // UNCLEAN): each listed leaderless partition takes its first usable
 // replica, whatever its topic's unclean.leader.election.enable says.
 func (e elector) electUncleanNow(refs []PartitionRef) {
+	listed := refSet(refs)
 	updatePartitions(e.m, func(topic string, p *Partition) bool {
-		if p.Leader != -1 || !slices.Contains(refs, PartitionRef{topic, p.ID}) {
+		if p.Leader != -1 || !listed[PartitionRef{topic, p.ID}] {
 			return false
 		}
 		elector{m: e.m, unclean: []string{topic}, log: e.log}.electUnclean(topic, p)

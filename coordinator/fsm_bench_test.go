@@ -111,3 +111,36 @@ func BenchmarkFence(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkElectPreferred decides a preferred leader election of 30,000
+// partitions, all led by their second replica since their first came
+// back: what an automatic rebalance does after a broker returns.
+func BenchmarkElectPreferred(b *testing.B) {
+	f, index := scaleImage(b, 5_000, 6)
+	for _, op := range []string{opFence, opUnfence} {
+		index++
+		applyCommand(f, index, command{Op: op, BrokerID: 1})
+	}
+	var back []AlterPartition // broker 1 caught up: back in every ISR
+	for name, t := range f.image.Load().Topics.All() {
+		for _, p := range t.Partitions {
+			back = append(back, AlterPartition{Topic: name, Partition: p.ID, Leader: p.Leader,
+				LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: []int32{2, 3, 1}})
+		}
+	}
+	index++
+	applyCommand(f, index, command{Op: opAlterPartition, Alters: back})
+	md := f.image.Load()
+	refs := imbalanced(md, 0)
+	if len(refs) != 30_000 {
+		b.Fatalf("%d partitions to move back, want 30,000", len(refs))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		cmd := command{Op: opElectPreferred, Elect: refs}
+		if err := decideResults(md, &cmd, nil, quietLogger()); err != nil || len(cmd.Changes) != len(refs) {
+			b.Fatalf("%v: %d changes for %d partitions", err, len(cmd.Changes), len(refs))
+		}
+	}
+}
