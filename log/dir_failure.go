@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // A log directory fails, as in Kafka's LogDirFailureChannel, when the disk
@@ -48,9 +49,12 @@ func (m *Manager) FailedDirs() []string {
 
 // dirFailed marks the log directory holding path failed by err, unless err
 // is no fault of the disk: a read that reached the end of the file, a file
-// closed under a racing operation, or a directory already gone or there.
+// closed under a racing operation, a file or directory already gone or
+// there, or a path of the wrong kind (a directory where a snapshot
+// belongs), which its reader treats as a damaged file.
 func (m *Manager) dirFailed(path string, err error) {
-	if err == io.EOF || errors.Is(err, os.ErrClosed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
+	if err == io.EOF || errors.Is(err, os.ErrClosed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) ||
+		errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
 		return
 	}
 	dir := m.dirOf(path)

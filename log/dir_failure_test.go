@@ -43,8 +43,18 @@ func TestDirFailureReported(t *testing.T) {
 		t.Fatalf("read of a closed file: %v, want os.ErrClosed", err)
 	}
 	m.dirFailed(filepath.Join(dir, "y"), &os.PathError{Op: "open", Path: "y", Err: os.ErrNotExist})
+	// A directory where a file belongs (a damaged snapshot, say) is read
+	// as a bad file, not a bad disk.
+	d, err := m.fs.OpenFile(dir, os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ReadAt(make([]byte, 1), 0); !errors.Is(err, syscall.EISDIR) {
+		t.Fatalf("read of a directory: %v, want EISDIR", err)
+	}
+	d.Close()
 	if got := m.FailedDirs(); len(got) != 0 {
-		t.Fatalf("failed dirs after reads to the end, a closed file and a missing one: %v", got)
+		t.Fatalf("failed dirs after reads to the end, a closed file, a missing one and a directory: %v", got)
 	}
 
 	ffs.Fail(FaultWrite, ".log", syscall.ENOSPC)
