@@ -147,9 +147,9 @@ func TestCorrelatedPowerLoss(t *testing.T) {
 // produceOne runs one partition's records through produce's checks and
 // append, as handleProduce does.
 func (b *Broker) produceOne(t *coordinator.Topic, rp kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest) error {
-	p, err := b.checkProduce(t, t.Name, rp, req)
+	a, err := b.checkProduce(t, t.Name, rp, req)
 	if err == nil {
-		_, err = b.appendProduce(produceAppend{p: p, records: rp.Records}, req)
+		_, err = b.appendProduce(a, req)
 	}
 	return err
 }

@@ -58,12 +58,13 @@ func handleProduce(b *Broker, c *conn, req *kmsg.ProduceRequest, resp *response)
 			op := &ot.Partitions[j]
 			*op = kmsg.NewProduceResponseTopicPartition()
 			op.Partition = rp.Partition
-			p, err := b.checkProduce(t, rt.Topic, rp, req)
+			a, err := b.checkProduce(t, rt.Topic, rp, req)
 			if err != nil {
 				fail(op, err)
 				continue
 			}
-			ready = append(ready, produceAppend{p: p, records: rp.Records, out: op})
+			a.out = op
+			ready = append(ready, a)
 		}
 	}
 	b.verifyTransactional(ready, req)
@@ -133,6 +134,7 @@ func (b *Broker) topicForProduce(md *coordinator.Metadata, name string) *coordin
 // passed its checks, on its way to the log.
 type produceAppend struct {
 	p       *partition
+	cfg     klog.Config // the log's, as the records were checked against it
 	records []byte
 	out     *kmsg.ProduceResponseTopicPartition
 	guard   uint64 // the log's verification guard (KIP-890)
@@ -141,37 +143,39 @@ type produceAppend struct {
 
 // checkProduce applies to one partition's records every check that comes
 // before the transaction's coordinator is asked.
-func (b *Broker) checkProduce(t *coordinator.Topic, name string, rp kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest) (*partition, error) {
+func (b *Broker) checkProduce(t *coordinator.Topic, name string, rp kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest) (produceAppend, error) {
+	var none produceAppend
 	if err := protocol.ValidTopicName(name); err != nil {
-		return nil, err
+		return none, err
 	}
 	switch {
 	case req.Acks != 0 && req.Acks != 1 && req.Acks != -1:
-		return nil, protocol.Errorf(protocol.InvalidRequiredAcks, "acks=%d: must be -1, 0 or 1", req.Acks)
+		return none, protocol.Errorf(protocol.InvalidRequiredAcks, "acks=%d: must be -1, 0 or 1", req.Acks)
 	case protocol.IsInternalTopic(name):
 		// Kafka's appendToLocalLog: only the coordinators, which append
 		// to their partitions directly, may write internal topics.
-		return nil, protocol.Errorf(protocol.InvalidTopicException, "Cannot append to internal topic %s", name)
+		return none, protocol.Errorf(protocol.InvalidTopicException, "Cannot append to internal topic %s", name)
 	case t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.Partitions):
-		return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", name, rp.Partition)
+		return none, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", name, rp.Partition)
 	}
 	tp := klog.TopicPartition{Topic: name, Partition: rp.Partition}
 	p := b.replicas.get(tp)
 	if p == nil {
 		if err := b.logs.Offline(tp); err != nil {
-			return nil, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
+			return none, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
 		}
 	}
 	if p == nil || p.topicID != t.ID {
-		return nil, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on broker %d", name, rp.Partition, b.cfg.NodeID)
+		return none, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on broker %d", name, rp.Partition, b.cfg.NodeID)
 	}
 	if err := validateProduceRecords(req.Version, rp.Records); err != nil {
-		return nil, err
+		return none, err
 	}
-	if err := protocol.ValidateBatch(rp.Records, batchRules(p, p.log.Config(), req)); err != nil {
-		return nil, err
+	cfg := p.log.Config()
+	if err := protocol.ValidateBatch(rp.Records, batchRules(p, cfg, req)); err != nil {
+		return none, err
 	}
-	return p, nil
+	return produceAppend{p: p, cfg: cfg, records: rp.Records}, nil
 }
 
 // appendProduce appends one partition's checked and verified records.
@@ -180,7 +184,7 @@ func (b *Broker) appendProduce(a produceAppend, req *kmsg.ProduceRequest) (klog.
 		return klog.AppendResult{}, a.err
 	}
 	records := a.records
-	if codec, level, ok := storedCodec(a.p.log.Config()); ok {
+	if codec, level, ok := storedCodec(a.cfg); ok {
 		// The topic's compression.type is not the producer's: Kafka's
 		// LogValidator recompresses the batch before the append.
 		recompressed, err := protocol.Recompress(records, codec, level)
