@@ -52,14 +52,15 @@ class AdminTest extends WithAdmin {
     @Test
     void createDescribeDeleteTopics() throws Exception {
         Gokafka.createTopic(admin, "admin-topic", 3, 3, Map.of("retention.ms", "3600000"));
-        TopicDescription d = describe("admin-topic");
+        TopicDescription d = Gokafka.eventuallyGet("admin-topic described", Duration.ofSeconds(15),
+                () -> describe("admin-topic"), t -> t.partitions().size() == 3);
         assertEquals(3, d.partitions().size());
         for (TopicPartitionInfo p : d.partitions()) {
             assertEquals(3, p.replicas().size(), "replicas of " + p);
             assertEquals(3, p.isr().size(), "isr of " + p);
             assertTrue(p.replicas().contains(p.leader()));
         }
-        assertTrue(admin.listTopics().names().get().contains("admin-topic"));
+        Gokafka.eventually("admin-topic listed", Duration.ofSeconds(15), () -> admin.listTopics().names().get().contains("admin-topic"));
         ExecutionException dup = assertThrows(ExecutionException.class,
                 () -> admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("admin-topic", 1, (short) 3))).all().get());
         assertInstanceOf(TopicExistsException.class, dup.getCause());
@@ -71,8 +72,14 @@ class AdminTest extends WithAdmin {
         Gokafka.eventually("topic gone", Duration.ofSeconds(15), () -> {
             return !admin.listTopics().names().get().contains("admin-topic");
         });
-        ExecutionException gone = assertThrows(ExecutionException.class, () -> describe("admin-topic"));
-        assertInstanceOf(UnknownTopicOrPartitionException.class, gone.getCause());
+        Gokafka.eventually("describe answers UNKNOWN_TOPIC_OR_PARTITION", Duration.ofSeconds(15), () -> {
+            try {
+                describe("admin-topic");
+                return false;
+            } catch (ExecutionException gone) {
+                return gone.getCause() instanceof UnknownTopicOrPartitionException;
+            }
+        });
     }
 
     /** Kafka answers CreateTopics v5+ with the new topic's configs, defaults included. */
@@ -90,9 +97,11 @@ class AdminTest extends WithAdmin {
     @Test
     void describeTopicById() throws Exception {
         Gokafka.createTopic(admin, "by-id", 2, 3, null);
-        org.apache.kafka.common.Uuid id = describe("by-id").topicId();
-        TopicDescription byId = admin.describeTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(id)))
-                .allTopicIds().get().get(id);
+        org.apache.kafka.common.Uuid id = Gokafka.eventuallyGet("by-id described", Duration.ofSeconds(15),
+                () -> describe("by-id").topicId(), u -> true);
+        TopicDescription byId = Gokafka.eventuallyGet("by-id described by id", Duration.ofSeconds(15),
+                () -> admin.describeTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(id))).allTopicIds().get().get(id),
+                t -> true);
         assertEquals("by-id", byId.name());
         assertEquals(2, byId.partitions().size());
     }
@@ -117,15 +126,15 @@ class AdminTest extends WithAdmin {
         admin.incrementalAlterConfigs(Map.of(res, List.of(
                 new AlterConfigOp(new ConfigEntry("retention.ms", "7200000"), AlterConfigOp.OpType.SET),
                 new AlterConfigOp(new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.APPEND)))).all().get();
-        Config cfg = admin.describeConfigs(List.of(res)).all().get().get(res);
-        assertEquals("7200000", cfg.get("retention.ms").value());
+        Config cfg = Gokafka.eventuallyGet("retention.ms set", Duration.ofSeconds(15),
+                () -> admin.describeConfigs(List.of(res)).all().get().get(res), c -> "7200000".equals(c.get("retention.ms").value()));
         assertEquals(ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG, cfg.get("retention.ms").source());
         assertEquals(Set.of("delete", "compact"), Set.of(cfg.get("cleanup.policy").value().split(",")));
 
         admin.incrementalAlterConfigs(Map.of(res, List.of(
                 new AlterConfigOp(new ConfigEntry("retention.ms", ""), AlterConfigOp.OpType.DELETE)))).all().get();
-        cfg = admin.describeConfigs(List.of(res)).all().get().get(res);
-        assertEquals("604800000", cfg.get("retention.ms").value(), "retention.ms back to the default");
+        cfg = Gokafka.eventuallyGet("retention.ms back to the default", Duration.ofSeconds(15),
+                () -> admin.describeConfigs(List.of(res)).all().get().get(res), c -> "604800000".equals(c.get("retention.ms").value()));
         assertEquals(ConfigEntry.ConfigSource.DEFAULT_CONFIG, cfg.get("retention.ms").source());
 
         ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, "1");

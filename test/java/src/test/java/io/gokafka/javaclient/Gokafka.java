@@ -143,6 +143,28 @@ final class Gokafka {
         boolean ok() throws Exception;
     }
 
+    /** A read that may throw, or return what fails want, while the cluster catches up. */
+    interface Read<T> {
+        T get() throws Exception;
+    }
+
+    /**
+     * The first result of read that want accepts. Admin sends each request to
+     * a broker of its choosing, and a broker applies a metadata change a few
+     * milliseconds after the one that answered the change (as Kafka's brokers
+     * do), so a read right after a write may see the state before it.
+     */
+    static <T> T eventuallyGet(String what, Duration within, Read<T> read, java.util.function.Predicate<T> want) throws InterruptedException {
+        List<T> got = new ArrayList<>(1);
+        eventually(what, within, () -> {
+            T v = read.get();
+            if (!want.test(v)) return false;
+            got.add(v);
+            return true;
+        });
+        return got.get(0);
+    }
+
     static void eventually(String what, Duration within, Check cond) throws InterruptedException {
         long deadline = System.nanoTime() + within.toNanos();
         Exception last = null;
