@@ -30,11 +30,18 @@ func describedEpoch(c *txn.Coordinator) (int16, protocol.ErrorCode) {
 // (TestOffsetsLoadWaitsForTheHighWatermark): a new leader of a
 // __transaction_state partition whose log ends in a record of the old
 // epoch that was never acknowledged, t's bump to epoch 1, answers
-// COORDINATOR_LOAD_IN_PROGRESS until the high watermark covers it. It used
-// to load to the log end and serve epoch 1, which a truncation could take
-// back (fb73815); it serves epoch 1 once it is committed.
-func TestTxnLoadWaitsForTheHighWatermark(t *testing.T) {
+// COORDINATOR_LOAD_IN_PROGRESS until the high watermark covers it, then
+// serves epoch 1 (fb73815: it used to load to the log end at once).
+//
+// It reads no further than the high watermark even then. The log holds
+// t's bump to epoch 2 above it, appended in this leader epoch and held by
+// no follower: acknowledged to nobody, and lost if the leadership moves
+// now. A load to the log end would serve epoch 2.
+func TestTxnLoadReadsToTheHighWatermark(t *testing.T) {
 	b, p := leaderWithTail(t, klog.TopicPartition{Topic: txnTopic, Partition: 0}, txnState(0), txnState(1))
+	if _, err := p.appendAsLeader(protocol.BuildBatch(1, txnState(2)), 1); err != nil {
+		t.Fatal(err)
+	}
 	tc := &txnCoordinator{b: b}
 	tc.coord = txn.New(txn.DefaultConfig(), txn.Deps{Writer: txnLogWriter{b},
 		PartitionOf: func(string) int32 { return 0 }, Logger: b.log})
@@ -45,6 +52,9 @@ func TestTxnLoadWaitsForTheHighWatermark(t *testing.T) {
 		return code
 	})
 	if epoch != 1 {
-		t.Fatalf("producer epoch %d once everything is committed, want 1", epoch)
+		t.Fatalf("producer epoch %d once the high watermark covers the epoch start, want 1 (2 is above the high watermark)", epoch)
+	}
+	if end := p.log.LogEndOffset(); end != 3 {
+		t.Fatalf("log end %d, want 3: the setup lost its record above the high watermark", end)
 	}
 }
