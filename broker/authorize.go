@@ -5,6 +5,7 @@ import (
 
 	"github.com/gokafka/gokafka/coordinator"
 	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // The authorization matrix: what each API checks, as Kafka 4.4's KafkaApis
@@ -233,11 +234,11 @@ func (c *conn) check(a Authorization, name string) error {
 
 // localIfAllowed finds a local partition of a topic that passed its check:
 // a refused topic is not looked up, so its existence is not disclosed.
-func (b *Broker) localIfAllowed(refusal error, md *coordinator.Metadata, topic string, partition int32) (*partition, error) {
+func (b *Broker) localIfAllowed(refusal error, md *coordinator.Metadata, topic string, partition int32) (*replica.Partition, error) {
 	if refusal != nil {
 		return nil, refusal
 	}
-	return b.replicas.local(md, topic, partition)
+	return b.replicas.Local(md, topic, partition)
 }
 
 // refusedTopics checks a's operation on each topic a request names, once

@@ -3,7 +3,6 @@ package broker
 import (
 	"encoding/binary"
 	"errors"
-	"github.com/gokafka/gokafka/auth"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gokafka/gokafka/auth"
+	"github.com/gokafka/gokafka/replica"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -100,7 +102,7 @@ type conn struct {
 	// parkedFetch is the connection's latest parked fetch (one at a time,
 	// see awaitLastFetch), kicked when the connection closes so that the
 	// purgatory drops it at once.
-	parkedFetch atomic.Pointer[delayedOp]
+	parkedFetch atomic.Pointer[replica.DelayedOp]
 }
 
 func (c *conn) serve() {
@@ -119,7 +121,7 @@ func (c *conn) serve() {
 	c.nc.Close()
 	close(c.quit)
 	if op := c.parkedFetch.Load(); op != nil {
-		op.kick()
+		op.Kick()
 	}
 	close(c.queue)
 	<-writerDone

@@ -41,11 +41,11 @@ func (b *Broker) deleteRecords(md *coordinator.Metadata, topic string, partition
 	if protocol.IsInternalTopic(topic) { // as Kafka's deleteRecordsOnLocalLog
 		return -1, protocol.Errorf(protocol.InvalidTopicException, "Cannot delete records of internal topic %s", topic)
 	}
-	p, err := b.replicas.local(md, topic, partition)
+	p, err := b.replicas.Local(md, topic, partition)
 	if err != nil {
 		return -1, err
 	}
-	if !p.isLeader() {
+	if !p.IsLeader() {
 		return -1, protocol.Errorf(protocol.NotLeaderOrFollower, "broker %d does not lead %s-%d", b.cfg.NodeID, topic, partition)
 	}
 	hw := p.HighWatermark()
@@ -55,5 +55,5 @@ func (b *Broker) deleteRecords(md *coordinator.Metadata, topic string, partition
 	case offset < 0 || offset > hw:
 		return -1, protocol.Errorf(protocol.OffsetOutOfRange, "%s-%d: offset %d is outside [0, %d]", topic, partition, offset, hw)
 	}
-	return p.log.IncrementLogStartOffset(offset)
+	return p.Log().IncrementLogStartOffset(offset)
 }

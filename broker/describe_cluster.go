@@ -89,25 +89,25 @@ func handleDescribeLogDirs(b *Broker, c *conn, req *kmsg.DescribeLogDirsRequest)
 		}
 		dirs[d] = &out
 	}
-	for _, p := range b.replicas.all() {
-		if !wanted(p.tp) {
+	for _, p := range b.replicas.All() {
+		if !wanted(p.TopicPartition()) {
 			continue
 		}
-		d := dirs[p.log.Dir()]
+		d := dirs[p.Log().Dir()]
 		if d == nil {
 			continue
 		}
 		lag := int64(0)
-		if !p.isLeader() {
-			lag = max(0, p.HighWatermark()-p.log.LogEndOffset())
+		if !p.IsLeader() {
+			lag = max(0, p.HighWatermark()-p.Log().LogEndOffset())
 		}
-		i := slices.IndexFunc(d.Topics, func(t kmsg.DescribeLogDirsResponseDirTopic) bool { return t.Topic == p.tp.Topic })
+		i := slices.IndexFunc(d.Topics, func(t kmsg.DescribeLogDirsResponseDirTopic) bool { return t.Topic == p.TopicPartition().Topic })
 		if i < 0 {
-			d.Topics = append(d.Topics, kmsg.DescribeLogDirsResponseDirTopic{Topic: p.tp.Topic})
+			d.Topics = append(d.Topics, kmsg.DescribeLogDirsResponseDirTopic{Topic: p.TopicPartition().Topic})
 			i = len(d.Topics) - 1
 		}
 		d.Topics[i].Partitions = append(d.Topics[i].Partitions,
-			kmsg.DescribeLogDirsResponseDirTopicPartition{Partition: p.tp.Partition, Size: p.log.Size(), OffsetLag: lag})
+			kmsg.DescribeLogDirsResponseDirTopicPartition{Partition: p.TopicPartition().Partition, Size: p.Log().Size(), OffsetLag: lag})
 	}
 	for _, d := range b.logs.Dirs() {
 		resp.Dirs = append(resp.Dirs, *dirs[d])

@@ -22,7 +22,7 @@ func handleDescribeProducers(b *Broker, c *conn, req *kmsg.DescribeProducersRequ
 			op := kmsg.NewDescribeProducersResponseTopicPartition()
 			op.Partition = pid
 			p, err := b.localIfAllowed(refusal, md, rt.Topic, pid)
-			if err == nil && !p.isLeader() {
+			if err == nil && !p.IsLeader() {
 				err = protocol.Errorf(protocol.NotLeaderOrFollower, "broker %d does not lead %s-%d", b.cfg.NodeID, rt.Topic, pid)
 			}
 			if err != nil {
@@ -30,7 +30,7 @@ func handleDescribeProducers(b *Broker, c *conn, req *kmsg.DescribeProducersRequ
 				ot.Partitions = append(ot.Partitions, op)
 				continue
 			}
-			for _, pr := range p.log.Producers() {
+			for _, pr := range p.Log().Producers() {
 				ap := kmsg.NewDescribeProducersResponseTopicPartitionActiveProducer()
 				ap.ProducerID, ap.ProducerEpoch, ap.LastSequence, ap.LastTimestamp = pr.ID, int32(pr.Epoch), pr.LastSequence, pr.LastTimestamp
 				ap.CoordinatorEpoch, ap.CurrentTxnStartOffset = pr.CoordinatorEpoch, pr.CurrentTxnStartOffset

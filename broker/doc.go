@@ -1,20 +1,20 @@
 // Package broker serves the Kafka protocol: the TCP listeners and
-// connections, dispatch by API key (one file per API family, table in
-// dispatch.go), and the replica manager that keeps this broker's partition
-// replicas in line with the metadata the coordinator publishes.
+// connections, and dispatch by API key (one file per API family, table in
+// dispatch.go). The replica manager that keeps this broker's partition
+// replicas in line with the metadata the coordinator publishes is package
+// replica; replicas.go is the broker as it sees it.
 //
 // Request path: a connection's reader goroutine reads a frame, parses the
 // header and body, and runs the handler; the handler completes the
 // request's response slot at once or parks it in the purgatory
-// (purgatory.go: acks=all produce waits for the high watermark, fetch for
+// (replica.Purgatory: acks=all produce waits for the high watermark, fetch for
 // min bytes), where appends and high-watermark moves kick it and one
 // goroutine re-checks kicked requests and expires them from one heap of
 // deadlines. The writer goroutine sends responses strictly in request
 // order, as Kafka clients require.
 //
-// Lock order: partition.mu, then a partition's waiters.mu, then the
-// purgatory's mu; the purgatory's goroutine holds none of them while it
-// checks a request.
+// Lock order: package replica's doc gives it for partitions and the
+// purgatory.
 //
 // Invariants:
 //   - Responses on a connection leave in the order their requests arrived.

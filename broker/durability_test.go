@@ -13,24 +13,25 @@ import (
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 	"github.com/gokafka/gokafka/protocol/prototest"
+	"github.com/gokafka/gokafka/replica"
 )
 
 var durTP = klog.TopicPartition{Topic: "d", Partition: 0}
 
-// replica is one node's copy of partition d-0, in process: a log manager
+// replicaNode is one node's copy of partition d-0, in process: a log manager
 // on a disk of its own that can fail or lose power, and a Broker without a
 // coordinator whose replica manager holds the partition, so that group
 // commit reaches its high watermark as in the server.
-type replica struct {
+type replicaNode struct {
 	id   int32
 	dir  string
 	disk *klog.FaultFS
 	logs *klog.Manager
 	b    *Broker
-	p    *partition
+	p    *replica.Partition
 }
 
-func startReplica(t *testing.T, id int32, dir string, disk *klog.FaultFS, durable bool, st coordinator.Partition, tune ...func(*klog.ManagerConfig)) *replica {
+func startReplica(t *testing.T, id int32, dir string, disk *klog.FaultFS, durable bool, st coordinator.Partition, tune ...func(*klog.ManagerConfig)) *replicaNode {
 	t.Helper()
 	lc := klog.DefaultManagerConfig()
 	lc.Dirs, lc.FS = []string{dir}, disk
@@ -44,29 +45,27 @@ func startReplica(t *testing.T, id int32, dir string, disk *klog.FaultFS, durabl
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &partition{tp: durTP, topicID: [16]byte{9}, log: l, nodeID: id}
-	b.replicas.mu.Lock()
-	b.replicas.partitions[durTP] = p
-	b.replicas.mu.Unlock()
-	p.applyState(st, 2)
-	return &replica{id: id, dir: dir, disk: disk, logs: logs, b: b, p: p}
+	p := replica.NewPartition(durTP, [16]byte{9}, l, id, nil)
+	b.replicas.Add(p)
+	p.ApplyState(st, 2)
+	return &replicaNode{id: id, dir: dir, disk: disk, logs: logs, b: b, p: p}
 }
 
 // fetchOnce is one round of the replica fetcher (fetcher.fetch) without
 // the network: the follower's log made durable (WaitDurable), its end sent
 // as the fetch offset, the leader's answer appended.
-func fetchOnce(t *testing.T, leader, f *replica, epoch int32) {
+func fetchOnce(t *testing.T, leader, f *replicaNode, epoch int32) {
 	t.Helper()
-	if err := klog.WaitDurable(context.Background(), logsOf([]*partition{f.p})); err != nil {
+	if err := klog.WaitDurable(context.Background(), []*klog.Log{f.p.Log()}); err != nil {
 		t.Fatal(err)
 	}
-	offset := f.p.log.LogEndOffset()
-	leader.p.followerFetched(f.id, epoch, offset, true, time.Minute, time.Now())
-	res, err := leader.p.log.Read(offset, 1<<20, leader.p.log.LogEndOffset(), true)
+	offset := f.p.Log().LogEndOffset()
+	leader.p.FollowerFetched(f.id, epoch, offset, true, time.Minute, time.Now())
+	res, err := leader.p.Log().Read(offset, 1<<20, leader.p.Log().LogEndOffset(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.p.appendAsFollower(leader.id, epoch, res.Records, leader.p.HighWatermark(), 0); err != nil {
+	if err := f.p.AppendAsFollower(leader.id, epoch, res.Records, leader.p.HighWatermark(), 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -74,15 +73,15 @@ func fetchOnce(t *testing.T, leader, f *replica, epoch int32) {
 // produceAcked appends n batches with acks=all on the leader, replicating
 // to the follower until each is acknowledged, and returns the high
 // watermark: everything below it was acknowledged.
-func produceAcked(t *testing.T, leader, f *replica, n int) int64 {
+func produceAcked(t *testing.T, leader, f *replicaNode, n int) int64 {
 	t.Helper()
 	for i := range n {
-		res, err := leader.p.appendAsLeader(prototest.Plain(int64(i), "v").Encode(), -1)
+		res, err := leader.p.AppendAsLeader(prototest.Plain(int64(i), "v").Encode(), -1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.Now().Add(5 * time.Second)
-		for !leader.p.acked(res.LastOffset + 1) {
+		for !leader.p.Acked(res.LastOffset + 1) {
 			if time.Now().After(deadline) {
 				t.Fatalf("offset %d not acknowledged: high watermark %d", res.LastOffset, leader.p.HighWatermark())
 			}
@@ -117,10 +116,10 @@ func TestCorrelatedPowerLoss(t *testing.T) {
 			disks := []*klog.FaultFS{klog.NewFaultFS(nil), klog.NewFaultFS(nil)}
 			r1 := startReplica(t, 1, dirs[0], disks[0], durable, st)
 			r2 := startReplica(t, 2, dirs[1], disks[1], durable, st)
-			r2.p.truncateForLeader(-1, -1) // the fetcher's first step; its log is empty
+			r2.p.TruncateForLeader(-1, -1) // the fetcher's first step; its log is empty
 			hw := produceAcked(t, r1, r2, 30)
-			acked := readAll(t, r1.p.log, hw)
-			for _, r := range []*replica{r1, r2} {
+			acked := readAll(t, r1.p.Log(), hw)
+			for _, r := range []*replicaNode{r1, r2} {
 				if err := r.disk.Crash(); err != nil {
 					t.Fatal(err)
 				}
@@ -128,15 +127,15 @@ func TestCorrelatedPowerLoss(t *testing.T) {
 				r.disk.Restart()
 			}
 			next := coordinator.Partition{Leader: 2, LeaderEpoch: 1, ISR: []int32{1, 2}, Replicas: []int32{1, 2, 3}}
-			for i, r := range []*replica{r1, r2} {
+			for i, r := range []*replicaNode{r1, r2} {
 				back := startReplica(t, r.id, dirs[i], disks[i], durable, next)
-				kept := back.p.log.LogEndOffset()
+				kept := back.p.Log().LogEndOffset()
 				switch {
 				case !durable && kept >= hw:
 					t.Errorf("broker %d kept %d of %d acknowledged offsets without fsync: the power loss lost nothing, so the test proves nothing", r.id, kept, hw)
 				case durable && kept < hw:
 					t.Errorf("broker %d kept %d of %d acknowledged offsets with flush.before.ack", r.id, kept, hw)
-				case durable && !bytes.Equal(readAll(t, back.p.log, hw), acked):
+				case durable && !bytes.Equal(readAll(t, back.p.Log(), hw), acked):
 					t.Errorf("broker %d holds other bytes than were acknowledged", r.id)
 				}
 			}

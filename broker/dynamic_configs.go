@@ -140,7 +140,7 @@ func (b *Broker) alterBrokerConfigs(resource string, validateOnly bool, next fun
 	if err := b.coord.AlterBrokerConfigs(ctx, resource, configs); err != nil {
 		return err
 	}
-	b.replicas.reconcile(b.coord.Metadata())
+	b.replicas.Reconcile(b.coord.Metadata())
 	return nil
 }
 

@@ -45,7 +45,7 @@ func handleElectLeaders(b *Broker, c *conn, req *kmsg.ElectLeadersRequest) *kmsg
 		resp.ErrorCode = int16(protocol.Code(err))
 		return resp
 	}
-	b.replicas.reconcile(b.coord.Metadata())
+	b.replicas.Reconcile(b.coord.Metadata())
 	byTopic := map[string]int{}
 	for _, r := range results {
 		i, ok := byTopic[r.Topic]

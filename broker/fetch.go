@@ -9,12 +9,13 @@ import (
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // fetchTarget is one requested partition resolved against local replicas.
 type fetchTarget struct {
 	req kmsg.FetchRequestTopicPartition
-	p   *partition // nil when err is set
+	p   *replica.Partition // nil when err is set
 	err error
 	out *kmsg.FetchResponseTopicPartition
 	// slice holds the batches read for a connection that sends them from
@@ -80,10 +81,10 @@ func handleFetch(b *Broker, c *conn, req *kmsg.FetchRequest, resp *response) {
 	}
 	// The fetch dies with its connection, as Kafka forgets a closed
 	// channel's delayed requests; its finish reads, off the purgatory.
-	op := &delayedOp{parts: df.partitions(), deadline: time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond),
-		parked: &b.counters.parkedFetch, done: df.ready, expire: func() {}, finish: finish, async: true, gone: c.quit}
+	op := &replica.DelayedOp{Parts: df.partitions(), Deadline: time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond),
+		Parked: &b.counters.parkedFetch, Done: df.ready, Expire: func() {}, Finish: finish, Async: true, Gone: c.quit}
 	c.parkedFetch.Store(op)
-	b.purgatory.add(op)
+	b.purgatory.Add(op)
 }
 
 // fetchMaxBytes is the response limit: the request's max_bytes (v3+), never
@@ -133,7 +134,7 @@ func (b *Broker) resolveFetch(c *conn, req *kmsg.FetchRequest, out *kmsg.FetchRe
 			case denied:
 				ft.err = authzFetch.refused()
 			case known:
-				ft.p, ft.err = b.replicas.local(md, name, rp.Partition)
+				ft.p, ft.err = b.replicas.Local(md, name, rp.Partition)
 			default:
 				ft.err = protocol.Errorf(protocol.UnknownTopicID, "unknown topic id")
 			}
@@ -165,13 +166,13 @@ func fetchReplicaID(req *kmsg.FetchRequest) int32 {
 // log end offset, which may move the high watermark or let the follower
 // rejoin the ISR.
 func (b *Broker) noteFollowerFetch(id int32, targets []*fetchTarget) {
-	now, eligible := time.Now(), b.replicas.isrEligible(id)
+	now, eligible := time.Now(), b.replicas.ISREligible(id)
 	for _, ft := range targets {
 		if ft.p == nil {
 			continue
 		}
-		if req, seq, join := ft.p.followerFetched(id, ft.req.CurrentLeaderEpoch, ft.req.FetchOffset, eligible, b.cfg.ReplicaLagTimeMax, now); join {
-			b.replicas.changeISR(ft.p, req, seq)
+		if req, seq, join := ft.p.FollowerFetched(id, ft.req.CurrentLeaderEpoch, ft.req.FetchOffset, eligible, b.cfg.ReplicaLagTimeMax, now); join {
+			b.replicas.ChangeISR(ft.p, req, seq)
 		}
 	}
 }
@@ -218,7 +219,7 @@ const maxSlices = 64
 // heldByQuota reports whether a follower's fetch of p counts against the
 // leader's replication throttle, and whether that quota is spent for now
 // (the fetch then gets watermarks only).
-func (b *Broker) heldByQuota(md *coordinator.Metadata, p *partition, follower int32, now time.Time) (throttled, held bool) {
+func (b *Broker) heldByQuota(md *coordinator.Metadata, p *replica.Partition, follower int32, now time.Time) (throttled, held bool) {
 	throttled = follower >= 0 && b.throttled(md, p, leaderThrottledReplicas, follower) // md unused for consumers
 	return throttled, throttled && b.leaderQuota.exceeded(now)
 }
@@ -246,12 +247,12 @@ func (b *Broker) readPartition(ft *fetchTarget, isolation int8, follower bool, m
 	}
 	var res klog.ReadResult
 	if sendfile && !readCommitted {
-		ft.slice, err = p.log.ReadSlice(offset, maxBytes, limit, minOneBatch)
+		ft.slice, err = p.Log().ReadSlice(offset, maxBytes, limit, minOneBatch)
 	} else {
-		res, err = p.log.Read(offset, maxBytes, limit, minOneBatch)
+		res, err = p.Log().Read(offset, maxBytes, limit, minOneBatch)
 	}
 	if err != nil && !errors.As(err, new(*protocol.Error)) {
-		return 0, b.storageError("read failed", p.tp, err)
+		return 0, b.storageError("read failed", p.TopicPartition(), err)
 	}
 	if err != nil {
 		return 0, err
@@ -267,7 +268,7 @@ func (b *Broker) readPartition(ft *fetchTarget, isolation int8, follower bool, m
 
 // abortedTransactions lists, for a read_committed consumer, the aborted
 // transactions whose records may be among the batches read from offset.
-func abortedTransactions(p *partition, offset int64, records []byte) []kmsg.FetchResponseTopicPartitionAbortedTransaction {
+func abortedTransactions(p *replica.Partition, offset int64, records []byte) []kmsg.FetchResponseTopicPartitionAbortedTransaction {
 	upper := offset
 	for rest := records; len(rest) > 0; {
 		h, _, next, err := protocol.NextBatch(rest)
@@ -276,7 +277,7 @@ func abortedTransactions(p *partition, offset int64, records []byte) []kmsg.Fetc
 		}
 		upper, rest = h.LastOffset()+1, next
 	}
-	txns := p.log.AbortedTransactions(offset, upper)
+	txns := p.Log().AbortedTransactions(offset, upper)
 	out := make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, len(txns))
 	for i, t := range txns {
 		out[i] = kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
@@ -291,28 +292,28 @@ func abortedTransactions(p *partition, offset int64, records []byte) []kmsg.Fetc
 // read_committed, the log end for a follower.
 func fetchLimit(ft *fetchTarget, isolation int8, follower bool) (int64, error) {
 	p, op := ft.p, ft.out
-	if err := p.checkLeaderEpoch(ft.req.CurrentLeaderEpoch); err != nil {
+	if err := p.CheckLeaderEpoch(ft.req.CurrentLeaderEpoch); err != nil {
 		return 0, err
 	}
 	// Followers go on fetching from a leader whose lease ran out: only a
 	// leader that holds it serves what they copy to clients, and an ISR
 	// that kept up outlasts a controller's outage.
-	if leader, _ := p.state(); leader != p.nodeID || !follower && !p.isLeader() {
-		return 0, protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d, lease held %v", p.tp, leader, p.lease.held())
+	if leader, _ := p.State(); leader != p.NodeID() || !follower && !p.IsLeader() {
+		return 0, protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d, lease held %v", p.TopicPartition(), leader, p.LeaseHeld())
 	}
 	hw, lso := p.HighWatermark(), p.LastStableOffset()
-	op.HighWatermark, op.LastStableOffset, op.LogStartOffset = hw, lso, p.log.LogStartOffset()
+	op.HighWatermark, op.LastStableOffset, op.LogStartOffset = hw, lso, p.Log().LogStartOffset()
 	limit := hw
 	switch {
 	case follower:
-		limit = p.log.LogEndOffset()
+		limit = p.Log().LogEndOffset()
 	case isolation == 1:
 		limit = lso
 	}
 	offset := ft.req.FetchOffset
-	if offset < op.LogStartOffset || offset > p.log.LogEndOffset() {
+	if offset < op.LogStartOffset || offset > p.Log().LogEndOffset() {
 		err := protocol.Errorf(protocol.OffsetOutOfRange, "%s: offset %d is outside [%d, %d]",
-			p.tp, offset, op.LogStartOffset, p.log.LogEndOffset())
+			p.TopicPartition(), offset, op.LogStartOffset, p.Log().LogEndOffset())
 		if !follower {
 			// Kafka answers a consumer's error with unknown watermarks;
 			// a follower keeps the log start, which it restarts from.
@@ -328,7 +329,7 @@ func fetchLimit(ft *fetchTarget, isolation int8, follower bool) (int64, error) {
 func countBytesOut(targets []*fetchTarget) {
 	for _, ft := range targets {
 		if ft.p != nil {
-			ft.p.stats.bytesOut.Add(int64(len(ft.out.RecordBatches)) + ft.slice.Len)
+			ft.p.Stats.BytesOut.Add(int64(len(ft.out.RecordBatches)) + ft.slice.Len)
 		}
 	}
 }
@@ -371,8 +372,8 @@ func (b *Broker) newDelayedFetch(req *kmsg.FetchRequest, targets []*fetchTarget)
 
 // partitions are the fetched partitions, whose appends and high-watermark
 // moves wake the fetch.
-func (df *delayedFetch) partitions() []*partition {
-	parts := make([]*partition, len(df.targets))
+func (df *delayedFetch) partitions() []*replica.Partition {
+	parts := make([]*replica.Partition, len(df.targets))
 	for i, ft := range df.targets {
 		parts[i] = ft.p
 	}
@@ -414,14 +415,14 @@ func (df *delayedFetch) ready() bool {
 func (df *delayedFetch) readable(i int, limit int64) (int64, bool) {
 	ft := df.targets[i]
 	if df.limits[i] < 0 {
-		start, err := ft.p.log.PositionOf(ft.req.FetchOffset)
+		start, err := ft.p.Log().PositionOf(ft.req.FetchOffset)
 		if err != nil {
 			return 0, false
 		}
 		df.start[i] = start
 	}
 	if limit != df.limits[i] {
-		pos, err := ft.p.log.PositionOf(limit)
+		pos, err := ft.p.Log().PositionOf(limit)
 		if err != nil {
 			return 0, false
 		}

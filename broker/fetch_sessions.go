@@ -195,7 +195,7 @@ func (k sessionKey) known(md *coordinator.Metadata) bool {
 		}
 		name = t.Name
 	}
-	return partitionExists(md, name, k.partition)
+	return md.HasPartition(name, k.partition)
 }
 
 // update adds or updates the requested partitions and removes the

@@ -10,11 +10,12 @@ import (
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol/prototest"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // parkedFetchOn is a consumer's fetch of t-0 from offset, waiting for
 // minBytes, on broker 1 leading t-0 with ISR 1,3.
-func parkedFetchOn(t *testing.T, minBytes int32) (*Broker, *partition, func(offset int64) *delayedFetch) {
+func parkedFetchOn(t *testing.T, minBytes int32) (*Broker, *replica.Partition, func(offset int64) *delayedFetch) {
 	lc := klog.DefaultManagerConfig()
 	lc.Dirs = []string{t.TempDir()}
 	b := newTestBroker(t, 1, lc)
@@ -23,8 +24,8 @@ func parkedFetchOn(t *testing.T, minBytes int32) (*Broker, *partition, func(offs
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &partition{tp: tp, log: l, nodeID: 1}
-	p.applyState(coordinator.Partition{Leader: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 3}}, 1)
+	p := replica.NewPartition(tp, [16]byte{}, l, 1, nil)
+	p.ApplyState(coordinator.Partition{Leader: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 3}}, 1)
 	fetch := func(offset int64) *delayedFetch {
 		req := kmsg.NewPtrFetchRequest()
 		req.Version, req.ReplicaID, req.MinBytes, req.MaxBytes, req.MaxWaitMillis = 12, -1, minBytes, 50<<20, 500
@@ -43,11 +44,11 @@ func parkedFetchOn(t *testing.T, minBytes int32) (*Broker, *partition, func(offs
 func TestDelayedFetchCountsBytesBelowTheHighWatermark(t *testing.T) {
 	b, p, fetch := parkedFetchOn(t, 2500)
 	batch := func() { // ~1,100 bytes
-		if _, err := p.appendAsLeader(prototest.Plain(0, strings.Repeat("v", 1000)).Encode(), 1); err != nil {
+		if _, err := p.AppendAsLeader(prototest.Plain(0, strings.Repeat("v", 1000)).Encode(), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	replicate := func() { p.followerFetched(3, 0, p.log.LogEndOffset(), true, time.Minute, time.Now()) }
+	replicate := func() { p.FollowerFetched(3, 0, p.Log().LogEndOffset(), true, time.Minute, time.Now()) }
 	df := fetch(0)
 	if df.ready() {
 		t.Fatal("an empty partition satisfies 2,500 bytes")
@@ -79,11 +80,11 @@ func TestDelayedFetchCountsBytesBelowTheHighWatermark(t *testing.T) {
 	if got := b.logs.ReadBytes() - reads; got != 0 {
 		t.Errorf("counting read %d bytes from segment files", got)
 	}
-	waiting := fetch(p.log.LogEndOffset())
+	waiting := fetch(p.Log().LogEndOffset())
 	if waiting.ready() {
 		t.Fatal("a fetch at the log end is ready")
 	}
-	p.applyState(coordinator.Partition{Leader: 3, LeaderEpoch: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 3}}, 1)
+	p.ApplyState(coordinator.Partition{Leader: 3, LeaderEpoch: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 3}}, 1)
 	if !waiting.ready() {
 		t.Error("a fetch from a deposed leader waits")
 	}

@@ -11,6 +11,7 @@ import (
 	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // The group coordinator (package group) reaches __consumer_offsets and the
@@ -45,8 +46,8 @@ func (b *Broker) groupCoordinatorOf(ctx context.Context, group string) (int32, i
 // __consumer_offsets among this broker's replicas.
 type offsetsLog struct{ b *Broker }
 
-func (o offsetsLog) partition(pid int32) (*partition, error) {
-	p := o.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
+func (o offsetsLog) partition(pid int32) (*replica.Partition, error) {
+	p := o.b.replicas.Get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
 	if p == nil {
 		return nil, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d has no replica here", offsetsTopic, pid)
 	}
@@ -58,7 +59,7 @@ func (o offsetsLog) Append(pid int32, batch []byte, guard uint64, acked func(err
 	if err != nil {
 		return -1, err
 	}
-	res, err := p.appendLeader(batch, -1, klog.AppendOptions{VerificationGuard: guard})
+	res, err := p.AppendLeader(batch, -1, klog.AppendOptions{VerificationGuard: guard})
 	if err != nil {
 		return -1, err
 	}
@@ -90,12 +91,12 @@ func (o offsetsLog) VerifyTxn(pid int32, transactionalID string, producerID int6
 }
 
 func (o offsetsLog) Leading(pid int32) (int32, bool) {
-	p := o.b.replicas.get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
+	p := o.b.replicas.Get(klog.TopicPartition{Topic: offsetsTopic, Partition: pid})
 	if p == nil {
 		return 0, false
 	}
-	_, epoch := p.state()
-	return epoch, p.isLeader()
+	_, epoch := p.State()
+	return epoch, p.IsLeader()
 }
 
 // offsetsCluster is the group coordinator's view of the metadata.
@@ -109,7 +110,7 @@ func (o offsetsCluster) OffsetsPartitions() (int32, bool) {
 }
 
 func (o offsetsCluster) PartitionExists(topic string, partition int32) bool {
-	return partitionExists(o.b.coord.Metadata(), topic, partition)
+	return o.b.coord.Metadata().HasPartition(topic, partition)
 }
 
 // Group is the group coordinator's share of the broker's settings.
@@ -130,7 +131,7 @@ func (o offsetsLog) Bounds(pid int32) (int64, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return p.log.LogStartOffset(), p.HighWatermark(), nil
+	return p.Log().LogStartOffset(), p.HighWatermark(), nil
 }
 
 func (o offsetsLog) AwaitCommitted(pid, epoch int32) error {
@@ -138,7 +139,7 @@ func (o offsetsLog) AwaitCommitted(pid, epoch int32) error {
 	if err != nil {
 		return err
 	}
-	return p.awaitEpochStart(o.b.ctx, epoch)
+	return p.AwaitEpochStart(o.b.ctx, epoch)
 }
 
 func (o offsetsLog) Read(pid int32, offset, end int64) ([]byte, error) {
@@ -146,6 +147,6 @@ func (o offsetsLog) Read(pid int32, offset, end int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.log.Read(offset, 1<<20, end, true)
+	res, err := p.Log().Read(offset, 1<<20, end, true)
 	return res.Records, err
 }

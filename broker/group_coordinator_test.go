@@ -11,6 +11,7 @@ import (
 	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // oneOffsetsPartition is a group.Cluster whose __consumer_offsets has one
@@ -26,7 +27,7 @@ func (oneOffsetsPartition) PartitionExists(topic string, partition int32) bool {
 // a follower of broker 2 in epoch 1 it took batches, one record batch
 // each at offsets 0, 1, …, but was told high watermark 1: all but the
 // first were never acknowledged, and broker 2 does not hold them yet.
-func leaderWithTail(t *testing.T, tp klog.TopicPartition, batches ...[]protocol.KV) (*Broker, *partition) {
+func leaderWithTail(t *testing.T, tp klog.TopicPartition, batches ...[]protocol.KV) (*Broker, *replica.Partition) {
 	lc := klog.DefaultManagerConfig()
 	lc.Dirs = []string{t.TempDir()}
 	b := newTestBroker(t, 1, lc)
@@ -34,27 +35,27 @@ func leaderWithTail(t *testing.T, tp klog.TopicPartition, batches ...[]protocol.
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &partition{tp: tp, log: l, nodeID: 1, leader: -1, leaderEpoch: -1}
-	b.replicas.mu.Lock()
-	b.replicas.partitions[tp] = p
-	b.replicas.mu.Unlock()
-	p.applyState(coordinator.Partition{Leader: 2, LeaderEpoch: 1, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 1)
-	p.needsTruncation = false
+	p := replica.NewPartition(tp, [16]byte{}, l, 1, nil)
+	b.replicas.Add(p)
+	p.ApplyState(coordinator.Partition{Leader: 2, LeaderEpoch: 1, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 1)
+	if err := p.TruncateForLeader(-1, -1); err != nil { // the fetcher's first step; the log is empty
+		t.Fatal(err)
+	}
 	for i, records := range batches {
 		batch := protocol.BuildBatch(1, records)
 		protocol.SetBaseOffset(batch, int64(i))
-		if err := p.appendAsFollower(2, 1, batch, 1, 0); err != nil {
+		if err := p.AppendAsFollower(2, 1, batch, 1, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	p.applyState(coordinator.Partition{Leader: 1, LeaderEpoch: 2, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 1)
+	p.ApplyState(coordinator.Partition{Leader: 1, LeaderEpoch: 2, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 1)
 	return b, p
 }
 
 // newOffsetsLeaderWithTail is leaderWithTail for __consumer_offsets-0,
 // with a group coordinator over it loading epoch 2. The partition holds
 // two commits of group g for t-0: offset 5, and 1005 in the tail.
-func newOffsetsLeaderWithTail(t *testing.T) (*partition, *grp.Coordinator) {
+func newOffsetsLeaderWithTail(t *testing.T) (*replica.Partition, *grp.Coordinator) {
 	commit := func(off int64) []protocol.KV {
 		return []protocol.KV{grp.Record("g", klog.TopicPartition{Topic: "t"}, &grp.Offset{Offset: off})}
 	}
@@ -96,14 +97,14 @@ func TestOffsetsLoadWaitsForTheHighWatermark(t *testing.T) {
 // partition leaderWithTail made: ask, a request to it, gets
 // COORDINATOR_LOAD_IN_PROGRESS while the high watermark is below the
 // epoch start, and an answer once follower 2 holds the tail.
-func loadWaitsForTheHighWatermark(t *testing.T, p *partition, ask func() protocol.ErrorCode) {
+func loadWaitsForTheHighWatermark(t *testing.T, p *replica.Partition, ask func() protocol.ErrorCode) {
 	t.Helper()
 	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 		if code := ask(); code != protocol.CoordinatorLoadInProgress {
 			t.Fatalf("answer with high watermark 1 below the epoch start 2: %v; want COORDINATOR_LOAD_IN_PROGRESS", code)
 		}
 	}
-	p.followerFetched(2, 2, 2, true, time.Minute, time.Now())
+	p.FollowerFetched(2, 2, 2, true, time.Minute, time.Now())
 	if hw := p.HighWatermark(); hw != 2 {
 		t.Fatalf("high watermark %d once follower 2 holds offset 1, want 2", hw)
 	}
@@ -123,7 +124,7 @@ func loadWaitsForTheHighWatermark(t *testing.T, p *partition, ask func() protoco
 // the loads, returns.
 func TestOffsetsLoadEndsWhenDeposed(t *testing.T) {
 	p, gc := newOffsetsLeaderWithTail(t)
-	p.applyState(coordinator.Partition{Leader: 2, LeaderEpoch: 3, ISR: []int32{2}, Replicas: []int32{1, 2}}, 1)
+	p.ApplyState(coordinator.Partition{Leader: 2, LeaderEpoch: 3, ISR: []int32{2}, Replicas: []int32{1, 2}}, 1)
 	gc.Unload(0)
 	if off, code := fetchedOffset(gc); code != protocol.NotCoordinator {
 		t.Fatalf("offset fetch from a deposed coordinator: offset %d, %v; want NOT_COORDINATOR", off, code)

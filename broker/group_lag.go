@@ -36,11 +36,11 @@ func (b *Broker) GroupOffsetStats(timeout time.Duration) []GroupOffsetStats {
 	remote := map[int32][]klog.TopicPartition{} // leader -> partitions to ask it
 	for i := range out {
 		tp := out[i].TopicPartition
-		if p := b.replicas.get(tp); p != nil {
-			if !p.highWatermarkLagging() { // else unknown: it may be below the committed offset
+		if p := b.replicas.Get(tp); p != nil {
+			if !p.HighWatermarkLagging() { // else unknown: it may be below the committed offset
 				out[i].HighWatermark = p.HighWatermark()
 			}
-		} else if partitionExists(md, tp.Topic, tp.Partition) {
+		} else if md.HasPartition(tp.Topic, tp.Partition) {
 			if leader := md.Topic(tp.Topic).Partitions[tp.Partition].Leader; leader >= 0 {
 				remote[leader] = append(remote[leader], tp)
 			}
@@ -70,7 +70,7 @@ func (b *Broker) remoteHighWatermarks(leader int32, tps []klog.TopicPartition, t
 	if err != nil {
 		return err
 	}
-	defer pc.close()
+	defer pc.Close()
 	req := kmsg.NewPtrListOffsetsRequest()
 	req.Version, req.ReplicaID = 4, -1
 	byTopic := map[string]int{}
@@ -85,7 +85,7 @@ func (b *Broker) remoteHighWatermarks(leader int32, tps []klog.TopicPartition, t
 		rp.Partition, rp.Timestamp = tp.Partition, -1
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
 	}
-	resp, err := pc.request(req, timeout)
+	resp, err := pc.Request(req, timeout)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func commitRefusal(md *coordinator.Metadata, byID bool, topic string, partition 
 		return protocol.UnknownTopicID
 	case refused[topic]:
 		return denied
-	case !partitionExists(md, topic, partition):
+	case !md.HasPartition(topic, partition):
 		return protocol.UnknownTopicOrPartition
 	}
 	return protocol.None

@@ -8,36 +8,22 @@ import (
 
 	"github.com/gokafka/gokafka/protocol"
 	"github.com/gokafka/gokafka/protocol/prototest"
+	"github.com/gokafka/gokafka/replica"
 )
-
-func TestLeaseRunsOut(t *testing.T) {
-	l := newLease()
-	if l.held() {
-		t.Fatal("a lease never extended is held")
-	}
-	l.extend(time.Now().Add(time.Hour))
-	if !l.held() {
-		t.Fatal("a lease extended an hour ahead is not held")
-	}
-	l.extend(time.Now().Add(-time.Millisecond))
-	if l.held() {
-		t.Fatal("a lease that ended a millisecond ago is held")
-	}
-}
 
 // A leader whose broker lost its lease (cut off from the controller past
 // the session timeout, which may have fenced it and elected another) takes
 // no writes and answers no consumer, until the lease is taken up again;
 // its followers may go on fetching.
 func TestLeaderWithoutLeaseServesNoClient(t *testing.T) {
-	p := leaderOf(t)
-	p.lease = newLease()
-	p.lease.extend(time.Now().Add(time.Hour))
-	if !p.isLeader() {
+	lease := replica.NewLease()
+	lease.Extend(time.Now().Add(time.Hour))
+	p := leaderOf(t, lease)
+	if !p.IsLeader() {
 		t.Fatal("a leader holding its lease does not lead")
 	}
-	p.lease.extend(time.Now().Add(-time.Millisecond))
-	if _, err := p.appendAsLeader(prototest.Plain(0, "d").Encode(), 1); protocol.Code(err) != protocol.NotLeaderOrFollower {
+	lease.Extend(time.Now().Add(-time.Millisecond))
+	if _, err := p.AppendAsLeader(prototest.Plain(0, "d").Encode(), 1); protocol.Code(err) != protocol.NotLeaderOrFollower {
 		t.Fatalf("append without the lease: %v, want NOT_LEADER_OR_FOLLOWER", err)
 	}
 	req := kmsg.NewPtrListOffsetsRequest()
@@ -55,8 +41,8 @@ func TestLeaderWithoutLeaseServesNoClient(t *testing.T) {
 			t.Errorf("fetch without the lease, follower %v: %v, want refused %v", follower, err, want)
 		}
 	}
-	p.lease.extend(time.Now().Add(time.Hour))
-	if _, err := p.appendAsLeader(prototest.Plain(0, "d").Encode(), 1); err != nil {
+	lease.Extend(time.Now().Add(time.Hour))
+	if _, err := p.AppendAsLeader(prototest.Plain(0, "d").Encode(), 1); err != nil {
 		t.Fatalf("append with the lease taken up again: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // Special timestamps of ListOffsets.
@@ -55,26 +56,26 @@ func handleListOffsets(b *Broker, c *conn, req *kmsg.ListOffsetsRequest) *kmsg.L
 // is never shown an offset at or above the high watermark, and while a new
 // leader's high watermark lags its epoch start it is told to retry rather
 // than shown one that may be below what it already read (KIP-207).
-func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsRequestTopicPartition, op *kmsg.ListOffsetsResponseTopicPartition) error {
-	if err := p.checkLeaderEpoch(rp.CurrentLeaderEpoch); err != nil {
+func listOffset(p *replica.Partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsRequestTopicPartition, op *kmsg.ListOffsetsResponseTopicPartition) error {
+	if err := p.CheckLeaderEpoch(rp.CurrentLeaderEpoch); err != nil {
 		return err
 	}
-	leader, epoch := p.state()
+	leader, epoch := p.State()
 	client := req.ReplicaID == -1
-	if !p.isLeader() && req.ReplicaID != -2 {
-		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d, lease held %v", p.tp, leader, p.lease.held())
+	if !p.IsLeader() && req.ReplicaID != -2 {
+		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s: leader is %d, lease held %v", p.TopicPartition(), leader, p.LeaseHeld())
 	}
-	lastFetchable := p.log.LogEndOffset()
+	lastFetchable := p.Log().LogEndOffset()
 	switch {
 	case client && req.IsolationLevel == 1:
 		lastFetchable = p.LastStableOffset()
 	case client:
 		lastFetchable = p.HighWatermark()
 	}
-	lagging := client && p.highWatermarkLagging()
+	lagging := client && p.HighWatermarkLagging()
 	op.Timestamp, op.LeaderEpoch = -1, epoch
 	if since, ok := specialSince[rp.Timestamp]; rp.Timestamp < 0 && (!ok || req.Version < since) {
-		return protocol.Errorf(protocol.UnsupportedVersion, "%s: ListOffsets v%d does not know timestamp %d", p.tp, req.Version, rp.Timestamp)
+		return protocol.Errorf(protocol.UnsupportedVersion, "%s: ListOffsets v%d does not know timestamp %d", p.TopicPartition(), req.Version, rp.Timestamp)
 	}
 	switch rp.Timestamp {
 	case latestTimestamp:
@@ -84,7 +85,7 @@ func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsR
 		op.Offset = lastFetchable
 		return nil
 	case earliestTimestamp, earliestLocalTimestamp:
-		op.Offset = p.log.LogStartOffset()
+		op.Offset = p.Log().LogStartOffset()
 		return nil
 	case latestTieredTimestamp, earliestPendingUpload:
 		// Nothing is tiered here: no offset, and no epoch either.
@@ -92,11 +93,11 @@ func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsR
 		return nil
 	case maxTimestamp:
 		var err error
-		if op.Offset, op.Timestamp, err = p.log.MaxTimestamp(); err != nil {
+		if op.Offset, op.Timestamp, err = p.Log().MaxTimestamp(); err != nil {
 			return err
 		}
 	default:
-		offset, ts, found, err := p.log.FindOffsetByTimestamp(rp.Timestamp)
+		offset, ts, found, err := p.Log().FindOffsetByTimestamp(rp.Timestamp)
 		if err != nil {
 			return err
 		}
@@ -119,10 +120,10 @@ func listOffset(p *partition, req *kmsg.ListOffsetsRequest, rp kmsg.ListOffsetsR
 // offsetNotAvailable is KIP-207's answer to a client while the high
 // watermark lags; versions before 5 do not know the code and get
 // LEADER_NOT_AVAILABLE, as from Kafka. Both are retriable.
-func offsetNotAvailable(p *partition, version int16) error {
+func offsetNotAvailable(p *replica.Partition, version int16) error {
 	code := protocol.OffsetNotAvailable
 	if version < 5 {
 		code = protocol.LeaderNotAvailable
 	}
-	return protocol.Errorf(code, "%s: the new leader's high watermark %d is below the start of its epoch", p.tp, p.HighWatermark())
+	return protocol.Errorf(code, "%s: the new leader's high watermark %d is below the start of its epoch", p.TopicPartition(), p.HighWatermark())
 }

@@ -9,24 +9,27 @@ import (
 	"github.com/gokafka/gokafka/coordinator"
 	"github.com/gokafka/gokafka/protocol"
 	"github.com/gokafka/gokafka/protocol/prototest"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // newLeaderWithLaggingHW returns partition t-0 that followed broker 2 in
 // epoch 0, holding three records but told only of high watermark 1, and
 // now leads epoch 1 with ISR 1,2,3: its epoch starts at 3.
-func newLeaderWithLaggingHW(t *testing.T) *partition {
-	p := leaderOf(t)
-	p.log.TruncateTo(0)
-	p.applyState(coordinator.Partition{Leader: 2, LeaderEpoch: 1, ISR: []int32{1, 2, 3}, Replicas: []int32{1, 2, 3}}, 1)
-	p.needsTruncation = false
-	if err := p.appendAsFollower(2, 1, prototest.Plain(0, "a", "b", "c").Encode(), 1, 0); err != nil {
+func newLeaderWithLaggingHW(t *testing.T) *replica.Partition {
+	p := leaderOf(t, nil)
+	p.Log().TruncateTo(0)
+	p.ApplyState(coordinator.Partition{Leader: 2, LeaderEpoch: 1, ISR: []int32{1, 2, 3}, Replicas: []int32{1, 2, 3}}, 1)
+	if err := p.TruncateForLeader(-1, -1); err != nil { // the fetcher's first step; the log is empty
 		t.Fatal(err)
 	}
-	p.applyState(coordinator.Partition{Leader: 1, LeaderEpoch: 2, ISR: []int32{1, 2, 3}, Replicas: []int32{1, 2, 3}}, 1)
+	if err := p.AppendAsFollower(2, 1, prototest.Plain(0, "a", "b", "c").Encode(), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	p.ApplyState(coordinator.Partition{Leader: 1, LeaderEpoch: 2, ISR: []int32{1, 2, 3}, Replicas: []int32{1, 2, 3}}, 1)
 	return p
 }
 
-func listOffsetCode(p *partition, version int16, replica int32, timestamp int64) (int64, protocol.ErrorCode) {
+func listOffsetCode(p *replica.Partition, version int16, replica int32, timestamp int64) (int64, protocol.ErrorCode) {
 	req := kmsg.NewPtrListOffsetsRequest()
 	req.Version, req.ReplicaID = version, replica
 	rp := kmsg.NewListOffsetsRequestTopicPartition()
@@ -65,12 +68,12 @@ func TestListOffsetsWaitsForTheEpochStart(t *testing.T) {
 			t.Errorf("v%d replica %d timestamp %d: offset %d code %d, want %d code %d", c.version, c.replica, c.timestamp, offset, code, c.offset, c.code)
 		}
 	}
-	if !p.highWatermarkLagging() {
+	if !p.HighWatermarkLagging() {
 		t.Fatal("high watermark 1 below epoch start 3 not lagging")
 	}
 	now := time.Now()
-	p.followerFetched(2, 2, 3, true, time.Minute, now)
-	p.followerFetched(3, 2, 3, true, time.Minute, now)
+	p.FollowerFetched(2, 2, 3, true, time.Minute, now)
+	p.FollowerFetched(3, 2, 3, true, time.Minute, now)
 	if offset, code := listOffsetCode(p, 7, -1, latestTimestamp); offset != 3 || code != 0 {
 		t.Fatalf("latest once the ISR holds the epoch start: offset %d code %d, want 3", offset, code)
 	}
@@ -84,7 +87,7 @@ func TestListOffsetsWaitsForTheEpochStart(t *testing.T) {
 // as Kafka 4.4's. Without tiered storage the latest tiered offset (v9)
 // and the earliest pending upload (v11) are none.
 func TestListOffsetsSpecialTimestampsByVersion(t *testing.T) {
-	p := leaderOf(t)
+	p := leaderOf(t, nil)
 	for _, c := range []struct {
 		version   int16
 		timestamp int64

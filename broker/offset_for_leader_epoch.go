@@ -27,15 +27,15 @@ func handleOffsetForLeaderEpoch(b *Broker, c *conn, req *kmsg.OffsetForLeaderEpo
 			op.Partition, op.LeaderEpoch, op.EndOffset = rp.Partition, -1, -1
 			p, err := b.localIfAllowed(refusal, md, rt.Topic, rp.Partition)
 			if err == nil {
-				err = p.checkLeaderEpoch(rp.CurrentLeaderEpoch)
+				err = p.CheckLeaderEpoch(rp.CurrentLeaderEpoch)
 			}
-			if err == nil && !p.isLeader() {
-				err = protocol.Errorf(protocol.NotLeaderOrFollower, "%s: not the leader", p.tp)
+			if err == nil && !p.IsLeader() {
+				err = protocol.Errorf(protocol.NotLeaderOrFollower, "%s: not the leader", p.TopicPartition())
 			}
 			if err != nil {
 				op.ErrorCode = int16(protocol.Code(err))
 			} else {
-				op.LeaderEpoch, op.EndOffset = p.log.EndOffsetForEpoch(rp.LeaderEpoch)
+				op.LeaderEpoch, op.EndOffset = p.Log().EndOffsetForEpoch(rp.LeaderEpoch)
 			}
 			ot.Partitions = append(ot.Partitions, op)
 		}

@@ -46,7 +46,7 @@ func handleCreatePartitions(b *Broker, c *conn, req *kmsg.CreatePartitionsReques
 		resp.Topics = append(resp.Topics, createPartitionsResult(r.Name, r.Err))
 	}
 	if !req.ValidateOnly {
-		b.replicas.reconcile(b.coord.Metadata())
+		b.replicas.Reconcile(b.coord.Metadata())
 	}
 	return resp
 }
@@ -81,7 +81,7 @@ func (b *Broker) alterTopicConfigs(name string, configs map[string]string, valid
 	if err := b.coord.AlterTopicConfigs(ctx, name, configs); err != nil {
 		return err
 	}
-	b.replicas.reconcile(b.coord.Metadata())
+	b.replicas.Reconcile(b.coord.Metadata())
 	return nil
 }
 

@@ -65,8 +65,8 @@ func dialPeer(addr string, nodeID int32, sec PeerSecurity) (*peer, error) {
 		fmt: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID))}, nil
 }
 
-// request sends req and decodes the answer within timeout.
-func (p *peer) request(req kmsg.Request, timeout time.Duration) (kmsg.Response, error) {
+// Request sends req and decodes the answer within timeout.
+func (p *peer) Request(req kmsg.Request, timeout time.Duration) (kmsg.Response, error) {
 	p.corr++
 	p.nc.SetDeadline(time.Now().Add(timeout))
 	if _, err := p.nc.Write(p.fmt.AppendRequest(nil, req, p.corr)); err != nil {
@@ -102,4 +102,4 @@ func (p *peer) request(req kmsg.Request, timeout time.Duration) (kmsg.Response, 
 	return resp, nil
 }
 
-func (p *peer) close() { p.nc.Close() }
+func (p *peer) Close() { p.nc.Close() }

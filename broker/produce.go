@@ -9,12 +9,13 @@ import (
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // ackWait is one partition of an acks=all produce waiting for the high
 // watermark to pass its last offset.
 type ackWait struct {
-	p      *partition
+	p      *replica.Partition
 	offset int64 // the high watermark that commits the batch
 	out    *kmsg.ProduceResponseTopicPartition
 }
@@ -133,7 +134,7 @@ func (b *Broker) topicForProduce(md *coordinator.Metadata, name string) *coordin
 // produceAppend is one partition's batch of a produce request that
 // passed its checks, on its way to the log.
 type produceAppend struct {
-	p       *partition
+	p       *replica.Partition
 	cfg     klog.Config // the log's, as the records were checked against it
 	records []byte
 	out     *kmsg.ProduceResponseTopicPartition
@@ -159,19 +160,19 @@ func (b *Broker) checkProduce(t *coordinator.Topic, name string, rp kmsg.Produce
 		return none, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", name, rp.Partition)
 	}
 	tp := klog.TopicPartition{Topic: name, Partition: rp.Partition}
-	p := b.replicas.get(tp)
+	p := b.replicas.Get(tp)
 	if p == nil {
 		if err := b.logs.Offline(tp); err != nil {
 			return none, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
 		}
 	}
-	if p == nil || p.topicID != t.ID {
+	if p == nil || p.TopicID() != t.ID {
 		return none, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on broker %d", name, rp.Partition, b.cfg.NodeID)
 	}
 	if err := validateProduceRecords(req.Version, rp.Records); err != nil {
 		return none, err
 	}
-	cfg := p.log.Config()
+	cfg := p.Log().Config()
 	if err := protocol.ValidateBatch(rp.Records, batchRules(p, cfg, req)); err != nil {
 		return none, err
 	}
@@ -193,13 +194,13 @@ func (b *Broker) appendProduce(a produceAppend, req *kmsg.ProduceRequest) (klog.
 		}
 		records = recompressed
 	}
-	res, err := a.p.appendLeader(records, req.Acks, klog.AppendOptions{VerificationGuard: a.guard})
+	res, err := a.p.AppendLeader(records, req.Acks, klog.AppendOptions{VerificationGuard: a.guard})
 	if err == nil {
-		a.p.stats.bytesIn.Add(int64(len(records)))
-		a.p.stats.messagesIn.Add(res.LastOffset - res.FirstOffset + 1)
+		a.p.Stats.BytesIn.Add(int64(len(records)))
+		a.p.Stats.MessagesIn.Add(res.LastOffset - res.FirstOffset + 1)
 	}
 	if err != nil && !errors.As(err, new(*protocol.Error)) {
-		err = b.storageError("append failed", a.p.tp, err)
+		err = b.storageError("append failed", a.p.TopicPartition(), err)
 	}
 	return res, err
 }
@@ -238,7 +239,7 @@ func (b *Broker) verifyTransactional(ready []produceAppend, req *kmsg.ProduceReq
 	}
 	for _, k := range order {
 		idx := byProducer[k]
-		ps := make([]*partition, len(idx))
+		ps := make([]*replica.Partition, len(idx))
 		for n, i := range idx {
 			ps[n] = ready[i].p
 		}
@@ -248,7 +249,7 @@ func (b *Broker) verifyTransactional(ready []produceAppend, req *kmsg.ProduceReq
 			switch protocol.Code(r.err) {
 			case protocol.ConcurrentTransactions, protocol.NetworkException, protocol.CoordinatorLoadInProgress,
 				protocol.CoordinatorNotAvailable, protocol.NotCoordinator:
-				a.err = protocol.Errorf(protocol.NotEnoughReplicas, "cannot verify %s is in the transaction: %v", a.p.tp, r.err)
+				a.err = protocol.Errorf(protocol.NotEnoughReplicas, "cannot verify %s is in the transaction: %v", a.p.TopicPartition(), r.err)
 			}
 		}
 	}
@@ -289,8 +290,8 @@ func validateProduceRecords(version int16, records []byte) error {
 }
 
 // batchRules are the partition's rules for a producer's batch.
-func batchRules(p *partition, cfg klog.Config, req *kmsg.ProduceRequest) *protocol.ValidateOptions {
-	opts := &protocol.ValidateOptions{TopicPartition: p.tp.String(), Compacted: cfg.Compacted(), LogAppendTime: cfg.LogAppendTime}
+func batchRules(p *replica.Partition, cfg klog.Config, req *kmsg.ProduceRequest) *protocol.ValidateOptions {
+	opts := &protocol.ValidateOptions{TopicPartition: p.TopicPartition().String(), Compacted: cfg.Compacted(), LogAppendTime: cfg.LogAppendTime}
 	if req.TransactionID != nil {
 		opts.TransactionalID = *req.TransactionID
 	}
@@ -318,18 +319,18 @@ func (b *Broker) awaitAcks(waits []ackWait, timeout time.Duration, finish func()
 		finish()
 		return
 	}
-	parts := make([]*partition, len(waits))
+	parts := make([]*replica.Partition, len(waits))
 	for i, w := range waits {
 		parts[i] = w.p
 	}
 	expire := func() {
 		for _, w := range waits {
-			if w.out.ErrorCode == 0 && !w.p.acked(w.offset) {
+			if w.out.ErrorCode == 0 && !w.p.Acked(w.offset) {
 				w.out.ErrorCode = int16(protocol.RequestTimedOut)
 			}
 		}
 	}
-	b.park(parts, timeout, &b.counters.parkedProduce, func() bool { return b.checkAcks(waits) }, expire, finish)
+	b.purgatory.Park(parts, timeout, &b.counters.parkedProduce, func() bool { return b.checkAcks(waits) }, expire, finish)
 }
 
 // checkAcks reports whether every wait has an outcome, recording errors for
@@ -340,7 +341,7 @@ func (b *Broker) checkAcks(waits []ackWait) bool {
 		if w.out.ErrorCode != 0 {
 			continue
 		}
-		ok, err := w.p.ackState(w.offset)
+		ok, err := w.p.AckState(w.offset)
 		if err != nil {
 			w.out.ErrorCode = int16(protocol.Code(err))
 			continue

@@ -11,6 +11,7 @@ import (
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 	"github.com/gokafka/gokafka/protocol/prototest"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // txnProduce is a broker leading partitions 0..n-1 of topic "t" and a
@@ -30,8 +31,8 @@ func txnProduce(t *testing.T, n int, epoch int16) (*Broker, []produceAppend, *km
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := &partition{tp: tp, topicID: [16]byte{7}, log: l, nodeID: 1}
-		p.applyState(coordinator.Partition{Leader: 1, ISR: []int32{1}, Replicas: []int32{1}}, 2)
+		p := replica.NewPartition(tp, [16]byte{7}, l, 1, nil)
+		p.ApplyState(coordinator.Partition{Leader: 1, ISR: []int32{1}, Replicas: []int32{1}}, 2)
 		batch := prototest.Plain(0, "v")
 		batch.ProducerID, batch.ProducerEpoch, batch.BaseSequence, batch.Transactional = 7, epoch, 0, true
 		ready = append(ready, produceAppend{p: p, records: batch.Encode(), out: &kmsg.ProduceResponseTopicPartition{}})
@@ -59,7 +60,7 @@ func TestProduceVerifiesOncePerRequest(t *testing.T) {
 	}
 	for _, a := range ready[:2] {
 		if a.err != nil || a.guard == 0 {
-			t.Fatalf("%s: guard %d, error %v", a.p.tp, a.guard, a.err)
+			t.Fatalf("%s: guard %d, error %v", a.p.TopicPartition(), a.guard, a.err)
 		}
 		if _, err := b.appendProduce(a, req); err != nil {
 			t.Fatal(err)
@@ -69,8 +70,8 @@ func TestProduceVerifiesOncePerRequest(t *testing.T) {
 	// third partition: only the third is asked about.
 	asked = nil
 	b.verifyTransactional(ready, req)
-	if len(asked) != 1 || !slices.Equal(asked[0], []klog.TopicPartition{ready[2].p.tp}) {
-		t.Fatalf("coordinator asked %v, want once about %s alone", asked, ready[2].p.tp)
+	if len(asked) != 1 || !slices.Equal(asked[0], []klog.TopicPartition{ready[2].p.TopicPartition()}) {
+		t.Fatalf("coordinator asked %v, want once about %s alone", asked, ready[2].p.TopicPartition())
 	}
 }
 
@@ -89,10 +90,10 @@ func TestProduceVerifyRefusals(t *testing.T) {
 	b.verifyTransactional(ready, req)
 	for i, want := range []protocol.ErrorCode{protocol.NotEnoughReplicas, protocol.InvalidProducerEpoch} {
 		if _, err := b.appendProduce(ready[i], req); protocol.Code(err) != want {
-			t.Errorf("%s: %v, want %v", ready[i].p.tp, err, want)
+			t.Errorf("%s: %v, want %v", ready[i].p.TopicPartition(), err, want)
 		}
-		if end := ready[i].p.log.LogEndOffset(); end != 0 {
-			t.Errorf("%s: refused batch appended, log end %d", ready[i].p.tp, end)
+		if end := ready[i].p.Log().LogEndOffset(); end != 0 {
+			t.Errorf("%s: refused batch appended, log end %d", ready[i].p.TopicPartition(), end)
 		}
 	}
 }

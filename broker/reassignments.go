@@ -36,7 +36,7 @@ func handleAlterPartitionReassignments(b *Broker, c *conn, req *kmsg.AlterPartit
 		resp.ErrorMessage = &msg
 		return resp
 	}
-	b.replicas.reconcile(b.coord.Metadata())
+	b.replicas.Reconcile(b.coord.Metadata())
 	for _, r := range results {
 		i := slices.IndexFunc(resp.Topics, func(t kmsg.AlterPartitionAssignmentsResponseTopic) bool { return t.Topic == r.Topic })
 		if i < 0 {

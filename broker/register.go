@@ -10,7 +10,7 @@ import (
 
 // register announces this broker and its advertised listeners to the
 // controller, then keeps heartbeating so that the controller does not
-// fence it; each answered heartbeat extends the broker's lease (lease.go).
+// fence it; each answered heartbeat extends the broker's lease (replica.Lease).
 func (b *Broker) register(ctx context.Context) error {
 	reg := coordinator.BrokerRegistration{ID: b.cfg.NodeID, Rack: b.cfg.Rack}
 	for _, l := range b.cfg.AdvertisedListeners {
@@ -20,7 +20,7 @@ func (b *Broker) register(ctx context.Context) error {
 	if err := b.coord.RegisterBroker(ctx, reg); err != nil {
 		return fmt.Errorf("registering broker %d with the controller: %w", b.cfg.NodeID, err)
 	}
-	b.lease.extend(sent.Add(b.coord.SessionTimeout()))
+	b.lease.Extend(sent.Add(b.coord.SessionTimeout()))
 	b.log.Info("registered with the controller", "node", b.cfg.NodeID)
 	b.wg.Add(1)
 	go b.heartbeatLoop(reg)
@@ -38,7 +38,7 @@ func (b *Broker) heartbeatLoop(reg coordinator.BrokerRegistration) {
 			return
 		case <-t.C:
 		}
-		held := b.lease.held()
+		held := b.lease.Held()
 		if !held && !lapsed {
 			b.log.Warn("lease with the controller ran out: no longer serving as a leader or coordinator",
 				"session_timeout", b.coord.SessionTimeout())
@@ -48,16 +48,16 @@ func (b *Broker) heartbeatLoop(reg coordinator.BrokerRegistration) {
 		ctx, cancel := context.WithTimeout(b.ctx, b.coord.HeartbeatInterval())
 		err := b.coord.Heartbeat(ctx, b.cfg.NodeID)
 		cancel()
-		if err == nil && !b.lease.held() {
+		if err == nil && !b.lease.Held() {
 			err = b.catchUp()
 		}
 		if err != nil {
 			if b.ctx.Err() == nil {
-				b.log.Warn("heartbeat to the controller failed", "err", err, "lease_held", b.lease.held())
+				b.log.Warn("heartbeat to the controller failed", "err", err, "lease_held", b.lease.Held())
 			}
 			continue
 		}
-		b.lease.extend(sent.Add(b.coord.SessionTimeout()))
+		b.lease.Extend(sent.Add(b.coord.SessionTimeout()))
 	}
 }
 
@@ -71,7 +71,7 @@ func (b *Broker) catchUp() error {
 	if err := b.coord.Barrier(ctx); err != nil {
 		return fmt.Errorf("catching up with the metadata after the lease ran out: %w", err)
 	}
-	b.replicas.reconcile(b.coord.Metadata())
+	b.replicas.Reconcile(b.coord.Metadata())
 	b.log.Info("lease with the controller taken up again", "applied", b.coord.Metadata().AppliedIndex)
 	return nil
 }

@@ -22,9 +22,9 @@ func TestSegmentOpenFailureAnswersKafkaStorageError(t *testing.T) {
 	dir := t.TempDir()
 	r := startReplica(t, 1, dir, klog.NewFaultFS(nil), false, coordinator.Partition{Leader: 1, ISR: []int32{1}, Replicas: []int32{1}},
 		func(lc *klog.ManagerConfig) { lc.SegmentFileCacheSize = 1 })
-	cfg := r.p.log.Config()
+	cfg := r.p.Log().Config()
 	cfg.SegmentBytes = 14 // a batch a segment
-	r.p.log.SetConfig(cfg)
+	r.p.Log().SetConfig(cfg)
 	topic := &coordinator.Topic{Name: durTP.Topic, ID: [16]byte{9}, Partitions: []coordinator.Partition{{ID: 0}}}
 	req := kmsg.NewPtrProduceRequest()
 	req.Version, req.Acks = 9, 1

@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gokafka/gokafka/auth"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gokafka/gokafka/auth"
+	"github.com/gokafka/gokafka/replica"
 
 	"github.com/gokafka/gokafka/coordinator"
 	grp "github.com/gokafka/gokafka/group"
@@ -25,8 +27,8 @@ type Broker struct {
 	logs  *klog.Manager
 	coord *coordinator.Coordinator
 
-	replicas  *replicaManager
-	lease     *lease // while held, this broker may lead and coordinate
+	replicas  *replica.Manager
+	lease     *replica.Lease // while held, this broker may lead and coordinate
 	producers *producerIDs
 	groups    *grp.Coordinator
 	// offsetsComplained is when ensureOffsetsTopic last logged that it
@@ -47,7 +49,7 @@ type Broker struct {
 	budget *requestBudget // queued.max.request.bytes; nil = unbounded
 
 	fetchSessions *fetchSessionCache // KIP-227, fetch_sessions.go
-	purgatory     purgatory          // parked produces and fetches, purgatory.go
+	purgatory     *replica.Purgatory // parked produces and fetches
 	refusals      *auth.Refusals     // connections refused before authenticating
 
 	mu        sync.Mutex
@@ -91,7 +93,7 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		conns:  map[*conn]struct{}{},
 		ctx:    ctx,
 		cancel: cancel,
-		lease:  newLease(),
+		lease:  replica.NewLease(),
 		budget: newRequestBudget(cfg.QueuedMaxRequestBytes),
 
 		fetchSessions: newFetchSessionCache(cfg.FetchSessionCacheSlots),
@@ -103,13 +105,13 @@ func New(cfg Config, logs *klog.Manager, coord *coordinator.Coordinator, logger 
 		leaderQuota:   newQuota(),
 		followerQuota: newQuota(),
 	}
-	b.purgatory.b = b
+	b.purgatory = replica.NewPurgatory(ctx, &b.wg)
 	b.dynamic.static, b.dynamic.defaults = static, defaults
 	b.dynamic.staticLog, b.dynamic.staticMinISR = staticLog, cfg.MinInsyncReplicas
 	b.dynamic.minISR.Store(int64(cfg.MinInsyncReplicas))
 	b.dynamic.maxConnections.Store(int64(cfg.MaxConnections))
-	b.replicas = newReplicaManager(b)
-	logs.OnSynced(b.replicas.logSynced)
+	b.replicas = newReplicaManager(b, coord)
+	logs.OnSynced(b.replicas.LogSynced)
 	b.producers = newProducerIDs(coord, cfg.NodeID)
 	b.groups = grp.New(cfg.Group(), offsetsLog{b}, offsetsCluster{b}, b.log, func() { b.counters.rebalances.Add(1) })
 	b.txns = newTxnCoordinator(b)
@@ -123,7 +125,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := b.register(ctx); err != nil {
 		return err
 	}
-	b.replicas.start()
+	b.replicas.Start()
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -309,7 +311,7 @@ func (b *Broker) Close() error {
 	b.cancel()
 	b.txns.coord.Close()
 	b.txns.peers.close()
-	b.replicas.stop()
+	b.replicas.Stop()
 	b.wg.Wait()
 	return nil
 }

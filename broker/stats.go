@@ -43,11 +43,6 @@ type counters struct {
 	storageErrors          atomic.Int64 // answers of KAFKA_STORAGE_ERROR for a failing log
 }
 
-// partitionCounters are one local replica's traffic counters.
-type partitionCounters struct {
-	bytesIn, messagesIn, bytesOut atomic.Int64
-}
-
 // Stats is a snapshot of broker-wide figures.
 type Stats struct {
 	IsrShrinks, IsrExpands int64
@@ -100,33 +95,15 @@ type PartitionStats struct {
 
 // PartitionStats returns every local replica's figures.
 func (b *Broker) PartitionStats() []PartitionStats {
-	parts := b.replicas.all()
+	parts := b.replicas.All()
 	out := make([]PartitionStats, 0, len(parts))
 	for _, p := range parts {
-		p.mu.RLock()
-		leader := p.leader == p.nodeID
-		s := PartitionStats{
-			TopicPartition:  p.tp,
-			Leader:          leader,
-			UnderReplicated: leader && len(p.isr) < len(p.replicas),
-			UnderMinISR:     leader && len(p.isr) < p.minISR,
-		}
-		p.mu.RUnlock()
-		s.Size, s.LogStartOffset, s.LogEndOffset = p.log.Size(), p.log.LogStartOffset(), p.log.LogEndOffset()
+		s := PartitionStats{TopicPartition: p.TopicPartition()}
+		s.Leader, s.UnderReplicated, s.UnderMinISR = p.ReplicationState()
+		s.Size, s.LogStartOffset, s.LogEndOffset = p.Log().Size(), p.Log().LogStartOffset(), p.Log().LogEndOffset()
 		s.HighWatermark = p.HighWatermark()
-		s.BytesIn, s.MessagesIn, s.BytesOut = p.stats.bytesIn.Load(), p.stats.messagesIn.Load(), p.stats.bytesOut.Load()
+		s.BytesIn, s.MessagesIn, s.BytesOut = p.Stats.BytesIn.Load(), p.Stats.MessagesIn.Load(), p.Stats.BytesOut.Load()
 		out = append(out, s)
 	}
 	return out
-}
-
-// countISRChange counts an ISR change of a partition led here, as applied
-// from the metadata.
-func (b *Broker) countISRChange(shrink, expand bool) {
-	if shrink {
-		b.counters.isrShrinks.Add(1)
-	}
-	if expand {
-		b.counters.isrExpands.Add(1)
-	}
 }

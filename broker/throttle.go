@@ -3,7 +3,6 @@ package broker
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // Replication throttles, as Kafka's (KIP-73): a reassignment's copying
@@ -27,9 +27,6 @@ var throttleRateKeys = []string{"leader.replication.throttled.rate", "follower.r
 const (
 	leaderThrottledReplicas   = "leader.replication.throttled.replicas"
 	followerThrottledReplicas = "follower.replication.throttled.replicas"
-	// throttleBackoff is how long a follower whose every partition is held
-	// back waits before it asks again.
-	throttleBackoff = 100 * time.Millisecond
 )
 
 // quota is a byte rate with one second of burst (a token bucket): a
@@ -145,16 +142,9 @@ func validThrottledReplicas(v string) bool {
 	return true
 }
 
-// inISR reports whether replica id is in the partition's ISR.
-func (p *partition) inISR(id int32) bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return slices.Contains(p.isr, id)
-}
-
 // throttled reports whether copying of p to replica (not in the ISR) falls
 // under this broker's throttle: key lists this broker's replica of p.
-func (b *Broker) throttled(md *coordinator.Metadata, p *partition, key string, replica int32) bool {
-	t := md.Topic(p.tp.Topic)
-	return t != nil && replicaThrottled(t, key, p.tp.Partition, b.cfg.NodeID) && !p.inISR(replica)
+func (b *Broker) throttled(md *coordinator.Metadata, p *replica.Partition, key string, replica int32) bool {
+	t := md.Topic(p.TopicPartition().Topic)
+	return t != nil && replicaThrottled(t, key, p.TopicPartition().Partition, b.cfg.NodeID) && !p.InISR(replica)
 }

@@ -134,7 +134,7 @@ func (b *Broker) createTopics(ctx context.Context, specs []coordinator.CreateTop
 		results[where[j]] = r
 	}
 	if !validateOnly {
-		b.replicas.reconcile(b.coord.Metadata())
+		b.replicas.Reconcile(b.coord.Metadata())
 	}
 	return results
 }
@@ -216,7 +216,7 @@ func handleDeleteTopics(b *Broker, c *conn, req *kmsg.DeleteTopicsRequest) *kmsg
 				resp.Topics[slots[i]].ErrorMessage = &msg
 			}
 		}
-		b.replicas.reconcile(b.coord.Metadata())
+		b.replicas.Reconcile(b.coord.Metadata())
 	}
 	return resp
 }

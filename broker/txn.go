@@ -98,7 +98,7 @@ func handleAddPartitionsToTxn(b *Broker, c *conn, req *kmsg.AddPartitionsToTxnRe
 		switch {
 		case refused[t]:
 			return authzAddPartitionsTop.Error
-		case !partitionExists(md, t, p):
+		case !md.HasPartition(t, p):
 			return protocol.UnknownTopicOrPartition
 		}
 		return protocol.None

@@ -16,6 +16,7 @@ import (
 	grp "github.com/gokafka/gokafka/group"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/replica"
 	"github.com/gokafka/gokafka/txn"
 )
 
@@ -116,9 +117,9 @@ func (tc *txnCoordinator) leaderOf(ctx context.Context, id string) (int32, error
 // every leadership change. A read that fails is tried again every second
 // while the leadership lasts: its ids answer COORDINATOR_LOAD_IN_PROGRESS
 // meanwhile, which clients retry.
-func (tc *txnCoordinator) scheduleLoad(p *partition) {
-	leader, epoch := p.state()
-	if leader != tc.b.cfg.NodeID || !tc.coord.StartLoad(p.tp.Partition, epoch) {
+func (tc *txnCoordinator) scheduleLoad(p *replica.Partition) {
+	leader, epoch := p.State()
+	if leader != tc.b.cfg.NodeID || !tc.coord.StartLoad(p.TopicPartition().Partition, epoch) {
 		return
 	}
 	tc.b.wg.Add(1)
@@ -127,22 +128,22 @@ func (tc *txnCoordinator) scheduleLoad(p *partition) {
 		// As the group coordinator does: only what the ISR holds, once the
 		// start of this epoch is committed, so that the state never holds
 		// records of the old epoch that a truncation may take back.
-		if err := p.awaitEpochStart(tc.b.ctx, epoch); err != nil {
+		if err := p.AwaitEpochStart(tc.b.ctx, epoch); err != nil {
 			return // deposed or stopping: the replica manager unloads it
 		}
 		for {
-			recs, err := readRecords(p.log, p.HighWatermark(), tc.b.log)
+			recs, err := readRecords(p.Log(), p.HighWatermark(), tc.b.log)
 			if err == nil {
-				tc.coord.FinishLoad(p.tp.Partition, epoch, recs)
+				tc.coord.FinishLoad(p.TopicPartition().Partition, epoch, recs)
 				return
 			}
-			tc.b.log.Error("cannot load transaction coordinator state; trying again", "partition", p.tp.Partition, "err", err)
+			tc.b.log.Error("cannot load transaction coordinator state; trying again", "partition", p.TopicPartition().Partition, "err", err)
 			select {
 			case <-tc.b.ctx.Done():
 				return
 			case <-time.After(time.Second):
 			}
-			if l, e := p.state(); l != tc.b.cfg.NodeID || e != epoch {
+			if l, e := p.State(); l != tc.b.cfg.NodeID || e != epoch {
 				return // the replica manager unloads it
 			}
 		}
@@ -189,14 +190,14 @@ func cloneValue(v []byte) []byte {
 type txnLogWriter struct{ b *Broker }
 
 func (w txnLogWriter) Write(ctx context.Context, part, epoch int32, key, value []byte) error {
-	p := w.b.replicas.get(klog.TopicPartition{Topic: txnTopic, Partition: part})
+	p := w.b.replicas.Get(klog.TopicPartition{Topic: txnTopic, Partition: part})
 	if p == nil {
 		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d is not here", txnTopic, part)
 	}
-	if _, e := p.state(); e != epoch {
+	if _, e := p.State(); e != epoch {
 		return protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d is in leader epoch %d, not %d", txnTopic, part, e, epoch)
 	}
-	res, err := p.appendAsLeader(protocol.BuildBatch(clock.Now().UnixMilli(), []protocol.KV{{Key: key, Value: value}}), -1)
+	res, err := p.AppendAsLeader(protocol.BuildBatch(clock.Now().UnixMilli(), []protocol.KV{{Key: key, Value: value}}), -1)
 	if err != nil {
 		return err
 	}
@@ -346,8 +347,8 @@ func produceTxnOperation(v int16) txnOperation {
 // round trip voids it) and the coordinator's refusal as Kafka's
 // AddPartitionsToTxnManager hands it on: PRODUCER_FENCED reads
 // INVALID_PRODUCER_EPOCH, which producers expect here.
-func (b *Broker) beginTxnWrite(p *partition, id string, pid int64, epoch int16, op txnOperation) (uint64, error) {
-	out := b.beginTxnWrites([]*partition{p}, id, pid, epoch, op)
+func (b *Broker) beginTxnWrite(p *replica.Partition, id string, pid int64, epoch int16, op txnOperation) (uint64, error) {
+	out := b.beginTxnWrites([]*replica.Partition{p}, id, pid, epoch, op)
 	return out[0].guard, out[0].err
 }
 
@@ -362,15 +363,15 @@ type txnBegin struct {
 // that need it, as Kafka's AddPartitionsToTxnManager batches them, so that
 // the first produce of a transaction costs one round trip and one write of
 // its state, not one per partition.
-func (b *Broker) beginTxnWrites(ps []*partition, id string, pid int64, epoch int16, op txnOperation) []txnBegin {
+func (b *Broker) beginTxnWrites(ps []*replica.Partition, id string, pid int64, epoch int16, op txnOperation) []txnBegin {
 	out := make([]txnBegin, len(ps))
 	if b.verifyTxn == nil {
 		return out
 	}
 	var ask []klog.TopicPartition
 	for i, p := range ps {
-		if out[i].guard = p.log.StartVerification(pid, epoch, op == txnAdd); out[i].guard != 0 {
-			ask = append(ask, p.tp)
+		if out[i].guard = p.Log().StartVerification(pid, epoch, op == txnAdd); out[i].guard != 0 {
+			ask = append(ask, p.TopicPartition())
 		}
 	}
 	if len(ask) == 0 {
@@ -385,7 +386,7 @@ func (b *Broker) beginTxnWrites(ps []*partition, id string, pid int64, epoch int
 		if out[i].guard == 0 {
 			continue
 		}
-		err := errs[p.tp]
+		err := errs[p.TopicPartition()]
 		switch protocol.Code(err) {
 		case protocol.ProducerFenced:
 			err = protocol.Errorf(protocol.InvalidProducerEpoch, "%v", err)
@@ -511,11 +512,11 @@ func (pc *peerConns) request(id int32, req kmsg.Request, timeout time.Duration) 
 				return nil, err
 			}
 		}
-		resp, err := c.p.request(req, timeout)
+		resp, err := c.p.Request(req, timeout)
 		if err == nil {
 			return resp, nil
 		}
-		c.p.close()
+		c.p.Close()
 		c.p = nil
 		if !kept {
 			return nil, err
@@ -531,7 +532,7 @@ func (pc *peerConns) close() {
 	for _, c := range pc.conns {
 		c.mu.Lock()
 		if c.p != nil {
-			c.p.close()
+			c.p.Close()
 			c.p = nil
 		}
 		c.mu.Unlock()

@@ -39,7 +39,7 @@ func describedEpoch(c *txn.Coordinator) (int16, protocol.ErrorCode) {
 // now. A load to the log end would serve epoch 2.
 func TestTxnLoadReadsToTheHighWatermark(t *testing.T) {
 	b, p := leaderWithTail(t, klog.TopicPartition{Topic: txnTopic, Partition: 0}, txnState(0), txnState(1))
-	if _, err := p.appendAsLeader(protocol.BuildBatch(1, txnState(2)), 1); err != nil {
+	if _, err := p.AppendAsLeader(protocol.BuildBatch(1, txnState(2)), 1); err != nil {
 		t.Fatal(err)
 	}
 	tc := &txnCoordinator{b: b}
@@ -54,7 +54,7 @@ func TestTxnLoadReadsToTheHighWatermark(t *testing.T) {
 	if epoch != 1 {
 		t.Fatalf("producer epoch %d once the high watermark covers the epoch start, want 1 (2 is above the high watermark)", epoch)
 	}
-	if end := p.log.LogEndOffset(); end != 3 {
+	if end := p.Log().LogEndOffset(); end != 3 {
 		t.Fatalf("log end %d, want 3: the setup lost its record above the high watermark", end)
 	}
 }

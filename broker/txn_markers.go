@@ -10,6 +10,7 @@ import (
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // markerAckTimeout bounds the wait for a marker's replication, Kafka's
@@ -84,12 +85,12 @@ func handleWriteTxnMarkers(b *Broker, c *conn, req *kmsg.WriteTxnMarkersRequest,
 }
 
 // writeMarker appends one marker to a partition this broker leads.
-func (b *Broker) writeMarker(md *coordinator.Metadata, topic string, part int32, marker []byte) (*partition, klog.AppendResult, error) {
-	p, err := b.replicas.local(md, topic, part)
+func (b *Broker) writeMarker(md *coordinator.Metadata, topic string, part int32, marker []byte) (*replica.Partition, klog.AppendResult, error) {
+	p, err := b.replicas.Local(md, topic, part)
 	if err != nil {
 		return nil, klog.AppendResult{}, err
 	}
-	res, err := p.appendLeader(marker, -1, klog.AppendOptions{Origin: klog.OriginCoordinator})
+	res, err := p.AppendLeader(marker, -1, klog.AppendOptions{Origin: klog.OriginCoordinator})
 	if err != nil && !errors.As(err, new(*protocol.Error)) {
 		b.log.Error("transaction marker append failed", "topic", topic, "partition", part, "err", err)
 		err = protocol.Errorf(protocol.KafkaStorageError, "%s-%d: %v", topic, part, err)

@@ -9,12 +9,13 @@ import (
 	klog "github.com/gokafka/gokafka/log"
 	"github.com/gokafka/gokafka/protocol"
 	"github.com/gokafka/gokafka/protocol/prototest"
+	"github.com/gokafka/gokafka/replica"
 )
 
 // fetchAs fetches p from offset as a consumer with the isolation
 // level given, and returns the offsets of the batches it got and the
 // aborted transactions listed.
-func fetchAs(t *testing.T, p *partition, offset int64, isolation int8) ([][2]int64, []kmsg.FetchResponseTopicPartitionAbortedTransaction) {
+func fetchAs(t *testing.T, p *replica.Partition, offset int64, isolation int8) ([][2]int64, []kmsg.FetchResponseTopicPartitionAbortedTransaction) {
 	t.Helper()
 	op := kmsg.NewFetchResponseTopicPartition()
 	ft := &fetchTarget{req: kmsg.FetchRequestTopicPartition{FetchOffset: offset, CurrentLeaderEpoch: -1, PartitionMaxBytes: 1 << 20}, p: p, out: &op}
@@ -43,13 +44,13 @@ func fetchAs(t *testing.T, p *partition, offset int64, isolation int8) ([][2]int
 // marker is written and replicated; then they read past it and are told
 // which producer's records to drop. Clients may not write markers.
 func TestReadCommittedStopsAtOpenTransaction(t *testing.T) {
-	p := leaderOf(t) // offsets 0-2, ISR 1,3
+	p := leaderOf(t, nil) // offsets 0-2, ISR 1,3
 	txn := prototest.Plain(1, "t1", "t2")
 	txn.ProducerID, txn.ProducerEpoch, txn.BaseSequence, txn.Transactional = 5, 0, 0, true
-	if _, err := p.appendAsLeader(txn.Encode(), -1); err != nil { // 3-4
+	if _, err := p.AppendAsLeader(txn.Encode(), -1); err != nil { // 3-4
 		t.Fatal(err)
 	}
-	p.followerFetched(3, 0, 5, true, time.Minute, time.Now())
+	p.FollowerFetched(3, 0, 5, true, time.Minute, time.Now())
 	if hw, lso := p.HighWatermark(), p.LastStableOffset(); hw != 5 || lso != 3 {
 		t.Fatalf("high watermark %d, last stable %d; want 5 and 3", hw, lso)
 	}
@@ -68,10 +69,10 @@ func TestReadCommittedStopsAtOpenTransaction(t *testing.T) {
 		t.Fatalf("ListOffsets latest read_committed: %d %v, want 3", op.Offset, err)
 	}
 	marker := protocol.EndTxnMarker(5, 0, false, 0, 1)
-	if _, err := p.appendAsLeader(marker, -1); protocol.Code(err) != protocol.InvalidRecord {
+	if _, err := p.AppendAsLeader(marker, -1); protocol.Code(err) != protocol.InvalidRecord {
 		t.Fatalf("a client's marker: %v, want INVALID_RECORD", err)
 	}
-	if _, err := p.appendLeader(marker, -1, klog.AppendOptions{Origin: klog.OriginCoordinator}); err != nil { // 5
+	if _, err := p.AppendLeader(marker, -1, klog.AppendOptions{Origin: klog.OriginCoordinator}); err != nil { // 5
 		t.Fatal(err)
 	}
 	// Kafka's rule: a transaction stays unstable until the high watermark
@@ -80,7 +81,7 @@ func TestReadCommittedStopsAtOpenTransaction(t *testing.T) {
 	if hw, lso := p.HighWatermark(), p.LastStableOffset(); hw != 5 || lso != 3 {
 		t.Fatalf("high watermark %d, last stable %d before the marker is replicated; want 5 and 3", hw, lso)
 	}
-	p.followerFetched(3, 0, 6, true, time.Minute, time.Now())
+	p.FollowerFetched(3, 0, 6, true, time.Minute, time.Now())
 	if lso := p.LastStableOffset(); lso != 6 {
 		t.Fatalf("last stable %d once the marker is replicated, want the high watermark 6", lso)
 	}
@@ -94,7 +95,7 @@ func TestReadCommittedStopsAtOpenTransaction(t *testing.T) {
 	if _, aborted := fetchAs(t, p, 6, 1); len(aborted) != 0 {
 		t.Fatalf("aborted transactions past the marker: %+v", aborted)
 	}
-	if infos := p.log.Producers(); len(infos) != 1 || infos[0].CurrentTxnStartOffset != -1 {
+	if infos := p.Log().Producers(); len(infos) != 1 || infos[0].CurrentTxnStartOffset != -1 {
 		t.Fatalf("producers %+v, want 5 with no transaction open", infos)
 	}
 }

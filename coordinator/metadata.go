@@ -84,6 +84,12 @@ func (m *Metadata) Topic(name string) *Topic { return m.Topics.Get(name) }
 // TopicByID returns the topic with id, or nil.
 func (m *Metadata) TopicByID(id [16]byte) *Topic { return m.TopicsByID.Get(id) }
 
+// HasPartition reports whether m holds partition of topic.
+func (m *Metadata) HasPartition(topic string, partition int32) bool {
+	t := m.Topic(topic)
+	return t != nil && partition >= 0 && int(partition) < len(t.Partitions)
+}
+
 // WithTopics returns a copy of m at applied index index that holds topics
 // too, replacing any of the same name; m is unchanged. It builds images
 // for tests outside this package; the state machine edits its own.

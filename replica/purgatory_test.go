@@ -1,13 +1,12 @@
-package broker
+package replica
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	klog "github.com/gokafka/gokafka/log"
 )
 
 // BenchmarkPurgatory parks 1,000 requests on one partition, as acks=all
@@ -21,10 +20,9 @@ func BenchmarkPurgatory(b *testing.B) {
 		timeout time.Duration
 	}{{"woken", time.Minute}, {"expired", time.Millisecond}} {
 		b.Run(tc.name, func(b *testing.B) {
-			lc := klog.DefaultManagerConfig()
-			lc.Dirs = []string{b.TempDir()}
-			br := newTestBroker(b, 1, lc)
-			p := &partition{}
+			pg, _ := testPurgatory(b)
+			p := &Partition{}
+			var counter atomic.Int64
 			const parked = 1000
 			var ready atomic.Bool
 			waiting := -1 // goroutines while the first round waits
@@ -35,7 +33,7 @@ func BenchmarkPurgatory(b *testing.B) {
 				wg.Add(parked)
 				before := runtime.NumGoroutine()
 				for range parked {
-					br.park([]*partition{p}, tc.timeout, &br.counters.parkedProduce, ready.Load, func() {}, wg.Done)
+					pg.Park([]*Partition{p}, tc.timeout, &counter, ready.Load, func() {}, wg.Done)
 				}
 				if waiting < 0 {
 					waiting = runtime.NumGoroutine() - before
@@ -52,12 +50,17 @@ func BenchmarkPurgatory(b *testing.B) {
 	}
 }
 
-// testPurgatory is a broker with no coordinator and one partition to
-// watch.
-func testPurgatory(t *testing.T) (*Broker, *partition) {
-	lc := klog.DefaultManagerConfig()
-	lc.Dirs = []string{t.TempDir()}
-	return newTestBroker(t, 1, lc), &partition{}
+// testPurgatory is a purgatory that stops at the end of the test, and
+// the function that stops it earlier and waits for its goroutines.
+func testPurgatory(t testing.TB) (*Purgatory, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	stop := func() {
+		cancel()
+		wg.Wait()
+	}
+	t.Cleanup(stop)
+	return NewPurgatory(ctx, &wg), stop
 }
 
 // closedWithin reports whether ch closes within d.
@@ -74,12 +77,14 @@ func closedWithin(ch <-chan struct{}, d time.Duration) bool {
 // its deadline after expire; either way it leaves its partitions' watch
 // lists and the parked count.
 func TestPurgatoryCompletesOnKickOrDeadline(t *testing.T) {
-	b, p := testPurgatory(t)
+	pg, _ := testPurgatory(t)
+	p := &Partition{}
+	var parked atomic.Int64
 	var ready atomic.Bool
 	woken, expired := make(chan struct{}), make(chan struct{})
 	var expiredRan atomic.Bool
-	b.park([]*partition{p}, time.Minute, &b.counters.parkedProduce, ready.Load, func() { t.Error("expired before its deadline") }, func() { close(woken) })
-	b.park([]*partition{p}, 50*time.Millisecond, &b.counters.parkedProduce, func() bool { return false }, func() { expiredRan.Store(true) }, func() { close(expired) })
+	pg.Park([]*Partition{p}, time.Minute, &parked, ready.Load, func() { t.Error("expired before its deadline") }, func() { close(woken) })
+	pg.Park([]*Partition{p}, 50*time.Millisecond, &parked, func() bool { return false }, func() { expiredRan.Store(true) }, func() { close(expired) })
 	p.waiters.wake()
 	if closedWithin(woken, 20*time.Millisecond) {
 		t.Fatal("answered before its condition held")
@@ -92,15 +97,21 @@ func TestPurgatoryCompletesOnKickOrDeadline(t *testing.T) {
 	if !closedWithin(expired, 5*time.Second) || !expiredRan.Load() {
 		t.Fatal("not expired at its deadline")
 	}
-	eventually(t, func() bool { return b.counters.parkedProduce.Load() == 0 && len(p.waiters.set) == 0 })
+	eventually(t, func() bool {
+		p.waiters.mu.Lock()
+		defer p.waiters.mu.Unlock()
+		return parked.Load() == 0 && len(p.waiters.set) == 0
+	})
 }
 
 // A condition that holds by the time the request is parked (an append
 // came between the handler's check and the watch) answers without a kick.
 func TestPurgatoryChecksOnceWhenParked(t *testing.T) {
-	b, p := testPurgatory(t)
+	pg, _ := testPurgatory(t)
+	p := &Partition{}
+	var parked atomic.Int64
 	done := make(chan struct{})
-	b.park([]*partition{p}, time.Minute, &b.counters.parkedProduce, func() bool { return true }, func() {}, func() { close(done) })
+	pg.Park([]*Partition{p}, time.Minute, &parked, func() bool { return true }, func() {}, func() { close(done) })
 	if !closedWithin(done, 5*time.Second) {
 		t.Fatal("a request ready when parked waits for a kick")
 	}
@@ -109,17 +120,18 @@ func TestPurgatoryChecksOnceWhenParked(t *testing.T) {
 // A fetch whose connection closed is dropped unanswered on its next kick,
 // and a broker that stops drops what waits.
 func TestPurgatoryDropsAbandonedRequests(t *testing.T) {
-	b, p := testPurgatory(t)
+	pg, stop := testPurgatory(t)
+	p := &Partition{}
+	var fetches, produces atomic.Int64
 	gone := make(chan struct{})
-	op := &delayedOp{parts: []*partition{p}, deadline: time.Now().Add(time.Minute), parked: &b.counters.parkedFetch,
-		done: func() bool { return true }, expire: func() {}, finish: func() { t.Error("answered a closed connection") }, gone: gone}
+	op := &DelayedOp{Parts: []*Partition{p}, Deadline: time.Now().Add(time.Minute), Parked: &fetches,
+		Done: func() bool { return true }, Expire: func() {}, Finish: func() { t.Error("answered a closed connection") }, Gone: gone}
 	close(gone)
-	b.purgatory.add(op)
-	eventually(t, func() bool { return b.counters.parkedFetch.Load() == 0 })
-	b.park([]*partition{p}, time.Minute, &b.counters.parkedProduce, func() bool { return false }, func() {}, func() { t.Error("answered after the broker stopped") })
-	b.cancel()
-	b.wg.Wait()
-	if n := b.counters.parkedProduce.Load(); n != 0 {
+	pg.Add(op)
+	eventually(t, func() bool { return fetches.Load() == 0 })
+	pg.Park([]*Partition{p}, time.Minute, &produces, func() bool { return false }, func() {}, func() { t.Error("answered after the broker stopped") })
+	stop()
+	if n := produces.Load(); n != 0 {
 		t.Errorf("%d requests still counted as parked", n)
 	}
 }

@@ -1,4 +1,4 @@
-package broker
+package replica
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // broker id; each fetch offset is that follower's log end offset, which
 // moves the high watermark and decides ISR membership.
 
-// followerFetched records a follower's fetch position. When the follower
+// FollowerFetched records a follower's fetch position. When the follower
 // has caught up enough to rejoin the ISR (to the high watermark and to
 // where this leader's epoch began, as Kafka), it returns the AlterPartition
 // to send, and from this moment, under the same lock, the high watermark
@@ -23,7 +23,7 @@ import (
 // newer leader may hold other records at the same offsets. A follower the
 // metadata shows fenced or shutting down is not eligible (Kafka's
 // isReplicaIsrEligible): the controller would refuse it.
-func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, eligible bool, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, join bool) {
+func (p *Partition) FollowerFetched(id, epoch int32, fetchOffset int64, eligible bool, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, join bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := p.followers[id]
@@ -48,10 +48,10 @@ func (p *partition) followerFetched(id, epoch int32, fetchOffset int64, eligible
 	return p.nextISRLocked(id, lagMax, now)
 }
 
-// logSynced is the group commit's news (log.flush.before.ack) that a log
+// LogSynced is the group commit's news (log.flush.before.ack) that a log
 // has more fsynced: if this broker leads it, the high watermark may move.
-func (rm *replicaManager) logSynced(l *klog.Log) {
-	p := rm.get(l.TopicPartition())
+func (rm *Manager) LogSynced(l *klog.Log) {
+	p := rm.Get(l.TopicPartition())
 	if p == nil || p.log != l {
 		return
 	}
@@ -67,13 +67,13 @@ func (rm *replicaManager) logSynced(l *klog.Log) {
 // nothing changes, a change is already in flight, or the last one was
 // refused less than isrRetryBackoff ago. From here until the change
 // settles the high watermark waits for the maximal ISR.
-func (p *partition) nextISR(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
+func (p *Partition) nextISR(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.nextISRLocked(join, lagMax, now)
 }
 
-func (p *partition) nextISRLocked(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
+func (p *Partition) nextISRLocked(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
 	if p.leader != p.nodeID || p.isrChangeInFlight || now.Before(p.isrRetryAt) {
 		return coordinator.AlterPartition{}, 0, false
 	}
@@ -105,7 +105,7 @@ const isrRetryBackoff = 500 * time.Millisecond
 // settled it. known says whether this broker's image is known to hold the
 // outcome; if not, the maximal ISR stays until the next request replaces it.
 // refused starts the backoff, even when the metadata settled the change.
-func (p *partition) isrChangeEnded(seq uint64, known, refused bool) {
+func (p *Partition) isrChangeEnded(seq uint64, known, refused bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.isrRequest != seq {
@@ -126,17 +126,17 @@ func (p *partition) isrChangeEnded(seq uint64, known, refused bool) {
 	}
 }
 
-// isrEligible reports whether broker id may join an ISR as this broker's
+// ISREligible reports whether broker id may join an ISR as this broker's
 // metadata shows it: registered, not fenced, not shutting down.
-func (rm *replicaManager) isrEligible(id int32) bool {
-	br := rm.b.coord.Metadata().Broker(id)
+func (rm *Manager) ISREligible(id int32) bool {
+	br := rm.ctrl.Metadata().Broker(id)
 	return br != nil && !br.Fenced && !br.ControlledShutdown
 }
 
 // withMetadataTimeout runs a controller call bounded by
-// metadataChangeTimeout.
-func (rm *replicaManager) withMetadataTimeout(call func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(rm.b.ctx, metadataChangeTimeout)
+// Config.MetadataChangeTimeout.
+func (rm *Manager) withMetadataTimeout(call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(rm.ctx, rm.cfg.MetadataChangeTimeout)
 	defer cancel()
 	return call(ctx)
 }
@@ -145,9 +145,9 @@ func (rm *replicaManager) withMetadataTimeout(call func(context.Context) error) 
 // follower falls behind for longer than replica.lag.time.max.ms. It looks
 // often, so that a stopped follower holds acks=all up for little more than
 // that (Kafka looks every half of it, which can add 50%).
-func (rm *replicaManager) isrLoop() {
+func (rm *Manager) isrLoop() {
 	defer rm.wg.Done()
-	t := time.NewTicker(min(max(rm.b.cfg.ReplicaLagTimeMax/20, 50*time.Millisecond), 250*time.Millisecond))
+	t := time.NewTicker(min(max(rm.cfg.ReplicaLagTimeMax/20, 50*time.Millisecond), 250*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
@@ -155,19 +155,19 @@ func (rm *replicaManager) isrLoop() {
 			return
 		case <-t.C:
 		}
-		for _, p := range rm.all() {
-			if req, seq, ok := p.nextISR(-1, rm.b.cfg.ReplicaLagTimeMax, time.Now()); ok {
-				rm.changeISR(p, req, seq)
+		for _, p := range rm.All() {
+			if req, seq, ok := p.nextISR(-1, rm.cfg.ReplicaLagTimeMax, time.Now()); ok {
+				rm.ChangeISR(p, req, seq)
 			}
 		}
 	}
 }
 
-// all returns a snapshot of the local replicas.
-func (rm *replicaManager) all() []*partition {
+// All returns a snapshot of the local replicas.
+func (rm *Manager) All() []*Partition {
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
-	out := make([]*partition, 0, len(rm.partitions))
+	out := make([]*Partition, 0, len(rm.partitions))
 	for _, p := range rm.partitions {
 		out = append(out, p)
 	}
@@ -176,11 +176,11 @@ func (rm *replicaManager) all() []*partition {
 
 // Follower side: appends what the leader sent, as the leader wrote it.
 
-// appendAsFollower writes batches fetched from the leader at their offsets
+// AppendAsFollower writes batches fetched from the leader at their offsets
 // and takes the leader's high watermark, capped at what it holds. A
 // response that was asked of another leader or epoch than the current one
 // is dropped: it may hold records the new leader does not have.
-func (p *partition) appendAsFollower(leader, epoch int32, records []byte, leaderHW, leaderStart int64) error {
+func (p *Partition) AppendAsFollower(leader, epoch int32, records []byte, leaderHW, leaderStart int64) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.leader != leader || p.leaderEpoch != epoch || p.needsTruncation {
@@ -205,12 +205,12 @@ func (p *partition) appendAsFollower(leader, epoch int32, records []byte, leader
 	return nil
 }
 
-// truncateForLeader cuts the log back to where it agrees with the leader,
+// TruncateForLeader cuts the log back to where it agrees with the leader,
 // given the leader's answer to OffsetForLeaderEpoch for our latest epoch:
 // the largest epoch it knows at or below ours and where that epoch ends.
 // With no answer (-1) the high watermark is the safe point, as in Kafka
 // before KIP-101.
-func (p *partition) truncateForLeader(leaderEpoch int32, leaderEnd int64) error {
+func (p *Partition) TruncateForLeader(leaderEpoch int32, leaderEnd int64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cut := p.highWatermark.Load()

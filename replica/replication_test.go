@@ -1,4 +1,4 @@
-package broker
+package replica
 
 import (
 	"io"
@@ -14,7 +14,7 @@ import (
 
 // leaderOf returns partition t-0 led by broker 1 with replicas 1,2,3 and
 // ISR 1,3, and three records appended.
-func leaderOf(t *testing.T) *partition {
+func leaderOf(t *testing.T) *Partition {
 	cfg := klog.DefaultManagerConfig()
 	cfg.Dirs = []string{t.TempDir()}
 	m, err := klog.OpenManager(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -27,9 +27,9 @@ func leaderOf(t *testing.T) *partition {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &partition{tp: tp, log: l, nodeID: 1}
-	p.applyState(coordinator.Partition{Leader: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 2, 3}}, 1)
-	if _, err := p.appendAsLeader(prototest.Plain(0, "a", "b", "c").Encode(), -1); err != nil {
+	p := &Partition{tp: tp, log: l, nodeID: 1}
+	p.ApplyState(coordinator.Partition{Leader: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 2, 3}}, 1)
+	if _, err := p.AppendAsLeader(prototest.Plain(0, "a", "b", "c").Encode(), -1); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -43,14 +43,14 @@ func TestHighWatermarkWaitsForTheMaximalISR(t *testing.T) {
 	for _, refused := range []bool{false, true} {
 		p := leaderOf(t)
 		now := time.Now()
-		p.followerFetched(3, 0, 0, true, time.Minute, now)
-		req, seq, ok := p.followerFetched(2, 0, 0, true, time.Minute, now)
+		p.FollowerFetched(3, 0, 0, true, time.Minute, now)
+		req, seq, ok := p.FollowerFetched(2, 0, 0, true, time.Minute, now)
 		if !ok || len(req.ISR) != 3 {
 			t.Fatalf("follower 2 at the high watermark 0: join request %+v, %v; want ISR 1,3,2", req, ok)
 		}
 		// Follower 3 fetching ahead right after the decision must not move
 		// the high watermark past follower 2, which may lead next.
-		p.followerFetched(3, 0, 3, true, time.Minute, now)
+		p.FollowerFetched(3, 0, 3, true, time.Minute, now)
 		if hw := p.HighWatermark(); hw != 0 {
 			t.Fatalf("high watermark %d with follower 2 joining at 0, want 0", hw)
 		}
@@ -66,12 +66,12 @@ func TestHighWatermarkWaitsForTheMaximalISR(t *testing.T) {
 			}
 			continue
 		}
-		p.applyState(coordinator.Partition{Leader: 1, PartitionEpoch: 1, ISR: req.ISR, Replicas: []int32{1, 2, 3}}, 1)
+		p.ApplyState(coordinator.Partition{Leader: 1, PartitionEpoch: 1, ISR: req.ISR, Replicas: []int32{1, 2, 3}}, 1)
 		p.isrChangeEnded(seq, true, false)
 		if hw := p.HighWatermark(); hw != 0 {
 			t.Fatalf("high watermark %d with ISR 1,3,2 and 2 at 0, want 0", hw)
 		}
-		p.followerFetched(2, 0, 3, true, time.Minute, now)
+		p.FollowerFetched(2, 0, 3, true, time.Minute, now)
 		if hw := p.HighWatermark(); hw != 3 {
 			t.Fatalf("high watermark %d with the ISR caught up, want 3", hw)
 		}
@@ -83,12 +83,12 @@ func TestHighWatermarkWaitsForTheMaximalISR(t *testing.T) {
 // the leadership began before it may join the ISR.
 func TestISRJoinWaitsForTheEpochStart(t *testing.T) {
 	p := leaderOf(t) // three records at epoch 0, high watermark 0
-	p.applyState(coordinator.Partition{Leader: 1, LeaderEpoch: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 2, 3}}, 1)
+	p.ApplyState(coordinator.Partition{Leader: 1, LeaderEpoch: 1, ISR: []int32{1, 3}, Replicas: []int32{1, 2, 3}}, 1)
 	now := time.Now()
-	if _, _, join := p.followerFetched(2, 1, 0, true, time.Minute, now); join {
+	if _, _, join := p.FollowerFetched(2, 1, 0, true, time.Minute, now); join {
 		t.Fatal("follower 2 at offset 0 may join although the epoch began at 3")
 	}
-	if _, _, join := p.followerFetched(2, 1, 3, true, time.Minute, now); !join {
+	if _, _, join := p.FollowerFetched(2, 1, 3, true, time.Minute, now); !join {
 		t.Fatal("follower 2 at the epoch start 3 may not join")
 	}
 }
@@ -100,11 +100,11 @@ func TestISRJoinWaitsForTheEpochStart(t *testing.T) {
 func TestIneligibleFollowerIsNotProposed(t *testing.T) {
 	p := leaderOf(t)
 	now := time.Now()
-	p.followerFetched(3, 0, 3, true, time.Minute, now)
-	if _, _, join := p.followerFetched(2, 0, 3, false, time.Minute, now); join {
+	p.FollowerFetched(3, 0, 3, true, time.Minute, now)
+	if _, _, join := p.FollowerFetched(2, 0, 3, false, time.Minute, now); join {
 		t.Fatal("fenced follower 2, caught up, proposed for the ISR")
 	}
-	if _, _, join := p.followerFetched(2, 0, 3, true, time.Minute, now); !join {
+	if _, _, join := p.FollowerFetched(2, 0, 3, true, time.Minute, now); !join {
 		t.Fatal("follower 2, caught up and eligible, not proposed for the ISR")
 	}
 }
@@ -115,16 +115,16 @@ func TestIneligibleFollowerIsNotProposed(t *testing.T) {
 func TestRefusedISRChangeBacksOff(t *testing.T) {
 	p := leaderOf(t)
 	now := time.Now()
-	p.followerFetched(3, 0, 3, true, time.Minute, now)
-	_, seq, join := p.followerFetched(2, 0, 3, true, time.Minute, now)
+	p.FollowerFetched(3, 0, 3, true, time.Minute, now)
+	_, seq, join := p.FollowerFetched(2, 0, 3, true, time.Minute, now)
 	if !join {
 		t.Fatal("follower 2 at the log end not proposed for the ISR")
 	}
 	p.isrChangeEnded(seq, true, true)
-	if _, _, join := p.followerFetched(2, 0, 3, true, time.Minute, time.Now()); join {
+	if _, _, join := p.FollowerFetched(2, 0, 3, true, time.Minute, time.Now()); join {
 		t.Fatal("proposed again at once after a refusal")
 	}
-	if _, _, join := p.followerFetched(2, 0, 3, true, time.Minute, time.Now().Add(isrRetryBackoff)); !join {
+	if _, _, join := p.FollowerFetched(2, 0, 3, true, time.Minute, time.Now().Add(isrRetryBackoff)); !join {
 		t.Fatalf("not proposed again %v after the refusal", isrRetryBackoff)
 	}
 }
@@ -137,19 +137,19 @@ func TestRefusedISRChangeBacksOff(t *testing.T) {
 func TestResignedLeaderAcknowledgesNothing(t *testing.T) {
 	p := leaderOf(t)
 	now := time.Now()
-	p.followerFetched(3, 0, 0, true, time.Minute, now)
-	_, seq, ok := p.followerFetched(2, 0, 0, true, time.Minute, now)
+	p.FollowerFetched(3, 0, 0, true, time.Minute, now)
+	_, seq, ok := p.FollowerFetched(2, 0, 0, true, time.Minute, now)
 	if !ok {
 		t.Fatal("follower 2 at the high watermark did not join")
 	}
-	p.followerFetched(3, 0, 3, true, time.Minute, now)
+	p.FollowerFetched(3, 0, 3, true, time.Minute, now)
 	p.resign()
 	p.isrChangeEnded(seq, true, false)
-	p.followerFetched(3, 0, 3, true, time.Minute, now)
+	p.FollowerFetched(3, 0, 3, true, time.Minute, now)
 	if hw := p.HighWatermark(); hw != 0 {
 		t.Fatalf("high watermark %d after the replica was deleted here, want 0", hw)
 	}
-	if done, err := p.ackState(3); !done || protocol.Code(err) != protocol.NotLeaderOrFollower {
+	if done, err := p.AckState(3); !done || protocol.Code(err) != protocol.NotLeaderOrFollower {
 		t.Fatalf("a parked produce after the deletion: done %v, %v; want NOT_LEADER_OR_FOLLOWER", done, err)
 	}
 }

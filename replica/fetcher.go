@@ -1,4 +1,4 @@
-package broker
+package replica
 
 import (
 	"fmt"
@@ -14,10 +14,10 @@ import (
 // over one connection, with Kafka's Fetch (carrying our broker id) and,
 // after each leader change, OffsetForLeaderEpoch to find where to truncate.
 type fetcher struct {
-	rm     *replicaManager
+	rm     *Manager
 	leader int32
 	stop   chan struct{}
-	conn   *peer
+	conn   Peer
 }
 
 const (
@@ -25,14 +25,17 @@ const (
 	fetcherBackoff    = 100 * time.Millisecond
 	fetcherPartMax    = 1 << 20
 	fetcherRequestMax = 16 << 20
+	// throttleBackoff is how long a follower whose every partition is
+	// held back waits before it asks again.
+	throttleBackoff = 100 * time.Millisecond
 )
 
 // syncFetchers runs one fetcher per leader that this broker follows and
 // stops the others. It is called after every reconcile.
-func (rm *replicaManager) syncFetchers() {
+func (rm *Manager) syncFetchers() {
 	need := map[int32]bool{}
-	for _, p := range rm.all() {
-		if leader, _ := p.state(); leader >= 0 && leader != rm.b.cfg.NodeID {
+	for _, p := range rm.All() {
+		if leader, _ := p.State(); leader >= 0 && leader != rm.cfg.NodeID {
 			need[leader] = true
 		}
 	}
@@ -55,10 +58,10 @@ func (rm *replicaManager) syncFetchers() {
 }
 
 // partitions lists the replicas this fetcher serves now.
-func (f *fetcher) partitions() []*partition {
-	var out []*partition
-	for _, p := range f.rm.all() {
-		if leader, _ := p.state(); leader == f.leader && leader != f.rm.b.cfg.NodeID {
+func (f *fetcher) partitions() []*Partition {
+	var out []*Partition
+	for _, p := range f.rm.All() {
+		if leader, _ := p.State(); leader == f.leader && leader != f.rm.cfg.NodeID {
 			out = append(out, p)
 		}
 	}
@@ -68,7 +71,7 @@ func (f *fetcher) partitions() []*partition {
 func (f *fetcher) run() {
 	defer func() {
 		if f.conn != nil {
-			f.conn.close()
+			f.conn.Close()
 		}
 	}()
 	for {
@@ -81,10 +84,10 @@ func (f *fetcher) run() {
 		}
 		if err := f.round(); err != nil {
 			if f.conn != nil {
-				f.conn.close()
+				f.conn.Close()
 				f.conn = nil
 			}
-			f.rm.b.log.Debug("replica fetcher", "leader", f.leader, "err", err)
+			f.rm.log.Debug("replica fetcher", "leader", f.leader, "err", err)
 			select {
 			case <-f.stop:
 				return
@@ -104,13 +107,11 @@ func (f *fetcher) round() error {
 		return nil
 	}
 	if f.conn == nil {
-		addr, err := f.leaderAddr()
+		conn, err := f.rm.host.DialLeader(f.leader)
 		if err != nil {
 			return err
 		}
-		if f.conn, err = dialPeer(addr, f.rm.b.cfg.NodeID, f.rm.b.cfg.Peer); err != nil {
-			return err
-		}
+		f.conn = conn
 	}
 	if err := f.truncate(parts); err != nil {
 		return err
@@ -118,15 +119,12 @@ func (f *fetcher) round() error {
 	return f.fetch(parts)
 }
 
-// leaderAddr is the leader's address for replication.
-func (f *fetcher) leaderAddr() (string, error) { return f.rm.b.peerAddr(f.leader) }
-
 // truncate asks the leader where our latest epoch ends on its side and cuts
 // our log there (KIP-101/279), for every partition with a new leader.
-func (f *fetcher) truncate(parts []*partition) error {
+func (f *fetcher) truncate(parts []*Partition) error {
 	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
-	req.Version, req.ReplicaID = 4, f.rm.b.cfg.NodeID
-	var asked []*partition
+	req.Version, req.ReplicaID = 4, f.rm.cfg.NodeID
+	var asked []*Partition
 	for _, p := range parts {
 		p.mu.RLock()
 		need, epoch := p.needsTruncation, p.leaderEpoch
@@ -136,7 +134,7 @@ func (f *fetcher) truncate(parts []*partition) error {
 		}
 		latest := p.log.LatestEpoch()
 		if latest < 0 {
-			p.truncateForLeader(-1, -1) // nothing of ours to disagree about
+			p.TruncateForLeader(-1, -1) // nothing of ours to disagree about
 			continue
 		}
 		rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
@@ -150,7 +148,7 @@ func (f *fetcher) truncate(parts []*partition) error {
 	if len(asked) == 0 {
 		return nil
 	}
-	resp, err := f.conn.request(req, 10*time.Second)
+	resp, err := f.conn.Request(req, 10*time.Second)
 	if err != nil {
 		return err
 	}
@@ -164,11 +162,11 @@ func (f *fetcher) truncate(parts []*partition) error {
 				return fmt.Errorf("%s: OffsetForLeaderEpoch: %w", p.tp, protocol.Errorf(protocol.ErrorCode(rp.ErrorCode), "from leader %d", f.leader))
 			}
 			before := p.log.LogEndOffset()
-			if err := p.truncateForLeader(rp.LeaderEpoch, rp.EndOffset); err != nil {
+			if err := p.TruncateForLeader(rp.LeaderEpoch, rp.EndOffset); err != nil {
 				return err
 			}
 			if after := p.log.LogEndOffset(); after < before {
-				f.rm.b.log.Info("truncated to the new leader's log", "topic", p.tp.Topic, "partition", p.tp.Partition,
+				f.rm.log.Info("truncated to the new leader's log", "topic", p.tp.Topic, "partition", p.tp.Partition,
 					"from", before, "to", after, "leader", f.leader)
 			}
 		}
@@ -178,19 +176,19 @@ func (f *fetcher) truncate(parts []*partition) error {
 
 // fetch sends one Fetch for every partition that is ready and appends what
 // comes back.
-func (f *fetcher) fetch(parts []*partition) error {
+func (f *fetcher) fetch(parts []*Partition) error {
 	// Our fetch offset is our log end, which the leader counts toward its
 	// high watermark: with flush.before.ack it must be on disk first.
-	if err := klog.WaitDurable(f.rm.b.ctx, logsOf(parts)); err != nil {
+	if err := klog.WaitDurable(f.rm.ctx, logsOf(parts)); err != nil {
 		return err
 	}
 	req := kmsg.NewPtrFetchRequest()
-	req.Version, req.ReplicaID = 12, f.rm.b.cfg.NodeID
+	req.Version, req.ReplicaID = 12, f.rm.cfg.NodeID
 	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = int32(fetcherMaxWait/time.Millisecond), 1, fetcherRequestMax
 	req.SessionEpoch = -1
-	byTP := map[klog.TopicPartition]*partition{}
+	byTP := map[klog.TopicPartition]*Partition{}
 	epochs := map[klog.TopicPartition]int32{} // as asked: a reply for another epoch is stale
-	b, md, now := f.rm.b, f.rm.b.coord.Metadata(), time.Now()
+	host, md, now := f.rm.host, f.rm.ctrl.Metadata(), time.Now()
 	held := 0 // partitions the follower throttle holds back this round
 	for _, p := range parts {
 		p.mu.RLock()
@@ -199,7 +197,7 @@ func (f *fetcher) fetch(parts []*partition) error {
 		if need {
 			continue
 		}
-		if b.throttled(md, p, followerThrottledReplicas, b.cfg.NodeID) && b.followerQuota.exceeded(now) {
+		if host.FollowerThrottled(md, p) && host.FollowerQuotaExceeded(now) {
 			held++
 			continue
 		}
@@ -218,7 +216,7 @@ func (f *fetcher) fetch(parts []*partition) error {
 		}
 		return nil
 	}
-	resp, err := f.conn.request(req, fetcherMaxWait+10*time.Second)
+	resp, err := f.conn.Request(req, fetcherMaxWait+10*time.Second)
 	if err != nil {
 		return err
 	}
@@ -234,8 +232,8 @@ func (f *fetcher) fetch(parts []*partition) error {
 			if p == nil {
 				continue
 			}
-			if b.throttled(md, p, followerThrottledReplicas, b.cfg.NodeID) {
-				b.followerQuota.record(len(rp.RecordBatches), now)
+			if host.FollowerThrottled(md, p) {
+				host.FollowerQuotaRecord(len(rp.RecordBatches), now)
 			}
 			if err := f.handlePartition(p, epochs[tp], &rp); err != nil && firstErr == nil {
 				firstErr = err
@@ -245,7 +243,7 @@ func (f *fetcher) fetch(parts []*partition) error {
 	return firstErr
 }
 
-func logsOf(parts []*partition) []*klog.Log {
+func logsOf(parts []*Partition) []*klog.Log {
 	out := make([]*klog.Log, len(parts))
 	for i, p := range parts {
 		out[i] = p.log
@@ -253,17 +251,17 @@ func logsOf(parts []*partition) []*klog.Log {
 	return out
 }
 
-func (f *fetcher) handlePartition(p *partition, epoch int32, rp *kmsg.FetchResponseTopicPartition) error {
+func (f *fetcher) handlePartition(p *Partition, epoch int32, rp *kmsg.FetchResponseTopicPartition) error {
 	switch code := protocol.ErrorCode(rp.ErrorCode); code {
 	case protocol.None:
-		return p.appendAsFollower(f.leader, epoch, rp.RecordBatches, rp.HighWatermark, rp.LogStartOffset)
+		return p.AppendAsFollower(f.leader, epoch, rp.RecordBatches, rp.HighWatermark, rp.LogStartOffset)
 	case protocol.OffsetOutOfRange:
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if leo := p.log.LogEndOffset(); rp.LogStartOffset > leo {
 			// Retention on the leader deleted everything we would fetch
 			// next: start over at its log start, as Kafka does.
-			f.rm.b.log.Info("replica behind the leader's log start; restarting it there",
+			f.rm.log.Info("replica behind the leader's log start; restarting it there",
 				"topic", p.tp.Topic, "partition", p.tp.Partition, "from", leo, "to", rp.LogStartOffset)
 			return p.log.TruncateFullyAndStartAt(rp.LogStartOffset)
 		}

@@ -1,8 +1,10 @@
-package broker
+package replica
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -12,15 +14,21 @@ import (
 	"github.com/gokafka/gokafka/protocol"
 )
 
-// replicaManager keeps this broker's local replicas in line with the
-// metadata: it creates logs for partitions assigned here, applies leader
-// and ISR changes, and deletes logs of topics that are gone. Reconciling is
+// Manager keeps this broker's local replicas in line with the metadata:
+// it creates logs for partitions assigned here, applies leader and ISR
+// changes, and deletes logs of topics that are gone. Reconciling is
 // level-triggered against the latest image, so a missed kick is harmless.
-type replicaManager struct {
-	b *Broker
+type Manager struct {
+	cfg   Config
+	ctx   context.Context // the broker's: done when it stops
+	log   *slog.Logger
+	logs  *klog.Manager
+	ctrl  Controller
+	host  Host
+	lease *Lease
 
 	mu         sync.RWMutex
-	partitions map[klog.TopicPartition]*partition
+	partitions map[klog.TopicPartition]*Partition
 
 	reconcileMu sync.Mutex // one reconcile at a time; guards the three below
 	applied     uint64     // AppliedIndex of the newest image reconciled
@@ -45,46 +53,51 @@ type replicaManager struct {
 	isr *isrSender // this broker's AlterPartition requests, batched
 }
 
-func newReplicaManager(b *Broker) *replicaManager {
-	rm := &replicaManager{b: b, partitions: map[klog.TopicPartition]*partition{}, stopCh: make(chan struct{}),
-		fetchers: map[int32]*fetcher{}}
+// New returns the replica manager of broker cfg.NodeID over logs. It
+// reconciles nothing until Start.
+func New(ctx context.Context, cfg Config, logs *klog.Manager, ctrl Controller, host Host, lease *Lease, logger *slog.Logger) *Manager {
+	rm := &Manager{cfg: cfg, ctx: ctx, log: logger, logs: logs, ctrl: ctrl, host: host, lease: lease,
+		partitions: map[klog.TopicPartition]*Partition{}, stopCh: make(chan struct{}), fetchers: map[int32]*fetcher{}}
 	rm.isr = newISRSender(rm)
 	return rm
 }
 
-func (rm *replicaManager) get(tp klog.TopicPartition) *partition {
+// Get returns this broker's replica of tp, or nil.
+func (rm *Manager) Get(tp klog.TopicPartition) *Partition {
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
 	return rm.partitions[tp]
 }
 
-// local returns this broker's replica of a partition, or the error Kafka
+// Add installs a replica built outside a reconcile, replacing any of
+// its partition: tests of the handlers over one partition use it.
+func (rm *Manager) Add(p *Partition) {
+	rm.mu.Lock()
+	rm.partitions[p.tp] = p
+	rm.mu.Unlock()
+}
+
+// Local returns this broker's replica of a partition, or the error Kafka
 // gives when there is none: UNKNOWN_TOPIC_OR_PARTITION for a partition that
 // does not exist, NOT_LEADER_OR_FOLLOWER for one held elsewhere.
-func (rm *replicaManager) local(md *coordinator.Metadata, topic string, partition int32) (*partition, error) {
+func (rm *Manager) Local(md *coordinator.Metadata, topic string, partition int32) (*Partition, error) {
 	tp := klog.TopicPartition{Topic: topic, Partition: partition}
-	if p := rm.get(tp); p != nil {
+	if p := rm.Get(tp); p != nil {
 		return p, nil
 	}
-	if err := rm.b.logs.Offline(tp); err != nil {
+	if err := rm.logs.Offline(tp); err != nil {
 		return nil, protocol.Errorf(protocol.KafkaStorageError, "%v", err)
 	}
-	if !partitionExists(md, topic, partition) {
+	if !md.HasPartition(topic, partition) {
 		return nil, protocol.Errorf(protocol.UnknownTopicOrPartition, "%s-%d: no such partition", topic, partition)
 	}
 	return nil, protocol.Errorf(protocol.NotLeaderOrFollower, "%s-%d: no replica on this broker", topic, partition)
 }
 
-// partitionExists reports whether md holds partition of topic.
-func partitionExists(md *coordinator.Metadata, topic string, partition int32) bool {
-	t := md.Topic(topic)
-	return t != nil && partition >= 0 && int(partition) < len(t.Partitions)
-}
-
-// start reconciles once and then after every metadata change.
-func (rm *replicaManager) start() {
-	kick, unsubscribe := rm.b.coord.Subscribe()
-	rm.reconcile(rm.b.coord.Metadata())
+// Start reconciles once and then after every metadata change.
+func (rm *Manager) Start() {
+	kick, unsubscribe := rm.ctrl.Subscribe()
+	rm.Reconcile(rm.ctrl.Metadata())
 	rm.wg.Add(3)
 	go rm.isrLoop()
 	go rm.isr.run()
@@ -94,7 +107,7 @@ func (rm *replicaManager) start() {
 		for {
 			select {
 			case <-kick:
-				rm.reconcile(rm.b.coord.Metadata())
+				rm.Reconcile(rm.ctrl.Metadata())
 			case <-rm.stopCh:
 				return
 			}
@@ -102,7 +115,8 @@ func (rm *replicaManager) start() {
 	}()
 }
 
-func (rm *replicaManager) stop() {
+// Stop ends the manager's goroutines and waits for them.
+func (rm *Manager) Stop() {
 	rm.fetchMu.Lock() // no goroutine starts after this, see spawn
 	close(rm.stopCh)
 	rm.fetchMu.Unlock()
@@ -111,7 +125,7 @@ func (rm *replicaManager) stop() {
 
 // spawnLocked runs f in a goroutine that stop waits for, unless stopping has
 // begun. The caller holds fetchMu.
-func (rm *replicaManager) spawnLocked(f func()) bool {
+func (rm *Manager) spawnLocked(f func()) bool {
 	select {
 	case <-rm.stopCh:
 		return false
@@ -125,21 +139,21 @@ func (rm *replicaManager) spawnLocked(f func()) bool {
 	return true
 }
 
-// reconcile brings the local replicas in line with md. Handlers that change
+// Reconcile brings the local replicas in line with md. Handlers that change
 // metadata call it too, so that their answer is true of this broker at once.
 //
 // Callers load md before they take reconcileMu, so a slow one can arrive
 // with an image older than one already applied. Acting on it would delete
 // the replicas of topics created in between, after their produces were
 // acknowledged, and move leader epochs backwards: such an image is dropped.
-func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
+func (rm *Manager) Reconcile(md *coordinator.Metadata) {
 	rm.reconcileMu.Lock()
 	defer rm.reconcileMu.Unlock()
 	if md.AppliedIndex < rm.applied {
 		return
 	}
 	rm.applied = md.AppliedIndex
-	rm.b.applyDynamicConfigs(md)
+	rm.host.ApplyConfigs(md)
 	changed := rm.changedTopics(md)
 	var work []assigned
 	for name := range changed {
@@ -149,7 +163,7 @@ func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 		}
 		delete(rm.retry, name)
 		for _, st := range t.Partitions {
-			if slices.Contains(st.Replicas, rm.b.cfg.NodeID) {
+			if slices.Contains(st.Replicas, rm.cfg.NodeID) {
 				work = append(work, assigned{klog.TopicPartition{Topic: t.Name, Partition: st.ID}, t, st})
 			}
 		}
@@ -162,7 +176,7 @@ func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 		}
 		if err != nil {
 			rm.retry[a.t.Name] = true
-			rm.b.log.Error("cannot open local replica", "topic", a.tp.Topic, "partition", a.tp.Partition, "err", err)
+			rm.log.Error("cannot open local replica", "topic", a.tp.Topic, "partition", a.tp.Partition, "err", err)
 		}
 	}
 	if rm.fullPass(md) {
@@ -178,7 +192,7 @@ func (rm *replicaManager) reconcile(md *coordinator.Metadata) {
 // image that reflects Raft entries (logs found on disk are checked
 // against it), and when the dynamic broker configs, which set the logs'
 // defaults, have changed.
-func (rm *replicaManager) fullPass(md *coordinator.Metadata) bool {
+func (rm *Manager) fullPass(md *coordinator.Metadata) bool {
 	return rm.last == nil || rm.last.AppliedIndex == 0 ||
 		!maps.EqualFunc(rm.last.BrokerConfigs, md.BrokerConfigs, maps.Equal)
 }
@@ -186,7 +200,7 @@ func (rm *replicaManager) fullPass(md *coordinator.Metadata) bool {
 // changedTopics names the topics a reconcile of md visits: those md
 // changed since the last image reconciled (all of them on a full pass),
 // those that failed to open before, and the internal topics.
-func (rm *replicaManager) changedTopics(md *coordinator.Metadata) map[string]bool {
+func (rm *Manager) changedTopics(md *coordinator.Metadata) map[string]bool {
 	var since coordinator.TopicMap[string] // empty: every topic changed
 	if !rm.fullPass(md) {
 		since = rm.last.Topics
@@ -198,14 +212,11 @@ func (rm *replicaManager) changedTopics(md *coordinator.Metadata) map[string]boo
 	for name := range md.Topics.Changed(since) {
 		changed[name] = true
 	}
-	changed[offsetsTopic], changed[txnTopic] = true, true
+	for _, name := range rm.cfg.Internal {
+		changed[name] = true
+	}
 	return changed
 }
-
-// internalTopic reports the topics reconciled on every change, changed or
-// not: their leaders load the group and transaction coordinators, which
-// the reconcile keeps asking for until they have.
-func internalTopic(name string) bool { return name == offsetsTopic || name == txnTopic }
 
 // assigned is one partition the image assigns to this broker.
 type assigned struct {
@@ -222,13 +233,13 @@ const openParallelism = 16
 
 // openNew opens the local replicas of work that have none yet, in
 // parallel, and returns the errors of those it could not open.
-func (rm *replicaManager) openNew(work []assigned) map[klog.TopicPartition]error {
+func (rm *Manager) openNew(work []assigned) map[klog.TopicPartition]error {
 	var mu sync.Mutex
 	failed := map[klog.TopicPartition]error{}
 	sem := make(chan struct{}, openParallelism)
 	var wg sync.WaitGroup
 	for _, a := range work {
-		if rm.get(a.tp) != nil {
+		if rm.Get(a.tp) != nil {
 			continue // ensure replaces one of an older topic ID
 		}
 		sem <- struct{}{}
@@ -247,24 +258,24 @@ func (rm *replicaManager) openNew(work []assigned) map[klog.TopicPartition]error
 
 // open opens (or creates) the log of a partition assigned here and adds
 // its replica, with no state yet: ensure applies the image's.
-func (rm *replicaManager) open(tp klog.TopicPartition, t *coordinator.Topic) (*partition, error) {
-	cfg, err := topicLogConfig(rm.b.logs.Defaults(), t.Configs)
+func (rm *Manager) open(tp klog.TopicPartition, t *coordinator.Topic) (*Partition, error) {
+	cfg, err := rm.host.LogConfig(t)
 	if err != nil {
 		return nil, fmt.Errorf("topic %s configs: %w", t.Name, err)
 	}
-	l, err := rm.b.logs.GetOrCreate(tp, t.ID, cfg)
+	l, err := rm.logs.GetOrCreate(tp, t.ID, cfg)
 	if errors.Is(err, klog.ErrTopicIDMismatch) {
 		// Found on disk at start: another topic of that name, which
 		// this broker never saw deleted. Kafka keeps it as stray.
-		if err := rm.b.logs.MarkStray(tp); err != nil {
+		if err := rm.logs.MarkStray(tp); err != nil {
 			return nil, err
 		}
-		l, err = rm.b.logs.GetOrCreate(tp, t.ID, cfg)
+		l, err = rm.logs.GetOrCreate(tp, t.ID, cfg)
 	}
 	if err != nil {
 		return nil, err
 	}
-	p := &partition{tp: tp, topicID: t.ID, log: l, nodeID: rm.b.cfg.NodeID, lease: rm.b.lease, leader: -1, leaderEpoch: -1}
+	p := NewPartition(tp, t.ID, l, rm.cfg.NodeID, rm.lease)
 	rm.mu.Lock()
 	rm.partitions[tp] = p
 	rm.mu.Unlock()
@@ -273,8 +284,8 @@ func (rm *replicaManager) open(tp klog.TopicPartition, t *coordinator.Topic) (*p
 
 // ensure applies the partition state from the image to the local replica
 // of one assigned partition, opening it if openNew did not.
-func (rm *replicaManager) ensure(tp klog.TopicPartition, t *coordinator.Topic, st coordinator.Partition) error {
-	p := rm.get(tp)
+func (rm *Manager) ensure(tp klog.TopicPartition, t *coordinator.Topic, st coordinator.Partition) error {
+	p := rm.Get(tp)
 	if p != nil && p.topicID != t.ID {
 		// The topic was deleted and re-created under the same name.
 		rm.drop(tp)
@@ -285,38 +296,16 @@ func (rm *replicaManager) ensure(tp klog.TopicPartition, t *coordinator.Topic, s
 		if p, err = rm.open(tp, t); err != nil {
 			return err
 		}
-	} else if cfg, err := topicLogConfig(rm.b.logs.Defaults(), t.Configs); err == nil && cfg != p.log.Config() {
+	} else if cfg, err := rm.host.LogConfig(t); err == nil && cfg != p.log.Config() {
 		p.log.SetConfig(cfg)
 	}
-	if changed, shrank, grew := p.applyState(st, rm.minISR(t)); changed {
-		rm.b.log.Info("partition state", "topic", tp.Topic, "partition", tp.Partition,
+	if changed, shrank, grew := p.ApplyState(st, rm.host.MinISR(t)); changed {
+		rm.log.Info("partition state", "topic", tp.Topic, "partition", tp.Partition,
 			"leader", st.Leader, "leader_epoch", st.LeaderEpoch, "isr", st.ISR)
-		rm.b.countISRChange(shrank, grew)
+		rm.host.ISRChanged(shrank, grew)
 	}
-	if tp.Topic == txnTopic { // so does the transaction coordinator
-		if st.Leader == rm.b.cfg.NodeID {
-			rm.b.txns.scheduleLoad(p)
-		} else {
-			rm.b.txns.coord.Unload(tp.Partition)
-		}
-	}
-	if tp.Topic == offsetsTopic { // the group coordinator follows the leadership
-		if st.Leader == rm.b.cfg.NodeID {
-			rm.b.groups.Load(tp.Partition, st.LeaderEpoch)
-		} else {
-			rm.b.groups.Unload(tp.Partition)
-		}
-	}
+	rm.host.StateApplied(p, st)
 	return nil
-}
-
-func (rm *replicaManager) minISR(t *coordinator.Topic) int {
-	if v, ok := t.Configs["min.insync.replicas"]; ok {
-		if n, err := parseMinISR(v); err == nil {
-			return n
-		}
-	}
-	return rm.b.defaultMinISR()
 }
 
 // removeUnwanted deletes local replicas whose topic ID md no longer holds
@@ -325,7 +314,7 @@ func (rm *replicaManager) minISR(t *coordinator.Topic) int {
 // down, or never this cluster's) is kept as stray, never deleted. An image
 // that reflects no Raft entry yet knows no topic at all and so cannot say
 // that any was deleted.
-func (rm *replicaManager) removeUnwanted(md *coordinator.Metadata) {
+func (rm *Manager) removeUnwanted(md *coordinator.Metadata) {
 	if md.AppliedIndex == 0 {
 		return
 	}
@@ -337,13 +326,13 @@ func (rm *replicaManager) removeUnwanted(md *coordinator.Metadata) {
 		}
 	}
 	rm.mu.RUnlock()
-	for _, l := range rm.b.logs.All() {
+	for _, l := range rm.logs.All() {
 		tp := l.TopicPartition()
 		switch {
-		case rm.get(tp) != nil || rm.assignedHere(md, tp, l.TopicID()):
+		case rm.Get(tp) != nil || rm.assignedHere(md, tp, l.TopicID()):
 		case md.TopicByID(l.TopicID()) == nil:
-			if err := rm.b.logs.MarkStray(tp); err != nil {
-				rm.b.log.Error("cannot set aside stray replica", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+			if err := rm.logs.MarkStray(tp); err != nil {
+				rm.log.Error("cannot set aside stray replica", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 			}
 		default:
 			gone = append(gone, tp)
@@ -358,7 +347,7 @@ func (rm *replicaManager) removeUnwanted(md *coordinator.Metadata) {
 // topics only: their partitions as the last image reconciled or md
 // numbers them (partitions only ever grow, so that covers every replica
 // either assigned here).
-func (rm *replicaManager) removeUnwantedOf(md *coordinator.Metadata, names map[string]bool) {
+func (rm *Manager) removeUnwantedOf(md *coordinator.Metadata, names map[string]bool) {
 	var gone []klog.TopicPartition
 	for name := range names {
 		n := 0
@@ -369,7 +358,7 @@ func (rm *replicaManager) removeUnwantedOf(md *coordinator.Metadata, names map[s
 		}
 		for i := range n {
 			tp := klog.TopicPartition{Topic: name, Partition: int32(i)}
-			if p := rm.get(tp); p != nil && !rm.assignedHere(md, tp, p.topicID) {
+			if p := rm.Get(tp); p != nil && !rm.assignedHere(md, tp, p.topicID) {
 				gone = append(gone, tp)
 			}
 		}
@@ -382,7 +371,7 @@ func (rm *replicaManager) removeUnwantedOf(md *coordinator.Metadata, names map[s
 // assignedHere reports whether md assigns partition tp of the topic with
 // this ID to this broker. A log written before topic IDs (zero ID) is
 // matched by name.
-func (rm *replicaManager) assignedHere(md *coordinator.Metadata, tp klog.TopicPartition, id [16]byte) bool {
+func (rm *Manager) assignedHere(md *coordinator.Metadata, tp klog.TopicPartition, id [16]byte) bool {
 	t := md.TopicByID(id)
 	if id == ([16]byte{}) {
 		t = md.Topic(tp.Topic)
@@ -390,10 +379,10 @@ func (rm *replicaManager) assignedHere(md *coordinator.Metadata, tp klog.TopicPa
 	if t == nil || t.Name != tp.Topic || tp.Partition < 0 || int(tp.Partition) >= len(t.Partitions) {
 		return false
 	}
-	return slices.Contains(t.Partitions[tp.Partition].Replicas, rm.b.cfg.NodeID)
+	return slices.Contains(t.Partitions[tp.Partition].Replicas, rm.cfg.NodeID)
 }
 
-func (rm *replicaManager) drop(tp klog.TopicPartition) {
+func (rm *Manager) drop(tp klog.TopicPartition) {
 	rm.mu.Lock()
 	p := rm.partitions[tp]
 	delete(rm.partitions, tp)
@@ -402,9 +391,9 @@ func (rm *replicaManager) drop(tp klog.TopicPartition) {
 		p.resign()
 		p.waiters.wake() // parked requests re-check and find the partition gone
 	}
-	if err := rm.b.logs.Delete(tp); err != nil {
-		rm.b.log.Error("cannot delete local replica", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+	if err := rm.logs.Delete(tp); err != nil {
+		rm.log.Error("cannot delete local replica", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 		return
 	}
-	rm.b.log.Info("deleted local replica", "topic", tp.Topic, "partition", tp.Partition)
+	rm.log.Info("deleted local replica", "topic", tp.Topic, "partition", tp.Partition)
 }

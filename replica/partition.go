@@ -1,4 +1,4 @@
-package broker
+package replica
 
 import (
 	"context"
@@ -12,14 +12,14 @@ import (
 	"github.com/gokafka/gokafka/protocol"
 )
 
-// partition is this broker's replica of one partition: its log and, while it
-// leads, the high watermark and the replication state of the ISR.
-type partition struct {
+// Partition is this broker's replica of one partition: its log and, while
+// it leads, the high watermark and the replication state of the ISR.
+type Partition struct {
 	tp      klog.TopicPartition
 	topicID [16]byte
 	log     *klog.Log
 	nodeID  int32
-	lease   *lease // the broker's: without it, leading serves no one
+	lease   *Lease // the broker's: without it, leading serves no one
 
 	// mu guards the leadership state. Appends hold it for reading so that a
 	// leader change (write lock) never lands in the middle of one.
@@ -52,9 +52,36 @@ type partition struct {
 	isrRetryAt time.Time
 
 	highWatermark atomic.Int64
-	stats         partitionCounters
+	Stats         Counters
 	waiters       waiters // parked produce and fetch requests
 }
+
+// Counters are one local replica's traffic counters.
+type Counters struct {
+	BytesIn, MessagesIn, BytesOut atomic.Int64
+}
+
+// NewPartition is broker nodeID's replica of tp over its log, holding no
+// state until ApplyState. A nil lease is always held (tests of the
+// handlers over one partition).
+func NewPartition(tp klog.TopicPartition, topicID [16]byte, log *klog.Log, nodeID int32, lease *Lease) *Partition {
+	return &Partition{tp: tp, topicID: topicID, log: log, nodeID: nodeID, lease: lease, leader: -1, leaderEpoch: -1}
+}
+
+// TopicPartition names the partition.
+func (p *Partition) TopicPartition() klog.TopicPartition { return p.tp }
+
+// TopicID is the ID of the topic this replica was created for.
+func (p *Partition) TopicID() [16]byte { return p.topicID }
+
+// Log is the replica's log.
+func (p *Partition) Log() *klog.Log { return p.log }
+
+// NodeID is the broker holding this replica.
+func (p *Partition) NodeID() int32 { return p.nodeID }
+
+// LeaseHeld reports whether the broker holds its lease, for error messages.
+func (p *Partition) LeaseHeld() bool { return p.lease.Held() }
 
 // followerState is what the leader knows of one follower, as in Kafka's
 // Replica: its log end offset and when it was last caught up.
@@ -65,11 +92,11 @@ type followerState struct {
 	lastFetchTime time.Time
 }
 
-// applyState adopts the partition state from a metadata image. It returns
+// ApplyState adopts the partition state from a metadata image. It returns
 // whether leadership or the ISR changed, and, for a partition this broker
 // went on leading, whether its ISR shrank or grew (whoever asked: this
 // leader, or the controller fencing a broker), for the ISR metrics.
-func (p *partition) applyState(st coordinator.Partition, minISR int) (changed, shrank, grew bool) {
+func (p *Partition) ApplyState(st coordinator.Partition, minISR int) (changed, shrank, grew bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	newEpoch := p.leaderEpoch != st.LeaderEpoch || p.leader != st.Leader
@@ -124,47 +151,47 @@ func (p *partition) applyState(st coordinator.Partition, minISR int) (changed, s
 // name a new leader that lacks records this one holds, and a late event
 // (an ISR change settling, a follower's fetch) would otherwise move the
 // high watermark over them. Parked produces get NOT_LEADER_OR_FOLLOWER.
-func (p *partition) resign() {
+func (p *Partition) resign() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.leader, p.followers, p.maximalISR, p.isrChangeInFlight = -1, nil, nil, false
 }
 
-// isLeader reports whether this replica may serve as the partition's
+// IsLeader reports whether this replica may serve as the partition's
 // leader: the metadata names it, and the broker holds its lease with the
 // controller (a broker cut off from it may have been deposed already).
-func (p *partition) isLeader() bool {
+func (p *Partition) IsLeader() bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.leadsLocked()
 }
 
-func (p *partition) leadsLocked() bool { return p.leader == p.nodeID && p.lease.held() }
+func (p *Partition) leadsLocked() bool { return p.leader == p.nodeID && p.lease.Held() }
 
-// state returns the leader and its epoch as this replica knows them.
-func (p *partition) state() (leader, epoch int32) {
+// State returns the leader and its epoch as this replica knows them.
+func (p *Partition) State() (leader, epoch int32) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.leader, p.leaderEpoch
 }
 
-// appendAsLeader appends records from a producer. With acks=all the ISR must
+// AppendAsLeader appends records from a producer. With acks=all the ISR must
 // hold at least min.insync.replicas members before anything is written.
 // Its callers have checked each batch's CRC (produce, with
 // protocol.ValidateBatch) or computed it (the group coordinator).
-func (p *partition) appendAsLeader(records []byte, acks int16) (klog.AppendResult, error) {
-	return p.appendLeader(records, acks, klog.AppendOptions{})
+func (p *Partition) AppendAsLeader(records []byte, acks int16) (klog.AppendResult, error) {
+	return p.AppendLeader(records, acks, klog.AppendOptions{})
 }
 
-// appendLeader is appendAsLeader with the writer's origin (the transaction
+// AppendLeader is AppendAsLeader with the writer's origin (the transaction
 // coordinator's markers are the only control batches a leader takes) and
 // verification guard in opts; the leader fills in the rest.
-func (p *partition) appendLeader(records []byte, acks int16, opts klog.AppendOptions) (klog.AppendResult, error) {
+func (p *Partition) AppendLeader(records []byte, acks int16, opts klog.AppendOptions) (klog.AppendResult, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if !p.leadsLocked() {
 		return klog.AppendResult{}, protocol.Errorf(protocol.NotLeaderOrFollower,
-			"%s: broker %d is not the leader (leader %d, lease held %v)", p.tp, p.nodeID, p.leader, p.lease.held())
+			"%s: broker %d is not the leader (leader %d, lease held %v)", p.tp, p.nodeID, p.leader, p.lease.Held())
 	}
 	if acks == -1 && len(p.isr) < p.minISR {
 		return klog.AppendResult{}, protocol.Errorf(protocol.NotEnoughReplicas,
@@ -183,7 +210,7 @@ func (p *partition) appendLeader(records []byte, acks int16, opts klog.AppendOpt
 // maybeAdvanceHighWatermarkLocked moves the high watermark to the smallest
 // log end offset in the ISR, counting only followers that have fetched
 // from this leader. It never moves back. It reports whether it moved.
-func (p *partition) maybeAdvanceHighWatermarkLocked() bool {
+func (p *Partition) maybeAdvanceHighWatermarkLocked() bool {
 	if p.leader != p.nodeID {
 		return false
 	}
@@ -208,10 +235,10 @@ func (p *partition) maybeAdvanceHighWatermarkLocked() bool {
 	return false
 }
 
-// ackState reports whether a batch ending before offset is committed, and
+// AckState reports whether a batch ending before offset is committed, and
 // with which outcome: a committed batch with the ISR below
 // min.insync.replicas is NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in Kafka.
-func (p *partition) ackState(offset int64) (bool, error) {
+func (p *Partition) AckState(offset int64) (bool, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	switch {
@@ -225,28 +252,28 @@ func (p *partition) ackState(offset int64) (bool, error) {
 	return true, nil
 }
 
-func (p *partition) acked(offset int64) bool { return p.highWatermark.Load() >= offset }
+func (p *Partition) Acked(offset int64) bool { return p.highWatermark.Load() >= offset }
 
 // HighWatermark is the offset below which records are committed.
-func (p *partition) HighWatermark() int64 { return p.highWatermark.Load() }
+func (p *Partition) HighWatermark() int64 { return p.highWatermark.Load() }
 
-// highWatermarkLagging reports whether this replica leads with a high
+// HighWatermarkLagging reports whether this replica leads with a high
 // watermark still below the log end its epoch began at. It took over the
 // high watermark it had as a follower, which trails the old leader's, so
 // consumers may already have read past it: Kafka shows it to no client
 // until it reaches the epoch start (KIP-207).
-func (p *partition) highWatermarkLagging() bool {
+func (p *Partition) HighWatermarkLagging() bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.leader == p.nodeID && p.highWatermark.Load() < p.epochStartOffset
 }
 
-// awaitEpochStart returns once this replica leads leader epoch epoch with
+// AwaitEpochStart returns once this replica leads leader epoch epoch with
 // a high watermark no longer below the log end that leadership began at
-// (see highWatermarkLagging): a coordinator loads no earlier. It fails with
+// (see HighWatermarkLagging): a coordinator loads no earlier. It fails with
 // NOT_LEADER_OR_FOLLOWER once this replica does not lead in epoch, or with
 // ctx's error.
-func (p *partition) awaitEpochStart(ctx context.Context, epoch int32) error {
+func (p *Partition) AwaitEpochStart(ctx context.Context, epoch int32) error {
 	kick := make(kickChan, 1)
 	p.waiters.add(kick)
 	defer p.waiters.remove(kick)
@@ -272,7 +299,7 @@ func (p *partition) awaitEpochStart(ctx context.Context, epoch int32) error {
 // LastStableOffset bounds read_committed consumers: the high watermark, or
 // the first offset of the oldest transaction below it that is still open
 // or whose marker the high watermark has not passed yet.
-func (p *partition) LastStableOffset() int64 {
+func (p *Partition) LastStableOffset() int64 {
 	hw := p.highWatermark.Load()
 	if fuo, ok := p.log.FirstUnstableOffset(hw); ok {
 		return min(hw, fuo)
@@ -280,13 +307,13 @@ func (p *partition) LastStableOffset() int64 {
 	return hw
 }
 
-// checkLeaderEpoch applies KIP-320's fencing: a request that names a leader
+// CheckLeaderEpoch applies KIP-320's fencing: a request that names a leader
 // epoch older than ours is fenced, a newer one means our metadata is behind.
-func (p *partition) checkLeaderEpoch(requested int32) error {
+func (p *Partition) CheckLeaderEpoch(requested int32) error {
 	if requested < 0 {
 		return nil
 	}
-	_, epoch := p.state()
+	_, epoch := p.State()
 	switch {
 	case requested < epoch:
 		return protocol.Errorf(protocol.FencedLeaderEpoch, "%s: leader epoch %d is older than %d", p.tp, requested, epoch)
@@ -294,6 +321,23 @@ func (p *partition) checkLeaderEpoch(requested int32) error {
 		return protocol.Errorf(protocol.UnknownLeaderEpoch, "%s: leader epoch %d is newer than %d", p.tp, requested, epoch)
 	}
 	return nil
+}
+
+// InISR reports whether replica id is in the partition's ISR.
+func (p *Partition) InISR(id int32) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Contains(p.isr, id)
+}
+
+// ReplicationState reports whether the metadata names this replica the
+// leader and, while it does, whether its ISR is smaller than its replicas
+// (under-replicated) or than min.insync.replicas, for the metrics.
+func (p *Partition) ReplicationState() (leader, underReplicated, underMinISR bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	leader = p.leader == p.nodeID
+	return leader, leader && len(p.isr) < len(p.replicas), leader && len(p.isr) < p.minISR
 }
 
 // waiters is the set of parked requests and waits watching a partition.
@@ -306,13 +350,13 @@ type waiters struct {
 
 // kicker is one waiter: a parked request (delayedOp) or a goroutine's
 // kick channel.
-type kicker interface{ kick() }
+type kicker interface{ Kick() }
 
 // kickChan is a kick channel of capacity one: kicks coalesce while its
 // goroutine is busy.
 type kickChan chan struct{}
 
-func (ch kickChan) kick() {
+func (ch kickChan) Kick() {
 	select {
 	case ch <- struct{}{}:
 	default:
@@ -338,17 +382,7 @@ func (w *waiters) remove(k kicker) {
 func (w *waiters) wake() {
 	w.mu.Lock()
 	for k := range w.set {
-		k.kick()
+		k.Kick()
 	}
 	w.mu.Unlock()
-}
-
-// park puts a request in the purgatory until done holds (checked on every
-// kick: appends and high-watermark moves, never polling), or timeout
-// passes (expire runs), then answers with finish. If the broker stops
-// first nothing is sent: the connection closes with it. parked counts the
-// waiting requests.
-func (b *Broker) park(parts []*partition, timeout time.Duration, parked *atomic.Int64, done func() bool, expire, finish func()) {
-	b.purgatory.add(&delayedOp{parts: parts, deadline: time.Now().Add(timeout), parked: parked,
-		done: done, expire: expire, finish: finish})
 }

@@ -1,11 +1,11 @@
-package broker
+package replica
 
 import (
 	"sync/atomic"
 	"time"
 )
 
-// lease is this broker's right to act as a partition leader or a group
+// Lease is this broker's right to act as a partition leader or a group
 // coordinator, held through its heartbeats to the controller.
 //
 // The controller fences a broker it has not heard from for
@@ -19,21 +19,22 @@ import (
 // and no new leader is elected while the old one still serves.
 //
 // A lease that ran out is taken up again only once the broker has applied
-// the metadata the controller had then (see catchUp): that names whoever
+// the metadata the controller had then (see the broker's catchUp): that names whoever
 // leads now.
-type lease struct {
+type Lease struct {
 	base    time.Time    // the monotonic origin of until
 	expires atomic.Int64 // nanoseconds after base; 0 until first held
 }
 
-func newLease() *lease { return &lease{base: time.Now()} }
+// NewLease returns a lease not held until extended.
+func NewLease() *Lease { return &Lease{base: time.Now()} }
 
-// held reports whether the lease is in force. A partition built without
+// Held reports whether the lease is in force. A partition built without
 // one (unit tests of the replication logic) always holds it.
-func (l *lease) held() bool {
+func (l *Lease) Held() bool {
 	return l == nil || time.Since(l.base) < time.Duration(l.expires.Load())
 }
 
-// extend moves the end of the lease to until. register and then the
+// Extend moves the end of the lease to until. register and then the
 // heartbeat loop call it, one after the other, so ends arrive in order.
-func (l *lease) extend(until time.Time) { l.expires.Store(int64(until.Sub(l.base))) }
+func (l *Lease) Extend(until time.Time) { l.expires.Store(int64(until.Sub(l.base))) }

@@ -1,4 +1,4 @@
-package broker
+package replica
 
 import (
 	"cmp"
@@ -13,20 +13,20 @@ import (
 // ISR changes this broker's partitions ask for are queued and sent to the
 // controller together, one request at a time, every change pending when
 // the previous request ends going in the next. A partition has at most one
-// change in flight (partition.isrChangeInFlight), so a returning follower
+// change in flight (Partition.isrChangeInFlight), so a returning follower
 // of thousands of partitions costs a handful of requests and Raft entries,
 // not one of each per partition.
 
 // isrChange is one partition's queued ISR change, request seq of it.
 type isrChange struct {
-	p   *partition
+	p   *Partition
 	req coordinator.AlterPartition
 	seq uint64
 }
 
 // isrSender queues ISR changes and sends them in batches.
 type isrSender struct {
-	rm *replicaManager
+	rm *Manager
 
 	mu      sync.Mutex
 	pending []isrChange
@@ -34,14 +34,14 @@ type isrSender struct {
 	kick    chan struct{} // a send is due; capacity 1
 }
 
-func newISRSender(rm *replicaManager) *isrSender {
+func newISRSender(rm *Manager) *isrSender {
 	return &isrSender{rm: rm, kick: make(chan struct{}, 1)}
 }
 
-// changeISR queues the ISR that nextISR (or a follower's fetch, for a join)
+// ChangeISR queues the ISR that nextISR (or a follower's fetch, for a join)
 // computed as request seq of p. Only the committed change counts: the
-// partition adopts it from the metadata.
-func (rm *replicaManager) changeISR(p *partition, req coordinator.AlterPartition, seq uint64) {
+// Partition adopts it from the metadata.
+func (rm *Manager) ChangeISR(p *Partition, req coordinator.AlterPartition, seq uint64) {
 	s := rm.isr
 	s.mu.Lock()
 	if s.stopped {
@@ -108,7 +108,7 @@ func (s *isrSender) send(batch []isrChange) {
 	}
 	var errs []error
 	err := rm.withMetadataTimeout(func(ctx context.Context) (err error) {
-		errs, err = rm.b.coord.AlterPartitions(ctx, reqs)
+		errs, err = rm.ctrl.AlterPartitions(ctx, reqs)
 		return err
 	})
 	refused := make([]bool, len(batch))
@@ -123,22 +123,22 @@ func (s *isrSender) send(batch []isrChange) {
 		}
 		if err == nil {
 			err := errs[i]
-			rm.b.log.Debug("ISR change refused", "topic", reqs[i].Topic, "partition", reqs[i].Partition, "isr", reqs[i].ISR, "err", err)
+			rm.log.Debug("ISR change refused", "topic", reqs[i].Topic, "partition", reqs[i].Partition, "isr", reqs[i].ISR, "err", err)
 		}
 	}
 	known := nRefused == 0
-	if nRefused > 0 && rm.b.ctx.Err() == nil {
+	if nRefused > 0 && rm.ctx.Err() == nil {
 		why := err
 		if why == nil {
 			why = errs[first]
 		}
 		// One line per request, naming the first refusal: a returning
 		// broker's thousands of changes must not flood the log (issue 17).
-		rm.b.log.Warn("ISR change refused", "refused", nRefused, "sent", len(batch),
+		rm.log.Warn("ISR change refused", "refused", nRefused, "sent", len(batch),
 			"topic", reqs[first].Topic, "partition", reqs[first].Partition, "isr", reqs[first].ISR, "err", why)
-		known = rm.withMetadataTimeout(rm.b.coord.Barrier) == nil // its own time: the request's may be spent
+		known = rm.withMetadataTimeout(rm.ctrl.Barrier) == nil // its own time: the request's may be spent
 	}
-	rm.reconcile(rm.b.coord.Metadata())
+	rm.Reconcile(rm.ctrl.Metadata())
 	for i, ch := range batch {
 		ch.p.isrChangeEnded(ch.seq, known, refused[i])
 	}

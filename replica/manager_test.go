@@ -1,41 +1,68 @@
-package broker
+package replica
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gokafka/gokafka/coordinator"
 	klog "github.com/gokafka/gokafka/log"
 )
 
 // newTestReplicaManager is broker 1's replica manager over logs in a
-// temporary directory, with no coordinator: tests hand it images.
-func newTestReplicaManager(t *testing.T) *replicaManager {
-	lc := klog.DefaultManagerConfig()
-	lc.Dirs = []string{t.TempDir()}
-	return newTestBroker(t, 1, lc).replicas
+// temporary directory, with no controller: tests hand it images.
+func newTestReplicaManager(t *testing.T) *Manager {
+	return newManagerWith(t, Config{NodeID: 1}, nil, nil)
 }
 
-// newTestBroker is broker id over a log manager opened with lc, with no
-// coordinator.
-func newTestBroker(t testing.TB, id int32, lc klog.ManagerConfig) *Broker {
-	t.Helper()
+// newManagerWith is a replica manager over logs in a temporary directory,
+// reaching the controller through ctrl and other brokers through dial
+// (nil: none).
+func newManagerWith(t *testing.T, cfg Config, ctrl Controller, dial func(int32) (Peer, error)) *Manager {
+	lc := klog.DefaultManagerConfig()
+	lc.Dirs = []string{t.TempDir()}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	logs, err := klog.OpenManager(lc, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logs.Close() })
-	cfg := DefaultConfig()
-	cfg.NodeID = id
-	b, err := New(cfg, logs, nil, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return New(context.Background(), cfg, logs, ctrl, testHost{logs, dial}, nil, logger)
 }
+
+// testHost is a broker with the logs' defaults, min.insync.replicas 1, no
+// coordinators to load and no throttle, dialing peers with dial.
+type testHost struct {
+	logs *klog.Manager
+	dial func(int32) (Peer, error)
+}
+
+func (testHost) ApplyConfigs(*coordinator.Metadata) {}
+
+func (h testHost) LogConfig(*coordinator.Topic) (klog.Config, error) { return h.logs.Defaults(), nil }
+
+func (testHost) MinISR(*coordinator.Topic) int { return 1 }
+
+func (testHost) ISRChanged(shrank, grew bool) {}
+
+func (testHost) StateApplied(*Partition, coordinator.Partition) {}
+
+func (h testHost) DialLeader(id int32) (Peer, error) {
+	if h.dial == nil {
+		return nil, errors.New("no peers")
+	}
+	return h.dial(id)
+}
+
+func (testHost) FollowerThrottled(*coordinator.Metadata, *Partition) bool { return false }
+
+func (testHost) FollowerQuotaExceeded(time.Time) bool { return false }
+
+func (testHost) FollowerQuotaRecord(int, time.Time) {}
 
 // image returns metadata at Raft index idx holding the named topics, each
 // one partition led by broker 1, with IDs derived from the names.
@@ -54,16 +81,16 @@ func image(idx uint64, names ...string) *coordinator.Metadata {
 func TestReconcileDropsAnOlderImage(t *testing.T) {
 	rm := newTestReplicaManager(t)
 	bp := klog.TopicPartition{Topic: "b", Partition: 0}
-	rm.reconcile(image(6, "a", "b"))
-	if rm.get(bp) == nil {
+	rm.Reconcile(image(6, "a", "b"))
+	if rm.Get(bp) == nil {
 		t.Fatal("b-0 not opened from image 6")
 	}
-	rm.reconcile(image(5, "a"))
-	if rm.get(bp) == nil || rm.b.logs.Get(bp) == nil {
+	rm.Reconcile(image(5, "a"))
+	if rm.Get(bp) == nil || rm.logs.Get(bp) == nil {
 		t.Fatal("image 5, older than the applied 6, deleted b-0")
 	}
-	rm.reconcile(image(7, "a"))
-	if rm.get(bp) != nil || rm.b.logs.Get(bp) != nil {
+	rm.Reconcile(image(7, "a"))
+	if rm.Get(bp) != nil || rm.logs.Get(bp) != nil {
 		t.Fatal("image 7 deleted topic b, but b-0 is still here")
 	}
 }
@@ -73,18 +100,18 @@ func TestReconcileDropsAnOlderImage(t *testing.T) {
 func TestRemoveUnwantedNeedsTheTopicGoneOrMoved(t *testing.T) {
 	rm := newTestReplicaManager(t)
 	ap := klog.TopicPartition{Topic: "a", Partition: 0}
-	rm.reconcile(image(3, "a", "b"))
+	rm.Reconcile(image(3, "a", "b"))
 	rm.removeUnwanted(image(0))
-	if rm.get(ap) == nil {
+	if rm.Get(ap) == nil {
 		t.Fatal("an empty image at index 0 deleted a-0")
 	}
 	moved := image(4, "a", "b")
 	moved.Topic("a").Partitions[0].Replicas = []int32{2}
-	rm.reconcile(moved)
-	if rm.get(ap) != nil {
+	rm.Reconcile(moved)
+	if rm.Get(ap) != nil {
 		t.Fatal("a-0 reassigned to broker 2 but still here")
 	}
-	if rm.get(klog.TopicPartition{Topic: "b", Partition: 0}) == nil {
+	if rm.Get(klog.TopicPartition{Topic: "b", Partition: 0}) == nil {
 		t.Fatal("b-0, still assigned here, was deleted")
 	}
 }
@@ -95,13 +122,13 @@ func TestRemoveUnwantedNeedsTheTopicGoneOrMoved(t *testing.T) {
 func TestReconcileActsOnChangedTopics(t *testing.T) {
 	rm := newTestReplicaManager(t)
 	first := image(3, "a", "b")
-	rm.reconcile(first)
-	pa, pb := rm.get(klog.TopicPartition{Topic: "a"}), rm.get(klog.TopicPartition{Topic: "b"})
+	rm.Reconcile(first)
+	pa, pb := rm.Get(klog.TopicPartition{Topic: "a"}), rm.Get(klog.TopicPartition{Topic: "b"})
 	// Marks that only a reconcile of the topic overwrites.
 	pa.leaderEpoch, pb.leaderEpoch = 99, 99
 
 	next := image(4, "b").WithTopics(4, first.Topic("a"))
-	rm.reconcile(next)
+	rm.Reconcile(next)
 	if pa.leaderEpoch != 99 {
 		t.Errorf("a, unchanged, was reconciled: leader epoch %d", pa.leaderEpoch)
 	}
@@ -111,7 +138,7 @@ func TestReconcileActsOnChangedTopics(t *testing.T) {
 
 	configs := next.WithTopics(5)
 	configs.BrokerConfigs = map[string]map[string]string{"": {"log.retention.ms": "60000"}}
-	rm.reconcile(configs)
+	rm.Reconcile(configs)
 	if pa.leaderEpoch != 0 {
 		t.Errorf("a was not reconciled after the broker configs changed: leader epoch %d", pa.leaderEpoch)
 	}
@@ -123,8 +150,8 @@ func TestReconcileActsOnChangedTopics(t *testing.T) {
 func TestReconcileCatchesUpOverSkippedImages(t *testing.T) {
 	rm := newTestReplicaManager(t)
 	first := image(3, "a", "b", "c")
-	rm.reconcile(first)
-	pa, pb, pc := rm.get(klog.TopicPartition{Topic: "a"}), rm.get(klog.TopicPartition{Topic: "b"}), rm.get(klog.TopicPartition{Topic: "c"})
+	rm.Reconcile(first)
+	pa, pb, pc := rm.Get(klog.TopicPartition{Topic: "a"}), rm.Get(klog.TopicPartition{Topic: "b"}), rm.Get(klog.TopicPartition{Topic: "c"})
 	pa.leaderEpoch, pb.leaderEpoch, pc.leaderEpoch = 99, 99, 99
 
 	// 4 changes a's ISR, 5 deletes b and grows c by a partition; only
@@ -135,19 +162,19 @@ func TestReconcileCatchesUpOverSkippedImages(t *testing.T) {
 	c := *first.Topic("c")
 	c.Partitions = append(slices.Clone(c.Partitions), coordinator.Partition{ID: 1, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1})
 	fifth := fourth.WithoutTopics(5, "b").WithTopics(5, &c)
-	rm.reconcile(fifth)
+	rm.Reconcile(fifth)
 
 	if pa.leaderEpoch != 0 {
 		t.Errorf("a, changed in the skipped image 4, was not reconciled: leader epoch %d", pa.leaderEpoch)
 	}
-	if rm.get(klog.TopicPartition{Topic: "b"}) != nil {
+	if rm.Get(klog.TopicPartition{Topic: "b"}) != nil {
 		t.Error("b, deleted at 5, is still here")
 	}
-	if pc.leaderEpoch != 0 || rm.get(klog.TopicPartition{Topic: "c", Partition: 1}) == nil {
+	if pc.leaderEpoch != 0 || rm.Get(klog.TopicPartition{Topic: "c", Partition: 1}) == nil {
 		t.Errorf("c, grown at 5, was not reconciled: leader epoch %d", pc.leaderEpoch)
 	}
 	pc.leaderEpoch = 99
-	rm.reconcile(fifth.WithTopics(6))
+	rm.Reconcile(fifth.WithTopics(6))
 	if pc.leaderEpoch != 99 {
 		t.Error("an image that changed no topic reconciled c again")
 	}
