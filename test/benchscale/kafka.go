@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -16,13 +13,97 @@ import (
 	"github.com/gokafka/gokafka/test/kafka"
 )
 
-// measureKafkaRecover is -mode kafka-recover: -mode recover's write and
-// kill -9 on Apache Kafka, one KRaft node as test/kafka starts it (1 GiB
-// heap, as Kafka's start script gives), the anchor the issue compares
-// with. Kafka has no /readyz: ready is its Metadata showing every
-// partition led, as for gokafka's second figure.
+// The Apache Kafka modes, the anchor the issue compares with, each node
+// started by test/kafka with a 1 GiB heap (kafka-server-start.sh's) and
+// the JVM options of Kafka's scripts:
+//
+//   - -mode kafka-cluster: -mode cluster's scenario, measured by the same
+//     code (measure), on three KRaft nodes, each broker and controller.
+//   - -mode kafka-recover: -mode recover's write and kill -9 on one node.
+const kafkaHeap = "1g"
+
+// kafkaEvents are gokafkaEvents as Kafka 4.4 logs them (at INFO, as
+// test/kafka runs the broker): BrokerLifecycleManager's heartbeats that
+// failed or were answered with an error, ReplicationControlManager's
+// fencing on an expired session, Partition's AlterPartition refusals
+// and errors, and the KRaft leader resigning for want of fetches from a
+// majority (controller.quorum.fetch.timeout.ms).
+var kafkaEvents = []event{
+	{"failed heartbeats", regexp.MustCompile(`Unable to send (?:a|broker) heartbeat|sent a heartbeat request but received error`)},
+	{"brokers fenced", regexp.MustCompile(`Fencing broker (\d+) at epoch \d+ because its session has timed out`)},
+	{"ISR changes refused", regexp.MustCompile(`Failed to alter partition to .* since the controller rejected|Failed to update ISR to`)},
+	{"Raft leaders stepped down", regexp.MustCompile(`Did not receive fetch request from the majority of the voters`)},
+}
+
+// apacheKafka is Kafka's nodes, numbered from 1 as kafka.sh numbers
+// them. A node is ready when it answers Metadata: Kafka opens its client
+// listener only once the broker has caught up with the metadata log and
+// the controller has unfenced it (BrokerServer.startup), about what
+// gokafka's /readyz says.
+type apacheKafka struct{ c *kafka.Cluster }
+
+func (k apacheKafka) name() string {
+	v, _ := kafka.Version()
+	return "Apache Kafka " + v
+}
+
+func (k apacheKafka) ids() []int {
+	ids := make([]int, len(k.c.Seeds))
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	return ids
+}
+
+func (k apacheKafka) running(id int) bool {
+	pid, err := k.c.Pid(id)
+	return err == nil && syscall.Kill(pid, 0) == nil
+}
+
+func (k apacheKafka) pid(id int) (int, error)           { return k.c.Pid(id) }
+func (k apacheKafka) kill(id int) error                 { return k.c.Kill(id) }
+func (k apacheKafka) restart(id int) (time.Time, error) { return k.c.Restart(id) }
+func (k apacheKafka) log(id int) string                 { return k.c.Log(id) }
+func (k apacheKafka) events() []event                   { return kafkaEvents }
+
+func (k apacheKafka) ready(ctx context.Context, cl *kgo.Client, id int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := observe(ctx, cl, int32(id))
+		switch {
+		case err == nil:
+			return nil
+		case !k.running(id):
+			return fmt.Errorf("kafka node %d exited before ready\n%s", id, k.c.LogTails(20))
+		case time.Now().After(deadline):
+			return fmt.Errorf("kafka node %d answers no Metadata after %v: %w", id, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// measureKafkaCluster is -mode kafka-cluster. Kafka is given gokafka's
+// session timeout and heartbeat interval (both Kafka's defaults) and the
+// same extra server.properties lines.
+func measureKafkaCluster(ctx context.Context, dir string, topics, partitions int, killCtrl bool, timeout time.Duration, extra []string) error {
+	c, err := kafka.Start(dir, 3, kafkaHeap, append(sessionProps, extra...)...)
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	fmt.Printf("kafka nodes: %s/node-1..3 (heap %s)\n", c.Dir, kafkaHeap)
+	return measure(ctx, apacheKafka{c}, c.Seeds, topics, partitions, killCtrl, timeout)
+}
+
+// measureKafkaRecover is -mode kafka-recover. Kafka has no /readyz: ready
+// is its Metadata showing every partition led, as for gokafka's second
+// figure.
 func measureKafkaRecover(ctx context.Context, dir string, topics, partitions int, total int64, timeout time.Duration, extra []string) error {
-	c, err := kafka.Start(dir, 1, "1g", extra...)
+	c, err := kafka.Start(dir, 1, kafkaHeap, extra...)
 	if err != nil {
 		return err
 	}
@@ -32,14 +113,15 @@ func measureKafkaRecover(ctx context.Context, dir string, topics, partitions int
 		return err
 	}
 	defer cl.Close()
-	version, _ := kafka.Version()
+	sys := apacheKafka{c}
 	want := topics * partitions
-	fmt.Printf("\nbench-scale kafka-recover: Apache Kafka %s, 1 node, %d MiB across %d partitions (%d topics × %d), acks=1\n",
-		version, total>>20, want, topics, partitions)
+	fmt.Printf("\nbench-scale kafka-recover: %s, 1 node, %d MiB across %d partitions (%d topics × %d), acks=1\n",
+		sys.name(), total>>20, want, topics, partitions)
 	if err := createTopics(ctx, kadm.NewClient(cl), topics, partitions, 1); err != nil {
 		return err
 	}
-	if err := waitLed(ctx, cl, want, timeout); err != nil {
+	led := func(s state) bool { return s.partitions == want && s.leaderless == 0 }
+	if err := waitFor(ctx, cl, sys, timeout, "created, every partition led", led); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -56,14 +138,20 @@ func measureKafkaRecover(ctx context.Context, dir string, topics, partitions int
 	if err := printResources(1, pid); err != nil {
 		return err
 	}
-	restarted, pid, err := killAndRestart(c.Dir, pid)
+	if err := c.Kill(1); err != nil {
+		return err
+	}
+	restarted, err := c.Restart(1)
 	if err != nil {
 		return err
 	}
-	if err := waitLed(ctx, cl, want, timeout); err != nil {
+	if err := waitFor(ctx, cl, sys, timeout, "kill -9 restart", led); err != nil {
 		return err
 	}
 	row("kill -9 restart: Metadata shows all led", time.Since(restarted), 5*time.Second)
+	if pid, err = c.Pid(1); err != nil {
+		return err
+	}
 	if err := printResources(1, pid); err != nil {
 		return err
 	}
@@ -73,58 +161,4 @@ func measureKafkaRecover(ctx context.Context, dir string, topics, partitions int
 	}
 	fmt.Printf("  records after recovery: %d of %d acknowledged\n", end, acked)
 	return nil
-}
-
-// killAndRestart SIGKILLs Kafka's node 1 and execs it again with the
-// command line it ran with (kafka.sh start would format the storage
-// anew), recording the new pid where kafka.sh stop looks for it.
-func killAndRestart(dir string, pid int) (time.Time, int, error) {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return time.Time{}, 0, err
-	}
-	argv := bytes.Split(bytes.TrimRight(cmdline, "\x00"), []byte{0})
-	syscall.Kill(pid, syscall.SIGKILL)
-	for syscall.Kill(pid, 0) == nil { // not our child: no wait
-		time.Sleep(10 * time.Millisecond)
-	}
-	node := filepath.Join(dir, "node-1")
-	log, err := os.OpenFile(filepath.Join(node, "server.log"), os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return time.Time{}, 0, err
-	}
-	defer log.Close()
-	args := make([]string, len(argv))
-	for i, a := range argv {
-		args[i] = string(a)
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = log, log
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		return started, 0, err
-	}
-	go cmd.Wait()
-	err = os.WriteFile(filepath.Join(node, "pid"), []byte(fmt.Sprint(cmd.Process.Pid)), 0o644)
-	return started, cmd.Process.Pid, err
-}
-
-// waitLed polls node 1's Metadata every 100 ms until it shows want
-// partitions of the benchmark's topics, every one led.
-func waitLed(ctx context.Context, cl *kgo.Client, want int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		s, err := observe(ctx, cl, 1)
-		if err == nil && s.partitions == want && s.leaderless == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not every partition led after %v (last: %d partitions, %d leaderless, err %v)", timeout, s.partitions, s.leaderless, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

@@ -16,13 +16,17 @@
 //     descriptors (from /proc), and the latency of a Metadata request
 //     for all topics sent to it.
 //
-// -mode single and -mode recover measure one node instead (single.go),
-// -mode kafka-recover the latter on Apache Kafka (kafka.go).
+// -mode kafka-cluster takes the same figures of three Apache Kafka nodes,
+// through the same code, for the comparison the issue asks for; both are
+// given broker.session.timeout.ms 9000 and broker.heartbeat.interval.ms
+// 2000, Kafka's defaults. -mode single and -mode recover measure one node
+// instead (single.go), -mode kafka-recover the latter on Kafka (kafka.go).
 //
 // It is a report, not a test: it exits 0 when a target is missed and
 // marks the miss.
 //
 //	go run ./test/benchscale -topics 500 -partitions 6
+//	go run ./test/benchscale -mode kafka-cluster -topics 500 -partitions 6
 //	go run ./test/benchscale -topics 5000 -partitions 6 -timeout 20m   # issue 16's 30,000
 //	go run ./test/benchscale -mode single -topics 10000 -partitions 10
 //	nice -n 10 go run ./test/benchscale -mode recover -topics 100 -partitions 10 -bytes 10240
@@ -48,26 +52,36 @@ import (
 	"github.com/gokafka/gokafka/test/harness"
 )
 
-// Events counted in the nodes' logs over the run, each one the issue's
+// An event counted in the nodes' logs over the run, each one the issue's
 // targets say must not happen to a live broker: a line each, or, where the
-// line carries refused=N (one line per AlterPartition request), N.
-var counted = []struct{ name, line string }{
-	{"failed heartbeats", "heartbeat to the controller failed"},
-	{"brokers fenced", "fencing broker: no heartbeat"},
-	{"ISR changes refused", `msg="ISR change refused"`},
+// line carries refused=N (one line per AlterPartition request), N. A group
+// in the pattern captures the broker the event befell: the fencing of the
+// killed node is expected, and not counted.
+type event struct {
+	name string
+	line *regexp.Regexp
+}
+
+// gokafkaEvents are the events as gokafka logs them; kafkaEvents
+// (kafka.go) are the same events as Apache Kafka does.
+var gokafkaEvents = []event{
+	{"failed heartbeats", regexp.MustCompile(`heartbeat to the controller failed`)},
+	{"brokers fenced", regexp.MustCompile(`fencing broker: no heartbeat.* broker=(\d+)\b`)},
+	{"ISR changes refused", regexp.MustCompile(`msg="ISR change refused"`)},
 	// Not a broker's event, but what makes heartbeats fail: a Raft leader
 	// that lost touch with a quorum for the leader lease.
-	{"Raft leaders stepped down", "failed to contact quorum of nodes, stepping down"},
+	{"Raft leaders stepped down", regexp.MustCompile(`failed to contact quorum of nodes, stepping down`)},
 }
 
 var refusedCount = regexp.MustCompile(` refused=(\d+)`)
 
-// count counts the events of line in a node's log, leaving out the lines
-// that hold skip (when not empty).
-func count(log, line, skip string) int {
+// count counts ev in a node's log, leaving out the lines about broker
+// victim.
+func count(log string, ev event, victim int) int {
 	n := 0
 	for _, l := range strings.Split(log, "\n") {
-		if !strings.Contains(l, line) || skip != "" && strings.Contains(l, skip) {
+		m := ev.line.FindStringSubmatch(l)
+		if m == nil || len(m) > 1 && m[1] == strconv.Itoa(victim) {
 			continue
 		}
 		k := 1
@@ -90,7 +104,7 @@ func run() int {
 		timeout    = flag.Duration("timeout", 5*time.Minute, "give up on any one phase after this long")
 		props      = flag.String("props", "", "comma-separated server.properties lines every node gets (e.g. http.pprof.enable=true)")
 		keep       = flag.Bool("keep", false, "keep the nodes' directories (logs) after the run")
-		mode       = flag.String("mode", "cluster", "cluster (three nodes, RF 3), single (one node, RF 1), recover (one node, kill -9 after -bytes) or kafka-recover (recover on Apache Kafka)")
+		mode       = flag.String("mode", "cluster", "cluster (three nodes, RF 3), single (one node, RF 1), recover (one node, kill -9 after -bytes), or on Apache Kafka kafka-cluster and kafka-recover")
 		mib        = flag.Int64("bytes", 10<<10, "-mode recover: MiB to write before the kill -9")
 	)
 	flag.Parse()
@@ -101,7 +115,7 @@ func run() int {
 		defer os.RemoveAll(tmp)
 	}
 	bin := *binArg
-	if err == nil && bin == "" {
+	if err == nil && bin == "" && !strings.HasPrefix(*mode, "kafka-") {
 		var root string
 		if root, err = harness.ModuleRoot(); err == nil {
 			fmt.Println("building ./cmd/gokafka-server (CGO_ENABLED=0) ...")
@@ -115,7 +129,9 @@ func run() int {
 		}
 		switch *mode {
 		case "cluster":
-			err = measure(ctx, bin, tmp, *topics, *partitions, *killCtrl, *timeout, extra)
+			err = measureGokafka(ctx, bin, tmp, *topics, *partitions, *killCtrl, *timeout, extra)
+		case "kafka-cluster":
+			err = measureKafkaCluster(ctx, tmp, *topics, *partitions, *killCtrl, *timeout, extra)
 		case "single":
 			err = measureSingle(ctx, bin, tmp, *topics, *partitions, *timeout, extra)
 		case "recover":
@@ -123,7 +139,7 @@ func run() int {
 		case "kafka-recover":
 			err = measureKafkaRecover(ctx, tmp, *topics, *partitions, *mib<<20, *timeout, extra)
 		default:
-			err = fmt.Errorf("-mode %q: want cluster, single, recover or kafka-recover", *mode)
+			err = fmt.Errorf("-mode %q: want cluster, single, recover, kafka-cluster or kafka-recover", *mode)
 		}
 	}
 	if err != nil {
@@ -136,84 +152,158 @@ func run() int {
 	return 0
 }
 
-// measure runs the scenario once and prints its figures; each figure is
-// taken when every running node's Metadata answer shows it.
-func measure(ctx context.Context, bin, dir string, topics, partitions int, killCtrl bool, timeout time.Duration, extra []string) error {
-	const session = 9 * time.Second // broker.session.timeout.ms, Kafka's default
-	c, err := harness.Start(bin, dir, 3, append([]string{fmt.Sprintf("broker.session.timeout.ms=%d", session.Milliseconds())}, extra...)...)
+// session is broker.session.timeout.ms, Kafka's default, which both
+// systems are given explicitly, with Kafka's default heartbeat interval,
+// so that the leadership-move figures compare.
+const session = 9 * time.Second
+
+var sessionProps = []string{
+	fmt.Sprintf("broker.session.timeout.ms=%d", session.Milliseconds()),
+	"broker.heartbeat.interval.ms=2000",
+}
+
+// system is what the three-node scenario measures: gokafka's nodes as
+// test/harness runs them, or Apache Kafka's as test/kafka does, numbered
+// from 1 in both, so that one code path takes the figures of both.
+type system interface {
+	name() string
+	ids() []int
+	running(id int) bool
+	pid(id int) (int, error)
+	kill(id int) error
+	// restart execs a killed node again and says when.
+	restart(id int) (time.Time, error)
+	// ready waits until node id serves clients.
+	ready(ctx context.Context, cl *kgo.Client, id int, timeout time.Duration) error
+	log(id int) string
+	events() []event
+}
+
+// gokafka is three gokafka-server nodes; ready is /readyz answering 200:
+// in the quorum, registered, listening, and every partition it holds led.
+type gokafka struct{ c *harness.Cluster }
+
+func (g gokafka) name() string { return "gokafka" }
+
+// node is node id: harness.Start numbers them from 1, in order.
+func (g gokafka) node(id int) *harness.Node { return g.c.Nodes[id-1] }
+
+func (g gokafka) ids() []int {
+	var ids []int
+	for _, n := range g.c.Nodes {
+		ids = append(ids, n.ID)
+	}
+	return ids
+}
+
+func (g gokafka) running(id int) bool     { return g.node(id).Running() }
+func (g gokafka) pid(id int) (int, error) { return g.node(id).Pid(), nil }
+func (g gokafka) kill(id int) error       { g.node(id).Kill(); return nil }
+func (g gokafka) log(id int) string       { return g.node(id).Log() }
+func (g gokafka) events() []event         { return gokafkaEvents }
+func (g gokafka) restart(id int) (time.Time, error) {
+	n := g.node(id)
+	err := n.Start()
+	return n.Started, err
+}
+
+func (g gokafka) ready(_ context.Context, _ *kgo.Client, id int, timeout time.Duration) error {
+	return g.node(id).WaitReady(timeout)
+}
+
+// measureGokafka is -mode cluster: the scenario on three gokafka nodes.
+func measureGokafka(ctx context.Context, bin, dir string, topics, partitions int, killCtrl bool, timeout time.Duration, extra []string) error {
+	c, err := harness.Start(bin, dir, 3, append(sessionProps, extra...)...)
 	if err != nil {
 		return err
 	}
 	defer c.Stop()
-	victimID := -1
-	defer printCounts(c, &victimID)
-	if err := c.WaitReady(time.Minute); err != nil {
-		return err
+	for _, n := range c.Nodes {
+		fmt.Printf("node %d: %s (HTTP %s)\n", n.ID, n.Dir, n.HTTPAddr)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Seeds()...), kgo.RequestTimeoutOverhead(time.Minute))
+	return measure(ctx, gokafka{c}, c.Seeds(), topics, partitions, killCtrl, timeout)
+}
+
+// measure runs the three-node scenario once on sys and prints its
+// figures; each figure is taken when every running node's Metadata answer
+// shows it.
+func measure(ctx context.Context, sys system, seeds []string, topics, partitions int, killCtrl bool, timeout time.Duration) error {
+	victimID := -1
+	defer printCounts(sys, &victimID)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.RequestTimeoutOverhead(time.Minute))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
+	for _, id := range sys.ids() {
+		if err := sys.ready(ctx, cl, id, time.Minute); err != nil {
+			return err
+		}
+	}
 	adm := kadm.NewClient(cl)
 	// kadm's 15 s would fail a run whose creations queue behind a
 	// busy controller; how long they take is the figure.
 	adm.SetTimeoutMillis(int32(timeout.Milliseconds()))
 	want := topics * partitions
 
-	for _, n := range c.Nodes {
-		fmt.Printf("node %d: %s (HTTP %s)\n", n.ID, n.Dir, n.HTTPAddr)
-	}
-	fmt.Printf("\nbench-scale: 3 nodes, %d partitions RF 3 (%d topics × %d)\n", want, topics, partitions)
+	fmt.Printf("\nbench-scale: %s, 3 nodes, %d partitions RF 3 (%d topics × %d), broker.session.timeout.ms %d\n",
+		sys.name(), want, topics, partitions, session.Milliseconds())
 	start := time.Now()
 	if err := createTopics(ctx, adm, topics, partitions, 3); err != nil {
 		return err
 	}
 	row("CreateTopics answered", time.Since(start), 0)
-	if err := waitFor(ctx, cl, c, timeout, "created, every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
+	if err := waitFor(ctx, cl, sys, timeout, "created, every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
 		return err
 	}
 	row("created, every ISR full", time.Since(start), 10*time.Second)
-	if err := reportAll(ctx, cl, c); err != nil {
+	if err := reportAll(ctx, cl, sys); err != nil {
 		return err
 	}
 
-	victim, err := pickVictim(ctx, adm, c, killCtrl)
+	victim, err := pickVictim(ctx, cl, sys, killCtrl)
 	if err != nil {
 		return err
 	}
-	victimID = victim.ID
-	before, err := observe(ctx, cl, int32(victim.ID))
+	victimID = victim
+	before, err := observe(ctx, cl, int32(victim))
 	if err != nil {
 		return err
 	}
-	led := before.ledBy[int32(victim.ID)]
+	led := before.ledBy[int32(victim)]
 	killed := time.Now()
-	victim.Kill()
-	moved := func(s state) bool { return s.partitions == want && s.ledBy[int32(victim.ID)] == 0 && s.leaderless == 0 }
-	if err := waitFor(ctx, cl, c, timeout, "leaderships moved", moved); err != nil {
+	if err := sys.kill(victim); err != nil {
 		return err
 	}
-	row(fmt.Sprintf("%d leaderships of node %d moved", led, victim.ID), time.Since(killed), session+2*time.Second)
+	moved := func(s state) bool { return s.partitions == want && s.ledBy[int32(victim)] == 0 && s.leaderless == 0 }
+	if err := waitFor(ctx, cl, sys, timeout, "leaderships moved", moved); err != nil {
+		return err
+	}
+	row(fmt.Sprintf("%d leaderships of node %d moved", led, victim), time.Since(killed), session+2*time.Second)
 
-	if err := victim.Start(); err != nil {
+	started, err := sys.restart(victim)
+	if err != nil {
 		return err
 	}
-	if err := victim.WaitReady(timeout); err != nil {
+	if err := sys.ready(ctx, cl, victim, timeout); err != nil {
 		return err
 	}
-	row("restarted node ready (/readyz)", time.Since(victim.Started), 0)
-	if err := waitFor(ctx, cl, c, timeout, "every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
+	row("restarted node ready", time.Since(started), 0)
+	if err := waitFor(ctx, cl, sys, timeout, "every ISR full", func(s state) bool { return s.partitions == want && s.full == want }); err != nil {
 		return err
 	}
-	row("every ISR full after restart", time.Since(victim.Started), 20*time.Second)
-	return reportAll(ctx, cl, c)
+	row("every ISR full after restart", time.Since(started), 20*time.Second)
+	return reportAll(ctx, cl, sys)
 }
 
 // reportAll reports on every node: RSS, descriptors, Metadata latency.
-func reportAll(ctx context.Context, cl *kgo.Client, c *harness.Cluster) error {
-	for _, n := range c.Nodes {
-		if err := report(ctx, cl, n); err != nil {
+func reportAll(ctx context.Context, cl *kgo.Client, sys system) error {
+	for _, id := range sys.ids() {
+		pid, err := sys.pid(id)
+		if err != nil {
+			return err
+		}
+		if err := report(ctx, cl, id, pid); err != nil {
 			return err
 		}
 	}
@@ -235,21 +325,17 @@ func row(what string, got, target time.Duration) {
 // printCounts prints the events counted in the nodes' logs; the fencing
 // of the killed node (*victim, once chosen) is expected, the rest are
 // misses.
-func printCounts(c *harness.Cluster, victim *int) {
-	for _, k := range counted {
-		skip := ""
-		if k.name == "brokers fenced" {
-			skip = fmt.Sprintf(" broker=%d ", *victim)
-		}
+func printCounts(sys system, victim *int) {
+	for _, ev := range sys.events() {
 		n := 0
-		for _, nd := range c.Nodes {
-			n += count(nd.Log(), k.line, skip)
+		for _, id := range sys.ids() {
+			n += count(sys.log(id), ev, *victim)
 		}
 		mark := ""
 		if n > 0 {
 			mark = "   MISSED (target 0)"
 		}
-		fmt.Printf("  %-38s %8d%s\n", k.name, n, mark)
+		fmt.Printf("  %-38s %8d%s\n", ev.name, n, mark)
 	}
 }
 
@@ -328,17 +414,17 @@ func observe(ctx context.Context, cl *kgo.Client, node int32) (state, error) {
 // waitFor polls every running node's Metadata every 100 ms until cond
 // holds of each answer: the figure is when the last node shows it. On
 // timeout it says what the last answer showed.
-func waitFor(ctx context.Context, cl *kgo.Client, c *harness.Cluster, timeout time.Duration, what string, cond func(state) bool) error {
+func waitFor(ctx context.Context, cl *kgo.Client, sys system, timeout time.Duration, what string, cond func(state) bool) error {
 	deadline := time.Now().Add(timeout)
 	var last state
 	var lastErr error
 	for time.Now().Before(deadline) {
 		all := true
-		for _, n := range c.Nodes {
-			if !n.Running() {
+		for _, id := range sys.ids() {
+			if !sys.running(id) {
 				continue
 			}
-			s, err := observe(ctx, cl, int32(n.ID))
+			s, err := observe(ctx, cl, int32(id))
 			if err != nil || !cond(s) {
 				last, lastErr, all = s, err, false
 				break
@@ -357,21 +443,46 @@ func waitFor(ctx context.Context, cl *kgo.Client, c *harness.Cluster, timeout ti
 		what, timeout, last.partitions, last.full, last.leaderless, lastErr)
 }
 
-// pickVictim returns the active controller, or with !ctrl the highest-
-// numbered other node.
-func pickVictim(ctx context.Context, adm *kadm.Client, c *harness.Cluster, ctrl bool) (*harness.Node, error) {
-	md, err := adm.Metadata(ctx)
+// pickVictim returns the active controller (the metadata quorum's
+// leader, as DescribeQuorum names it: Kafka's Metadata answer names a
+// random broker), or with !ctrl the highest-numbered other node.
+func pickVictim(ctx context.Context, cl *kgo.Client, sys system, ctrl bool) (int, error) {
+	leader, err := quorumLeader(ctx, cl, sys.ids()[0])
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	var victim *harness.Node
-	for _, n := range c.Nodes {
-		if (int32(n.ID) == md.Controller) == ctrl {
-			victim = n
+	victim := -1
+	for _, id := range sys.ids() {
+		if (id == leader) == ctrl {
+			victim = id
 		}
 	}
-	if victim == nil {
-		return nil, fmt.Errorf("no node to kill (controller %d)", md.Controller)
+	if victim < 0 {
+		return 0, fmt.Errorf("no node to kill (quorum leader %d)", leader)
 	}
 	return victim, nil
+}
+
+// quorumLeader asks node id which node leads the metadata quorum.
+func quorumLeader(ctx context.Context, cl *kgo.Client, id int) (int, error) {
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	t := kmsg.NewDescribeQuorumRequestTopic()
+	t.Topic = "__cluster_metadata"
+	t.Partitions = []kmsg.DescribeQuorumRequestTopicPartition{kmsg.NewDescribeQuorumRequestTopicPartition()}
+	req.Topics = append(req.Topics, t)
+	resp, err := req.RequestWith(ctx, cl.Broker(id))
+	if err != nil {
+		return 0, err
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return 0, fmt.Errorf("DescribeQuorum: %w", err)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return 0, fmt.Errorf("DescribeQuorum: %d topics in the answer, want 1 with 1 partition", len(resp.Topics))
+	}
+	p := resp.Topics[0].Partitions[0]
+	if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+		return 0, fmt.Errorf("DescribeQuorum: %w", err)
+	}
+	return int(p.LeaderID), nil
 }

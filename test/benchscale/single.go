@@ -68,11 +68,11 @@ func measureSingle(ctx context.Context, bin, dir string, topics, partitions int,
 	}
 	row("CreateTopics answered", time.Since(start), 0)
 	led := func(s state) bool { return s.partitions == want && s.leaderless == 0 }
-	if err := waitFor(ctx, cl, c, timeout, "created, every partition led", led); err != nil {
+	if err := waitFor(ctx, cl, gokafka{c}, timeout, "created, every partition led", led); err != nil {
 		return err
 	}
 	row("created, every partition led", time.Since(start), 0)
-	if err := report(ctx, cl, n); err != nil {
+	if err := report(ctx, cl, n.ID, n.Pid()); err != nil {
 		return err
 	}
 
@@ -115,24 +115,25 @@ func restart(ctx context.Context, cl *kgo.Client, c *harness.Cluster, n *harness
 	}
 	row(what+": ready (/readyz)", time.Since(n.Started), target)
 	led := func(s state) bool { return s.partitions == want && s.leaderless == 0 }
-	if err := waitFor(ctx, cl, c, timeout, what, led); err != nil {
+	if err := waitFor(ctx, cl, gokafka{c}, timeout, what, led); err != nil {
 		return err
 	}
 	row(what+": Metadata shows all led", time.Since(n.Started), 0)
-	return report(ctx, cl, n)
+	return report(ctx, cl, n.ID, n.Pid())
 }
 
-// report prints a node's RSS and descriptors, and the latency of a
-// Metadata request for all topics (the best and worst of five).
-func report(ctx context.Context, cl *kgo.Client, n *harness.Node) error {
-	if err := printResources(n.ID, n.Pid()); err != nil {
+// report prints the RSS and descriptors of node id, process pid, and the
+// latency of a Metadata request for all topics sent to it (the best and
+// worst of five).
+func report(ctx context.Context, cl *kgo.Client, id, pid int) error {
+	if err := printResources(id, pid); err != nil {
 		return err
 	}
 	var took []time.Duration
 	var topics int
 	for range 5 {
 		start := time.Now()
-		resp, err := cl.Broker(n.ID).Request(ctx, kmsg.NewPtrMetadataRequest())
+		resp, err := cl.Broker(id).Request(ctx, kmsg.NewPtrMetadataRequest())
 		if err != nil {
 			return err
 		}
@@ -160,7 +161,7 @@ func measureRecover(ctx context.Context, bin, dir string, topics, partitions int
 		return err
 	}
 	led := func(s state) bool { return s.partitions == want && s.leaderless == 0 }
-	if err := waitFor(ctx, cl, c, timeout, "created, every partition led", led); err != nil {
+	if err := waitFor(ctx, cl, gokafka{c}, timeout, "created, every partition led", led); err != nil {
 		return err
 	}
 	start := time.Now()

@@ -126,6 +126,9 @@ type Cluster struct {
 	cmd   *exec.Cmd // kafka.sh start, until Wait
 	out   bytes.Buffer
 	err   bytes.Buffer
+	// argv holds a killed node's command line, read from /proc before
+	// the kill, for Restart.
+	argv map[int][]string
 }
 
 // Start starts a cluster under dir, each node with heap (a -Xmx value
@@ -202,7 +205,8 @@ func (c *Cluster) Pid(i int) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
-// Started is when node i (1-based) was exec'd, as kafka.sh recorded it.
+// Started is when node i (1-based) was exec'd, as kafka.sh or Restart
+// recorded it.
 func (c *Cluster) Started(i int) (time.Time, error) {
 	b, err := os.ReadFile(c.nodeFile(i, "started"))
 	if err != nil {
@@ -240,15 +244,78 @@ func Version() (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
+// Log is everything node i (1-based) logged, over all its restarts.
+func (c *Cluster) Log(i int) string {
+	log, _ := os.ReadFile(c.nodeFile(i, "server.log"))
+	return string(log)
+}
+
 // LogTails is the last lines of every node's server.log, to explain a
 // failure.
 func (c *Cluster) LogTails(lines int) string {
 	var b strings.Builder
 	for i := 1; i <= c.nodes; i++ {
-		log, _ := os.ReadFile(c.nodeFile(i, "server.log"))
-		fmt.Fprintf(&b, "kafka node %d log tail:\n%s\n", i, tail(string(log), lines))
+		fmt.Fprintf(&b, "kafka node %d log tail:\n%s\n", i, tail(c.Log(i), lines))
 	}
 	return b.String()
+}
+
+// Kill SIGKILLs node i (1-based) and waits until its process is gone,
+// keeping its command line for Restart.
+func (c *Cluster) Kill(i int) error {
+	pid, err := c.Pid(i)
+	if err != nil {
+		return err
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return fmt.Errorf("kafka node %d: %w", i, err)
+	}
+	var argv []string
+	for _, a := range bytes.Split(bytes.TrimRight(cmdline, "\x00"), []byte{0}) {
+		argv = append(argv, string(a))
+	}
+	if c.argv == nil {
+		c.argv = map[int][]string{}
+	}
+	c.argv[i] = argv
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kafka node %d: %w", i, err)
+	}
+	// kafka.sh's nodes are not our children, and Restart's are reaped by
+	// its own goroutine: poll until the pid is gone.
+	for syscall.Kill(pid, 0) == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+// Restart execs a node Kill killed with the command line it ran with
+// (kafka.sh start would format its storage anew), appending to its
+// server.log, and records its pid and start time where Pid, Started and
+// kafka.sh stop look for them. It returns when the process was exec'd.
+func (c *Cluster) Restart(i int) (time.Time, error) {
+	argv := c.argv[i]
+	if len(argv) == 0 {
+		return time.Time{}, fmt.Errorf("kafka node %d: restart without a kill", i)
+	}
+	log, err := os.OpenFile(c.nodeFile(i, "server.log"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer log.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = log, log
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		return started, fmt.Errorf("restarting kafka node %d: %w", i, err)
+	}
+	go cmd.Wait()
+	err = os.WriteFile(c.nodeFile(i, "pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+	if err == nil {
+		err = os.WriteFile(c.nodeFile(i, "started"), []byte(strconv.FormatInt(started.UnixNano(), 10)), 0o644)
+	}
+	return started, err
 }
 
 // Stop stops every node that started (SIGTERM, SIGKILL after 10 s).
