@@ -228,26 +228,31 @@ func measureGokafka(ctx context.Context, bin, dir string, topics, partitions int
 // figures; each figure is taken when every running node's Metadata answer
 // shows it.
 func measure(ctx context.Context, sys system, seeds []string, topics, partitions int, killCtrl bool, timeout time.Duration) error {
-	victimID := -1
-	defer printCounts(sys, &victimID)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.RequestTimeoutOverhead(time.Minute))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
+	// Events are counted from here: a start's own (Kafka's first Raft
+	// leader resigning while the other voters still start) are no figure.
+	from := map[int]int{}
 	for _, id := range sys.ids() {
 		if err := sys.ready(ctx, cl, id, time.Minute); err != nil {
 			return err
 		}
+		from[id] = len(sys.log(id))
 	}
+	victimID := -1
+	defer printCounts(sys, from, &victimID)
 	adm := kadm.NewClient(cl)
 	// kadm's 15 s would fail a run whose creations queue behind a
 	// busy controller; how long they take is the figure.
 	adm.SetTimeoutMillis(int32(timeout.Milliseconds()))
 	want := topics * partitions
 
-	fmt.Printf("\nbench-scale: %s, 3 nodes, %d partitions RF 3 (%d topics × %d), broker.session.timeout.ms %d\n",
-		sys.name(), want, topics, partitions, session.Milliseconds())
+	fmt.Printf("\nbench-scale: %s, 3 nodes, %d partitions RF 3 (%d topics × %d), broker.session.timeout.ms %d, load average %s\n",
+		sys.name(), want, topics, partitions, session.Milliseconds(), loadAverage())
+	defer func() { fmt.Printf("  load average at the end: %s\n", loadAverage()) }()
 	start := time.Now()
 	if err := createTopics(ctx, adm, topics, partitions, 3); err != nil {
 		return err
@@ -322,14 +327,14 @@ func row(what string, got, target time.Duration) {
 	fmt.Printf("  %-38s %8.1f s%s\n", what, got.Seconds(), mark)
 }
 
-// printCounts prints the events counted in the nodes' logs; the fencing
-// of the killed node (*victim, once chosen) is expected, the rest are
-// misses.
-func printCounts(sys system, victim *int) {
+// printCounts prints the events counted in the nodes' logs past the
+// offsets from; the fencing of the killed node (*victim, once chosen) is
+// expected, the rest are misses.
+func printCounts(sys system, from map[int]int, victim *int) {
 	for _, ev := range sys.events() {
 		n := 0
 		for _, id := range sys.ids() {
-			n += count(sys.log(id), ev, *victim)
+			n += count(sys.log(id)[from[id]:], ev, *victim)
 		}
 		mark := ""
 		if n > 0 {
@@ -337,6 +342,17 @@ func printCounts(sys system, victim *int) {
 		}
 		fmt.Printf("  %-38s %8d%s\n", ev.name, n, mark)
 	}
+}
+
+// loadAverage is the machine's load over 1, 5 and 15 minutes, which
+// every figure here moves with: the nodes share two cores with whatever
+// else runs.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // createTopics creates the topics in requests of at most 100 topics, as
