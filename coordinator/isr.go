@@ -28,6 +28,7 @@ type AlterPartition struct {
 func (c *Coordinator) alterPartitions(alters []AlterPartition) rpcResponse {
 	results := make([]PartitionResult, len(alters))
 	var accepted []int // positions in alters of the changes proposed
+	refused := 0
 	res, err := c.ctrl.doPipelined(func(md *Metadata) (*command, error) {
 		var proposed []AlterPartition
 		seen := make(map[PartitionRef]bool, len(alters))
@@ -41,10 +42,11 @@ func (c *Coordinator) alterPartitions(alters []AlterPartition) rpcResponse {
 			seen[ref] = true
 			if err != nil {
 				results[i].Code, results[i].Msg = int16(protocol.Code(err)), err.Error()
+				refused++
 				continue
 			}
 			p := md.Topic(a.Topic).Partitions[a.Partition]
-			c.log.Info("ISR change", "topic", a.Topic, "partition", a.Partition, "from", p.ISR, "to", a.ISR)
+			c.log.Debug("ISR change", "topic", a.Topic, "partition", a.Partition, "from", p.ISR, "to", a.ISR)
 			proposed, accepted = append(proposed, a), append(accepted, i)
 		}
 		if len(proposed) == 0 {
@@ -57,6 +59,12 @@ func (c *Coordinator) alterPartitions(alters []AlterPartition) rpcResponse {
 			results[accepted[j]].Code = int16(protocol.InvalidUpdateVersion)
 			results[accepted[j]].Msg = "the partition changed while the ISR change was committed"
 		}
+	}
+	if len(alters) > 0 {
+		// One line per request: a returning broker's thousands of joins
+		// written a line each cost the controller more than deciding them.
+		c.log.Info("ISR changes", "broker", alters[0].Leader, "asked", len(alters), "proposed", len(accepted),
+			"refused", refused, "stale", len(res.Stale), "err", err)
 	}
 	r := respond(res, err)
 	if err == nil {
