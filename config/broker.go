@@ -96,6 +96,8 @@ var Broker = []Key{
 	none(text("metadata.log.dir", Static, String, "", nil, "Where the metadata log lives; when unset, the first of log.dirs.")),
 	num("broker.session.timeout.ms", Static, Int, "9000", 1, maxInt32, "How long a broker may go without heartbeating before the controller fences it."),
 	num("broker.heartbeat.interval.ms", Static, Int, "2000", 1, maxInt32, "How often a broker heartbeats the controller."),
+	num("controller.quorum.election.timeout.ms", Static, Int, "1000", 5, maxInt32, "How long a controller standing for election waits for votes before it stands again."),
+	num("controller.quorum.fetch.timeout.ms", Static, Int, "2000", 5, maxInt32, "How long a controller may go without hearing from the quorum's leader before it stands for election; a leader that hears from no majority for this long steps down."),
 
 	// Log directories.
 	none(text("log.dirs", Static, List, "", nil, "The directories the partitions' logs are kept in; when unset, log.dir.")),

@@ -76,9 +76,17 @@ type Config struct {
 	HeartbeatInterval   time.Duration // broker.heartbeat.interval.ms
 	ProducerIDBlockSize int64         // producer ids handed out per AllocateProducerIds
 	SnapshotThreshold   uint64        // Raft entries between snapshots
-	// ElectionTimeout bounds how long followers wait for a leader before
-	// standing. One voter needs no wait, so it is shortened automatically.
+	// ElectionTimeout is how long a candidate waits for votes before it
+	// stands again (controller.quorum.election.timeout.ms), at least
+	// FetchTimeout: Raft refuses a shorter one. One voter needs no wait,
+	// so it is shortened automatically.
 	ElectionTimeout time.Duration
+	// FetchTimeout is controller.quorum.fetch.timeout.ms: a follower
+	// that hears nothing from the leader for this long stands for
+	// election, and a leader that hears from no majority for this long
+	// steps down (Kafka's leader resigns after 1.5 times it; Raft's lease
+	// cannot exceed the follower's wait).
+	FetchTimeout time.Duration
 	// DefaultReplicationFactor and NumPartitions are used by CreateTopics
 	// requests that pass -1 (default.replication.factor, num.partitions).
 	DefaultReplicationFactor int16
@@ -122,6 +130,7 @@ func DefaultConfig() Config {
 		ProducerIDBlockSize:      1000,
 		SnapshotThreshold:        8192,
 		ElectionTimeout:          time.Second,
+		FetchTimeout:             2 * time.Second,
 		DefaultReplicationFactor: 1,
 		NumPartitions:            1,
 
@@ -130,6 +139,9 @@ func DefaultConfig() Config {
 		LeaderImbalancePerBrokerPct:  10,
 	}
 }
+
+// minRaftTimeout is the shortest election or fetch timeout Raft accepts.
+const minRaftTimeout = 5 * time.Millisecond
 
 // Validate reports the first inconsistent setting, naming the
 // server.properties key it comes from.
@@ -156,6 +168,10 @@ func (c Config) Validate() error {
 	case c.SessionTimeout <= c.HeartbeatInterval:
 		return fmt.Errorf("broker.session.timeout.ms %d: must exceed broker.heartbeat.interval.ms %d",
 			c.SessionTimeout.Milliseconds(), c.HeartbeatInterval.Milliseconds())
+	case c.ElectionTimeout < minRaftTimeout:
+		return fmt.Errorf("controller.quorum.election.timeout.ms %d: must be at least %d", c.ElectionTimeout.Milliseconds(), minRaftTimeout.Milliseconds())
+	case c.FetchTimeout < minRaftTimeout:
+		return fmt.Errorf("controller.quorum.fetch.timeout.ms %d: must be at least %d", c.FetchTimeout.Milliseconds(), minRaftTimeout.Milliseconds())
 	case c.ProducerIDBlockSize < 1:
 		return fmt.Errorf("producer id block size %d: must be positive", c.ProducerIDBlockSize)
 	}

@@ -39,7 +39,7 @@ func testConfigs(t testing.TB, n int) []Config {
 		cfg.NodeID, cfg.Voters = v.ID, voters
 		cfg.ListenAddr, cfg.AdvertisedAddr = v.Addr, v.Addr
 		cfg.Dir = t.TempDir()
-		cfg.ElectionTimeout = 300 * time.Millisecond
+		cfg.ElectionTimeout, cfg.FetchTimeout = 300*time.Millisecond, 600*time.Millisecond
 		cfgs = append(cfgs, cfg)
 	}
 	return cfgs

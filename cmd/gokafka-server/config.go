@@ -193,6 +193,8 @@ var settings = []setting{
 	{key: "metadata.log.dir", parse: text(func(b *build, s string) { b.metadataDir = s })},
 	{key: "broker.session.timeout.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.SessionTimeout = d })},
 	{key: "broker.heartbeat.interval.ms", parse: millis(1, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.HeartbeatInterval = d })},
+	{key: "controller.quorum.election.timeout.ms", parse: millis(5, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.ElectionTimeout = d })},
+	{key: "controller.quorum.fetch.timeout.ms", parse: millis(5, maxInt32, func(b *build, d time.Duration) { b.cfg.Coordinator.FetchTimeout = d })},
 
 	// Log directories.
 	{key: "log.dirs", parse: parseLogDirs},

@@ -159,6 +159,8 @@ func TestKeys(t *testing.T) {
 		{"metadata.log.dir=/meta", func(c *serverConfig) any { return c.Coordinator.Dir }, "/meta/__cluster_metadata-0"},
 		{"broker.session.timeout.ms=18000", func(c *serverConfig) any { return c.Coordinator.SessionTimeout }, 18 * time.Second},
 		{"broker.heartbeat.interval.ms=500", func(c *serverConfig) any { return c.Coordinator.HeartbeatInterval }, 500 * time.Millisecond},
+		{"controller.quorum.election.timeout.ms=300", func(c *serverConfig) any { return c.Coordinator.ElectionTimeout }, 300 * time.Millisecond},
+		{"controller.quorum.fetch.timeout.ms=3000", func(c *serverConfig) any { return c.Coordinator.FetchTimeout }, 3 * time.Second},
 		{"num.recovery.threads.per.data.dir=4", func(c *serverConfig) any { return c.Log.RecoveryThreadsPerDir }, 4},
 		{"num.partitions=6", func(c *serverConfig) any { return []int32{c.Broker.NumPartitions, c.Coordinator.NumPartitions} }, []int32{6, 6}},
 		{"default.replication.factor=3", func(c *serverConfig) any {
