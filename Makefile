@@ -4,7 +4,7 @@
 SHELL     := bash
 GO        ?= go
 BIN       := bin
-UNIT_PKGS := ./protocol/... ./auth/... ./properties/... ./config/... ./log/... ./coordinator/... ./group/... ./txn/... \
+UNIT_PKGS := ./protocol/... ./auth/... ./properties/... ./config/... ./log/... ./coordinator/... ./group/... ./txn/... ./replica/... \
 	./broker/... ./console/... ./cmd/... ./clock/... ./internal/...
 # The test build's fault injection (disk faults and clock skew, never in a
 # release) is vetted, unit-tested and fuzzed with its tag.
@@ -114,7 +114,8 @@ chaos:
 # lists the rest.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./log/... ./protocol/...
-	$(GO) test -run '^$$' -bench 'Purgatory|FetchResponseWrite' -benchmem ./broker/
+	$(GO) test -run '^$$' -bench 'FetchResponseWrite' -benchmem ./broker/
+	$(GO) test -run '^$$' -bench 'Purgatory' -benchmem ./replica/
 	GOKAFKA_BIN=$(CURDIR)/$(BIN)/gokafka-server $(GO) test -run '^$$' -bench ParkedFetch -benchtime 40x ./test/bench/
 	$(GO) run ./test/bench $(BENCHFLAGS)
 
