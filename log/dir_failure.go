@@ -2,7 +2,6 @@ package log
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,10 +14,19 @@ import (
 // (EIO on a segment, a checkpoint, an index): nothing written there later
 // can be trusted, and a partition led from it could no longer take writes
 // or serve its followers and consumers while its other replicas still
-// could. Kafka wraps reads and writes alike in maybeHandleIOException. Kafka takes the
-// directory offline and, with no directory left (every KRaft broker
-// without JBOD), halts the broker, so that the controller fences it and
-// moves its leaderships; OnDirFailure lets the process do the same.
+// could. Kafka wraps reads and writes alike in maybeHandleIOException and
+// takes the directory offline on any IOException. With no directory left
+// (every KRaft broker without JBOD) it halts the broker, so that the
+// controller fences it and moves its leaderships; OnDirFailure lets the
+// process do the same.
+//
+// A read counts only when its error says the device failed
+// (deviceFailed). Kafka's bugs, a negative position say, raise
+// IllegalArgumentException, which halts nothing, while Go's os reports a
+// bug and a dead disk alike as an error. A read changes nothing on disk,
+// so an error of the caller's making (EINVAL, a negative offset, EBADF)
+// fails the one request, which answers KAFKA_STORAGE_ERROR, and the node
+// goes on.
 
 // OnDirFailure sets fn to be called once for each log directory that
 // fails, with the error that failed it, on a goroutine of its own so that
@@ -47,16 +55,51 @@ func (m *Manager) FailedDirs() []string {
 	return out
 }
 
-// dirFailed marks the log directory holding path failed by err, unless err
-// is no fault of the disk: a read that reached the end of the file, a file
-// closed under a racing operation, a file or directory already gone or
-// there, or a path of the wrong kind (a directory where a snapshot
-// belongs), which its reader treats as a damaged file.
+// dirFailed marks the log directory holding path failed by err, the error
+// of a write, truncate, fsync, file creation or mkdir: whatever it says,
+// the file on disk is no longer known (a write may have gone in in part,
+// a failed fsync may have left pages Linux dropped). Only errors that are
+// no fault of the disk are spared: a file closed under a racing
+// operation, a file or directory already gone or there, or a path of the
+// wrong kind (a directory where a snapshot belongs), which its user treats
+// as a damaged file.
 func (m *Manager) dirFailed(path string, err error) {
-	if err == io.EOF || errors.Is(err, os.ErrClosed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) ||
+	if errors.Is(err, os.ErrClosed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) ||
 		errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
 		return
 	}
+	m.failDir(path, err)
+}
+
+// readFailed marks the log directory holding path failed by err, the
+// error of a read, when err says the device failed; the reader gets err
+// either way.
+func (m *Manager) readFailed(path string, err error) {
+	if deviceFailed(err) {
+		m.failDir(path, err)
+	}
+}
+
+// deviceFailed reports whether err says the disk or the file system under
+// a file failed, rather than its caller: EIO, the disk (or the quota) full
+// (ENOSPC, EDQUOT), the file system gone read-only (ext4's
+// errors=remount-ro), the device gone (ENXIO, ENODEV), or what the
+// platform's storage stack returns besides (platformDeviceErrno).
+func deviceFailed(err error) bool {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case syscall.EIO, syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.ENXIO, syscall.ENODEV:
+		return true
+	}
+	return platformDeviceErrno(errno)
+}
+
+// failDir marks the log directory holding path failed by err, once, and
+// tells the hook.
+func (m *Manager) failDir(path string, err error) {
 	dir := m.dirOf(path)
 	m.dirFailures.Lock()
 	defer m.dirFailures.Unlock()
@@ -85,8 +128,8 @@ func (m *Manager) dirOf(path string) string {
 }
 
 // watchFS is the FS a Manager gives its logs: its configured one, with
-// every failed read, write, truncate, fsync, file creation or mkdir
-// reported to dirFailed.
+// every failed write, truncate, fsync, file creation or mkdir reported to
+// dirFailed, and every failed read to readFailed.
 type watchFS struct {
 	FS
 	m *Manager
@@ -116,7 +159,10 @@ type watchFile struct {
 
 func (f watchFile) ReadAt(b []byte, off int64) (int, error) {
 	n, err := f.File.ReadAt(b, off)
-	return n, f.m.watched(f.name, err)
+	if err != nil {
+		f.m.readFailed(f.name, err)
+	}
+	return n, err
 }
 
 func (f watchFile) WriteAt(b []byte, off int64) (int, error) {

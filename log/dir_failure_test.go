@@ -2,6 +2,7 @@ package log
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -194,5 +195,62 @@ func TestDirFailureOnRecoveryRead(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a segment unreadable at recovery failed no directory")
+	}
+}
+
+// A read whose error is the caller's, not the disk's, fails no directory:
+// the read returns the error (KAFKA_STORAGE_ERROR to its client) and the
+// next read, the fault gone, succeeds. Go's own error for a negative
+// offset, a programming error, counts the same as EINVAL.
+func TestReadErrorOfTheCallerFailsNoDir(t *testing.T) {
+	ffs := NewFaultFS(nil)
+	m, l := openFaulty(t, t.TempDir(), ffs, DefaultConfig())
+	failed := make(chan error, 1)
+	m.OnDirFailure(func(_ string, err error) { failed <- err })
+	mustAppend(t, l, prototest.Plain(0, "a").Encode())
+
+	for _, e := range []error{syscall.EINVAL, syscall.EBADF, errors.New("a bug")} {
+		ffs.Fail(FaultRead, ".log", e)
+		if _, err := l.Read(0, 1<<20, l.LogEndOffset(), true); !errors.Is(err, e) {
+			t.Fatalf("read failing with %v: got %v", e, err)
+		}
+	}
+	ffs.Heal()
+	f, err := m.fs.OpenFile(l.segments[0].logPath(), os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(make([]byte, 1), -1); err == nil {
+		t.Fatal("a read at offset -1 succeeded")
+	}
+	if res, err := l.Read(0, 1<<20, l.LogEndOffset(), true); err != nil || len(res.Records) == 0 {
+		t.Fatalf("read once healed: %d bytes, %v", len(res.Records), err)
+	}
+	select {
+	case err := <-failed:
+		t.Fatalf("a read error of the caller's failed the directory: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if got := m.FailedDirs(); len(got) != 0 {
+		t.Fatalf("failed dirs %v after reads that failed with the caller's errors", got)
+	}
+}
+
+// deviceFailed tells the errors of a failing disk or file system, as
+// os returns them wrapped, from the caller's.
+func TestDeviceFailed(t *testing.T) {
+	wrap := func(err error) error { return &os.PathError{Op: "read", Path: "x.log", Err: err} }
+	for _, err := range []error{syscall.EIO, syscall.ENOSPC, syscall.EROFS, syscall.ENODEV, wrap(syscall.EIO),
+		fmt.Errorf("reading tp-0: %w", wrap(syscall.EIO))} {
+		if !deviceFailed(err) {
+			t.Errorf("%v: not a device failure", err)
+		}
+	}
+	for _, err := range []error{syscall.EINVAL, syscall.EBADF, syscall.EISDIR, syscall.ENOENT, wrap(syscall.EINVAL),
+		io.EOF, io.ErrUnexpectedEOF, os.ErrClosed, ErrPowerLost, errors.New("negative offset"), nil} {
+		if deviceFailed(err) {
+			t.Errorf("%v: counted as a device failure", err)
+		}
 	}
 }

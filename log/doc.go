@@ -102,7 +102,8 @@
 //
 // Every file operation goes through an FS (ManagerConfig.FS), the OS's by
 // default; FaultFS injects errors, latency and power loss for tests. A
-// read, write, truncate, fsync or creation the disk refuses fails the log
+// write, truncate, fsync or creation the disk refuses, or a read whose
+// error says the device failed (EIO and kin, not EINVAL), fails the log
 // directory it lies in (dir_failure.go, Kafka's log directory failure):
 // the Manager reports it once to OnDirFailure, and the server halts.
 //

@@ -19,10 +19,10 @@ import (
 // does) puts a log.FaultFS under log.dirs and lets a test strike through
 // http.listener, unauthenticated:
 //
-//	POST /debug/faultfs?op=write|sync|read&err=EIO|ENOSPC[&match=substr]  fail op on paths holding match
-//	POST /debug/faultfs?op=write|sync|read&delay=200ms                  slow op down
-//	POST /debug/faultfs?heal=1                                          remove every fault and delay
-//	POST /debug/clock?skew=-1h                                          skew the wall clock (package clock)
+//	POST /debug/faultfs?op=write|sync|read&err=EIO|ENOSPC|EINVAL[&match=substr]  fail op on paths holding match
+//	POST /debug/faultfs?op=write|sync|read&delay=200ms                         slow op down
+//	POST /debug/faultfs?heal=1                                                 remove every fault and delay
+//	POST /debug/clock?skew=-1h                                                 skew the wall clock (package clock)
 //
 // Without the tag none of this is compiled in (faults_off.go).
 func installFaults(cfg *serverConfig, h *healthServer) {
@@ -62,7 +62,10 @@ type faultRequest struct {
 
 var faultOps = map[string]klog.FaultOp{"write": klog.FaultWrite, "sync": klog.FaultSync, "read": klog.FaultRead}
 
-var faultErrs = map[string]error{"EIO": syscall.EIO, "ENOSPC": syscall.ENOSPC}
+// faultErrs are the errors a fault can inject: a failing disk's, and
+// EINVAL, an error of the caller's making, which a read answers without
+// failing the log directory.
+var faultErrs = map[string]error{"EIO": syscall.EIO, "ENOSPC": syscall.ENOSPC, "EINVAL": syscall.EINVAL}
 
 func parseFault(q url.Values) (faultRequest, error) {
 	if q.Has("heal") {
@@ -78,7 +81,7 @@ func parseFault(q url.Values) (faultRequest, error) {
 		return f, errors.New("give one of err and delay")
 	case q.Has("err"):
 		if f.err = faultErrs[q.Get("err")]; f.err == nil {
-			return f, fmt.Errorf("err %q: want EIO or ENOSPC", q.Get("err"))
+			return f, fmt.Errorf("err %q: want EIO, ENOSPC or EINVAL", q.Get("err"))
 		}
 	default:
 		d, err := time.ParseDuration(q.Get("delay"))

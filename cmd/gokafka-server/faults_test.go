@@ -21,6 +21,7 @@ func TestParseFault(t *testing.T) {
 		{query: "op=write&err=ENOSPC&match=.log", want: faultRequest{op: klog.FaultWrite, err: syscall.ENOSPC, match: ".log"}},
 		{query: "op=sync&delay=200ms", want: faultRequest{op: klog.FaultSync, delay: 200 * time.Millisecond}},
 		{query: "op=read&err=EIO", want: faultRequest{op: klog.FaultRead, err: syscall.EIO}},
+		{query: "op=read&err=EINVAL&match=.log", want: faultRequest{op: klog.FaultRead, err: syscall.EINVAL, match: ".log"}},
 		{query: "op=fsync&err=EIO", bad: true},
 		{query: "op=write", bad: true},
 		{query: "op=write&err=EIO&delay=1s", bad: true},

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gokafka/gokafka/test/harness"
 )
@@ -100,18 +102,89 @@ func TestFailedDiskHalts(t *testing.T) {
 			if err := nd.WaitReady(60 * time.Second); err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			after := freshConsumer(t, nd, "disk")
-			for len(got) < 10 && ctx.Err() == nil {
-				after.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
-			}
-			if len(got) != 10 || got[0] != "before-000" || got[9] != "before-009" {
+			if got := readFromStart(t, nd, "disk", 10); len(got) != 10 || got[0] != "before-000" || got[9] != "before-009" {
 				t.Fatalf("after the restart the log holds %q, want before-000 … before-009", got)
 			}
 		})
 	}
+}
+
+// A read that fails with an error of the caller's making rather than the
+// disk's (EINVAL: a bad argument, a bug) fails that request alone: the
+// fetch answers KAFKA_STORAGE_ERROR, the log directory stays online and
+// the node runs on, and once the fault is gone it serves every record.
+// Only a read error that says the device failed halts a node
+// (TestFailedDiskHalts/read).
+func TestCallersReadErrorHaltsNothing(t *testing.T) {
+	nd, cl := oneNode(t, "einval", nil)
+	produce(t, cl, "kept", 10)
+	if err := debugPost(nd, "/debug/faultfs", "op=read&err=EINVAL&match=.log"); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := fetchCode(cl, "einval"); err != nil || code != kerr.KafkaStorageError.Code {
+		t.Fatalf("fetch whose read fails with EINVAL: error code %d, %v, want KAFKA_STORAGE_ERROR (%d); node log:\n%s",
+			code, err, kerr.KafkaStorageError.Code, nd.Tail(5))
+	}
+	// A failed directory halts the node within milliseconds of the read
+	// (the hook runs at once), so two seconds are ample.
+	select {
+	case <-nd.Exited():
+		t.Fatalf("the node exited (%d) after a read failed with EINVAL:\n%s", nd.ExitCode(), nd.Tail(5))
+	case <-time.After(2 * time.Second):
+	}
+	if strings.Contains(nd.Log(), "log directory failed") {
+		t.Fatalf("a read that failed with EINVAL failed the log directory:\n%s", nd.Tail(10))
+	}
+	if err := debugPost(nd, "/debug/faultfs", "heal=1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFromStart(t, nd, "einval", 10); len(got) != 10 || got[0] != "kept-000" || got[9] != "kept-009" {
+		t.Fatalf("once healed the log serves %q, want kept-000 … kept-009", got)
+	}
+}
+
+// fetchCode sends one read_committed Fetch of partition 0 of topic from
+// its start and returns the partition's error code. read_committed reads
+// the batches before it answers (to list aborted transactions); a
+// read_uncommitted fetch sends them from the file as it answers, where a
+// failed read can only close the connection.
+func fetchCode(cl *kgo.Client, topic string) (int16, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	td, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil {
+		return 0, err
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.ReplicaID, req.MaxWaitMillis, req.MaxBytes, req.SessionEpoch, req.IsolationLevel = -1, 100, 1<<20, -1, 1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = topic, td[topic].ID
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = 1<<20, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return 0, err
+	}
+	if resp.ErrorCode != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return 0, fmt.Errorf("fetch answered error %d, %d topics", resp.ErrorCode, len(resp.Topics))
+	}
+	return resp.Topics[0].Partitions[0].ErrorCode, nil
+}
+
+// readFromStart reads topic from nd from its start with a fresh consumer
+// until it has n records or 30 s have passed, and returns their values.
+func readFromStart(t *testing.T, nd *harness.Node, topic string, n int) []string {
+	t.Helper()
+	var got []string
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := freshConsumer(t, nd, topic)
+	for len(got) < n && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	return got
 }
 
 // freshConsumer reads topic from nd from its start: a client's own
