@@ -20,7 +20,7 @@ var (
 	logs   = flag.String("chaos.logs", "", "a directory to keep the servers' logs in")
 	only   = flag.String("chaos.nemeses", "", "strike only these nemeses, comma-separated (every one when empty)")
 	strict = flag.Bool("chaos.strict", false,
-		"fail on committed offsets or high watermarks gone backwards or above the high watermark too (make chaos)")
+		"hold the unavailability and stall bounds to issue 17's figures, without loadSlack (make chaos, on a quiet machine)")
 )
 
 var topics = []string{"chaos-a", "chaos-b", "chaos-c"}
@@ -28,13 +28,14 @@ var topics = []string{"chaos-a", "chaos-b", "chaos-c"}
 // TestChaos runs the workload under the seeded schedule for
 // -chaos.duration, heals, rotates leadership, reads every replica and
 // checks the history: nothing lost, duplicated, reordered or divergent, no
-// read of data not kept or aborted, no crash or race, a partition whose
-// leader (not the controller) was SIGKILLed unavailable for at most the
-// session timeout plus electionSlack, and one whose follower was paused or
-// cut off for at most replica.lag.time.max.ms plus stallSlack, and every
-// ISR full again within wholeWithin of each heal; with -chaos.strict also
-// no committed offset or high watermark backwards or above the high
-// watermark. It logs a table per nemesis.
+// read of data not kept or aborted, no crash or race, no committed offset
+// backwards or above the high watermark, no high watermark backwards, a
+// partition whose leader (not the controller) was SIGKILLed unavailable
+// for at most the session timeout plus electionSlack, and one whose
+// follower was paused or cut off for at most replica.lag.time.max.ms plus
+// stallSlack, each bound loadSlack longer without -chaos.strict, and every
+// ISR full again within wholeWithin of each heal. It logs a table per
+// nemesis.
 func TestChaos(t *testing.T) {
 	c := startCluster(t)
 	tps := c.createTopics(topics, 2)
@@ -52,23 +53,19 @@ func TestChaos(t *testing.T) {
 	r := Check(h, final)
 	t.Logf("seed %d: %d acknowledged, %d read, %d commits, %d high watermark samples, %d aborted, %d read_committed\n%s",
 		*seed, r.Acked, len(h.Reads), len(h.Commits), len(h.HWs), len(h.Aborted), len(h.CommittedReads), table(r.Faults))
-	for _, p := range r.DataProblems() {
+	// Every run fails on offsets as on data: the committed offsets that
+	// seemed to go back (by 300 to 1000) just after the group's
+	// coordinator moved were the checker's, OffsetFetch answers retried
+	// over the move and stamped with when they were sent (see Commit).
+	for _, p := range r.Problems() {
 		t.Error(p)
-	}
-	// make test shows offsets findings as FINDING lines, make chaos
-	// fails on them. The committed offsets that seemed to go back (by
-	// 300 to 1000) just after the group's coordinator moved were
-	// OffsetFetch answers, retried over the move, stamped with when
-	// they were sent (see Commit).
-	for _, p := range r.OffsetProblems() {
-		if *strict {
-			t.Error(p)
-		} else {
-			t.Log("FINDING " + p)
-		}
 	}
 	for _, p := range r.Stale() {
 		t.Log(p)
+	}
+	unavailableMax, stallMax := sessionTimeout+electionSlack, replicaLagMax+stallSlack
+	if !*strict {
+		unavailableMax, stallMax = unavailableMax+loadSlack, stallMax+loadSlack
 	}
 	for _, f := range r.Faults {
 		t.Logf("%s %s (%s, leading %v): %d acknowledged, %s unavailable %v, recovered in %v, followed %s stalled %v",
@@ -77,17 +74,17 @@ func TestChaos(t *testing.T) {
 			f.LongestFollowerStall.Round(time.Millisecond))
 		// A follower that stops fetching holds acks=all up only until its
 		// leader drops it from the ISR.
-		if stopsFollower(f.Nemesis) && f.LongestFollowerStall > replicaLagMax+stallSlack {
+		if stopsFollower(f.Nemesis) && f.LongestFollowerStall > stallMax {
 			t.Errorf("%s (%s): %s, which it followed, acknowledged nothing for %v, want <= %v", f.Nemesis, f.Target,
-				f.Stalled, f.LongestFollowerStall.Round(time.Millisecond), replicaLagMax+stallSlack)
+				f.Stalled, f.LongestFollowerStall.Round(time.Millisecond), stallMax)
 		}
 		// A killed controller must be replaced (a Raft election) before
 		// the new one starts the session timeout of the node it lost, as
 		// in Kafka: that case is logged, not held to the bound.
 		if strings.HasPrefix(f.Nemesis, "kill-") && !f.Controller && len(f.Affected) > 0 &&
-			f.LongestUnavailable > sessionTimeout+electionSlack {
+			f.LongestUnavailable > unavailableMax {
 			t.Errorf("%s (%s): a partition it led was unavailable for %v, want <= %v",
-				f.Nemesis, f.Target, f.LongestUnavailable.Round(time.Millisecond), sessionTimeout+electionSlack)
+				f.Nemesis, f.Target, f.LongestUnavailable.Round(time.Millisecond), unavailableMax)
 		}
 	}
 	if r.Acked == 0 {

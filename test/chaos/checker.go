@@ -76,23 +76,14 @@ type namedList struct {
 	list []Anomaly
 }
 
-// Problems lists every anomaly, one line each, capped per kind.
-func (r *Report) Problems() []string { return append(r.DataProblems(), r.OffsetProblems()...) }
-
-// DataProblems lists the anomalies of the records themselves and of the
-// servers' logs.
-func (r *Report) DataProblems() []string {
+// Problems lists every anomaly, one line each, capped per kind: of the
+// records themselves, of the servers' logs, and of committed offsets and
+// high watermarks as clients were shown them.
+func (r *Report) Problems() []string {
 	return lines([]namedList{
 		{"lost", r.Lost}, {"moved", r.Moved}, {"duplicated", r.Duplicated}, {"reordered", r.Reordered},
 		{"divergent", r.Divergent}, {"phantom read", r.PhantomReads}, {"aborted read", r.AbortedReads},
 		{"server log", r.ServerErrors},
-	})
-}
-
-// OffsetProblems lists the anomalies of committed offsets and high
-// watermarks as clients were shown them.
-func (r *Report) OffsetProblems() []string {
-	return lines([]namedList{
 		{"commit backwards", r.CommitBackwards}, {"commit above high watermark", r.CommitAboveHW},
 		{"high watermark backwards", r.HWBackwards},
 	})

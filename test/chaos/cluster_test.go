@@ -23,13 +23,24 @@ import (
 
 // Failure detection short enough for a two-minute run; the mechanisms are
 // Kafka's. sessionTimeout bounds a killed leader's unavailability (plus
-// electionSlack) in the short run's assertion, replicaLagMax (plus
-// stallSlack) how long a paused or cut off follower stalls acks=all.
+// electionSlack), replicaLagMax (plus stallSlack) how long a paused or cut
+// off follower stalls acks=all: issue 17's figures, which make chaos holds
+// on a quiet machine (-chaos.strict).
+//
+// loadSlack lengthens both in make test, and only those: they are wall
+// clock spans that the timers of three race-enabled nodes set, and make
+// test runs this package beside the other integration packages on a
+// machine others share. At load average 26-40 a ten-minute run overshot
+// them by up to 0.95 s (a killed leader's partition unavailable 6.95 s,
+// a paused follower's stall 6.87 s, against 6 s) with nothing else amiss.
+// The data and offset checks do not depend on timing and are never
+// relaxed; wholeWithin is already three times the longest settle seen.
 const (
 	sessionTimeout = 4 * time.Second
 	electionSlack  = 2 * time.Second
 	replicaLagMax  = 5 * time.Second
 	stallSlack     = time.Second
+	loadSlack      = 2 * time.Second
 	wholeWithin    = 30 * time.Second // every ISR full again after a heal
 )
 
