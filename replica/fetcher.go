@@ -34,8 +34,8 @@ const (
 // stops the others. It is called after every reconcile.
 func (rm *Manager) syncFetchers() {
 	need := map[int32]bool{}
-	for _, p := range rm.All() {
-		if leader, _ := p.State(); leader >= 0 && leader != rm.cfg.NodeID {
+	for _, leader := range rm.byLeader.leaders() {
+		if leader != rm.cfg.NodeID {
 			need[leader] = true
 		}
 	}
@@ -57,16 +57,9 @@ func (rm *Manager) syncFetchers() {
 	}
 }
 
-// partitions lists the replicas this fetcher serves now.
-func (f *fetcher) partitions() []*Partition {
-	var out []*Partition
-	for _, p := range f.rm.All() {
-		if leader, _ := p.State(); leader == f.leader && leader != f.rm.cfg.NodeID {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+// partitions lists the replicas this fetcher serves now; the slice is
+// shared and must not be changed.
+func (f *fetcher) partitions() []*Partition { return f.rm.byLeader.ledBy(f.leader) }
 
 func (f *fetcher) run() {
 	defer func() {

@@ -49,6 +49,7 @@ type Manager struct {
 
 	fetchMu  sync.Mutex
 	fetchers map[int32]*fetcher // by leader id
+	byLeader leaderIndex        // the local replicas by their leader
 
 	isr *isrSender // this broker's AlterPartition requests, batched
 }
@@ -57,7 +58,8 @@ type Manager struct {
 // reconciles nothing until Start.
 func New(ctx context.Context, cfg Config, logs *klog.Manager, ctrl Controller, host Host, lease *Lease, logger *slog.Logger) *Manager {
 	rm := &Manager{cfg: cfg, ctx: ctx, log: logger, logs: logs, ctrl: ctrl, host: host, lease: lease,
-		partitions: map[klog.TopicPartition]*Partition{}, stopCh: make(chan struct{}), fetchers: map[int32]*fetcher{}}
+		partitions: map[klog.TopicPartition]*Partition{}, stopCh: make(chan struct{}), fetchers: map[int32]*fetcher{},
+		byLeader: newLeaderIndex()}
 	rm.isr = newISRSender(rm)
 	return rm
 }
@@ -75,6 +77,8 @@ func (rm *Manager) Add(p *Partition) {
 	rm.mu.Lock()
 	rm.partitions[p.tp] = p
 	rm.mu.Unlock()
+	leader, _ := p.State()
+	rm.byLeader.file(p, leader)
 }
 
 // Local returns this broker's replica of a partition, or the error Kafka
@@ -304,6 +308,7 @@ func (rm *Manager) ensure(tp klog.TopicPartition, t *coordinator.Topic, st coord
 			"leader", st.Leader, "leader_epoch", st.LeaderEpoch, "isr", st.ISR)
 		rm.host.ISRChanged(shrank, grew)
 	}
+	rm.byLeader.file(p, st.Leader)
 	rm.host.StateApplied(p, st)
 	return nil
 }
@@ -389,6 +394,7 @@ func (rm *Manager) drop(tp klog.TopicPartition) {
 	rm.mu.Unlock()
 	if p != nil {
 		p.resign()
+		rm.byLeader.file(p, -1)
 		p.waiters.wake() // parked requests re-check and find the partition gone
 	}
 	if err := rm.logs.Delete(tp); err != nil {

@@ -68,19 +68,37 @@ func (rm *Manager) LogSynced(l *klog.Log) {
 // refused less than isrRetryBackoff ago. From here until the change
 // settles the high watermark waits for the maximal ISR.
 func (p *Partition) nextISR(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
+	if join < 0 && !p.shrinkDue(lagMax, now) {
+		return coordinator.AlterPartition{}, 0, false
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.nextISRLocked(join, lagMax, now)
+}
+
+// shrinkDue reports whether nextISR would drop a follower now. It takes
+// the read lock and allocates nothing: the ISR loop asks it of every
+// partition led here several times a second, and it is almost always no.
+func (p *Partition) shrinkDue(lagMax time.Duration, now time.Time) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.leader != p.nodeID || p.isrChangeInFlight || now.Before(p.isrRetryAt) {
+		return false
+	}
+	return slices.ContainsFunc(p.isr, func(r int32) bool { return p.lagging(r, lagMax, now) })
+}
+
+// lagging reports whether ISR member r has not caught up within lagMax.
+func (p *Partition) lagging(r int32, lagMax time.Duration, now time.Time) bool {
+	f := p.followers[r]
+	return r != p.nodeID && f != nil && now.Sub(f.lastCaughtUp) > lagMax
 }
 
 func (p *Partition) nextISRLocked(join int32, lagMax time.Duration, now time.Time) (_ coordinator.AlterPartition, seq uint64, ok bool) {
 	if p.leader != p.nodeID || p.isrChangeInFlight || now.Before(p.isrRetryAt) {
 		return coordinator.AlterPartition{}, 0, false
 	}
-	isr := slices.DeleteFunc(slices.Clone(p.isr), func(r int32) bool {
-		f := p.followers[r]
-		return r != p.nodeID && f != nil && now.Sub(f.lastCaughtUp) > lagMax
-	})
+	isr := slices.DeleteFunc(slices.Clone(p.isr), func(r int32) bool { return p.lagging(r, lagMax, now) })
 	if join >= 0 && !slices.Contains(isr, join) {
 		isr = append(isr, join)
 	}
@@ -155,7 +173,7 @@ func (rm *Manager) isrLoop() {
 			return
 		case <-t.C:
 		}
-		for _, p := range rm.All() {
+		for _, p := range rm.byLeader.ledBy(rm.cfg.NodeID) {
 			if req, seq, ok := p.nextISR(-1, rm.cfg.ReplicaLagTimeMax, time.Now()); ok {
 				rm.ChangeISR(p, req, seq)
 			}
