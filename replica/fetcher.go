@@ -18,6 +18,12 @@ type fetcher struct {
 	leader int32
 	stop   chan struct{}
 	conn   Peer
+	// held are the partitions whose last truncation or fetch failed,
+	// with when they are asked for again: one partition's error (its
+	// leader moved, its epoch not known there yet) holds back that
+	// partition for fetcherBackoff, as Kafka's fetcher delays it, instead
+	// of the thousands that share the connection (issue 16).
+	held map[*Partition]time.Time
 }
 
 const (
@@ -25,9 +31,6 @@ const (
 	fetcherBackoff    = 100 * time.Millisecond
 	fetcherPartMax    = 1 << 20
 	fetcherRequestMax = 16 << 20
-	// throttleBackoff is how long a follower whose every partition is
-	// held back waits before it asks again.
-	throttleBackoff = 100 * time.Millisecond
 )
 
 // syncFetchers runs one fetcher per leader that this broker follows and
@@ -49,7 +52,7 @@ func (rm *Manager) syncFetchers() {
 	}
 	for id := range need {
 		if rm.fetchers[id] == nil {
-			f := &fetcher{rm: rm, leader: id, stop: make(chan struct{})}
+			f := &fetcher{rm: rm, leader: id, stop: make(chan struct{}), held: map[*Partition]time.Time{}}
 			if rm.spawnLocked(f.run) {
 				rm.fetchers[id] = f
 			}
@@ -99,6 +102,12 @@ func (f *fetcher) round() error {
 		time.Sleep(fetcherBackoff)
 		return nil
 	}
+	now := time.Now()
+	for p, until := range f.held {
+		if !now.Before(until) {
+			delete(f.held, p)
+		}
+	}
 	if f.conn == nil {
 		conn, err := f.rm.host.DialLeader(f.leader)
 		if err != nil {
@@ -122,7 +131,7 @@ func (f *fetcher) truncate(parts []*Partition) error {
 		p.mu.RLock()
 		need, epoch := p.needsTruncation, p.leaderEpoch
 		p.mu.RUnlock()
-		if !need {
+		if _, held := f.held[p]; !need || held {
 			continue
 		}
 		latest := p.log.LatestEpoch()
@@ -152,11 +161,13 @@ func (f *fetcher) truncate(parts []*Partition) error {
 			}
 			p := asked[i]
 			if rp.ErrorCode != 0 {
-				return fmt.Errorf("%s: OffsetForLeaderEpoch: %w", p.tp, protocol.Errorf(protocol.ErrorCode(rp.ErrorCode), "from leader %d", f.leader))
+				f.hold(p, fmt.Errorf("OffsetForLeaderEpoch: %w", protocol.Errorf(protocol.ErrorCode(rp.ErrorCode), "from leader %d", f.leader)))
+				continue
 			}
 			before := p.log.LogEndOffset()
 			if err := p.TruncateForLeader(rp.LeaderEpoch, rp.EndOffset); err != nil {
-				return err
+				f.hold(p, err)
+				continue
 			}
 			if after := p.log.LogEndOffset(); after < before {
 				f.rm.log.Info("truncated to the new leader's log", "topic", p.tp.Topic, "partition", p.tp.Partition,
@@ -187,7 +198,7 @@ func (f *fetcher) fetch(parts []*Partition) error {
 		p.mu.RLock()
 		need, epoch := p.needsTruncation, p.leaderEpoch
 		p.mu.RUnlock()
-		if need {
+		if _, failed := f.held[p]; need || failed {
 			continue
 		}
 		if host.FollowerThrottled(md, p) && host.FollowerQuotaExceeded(now) {
@@ -204,9 +215,9 @@ func (f *fetcher) fetch(parts []*Partition) error {
 		byTP[p.tp], epochs[p.tp] = p, epoch
 	}
 	if len(byTP) == 0 {
-		if held > 0 {
-			time.Sleep(throttleBackoff)
-		}
+		// Everything is held back (the throttle, an error) or waits for
+		// a truncation that failed: ask again later, not at once.
+		time.Sleep(fetcherBackoff)
 		return nil
 	}
 	resp, err := f.conn.Request(req, fetcherMaxWait+10*time.Second)
@@ -217,7 +228,6 @@ func (f *fetcher) fetch(parts []*Partition) error {
 	if fr.ErrorCode != 0 {
 		return protocol.Errorf(protocol.ErrorCode(fr.ErrorCode), "fetch from leader %d", f.leader)
 	}
-	var firstErr error
 	for _, rt := range fr.Topics {
 		for _, rp := range rt.Partitions {
 			tp := klog.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}
@@ -228,12 +238,18 @@ func (f *fetcher) fetch(parts []*Partition) error {
 			if host.FollowerThrottled(md, p) {
 				host.FollowerQuotaRecord(len(rp.RecordBatches), now)
 			}
-			if err := f.handlePartition(p, epochs[tp], &rp); err != nil && firstErr == nil {
-				firstErr = err
+			if err := f.handlePartition(p, epochs[tp], &rp); err != nil {
+				f.hold(p, err)
 			}
 		}
 	}
-	return firstErr
+	return nil
+}
+
+// hold keeps p out of this fetcher's requests for fetcherBackoff after err.
+func (f *fetcher) hold(p *Partition, err error) {
+	f.rm.log.Debug("replica fetcher: partition held back", "leader", f.leader, "topic", p.tp.Topic, "partition", p.tp.Partition, "err", err)
+	f.held[p] = time.Now().Add(fetcherBackoff)
 }
 
 func logsOf(parts []*Partition) []*klog.Log {

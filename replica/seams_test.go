@@ -223,6 +223,9 @@ func TestHighWatermarkNeverMovesBack(t *testing.T) {
 type leaderPeer struct {
 	mu    sync.Mutex
 	asked []kmsg.Request
+	// notLeaderOf names a topic whose partitions the peer does not lead:
+	// their fetches answer NOT_LEADER_OR_FOLLOWER.
+	notLeaderOf string
 }
 
 func (l *leaderPeer) Request(req kmsg.Request, _ time.Duration) (kmsg.Response, error) {
@@ -251,6 +254,9 @@ func (l *leaderPeer) Request(req kmsg.Request, _ time.Duration) (kmsg.Response, 
 			for _, rp := range rt.Partitions {
 				p := kmsg.NewFetchResponseTopicPartition()
 				p.Partition, p.HighWatermark = rp.Partition, 3
+				if rt.Topic == l.notLeaderOf {
+					p.ErrorCode = int16(protocol.NotLeaderOrFollower)
+				}
 				if rp.FetchOffset == 2 {
 					batch := prototest.Plain(0, "x").Encode()
 					protocol.SetBaseOffset(batch, 2)
@@ -317,5 +323,47 @@ func TestFollowerTruncatesToTheLeaderThenFetches(t *testing.T) {
 	leader.mu.Unlock()
 	if _, ok := first.(*kmsg.OffsetForLeaderEpochRequest); !ok {
 		t.Errorf("first request %T, want OffsetForLeaderEpoch before any fetch", first)
+	}
+}
+
+// One partition's error holds back that partition only: the others go
+// on being fetched over the same connection, where the error used to
+// close it and fail the round for every partition of the leader.
+func TestFetchErrorHoldsBackItsPartitionOnly(t *testing.T) {
+	md := image(3, "good", "bad")
+	for _, n := range []string{"good", "bad"} {
+		st := &md.Topic(n).Partitions[0]
+		st.Leader, st.LeaderEpoch, st.Replicas, st.ISR = 2, 1, []int32{2, 1}, []int32{2, 1}
+	}
+	leader := &leaderPeer{notLeaderOf: "bad"}
+	var dials sync.Map
+	rm := newManagerWith(t, Config{NodeID: 1, ReplicaLagTimeMax: time.Minute, MetadataChangeTimeout: 5 * time.Second},
+		&fakeController{md: md}, func(id int32) (Peer, error) {
+			n, _ := dials.LoadOrStore(id, new(int))
+			*n.(*int)++
+			return leader, nil
+		})
+	stop := sync.OnceFunc(rm.Stop)
+	t.Cleanup(stop)
+	rm.Reconcile(md)
+
+	fetches := func(topic string) int {
+		leader.mu.Lock()
+		defer leader.mu.Unlock()
+		n := 0
+		for _, r := range leader.asked {
+			if f, ok := r.(*kmsg.FetchRequest); ok && slices.ContainsFunc(f.Topics, func(rt kmsg.FetchRequestTopic) bool { return rt.Topic == topic }) {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, func() bool { return fetches("good") >= 40 })
+	stop()
+	if n, _ := dials.Load(int32(2)); *n.(*int) != 1 {
+		t.Errorf("dialed the leader %d times, want once: an error of one partition closed the connection", *n.(*int))
+	}
+	if good, bad := fetches("good"), fetches("bad"); bad > good/4 {
+		t.Errorf("bad, answered NOT_LEADER_OR_FOLLOWER, was fetched %d times against good's %d: not held back", bad, good)
 	}
 }
