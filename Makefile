@@ -101,7 +101,8 @@ docker-prometheus:
 # built with -tags faultfs (disk faults and clock skew on its http.listener;
 # a release never has them); prints a table per nemesis and fails on any
 # anomaly, committed offsets or high watermarks going backwards included.
-# `make test` runs a 2-minute schedule.
+# `make test` runs a 2-minute schedule, with 2 s more on the timing bounds
+# that -chaos.strict holds exactly.
 SEED ?= 1
 chaos:
 	$(GO) build -race -tags faultfs -o $(BIN)/gokafka-server-race-faultfs ./cmd/gokafka-server
