@@ -23,15 +23,22 @@ func newTestReplicaManager(t *testing.T) *Manager {
 // reaching the controller through ctrl and other brokers through dial
 // (nil: none).
 func newManagerWith(t *testing.T, cfg Config, ctrl Controller, dial func(int32) (Peer, error)) *Manager {
+	logs := testLogs(t)
+	return New(context.Background(), cfg, logs, ctrl, testHost{logs, dial}, nil, quiet)
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// testLogs is a log manager over a temporary directory.
+func testLogs(t *testing.T) *klog.Manager {
 	lc := klog.DefaultManagerConfig()
 	lc.Dirs = []string{t.TempDir()}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	logs, err := klog.OpenManager(lc, logger)
+	logs, err := klog.OpenManager(lc, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logs.Close() })
-	return New(context.Background(), cfg, logs, ctrl, testHost{logs, dial}, nil, logger)
+	return logs
 }
 
 // testHost is a broker with the logs' defaults, min.insync.replicas 1, no

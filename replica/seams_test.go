@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -366,4 +367,47 @@ func TestFetchErrorHoldsBackItsPartitionOnly(t *testing.T) {
 	if good, bad := fetches("good"), fetches("bad"); bad > good/4 {
 		t.Errorf("bad, answered NOT_LEADER_OR_FOLLOWER, was fetched %d times against good's %d: not held back", bad, good)
 	}
+}
+
+// gatedHost is testHost whose reconciles wait, once armed, until the
+// gate opens: a broker too busy to apply what the controller committed.
+type gatedHost struct {
+	testHost
+	gate *atomic.Pointer[chan struct{}]
+}
+
+func (h gatedHost) ApplyConfigs(*coordinator.Metadata) {
+	if g := h.gate.Load(); g != nil {
+		<-*g
+	}
+}
+
+// An answered batch is settled (this broker reconciles its outcome)
+// while the next is sent: a slow reconcile used to hold back every
+// other change of the broker until it ended.
+func TestISRChangesAreSentWhileTheLastAreSettled(t *testing.T) {
+	md := ledBy1(3, "a", "b")
+	ctrl := &fakeController{md: md}
+	logs, gate := testLogs(t), new(atomic.Pointer[chan struct{}])
+	rm := New(context.Background(), Config{NodeID: 1, ReplicaLagTimeMax: time.Minute, MetadataChangeTimeout: 5 * time.Second},
+		logs, ctrl, gatedHost{testHost{logs, nil}, gate}, nil, quiet)
+	rm.Start()
+	open := make(chan struct{})
+	gate.Store(&open)
+	t.Cleanup(func() {
+		close(open)
+		rm.Stop()
+	})
+
+	shrink := func(topic string) {
+		p := rm.Get(klog.TopicPartition{Topic: topic})
+		rm.ChangeISR(p, coordinator.AlterPartition{Topic: topic, Leader: 1, ISR: []int32{1, 2}}, 0)
+	}
+	asked := func(topic string) bool {
+		return slices.ContainsFunc(ctrl.seen(), func(a alterSeen) bool { return a.req.Topic == topic })
+	}
+	shrink("a")
+	eventually(t, func() bool { return asked("a") }) // its settling now waits at the gate
+	shrink("b")
+	eventually(t, func() bool { return asked("b") })
 }
