@@ -19,8 +19,9 @@
 // partition.go holds one replica's state and its appends; replication.go
 // is the leader's ISR logic and the follower's append and truncation;
 // alter_partition.go batches AlterPartition requests; fetcher.go copies
-// from leaders; purgatory.go parks requests; lease.go is the broker's
-// right to lead.
+// from leaders; leaders.go files the replicas by their leader, for the
+// ISR loop and the fetchers; purgatory.go parks requests; lease.go is the
+// broker's right to lead.
 //
 // Invariants:
 //   - A leader's high watermark never moves backwards: it only advances,
@@ -56,5 +57,6 @@
 // Lock order: Manager.reconcileMu, then Manager.mu or Manager.fetchMu,
 // then Partition.mu, then a partition's waiters.mu, then the purgatory's
 // mu. The purgatory's goroutine holds none of them while it checks a
-// request, and no lock is held across a controller call.
+// request, and no lock is held across a controller call. The leader
+// index's mu (leaders.go) is a leaf: nothing is taken under it.
 package replica
