@@ -57,6 +57,8 @@ func TestDecidedResultsMatchElectionsOnApply(t *testing.T) {
 	v0, index := scaleImage(t, 20, 3)
 	v1, _ := scaleImage(t, 20, 3)
 	for i, cmd := range []command{
+		// Completes at once: broker 1 leaves, with its leadership.
+		{Op: opReassign, Reassign: []Reassignment{{Topic: "t000001", Partition: 0, Target: []int32{2, 3}}}},
 		{Op: opFence, BrokerID: 1},
 		{Op: opShutdown, BrokerID: 2},
 		{Op: opUnfence, BrokerID: 1},
@@ -66,11 +68,23 @@ func TestDecidedResultsMatchElectionsOnApply(t *testing.T) {
 		{Op: opFence, BrokerID: 2},
 		{Op: opElectUnclean, Elect: []PartitionRef{{"t000004", 1}}},
 		{Op: opReassign, Reassign: []Reassignment{{Topic: "t000005", Partition: 1, Target: []int32{3, 1}}}},
+		// Broker 2 copies t000004-1, led by 1 alone, and its joining the
+		// ISR completes the move: 1 leaves, 2 leads.
+		{Op: opUnfence, BrokerID: 2},
+		{Op: opReassign, Reassign: []Reassignment{{Topic: "t000004", Partition: 1, Target: []int32{2}}}},
+		{Op: opAlterPartition, Alters: []AlterPartition{{Topic: "t000004", Partition: 1, ISR: []int32{1, 2}}}},
+		{Op: opReassign, Reassign: []Reassignment{{Topic: "t000002", Partition: 2, Target: []int32{1}}}},
+		{Op: opReassign, Reassign: []Reassignment{{Topic: "t000002", Partition: 2}}}, // cancelled
 		{Op: opCreateTopics, Topics: []*Topic{{Name: "new", ID: [16]byte{0xee}, Partitions: []Partition{
 			{Replicas: []int32{2, 1}, Leader: -1}, {Replicas: []int32{3, 2}, Leader: -1}, {Replicas: []int32{1, 3}, Leader: -1}}}}},
 		{Op: opCreatePartitions, Topics: []*Topic{{Name: "new", ID: [16]byte{0xee}, Partitions: []Partition{
 			{ID: 3, Replicas: []int32{2, 3}, Leader: -1}, {ID: 4, Replicas: []int32{3, 1}, Leader: -1}}}}},
 	} {
+		if cmd.Op == opAlterPartition { // stamped by the leader as it sees the partition
+			a := &cmd.Alters[0]
+			p := v0.image.Load().Topic(a.Topic).Partitions[a.Partition]
+			a.Leader, a.LeaderEpoch, a.PartitionEpoch = p.Leader, p.LeaderEpoch, p.PartitionEpoch
+		}
 		index++
 		if res := applyCommand(v0, index, cmd); res.Err != nil {
 			t.Fatal(res.Err)
@@ -80,6 +94,9 @@ func TestDecidedResultsMatchElectionsOnApply(t *testing.T) {
 			if err := decideResults(v1.image.Load(), &decided, nil, quietLogger()); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if decided.V != resultsVersion {
+			t.Fatalf("%s proposed as version %d", cmd.Op, decided.V)
 		}
 		if res := applyCommand(v1, index, decided); res.Err != nil || len(res.Stale) > 0 {
 			t.Fatalf("%s: %v, stale %v", cmd.Op, res.Err, res.Stale)
@@ -100,6 +117,59 @@ func TestDecidedResultsMatchElectionsOnApply(t *testing.T) {
 				t.Fatalf("step %d (%s): broker %d %+v, decided %+v", i, cmd.Op, id, br, got)
 			}
 		}
+	}
+}
+
+// The ISR change that completes a reassignment carries the replicas and
+// the leader that follow, and the state machine installs them as carried:
+// replaying it gives what the controller decided, whatever an election
+// would pick today.
+func TestCompletingReassignmentCarriesItsResult(t *testing.T) {
+	f, index := scaleImage(t, 1, 1)
+	propose := func(cmd command) command {
+		t.Helper()
+		if err := decideResults(f.image.Load(), &cmd, nil, quietLogger()); err != nil {
+			t.Fatal(err)
+		}
+		index++
+		if res := applyCommand(f, index, cmd); res.Err != nil || len(res.Stale) > 0 {
+			t.Fatalf("%s: %v, stale %v", cmd.Op, res.Err, res.Stale)
+		}
+		return cmd
+	}
+	alter := func(isr ...int32) command {
+		p := f.image.Load().Topic("t000000").Partitions[0]
+		return command{Op: opAlterPartition, Alters: []AlterPartition{{Topic: "t000000", Leader: p.Leader,
+			LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.PartitionEpoch, ISR: isr}}}
+	}
+	propose(alter(1))
+	start := propose(command{Op: opReassign, Reassign: []Reassignment{{Topic: "t000000", Target: []int32{2, 3}}}})
+	if len(start.Changes) != 1 || start.Changes[0].Assignment == nil ||
+		!slices.Equal(start.Changes[0].Assignment.Replicas, []int32{2, 3, 1}) || !slices.Equal(start.Changes[0].Assignment.Removing, []int32{1}) {
+		t.Fatalf("the start of the reassignment carries %+v, want replicas 2,3,1 with 1 leaving", start.Changes)
+	}
+	before := f.image.Load().Topic("t000000").Partitions[0]
+	done := alter(1, 2, 3)
+	if err := decideResults(f.image.Load(), &done, nil, quietLogger()); err != nil {
+		t.Fatal(err)
+	}
+	if len(done.Alters) != 0 || len(done.Changes) != 1 {
+		t.Fatalf("the completing ISR change was proposed as %+v", done)
+	}
+	ch := done.Changes[0]
+	if ch.Leader != 2 || ch.LeaderEpoch != before.LeaderEpoch+1 || !slices.Equal(ch.ISR, []int32{2, 3}) ||
+		ch.Assignment == nil || !slices.Equal(ch.Assignment.Replicas, []int32{2, 3}) || ch.Assignment.Adding != nil || ch.Assignment.Removing != nil {
+		t.Fatalf("the completing ISR change carries %+v (assignment %+v), want broker 2 leading replicas 2,3", ch, ch.Assignment)
+	}
+	done.Changes[0].Leader = 3 // an election would pick 2
+	index++
+	if res := applyCommand(f, index, done); res.Err != nil || len(res.Stale) > 0 {
+		t.Fatalf("applied: %v, stale %v", res.Err, res.Stale)
+	}
+	p := f.image.Load().Topic("t000000").Partitions[0]
+	if p.Leader != 3 || !slices.Equal(p.Replicas, []int32{2, 3}) || !slices.Equal(p.ISR, []int32{2, 3}) ||
+		p.Adding != nil || p.Removing != nil || p.PartitionEpoch != before.PartitionEpoch+2 {
+		t.Fatalf("after the move: %+v, want the carried state", p)
 	}
 }
 
@@ -144,6 +214,9 @@ func FuzzApplyCommand(f *testing.F) {
 		`{"op":"elect_unclean","v":1,"changes":[{"t":"t000000","p":1,"l":7,"pe":1,"isr":[7]}]}`,
 		`{"op":"create_topics","v":1,"changes":[]}`,
 		`{"op":"register_broker","v":1}`,
+		`{"op":"alter_partition","v":1,"changes":[{"t":"t000000","p":0,"e":0,"l":2,"pe":1,"isr":[2],"a":{"r":[2,9],"add":[2],"rm":[9]}}]}`,
+		`{"op":"reassign_partitions","v":1,"changes":[{"t":"t000000","p":1,"e":0,"l":3,"pe":1,"isr":[3],"a":{"r":[3],"rm":[1,2,3]}}]}`,
+		`{"op":"fence_broker","broker_id":1,"v":1,"changes":[{"t":"t000000","p":0,"e":0,"l":2,"pe":1,"isr":[2],"a":{"r":[2]}}]}`,
 	} {
 		f.Add([]byte(seed))
 	}

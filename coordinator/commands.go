@@ -11,8 +11,9 @@ import (
 // command is one Raft log entry, JSON-encoded. The controller fills in
 // everything random (ids, placement) before proposing, so that applying a
 // command is a pure function of the image and the command: every node
-// derives the same image. Leader elections that follow from a command
-// (fencing, unfencing) are computed here, deterministically.
+// derives the same image. The leader elections that follow from a
+// command of version 0 are computed here, deterministically; those of
+// version 1 were decided by the controller (changes.go).
 type command struct {
 	Op        string          `json:"op"`
 	ClusterID string          `json:"cluster_id,omitempty"`
@@ -384,9 +385,9 @@ func initPartition(m *Metadata, p *Partition) {
 	p.Leader = electLeader(m, p)
 }
 
-// alterISR installs the ISR a leader asked for, if the partition is still
-// in the state the leader saw and every broker joining is still usable,
-// and reports whether it did. The controller checked both when it decided,
+// alterISR applies an ISR change of version 0: it installs the ISR a
+// leader asked for, if the partition is still in the state the leader saw
+// and every broker joining is still usable, and reports whether it did. The controller checked both when it decided,
 // but it proposes ISR changes without waiting for the commands before them
 // to apply (alterPartitions): one of those may have changed the partition
 // or fenced a joining broker meanwhile.
@@ -406,10 +407,16 @@ func alterISR(m *Metadata, a *AlterPartition) bool {
 	}
 	c := *t
 	c.Partitions = slices.Clone(t.Partitions)
-	p := &c.Partitions[a.Partition]
-	p.ISR = slices.Clone(a.ISR)
-	p.PartitionEpoch++
-	completeReassignment(m, p)
+	c.Partitions[a.Partition] = withISR(m, old, a.ISR)
 	m.putTopic(&c)
 	return true
+}
+
+// withISR is p with the ISR its leader asked for and, if that completes
+// a reassignment, the replicas and the leader that follow.
+func withISR(m *Metadata, p Partition, isr []int32) Partition {
+	p.ISR = slices.Clone(isr)
+	p.PartitionEpoch++
+	completeReassignment(m, &p)
+	return p
 }

@@ -25,7 +25,7 @@ func (cmd *command) validate() error {
 	case cmd.V == 0 && (cmd.Changes != nil || cmd.Retry):
 		return errors.New("partition changes in a version-0 command")
 	}
-	if err := validateChanges(cmd.Changes); err != nil {
+	if err := validateChanges(cmd.Op, cmd.Changes); err != nil {
 		return err
 	}
 	switch cmd.Op {
@@ -55,7 +55,7 @@ func (cmd *command) validate() error {
 			return fmt.Errorf("one broker resource is needed, got %d", len(cmd.Names))
 		}
 	case opAlterPartition:
-		if cmd.Alter == nil && len(cmd.Alters) == 0 {
+		if cmd.Alter == nil && len(cmd.Alters) == 0 && len(cmd.Changes) == 0 {
 			return errors.New("no partition to alter")
 		}
 	case opReassign:

@@ -15,18 +15,22 @@
 // images are compared by the shards that differ, which is the delta the
 // broker acts on (TopicMap.Changed).
 //
-// Commands that elect leaders (register, fence, unfence, controlled
-// shutdown, preferred and unclean elections) carry their results since
-// version 1 (changes.go): the controller runs the election on a copy of
-// its image and proposes each changed partition's leader, ISR and epochs
-// with the partition epoch they were computed against; the state machine
-// installs a change only if the partition is still at that epoch, and
-// otherwise reports it stale for the controller to decide again. Commands
-// of version 0, written before, are still applied by electing, so old
-// logs replay as they did. Creations of version 1 carry each new
-// partition's ISR and leader in the topics they add. Still decided on
-// apply: the leader of a reassignment that completes (at once, or by an
-// ISR change).
+// Commands that change partitions (register, fence, unfence, controlled
+// shutdown, preferred and unclean elections, reassignments, ISR changes)
+// carry their results since version 1 (changes.go): the controller runs
+// the election on a copy of its image and proposes each changed
+// partition's leader, ISR and epochs, and its replicas when a
+// reassignment starts, is cancelled or completes, with the partition
+// epoch they were computed against; the state machine installs a change
+// only if the partition is still at that epoch and the change brings into
+// the ISR no broker fenced since, and otherwise reports it stale for the
+// controller to decide again (an ISR change is answered
+// INVALID_UPDATE_VERSION instead). Commands of version 0, written before,
+// are still applied by electing, so old logs replay as they did.
+// Creations of version 1 carry each new partition's ISR and leader in the
+// topics they add. A node of an older binary cannot apply version-1 ISR
+// changes and reassignments (it skips them): there is no
+// metadata.version gate for a rolling upgrade.
 //
 // Invariants:
 //   - Only committed Raft entries change an image; an image never changes

@@ -80,7 +80,8 @@ func TestAlterPartitionsBatchIsOneEntry(t *testing.T) {
 // ISR changes are proposed without waiting for the commands before them,
 // so the state machine checks each again: one whose partition changed, or
 // that would bring in a broker fenced meanwhile, is left out and reported
-// stale; the others of its batch apply.
+// stale; the others of its batch apply. So for commands of version 0 and
+// for those carrying the decided results.
 func TestAlterISRCheckedAgainWhenApplied(t *testing.T) {
 	c := start(t, testConfigs(t, 1)[0])
 	register(t, c, 1, 2, 3)
@@ -88,26 +89,41 @@ func TestAlterISRCheckedAgainWhenApplied(t *testing.T) {
 	if err := alterOne(c, AlterPartition{Topic: "again", Partition: 2, Leader: 1, ISR: []int32{1, 2}}); err != nil {
 		t.Fatal(err)
 	}
-	m := c.Metadata().clone()
-	b3 := *m.Brokers[3]
-	b3.Fenced = true
-	m.Brokers[3] = &b3 // fenced after the controller decided
-	ps := m.Topic("again").Partitions
-	cmd := command{Op: opAlterPartition, Alters: []AlterPartition{
+	md := c.Metadata()
+	ps := md.Topic("again").Partitions
+	alters := []AlterPartition{
 		{Topic: "again", Partition: 0, Leader: 1, LeaderEpoch: ps[0].LeaderEpoch, PartitionEpoch: ps[0].PartitionEpoch, ISR: []int32{1, 2}},
-		{Topic: "again", Partition: 1, Leader: 1, LeaderEpoch: ps[1].LeaderEpoch, PartitionEpoch: ps[1].PartitionEpoch + 1, ISR: []int32{1}},
+		{Topic: "again", Partition: 1, Leader: 1, LeaderEpoch: ps[1].LeaderEpoch, PartitionEpoch: ps[1].PartitionEpoch, ISR: []int32{1}},
 		{Topic: "again", Partition: 2, Leader: 1, LeaderEpoch: ps[2].LeaderEpoch, PartitionEpoch: ps[2].PartitionEpoch, ISR: []int32{1, 2, 3}},
-	}}
-	if _, err := cmd.apply(m, m.AppliedIndex+1, c.log); err != nil {
-		t.Fatal(err)
 	}
-	if !slices.Equal(cmd.stale, []int{1, 2}) {
-		t.Errorf("stale changes %v, want [1 2]", cmd.stale)
-	}
-	got := m.Topic("again").Partitions
-	for i, want := range [][]int32{{1, 2}, {1, 2, 3}, {1, 2}} {
-		if !slices.Equal(got[i].ISR, want) {
-			t.Errorf("partition %d: ISR %v, want %v", i, got[i].ISR, want)
+	for _, decided := range []bool{false, true} {
+		cmd := command{Op: opAlterPartition, Alters: slices.Clone(alters)}
+		if decided {
+			if err := decideResults(md, &cmd, nil, c.log); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// After the controller decided, broker 3 was fenced and
+		// partition 1 changed.
+		m := md.clone()
+		b3 := *m.Brokers[3]
+		b3.Fenced = true
+		m.Brokers[3] = &b3
+		tp := *m.Topic("again")
+		tp.Partitions = slices.Clone(tp.Partitions)
+		tp.Partitions[1].PartitionEpoch++
+		m.putTopic(&tp)
+		if _, err := cmd.apply(m, m.AppliedIndex+1, c.log); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(cmd.stale, []int{1, 2}) {
+			t.Errorf("version %d: stale changes %v, want [1 2]", cmd.V, cmd.stale)
+		}
+		got := m.Topic("again").Partitions
+		for i, want := range [][]int32{{1, 2}, {1, 2, 3}, {1, 2}} {
+			if !slices.Equal(got[i].ISR, want) {
+				t.Errorf("version %d: partition %d: ISR %v, want %v", cmd.V, i, got[i].ISR, want)
+			}
 		}
 	}
 }

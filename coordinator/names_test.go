@@ -93,7 +93,13 @@ func TestApplySkipsInvalidCommands(t *testing.T) {
 		`{"op":"fence_broker","broker_id":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1]}]}`,
 		`{"op":"fence_broker","broker_id":1,"v":1,"changes":[{"t":"a.b","p":-1,"l":1,"pe":1,"isr":[1]}]}`,
 		`{"op":"fence_broker","broker_id":1,"v":1,"changes":[{"t":"a.b","p":0,"e":3,"l":1,"pe":3,"isr":[1]}]}`,
-		`{"op":"reassign_partitions","v":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1]}]}`,
+		`{"op":"allocate_producer_ids","count":1,"v":1}`,
+		// Assignments: only where a reassignment moves replicas, and shaped as reassign leaves them.
+		`{"op":"fence_broker","broker_id":1,"v":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1],"a":{"r":[1]}}]}`,
+		`{"op":"reassign_partitions","v":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1],"a":{"r":[1,1]}}]}`,
+		`{"op":"reassign_partitions","v":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1],"a":{"r":[1],"rm":[1]}}]}`,
+		`{"op":"alter_partition","v":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1],"a":{"r":[2,1],"add":[1],"rm":[1]}}]}`,
+		`{"op":"alter_partition","v":1,"changes":[{"t":"a.b","p":0,"l":1,"pe":1,"isr":[1],"a":{"r":[-1,1]}}]}`,
 	} {
 		index := uint64(i + 2)
 		if res := apply(index, cmd); res.Err == nil {

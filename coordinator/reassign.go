@@ -11,9 +11,11 @@ import (
 // does it: the target replicas join the partition and copy its log as
 // followers; once every one of them is in the ISR, the replicas that are
 // not in the target leave, and leadership moves if its holder leaves.
-// Both steps are applied by the state machine, the second as part of the
-// ISR change that completes the copy, so no record the ISR acknowledged
-// is ever held by fewer replicas than before.
+// The controller decides both steps, the second within the ISR change
+// that completes the copy, so no record the ISR acknowledged is ever held
+// by fewer replicas than before; its commands carry the replicas, ISR and
+// leader that follow (changes.go). reassign and completeReassignment are
+// how it decides them, and how commands of version 0 still apply.
 
 // Reassignment moves one partition to Target; a nil Target cancels the
 // reassignment under way.
@@ -65,8 +67,13 @@ func checkReassignment(md *Metadata, r Reassignment) error {
 	}
 	p := t.Partitions[r.Partition]
 	if r.Target == nil {
-		if len(p.Adding) == 0 && len(p.Removing) == 0 {
+		switch {
+		case len(p.Adding) == 0 && len(p.Removing) == 0:
 			return protocol.Errorf(protocol.NoReassignmentInProgress, "no reassignment of %s-%d to cancel", r.Topic, r.Partition)
+		case !slices.ContainsFunc(p.ISR, func(id int32) bool { return !slices.Contains(p.Adding, id) }):
+			// Kafka would elect uncleanly, where the topic allows it.
+			return protocol.Errorf(protocol.InvalidReplicaAssignment,
+				"cannot cancel the reassignment of %s-%d: only replicas being added are in its ISR %v", r.Topic, r.Partition, p.ISR)
 		}
 		return nil
 	}
@@ -84,7 +91,12 @@ func checkReassignment(md *Metadata, r Reassignment) error {
 	return nil
 }
 
-// reassign starts (or cancels) one reassignment in m.
+// reassign starts (or cancels) one reassignment in m. A new target
+// replaces one under way from all the replicas, as Kafka does: a replica
+// that was copying and is not in the new target leaves as the others do,
+// once the target is in the ISR, since it may be in the ISR or lead. A
+// cancel drops the replicas that were being added, and a leader among
+// them with them.
 func reassign(m *Metadata, r Reassignment) {
 	t := m.Topic(r.Topic)
 	if t == nil || int(r.Partition) >= len(t.Partitions) {
@@ -93,11 +105,18 @@ func reassign(m *Metadata, r Reassignment) {
 	c := *t
 	c.Partitions = slices.Clone(t.Partitions)
 	p := &c.Partitions[r.Partition]
-	current := slices.DeleteFunc(slices.Clone(p.Replicas), func(id int32) bool { return slices.Contains(p.Adding, id) })
-	if r.Target == nil { // cancel: back to the replicas before it
-		p.ISR = slices.DeleteFunc(slices.Clone(p.ISR), func(id int32) bool { return slices.Contains(p.Adding, id) })
-		p.Replicas, p.Adding, p.Removing = current, nil, nil
+	if r.Target == nil {
+		adding := p.Adding
+		notAdding := func(ids []int32) []int32 {
+			return slices.DeleteFunc(slices.Clone(ids), func(id int32) bool { return slices.Contains(adding, id) })
+		}
+		p.Replicas, p.ISR, p.Adding, p.Removing = notAdding(p.Replicas), notAdding(p.ISR), nil, nil
+		if slices.Contains(adding, p.Leader) {
+			p.Leader = electLeader(m, p)
+			p.LeaderEpoch++
+		}
 	} else {
+		current := p.Replicas
 		p.Adding = slices.DeleteFunc(slices.Clone(r.Target), func(id int32) bool { return slices.Contains(current, id) })
 		p.Removing = slices.DeleteFunc(slices.Clone(current), func(id int32) bool { return slices.Contains(r.Target, id) })
 		p.Replicas = append(slices.Clone(r.Target), p.Removing...)
