@@ -37,18 +37,7 @@ func TestCloseRewritesIndexesOnlyWhenChanged(t *testing.T) {
 		}
 	}
 	base := filepath.Join(cfg.Dirs[0], "t-0", segmentName(0))
-	inodes := func() [2]uint64 {
-		t.Helper()
-		var ino [2]uint64
-		for i, p := range []string{base + ".index", base + ".timeindex"} {
-			st, err := os.Stat(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ino[i] = st.Sys().(*syscall.Stat_t).Ino
-		}
-		return ino
-	}
+	inodes := func() [2]uint64 { return indexInodes(t, base) }
 	batch := func(ts int64) []byte { return prototest.Plain(ts, "v").Encode() }
 
 	m, l := open()
@@ -74,6 +63,79 @@ func TestCloseRewritesIndexesOnlyWhenChanged(t *testing.T) {
 	}
 	if len(ix.offsets) != 2 || len(ix.times) != 2 || ix.offsets[1].rel != 1 {
 		t.Fatalf("index after the second close: %+v, want two entries each, the second at offset 1", ix)
+	}
+}
+
+// indexInodes returns the inodes of the segment's .index and .timeindex:
+// a file rewritten (temp file, rename) gets a new one.
+func indexInodes(t *testing.T, base string) [2]uint64 {
+	t.Helper()
+	var ino [2]uint64
+	for i, p := range []string{base + ".index", base + ".timeindex"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ino[i] = st.Sys().(*syscall.Stat_t).Ino
+	}
+	return ino
+}
+
+// A segment recovered after a crash whose index files hold what its
+// batches give, as they do when no entry came since they were written,
+// keeps them at the next close, as after a clean open: the first close
+// after a kill -9 of a broker of many partitions wrote two files and two
+// syncs for each (issue 16). One that took entries since gets them
+// written, and an empty one keeps its empty files unread.
+func TestCloseAfterRecoveryRewritesOnlyChangedIndexes(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IndexIntervalBytes = 1 // an entry every batch
+	for _, batches := range []int{0, 1} {
+		dir := t.TempDir()
+		base := filepath.Join(dir, segmentName(0))
+		open := func(clean bool) *Log {
+			t.Helper()
+			l, err := openLog(osFS{}, newFileCache(2), dir, tp0, [16]byte{1}, cfg, openState{clean: clean}, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !clean && l.recoveredFrom != 0 {
+				t.Fatalf("%d batches: the open after a crash recovered from %d, want segment 0", batches, l.recoveredFrom)
+			}
+			return l
+		}
+		closeLog := func(l *Log) {
+			t.Helper()
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l := open(true)
+		for i := range batches {
+			mustAppend(t, l, prototest.Plain(1_700_000_000_000+int64(i), "v").Encode())
+		}
+		closeLog(l)
+		written := indexInodes(t, base)
+
+		closeLog(open(false))
+		if got := indexInodes(t, base); got != written {
+			t.Fatalf("%d batches: the close after recovery rewrote index files that held its indexes: inodes %v, were %v", batches, got, written)
+		}
+
+		l = open(false)
+		mustAppend(t, l, prototest.Plain(1_700_000_000_100, "v").Encode())
+		abandon(l) // killed: the entry is in the log, not in the index files
+		closeLog(open(false))
+		if got := indexInodes(t, base); got[0] == written[0] || got[1] == written[1] {
+			t.Fatalf("%d batches: the close after recovering an appended batch kept the old index files", batches)
+		}
+		ix, err := readIndex(OSFS(), base+".index", base+".timeindex", 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ix.offsets) != batches+1 || len(ix.times) != batches+1 {
+			t.Fatalf("%d batches: index after the close: %+v, want an entry a batch", batches, ix)
+		}
 	}
 }
 

@@ -31,8 +31,10 @@
 //
 // The file exists only for a segment with aborts. Both indexes and the
 // .txnindex are written whole when a segment is sealed (rolled, or the
-// log closed); a segment recovered after a crash gets its indexes from
-// its batches and its .txnindex from the replay of producer state.
+// log closed), the indexes only where the files do not hold them yet; a
+// segment recovered after a crash gets its indexes from its batches
+// (compared with the files before they are written: they often hold
+// them) and its .txnindex from the replay of producer state.
 //
 // producer-state.json, written at a clean close and removed as soon as it
 // is read (a crash must never trust it past what the log holds):

@@ -1,6 +1,7 @@
 package log
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -54,20 +55,38 @@ func (ix *index) full(maxBytes int32) bool {
 }
 
 func (ix *index) write(fs FS, offsetPath, timePath string) error {
-	ob := make([]byte, 8*len(ix.offsets))
-	for i, e := range ix.offsets {
-		binary.BigEndian.PutUint32(ob[8*i:], e.rel)
-		binary.BigEndian.PutUint32(ob[8*i+4:], e.pos)
-	}
-	tb := make([]byte, 12*len(ix.times))
-	for i, e := range ix.times {
-		binary.BigEndian.PutUint64(tb[12*i:], uint64(e.ts))
-		binary.BigEndian.PutUint32(tb[12*i+8:], e.rel)
-	}
+	ob, tb := ix.encode()
 	if err := writeFileSync(fs, offsetPath, ob); err != nil {
 		return err
 	}
 	return writeFileSync(fs, timePath, tb)
+}
+
+// encode returns the bytes of the .index and the .timeindex files.
+func (ix *index) encode() (ob, tb []byte) {
+	ob = make([]byte, 8*len(ix.offsets))
+	for i, e := range ix.offsets {
+		binary.BigEndian.PutUint32(ob[8*i:], e.rel)
+		binary.BigEndian.PutUint32(ob[8*i+4:], e.pos)
+	}
+	tb = make([]byte, 12*len(ix.times))
+	for i, e := range ix.times {
+		binary.BigEndian.PutUint64(tb[12*i:], uint64(e.ts))
+		binary.BigEndian.PutUint32(tb[12*i+8:], e.rel)
+	}
+	return ob, tb
+}
+
+// holds reports whether the index files hold exactly ix; a file that
+// does not read does not.
+func (ix *index) holds(fs FS, offsetPath, timePath string) bool {
+	ob, tb := ix.encode()
+	onDisk, err := readFile(fs, offsetPath)
+	if err != nil || !bytes.Equal(onDisk, ob) {
+		return false
+	}
+	onDisk, err = readFile(fs, timePath)
+	return err == nil && bytes.Equal(onDisk, tb)
 }
 
 // readIndex loads both index files and checks that they are sorted and

@@ -159,7 +159,7 @@ func (l *Log) loadSegments(st openState) error {
 				l.replayAll = true
 			}
 		} else {
-			cut, err = l.recoverSegment(s)
+			cut, err = l.recoverSegment(s, files)
 			if l.recoveredFrom < 0 {
 				l.recoveredFrom = base
 			}
@@ -192,11 +192,16 @@ func (l *Log) loadSegments(st openState) error {
 	return nil
 }
 
-func (l *Log) recoverSegment(s *segment) (int64, error) {
+// recoverSegment recovers s after a crash. files is the directory's
+// listing, which says whether the index files may already hold what
+// recovery rebuilt: the next close then writes them only if they differ,
+// and costs what it costs after a clean open.
+func (l *Log) recoverSegment(s *segment, files map[string]bool) (int64, error) {
 	cut, err := s.recover(l.cfg.IndexIntervalBytes, l.allowGaps())
 	if err != nil {
 		return 0, err
 	}
+	s.noteIndexFiles(files)
 	if cut > 0 {
 		l.logger.Warn("truncated a torn or corrupt log tail", "partition", l.tp.String(),
 			"segment", segmentName(s.base), "bytes", cut, "log_end_offset", s.nextOffset)

@@ -48,6 +48,12 @@ type segment struct {
 	// then leaves them be, which spares each idle partition of a large
 	// broker two file writes and syncs at every shutdown.
 	ixSaved bool
+	// ixMaybeSaved says that recovery at open rebuilt ix, found the
+	// index files listed, and no entry came since: the files hold ix if
+	// no entry came after they were written either, so a close compares
+	// them before it writes (saveIndexes). Comparing at close, not at
+	// open, keeps the reads out of the restart.
+	ixMaybeSaved bool
 }
 
 func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }
@@ -116,13 +122,13 @@ func (s *segment) track(h *protocol.BatchHeader, pos, n int64, indexInterval int
 	rel := uint32(h.LastOffset() - s.base)
 	if s.bytesSinceIndex >= int64(indexInterval) || len(s.ix.offsets) == 0 {
 		s.ix.offsets = append(s.ix.offsets, offsetEntry{rel: uint32(h.BaseOffset - s.base), pos: uint32(pos)})
-		s.bytesSinceIndex, s.ixSaved = 0, false
+		s.bytesSinceIndex, s.ixSaved, s.ixMaybeSaved = 0, false, false
 	}
 	s.bytesSinceIndex += n
 	if h.MaxTimestamp > s.maxTs {
 		s.maxTs, s.maxTsOffset = h.MaxTimestamp, h.LastOffset()
 		s.ix.times = append(s.ix.times, timeEntry{ts: h.MaxTimestamp, rel: rel})
-		s.ixSaved = false
+		s.ixSaved, s.ixMaybeSaved = false, false
 	}
 	s.size = pos + n
 	s.nextOffset = h.LastOffset() + 1
@@ -295,7 +301,7 @@ func (s *segment) recover(indexInterval int32, gaps bool) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.ix, s.ixSaved, s.nextOffset, s.maxTs, s.bytesSinceIndex, s.size = &index{}, false, s.base, -1, 0, st.Size()
+	s.ix, s.ixSaved, s.ixMaybeSaved, s.nextOffset, s.maxTs, s.bytesSinceIndex, s.size = &index{}, false, false, s.base, -1, 0, st.Size()
 	s.recent = nil
 	fileSize, expect := st.Size(), s.base
 	end, err := s.scan(0, fileSize, func(h *protocol.BatchHeader, b []byte, pos int64) error {
@@ -364,6 +370,17 @@ func (s *segment) load(indexInterval int32, gaps bool, files map[string]bool) (r
 	return nil, nil
 }
 
+// noteIndexFiles tells a segment recovery rebuilt whether the directory's
+// listing holds its index files: then they may hold its indexes already,
+// as they do for every segment that took no entry after they were
+// written. An empty segment's are never read (load), so that they exist
+// is enough, in what may be most of a large broker's partitions.
+func (s *segment) noteIndexFiles(files map[string]bool) {
+	if files[filepath.Base(s.indexPath())] && files[filepath.Base(s.timeIndexPath())] {
+		s.ixSaved, s.ixMaybeSaved = s.size == 0, s.size > 0
+	}
+}
+
 // truncateTo removes every batch holding offsets at or past offset.
 func (s *segment) truncateTo(offset int64, indexInterval int32, gaps bool) error {
 	pos, found, err := s.find(offset)
@@ -402,12 +419,12 @@ func (s *segment) seal() error {
 
 // saveIndexes writes the indexes where the files do not hold them yet.
 func (s *segment) saveIndexes() error {
-	if !s.ixSaved {
+	if !s.ixSaved && !(s.ixMaybeSaved && s.ix.holds(s.fs, s.indexPath(), s.timeIndexPath())) {
 		if err := s.ix.write(s.fs, s.indexPath(), s.timeIndexPath()); err != nil {
 			return err
 		}
-		s.ixSaved = true
 	}
+	s.ixSaved, s.ixMaybeSaved = true, false
 	return s.writeTxnIndex()
 }
 
