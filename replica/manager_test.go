@@ -1,11 +1,14 @@
 package replica
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +83,51 @@ func image(idx uint64, names ...string) *coordinator.Metadata {
 			Partitions: []coordinator.Partition{{ID: 0, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}}})
 	}
 	return (&coordinator.Metadata{}).WithTopics(idx, topics...)
+}
+
+// A reconcile writes one INFO line with what it changed, however many
+// partitions that is; the line a partition stays at DEBUG (issue 16:
+// 200,000 INFO lines at a restart of 100,000 partitions).
+func TestReconcileLogsOneSummaryLine(t *testing.T) {
+	var out bytes.Buffer
+	logs := testLogs(t)
+	rm := New(context.Background(), Config{NodeID: 1}, logs, nil, testHost{logs, nil}, nil, slog.New(slog.NewTextHandler(&out, nil)))
+	var names []string
+	for i := range 50 { // image derives IDs from the first and last letters
+		names = append(names, fmt.Sprintf("%c%d", 'a'+i/10, i%10))
+	}
+	rm.Reconcile(image(3, names...))
+	next := image(4, names[1:]...) // a0 deleted
+	for _, n := range names[1:6] {
+		next.Topic(n).Partitions[0] = coordinator.Partition{ID: 0, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1, PartitionEpoch: 1}
+	}
+	for _, n := range names[6:9] {
+		next.Topic(n).Partitions[0] = coordinator.Partition{ID: 0, Replicas: []int32{1}, ISR: []int32{1}, Leader: -1, LeaderEpoch: 1, PartitionEpoch: 1}
+	}
+	rm.Reconcile(next)
+	rm.Reconcile(next.WithTopics(5)) // nothing changed: no line
+	var summaries []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "partition state") {
+			t.Errorf("a partition's state logged at INFO: %s", line)
+		}
+		if strings.Contains(line, `msg="replicas reconciled"`) {
+			summaries = append(summaries, line)
+		}
+	}
+	if len(summaries) != 2 {
+		t.Fatalf("%d summary lines for two reconciles that changed something, want 2:\n%s", len(summaries), out.String())
+	}
+	for i, want := range [][]string{
+		{" leader=50 ", " follower=0 ", " leaderless=0 ", " isr_changed=0 ", " removed=0 ", " failed=0 "},
+		{" leader=0 ", " leaderless=3 ", " isr_changed=5 ", " removed=1 "},
+	} {
+		for _, w := range want {
+			if !strings.Contains(summaries[i], w) {
+				t.Errorf("summary %d lacks %q: %s", i, w, summaries[i])
+			}
+		}
+	}
 }
 
 // Two handlers load images 5 and 6, and the one holding 6 takes the lock
