@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gokafka/gokafka/test/kafka"
 )
@@ -36,10 +37,11 @@ var kafkaEvents = []event{
 }
 
 // apacheKafka is Kafka's nodes, numbered from 1 as kafka.sh numbers
-// them. A node is ready when it answers Metadata: Kafka opens its client
-// listener only once the broker has caught up with the metadata log and
-// the controller has unfenced it (BrokerServer.startup), about what
-// gokafka's /readyz says.
+// them. A node is ready when it answers ApiVersions: Kafka opens its
+// client listener only once the broker has caught up with the metadata
+// log, loaded its logs and been unfenced (BrokerServer.startup), about
+// what gokafka's /readyz says. A Metadata request for all topics would
+// add its own latency, seconds on a cold JVM.
 type apacheKafka struct{ c *kafka.Cluster }
 
 func (k apacheKafka) name() string {
@@ -69,14 +71,16 @@ func (k apacheKafka) events() []event                   { return kafkaEvents }
 func (k apacheKafka) ready(ctx context.Context, cl *kgo.Client, id int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		_, err := observe(ctx, cl, int32(id))
+		try, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := cl.Broker(id).Request(try, kmsg.NewPtrApiVersionsRequest())
+		cancel()
 		switch {
 		case err == nil:
 			return nil
 		case !k.running(id):
 			return fmt.Errorf("kafka node %d exited before ready\n%s", id, k.c.LogTails(20))
 		case time.Now().After(deadline):
-			return fmt.Errorf("kafka node %d answers no Metadata after %v: %w", id, timeout, err)
+			return fmt.Errorf("kafka node %d answers no ApiVersions after %v: %w", id, timeout, err)
 		}
 		select {
 		case <-ctx.Done():
