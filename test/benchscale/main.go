@@ -5,7 +5,8 @@
 // waits until every ISR is full again. It prints:
 //
 //   - create: CreateTopics sent → every partition has a leader and a full
-//     ISR in the Metadata answer;
+//     ISR in the Metadata answer, and then → every node lists the log of
+//     every replica it holds (DescribeLogDirs);
 //   - leaderships moved: SIGKILL → no partition names the killed node as
 //     leader (the target is broker.session.timeout.ms + 2 s);
 //   - ISR full: restart (exec) → every partition's ISR holds all its
@@ -262,6 +263,10 @@ func measure(ctx context.Context, sys system, seeds []string, topics, partitions
 		return err
 	}
 	row("created, every ISR full", time.Since(start), 10*time.Second)
+	if err := waitLogs(ctx, cl, sys, timeout, want); err != nil {
+		return err
+	}
+	row("created, every replica's log listed", time.Since(start), 10*time.Second)
 	if err := reportAll(ctx, cl, sys); err != nil {
 		return err
 	}
@@ -457,6 +462,68 @@ func waitFor(ctx context.Context, cl *kgo.Client, sys system, timeout time.Durat
 	}
 	return fmt.Errorf("%s: not after %v (last: %d partitions, %d full ISR, %d leaderless, err %v)",
 		what, timeout, last.partitions, last.full, last.leaderless, lastErr)
+}
+
+// waitLogs polls every running node's DescribeLogDirs every 100 ms until
+// each lists want logs of the benchmark's partitions (RF 3 on three nodes:
+// every partition). A replica exists only once its broker has created its
+// log, which Kafka's Metadata does not wait for: a new partition's ISR is
+// all its replicas from the start.
+func waitLogs(ctx context.Context, cl *kgo.Client, sys system, timeout time.Duration, want int) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		id, got, err := fewestLogs(ctx, cl, sys, want)
+		if id == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node %d lists %d of %d logs after %v (err %v)", id, got, want, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// fewestLogs returns the first running node that lists fewer than want
+// logs, with what it lists, or id 0 when none does.
+func fewestLogs(ctx context.Context, cl *kgo.Client, sys system, want int) (id, got int, err error) {
+	for _, id := range sys.ids() {
+		if !sys.running(id) {
+			continue
+		}
+		if got, err := logsOn(ctx, cl, id); err != nil || got < want {
+			return id, got, err
+		}
+	}
+	return 0, 0, nil
+}
+
+// logsOn counts the logs of the benchmark's partitions node id lists.
+func logsOn(ctx context.Context, cl *kgo.Client, id int) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := kmsg.NewPtrDescribeLogDirsRequest().RequestWith(ctx, cl.Broker(id))
+	if err != nil {
+		return 0, err
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return 0, fmt.Errorf("DescribeLogDirs: %w", err)
+	}
+	n := 0
+	for _, d := range resp.Dirs {
+		if err := kerr.ErrorForCode(d.ErrorCode); err != nil {
+			return 0, fmt.Errorf("DescribeLogDirs %s: %w", d.Dir, err)
+		}
+		for _, t := range d.Topics {
+			if strings.HasPrefix(t.Topic, "scale-") {
+				n += len(t.Partitions)
+			}
+		}
+	}
+	return n, nil
 }
 
 // pickVictim returns the active controller (the metadata quorum's
