@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -215,21 +216,27 @@ func TestReadFrameAcrossChunks(t *testing.T) {
 // one that fits it.
 func TestRecycleFrame(t *testing.T) {
 	body := func(n int, fill byte) []byte { return bytes.Repeat([]byte{fill}, n) }
-	read := func(b []byte) []byte {
+	read := func(frame []byte) []byte {
 		t.Helper()
-		got, err := ReadFrame(bytes.NewReader(sized(int32(len(b)), b)), 64<<20, nil)
-		if err != nil || !bytes.Equal(got, b) {
-			t.Fatalf("ReadFrame of %d bytes: err %v, equal %v", len(b), err, bytes.Equal(got, b))
+		got, err := ReadFrame(bytes.NewReader(frame), 64<<20, nil)
+		if err != nil || !bytes.Equal(got, frame[4:]) {
+			t.Fatalf("ReadFrame of %d bytes: err %v, equal %v", len(frame)-4, err, bytes.Equal(got, frame[4:]))
 		}
 		return got
 	}
-	// The pool may drop what it holds (at a GC, or at random under the
-	// race detector), so a reuse is looked for over a few tries.
+	// The pool drops what it holds at a second GC, and at random under
+	// the race detector, so a reuse is looked for over a few tries, with
+	// the frames built beforehand and the collector run only between
+	// tries: allocating 12 MiB between a put and a get collected twice.
+	five, six := body(5<<20, 1), body(6<<20, 2)
+	frame5, frame6 := sized(int32(len(five)), five), sized(int32(len(six)), six)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	reused := false
 	for range 20 {
-		first := read(body(5<<20, 1))
+		runtime.GC()
+		first := read(frame5)
 		RecycleFrame(first)
-		second := read(body(6<<20, 2)) // same power of two: 8 MiB
+		second := read(frame6) // same power of two: 8 MiB
 		if reused = &second[0] == &first[0]; reused {
 			RecycleFrame(second)
 			break
@@ -243,7 +250,8 @@ func TestRecycleFrame(t *testing.T) {
 	small := make([]byte, 5000) // holds 4096 bytes (class 12), not 8192 (class 13)
 	for range 20 {
 		RecycleFrame(small)
-		if got := read(body(8192, 3)); &got[0] == &small[0] {
+		b := body(8192, 3)
+		if got := read(sized(int32(len(b)), b)); &got[0] == &small[0] {
 			t.Fatal("a 5000-byte buffer was handed out for an 8192-byte frame")
 		}
 	}
