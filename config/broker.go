@@ -97,7 +97,7 @@ var Broker = []Key{
 	num("broker.session.timeout.ms", Static, Int, "9000", 1, maxInt32, "How long a broker may go without heartbeating before the controller fences it."),
 	num("broker.heartbeat.interval.ms", Static, Int, "2000", 1, maxInt32, "How often a broker heartbeats the controller."),
 	num("controller.quorum.election.timeout.ms", Static, Int, "1000", 5, maxInt32, "How long a controller standing for election waits for votes before it stands again."),
-	num("controller.quorum.fetch.timeout.ms", Static, Int, "2000", 5, maxInt32, "How long a controller may go without hearing from the quorum's leader before it stands for election; a leader that hears from no majority for this long steps down."),
+	num("controller.quorum.fetch.timeout.ms", Static, Int, "2000", 5, maxInt32, "How long a controller may go without hearing from the quorum's leader before it stands for election; a leader that hears from no majority for this long steps down. At most a quarter of broker.session.timeout.ms is used, so that an election ends inside every broker's lease."),
 
 	// Log directories.
 	none(text("log.dirs", Static, List, "", nil, "The directories the partitions' logs are kept in; when unset, log.dir.")),

@@ -25,6 +25,20 @@ func TestRaftTimingIsKafkas(t *testing.T) {
 		t.Fatalf("raft refuses the default timing: %v", err)
 	}
 
+	// A session timeout shorter than four fetch timeouts caps the fetch
+	// timeout: an election must end well inside every broker's lease.
+	short := cfg
+	short.SessionTimeout = 3 * time.Second
+	c = &Coordinator{cfg: short, log: quietLogger()}
+	rc = c.raftConfig(hclog.NewNullLogger())
+	if rc.HeartbeatTimeout != 750*time.Millisecond || rc.LeaderLeaseTimeout != 750*time.Millisecond || rc.ElectionTimeout != time.Second {
+		t.Fatalf("with a 3 s session: heartbeat %v, lease %v, election %v; want 750ms, 750ms, 1s",
+			rc.HeartbeatTimeout, rc.LeaderLeaseTimeout, rc.ElectionTimeout)
+	}
+	if err := raft.ValidateConfig(rc); err != nil {
+		t.Fatalf("raft refuses the capped timing: %v", err)
+	}
+
 	cfg.FetchTimeout = 2 * time.Millisecond
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "controller.quorum.fetch.timeout.ms") {
 		t.Fatalf("a 2 ms fetch timeout: %v, want it refused by its key", err)

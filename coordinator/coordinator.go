@@ -166,7 +166,7 @@ func (c *Coordinator) raftConfig(hlog hclog.Logger) *raft.Config {
 	rc.Logger = hlog
 	rc.SnapshotThreshold = c.cfg.SnapshotThreshold
 	rc.SnapshotInterval = 30 * time.Second
-	election, fetch := c.cfg.ElectionTimeout, c.cfg.FetchTimeout
+	election, fetch := c.cfg.ElectionTimeout, raftFetchTimeout(c.cfg)
 	if len(c.cfg.Voters) == 1 {
 		// Nobody else can win an election, so waiting for a leader's
 		// heartbeat only delays start-up.
@@ -187,6 +187,18 @@ func (c *Coordinator) raftConfig(hlog hclog.Logger) *raft.Config {
 	// second per follower.
 	rc.CommitTimeout = 10 * time.Millisecond
 	return rc
+}
+
+// raftFetchTimeout is controller.quorum.fetch.timeout.ms, at most a
+// quarter of broker.session.timeout.ms. A broker stops leading once no
+// controller has answered its heartbeat for a session timeout (its
+// lease), and replacing a dead Raft leader takes up to twice the fetch
+// timeout (Raft randomizes the follower's wait up to double) plus the
+// vote: with Kafka's 2 s against a session timeout of 3 s, every broker
+// of the cluster stopped leading while a controller was elected. Kafka's
+// brokers keep serving without a controller, so Kafka needs no such cap.
+func raftFetchTimeout(cfg Config) time.Duration {
+	return max(min(cfg.FetchTimeout, cfg.SessionTimeout/4), minRaftTimeout)
 }
 
 func (c *Coordinator) voterConfiguration() raft.Configuration {
