@@ -58,11 +58,19 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 	if len(files) < 5 {
 		t.Fatalf("%d dashboards in deploy/grafana/dashboards, want the five the issue lists", len(files))
 	}
+	// A panel with no data yet is asked again until the deadline: under
+	// load the group's first commit (lag needs one) can come after the
+	// sleep above, and then the next scrape must take it in.
+	deadline := time.Now().Add(30 * time.Second)
 	queries := 0
 	for _, f := range files {
 		for _, q := range dashboardQueries(t, f) {
 			queries++
 			res, err := prom.query(q.expr)
+			for err == nil && len(res) == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Second)
+				res, err = prom.query(q.expr)
+			}
 			switch {
 			case err != nil:
 				t.Errorf("%s: %q: %v\n  %s", filepath.Base(f), q.panel, err, q.expr)
