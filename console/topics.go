@@ -8,8 +8,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 type topicRow struct {
@@ -118,6 +120,13 @@ func (c *Console) topicPage(w http.ResponseWriter, r *http.Request, s *session) 
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	md, err := s.adm.ListTopicsWithInternal(ctx, name)
+	// The page a create redirects to may ask a broker that has not yet
+	// applied the creation: a broker applies a change a few ms after the
+	// one that answered it, as Kafka's do. Such a page asks again.
+	for qv.Get("notice") == "created" && err == nil && errors.Is(md[name].Err, kerr.UnknownTopicOrPartition) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+		md, err = s.adm.ListTopicsWithInternal(ctx, name)
+	}
 	if err == nil {
 		err = md[name].Err
 	}
